@@ -1,0 +1,97 @@
+"""The app factory: wires keys, resources (cleanup contexts), routes and signals; nothing else."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from gateway import keys
+from gateway.auth.credentials import PasswordHasher
+from gateway.auth.endpoint import get_token, post_token
+from gateway.auth.keyfiles import load_or_create_signing_key
+from gateway.auth.login import CredentialCache
+from gateway.auth.revocation import RevocationView, refreshing
+from gateway.auth.tokens import TokenIssuer, TokenVerifier
+from gateway.config import Settings
+from gateway.ops.health import healthz
+from gateway.registry.errors import API_VERSION, API_VERSION_HEADER
+from gateway.registry.proxy import v2_handler
+from gateway.registry.uploads import UploadBinder
+from gateway.store import Conflict, Store, open_store
+
+log = logging.getLogger(__name__)
+
+# Room for big (and hostile) Authorization headers, so they reach us and get a proper 401.
+_HANDLER_ARGS = {"max_field_size": 65536, "max_line_size": 16384}
+
+
+async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    store = await open_store(settings.effective_database_url)
+    try:
+        await store.migrate()
+        await _ensure_admin(app, store)
+        app[keys.STORE] = store
+        yield
+    finally:
+        await store.close()
+
+
+async def _ensure_admin(app: web.Application, store: Store) -> None:
+    """Create the configured first admin if missing; an existing user is left as it is."""
+    settings = app[keys.SETTINGS]
+    if not settings.admin_username or not settings.admin_password:
+        return
+    if await store.get_user(settings.admin_username) is not None:
+        return
+    try:
+        await store.create_user(settings.admin_username, await app[keys.HASHER].hash(settings.admin_password), admin=True)
+        log.info("created admin user %r", settings.admin_username)
+    except Conflict:
+        pass
+
+
+async def _keys_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    key = load_or_create_signing_key(settings.token_key_file, settings.token_cert_file, settings.data_dir)
+    app[keys.SIGNING_KEY] = key
+    app[keys.ISSUER] = TokenIssuer(key, settings.issuer, settings.token_ttl)
+    app[keys.VERIFIER] = TokenVerifier([key], settings.issuer)
+    app[keys.UPLOAD_BINDER] = UploadBinder(key.secret_material(b"upload-binding"), settings.upload_session_ttl)
+    yield
+
+
+async def _upstream_ctx(app: web.Application) -> AsyncIterator[None]:
+    connector = aiohttp.TCPConnector(limit=512, keepalive_timeout=30, enable_cleanup_closed=True)
+    session = aiohttp.ClientSession(connector=connector, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar())
+    app[keys.UPSTREAM] = session
+    yield
+    await session.close()
+
+
+async def _revocation_ctx(app: web.Application) -> AsyncIterator[None]:
+    async for _ in refreshing(app[keys.REVOCATIONS], app[keys.STORE], app[keys.SETTINGS].revocation_refresh_seconds):
+        yield
+
+
+async def _api_version_header(request: web.Request, response: web.StreamResponse) -> None:
+    if request.path.startswith("/v2"):
+        response.headers[API_VERSION_HEADER] = API_VERSION
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(handler_args=_HANDLER_ARGS)
+    app[keys.SETTINGS] = settings
+    app[keys.HASHER] = PasswordHasher()
+    app[keys.CREDENTIAL_CACHE] = CredentialCache()
+    app[keys.REVOCATIONS] = RevocationView()
+    app.cleanup_ctx.extend([_keys_ctx, _store_ctx, _upstream_ctx, _revocation_ctx])
+    app.on_response_prepare.append(_api_version_header)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/v2/token", get_token)
+    app.router.add_post("/v2/token", post_token)
+    app.router.add_route("*", "/v2{tail:.*}", v2_handler)
+    return app

@@ -1,0 +1,164 @@
+"""GET /v2/token (docker token protocol) and POST /v2/token (OAuth2 password and refresh grants)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from aiohttp import BasicAuth, web
+
+from gateway import keys
+from gateway.auth.credentials import new_secret, secret_hash
+from gateway.auth.login import login
+from gateway.auth.policy import ANONYMOUS, Identity, grant
+from gateway.auth.scopes import Scope, format_scopes, parse_scopes
+from gateway.public import service_name
+from gateway.store import StoreError
+
+log = logging.getLogger(__name__)
+
+REFRESH_TOKEN_PREFIX = "pgr"
+_MAX_FIELD = 4096
+
+
+class TokenRequestError(Exception):
+    """A refused token request: HTTP status, OAuth2-style error code and a message for the client."""
+
+    def __init__(self, status: int, error: str, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.error = error
+        self.description = description
+
+
+def _json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    merged = {"Cache-Control": "no-store", "Pragma": "no-cache", **(headers or {})}
+    return web.Response(status=status, text=json.dumps(body), content_type="application/json", headers=merged)
+
+
+def _error_response(exc: TokenRequestError) -> web.Response:
+    body = {
+        "error": exc.error,
+        "error_description": exc.description,
+        "errors": [{"code": "UNAUTHORIZED" if exc.status == 401 else "DENIED", "message": exc.description, "detail": None}],
+    }
+    headers = {"WWW-Authenticate": 'Basic realm="portus-gateway"'} if exc.status == 401 else None
+    return _json(body, exc.status, headers)
+
+
+def _check_service(request: web.Request, requested: str | None) -> str:
+    service = service_name(request, request.app[keys.SETTINGS])
+    if requested and requested != service:
+        raise TokenRequestError(400, "invalid_request", f"unknown service {requested[:200]!r}; this gateway is {service!r}")
+    return service
+
+
+async def _password_identity(request: web.Request, username: str, password: str) -> Identity:
+    app = request.app
+    if len(username) > _MAX_FIELD or len(password) > _MAX_FIELD:
+        raise TokenRequestError(401, "invalid_grant", "invalid username or password")
+    identity = await login(app[keys.STORE], app[keys.HASHER], app[keys.CREDENTIAL_CACHE], username, password)
+    if identity is None:
+        raise TokenRequestError(401, "invalid_grant", "invalid username or password")
+    return identity
+
+
+async def _basic_identity(request: web.Request) -> Identity:
+    header = request.headers.get("Authorization")
+    if not header:
+        return ANONYMOUS
+    try:
+        credentials = BasicAuth.decode(header, encoding="utf-8")
+    except ValueError:
+        raise TokenRequestError(401, "invalid_client", "the Authorization header must be HTTP Basic") from None
+    if not credentials.login:
+        return ANONYMOUS
+    return await _password_identity(request, credentials.login, credentials.password)
+
+
+def _grant_for(identity: Identity, requested: list[Scope]) -> tuple[Scope, ...]:
+    decision = grant(identity, requested)
+    for refusal in decision.refusals:
+        log.info("token scope refused: %s", refusal)
+    return decision.scopes
+
+
+async def _new_refresh_token(request: web.Request, identity: Identity, service: str, client_id: str) -> str:
+    secret = new_secret(REFRESH_TOKEN_PREFIX)
+    await request.app[keys.STORE].add_refresh_token(secret_hash(secret), identity.name, service, client_id[:255])
+    return secret
+
+
+def _token_body(request: web.Request, identity: Identity, service: str, requested: list[Scope]) -> dict[str, Any]:
+    issued = request.app[keys.ISSUER].issue(identity.name, service, _grant_for(identity, requested))
+    return {
+        "token": issued.token,
+        "access_token": issued.token,
+        "expires_in": issued.expires_in,
+        "issued_at": issued.issued_at,
+        "scope": format_scopes(issued.granted),
+    }
+
+
+async def get_token(request: web.Request) -> web.Response:
+    """Docker token protocol: Basic (or anonymous) credentials, repeated `scope` parameters."""
+    try:
+        service = _check_service(request, request.query.get("service"))
+        identity = await _basic_identity(request)
+        body = _token_body(request, identity, service, parse_scopes(request.query.getall("scope", [])))
+        if request.query.get("offline_token", "").lower() == "true" and not identity.anonymous:
+            body["refresh_token"] = await _new_refresh_token(request, identity, service, request.query.get("client_id", ""))
+    except TokenRequestError as exc:
+        return _error_response(exc)
+    except StoreError as exc:
+        log.error("token request failed: store unavailable: %s", exc)
+        return _json({"error": "temporarily_unavailable", "error_description": "store unavailable"}, 503)
+    return _json(body)
+
+
+async def _refresh_identity(request: web.Request, refresh_token: str, service: str) -> Identity:
+    record = await request.app[keys.STORE].get_refresh_token(secret_hash(refresh_token))
+    if record is None or record.revoked_at is not None:
+        raise TokenRequestError(400, "invalid_grant", "refresh token unknown or revoked")
+    if record.service != service:
+        raise TokenRequestError(400, "invalid_grant", "refresh token was issued for another service")
+    user = await request.app[keys.STORE].get_user(record.username)
+    if user is None or user.disabled:
+        log.info("refresh refused for %r: user missing or disabled", record.username)
+        raise TokenRequestError(400, "invalid_grant", "refresh token unknown or revoked")
+    return Identity(user.name, admin=user.admin)
+
+
+async def post_token(request: web.Request) -> web.Response:
+    """OAuth2 token endpoint: `grant_type=password` or `refresh_token`."""
+    try:
+        if request.content_type != "application/x-www-form-urlencoded":
+            raise TokenRequestError(400, "invalid_request", "expected an application/x-www-form-urlencoded body")
+        try:
+            form = await request.post()
+        except (ValueError, web.HTTPException):
+            raise TokenRequestError(400, "invalid_request", "unreadable form body") from None
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        service = _check_service(request, fields.get("service"))
+        requested = parse_scopes([fields.get("scope", "")])
+        grant_type = fields.get("grant_type", "")
+        refresh_token: str | None = None
+        if grant_type == "password":
+            identity = await _password_identity(request, fields.get("username", ""), fields.get("password", ""))
+            if fields.get("access_type") == "offline":
+                refresh_token = await _new_refresh_token(request, identity, service, fields.get("client_id", ""))
+        elif grant_type == "refresh_token":
+            refresh_token = fields.get("refresh_token", "")
+            identity = await _refresh_identity(request, refresh_token, service)
+        else:
+            raise TokenRequestError(400, "unsupported_grant_type", "grant_type must be password or refresh_token")
+        body = _token_body(request, identity, service, requested)
+    except TokenRequestError as exc:
+        return _error_response(exc)
+    except StoreError as exc:
+        log.error("token request failed: store unavailable: %s", exc)
+        return _json({"error": "temporarily_unavailable", "error_description": "store unavailable"}, 503)
+    if refresh_token:
+        body["refresh_token"] = refresh_token
+    return _json(body)

@@ -1,0 +1,282 @@
+"""One Settings object: the TOML file, then GATEWAY_* environment overrides, validated once at start.
+
+Every option has a TOML key (top level or `[section] key`) and an environment variable.
+A bad value raises `ConfigError` naming the key and the problem; the CLI turns it into one
+line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from yarl import URL
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; `str()` is the one line shown to the operator."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Settings:
+    listen_host: str = "0.0.0.0"
+    listen_port: int = 5000
+    upstream_url: URL = URL("http://127.0.0.1:5001")
+    public_url: URL | None = None
+    service: str | None = None
+    issuer: str = "portus-gateway"
+    token_ttl: int = 300
+    data_dir: Path = Path("./data")
+    database_url: str = ""
+    token_key_file: Path | None = None
+    token_cert_file: Path | None = None
+    admin_username: str | None = None
+    admin_password: str | None = None
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    upstream_connect_timeout: float = 10.0
+    upstream_read_timeout: float = 300.0
+    upload_session_ttl: int = 86400
+    revocation_refresh_seconds: float = 1.0
+    log_level: str = "INFO"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'gateway.db'}"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: where it lives in TOML, its environment name and how to parse it."""
+
+    field: str
+    toml: tuple[str, ...]
+    env: str
+    parse: Callable[[str, Any], Any]
+    secret: bool = False
+    file_variant: bool = False
+
+
+def _text(key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(key, f"expected a string, got {value!r}")
+    return value
+
+
+def _optional_text(key: str, value: Any) -> str | None:
+    text = _text(key, value).strip()
+    return text or None
+
+
+def _int_between(low: int, high: int) -> Callable[[str, Any], int]:
+    def parse(key: str, value: Any) -> int:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(key, f"expected an integer, got {value!r}") from None
+        if isinstance(value, bool) or not low <= number <= high:
+            raise ConfigError(key, f"must be between {low} and {high}, got {value!r}")
+        return number
+
+    return parse
+
+
+def _seconds(key: str, value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(key, f"expected a number of seconds, got {value!r}") from None
+    if isinstance(value, bool) or not 0 < number <= 86400:
+        raise ConfigError(key, f"must be between 0 and 86400 seconds, got {value!r}")
+    return number
+
+
+def _http_url(key: str, value: Any) -> URL:
+    text = _text(key, value).strip()
+    try:
+        url = URL(text)
+    except ValueError as exc:
+        raise ConfigError(key, f"not a URL ({exc})") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ConfigError(key, f"expected an http:// or https:// URL with a host, got {text!r}")
+    if url.query_string or url.fragment:
+        raise ConfigError(key, "must not carry a query or fragment")
+    return url.with_path(url.path.rstrip("/") or "/")
+
+
+def _optional_url(key: str, value: Any) -> URL | None:
+    return _http_url(key, value) if _text(key, value).strip() else None
+
+
+def _path(key: str, value: Any) -> Path:
+    text = _text(key, value).strip()
+    if not text:
+        raise ConfigError(key, "must not be empty")
+    return Path(text)
+
+
+def _optional_path(key: str, value: Any) -> Path | None:
+    return _path(key, value) if _text(key, value).strip() else None
+
+
+def _database_url(key: str, value: Any) -> str:
+    text = _text(key, value).strip()
+    if text and not (text.startswith("sqlite:///") or text.startswith("mysql://")):
+        raise ConfigError(key, f"expected sqlite:///PATH or mysql://USER:PASS@HOST:PORT/DB, got {text.split('://')[0]!r} scheme")
+    if text.startswith("mysql://"):
+        url = URL(text)
+        if not url.host or not url.path.strip("/"):
+            raise ConfigError(key, "a mysql:// URL needs a host and a database name")
+    return text
+
+
+def _listen(key: str, value: Any) -> tuple[str, int]:
+    text = _text(key, value).strip()
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(key, f"expected HOST:PORT (port 0-65535), got {text!r}")
+    return (host.strip("[]") or "0.0.0.0", int(port))
+
+
+def _log_level(key: str, value: Any) -> str:
+    text = _text(key, value).strip().upper()
+    if text not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError(key, f"expected DEBUG, INFO, WARNING or ERROR, got {value!r}")
+    return text
+
+
+def _username(key: str, value: Any) -> str | None:
+    from gateway.auth.scopes import is_valid_username
+
+    text = _optional_text(key, value)
+    if text is not None and not is_valid_username(text):
+        raise ConfigError(key, f"{text!r} is not a valid user name (lowercase letters, digits, '.', '_', '-')")
+    return text
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("listen", ("listen",), "GATEWAY_LISTEN", _listen),
+    Option("upstream_url", ("upstream_url",), "GATEWAY_UPSTREAM_URL", _http_url),
+    Option("public_url", ("public_url",), "GATEWAY_PUBLIC_URL", _optional_url),
+    Option("service", ("service",), "GATEWAY_SERVICE", _optional_text),
+    Option("issuer", ("issuer",), "GATEWAY_ISSUER", _text),
+    Option("token_ttl", ("token_ttl",), "GATEWAY_TOKEN_TTL", _int_between(1, 86400)),
+    Option("data_dir", ("data_dir",), "GATEWAY_DATA_DIR", _path),
+    Option("database_url", ("database_url",), "GATEWAY_DATABASE_URL", _database_url, secret=True),
+    Option("token_key_file", ("token_key_file",), "GATEWAY_TOKEN_KEY_FILE", _optional_path),
+    Option("token_cert_file", ("token_cert_file",), "GATEWAY_TOKEN_CERT_FILE", _optional_path),
+    Option("admin_username", ("admin_username",), "GATEWAY_ADMIN_USERNAME", _username),
+    Option("admin_password", ("admin_password",), "GATEWAY_ADMIN_PASSWORD", _optional_text, secret=True, file_variant=True),
+    Option("tls_cert_file", ("tls_cert_file",), "GATEWAY_TLS_CERT_FILE", _optional_path),
+    Option("tls_key_file", ("tls_key_file",), "GATEWAY_TLS_KEY_FILE", _optional_path),
+    Option("upstream_connect_timeout", ("upstream", "connect_timeout"), "GATEWAY_UPSTREAM_CONNECT_TIMEOUT", _seconds),
+    Option("upstream_read_timeout", ("upstream", "read_timeout"), "GATEWAY_UPSTREAM_READ_TIMEOUT", _seconds),
+    Option("upload_session_ttl", ("uploads", "session_ttl"), "GATEWAY_UPLOADS_SESSION_TTL", _int_between(60, 7 * 86400)),
+    Option("revocation_refresh_seconds", ("revocation", "refresh_seconds"), "GATEWAY_REVOCATION_REFRESH_SECONDS", _seconds),
+    Option("log_level", ("log_level",), "GATEWAY_LOG_LEVEL", _log_level),
+)
+
+
+def _toml_value(document: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    node: Any = document
+    for part in path:
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _known_toml_keys() -> set[tuple[str, ...]]:
+    return {option.toml for option in OPTIONS} | {option.toml[:1] for option in OPTIONS if len(option.toml) > 1}
+
+
+def _check_unknown_keys(document: Mapping[str, Any]) -> None:
+    known = _known_toml_keys()
+    for key, value in document.items():
+        if (key,) not in known:
+            raise ConfigError(key, "unknown setting")
+        if isinstance(value, Mapping) and any(o.toml[:1] == (key,) and len(o.toml) > 1 for o in OPTIONS):
+            for sub in value:
+                if (key, sub) not in known:
+                    raise ConfigError(f"{key}.{sub}", "unknown setting")
+
+
+def _read_secret_file(option: Option, path_text: str) -> str:
+    key = f"{option.env}_FILE"
+    try:
+        return Path(path_text).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(key, f"cannot read {path_text!r}: {exc.strerror}") from None
+
+
+def load_settings(environ: Mapping[str, str], config_file: Path | None = None) -> Settings:
+    """Build Settings from an optional TOML file and the environment (the environment wins)."""
+    document: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            document = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError("config", f"cannot read {str(config_file)!r}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError("config", f"{config_file} is not valid TOML: {exc}") from None
+        _check_unknown_keys(document)
+
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        raw: Any = None
+        key = ".".join(option.toml)
+        toml_raw = _toml_value(document, option.toml)
+        if toml_raw is not None:
+            raw = toml_raw if isinstance(toml_raw, str) else (str(toml_raw).lower() if isinstance(toml_raw, bool) else toml_raw)
+        if option.file_variant and environ.get(f"{option.env}_FILE"):
+            raw, key = _read_secret_file(option, environ[f"{option.env}_FILE"]), f"{option.env}_FILE"
+        if option.env in environ:
+            raw, key = environ[option.env], option.env
+        if raw is None:
+            continue
+        values[option.field] = option.parse(key, raw)
+
+    listen = values.pop("listen", None)
+    if listen is not None:
+        values["listen_host"], values["listen_port"] = listen
+    settings = Settings(**values)
+    _check_pairs(settings)
+    return settings
+
+
+def _check_pairs(settings: Settings) -> None:
+    if (settings.tls_cert_file is None) != (settings.tls_key_file is None):
+        raise ConfigError("GATEWAY_TLS_CERT_FILE", "TLS needs both a certificate and a key file")
+    if (settings.token_key_file is None) != (settings.token_cert_file is None):
+        raise ConfigError("GATEWAY_TOKEN_KEY_FILE", "token signing needs both a key file and a certificate file")
+    if settings.admin_username and not settings.admin_password:
+        raise ConfigError("GATEWAY_ADMIN_PASSWORD", "GATEWAY_ADMIN_USERNAME is set but no admin password is given")
+
+
+def describe(settings: Settings) -> dict[str, str]:
+    """The effective settings with secrets masked, for `config show`."""
+    shown: dict[str, str] = {}
+    secret_fields = {o.field for o in OPTIONS if o.secret}
+    for field in dataclasses.fields(settings):
+        value = getattr(settings, field.name)
+        if field.name in secret_fields and value:
+            text = str(value)
+            if field.name == "database_url":
+                url = URL(text)
+                text = str(url.with_password("****")) if url.password else text
+            else:
+                text = "****"
+            shown[field.name] = text
+        else:
+            shown[field.name] = "" if value is None else str(value)
+    shown["effective_database_url"] = shown["database_url"] or settings.effective_database_url
+    return shown

@@ -1,0 +1,26 @@
+"""Every object shared through the aiohttp Application, under a typed key."""
+
+from __future__ import annotations
+
+import aiohttp
+from aiohttp import web
+
+from gateway.auth.credentials import PasswordHasher
+from gateway.auth.keyfiles import SigningKey
+from gateway.auth.login import CredentialCache
+from gateway.auth.revocation import RevocationView
+from gateway.auth.tokens import TokenIssuer, TokenVerifier
+from gateway.config import Settings
+from gateway.registry.uploads import UploadBinder
+from gateway.store import Store
+
+SETTINGS = web.AppKey("settings", Settings)
+STORE = web.AppKey("store", Store)
+SIGNING_KEY = web.AppKey("signing_key", SigningKey)
+ISSUER = web.AppKey("issuer", TokenIssuer)
+VERIFIER = web.AppKey("verifier", TokenVerifier)
+HASHER = web.AppKey("hasher", PasswordHasher)
+CREDENTIAL_CACHE = web.AppKey("credential_cache", CredentialCache)
+REVOCATIONS = web.AppKey("revocations", RevocationView)
+UPLOAD_BINDER = web.AppKey("upload_binder", UploadBinder)
+UPSTREAM = web.AppKey("upstream", aiohttp.ClientSession)

@@ -1,0 +1,119 @@
+"""Check the bearer token of a /v2 request against the access the request needs.
+
+Denying is raising `Challenge`; one place (the /v2 handler) turns it into a 401 with
+`WWW-Authenticate`. No database: the token carries the grant, revocation is in memory.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from gateway import keys
+from gateway.auth.scopes import Scope, format_scopes
+from gateway.auth.tokens import TokenError, VerifiedToken
+from gateway.public import service_name, token_realm
+from gateway.registry.errors import challenge_header, error_response
+from gateway.registry.routes import Route, mount_source, required_access
+from gateway.registry.uploads import PARAM as UPLOAD_PARAM
+from gateway.registry.uploads import split_query
+
+log = logging.getLogger(__name__)
+
+
+class Challenge(Exception):
+    """The request needs a (better) token. `error` is None, invalid_token or insufficient_scope."""
+
+    def __init__(self, scopes: tuple[Scope, ...], error: str | None, reason: str) -> None:
+        super().__init__(reason)
+        self.scopes = scopes
+        self.error = error
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Access:
+    """What the proxy needs to know about an authorized request."""
+
+    subject: str
+    strip_mount: bool = False
+
+
+def _bearer(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def _upload_binding_allows(request: web.Request, route: Route, token: str, service: str) -> VerifiedToken | None:
+    """An expired token may continue the upload it opened (see registry/uploads.py)."""
+    if route.kind != "upload" or not route.reference:
+        return None
+    _, bound = split_query(request.rel_url.raw_query_string, UPLOAD_PARAM)
+    if bound is None:
+        return None
+    try:
+        verified = request.app[keys.VERIFIER].verify(token, service, allow_expired=True)
+    except TokenError:
+        return None
+    if request.app[keys.UPLOAD_BINDER].verify(bound, route.name, route.reference, verified.subject):
+        return verified
+    return None
+
+
+def challenge_scopes(request: web.Request, route: Route) -> tuple[Scope, ...]:
+    scopes = required_access(request.method, route)
+    source = mount_source(request.method, route, dict(request.query))
+    if source and source != route.name:
+        scopes += (Scope("repository", source, ("pull",)),)
+    return scopes
+
+
+def authorize(request: web.Request, route: Route) -> Access:
+    """The access of a valid token that covers this request, or raise Challenge."""
+    app = request.app
+    needed = required_access(request.method, route)
+    token = _bearer(request)
+    if token is None:
+        raise Challenge(challenge_scopes(request, route), None, "no bearer token")
+    service = service_name(request, app[keys.SETTINGS])
+    try:
+        verified = app[keys.VERIFIER].verify(token, service)
+    except TokenError as exc:
+        fallback = _upload_binding_allows(request, route, token, service) if exc.expired else None
+        if fallback is None:
+            raise Challenge(challenge_scopes(request, route), "invalid_token", exc.reason) from None
+        log.info("expired token of %r continues upload %s in %s", fallback.subject, route.reference, route.name)
+        verified = fallback
+    if app[keys.REVOCATIONS].is_revoked(verified.subject):
+        raise Challenge(challenge_scopes(request, route), "invalid_token", f"subject {verified.subject!r} is disabled")
+    for scope in needed:
+        missing = [a for a in scope.actions if not verified.allows(scope.type, scope.name, a)]
+        if missing:
+            raise Challenge(
+                challenge_scopes(request, route),
+                "insufficient_scope",
+                f"token of {verified.subject or 'anonymous'!r} lacks {','.join(missing)} on {scope.type}:{scope.name}",
+            )
+    source = mount_source(request.method, route, dict(request.query))
+    strip = bool(source) and not verified.allows("repository", source or "", "pull")
+    if strip:
+        log.info("mount from %r stripped: %r may not pull it", source, verified.subject)
+    return Access(subject=verified.subject, strip_mount=strip)
+
+
+def challenge_response(request: web.Request, challenge: Challenge) -> web.Response:
+    settings = request.app[keys.SETTINGS]
+    log.info("%s %s refused (%s): %s", request.method, request.path, challenge.error or "no token", challenge.reason)
+    header = challenge_header(
+        token_realm(request, settings), service_name(request, settings), format_scopes(challenge.scopes), challenge.error
+    )
+    code, message = "UNAUTHORIZED", "authentication required"
+    if challenge.error == "insufficient_scope":
+        message = "access to the requested resource is not authorized"
+    detail = [s.as_claim() for s in challenge.scopes] or None
+    return error_response(code, message, detail, headers={"WWW-Authenticate": header})

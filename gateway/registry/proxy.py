@@ -1,0 +1,149 @@
+"""The /v2 handler: route, authorize, then stream to and from the upstream registry.
+
+Bodies are never buffered: the client's body is handed to the upstream request as a stream,
+and the upstream's body is written back chunk by chunk as it arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import aiohttp
+from aiohttp import web
+from multidict import CIMultiDict
+from yarl import URL
+
+from gateway import keys
+from gateway.public import public_host, public_origin
+from gateway.registry.access import Access, Challenge, authorize, challenge_response
+from gateway.registry.errors import error_response
+from gateway.registry.routes import InvalidName, Route, match_route
+from gateway.registry.uploads import PARAM as UPLOAD_PARAM
+from gateway.registry.uploads import add_param, split_query
+
+log = logging.getLogger(__name__)
+
+HOP_BY_HOP = frozenset(
+    h.lower()
+    for h in (
+        "Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "TE", "Trailer",
+        "Transfer-Encoding", "Upgrade", "Proxy-Connection", "Expect",
+    )
+)
+_REQUEST_DROP = HOP_BY_HOP | {"host", "authorization", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "forwarded"}
+_RESPONSE_DROP = HOP_BY_HOP | {"content-length", "date", "server"}
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_UPLOAD_PATH_MARK = "/blobs/uploads/"
+
+
+async def v2_handler(request: web.Request) -> web.StreamResponse:
+    try:
+        route = match_route(request.path)
+    except InvalidName as exc:
+        return error_response("NAME_INVALID", detail={"name": exc.name[:300]})
+    if route is None:
+        return error_response("NOT_FOUND", "no such /v2 endpoint", status=404)
+    try:
+        access = authorize(request, route)
+    except Challenge as challenge:
+        return challenge_response(request, challenge)
+    if route.kind == "base":
+        return web.json_response({})
+    return await forward(request, route, access)
+
+
+def _upstream_url(request: web.Request, access: Access) -> URL:
+    raw_query, _ = split_query(request.rel_url.raw_query_string, UPLOAD_PARAM)
+    if access.strip_mount:
+        raw_query, _ = split_query(raw_query, "mount")
+        raw_query, _ = split_query(raw_query, "from")
+    base = str(request.app[keys.SETTINGS].upstream_url.origin())
+    target = request.rel_url.raw_path + (f"?{raw_query}" if raw_query else "")
+    return URL(base + target, encoded=True)
+
+
+def _upstream_headers(request: web.Request) -> CIMultiDict[str]:
+    headers: CIMultiDict[str] = CIMultiDict()
+    for name, value in request.headers.items():
+        if name.lower() not in _REQUEST_DROP:
+            headers.add(name, value)
+    settings = request.app[keys.SETTINGS]
+    headers["X-Forwarded-Host"] = public_host(request, settings)
+    headers["X-Forwarded-Proto"] = public_origin(request, settings).split("://", 1)[0]
+    if request.remote:
+        headers["X-Forwarded-For"] = request.remote
+    return headers
+
+
+def _rewrite_location(request: web.Request, location: str, route: Route, access: Access) -> str:
+    """Point upstream Locations at this gateway, and bind upload sessions to their opener."""
+    settings = request.app[keys.SETTINGS]
+    upstream_origin = str(settings.upstream_url.origin())
+    if location.startswith(upstream_origin + "/"):
+        location = public_origin(request, settings) + location[len(upstream_origin):]
+    if route.kind == "upload":
+        path = URL(location, encoded=True).raw_path if "://" in location else location.split("?", 1)[0]
+        marker = path.find(_UPLOAD_PATH_MARK)
+        upload_id = path[marker + len(_UPLOAD_PATH_MARK):] if marker >= 0 else ""
+        if upload_id and "/" not in upload_id:
+            binding = request.app[keys.UPLOAD_BINDER].bind(route.name, upload_id, access.subject)
+            location = add_param(location, binding)
+    return location
+
+
+def _timeout(request: web.Request) -> aiohttp.ClientTimeout:
+    """Uploads may take as long as they take; waits for a response without a body are bounded."""
+    settings = request.app[keys.SETTINGS]
+    read = None if request.method in _BODY_METHODS else settings.upstream_read_timeout
+    return aiohttp.ClientTimeout(
+        total=None, connect=settings.upstream_connect_timeout,
+        sock_connect=settings.upstream_connect_timeout, sock_read=read,
+    )
+
+
+async def forward(request: web.Request, route: Route, access: Access) -> web.StreamResponse:
+    session = request.app[keys.UPSTREAM]
+    body = request.content if request.method in _BODY_METHODS and request.body_exists else None
+    try:
+        upstream = await session.request(
+            request.method,
+            _upstream_url(request, access),
+            headers=_upstream_headers(request),
+            data=body,
+            allow_redirects=False,
+            timeout=_timeout(request),
+            skip_auto_headers=("Accept-Encoding", "User-Agent", "Content-Type"),
+        )
+    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        log.warning("upstream unavailable for %s %s: %s", request.method, request.path, exc.__class__.__name__)
+        return error_response("UNAVAILABLE", "the upstream registry is unavailable", status=503)
+    try:
+        return await _stream_back(request, upstream, route, access)
+    finally:
+        upstream.release()
+
+
+async def _stream_back(
+    request: web.Request, upstream: aiohttp.ClientResponse, route: Route, access: Access
+) -> web.StreamResponse:
+    response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
+    for name, value in upstream.headers.items():
+        if name.lower() not in _RESPONSE_DROP:
+            response.headers.add(name, value)
+    if "Location" in response.headers:
+        response.headers["Location"] = _rewrite_location(request, response.headers["Location"], route, access)
+    if upstream.content_length is not None:
+        response.content_length = upstream.content_length
+    try:
+        await response.prepare(request)
+        if request.method != "HEAD":
+            async for chunk in upstream.content.iter_any():
+                await response.write(chunk)
+        await response.write_eof()
+    except (ConnectionResetError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        upstream.close()
+        log.info("stream of %s %s cut short: %s", request.method, request.path, exc.__class__.__name__)
+        if request.transport is not None:
+            request.transport.close()
+    return response

@@ -1,0 +1,81 @@
+"""Parse /v2 paths into routes, and compute the access each request needs (one pure function)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from gateway.auth.scopes import MAX_NAME_LENGTH, NAME_PATTERN, Scope
+
+RouteKind = Literal["base", "catalog", "manifest", "blob", "upload", "tags", "referrers"]
+
+_PATTERNS: tuple[tuple[RouteKind, re.Pattern[str]], ...] = (
+    ("manifest", re.compile(rf"^/v2/(?P<name>{NAME_PATTERN})/manifests/(?P<reference>[^/]+)$")),
+    ("upload", re.compile(rf"^/v2/(?P<name>{NAME_PATTERN})/blobs/uploads/(?P<reference>[^/]*)$")),
+    ("blob", re.compile(rf"^/v2/(?P<name>{NAME_PATTERN})/blobs/(?P<reference>[^/]+)$")),
+    ("tags", re.compile(rf"^/v2/(?P<name>{NAME_PATTERN})/tags/list$")),
+    ("referrers", re.compile(rf"^/v2/(?P<name>{NAME_PATTERN})/referrers/(?P<reference>[^/]+)$")),
+)
+_LOOSE = re.compile(r"^/v2/(?P<name>.+?)/(?:manifests/[^/]+|blobs/uploads/[^/]*|blobs/[^/]+|tags/list|referrers/[^/]+)$")
+
+PULL = ("pull",)
+PULL_PUSH = ("pull", "push")
+DELETE = ("delete",)
+
+
+class InvalidName(Exception):
+    """The path has the shape of a /v2 route but the repository name breaks the grammar."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+@dataclass(frozen=True)
+class Route:
+    kind: RouteKind
+    name: str = ""
+    reference: str = ""
+
+
+def match_route(path: str) -> Route | None:
+    """The route for a /v2 path; None when nothing matches; InvalidName for a bad name."""
+    if path in ("/v2", "/v2/"):
+        return Route("base")
+    if path == "/v2/_catalog":
+        return Route("catalog")
+    for kind, pattern in _PATTERNS:
+        match = pattern.match(path)
+        if match and len(match.group("name")) <= MAX_NAME_LENGTH:
+            groups = match.groupdict()
+            return Route(kind, groups["name"], groups.get("reference") or "")
+    loose = _LOOSE.match(path)
+    if loose:
+        raise InvalidName(loose.group("name"))
+    return None
+
+
+def method_actions(method: str) -> tuple[str, ...]:
+    if method in ("GET", "HEAD"):
+        return PULL
+    if method == "DELETE":
+        return DELETE
+    return PULL_PUSH
+
+
+def required_access(method: str, route: Route) -> tuple[Scope, ...]:
+    """What a token must grant for this request (the mount source is handled separately)."""
+    if route.kind == "base":
+        return ()
+    if route.kind == "catalog":
+        return (Scope("registry", "catalog", ("*",)),)
+    return (Scope("repository", route.name, method_actions(method)),)
+
+
+def mount_source(method: str, route: Route, query: dict[str, str]) -> str | None:
+    """The `from` repository of a cross-repository mount request, when this is one."""
+    if method == "POST" and route.kind == "upload" and not route.reference and "mount" in query:
+        source = query.get("from", "")
+        return source or None
+    return None

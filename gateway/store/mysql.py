@@ -1,0 +1,72 @@
+"""MariaDB/MySQL through an aiomysql pool; several gateway instances may share one database."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import aiomysql
+import pymysql
+from yarl import URL
+
+from gateway.store.base import Conflict, Row, Store, StoreUnavailable, named_to_pyformat
+
+_MIGRATION_LOCK = "portus_gateway_migrate"
+
+
+class MySQLStore(Store):
+    autoincrement_pk = "BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY"
+
+    def __init__(self, pool: aiomysql.Pool) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def open(cls, url_text: str, *, minsize: int = 1, maxsize: int = 10) -> MySQLStore:
+        url = URL(url_text)
+        try:
+            pool = await aiomysql.create_pool(
+                host=url.host or "127.0.0.1", port=url.port or 3306, user=url.user or "root",
+                password=url.password or "", db=url.path.strip("/"), autocommit=True,
+                charset="utf8mb4", minsize=minsize, maxsize=maxsize, pool_recycle=3600,
+                cursorclass=aiomysql.DictCursor,
+            )
+        except (pymysql.err.Error, OSError) as exc:
+            raise StoreUnavailable(f"cannot connect to MariaDB at {url.host}:{url.port or 3306}: {exc}") from None
+        return cls(pool)
+
+    async def fetch_all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        try:
+            async with self._pool.acquire() as conn, conn.cursor() as cursor:
+                await cursor.execute(named_to_pyformat(sql), dict(params or {}))
+                return list(await cursor.fetchall())
+        except (pymysql.err.Error, OSError) as exc:
+            raise StoreUnavailable(str(exc)) from None
+
+    async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        try:
+            async with self._pool.acquire() as conn, conn.cursor() as cursor:
+                return int(await cursor.execute(named_to_pyformat(sql), dict(params or {})))
+        except pymysql.err.IntegrityError as exc:
+            raise Conflict(str(exc)) from None
+        except (pymysql.err.Error, OSError) as exc:
+            raise StoreUnavailable(str(exc)) from None
+
+    async def _migration_lock(self) -> contextlib.AbstractAsyncContextManager[None]:
+        @contextlib.asynccontextmanager
+        async def lock() -> AsyncIterator[None]:
+            async with self._pool.acquire() as conn, conn.cursor() as cursor:
+                await cursor.execute("SELECT GET_LOCK(%s, 60) AS got", (_MIGRATION_LOCK,))
+                row = await cursor.fetchone()
+                if not row or row["got"] != 1:
+                    raise StoreUnavailable("timed out waiting for another instance's migration")
+                try:
+                    yield
+                finally:
+                    await cursor.execute("SELECT RELEASE_LOCK(%s)", (_MIGRATION_LOCK,))
+
+        return lock()
+
+    async def close(self) -> None:
+        self._pool.close()
+        await self._pool.wait_closed()

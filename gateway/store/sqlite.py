@@ -1,0 +1,66 @@
+"""The embedded store: one aiosqlite connection (its own thread), WAL so the CLI can write alongside."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from gateway.store.base import Conflict, Row, Store, StoreUnavailable
+
+
+class SQLiteStore(Store):
+    autoincrement_pk = "INTEGER PRIMARY KEY AUTOINCREMENT"
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._db = connection
+
+    @classmethod
+    async def open(cls, path: str) -> SQLiteStore:
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            connection = await aiosqlite.connect(path, isolation_level=None)
+            connection.row_factory = sqlite3.Row
+            await connection.execute("PRAGMA journal_mode=WAL")
+            await connection.execute("PRAGMA busy_timeout=5000")
+            await connection.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open SQLite database {path}: {exc}") from None
+        return cls(connection)
+
+    async def fetch_all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        try:
+            async with self._db.execute(sql, dict(params or {})) as cursor:
+                return [dict(row) for row in await cursor.fetchall()]
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(str(exc)) from None
+
+    async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        try:
+            async with self._db.execute(sql, dict(params or {})) as cursor:
+                return cursor.rowcount
+        except sqlite3.IntegrityError as exc:
+            raise Conflict(str(exc)) from None
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(str(exc)) from None
+
+    async def _migration_lock(self) -> contextlib.AbstractAsyncContextManager[None]:
+        @contextlib.asynccontextmanager
+        async def lock() -> AsyncIterator[None]:
+            await self.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                await self.execute("ROLLBACK")
+                raise
+            await self.execute("COMMIT")
+
+        return lock()
+
+    async def close(self) -> None:
+        await self._db.close()
