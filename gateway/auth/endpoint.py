@@ -6,11 +6,11 @@ import json
 import logging
 from typing import Any
 
-from aiohttp import BasicAuth, web
+from aiohttp import web
 
 from gateway import keys
 from gateway.auth.credentials import new_secret, secret_hash
-from gateway.auth.login import login
+from gateway.auth.login import decode_basic, login
 from gateway.auth.policy import ANONYMOUS, Identity, grant
 from gateway.auth.scopes import Scope, format_scopes, parse_scopes
 from gateway.public import service_name
@@ -68,13 +68,13 @@ async def _basic_identity(request: web.Request) -> Identity:
     header = request.headers.get("Authorization")
     if not header:
         return ANONYMOUS
-    try:
-        credentials = BasicAuth.decode(header, encoding="utf-8")
-    except ValueError:
-        raise TokenRequestError(401, "invalid_client", "the Authorization header must be HTTP Basic") from None
-    if not credentials.login:
+    credentials = decode_basic(header)
+    if credentials is None:
+        raise TokenRequestError(401, "invalid_client", "the Authorization header must be HTTP Basic")
+    username, password = credentials
+    if not username:
         return ANONYMOUS
-    return await _password_identity(request, credentials.login, credentials.password)
+    return await _password_identity(request, username, password)
 
 
 def _grant_for(identity: Identity, requested: list[Scope]) -> tuple[Scope, ...]:

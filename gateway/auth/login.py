@@ -7,6 +7,8 @@ does not pay the KDF on every token request.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import logging
 import time
@@ -63,3 +65,16 @@ async def login(store: Store, hasher: PasswordHasher, cache: CredentialCache, us
         log.info("login refused for %r: user is disabled", username)
         return None
     return Identity(user.name, admin=user.admin)
+
+
+def decode_basic(header: str) -> tuple[str, str] | None:
+    """(user, password) from an HTTP Basic Authorization header; None when it is not one."""
+    scheme, _, encoded = header.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    username, sep, password = decoded.partition(":")
+    return (username, password) if sep else None

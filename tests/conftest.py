@@ -1,0 +1,46 @@
+"""Session-wide real components: a distribution 2.8 registry and a gateway in front of it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.client import USERS
+from tests.support.processes import Gateway, Registry
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    instance = Registry(tmp_path_factory.mktemp("registry")).start()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture(scope="session")
+def gateway(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """The shared gateway, with an admin and the users of tests.support.client.USERS."""
+    instance = Gateway(tmp_path_factory.mktemp("gateway"), registry.url)
+    for name, password in USERS.items():
+        instance.add_user(name, password)
+    instance.start()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture
+def make_gateway(registry: Registry, tmp_path: Path) -> Iterator[Callable[..., Gateway]]:
+    """Start an extra gateway with its own data dir and environment; stopped after the test."""
+    started: list[Gateway] = []
+
+    def make(env: dict[str, str] | None = None, upstream_url: str | None = None) -> Gateway:
+        instance = Gateway(tmp_path / f"gateway{len(started)}", upstream_url or registry.url, dict(env or {}))
+        for name, password in USERS.items():
+            instance.add_user(name, password)
+        started.append(instance.start())
+        return instance
+
+    yield make
+    for instance in started:
+        instance.stop()

@@ -1,0 +1,186 @@
+"""Real processes for tests: the upstream registry (distribution 2.8) and the gateway itself."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def require_tool(name: str) -> str:
+    """The path of a real tool; in CI its absence fails the test instead of skipping it."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed (scripts/install-deps installs it)"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_http(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} process exited with {process.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{url} did not answer within {timeout}s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+def stop_process(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+REGISTRY_CONFIG = """\
+version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: {root}
+  delete:
+    enabled: true
+  maintenance:
+    uploadpurging:
+      enabled: false
+http:
+  addr: 127.0.0.1:{port}
+  secret: portus-gateway-tests
+health:
+  storagedriver:
+    enabled: false
+"""
+
+
+@dataclass
+class Registry:
+    """A real `docker-registry` (CNCF distribution 2.8) on a free loopback port."""
+
+    workdir: Path
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Registry:
+        binary = require_tool("docker-registry")
+        self.port = self.port or free_port()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        config = self.workdir / "registry.yml"
+        config.write_text(REGISTRY_CONFIG.format(root=self.workdir / "store", port=self.port))
+        log = self.workdir / "registry.log"
+        self.process = subprocess.Popen([binary, "serve", str(config)], stdout=log.open("ab"), stderr=subprocess.STDOUT)
+        wait_for_http(f"{self.url}/v2/", self.process, log)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process)
+
+
+@dataclass
+class Gateway:
+    """The gateway as operators run it: `python -m gateway serve`, configured by environment."""
+
+    workdir: Path
+    upstream_url: str
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    ADMIN = ("admin", "admin-secret-pw")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "gateway.log"
+
+    def environment(self) -> dict[str, str]:
+        base = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+        base.update(
+            {
+                "GATEWAY_LISTEN": f"127.0.0.1:{self.port}",
+                "GATEWAY_UPSTREAM_URL": self.upstream_url,
+                "GATEWAY_DATA_DIR": str(self.workdir / "data"),
+                "GATEWAY_ADMIN_USERNAME": self.ADMIN[0],
+                "GATEWAY_ADMIN_PASSWORD": self.ADMIN[1],
+                "PYTHONPATH": str(REPO_ROOT),
+            }
+        )
+        base.update(self.env)
+        return base
+
+    def cli(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [sys.executable, "-m", "gateway", *args], input=stdin, capture_output=True, text=True,
+            env=self.environment(), cwd=REPO_ROOT, timeout=60,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"portus-gateway {' '.join(args)} failed ({result.returncode}): {result.stderr}")
+        return result
+
+    def add_user(self, name: str, password: str, *, admin: bool = False) -> None:
+        self.cli("user", "add", name, *(["--admin"] if admin else []), "--password-stdin", stdin=password + "\n")
+
+    def start(self) -> Gateway:
+        self.port = self.port or free_port()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "serve"], stdout=self.log_path.open("ab"), stderr=subprocess.STDOUT,
+            env=self.environment(), cwd=REPO_ROOT,
+        )
+        wait_for_http(f"{self.url}/healthz", self.process, self.log_path)
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is not None:
+            stop_process(self.process, sig)
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
