@@ -1,0 +1,106 @@
+"""Long transfers: an upload outlives its token, and a huge blob streams without buffering."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.support.client import bearer
+from tests.support.processes import Gateway
+
+LEEWAY_SECONDS = 60
+
+
+@pytest.mark.slow
+async def test_slow_chunked_upload_survives_token_expiry(make_gateway: Callable[..., Gateway]) -> None:
+    """TTL 2 s: the token is dead (beyond the 60 s leeway) long before the upload completes."""
+    gw = make_gateway({"GATEWAY_TOKEN_TTL": "2"})
+    chunks = [b"first chunk " * 1000, b"second chunk " * 1000, b"last chunk " * 1000]
+    digest = "sha256:" + hashlib.sha256(b"".join(chunks)).hexdigest()
+    async with aiohttp.ClientSession() as session:
+        headers = await bearer(session, gw.url, gw.host, "alice", "repository:alice/slow:pull,push")
+        async with session.post(f"{gw.url}/v2/alice/slow/blobs/uploads/", headers=headers) as response:
+            assert response.status == 202
+            location = response.headers["Location"]
+        async with session.patch(location, data=chunks[0], headers=headers) as response:
+            assert response.status == 202
+            location = response.headers["Location"]
+
+        await asyncio.sleep(2 + LEEWAY_SECONDS + 1)
+
+        async with session.get(f"{gw.url}/v2/alice/slow/tags/list", headers=headers) as response:
+            assert response.status == 401, "the token must really be expired for this test to mean anything"
+            assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+        tampered = location.replace("_gw=", "_gw=1")
+        async with session.patch(tampered, data=chunks[1], headers=headers) as response:
+            assert response.status == 401
+        async with session.patch(location, data=chunks[1], headers=headers) as response:
+            assert response.status == 202, await response.text()
+            location = response.headers["Location"]
+        bob = await bearer(session, gw.url, gw.host, "bob")
+        async with session.patch(location, data=chunks[2], headers=bob) as response:
+            assert response.status == 401, "an upload stays bound to the identity that opened it"
+        async with session.patch(location, data=chunks[2], headers=headers) as response:
+            assert response.status == 202
+            location = response.headers["Location"]
+        async with session.put(location, params={"digest": digest}, headers=headers) as response:
+            assert response.status == 201, await response.text()
+        fresh = await bearer(session, gw.url, gw.host, "alice", "repository:alice/slow:pull")
+        async with session.head(f"{gw.url}/v2/alice/slow/blobs/{digest}", headers=fresh) as response:
+            assert response.status == 200
+
+
+def _rss_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(f"{field} not in /proc/{pid}/status")
+
+
+@pytest.mark.slow
+async def test_five_gib_blob_streams_up_and_down_without_buffering(gateway: Gateway) -> None:
+    size = 5 * 1024**3
+    block = hashlib.sha256(b"big").digest() * (1024 * 1024 // 32)
+    expected = hashlib.sha256()
+    for _ in range(size // len(block)):
+        expected.update(block)
+    digest = "sha256:" + expected.hexdigest()
+    assert gateway.process is not None
+    pid = gateway.process.pid
+
+    async def body() -> AsyncIterator[bytes]:
+        for _ in range(size // len(block)):
+            yield block
+
+    timeout = aiohttp.ClientTimeout(total=None, sock_read=300)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        headers = await bearer(session, gateway.url, gateway.host, "alice", "repository:alice/huge:pull,push")
+        async with session.get(f"{gateway.url}/v2/", headers=headers) as response:
+            assert response.status == 200
+        Path(f"/proc/{pid}/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
+        baseline = _rss_kib(pid, "VmRSS")
+        async with session.post(f"{gateway.url}/v2/alice/huge/blobs/uploads/", headers=headers) as response:
+            location = response.headers["Location"]
+        put_headers = {**headers, "Content-Length": str(size), "Content-Type": "application/octet-stream"}
+        async with session.put(location, params={"digest": digest}, data=body(), headers=put_headers) as response:
+            assert response.status == 201, await response.text()
+        received = hashlib.sha256()
+        length = 0
+        async with session.get(f"{gateway.url}/v2/alice/huge/blobs/{digest}", headers=headers) as response:
+            assert response.status == 200
+            async for chunk in response.content.iter_chunked(1024 * 1024):
+                received.update(chunk)
+                length += len(chunk)
+        assert length == size
+        assert "sha256:" + received.hexdigest() == digest
+        async with session.delete(f"{gateway.url}/v2/alice/huge/blobs/{digest}", headers=await bearer(
+            session, gateway.url, gateway.host, "alice", "repository:alice/huge:delete"
+        )) as response:
+            assert response.status == 202
+    growth_mib = (_rss_kib(pid, "VmHWM") - baseline) / 1024
+    assert growth_mib < 50, f"gateway peak RSS grew by {growth_mib:.1f} MiB while streaming 5 GiB"
