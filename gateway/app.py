@@ -12,7 +12,9 @@ from gateway import keys
 from gateway.auth.credentials import PasswordHasher
 from gateway.auth.endpoint import get_token, post_token
 from gateway.auth.keyfiles import load_or_create_signing_key
-from gateway.auth.login import CredentialCache
+from gateway.auth.login import Authenticator, CredentialCache
+from gateway.auth.policy import Rules
+from gateway.auth.throttle import LoginThrottle
 from gateway.auth.revocation import RevocationView, refreshing
 from gateway.auth.tokens import TokenIssuer, TokenVerifier
 from gateway.config import Settings
@@ -35,6 +37,10 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
         await store.migrate()
         await _ensure_admin(app, store)
         app[keys.STORE] = store
+        app[keys.AUTHENTICATOR] = Authenticator(
+            store, app[keys.HASHER], CredentialCache(),
+            LoginThrottle(settings.login_max_failures, settings.login_failure_window),
+        )
         yield
     finally:
         await store.close()
@@ -82,11 +88,18 @@ async def _api_version_header(request: web.Request, response: web.StreamResponse
         response.headers[API_VERSION_HEADER] = API_VERSION
 
 
+def rules_from(settings: Settings) -> Rules:
+    return Rules(
+        delete_enabled=settings.delete_enabled, contributors_delete=settings.delete_contributors,
+        global_visibility=settings.global_visibility, auto_create=settings.auto_create_namespaces,
+    )
+
+
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(handler_args=_HANDLER_ARGS)
     app[keys.SETTINGS] = settings
     app[keys.HASHER] = PasswordHasher()
-    app[keys.CREDENTIAL_CACHE] = CredentialCache()
+    app[keys.POLICY_RULES] = rules_from(settings)
     app[keys.REVOCATIONS] = RevocationView()
     app.cleanup_ctx.extend([_keys_ctx, _store_ctx, _upstream_ctx, _revocation_ctx])
     app.on_response_prepare.append(_api_version_header)

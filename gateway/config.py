@@ -48,6 +48,12 @@ class Settings:
     upload_session_ttl: int = 86400
     revocation_refresh_seconds: float = 1.0
     log_level: str = "INFO"
+    delete_enabled: bool = True
+    delete_contributors: bool = False
+    global_visibility: str = "protected"
+    auto_create_namespaces: bool = False
+    login_max_failures: int = 5
+    login_failure_window: int = 300
 
     @property
     def effective_database_url(self) -> str:
@@ -79,6 +85,8 @@ def _optional_text(key: str, value: Any) -> str | None:
 
 def _int_between(low: int, high: int) -> Callable[[str, Any], int]:
     def parse(key: str, value: Any) -> int:
+        if isinstance(value, float):
+            raise ConfigError(key, f"expected an integer, got {value!r}")
         try:
             number = int(value)
         except (TypeError, ValueError):
@@ -133,7 +141,11 @@ def _database_url(key: str, value: Any) -> str:
     if text and not (text.startswith("sqlite:///") or text.startswith("mysql://")):
         raise ConfigError(key, f"expected sqlite:///PATH or mysql://USER:PASS@HOST:PORT/DB, got {text.split('://')[0]!r} scheme")
     if text.startswith("mysql://"):
-        url = URL(text)
+        try:
+            url = URL(text)
+            url.port  # noqa: B018 - a malformed port only shows when read
+        except ValueError:
+            raise ConfigError(key, "not a valid mysql:// URL (check host, port and database)") from None
         if not url.host or not url.path.strip("/"):
             raise ConfigError(key, "a mysql:// URL needs a host and a database name")
     return text
@@ -145,6 +157,22 @@ def _listen(key: str, value: Any) -> tuple[str, int]:
     if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ConfigError(key, f"expected HOST:PORT (port 0-65535), got {text!r}")
     return (host.strip("[]") or "0.0.0.0", int(port))
+
+
+def _bool(key: str, value: Any) -> bool:
+    text = _text(key, value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(key, f"expected true or false, got {value!r}")
+
+
+def _visibility(key: str, value: Any) -> str:
+    text = _text(key, value).strip()
+    if text not in {"public", "protected", "private"}:
+        raise ConfigError(key, f"expected public, protected or private, got {value!r}")
+    return text
 
 
 def _log_level(key: str, value: Any) -> str:
@@ -183,6 +211,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("upload_session_ttl", ("uploads", "session_ttl"), "GATEWAY_UPLOADS_SESSION_TTL", _int_between(60, 7 * 86400)),
     Option("revocation_refresh_seconds", ("revocation", "refresh_seconds"), "GATEWAY_REVOCATION_REFRESH_SECONDS", _seconds),
     Option("log_level", ("log_level",), "GATEWAY_LOG_LEVEL", _log_level),
+    Option("delete_enabled", ("delete", "enabled"), "GATEWAY_DELETE_ENABLED", _bool),
+    Option("delete_contributors", ("delete", "contributors"), "GATEWAY_DELETE_CONTRIBUTORS", _bool),
+    Option("global_visibility", ("namespaces", "global_visibility"), "GATEWAY_NAMESPACES_GLOBAL_VISIBILITY", _visibility),
+    Option("auto_create_namespaces", ("namespaces", "auto_create"), "GATEWAY_NAMESPACES_AUTO_CREATE", _bool),
+    Option("login_max_failures", ("logins", "max_failures"), "GATEWAY_LOGINS_MAX_FAILURES", _int_between(1, 1000)),
+    Option("login_failure_window", ("logins", "failure_window"), "GATEWAY_LOGINS_FAILURE_WINDOW", _int_between(1, 86400)),
 )
 
 
@@ -204,7 +238,9 @@ def _check_unknown_keys(document: Mapping[str, Any]) -> None:
     for key, value in document.items():
         if (key,) not in known:
             raise ConfigError(key, "unknown setting")
-        if isinstance(value, Mapping) and any(o.toml[:1] == (key,) and len(o.toml) > 1 for o in OPTIONS):
+        if any(o.toml[:1] == (key,) and len(o.toml) > 1 for o in OPTIONS):
+            if not isinstance(value, Mapping):
+                raise ConfigError(key, "expected a table ([section]) of settings")
             for sub in value:
                 if (key, sub) not in known:
                     raise ConfigError(f"{key}.{sub}", "unknown setting")

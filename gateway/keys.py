@@ -7,7 +7,8 @@ from aiohttp import web
 
 from gateway.auth.credentials import PasswordHasher
 from gateway.auth.keyfiles import SigningKey
-from gateway.auth.login import CredentialCache
+from gateway.auth.login import Authenticator
+from gateway.auth.policy import Rules
 from gateway.auth.revocation import RevocationView
 from gateway.auth.tokens import TokenIssuer, TokenVerifier
 from gateway.config import Settings
@@ -20,7 +21,8 @@ SIGNING_KEY = web.AppKey("signing_key", SigningKey)
 ISSUER = web.AppKey("issuer", TokenIssuer)
 VERIFIER = web.AppKey("verifier", TokenVerifier)
 HASHER = web.AppKey("hasher", PasswordHasher)
-CREDENTIAL_CACHE = web.AppKey("credential_cache", CredentialCache)
+AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
+POLICY_RULES = web.AppKey("policy_rules", Rules)
 REVOCATIONS = web.AppKey("revocations", RevocationView)
 UPLOAD_BINDER = web.AppKey("upload_binder", UploadBinder)
 UPSTREAM = web.AppKey("upstream", aiohttp.ClientSession)

@@ -10,7 +10,8 @@ from aiohttp import web
 
 from gateway import keys
 from gateway.auth.credentials import new_secret, secret_hash
-from gateway.auth.login import decode_basic, login
+from gateway.auth.login import Throttled, decode_basic
+from gateway.auth.namespaces import facts_for
 from gateway.auth.policy import ANONYMOUS, Identity, grant
 from gateway.auth.scopes import Scope, format_scopes, parse_scopes
 from gateway.public import service_name
@@ -25,11 +26,12 @@ _MAX_FIELD = 4096
 class TokenRequestError(Exception):
     """A refused token request: HTTP status, OAuth2-style error code and a message for the client."""
 
-    def __init__(self, status: int, error: str, description: str) -> None:
+    def __init__(self, status: int, error: str, description: str, retry_after: int | None = None) -> None:
         super().__init__(description)
         self.status = status
         self.error = error
         self.description = description
+        self.retry_after = retry_after
 
 
 def _json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -37,13 +39,20 @@ def _json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | Non
     return web.Response(status=status, text=json.dumps(body), content_type="application/json", headers=merged)
 
 
+_OCI_CODES = {401: "UNAUTHORIZED", 429: "TOOMANYREQUESTS"}
+
+
 def _error_response(exc: TokenRequestError) -> web.Response:
     body = {
         "error": exc.error,
         "error_description": exc.description,
-        "errors": [{"code": "UNAUTHORIZED" if exc.status == 401 else "DENIED", "message": exc.description, "detail": None}],
+        "errors": [{"code": _OCI_CODES.get(exc.status, "DENIED"), "message": exc.description, "detail": None}],
     }
-    headers = {"WWW-Authenticate": 'Basic realm="portus-gateway"'} if exc.status == 401 else None
+    headers: dict[str, str] = {}
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="portus-gateway"'
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
     return _json(body, exc.status, headers)
 
 
@@ -55,10 +64,12 @@ def _check_service(request: web.Request, requested: str | None) -> str:
 
 
 async def _password_identity(request: web.Request, username: str, password: str) -> Identity:
-    app = request.app
     if len(username) > _MAX_FIELD or len(password) > _MAX_FIELD:
         raise TokenRequestError(401, "invalid_grant", "invalid username or password")
-    identity = await login(app[keys.STORE], app[keys.HASHER], app[keys.CREDENTIAL_CACHE], username, password)
+    try:
+        identity = await request.app[keys.AUTHENTICATOR].login(username, password, request.remote or "")
+    except Throttled as exc:
+        raise TokenRequestError(429, "slow_down", "too many failed logins; try again later", exc.retry_after) from None
     if identity is None:
         raise TokenRequestError(401, "invalid_grant", "invalid username or password")
     return identity
@@ -77,8 +88,10 @@ async def _basic_identity(request: web.Request) -> Identity:
     return await _password_identity(request, username, password)
 
 
-def _grant_for(identity: Identity, requested: list[Scope]) -> tuple[Scope, ...]:
-    decision = grant(identity, requested)
+async def _grant_for(request: web.Request, identity: Identity, requested: list[Scope]) -> tuple[Scope, ...]:
+    rules = request.app[keys.POLICY_RULES]
+    facts = await facts_for(request.app[keys.STORE], identity, requested, rules)
+    decision = grant(identity, requested, facts, rules)
     for refusal in decision.refusals:
         log.info("token scope refused: %s", refusal)
     return decision.scopes
@@ -90,8 +103,13 @@ async def _new_refresh_token(request: web.Request, identity: Identity, service: 
     return secret
 
 
-def _token_body(request: web.Request, identity: Identity, service: str, requested: list[Scope]) -> dict[str, Any]:
-    issued = request.app[keys.ISSUER].issue(identity.name, service, _grant_for(identity, requested))
+async def _token_body(request: web.Request, identity: Identity, service: str, requested: list[Scope]) -> dict[str, Any]:
+    granted = await _grant_for(request, identity, requested)
+    limits = identity.limits
+    issued = request.app[keys.ISSUER].issue(
+        identity.name, service, granted,
+        app_token=limits.token_id if limits else None, not_after=limits.expires_at if limits else None,
+    )
     return {
         "token": issued.token,
         "access_token": issued.token,
@@ -106,8 +124,8 @@ async def get_token(request: web.Request) -> web.Response:
     try:
         service = _check_service(request, request.query.get("service"))
         identity = await _basic_identity(request)
-        body = _token_body(request, identity, service, parse_scopes(request.query.getall("scope", [])))
-        if request.query.get("offline_token", "").lower() == "true" and not identity.anonymous:
+        body = await _token_body(request, identity, service, parse_scopes(request.query.getall("scope", [])))
+        if request.query.get("offline_token", "").lower() == "true" and not identity.anonymous and identity.limits is None:
             body["refresh_token"] = await _new_refresh_token(request, identity, service, request.query.get("client_id", ""))
     except TokenRequestError as exc:
         return _error_response(exc)
@@ -146,14 +164,14 @@ async def post_token(request: web.Request) -> web.Response:
         refresh_token: str | None = None
         if grant_type == "password":
             identity = await _password_identity(request, fields.get("username", ""), fields.get("password", ""))
-            if fields.get("access_type") == "offline":
+            if fields.get("access_type") == "offline" and identity.limits is None:
                 refresh_token = await _new_refresh_token(request, identity, service, fields.get("client_id", ""))
         elif grant_type == "refresh_token":
             refresh_token = fields.get("refresh_token", "")
             identity = await _refresh_identity(request, refresh_token, service)
         else:
             raise TokenRequestError(400, "unsupported_grant_type", "grant_type must be password or refresh_token")
-        body = _token_body(request, identity, service, requested)
+        body = await _token_body(request, identity, service, requested)
     except TokenRequestError as exc:
         return _error_response(exc)
     except StoreError as exc:

@@ -1,4 +1,5 @@
-"""Username + password -> Identity, with a short-lived cache of recent successful checks.
+"""Username + password (or application token) -> Identity, with a short-lived cache of recent
+successful password checks and per-(user, address) throttling of failures.
 
 The cache key covers user name, password and the stored hash, and the user row is read on
 every login, so a changed password or a disabled user takes effect at once while a busy CI
@@ -8,13 +9,14 @@ does not pay the KDF on every token request.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import logging
 import time
 
+from gateway.auth.app_tokens import app_token_identity, looks_like_app_token
 from gateway.auth.credentials import PasswordHasher
 from gateway.auth.policy import Identity
+from gateway.auth.throttle import LoginThrottle
 from gateway.store import Store
 
 log = logging.getLogger(__name__)
@@ -46,25 +48,56 @@ class CredentialCache:
         self._entries[self._key(username, password, password_hash)] = now + self._ttl
 
 
-async def login(store: Store, hasher: PasswordHasher, cache: CredentialCache, username: str, password: str) -> Identity | None:
-    """The identity for these credentials, or None (logged with the reason)."""
-    user = await store.get_user(username)
-    if user is not None and cache.hit(username, password, user.password_hash):
-        ok = True
-    else:
-        ok = await hasher.verify(password, user.password_hash if user else None)
-        if ok and user is not None:
-            cache.remember(username, password, user.password_hash)
-    if user is None:
-        log.info("login refused for %r: no such user", username)
-        return None
-    if not ok:
-        log.info("login refused for %r: wrong password", username)
-        return None
-    if user.disabled:
-        log.info("login refused for %r: user is disabled", username)
-        return None
-    return Identity(user.name, admin=user.admin)
+class Throttled(Exception):
+    """Too many recent failures for this (user, address)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"retry after {retry_after}s")
+        self.retry_after = retry_after
+
+
+class Authenticator:
+    """Credentials -> Identity: passwords (cached), application tokens, failure throttling."""
+
+    def __init__(self, store: Store, hasher: PasswordHasher, cache: CredentialCache, throttle: LoginThrottle) -> None:
+        self._store = store
+        self._hasher = hasher
+        self._cache = cache
+        self._throttle = throttle
+
+    async def login(self, username: str, password: str, address: str) -> Identity | None:
+        """The identity for these credentials, or None (logged with the reason); may raise Throttled."""
+        wait = self._throttle.retry_after(username, address)
+        if wait:
+            log.info("login throttled for %r from %s: too many failures", username, address)
+            raise Throttled(wait)
+        if looks_like_app_token(password):
+            identity = await app_token_identity(self._store, username, password)
+            reason = "unknown, expired or revoked application token, or disabled user"
+        else:
+            identity, reason = await self._password_login(username, password)
+        if identity is None:
+            self._throttle.failed(username, address)
+            log.info("login refused for %r from %s: %s", username, address, reason)
+            return None
+        self._throttle.succeeded(username, address)
+        return identity
+
+    async def _password_login(self, username: str, password: str) -> tuple[Identity | None, str]:
+        user = await self._store.get_user(username)
+        if user is not None and self._cache.hit(username, password, user.password_hash):
+            ok = True
+        else:
+            ok = await self._hasher.verify(password, user.password_hash if user else None)
+            if ok and user is not None:
+                self._cache.remember(username, password, user.password_hash)
+        if user is None:
+            return None, "no such user"
+        if not ok:
+            return None, "wrong password"
+        if user.disabled:
+            return None, "user is disabled"
+        return Identity(user.name, admin=user.admin), ""
 
 
 def decode_basic(header: str) -> tuple[str, str] | None:
@@ -74,7 +107,7 @@ def decode_basic(header: str) -> tuple[str, str] | None:
         return None
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except (ValueError, UnicodeError):  # binascii.Error is a ValueError
         return None
     username, sep, password = decoded.partition(":")
     return (username, password) if sep else None

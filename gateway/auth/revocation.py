@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 
 from gateway.store import Store, StoreError
@@ -14,18 +15,39 @@ from gateway.store import Store, StoreError
 log = logging.getLogger(__name__)
 
 
+# Revoked application tokens are remembered this long: longer than any JWT issued from them lives.
+REMEMBER_REVOKED_SECONDS = 2 * 86400
+
+
 class RevocationView:
     def __init__(self) -> None:
         self._disabled: frozenset[str] = frozenset()
+        self._revoked_app_tokens: frozenset[str] = frozenset()
+        self._changes = 0
 
-    def is_revoked(self, subject: str) -> bool:
-        return subject in self._disabled
+    def is_revoked(self, subject: str, app_token: str | None = None) -> bool:
+        return subject in self._disabled or (app_token is not None and app_token in self._revoked_app_tokens)
 
-    def replace(self, disabled: frozenset[str]) -> None:
-        self._disabled = disabled
+    def disable(self, subject: str) -> None:
+        """Take effect at once in this process (other instances follow at their next refresh)."""
+        self._disabled = self._disabled | {subject}
+        self._changes += 1
+
+    def enable(self, subject: str) -> None:
+        self._disabled = self._disabled - {subject}
+        self._changes += 1
+
+    def revoke_app_token(self, token_id: str) -> None:
+        self._revoked_app_tokens = self._revoked_app_tokens | {token_id}
+        self._changes += 1
 
     async def refresh(self, store: Store) -> None:
-        self.replace(await store.disabled_usernames())
+        """Replace the view with the store's, unless a local change raced with the read."""
+        changes = self._changes
+        disabled = await store.disabled_usernames()
+        revoked = await store.revoked_app_token_ids(int(time.time()) - REMEMBER_REVOKED_SECONDS)
+        if changes == self._changes:
+            self._disabled, self._revoked_app_tokens = disabled, revoked
 
     async def run(self, store: Store, interval: float) -> None:
         """Refresh forever; a failing store keeps the last view (and says so)."""

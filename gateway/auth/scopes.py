@@ -70,6 +70,8 @@ def is_valid_username(name: str) -> bool:
 
 def _repository_name(name: str) -> str | None:
     """Validate a repository name, allowing (and keeping) a `host[:port]/` prefix."""
+    if len(name) > MAX_NAME_LENGTH:
+        return None
     if is_valid_repository_name(name):
         return name
     prefix = _HOST_PREFIX_RE.match(name)

@@ -51,6 +51,7 @@ class VerifiedToken:
     expires_at: int
     jti: str
     access: Mapping[tuple[str, str], frozenset[str]]
+    app_token: str | None = None
 
     def allows(self, type_: str, name: str, action: str) -> bool:
         actions = self.access.get((type_, name), frozenset())
@@ -70,22 +71,36 @@ class TokenIssuer:
         self._ttl = ttl_seconds
         self._headers = {"typ": "JWT", "kid": key.kid, "x5c": list(key.x5c)}
 
-    def issue(self, subject: str, audience: str, granted: Iterable[Scope], now: float | None = None) -> IssuedToken:
+    def issue(
+        self,
+        subject: str,
+        audience: str,
+        granted: Iterable[Scope],
+        *,
+        app_token: str | None = None,
+        not_after: int | None = None,
+        now: float | None = None,
+    ) -> IssuedToken:
+        """Sign a token; `app_token` names the application token it came from (so revoking that
+        kills this too), `not_after` caps the expiry (an application token's own expiry)."""
         moment = time.time() if now is None else now
         scopes = tuple(granted)
         issued = int(moment)
-        claims = {
+        expires = issued + self._ttl if not_after is None else min(issued + self._ttl, not_after)
+        claims: dict[str, Any] = {
             "iss": self._issuer,
             "sub": subject,
             "aud": audience,
-            "exp": issued + self._ttl,
+            "exp": expires,
             "nbf": issued - NOT_BEFORE_SKEW_SECONDS,
             "iat": issued,
             "jti": secrets.token_urlsafe(18),
             "access": [scope.as_claim() for scope in scopes],
         }
+        if app_token is not None:
+            claims["app_token"] = app_token
         token = jwt.encode(claims, self._key.private_key, algorithm=self._key.algorithm, headers=self._headers)
-        return IssuedToken(token=token, expires_in=self._ttl, issued_at=rfc3339(issued), granted=scopes)
+        return IssuedToken(token=token, expires_in=max(expires - issued, 0), issued_at=rfc3339(issued), granted=scopes)
 
 
 def _parse_access(value: Any) -> dict[tuple[str, str], frozenset[str]]:
@@ -131,6 +146,8 @@ class TokenVerifier:
     def _verify_uncached(self, token: str, audience: str, *, allow_expired: bool, now: float) -> VerifiedToken:
         if len(token) > MAX_TOKEN_LENGTH:
             raise TokenError(f"token longer than {MAX_TOKEN_LENGTH} characters")
+        if not token.isascii():
+            raise TokenError("token has non-ASCII characters")
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -148,14 +165,25 @@ class TokenVerifier:
                 algorithms=[key.algorithm],
                 audience=audience,
                 issuer=self._issuer,
-                leeway=LEEWAY_SECONDS,
-                options={"require": _REQUIRED_CLAIMS, "verify_exp": not allow_expired, "strict_aud": True},
+                options={
+                    "require": _REQUIRED_CLAIMS, "strict_aud": True,
+                    "verify_exp": False, "verify_nbf": False, "verify_iat": False,
+                },
             )
-        except jwt.ExpiredSignatureError:
-            raise TokenError("token expired", expired=True) from None
         except jwt.PyJWTError as exc:
             raise TokenError(f"token rejected: {exc}") from None
-        subject, exp, jti = claims.get("sub"), claims.get("exp"), claims.get("jti")
-        if not isinstance(subject, str) or not isinstance(exp, int) or not isinstance(jti, str):
-            raise TokenError("sub, exp or jti has the wrong type")
-        return VerifiedToken(subject=subject, audience=audience, expires_at=exp, jti=jti, access=_parse_access(claims.get("access", [])))
+        subject, exp, nbf, jti, app_token = (claims.get(k) for k in ("sub", "exp", "nbf", "jti", "app_token"))
+        if not isinstance(subject, str) or not isinstance(jti, str):
+            raise TokenError("sub or jti has the wrong type")
+        if not isinstance(exp, int) or not isinstance(nbf, int) or isinstance(exp, bool) or isinstance(nbf, bool):
+            raise TokenError("exp or nbf is not an integer")
+        if nbf - LEEWAY_SECONDS > now:
+            raise TokenError("token not yet valid (nbf in the future)")
+        if exp + LEEWAY_SECONDS < now and not allow_expired:
+            raise TokenError("token expired", expired=True)
+        if app_token is not None and not isinstance(app_token, str):
+            raise TokenError("app_token has the wrong type")
+        return VerifiedToken(
+            subject=subject, audience=audience, expires_at=exp, jti=jti,
+            access=_parse_access(claims.get("access", [])), app_token=app_token,
+        )

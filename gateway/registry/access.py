@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from gateway import keys
+from gateway.auth.namespaces import namespace_facts
+from gateway.auth.policy import Identity, namespace_of
 from gateway.auth.scopes import Scope, format_scopes
 from gateway.auth.tokens import TokenError, VerifiedToken
 from gateway.public import service_name, token_realm
 from gateway.registry.errors import challenge_header, error_response
-from gateway.registry.routes import Route, mount_source, required_access
+from gateway.registry.routes import Route, method_actions, mount_source, required_access
 from gateway.registry.uploads import PARAM as UPLOAD_PARAM
 from gateway.registry.uploads import split_query
 
@@ -26,11 +28,12 @@ log = logging.getLogger(__name__)
 class Challenge(Exception):
     """The request needs a (better) token. `error` is None, invalid_token or insufficient_scope."""
 
-    def __init__(self, scopes: tuple[Scope, ...], error: str | None, reason: str) -> None:
+    def __init__(self, scopes: tuple[Scope, ...], error: str | None, reason: str, subject: str = "") -> None:
         super().__init__(reason)
         self.scopes = scopes
         self.error = error
         self.reason = reason
+        self.subject = subject
 
 
 @dataclass(frozen=True)
@@ -89,8 +92,11 @@ def authorize(request: web.Request, route: Route) -> Access:
             raise Challenge(challenge_scopes(request, route), "invalid_token", exc.reason) from None
         log.info("expired token of %r continues upload %s in %s", fallback.subject, route.reference, route.name)
         verified = fallback
-    if app[keys.REVOCATIONS].is_revoked(verified.subject):
-        raise Challenge(challenge_scopes(request, route), "invalid_token", f"subject {verified.subject!r} is disabled")
+    if app[keys.REVOCATIONS].is_revoked(verified.subject, verified.app_token):
+        raise Challenge(
+            challenge_scopes(request, route), "invalid_token",
+            f"subject {verified.subject!r} is disabled or its application token was revoked",
+        )
     for scope in needed:
         missing = [a for a in scope.actions if not verified.allows(scope.type, scope.name, a)]
         if missing:
@@ -98,6 +104,7 @@ def authorize(request: web.Request, route: Route) -> Access:
                 challenge_scopes(request, route),
                 "insufficient_scope",
                 f"token of {verified.subject or 'anonymous'!r} lacks {','.join(missing)} on {scope.type}:{scope.name}",
+                verified.subject,
             )
     source = mount_source(request.method, route, dict(request.query))
     strip = bool(source) and not verified.allows("repository", source or "", "pull")
@@ -117,3 +124,21 @@ def challenge_response(request: web.Request, challenge: Challenge) -> web.Respon
         message = "access to the requested resource is not authorized"
     detail = [s.as_claim() for s in challenge.scopes] or None
     return error_response(code, message, detail, headers={"WWW-Authenticate": header})
+
+
+async def missing_namespace_denial(request: web.Request, route: Route, challenge: Challenge) -> web.Response | None:
+    """A push refused because its namespace does not exist gets a clear 403 DENIED, not a
+    challenge a new token cannot satisfy. Only refused requests pay this store lookup."""
+    if challenge.error != "insufficient_scope" or "push" not in method_actions(request.method) or not route.name:
+        return None
+    namespace = namespace_of(route.name)
+    if not namespace:
+        return None
+    identity = Identity(challenge.subject)
+    facts = await namespace_facts(request.app[keys.STORE], identity, namespace, request.app[keys.POLICY_RULES])
+    if facts.kind != "missing":
+        return None
+    log.info("%s %s denied: namespace %r does not exist", request.method, request.path, namespace)
+    return error_response(
+        "DENIED", f"namespace {namespace!r} does not exist; ask an administrator to create it", {"namespace": namespace}
+    )

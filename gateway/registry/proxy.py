@@ -16,7 +16,7 @@ from yarl import URL
 
 from gateway import keys
 from gateway.public import public_host, public_origin
-from gateway.registry.access import Access, Challenge, authorize, challenge_response
+from gateway.registry.access import Access, Challenge, authorize, challenge_response, missing_namespace_denial
 from gateway.registry.errors import error_response
 from gateway.registry.routes import InvalidName, Route, match_route
 from gateway.registry.uploads import PARAM as UPLOAD_PARAM
@@ -47,7 +47,8 @@ async def v2_handler(request: web.Request) -> web.StreamResponse:
     try:
         access = authorize(request, route)
     except Challenge as challenge:
-        return challenge_response(request, challenge)
+        denial = await missing_namespace_denial(request, route, challenge)
+        return denial or challenge_response(request, challenge)
     if route.kind == "base":
         return web.json_response({})
     return await forward(request, route, access)

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from gateway.store.base import Conflict, RefreshToken, Store, StoreError, StoreUnavailable, User
+from gateway.store.base import Store
+from gateway.store.records import (
+    AppToken,
+    Conflict,
+    Member,
+    Namespace,
+    NotFound,
+    RefreshToken,
+    StoreError,
+    StoreUnavailable,
+    Team,
+    User,
+)
 
 
 async def open_store(url: str) -> Store:
@@ -18,4 +30,7 @@ async def open_store(url: str) -> Store:
     raise StoreError(f"unsupported database URL scheme in {url.split('://')[0]!r}")
 
 
-__all__ = ["Conflict", "RefreshToken", "Store", "StoreError", "StoreUnavailable", "User", "open_store"]
+__all__ = [
+    "AppToken", "Conflict", "Member", "Namespace", "NotFound", "RefreshToken", "Store", "StoreError",
+    "StoreUnavailable", "Team", "User", "open_store",
+]

@@ -10,7 +10,9 @@ import aiomysql
 import pymysql
 from yarl import URL
 
-from gateway.store.base import Conflict, Row, Store, StoreUnavailable, named_to_pyformat
+from gateway.store.base import Store, named_to_pyformat
+from gateway.store.records import Conflict, StoreUnavailable
+from gateway.store.sql import Row
 
 _MIGRATION_LOCK = "portus_gateway_migrate"
 

@@ -29,4 +29,43 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX refresh_tokens_by_user ON refresh_tokens (username)",
         ),
     ),
+    (
+        2,
+        (
+            """CREATE TABLE teams (
+                name VARCHAR(64) NOT NULL PRIMARY KEY,
+                created_at BIGINT NOT NULL
+            )""",
+            """CREATE TABLE team_members (
+                team VARCHAR(64) NOT NULL,
+                username VARCHAR(64) NOT NULL,
+                role VARCHAR(16) NOT NULL,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (team, username)
+            )""",
+            "CREATE INDEX team_members_by_user ON team_members (username)",
+            """CREATE TABLE namespaces (
+                name VARCHAR(255) NOT NULL PRIMARY KEY,
+                team VARCHAR(64) NULL,
+                visibility VARCHAR(16) NOT NULL,
+                created_at BIGINT NOT NULL
+            )""",
+            """CREATE TABLE app_tokens (
+                id CHAR(12) NOT NULL PRIMARY KEY,
+                username VARCHAR(64) NOT NULL,
+                name VARCHAR(64) NOT NULL,
+                secret_hash CHAR(64) NOT NULL,
+                namespaces TEXT NOT NULL,
+                actions VARCHAR(64) NOT NULL,
+                expires_at BIGINT NULL,
+                created_at BIGINT NOT NULL,
+                last_used_at BIGINT NULL,
+                UNIQUE (username, name)
+            )""",
+            """CREATE TABLE revoked_app_tokens (
+                id CHAR(12) NOT NULL PRIMARY KEY,
+                revoked_at BIGINT NOT NULL
+            )""",
+        ),
+    ),
 )

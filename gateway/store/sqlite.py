@@ -10,7 +10,9 @@ from typing import Any
 
 import aiosqlite
 
-from gateway.store.base import Conflict, Row, Store, StoreUnavailable
+from gateway.store.base import Store
+from gateway.store.records import Conflict, StoreUnavailable
+from gateway.store.sql import Row
 
 
 class SQLiteStore(Store):

@@ -132,7 +132,7 @@ async def test_user_cannot_push_into_another_users_namespace(skopeo: Skopeo, gat
     result = skopeo.copy(f"oci:{layout.path}:v1", skopeo.ref(repository, "v1"), dest_creds=creds("alice"))
     assert not result.ok, result.describe()
     assert await stored_tags(gateway, repository) == (404, [])
-    assert window.lines(rf"alice refused pull,push on repository:{re.escape(repository)}: namespace 'bob' belongs to someone else")
+    assert window.lines(rf"alice refused pull,push on repository:{re.escape(repository)}: namespace 'bob' is private; non-members have no access")
 
 
 async def test_user_pulls_back_the_image_he_pushed(skopeo: Skopeo, tmp_path: Path) -> None:

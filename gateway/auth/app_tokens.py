@@ -1,0 +1,92 @@
+"""Application tokens for CI and robots: named, narrowed, expiring, revocable secrets.
+
+The secret is `pgat_<id>_<random>`: the id finds the row, a SHA-256 of the whole secret is
+what is stored (the secret is high-entropy, so a slow hash buys nothing), and it is shown once.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+import time
+from dataclasses import dataclass
+
+from gateway.auth.credentials import secret_hash
+from gateway.auth.policy import ALL_REPOSITORY_ACTIONS, Identity, TokenLimits
+from gateway.store import AppToken, Store
+
+PREFIX = "pgat_"
+_SECRET_RE = re.compile(r"^pgat_([a-f0-9]{12})_[A-Za-z0-9_-]{32,64}$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_DURATION_RE = re.compile(r"^([1-9][0-9]{0,5})([mhdw])$")
+_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+class AppTokenError(ValueError):
+    """Bad input for a new application token; the message is for the caller."""
+
+
+@dataclass(frozen=True)
+class NewAppToken:
+    record: AppToken
+    secret: str
+
+
+def looks_like_app_token(password: str) -> bool:
+    return password.startswith(PREFIX)
+
+
+def parse_duration(text: str) -> int:
+    """`30d`, `12h`, `90m`, `2w` -> seconds."""
+    match = _DURATION_RE.match(text.strip())
+    if match is None:
+        raise AppTokenError(f"expiry {text!r} is not a duration like 90m, 12h, 30d or 2w")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def validate(name: str, namespaces: list[str], actions: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    from gateway.auth.scopes import is_valid_repository_name
+
+    if not _NAME_RE.match(name):
+        raise AppTokenError("a token name is 1-64 letters, digits, '.', '_' or '-'")
+    for namespace in namespaces:
+        if "/" in namespace or not is_valid_repository_name(namespace):
+            raise AppTokenError(f"{namespace!r} is not a namespace name")
+    unknown = [a for a in actions if a not in ALL_REPOSITORY_ACTIONS]
+    if unknown or not actions:
+        raise AppTokenError(f"actions must be among pull, push, delete (got {','.join(actions) or 'none'})")
+    return tuple(sorted(set(namespaces))), tuple(a for a in ("pull", "push", "delete") if a in actions)
+
+
+def new_app_token(username: str, name: str, namespaces: list[str], actions: list[str], expires_in: int | None) -> NewAppToken:
+    checked_namespaces, checked_actions = validate(name, namespaces, actions)
+    token_id = secrets.token_hex(6)
+    secret = f"{PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
+    moment = int(time.time())
+    record = AppToken(
+        id=token_id, username=username, name=name, secret_hash=secret_hash(secret),
+        namespaces=checked_namespaces, actions=checked_actions,
+        expires_at=moment + expires_in if expires_in else None, created_at=moment, last_used_at=None,
+    )
+    return NewAppToken(record, secret)
+
+
+async def app_token_identity(store: Store, username: str, secret: str, now: float | None = None) -> Identity | None:
+    """The narrowed identity for a valid, unexpired application token of `username`."""
+    match = _SECRET_RE.match(secret)
+    if match is None:
+        return None
+    record = await store.get_app_token(match.group(1))
+    if record is None or not hmac.compare_digest(record.secret_hash, secret_hash(secret)):
+        return None
+    if record.username != username:
+        return None
+    if record.expires_at is not None and record.expires_at <= (time.time() if now is None else now):
+        return None
+    user = await store.get_user(username)
+    if user is None or user.disabled:
+        return None
+    limits = TokenLimits(record.id, record.name, frozenset(record.namespaces), frozenset(record.actions), record.expires_at)
+    return Identity(user.name, admin=user.admin, limits=limits)
+

@@ -1,0 +1,65 @@
+"""Look up what the policy needs to know about namespaces (I/O at the edge of the pure policy)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from gateway.auth.policy import Identity, NamespaceFacts, Rules, namespace_of
+from gateway.auth.scopes import Scope
+from gateway.store import Conflict, Store
+
+log = logging.getLogger(__name__)
+
+
+async def namespace_facts(store: Store, identity: Identity, namespace: str, rules: Rules) -> NamespaceFacts:
+    if namespace == "":
+        return NamespaceFacts("", "global", rules.global_visibility)
+    row = await store.get_namespace(namespace)
+    if row is not None and row.team is not None:
+        role = None if identity.anonymous else await store.get_role(row.team, identity.name)
+        return NamespaceFacts(namespace, "team", row.visibility, role)
+    if await store.get_user(namespace) is not None:
+        role = "owner" if identity.name == namespace else None
+        return NamespaceFacts(namespace, "personal", row.visibility if row else "private", role)
+    if row is not None:
+        return NamespaceFacts(namespace, "unowned", row.visibility)
+    return NamespaceFacts(namespace, "missing")
+
+
+async def auto_create(store: Store, identity: Identity, namespace: str) -> bool:
+    """Create a missing namespace for a signed-in pusher: a team of the same name, they its owner."""
+    if identity.anonymous or (identity.limits and identity.limits.namespaces and namespace not in identity.limits.namespaces):
+        return False
+    team = await store.get_team(namespace)
+    if team is None:
+        try:
+            await store.create_team(namespace)
+            await store.set_member(namespace, identity.name, "owner")
+        except Conflict:
+            pass
+    if await store.get_role(namespace, identity.name) != "owner":
+        return False
+    try:
+        await store.create_namespace(namespace, namespace, "private")
+    except Conflict:
+        pass
+    log.info("namespace %r auto-created for %r", namespace, identity.name)
+    return True
+
+
+async def facts_for(store: Store, identity: Identity, requested: Iterable[Scope], rules: Rules) -> dict[str, NamespaceFacts]:
+    """Facts for every namespace the requested repository scopes touch (auto-creating on push)."""
+    facts: dict[str, NamespaceFacts] = {}
+    for scope in requested:
+        if scope.type != "repository":
+            continue
+        namespace = namespace_of(scope.name)
+        if namespace in facts:
+            continue
+        found = await namespace_facts(store, identity, namespace, rules)
+        if found.kind == "missing" and rules.auto_create and "push" in scope.actions:
+            if await auto_create(store, identity, namespace):
+                found = await namespace_facts(store, identity, namespace, rules)
+        facts[namespace] = found
+    return facts

@@ -1,0 +1,152 @@
+"""Queries on teams, their members, namespaces and application tokens."""
+
+from __future__ import annotations
+
+from gateway.store.records import AppToken, Conflict, Member, Namespace, Team
+from gateway.store.sql import Row, SQLBase, now
+
+
+def _namespace(row: Row) -> Namespace:
+    return Namespace(row["name"], row["team"], row["visibility"], int(row["created_at"]))
+
+
+def _app_token(row: Row) -> AppToken:
+    return AppToken(
+        id=row["id"], username=row["username"], name=row["name"], secret_hash=row["secret_hash"],
+        namespaces=tuple(row["namespaces"].split()), actions=tuple(a for a in row["actions"].split(",") if a),
+        expires_at=None if row["expires_at"] is None else int(row["expires_at"]),
+        created_at=int(row["created_at"]),
+        last_used_at=None if row["last_used_at"] is None else int(row["last_used_at"]),
+    )
+
+
+class AccessQueries(SQLBase):
+    # -- teams -------------------------------------------------------------------------------
+
+    async def create_team(self, name: str) -> Team:
+        moment = now()
+        await self.execute("INSERT INTO teams (name, created_at) VALUES (:name, :now)", {"name": name, "now": moment})
+        return Team(name, moment)
+
+    async def get_team(self, name: str) -> Team | None:
+        row = await self.fetch_one("SELECT * FROM teams WHERE name = :name", {"name": name})
+        return Team(row["name"], int(row["created_at"])) if row else None
+
+    async def list_teams(self, after: str = "", limit: int = 1000) -> list[Team]:
+        rows = await self.fetch_all(
+            "SELECT * FROM teams WHERE name > :after ORDER BY name LIMIT :limit", {"after": after, "limit": limit}
+        )
+        return [Team(r["name"], int(r["created_at"])) for r in rows]
+
+    async def delete_team(self, name: str) -> bool:
+        """Deletes the team, its memberships, and detaches (makes admin-only) its namespaces."""
+        await self.execute("DELETE FROM team_members WHERE team = :name", {"name": name})
+        await self.execute("UPDATE namespaces SET team = NULL WHERE team = :name", {"name": name})
+        return await self.execute("DELETE FROM teams WHERE name = :name", {"name": name}) > 0
+
+    # -- members -----------------------------------------------------------------------------
+
+    async def set_member(self, team: str, username: str, role: str) -> bool:
+        """Add or change a membership; True when it was added."""
+        params = {"team": team, "user": username, "role": role, "now": now()}
+        try:
+            await self.execute(
+                "INSERT INTO team_members (team, username, role, created_at) VALUES (:team, :user, :role, :now)", params
+            )
+            return True
+        except Conflict:
+            await self.execute("UPDATE team_members SET role = :role WHERE team = :team AND username = :user", params)
+            return False
+
+    async def remove_member(self, team: str, username: str) -> bool:
+        count = await self.execute(
+            "DELETE FROM team_members WHERE team = :team AND username = :user", {"team": team, "user": username}
+        )
+        return count > 0
+
+    async def list_members(self, team: str, after: str = "", limit: int = 1000) -> list[Member]:
+        rows = await self.fetch_all(
+            "SELECT * FROM team_members WHERE team = :team AND username > :after ORDER BY username LIMIT :limit",
+            {"team": team, "after": after, "limit": limit},
+        )
+        return [Member(r["team"], r["username"], r["role"]) for r in rows]
+
+    async def get_role(self, team: str, username: str) -> str | None:
+        row = await self.fetch_one(
+            "SELECT role FROM team_members WHERE team = :team AND username = :user", {"team": team, "user": username}
+        )
+        return row["role"] if row else None
+
+    # -- namespaces --------------------------------------------------------------------------
+
+    async def create_namespace(self, name: str, team: str | None, visibility: str) -> Namespace:
+        moment = now()
+        await self.execute(
+            "INSERT INTO namespaces (name, team, visibility, created_at) VALUES (:name, :team, :visibility, :now)",
+            {"name": name, "team": team, "visibility": visibility, "now": moment},
+        )
+        return Namespace(name, team, visibility, moment)
+
+    async def get_namespace(self, name: str) -> Namespace | None:
+        row = await self.fetch_one("SELECT * FROM namespaces WHERE name = :name", {"name": name})
+        return _namespace(row) if row else None
+
+    async def update_namespace(self, name: str, *, visibility: str | None = None, team: str | None = None) -> bool:
+        current = await self.get_namespace(name)
+        if current is None:
+            return False
+        await self.execute(
+            "UPDATE namespaces SET visibility = :visibility, team = :team WHERE name = :name",
+            {"name": name, "visibility": visibility or current.visibility, "team": team if team is not None else current.team},
+        )
+        return True
+
+    async def list_namespaces(self, after: str = "", limit: int = 1000) -> list[Namespace]:
+        rows = await self.fetch_all(
+            "SELECT * FROM namespaces WHERE name > :after ORDER BY name LIMIT :limit", {"after": after, "limit": limit}
+        )
+        return [_namespace(r) for r in rows]
+
+    async def delete_namespace(self, name: str) -> bool:
+        return await self.execute("DELETE FROM namespaces WHERE name = :name", {"name": name}) > 0
+
+    # -- application tokens ------------------------------------------------------------------
+
+    async def create_app_token(self, token: AppToken) -> None:
+        await self.execute(
+            "INSERT INTO app_tokens (id, username, name, secret_hash, namespaces, actions, expires_at, created_at, last_used_at)"
+            " VALUES (:id, :user, :name, :hash, :namespaces, :actions, :expires, :created, NULL)",
+            {
+                "id": token.id, "user": token.username, "name": token.name, "hash": token.secret_hash,
+                "namespaces": " ".join(token.namespaces), "actions": ",".join(token.actions),
+                "expires": token.expires_at, "created": token.created_at,
+            },
+        )
+
+    async def get_app_token(self, token_id: str) -> AppToken | None:
+        row = await self.fetch_one("SELECT * FROM app_tokens WHERE id = :id", {"id": token_id})
+        return _app_token(row) if row else None
+
+    async def list_app_tokens(self, username: str) -> list[AppToken]:
+        rows = await self.fetch_all("SELECT * FROM app_tokens WHERE username = :user ORDER BY name", {"user": username})
+        return [_app_token(r) for r in rows]
+
+    async def revoke_app_token(self, username: str, name: str) -> str | None:
+        """Delete the token and remember its id as revoked (JWTs issued from it die too)."""
+        row = await self.fetch_one(
+            "SELECT id FROM app_tokens WHERE username = :user AND name = :name", {"user": username, "name": name}
+        )
+        if row is None:
+            return None
+        await self.execute(
+            "INSERT INTO revoked_app_tokens (id, revoked_at) VALUES (:id, :now)", {"id": row["id"], "now": now()}
+        )
+        await self.execute("DELETE FROM app_tokens WHERE id = :id", {"id": row["id"]})
+        return str(row["id"])
+
+    async def revoked_app_token_ids(self, since: int) -> frozenset[str]:
+        rows = await self.fetch_all("SELECT id FROM revoked_app_tokens WHERE revoked_at >= :since", {"since": since})
+        return frozenset(r["id"] for r in rows)
+
+    async def touch_app_token(self, token_id: str) -> None:
+        await self.execute("UPDATE app_tokens SET last_used_at = :now WHERE id = :id", {"now": now(), "id": token_id})

@@ -1,0 +1,77 @@
+"""Rows as the rest of the gateway sees them, and the store's own errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class StoreError(Exception):
+    """Base class of every store failure."""
+
+
+class Conflict(StoreError):
+    """A unique key already exists."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached or refused the operation."""
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    password_hash: str
+    admin: bool
+    disabled: bool
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True)
+class RefreshToken:
+    token_hash: str
+    username: str
+    service: str
+    client_id: str
+    created_at: int
+    revoked_at: int | None
+
+
+class NotFound(StoreError):
+    """The row to change does not exist."""
+
+
+@dataclass(frozen=True)
+class Team:
+    name: str
+    created_at: int
+
+
+@dataclass(frozen=True)
+class Member:
+    team: str
+    username: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """A namespace row: a team namespace (`team` set) or a personal namespace's settings."""
+
+    name: str
+    team: str | None
+    visibility: str
+    created_at: int
+
+
+@dataclass(frozen=True)
+class AppToken:
+    id: str
+    username: str
+    name: str
+    secret_hash: str
+    namespaces: tuple[str, ...]
+    actions: tuple[str, ...]
+    expires_at: int | None
+    created_at: int
+    last_used_at: int | None

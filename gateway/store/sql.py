@@ -1,0 +1,29 @@
+"""The primitives every store dialect provides; the query mixins are written against these."""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any
+
+Row = Mapping[str, Any]
+
+
+def now() -> int:
+    return int(time.time())
+
+
+class SQLBase(ABC):
+    autoincrement_pk = ""
+
+    @abstractmethod
+    async def fetch_all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]: ...
+
+    @abstractmethod
+    async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        """Run one statement in its own transaction; returns the affected row count."""
+
+    async def fetch_one(self, sql: str, params: Mapping[str, Any] | None = None) -> Row | None:
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None

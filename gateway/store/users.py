@@ -1,0 +1,88 @@
+"""Queries on users and refresh tokens."""
+
+from __future__ import annotations
+
+from gateway.store.records import RefreshToken, User
+from gateway.store.sql import Row, SQLBase, now
+
+
+def _user(row: Row) -> User:
+    return User(
+        name=row["name"], password_hash=row["password_hash"], admin=bool(row["admin"]),
+        disabled=bool(row["disabled"]), created_at=int(row["created_at"]), updated_at=int(row["updated_at"]),
+    )
+
+
+class UserQueries(SQLBase):
+    async def get_user(self, name: str) -> User | None:
+        row = await self.fetch_one("SELECT * FROM users WHERE name = :name", {"name": name})
+        return _user(row) if row else None
+
+    async def list_users(self, after: str = "", limit: int = 1000) -> list[User]:
+        rows = await self.fetch_all(
+            "SELECT * FROM users WHERE name > :after ORDER BY name LIMIT :limit", {"after": after, "limit": limit}
+        )
+        return [_user(r) for r in rows]
+
+    async def create_user(self, name: str, password_hash: str, *, admin: bool = False) -> User:
+        moment = now()
+        await self.execute(
+            "INSERT INTO users (name, password_hash, admin, disabled, created_at, updated_at)"
+            " VALUES (:name, :hash, :admin, 0, :now, :now)",
+            {"name": name, "hash": password_hash, "admin": int(admin), "now": moment},
+        )
+        return User(name, password_hash, admin, False, moment, moment)
+
+    async def delete_user(self, name: str) -> bool:
+        await self.execute("DELETE FROM team_members WHERE username = :name", {"name": name})
+        await self.execute("DELETE FROM app_tokens WHERE username = :name", {"name": name})
+        await self.revoke_refresh_tokens(name)
+        return await self.execute("DELETE FROM users WHERE name = :name", {"name": name}) > 0
+
+    async def set_user_disabled(self, name: str, disabled: bool) -> bool:
+        count = await self.execute(
+            "UPDATE users SET disabled = :disabled, updated_at = :now WHERE name = :name",
+            {"disabled": int(disabled), "now": now(), "name": name},
+        )
+        return count > 0
+
+    async def set_user_admin(self, name: str, admin: bool) -> bool:
+        count = await self.execute(
+            "UPDATE users SET admin = :admin, updated_at = :now WHERE name = :name",
+            {"admin": int(admin), "now": now(), "name": name},
+        )
+        return count > 0
+
+    async def set_user_password(self, name: str, password_hash: str) -> bool:
+        count = await self.execute(
+            "UPDATE users SET password_hash = :hash, updated_at = :now WHERE name = :name",
+            {"hash": password_hash, "now": now(), "name": name},
+        )
+        return count > 0
+
+    async def disabled_usernames(self) -> frozenset[str]:
+        rows = await self.fetch_all("SELECT name FROM users WHERE disabled = 1")
+        return frozenset(r["name"] for r in rows)
+
+    async def add_refresh_token(self, token_hash: str, username: str, service: str, client_id: str) -> None:
+        await self.execute(
+            "INSERT INTO refresh_tokens (token_hash, username, service, client_id, created_at, revoked_at)"
+            " VALUES (:hash, :user, :service, :client, :now, NULL)",
+            {"hash": token_hash, "user": username, "service": service, "client": client_id, "now": now()},
+        )
+
+    async def get_refresh_token(self, token_hash: str) -> RefreshToken | None:
+        row = await self.fetch_one("SELECT * FROM refresh_tokens WHERE token_hash = :hash", {"hash": token_hash})
+        if row is None:
+            return None
+        return RefreshToken(
+            token_hash=row["token_hash"], username=row["username"], service=row["service"],
+            client_id=row["client_id"], created_at=int(row["created_at"]),
+            revoked_at=None if row["revoked_at"] is None else int(row["revoked_at"]),
+        )
+
+    async def revoke_refresh_tokens(self, username: str) -> int:
+        return await self.execute(
+            "UPDATE refresh_tokens SET revoked_at = :now WHERE username = :user AND revoked_at IS NULL",
+            {"now": now(), "user": username},
+        )
