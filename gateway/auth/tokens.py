@@ -172,13 +172,13 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as exc:
             raise TokenError(f"token rejected: {exc}") from None
-        subject, exp, nbf, jti, app_token = (claims.get(k) for k in ("sub", "exp", "nbf", "jti", "app_token"))
+        subject, exp, nbf, iat, jti, app_token = (claims.get(k) for k in ("sub", "exp", "nbf", "iat", "jti", "app_token"))
         if not isinstance(subject, str) or not isinstance(jti, str):
             raise TokenError("sub or jti has the wrong type")
-        if not isinstance(exp, int) or not isinstance(nbf, int) or isinstance(exp, bool) or isinstance(nbf, bool):
-            raise TokenError("exp or nbf is not an integer")
-        if nbf - LEEWAY_SECONDS > now:
-            raise TokenError("token not yet valid (nbf in the future)")
+        if any(not isinstance(v, int) or isinstance(v, bool) for v in (exp, nbf, iat)):
+            raise TokenError("exp, nbf or iat is not an integer")
+        if nbf - LEEWAY_SECONDS > now or iat - LEEWAY_SECONDS > now:
+            raise TokenError("token not yet valid (nbf or iat in the future)")
         if exp + LEEWAY_SECONDS < now and not allow_expired:
             raise TokenError("token expired", expired=True)
         if app_token is not None and not isinstance(app_token, str):
