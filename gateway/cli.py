@@ -17,9 +17,12 @@ from pathlib import Path
 
 from aiohttp import web
 
+from gateway.auth.app_tokens import AppTokenError, new_app_token, parse_duration
 from gateway.auth.credentials import hash_password
+from gateway.auth.policy import ROLES, VISIBILITIES
 from gateway.auth.keyfiles import KeyFileError, load_or_create_signing_key, write_key_pair
 from gateway.auth.scopes import is_valid_username
+from gateway.auth.tokens import rfc3339
 from gateway.config import ConfigError, Settings, describe, load_settings
 from gateway.store import Conflict, Store, StoreError, open_store
 
@@ -55,6 +58,41 @@ def _parser() -> argparse.ArgumentParser:
     passwd.add_argument("--password-stdin", action="store_true", required=True)
     users.add_parser("list", help="list users")
 
+    teams = commands.add_parser("team", help="manage teams").add_subparsers(dest="action", required=True)
+    teams.add_parser("add", help="create a team").add_argument("team")
+    teams.add_parser("list", help="list teams")
+    member = teams.add_parser("member", help="team members").add_subparsers(dest="member_action", required=True)
+    member_add = member.add_parser("add", help="add a member or change their role")
+    member_add.add_argument("team")
+    member_add.add_argument("user")
+    member_add.add_argument("--role", choices=ROLES, required=True)
+    member_remove = member.add_parser("remove", help="remove a member")
+    member_remove.add_argument("team")
+    member_remove.add_argument("user")
+
+    namespaces = commands.add_parser("namespace", help="manage namespaces").add_subparsers(dest="action", required=True)
+    ns_add = namespaces.add_parser("add", help="create a team namespace")
+    ns_add.add_argument("name")
+    ns_add.add_argument("--team", required=True)
+    ns_add.add_argument("--visibility", choices=VISIBILITIES, default="private")
+    ns_update = namespaces.add_parser("update", help="change a namespace's visibility or team")
+    ns_update.add_argument("name")
+    ns_update.add_argument("--visibility", choices=VISIBILITIES)
+    ns_update.add_argument("--team")
+    namespaces.add_parser("list", help="list namespaces")
+
+    tokens = commands.add_parser("token", help="application tokens").add_subparsers(dest="action", required=True)
+    create = tokens.add_parser("create", help="create a token; prints the secret (once) as the last word")
+    create.add_argument("user")
+    create.add_argument("--name", required=True)
+    create.add_argument("--namespace", action="append", default=[], help="limit to this namespace (repeatable)")
+    create.add_argument("--actions", default="pull", help="comma-separated: pull,push,delete (default pull)")
+    create.add_argument("--expires", default=None, help="lifetime such as 90m, 12h, 30d, 2w (default: none)")
+    tokens.add_parser("list", help="list a user's tokens").add_argument("user")
+    revoke = tokens.add_parser("revoke", help="revoke a token")
+    revoke.add_argument("user")
+    revoke.add_argument("name")
+
     config = commands.add_parser("config", help="settings").add_subparsers(dest="action", required=True)
     config.add_parser("show", help="print the effective settings, secrets masked")
     return parser
@@ -74,6 +112,15 @@ async def _with_store(settings: Settings, work: Callable[[Store], Awaitable[None
         await work(store)
     finally:
         await store.close()
+
+
+async def _migrate(settings: Settings) -> None:
+    store = await open_store(settings.effective_database_url)
+    try:
+        applied = await store.migrate()
+    finally:
+        await store.close()
+    print(f"applied migrations {', '.join(map(str, applied))}" if applied else "database is up to date")
 
 
 def _user_command(settings: Settings, args: argparse.Namespace) -> None:
@@ -103,6 +150,97 @@ def _user_command(settings: Settings, args: argparse.Namespace) -> None:
             for user in await store.list_users():
                 flags = [f for f, on in (("admin", user.admin), ("disabled", user.disabled)) if on]
                 print(user.name + (f" ({', '.join(flags)})" if flags else ""))
+
+    asyncio.run(_with_store(settings, work))
+
+
+def _check_name(kind: str, name: str) -> None:
+    if not is_valid_username(name):
+        raise CommandError(f"{name!r} is not a valid {kind} name (lowercase letters, digits, '.', '_', '-')")
+
+
+def _team_command(settings: Settings, args: argparse.Namespace) -> None:
+    async def work(store: Store) -> None:
+        if args.action == "list":
+            for team in await store.list_teams():
+                print(team.name)
+            return
+        if args.action == "add":
+            _check_name("team", args.team)
+            try:
+                await store.create_team(args.team)
+            except Conflict:
+                raise CommandError(f"team {args.team!r} already exists") from None
+            print(f"team {args.team} created")
+            return
+        if await store.get_team(args.team) is None:
+            raise CommandError(f"no such team {args.team!r}")
+        if args.member_action == "add":
+            if await store.get_user(args.user) is None:
+                raise CommandError(f"no such user {args.user!r}")
+            added = await store.set_member(args.team, args.user, args.role)
+            print(f"{args.user} {'added to' if added else 'now'} {args.team} as {args.role}")
+        elif not await store.remove_member(args.team, args.user):
+            raise CommandError(f"{args.user!r} is not a member of {args.team!r}")
+        else:
+            print(f"{args.user} removed from {args.team}")
+
+    asyncio.run(_with_store(settings, work))
+
+
+def _namespace_command(settings: Settings, args: argparse.Namespace) -> None:
+    async def work(store: Store) -> None:
+        if args.action == "list":
+            for ns in await store.list_namespaces():
+                print(f"{ns.name} team={ns.team or '-'} visibility={ns.visibility}")
+            return
+        if args.team is not None and await store.get_team(args.team) is None:
+            raise CommandError(f"no such team {args.team!r}")
+        if args.action == "add":
+            _check_name("namespace", args.name)
+            if await store.get_user(args.name) is not None:
+                raise CommandError(f"{args.name!r} is a user's personal namespace")
+            try:
+                await store.create_namespace(args.name, args.team, args.visibility)
+            except Conflict:
+                raise CommandError(f"namespace {args.name!r} already exists") from None
+            print(f"namespace {args.name} created (team {args.team}, {args.visibility})")
+            return
+        if args.visibility is None and args.team is None:
+            raise CommandError("nothing to change: give --visibility and/or --team")
+        if not await store.update_namespace(args.name, visibility=args.visibility, team=args.team):
+            if await store.get_user(args.name) is None or args.team is not None:
+                raise CommandError(f"no such namespace {args.name!r}")
+            await store.create_namespace(args.name, None, args.visibility)
+        print(f"namespace {args.name} updated")
+
+    asyncio.run(_with_store(settings, work))
+
+
+def _token_command(settings: Settings, args: argparse.Namespace) -> None:
+    async def work(store: Store) -> None:
+        if await store.get_user(args.user) is None:
+            raise CommandError(f"no such user {args.user!r}")
+        if args.action == "create":
+            try:
+                expires = parse_duration(args.expires) if args.expires else None
+                created = new_app_token(args.user, args.name, args.namespace, args.actions.split(","), expires)
+            except AppTokenError as exc:
+                raise CommandError(str(exc)) from None
+            try:
+                await store.create_app_token(created.record)
+            except Conflict:
+                raise CommandError(f"{args.user} already has a token named {args.name!r}") from None
+            print(f"token {args.name} for {args.user} created; shown only now: {created.secret}")
+        elif args.action == "list":
+            for token in await store.list_app_tokens(args.user):
+                namespaces = ",".join(token.namespaces) or "*"
+                expires = "never" if token.expires_at is None else rfc3339(token.expires_at)
+                print(f"{token.name} id={token.id} namespaces={namespaces} actions={','.join(token.actions)} expires={expires}")
+        elif await store.revoke_app_token(args.user, args.name) is None:
+            raise CommandError(f"{args.user} has no token named {args.name!r}")
+        else:
+            print(f"token {args.name} of {args.user} revoked")
 
     asyncio.run(_with_store(settings, work))
 
@@ -140,9 +278,7 @@ def run(argv: Sequence[str] | None = None) -> None:
     if args.command == "serve":
         _serve(settings)
     elif args.command == "migrate":
-        async def migrate(store: Store) -> None:
-            print("database is up to date")
-        asyncio.run(_with_store(settings, migrate))
+        asyncio.run(_migrate(settings))
     elif args.command == "keys":
         try:
             key_path, cert_path = write_key_pair(args.out, args.type)
@@ -151,6 +287,12 @@ def run(argv: Sequence[str] | None = None) -> None:
         print(f"wrote {key_path} and {cert_path}")
     elif args.command == "user":
         _user_command(settings, args)
+    elif args.command == "team":
+        _team_command(settings, args)
+    elif args.command == "namespace":
+        _namespace_command(settings, args)
+    elif args.command == "token":
+        _token_command(settings, args)
     elif args.command == "config":
         for key, value in describe(settings).items():
             print(f"{key} = {value}")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.client import USERS
-from tests.support.processes import Gateway, Registry
+from tests.support.processes import Gateway, Registry, mariadb_database
 
 
 @pytest.fixture(scope="session")
@@ -44,3 +44,22 @@ def make_gateway(registry: Registry, tmp_path: Path) -> Iterator[Callable[..., G
     yield make
     for instance in started:
         instance.stop()
+
+
+@pytest.fixture(scope="session")
+def mariadb_url() -> Iterator[str]:
+    """A throw-away MariaDB database for this test run, dropped at the end."""
+    url, drop = mariadb_database()
+    yield url
+    drop()
+
+
+@pytest.fixture(params=["sqlite", "mariadb"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each test using this runs once on SQLite and once on a fresh MariaDB database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    url, drop = mariadb_database()
+    yield url
+    drop()

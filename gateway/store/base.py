@@ -11,6 +11,7 @@ from abc import abstractmethod
 from contextlib import AbstractAsyncContextManager
 
 from gateway.store.access import AccessQueries
+from gateway.store.records import StoreUnavailable
 from gateway.store.schema import MIGRATIONS
 from gateway.store.sql import now
 from gateway.store.users import UserQueries
@@ -30,10 +31,14 @@ class Store(UserQueries, AccessQueries):
         await self.fetch_all("SELECT 1 AS one")
 
     async def applied_migrations(self) -> set[int]:
-        await self.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at BIGINT NOT NULL)"
-        )
-        return {int(r["version"]) for r in await self.fetch_all("SELECT version FROM schema_migrations")}
+        try:
+            rows = await self.fetch_all("SELECT version FROM schema_migrations")
+        except StoreUnavailable:  # a new database: no bookkeeping table yet
+            await self.execute(
+                "CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at BIGINT NOT NULL)"
+            )
+            rows = []
+        return {int(r["version"]) for r in rows}
 
     async def migrate(self) -> list[int]:
         """Apply the migrations not yet applied, in order; returns the versions applied now."""

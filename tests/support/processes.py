@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,30 @@ class Gateway:
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+
+
+def mariadb_database(prefix: str = "portus_test") -> tuple[str, Callable[[], None]]:
+    """A throw-away MariaDB database on 127.0.0.1:3306 (root, no password): (URL, drop)."""
+    import secrets
+
+    import pymysql
+
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    try:
+        connection = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", connect_timeout=5)
+    except pymysql.err.OperationalError as exc:
+        message = f"MariaDB is not reachable at 127.0.0.1:3306: {exc}"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    connection.close()
+
+    def drop() -> None:
+        conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="")
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        conn.close()
+
+    return f"mysql://root@127.0.0.1:3306/{name}", drop

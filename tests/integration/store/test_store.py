@@ -1,0 +1,91 @@
+"""The store interface behaves the same on SQLite and on a real MariaDB."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from gateway.store import AppToken, Conflict, Store, open_store
+from gateway.store.schema import MIGRATIONS
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    opened = await open_store(database_url)
+    await opened.migrate()
+    yield opened
+    await opened.close()
+
+
+async def test_migrations_apply_once_and_are_recorded(store: Store) -> None:
+    assert await store.applied_migrations() == {version for version, _ in MIGRATIONS}
+    assert await store.migrate() == []
+
+
+async def test_users_create_conflict_disable_and_page(store: Store) -> None:
+    for name in ("carol", "alice", "bob"):
+        await store.create_user(name, "hash-" + name, admin=name == "alice")
+    with pytest.raises(Conflict):
+        await store.create_user("bob", "other")
+    assert [u.name for u in await store.list_users()] == ["alice", "bob", "carol"]
+    assert [u.name for u in await store.list_users(after="alice", limit=1)] == ["bob"]
+    assert await store.set_user_disabled("bob", True)
+    assert not await store.set_user_disabled("nobody", True)
+    assert await store.disabled_usernames() == frozenset({"bob"})
+    alice = await store.get_user("alice")
+    assert alice is not None and alice.admin and not alice.disabled and alice.password_hash == "hash-alice"
+
+
+async def test_refresh_tokens_are_bound_and_revocable(store: Store) -> None:
+    await store.create_user("alice", "h")
+    await store.add_refresh_token("a" * 64, "alice", "registry.test", "docker")
+    found = await store.get_refresh_token("a" * 64)
+    assert found is not None and found.username == "alice" and found.service == "registry.test" and found.revoked_at is None
+    assert await store.revoke_refresh_tokens("alice") == 1
+    revoked = await store.get_refresh_token("a" * 64)
+    assert revoked is not None and revoked.revoked_at is not None
+    assert await store.get_refresh_token("b" * 64) is None
+
+
+async def test_teams_members_and_roles(store: Store) -> None:
+    await store.create_user("alice", "h")
+    await store.create_team("devs")
+    with pytest.raises(Conflict):
+        await store.create_team("devs")
+    assert await store.set_member("devs", "alice", "viewer") is True
+    assert await store.set_member("devs", "alice", "owner") is False
+    assert await store.get_role("devs", "alice") == "owner"
+    assert [(m.username, m.role) for m in await store.list_members("devs")] == [("alice", "owner")]
+    assert await store.remove_member("devs", "alice")
+    assert await store.get_role("devs", "alice") is None
+
+
+async def test_namespaces_update_and_team_deletion_detaches_them(store: Store) -> None:
+    await store.create_team("devs")
+    await store.create_namespace("web", "devs", "private")
+    with pytest.raises(Conflict):
+        await store.create_namespace("web", None, "public")
+    assert await store.update_namespace("web", visibility="public")
+    namespace = await store.get_namespace("web")
+    assert namespace is not None and namespace.visibility == "public" and namespace.team == "devs"
+    assert not await store.update_namespace("nope", visibility="public")
+    assert await store.delete_team("devs")
+    detached = await store.get_namespace("web")
+    assert detached is not None and detached.team is None
+
+
+async def test_app_tokens_store_hashes_and_revocation_is_remembered(store: Store) -> None:
+    await store.create_user("alice", "h")
+    token = AppToken("0123456789ab", "alice", "ci", "f" * 64, ("web", "api"), ("pull", "push"), None, int(time.time()), None)
+    await store.create_app_token(token)
+    with pytest.raises(Conflict):
+        await store.create_app_token(AppToken("ba9876543210", "alice", "ci", "e" * 64, (), ("pull",), None, 0, None))
+    found = await store.get_app_token("0123456789ab")
+    assert found is not None and found.namespaces == ("web", "api") and found.actions == ("pull", "push")
+    assert [t.name for t in await store.list_app_tokens("alice")] == ["ci"]
+    assert await store.revoke_app_token("alice", "ci") == "0123456789ab"
+    assert await store.get_app_token("0123456789ab") is None
+    assert "0123456789ab" in await store.revoked_app_token_ids(since=0)
+    assert await store.revoke_app_token("alice", "ci") is None
