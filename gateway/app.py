@@ -9,6 +9,7 @@ import aiohttp
 from aiohttp import web
 
 from gateway import keys
+from gateway.api import setup_api
 from gateway.auth.credentials import PasswordHasher
 from gateway.auth.endpoint import get_token, post_token
 from gateway.auth.keyfiles import load_or_create_signing_key
@@ -107,4 +108,5 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/v2/token", get_token)
     app.router.add_post("/v2/token", post_token)
     app.router.add_route("*", "/v2{tail:.*}", v2_handler)
+    setup_api(app)
     return app

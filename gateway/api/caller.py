@@ -1,0 +1,90 @@
+"""Who is calling the API (HTTP Basic: a password or an application token) and the checks
+every resource shares: admin only, the user themself or an admin.
+
+Authentication is separate from authorization: `authenticate` only says who the caller is
+(and refuses writes through application tokens, which may only read); each handler then
+decides what that caller may do with the resource it addresses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from gateway import keys
+from gateway.api.errors import BASIC_CHALLENGE, TOO_MANY_REQUESTS, UNAUTHORIZED, ApiError, forbidden
+from gateway.auth.login import Throttled, decode_basic
+from gateway.auth.policy import Identity
+
+# Longer credentials are refused before any lookup or hashing (as at /v2/token).
+_MAX_CREDENTIAL = 4096
+_READ_METHODS = frozenset({"GET"})
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The signed-in caller. Through an application token the API treats them as a non-admin
+    acting only on their own user: the token was made to narrow rights, never to manage."""
+
+    identity: Identity
+
+    @property
+    def name(self) -> str:
+        return self.identity.name
+
+    @property
+    def via_app_token(self) -> bool:
+        return self.identity.limits is not None
+
+    @property
+    def admin(self) -> bool:
+        return self.identity.admin and not self.via_app_token
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(UNAUTHORIZED, message, BASIC_CHALLENGE)
+
+
+async def authenticate(request: web.Request) -> Caller:
+    """The caller of this request, or raise 401 (no or bad credentials) / 429 (throttled)."""
+    header = request.headers.get("Authorization")
+    if not header:
+        raise _unauthorized("sign in with HTTP Basic: a user name and a password or application token")
+    credentials = decode_basic(header)
+    if credentials is None or not credentials[0]:
+        raise _unauthorized("the Authorization header must be HTTP Basic with a user name")
+    username, password = credentials
+    if len(username) > _MAX_CREDENTIAL or len(password) > _MAX_CREDENTIAL:
+        raise _unauthorized("invalid user name or password")
+    try:
+        identity = await request.config_dict[keys.AUTHENTICATOR].login(username, password, request.remote or "")
+    except Throttled as exc:
+        raise ApiError(
+            TOO_MANY_REQUESTS, "too many failed logins; try again later", {"Retry-After": str(exc.retry_after)}
+        ) from None
+    if identity is None:
+        raise _unauthorized("invalid user name or password")
+    caller = Caller(identity)
+    if caller.via_app_token and request.method not in _READ_METHODS:
+        raise forbidden(
+            "application tokens may only read (GET) through the API, and only their own user's resources;"
+            f" sign in with the password of {caller.name!r} to change anything"
+        )
+    return caller
+
+
+def require_admin(caller: Caller, action: str) -> None:
+    if caller.admin:
+        return
+    if caller.via_app_token:
+        raise forbidden(f"only admins may {action}, and application tokens may only read their own user's resources")
+    raise forbidden(f"only admins may {action}")
+
+
+def require_self_or_admin(caller: Caller, username: str, action: str) -> None:
+    if caller.admin or caller.name == username:
+        return
+    if caller.via_app_token:
+        raise forbidden(f"application tokens may only read their own user ({caller.name!r}), so may not {action}")
+    raise forbidden(f"only {username!r} themself or an admin may {action}")

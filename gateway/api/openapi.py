@@ -1,0 +1,298 @@
+"""The OpenAPI 3.0 document of the management API, written out as data.
+
+Hand-written rather than generated so it reads as the contract it is; tests keep it honest:
+every route of the API app must appear here and vice versa (tests/integration/api/
+test_openapi.py), and schemathesis fuzzes the live API from it.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from aiohttp import web
+
+from gateway.api import names
+from gateway.api.inputs import MAX_LIST
+from gateway.api.paging import DEFAULT_LIMIT, MAX_AFTER, MAX_LIMIT
+from gateway.api.render import json_response
+from gateway.api.tokens import ACTIONS, DEFAULT_ACTIONS
+from gateway.api.users import PASSWORD_MAX, PASSWORD_MIN
+from gateway.auth.policy import ROLES, VISIBILITIES
+
+API_PREFIX = "/api/v1"
+Schema = dict[str, Any]
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _string(pattern: str, max_length: int, description: str = "") -> Schema:
+    schema: Schema = {"type": "string", "pattern": pattern, "minLength": 1, "maxLength": max_length}
+    return {**schema, "description": description} if description else schema
+
+
+USER_NAME = _string(names.USER_PATTERN, names.USER_MAX_LENGTH, names.USER_RULE)
+TEAM_NAME = _string(names.TEAM_PATTERN, names.TEAM_MAX_LENGTH, names.USER_RULE)
+NAMESPACE_NAME = _string(names.NAMESPACE_PATTERN, names.NAMESPACE_MAX_LENGTH, names.NAMESPACE_RULE)
+REPOSITORY_NAME = _string(names.REPOSITORY_PATTERN, names.REPOSITORY_MAX_LENGTH)
+TOKEN_NAME = _string(names.TOKEN_NAME_PATTERN, names.TOKEN_NAME_MAX_LENGTH)
+TIME = {"type": "string", "format": "date-time"}
+OPTIONAL_TIME = {**TIME, "nullable": True}
+VISIBILITY = {"type": "string", "enum": list(VISIBILITIES)}
+ROLE = {"type": "string", "enum": list(ROLES)}
+ACTION_LIST = {"type": "array", "items": {"type": "string", "enum": list(ACTIONS)}, "minItems": 1, "maxItems": MAX_LIST}
+PASSWORD = {
+    "type": "string", "minLength": PASSWORD_MIN, "maxLength": PASSWORD_MAX,
+    "description": "may not start with 'pgat_' (the application token prefix)",
+}
+
+
+def _object(properties: dict[str, Schema], required: tuple[str, ...] = (), *, closed: bool = True) -> Schema:
+    schema: Schema = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    if closed:
+        schema["additionalProperties"] = False
+    return schema
+
+
+_APP_TOKEN_PROPERTIES: dict[str, Schema] = {
+    "name": TOKEN_NAME,
+    "id": {"type": "string", "description": "the public part of the secret; appears in logs"},
+    "namespaces": {"type": "array", "items": {"type": "string"}, "description": "empty: every namespace"},
+    "actions": {"type": "array", "items": {"type": "string", "enum": list(ACTIONS)}},
+    "expires_at": OPTIONAL_TIME,
+    "created_at": TIME,
+    "last_used_at": OPTIONAL_TIME,
+}
+
+SCHEMAS: dict[str, Schema] = {
+    "Error": _object(
+        {"error": _object({"code": {"type": "string"}, "message": {"type": "string"}}, ("code", "message"))},
+        ("error",),
+    ),
+    "User": _object(
+        {"name": USER_NAME, "admin": {"type": "boolean"}, "disabled": {"type": "boolean"},
+         "created_at": TIME, "updated_at": TIME},
+        ("name", "admin", "disabled", "created_at", "updated_at"), closed=False,
+    ),
+    "NewUser": _object({"name": USER_NAME, "password": PASSWORD, "admin": {"type": "boolean", "default": False}},
+                       ("name", "password")),
+    "UserPatch": _object({
+        "password": PASSWORD,
+        "admin": {"type": "boolean", "description": "admins only; not on themselves"},
+        "disabled": {"type": "boolean", "description": "admins only; not on themselves"},
+    }),
+    "Team": _object({"name": TEAM_NAME, "created_at": TIME}, ("name", "created_at"), closed=False),
+    "NewTeam": _object({"name": TEAM_NAME}, ("name",)),
+    "Member": _object({"user": USER_NAME, "role": ROLE}, ("user", "role"), closed=False),
+    "MemberRole": _object({"role": ROLE}, ("role",)),
+    "Namespace": _object(
+        {"name": NAMESPACE_NAME, "team": {**TEAM_NAME, "nullable": True}, "visibility": VISIBILITY, "created_at": TIME},
+        ("name", "team", "visibility", "created_at"), closed=False,
+    ),
+    "NewNamespace": _object(
+        {"name": NAMESPACE_NAME, "team": TEAM_NAME, "visibility": {**VISIBILITY, "default": "private"}}, ("name", "team")
+    ),
+    "NamespacePatch": {**_object({"visibility": VISIBILITY, "team": TEAM_NAME}), "minProperties": 1},
+    "AppToken": _object(_APP_TOKEN_PROPERTIES, tuple(_APP_TOKEN_PROPERTIES), closed=False),
+    "CreatedAppToken": _object(
+        {**_APP_TOKEN_PROPERTIES, "secret": {"type": "string", "description": "shown only in this answer"}},
+        (*_APP_TOKEN_PROPERTIES, "secret"), closed=False,
+    ),
+    "NewAppToken": _object({
+        "name": TOKEN_NAME,
+        "namespaces": {"type": "array", "items": NAMESPACE_NAME, "maxItems": MAX_LIST,
+                       "description": "namespaces the token is limited to; empty or absent: all"},
+        "actions": {**ACTION_LIST, "default": list(DEFAULT_ACTIONS)},
+        "expires_in": {"type": "string", "pattern": r"^[1-9][0-9]{0,5}[mhdw]$",
+                       "description": "like 90m, 12h, 30d or 2w, at most ten years; absent: never expires"},
+    }, ("name",)),
+    "Repository": _object({"name": REPOSITORY_NAME}, ("name",), closed=False),
+    "Tag": _object({"name": {"type": "string"}}, ("name",), closed=False),
+}
+for _item in ("User", "Team", "Member", "Namespace", "AppToken", "Repository", "Tag"):
+    SCHEMAS[f"{_item}Page"] = _object(
+        {"items": {"type": "array", "items": _ref(_item)},
+         "next": {"type": "string", "nullable": True, "description": "pass as ?after= for the next page; null at the end"}},
+        ("items", "next"), closed=False,
+    )
+
+
+def _path_param(name: str, schema: Schema) -> Schema:
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+PARAMETERS: dict[str, Schema] = {
+    "limit": {"name": "limit", "in": "query", "required": False,
+              "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}},
+    "after": {"name": "after", "in": "query", "required": False,
+              "description": "the `next` of the previous page", "schema": {"type": "string", "maxLength": MAX_AFTER}},
+    "user": _path_param("user", USER_NAME),
+    "team": _path_param("team", TEAM_NAME),
+    "namespace": _path_param("namespace", NAMESPACE_NAME),
+    "token": _path_param("token", TOKEN_NAME),
+    "repository": _path_param("name", REPOSITORY_NAME),
+}
+
+_ERROR_DESCRIPTIONS = {
+    "400": "bad input: malformed JSON, a wrong type, an unknown field, a bad name or value",
+    "401": "no or invalid credentials",
+    "403": "not allowed (application tokens may only read their own user's resources)",
+    "404": "no such resource",
+    "409": "already exists, or conflicts with an existing resource",
+    "413": "request body too large",
+    "429": "too many failed logins from this address; see Retry-After",
+    "502": "the upstream registry did not answer",
+    "503": "the gateway's database is unavailable",
+}
+_ALWAYS = ("400", "401", "429", "503")
+
+
+def _errors(codes: tuple[str, ...]) -> dict[str, Schema]:
+    responses: dict[str, Schema] = {}
+    for code in sorted({*_ALWAYS, *codes}):
+        response: Schema = {"description": _ERROR_DESCRIPTIONS[code], "content": {"application/json": {"schema": _ref("Error")}}}
+        if code == "401":
+            response["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}, "description": 'Basic realm="portus-gateway"'}}
+        if code == "429":
+            response["headers"] = {"Retry-After": {"schema": {"type": "integer"}}}
+        responses[code] = response
+    return responses
+
+
+def _json(schema: str, description: str) -> Schema:
+    return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
+
+
+def _op(
+    operation_id: str, tag: str, summary: str, ok: dict[str, Schema], *, params: tuple[str, ...] = (),
+    body: str | None = None, errors: tuple[str, ...] = (),
+) -> Schema:
+    operation: Schema = {"operationId": operation_id, "tags": [tag], "summary": summary}
+    if params:
+        operation["parameters"] = [{"$ref": f"#/components/parameters/{p}"} for p in params]
+    if body:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(body)}}}
+        errors = (*errors, "413")
+    operation["responses"] = {**ok, **_errors(errors)}
+    return operation
+
+
+_PAGED = ("limit", "after")
+_DELETED = {"204": {"description": "deleted"}}
+
+PATHS: dict[str, dict[str, Schema]] = {
+    "/openapi.json": {
+        "get": {
+            "operationId": "getOpenAPI", "tags": ["meta"], "summary": "this document", "security": [],
+            "responses": {"200": {"description": "the OpenAPI document", "content": {"application/json": {"schema": {"type": "object"}}}}},
+        },
+    },
+    "/users": {
+        "get": _op("listUsers", "users", "list users (admins)", {"200": _json("UserPage", "a page of users")},
+                   params=_PAGED, errors=("403",)),
+        "post": _op("createUser", "users", "create a user (admins)", {"201": _json("User", "created")},
+                    body="NewUser", errors=("403", "409")),
+    },
+    "/users/{user}": {
+        "get": _op("getUser", "users", "read a user (themself or admins)", {"200": _json("User", "the user")},
+                   params=("user",), errors=("403", "404")),
+        "patch": _op("updateUser", "users",
+                     "change a password (themself or admins), the admin or disabled flag (admins); disabling revokes at once",
+                     {"200": _json("User", "the changed user")}, params=("user",), body="UserPatch", errors=("403", "404")),
+        "delete": _op("deleteUser", "users", "delete a user (themself or admins; admins not themselves)", _DELETED,
+                      params=("user",), errors=("403", "404")),
+    },
+    "/users/{user}/tokens": {
+        "get": _op("listAppTokens", "tokens", "list a user's application tokens (never their secrets)",
+                   {"200": _json("AppTokenPage", "a page of tokens")}, params=("user", *_PAGED), errors=("403", "404")),
+        "post": _op("createAppToken", "tokens",
+                    "create an application token (the user or admins, with a password); the secret is shown once",
+                    {"201": _json("CreatedAppToken", "created; `secret` appears only here")},
+                    params=("user",), body="NewAppToken", errors=("403", "404", "409")),
+    },
+    "/users/{user}/tokens/{token}": {
+        "delete": _op("revokeAppToken", "tokens", "revoke an application token; JWTs issued from it fail at once",
+                      _DELETED, params=("user", "token"), errors=("403", "404")),
+    },
+    "/teams": {
+        "get": _op("listTeams", "teams", "list teams (admins: all; others: their own)",
+                   {"200": _json("TeamPage", "a page of teams")}, params=_PAGED),
+        "post": _op("createTeam", "teams", "create a team; its creator becomes its owner",
+                    {"201": _json("Team", "created")}, body="NewTeam", errors=("403", "409")),
+    },
+    "/teams/{team}": {
+        "get": _op("getTeam", "teams", "read a team (members and admins)", {"200": _json("Team", "the team")},
+                   params=("team",), errors=("403", "404")),
+        "delete": _op("deleteTeam", "teams", "delete a team (owners and admins); its namespaces stay, admin-only",
+                      _DELETED, params=("team",), errors=("403", "404")),
+    },
+    "/teams/{team}/members": {
+        "get": _op("listMembers", "teams", "list a team's members (members and admins)",
+                   {"200": _json("MemberPage", "a page of members")}, params=("team", *_PAGED), errors=("403", "404")),
+    },
+    "/teams/{team}/members/{user}": {
+        "put": _op("putMember", "teams", "add a member or change their role (owners and admins)",
+                   {"200": _json("Member", "role changed"), "201": _json("Member", "member added")},
+                   params=("team", "user"), body="MemberRole", errors=("403", "404")),
+        "delete": _op("deleteMember", "teams", "remove a member (owners and admins; anyone may leave)", _DELETED,
+                      params=("team", "user"), errors=("403", "404")),
+    },
+    "/namespaces": {
+        "get": _op("listNamespaces", "namespaces", "list the namespaces the caller may see",
+                   {"200": _json("NamespacePage", "a page of namespaces")}, params=_PAGED),
+        "post": _op("createNamespace", "namespaces", "create a team namespace (the team's owners and admins)",
+                    {"201": _json("Namespace", "created")}, body="NewNamespace", errors=("403", "404", "409")),
+    },
+    "/namespaces/{namespace}": {
+        "get": _op("getNamespace", "namespaces", "read a namespace (a personal one reads private until changed)",
+                   {"200": _json("Namespace", "the namespace")}, params=("namespace",), errors=("403", "404")),
+        "patch": _op("updateNamespace", "namespaces",
+                     "change visibility or team (team owners and admins; a user may change their personal namespace's visibility)",
+                     {"200": _json("Namespace", "the changed namespace")}, params=("namespace",), body="NamespacePatch",
+                     errors=("403", "404", "409")),
+        "delete": _op("deleteNamespace", "namespaces", "delete a namespace's row (its managers)", _DELETED,
+                      params=("namespace",), errors=("403", "404")),
+    },
+    "/repositories": {
+        "get": _op("listRepositories", "repositories", "list the repositories the caller may pull",
+                   {"200": _json("RepositoryPage", "a page of repositories")}, params=_PAGED, errors=("502",)),
+    },
+    "/repositories/{name}/tags": {
+        "get": _op("listTags", "repositories", "list a repository's tags (if the caller may pull it)",
+                   {"200": _json("TagPage", "a page of tags")}, params=("repository", *_PAGED),
+                   errors=("403", "404", "502")),
+    },
+}
+
+_DOCUMENT: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {
+        "title": "portus-gateway management API",
+        "version": "1",
+        "description": "Users, teams, namespaces, application tokens and repositories. HTTP Basic with a password "
+                       "or an application token (which may only read its own user's resources). Lists are paged "
+                       "with ?limit= and ?after=; errors are {\"error\": {\"code\", \"message\"}}.",
+    },
+    "servers": [{"url": API_PREFIX}],
+    "security": [{"basicAuth": []}],
+    "paths": PATHS,
+    "components": {
+        "securitySchemes": {"basicAuth": {"type": "http", "scheme": "basic"}},
+        "parameters": PARAMETERS,
+        "schemas": SCHEMAS,
+    },
+}
+
+
+def document() -> dict[str, Any]:
+    """A fresh copy, so no caller can change what the next one sees."""
+    return copy.deepcopy(_DOCUMENT)
+
+
+async def openapi_handler(request: web.Request) -> web.Response:
+    """Public: describing the API gives nothing away that calling it does not."""
+    return json_response(document())
