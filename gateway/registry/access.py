@@ -127,9 +127,10 @@ def challenge_response(request: web.Request, challenge: Challenge) -> web.Respon
 
 
 async def missing_namespace_denial(request: web.Request, route: Route, challenge: Challenge) -> web.Response | None:
-    """A push refused because its namespace does not exist gets a clear 403 DENIED, not a
-    challenge a new token cannot satisfy. Only refused requests pay this store lookup."""
-    if challenge.error != "insufficient_scope" or "push" not in method_actions(request.method) or not route.name:
+    """A request refused because its namespace does not exist gets a clear answer instead of a
+    challenge a new token cannot satisfy: 403 DENIED for a push, 404 NAME_UNKNOWN for a read
+    (clients look before they push). Only refused requests pay this store lookup."""
+    if challenge.error != "insufficient_scope" or not route.name:
         return None
     namespace = namespace_of(route.name)
     if not namespace:
@@ -139,6 +140,7 @@ async def missing_namespace_denial(request: web.Request, route: Route, challenge
     if facts.kind != "missing":
         return None
     log.info("%s %s denied: namespace %r does not exist", request.method, request.path, namespace)
-    return error_response(
-        "DENIED", f"namespace {namespace!r} does not exist; ask an administrator to create it", {"namespace": namespace}
-    )
+    message = f"namespace {namespace!r} does not exist; ask an administrator to create it"
+    if "push" in method_actions(request.method):
+        return error_response("DENIED", message, {"namespace": namespace})
+    return error_response("NAME_UNKNOWN", message, {"namespace": namespace})

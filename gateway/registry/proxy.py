@@ -142,7 +142,7 @@ async def _stream_back(
             async for chunk in upstream.content.iter_any():
                 await response.write(chunk)
         await response.write_eof()
-    except (ConnectionResetError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+    except (ConnectionError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
         upstream.close()
         log.info("stream of %s %s cut short: %s", request.method, request.path, exc.__class__.__name__)
         if request.transport is not None:
