@@ -12,14 +12,15 @@ from gateway import keys
 from gateway.api import setup_api
 from gateway.auth.credentials import PasswordHasher
 from gateway.auth.endpoint import get_token, post_token
-from gateway.auth.keyfiles import load_or_create_signing_key
+from gateway.auth.keyfiles import load_or_create_signing_key, load_verification_key
 from gateway.auth.login import Authenticator, CredentialCache
 from gateway.auth.policy import Rules
 from gateway.auth.throttle import LoginThrottle
 from gateway.auth.revocation import RevocationView, refreshing
 from gateway.auth.tokens import TokenIssuer, TokenVerifier
 from gateway.config import Settings
-from gateway.ops.health import healthz
+from gateway.events.recorder import EventRecorder, default_source_addr, recording
+from gateway.ops.setup import setup_ops
 from gateway.registry.errors import API_VERSION, API_VERSION_HEADER
 from gateway.registry.proxy import v2_handler
 from gateway.registry.uploads import UploadBinder
@@ -66,7 +67,8 @@ async def _keys_ctx(app: web.Application) -> AsyncIterator[None]:
     key = load_or_create_signing_key(settings.token_key_file, settings.token_cert_file, settings.data_dir)
     app[keys.SIGNING_KEY] = key
     app[keys.ISSUER] = TokenIssuer(key, settings.issuer, settings.token_ttl)
-    app[keys.VERIFIER] = TokenVerifier([key], settings.issuer)
+    previous = [load_verification_key(path) for path in settings.token_previous_cert_files]
+    app[keys.VERIFIER] = TokenVerifier([*previous, key], settings.issuer)
     app[keys.UPLOAD_BINDER] = UploadBinder(key.secret_material(b"upload-binding"), settings.upload_session_ttl)
     yield
 
@@ -77,6 +79,14 @@ async def _upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.UPSTREAM] = session
     yield
     await session.close()
+
+
+async def _events_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    recorder = EventRecorder(app[keys.STORE], default_source_addr(settings.listen_port))
+    app[keys.EVENTS] = recorder
+    async for _ in recording(recorder):
+        yield
 
 
 async def _revocation_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -102,9 +112,9 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.HASHER] = PasswordHasher()
     app[keys.POLICY_RULES] = rules_from(settings)
     app[keys.REVOCATIONS] = RevocationView()
-    app.cleanup_ctx.extend([_keys_ctx, _store_ctx, _upstream_ctx, _revocation_ctx])
+    app.cleanup_ctx.extend([_keys_ctx, _store_ctx, _upstream_ctx, _events_ctx, _revocation_ctx])
     app.on_response_prepare.append(_api_version_header)
-    app.router.add_get("/healthz", healthz)
+    setup_ops(app)
     app.router.add_get("/v2/token", get_token)
     app.router.add_post("/v2/token", post_token)
     app.router.add_route("*", "/v2{tail:.*}", v2_handler)

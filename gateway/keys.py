@@ -12,6 +12,8 @@ from gateway.auth.policy import Rules
 from gateway.auth.revocation import RevocationView
 from gateway.auth.tokens import TokenIssuer, TokenVerifier
 from gateway.config import Settings
+from gateway.ops.metrics import Metrics
+from gateway.events.recorder import EventRecorder
 from gateway.registry.uploads import UploadBinder
 from gateway.store import Store
 
@@ -26,3 +28,5 @@ POLICY_RULES = web.AppKey("policy_rules", Rules)
 REVOCATIONS = web.AppKey("revocations", RevocationView)
 UPLOAD_BINDER = web.AppKey("upload_binder", UploadBinder)
 UPSTREAM = web.AppKey("upstream", aiohttp.ClientSession)
+METRICS = web.AppKey("metrics", Metrics)
+EVENTS = web.AppKey("events", EventRecorder)

@@ -108,7 +108,8 @@ async def _token_body(request: web.Request, identity: Identity, service: str, re
     limits = identity.limits
     issued = request.app[keys.ISSUER].issue(
         identity.name, service, granted,
-        app_token=limits.token_id if limits else None, not_after=limits.expires_at if limits else None,
+        app_token=limits.token_id if limits else None, app_token_name=limits.name if limits else None,
+        not_after=limits.expires_at if limits else None,
     )
     return {
         "token": issued.token,

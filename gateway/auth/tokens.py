@@ -17,7 +17,7 @@ from typing import Any
 
 import jwt
 
-from gateway.auth.keyfiles import SigningKey
+from gateway.auth.keyfiles import SigningKey, VerificationKey
 from gateway.auth.scopes import Scope
 
 LEEWAY_SECONDS = 60
@@ -52,6 +52,7 @@ class VerifiedToken:
     jti: str
     access: Mapping[tuple[str, str], frozenset[str]]
     app_token: str | None = None
+    app_token_name: str | None = None
 
     def allows(self, type_: str, name: str, action: str) -> bool:
         actions = self.access.get((type_, name), frozenset())
@@ -78,6 +79,7 @@ class TokenIssuer:
         granted: Iterable[Scope],
         *,
         app_token: str | None = None,
+        app_token_name: str | None = None,
         not_after: int | None = None,
         now: float | None = None,
     ) -> IssuedToken:
@@ -99,6 +101,7 @@ class TokenIssuer:
         }
         if app_token is not None:
             claims["app_token"] = app_token
+            claims["app_token_name"] = app_token_name or ""
         token = jwt.encode(claims, self._key.private_key, algorithm=self._key.algorithm, headers=self._headers)
         return IssuedToken(token=token, expires_in=max(expires - issued, 0), issued_at=rfc3339(issued), granted=scopes)
 
@@ -120,12 +123,19 @@ def _parse_access(value: Any) -> dict[tuple[str, str], frozenset[str]]:
 
 
 class TokenVerifier:
-    """Verifies tokens against our own keys; caches good ones until they expire."""
+    """Verifies tokens against our own keys; caches good ones until they expire.
 
-    def __init__(self, keys: Iterable[SigningKey], issuer: str) -> None:
+    The keys are the current signing key and any previous ones kept after a rotation."""
+
+    def __init__(self, keys: Iterable[SigningKey | VerificationKey], issuer: str) -> None:
         self._keys = {key.kid: key for key in keys}
         self._issuer = issuer
         self._cache: dict[tuple[str, str], VerifiedToken] = {}
+
+    @property
+    def keys(self) -> tuple[VerificationKey, ...]:
+        """The public side of every key that verifies (for JWKS)."""
+        return tuple(VerificationKey.of(k) if isinstance(k, SigningKey) else k for k in self._keys.values())
 
     def verify(self, token: str, audience: str, *, allow_expired: bool = False, now: float | None = None) -> VerifiedToken:
         moment = time.time() if now is None else now
@@ -181,9 +191,12 @@ class TokenVerifier:
             raise TokenError("token not yet valid (nbf or iat in the future)")
         if exp + LEEWAY_SECONDS < now and not allow_expired:
             raise TokenError("token expired", expired=True)
-        if app_token is not None and not isinstance(app_token, str):
-            raise TokenError("app_token has the wrong type")
+        app_token_name = claims.get("app_token_name")
+        if (app_token is not None and not isinstance(app_token, str)) or (
+            app_token_name is not None and not isinstance(app_token_name, str)
+        ):
+            raise TokenError("app_token or app_token_name has the wrong type")
         return VerifiedToken(
             subject=subject, audience=audience, expires_at=exp, jti=jti,
-            access=_parse_access(claims.get("access", [])), app_token=app_token,
+            access=_parse_access(claims.get("access", [])), app_token=app_token, app_token_name=app_token_name,
         )

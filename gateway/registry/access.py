@@ -42,6 +42,8 @@ class Access:
 
     subject: str
     strip_mount: bool = False
+    app_token: str | None = None
+    app_token_name: str | None = None
 
 
 def _bearer(request: web.Request) -> str | None:
@@ -110,7 +112,9 @@ def authorize(request: web.Request, route: Route) -> Access:
     strip = bool(source) and not verified.allows("repository", source or "", "pull")
     if strip:
         log.info("mount from %r stripped: %r may not pull it", source, verified.subject)
-    return Access(subject=verified.subject, strip_mount=strip)
+    return Access(
+        subject=verified.subject, strip_mount=strip, app_token=verified.app_token, app_token_name=verified.app_token_name
+    )
 
 
 def challenge_response(request: web.Request, challenge: Challenge) -> web.Response:

@@ -19,6 +19,8 @@ from gateway.public import public_host, public_origin
 from gateway.registry.access import Access, Challenge, authorize, challenge_response, missing_namespace_denial
 from gateway.registry.errors import error_response
 from gateway.registry.routes import InvalidName, Route, match_route
+from gateway.events.capture import MANIFEST_LIMIT
+from gateway.registry.recording import record_exchange
 from gateway.registry.uploads import PARAM as UPLOAD_PARAM
 from gateway.registry.uploads import add_param, split_query
 
@@ -103,9 +105,24 @@ def _timeout(request: web.Request) -> aiohttp.ClientTimeout:
     )
 
 
+async def _manifest_body(request: web.Request) -> bytes | None:
+    """Manifests are small and the index needs their content, so they alone are read whole;
+    None when the body is over the limit."""
+    if request.content_length is not None and request.content_length > MANIFEST_LIMIT:
+        return None
+    body = await request.content.read(MANIFEST_LIMIT + 1)
+    return body if len(body) <= MANIFEST_LIMIT else None
+
+
 async def forward(request: web.Request, route: Route, access: Access) -> web.StreamResponse:
     session = request.app[keys.UPSTREAM]
-    body = request.content if request.method in _BODY_METHODS and request.body_exists else None
+    manifest: bytes | None = None
+    body: object = request.content if request.method in _BODY_METHODS and request.body_exists else None
+    if route.kind == "manifest" and request.method == "PUT":
+        manifest = await _manifest_body(request)
+        if manifest is None:
+            return error_response("SIZE_INVALID", f"manifests are limited to {MANIFEST_LIMIT} bytes", status=413)
+        body = manifest
     try:
         upstream = await session.request(
             request.method,
@@ -120,6 +137,9 @@ async def forward(request: web.Request, route: Route, access: Access) -> web.Str
         log.warning("upstream unavailable for %s %s: %s", request.method, request.path, exc.__class__.__name__)
         return error_response("UNAVAILABLE", "the upstream registry is unavailable", status=503)
     try:
+        refusal = await record_exchange(request, route, access, upstream, manifest)
+        if refusal is not None:
+            return refusal
         return await _stream_back(request, upstream, route, access)
     finally:
         upstream.release()

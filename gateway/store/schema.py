@@ -68,4 +68,72 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        3,
+        (
+            """CREATE TABLE events (
+                seq {autoincrement_pk},
+                id VARCHAR(64) NOT NULL,
+                created_at BIGINT NOT NULL,
+                action VARCHAR(16) NOT NULL,
+                repository VARCHAR(255) NOT NULL,
+                tag VARCHAR(128) NULL,
+                digest VARCHAR(200) NULL,
+                actor VARCHAR(64) NOT NULL,
+                body TEXT NOT NULL,
+                UNIQUE (id)
+            )""",
+            "CREATE INDEX events_by_repository ON events (repository, seq)",
+            "CREATE INDEX events_by_time ON events (created_at)",
+            """CREATE TABLE webhooks (
+                name VARCHAR(64) NOT NULL PRIMARY KEY,
+                url VARCHAR(2048) NOT NULL,
+                secret VARCHAR(255) NOT NULL,
+                headers TEXT NOT NULL,
+                actions VARCHAR(64) NOT NULL,
+                repository_pattern VARCHAR(255) NOT NULL,
+                source VARCHAR(16) NOT NULL,
+                cursor_seq BIGINT NOT NULL,
+                leased_by VARCHAR(64) NULL,
+                lease_until BIGINT NOT NULL,
+                created_at BIGINT NOT NULL
+            )""",
+            """CREATE TABLE webhook_failures (
+                webhook VARCHAR(64) NOT NULL,
+                event_seq BIGINT NOT NULL,
+                state VARCHAR(16) NOT NULL,
+                attempts INTEGER NOT NULL,
+                last_error VARCHAR(500) NOT NULL,
+                updated_at BIGINT NOT NULL,
+                PRIMARY KEY (webhook, event_seq)
+            )""",
+            """CREATE TABLE repositories (
+                name VARCHAR(255) NOT NULL PRIMARY KEY,
+                created_at BIGINT NOT NULL,
+                last_push_at BIGINT NULL,
+                last_pull_at BIGINT NULL
+            )""",
+            """CREATE TABLE tags (
+                repository VARCHAR(255) NOT NULL,
+                tag VARCHAR(128) NOT NULL,
+                digest VARCHAR(200) NOT NULL,
+                media_type VARCHAR(255) NOT NULL,
+                size BIGINT NOT NULL,
+                pushed_at BIGINT NOT NULL,
+                PRIMARY KEY (repository, tag)
+            )""",
+            """CREATE TABLE manifests (
+                repository VARCHAR(255) NOT NULL,
+                digest VARCHAR(200) NOT NULL,
+                media_type VARCHAR(255) NOT NULL,
+                size BIGINT NOT NULL,
+                artifact_type VARCHAR(255) NULL,
+                subject VARCHAR(200) NULL,
+                annotations TEXT NULL,
+                pushed_at BIGINT NOT NULL,
+                PRIMARY KEY (repository, digest)
+            )""",
+            "CREATE INDEX manifests_by_subject ON manifests (repository, subject)",
+        ),
+    ),
 )

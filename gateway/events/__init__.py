@@ -1,0 +1,1 @@
+"""What passes through the gateway: an audit log of events, the repository index and webhooks."""

@@ -1,0 +1,93 @@
+"""The distribution notification envelope, so existing registry-notification consumers work as-is.
+
+Pure data and JSON shaping; no I/O.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+ENVELOPE_MEDIA_TYPE = "application/vnd.docker.distribution.events.v2+json"
+ACTIONS = ("push", "pull", "mount", "delete")
+
+
+@dataclass(frozen=True)
+class Target:
+    repository: str
+    media_type: str = ""
+    digest: str = ""
+    size: int = 0
+    url: str = ""
+    tag: str = ""
+    from_repository: str = ""
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    id: str
+    addr: str
+    host: str
+    method: str
+    useragent: str
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    timestamp: float
+    action: str
+    target: Target
+    request: RequestInfo
+    actor: str
+    app_token: str
+    source_addr: str
+    instance_id: str
+
+
+def new_event_id() -> str:
+    return str(uuid.uuid4())
+
+
+def rfc3339_nano(moment: float) -> str:
+    return datetime.datetime.fromtimestamp(moment, datetime.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    """One event in the shape distribution's notifications use."""
+    target: dict[str, Any] = {
+        "mediaType": event.target.media_type,
+        "digest": event.target.digest,
+        "size": event.target.size,
+        "length": event.target.size,
+        "repository": event.target.repository,
+        "url": event.target.url,
+    }
+    if event.target.tag:
+        target["tag"] = event.target.tag
+    if event.target.from_repository:
+        target["fromRepository"] = event.target.from_repository
+    actor: dict[str, Any] = {"name": event.actor}
+    if event.app_token:
+        actor["applicationToken"] = event.app_token
+    return {
+        "id": event.id,
+        "timestamp": rfc3339_nano(event.timestamp),
+        "action": event.action,
+        "target": target,
+        "request": {
+            "id": event.request.id,
+            "addr": event.request.addr,
+            "host": event.request.host,
+            "method": event.request.method,
+            "useragent": event.request.useragent,
+        },
+        "actor": actor,
+        "source": {"addr": event.source_addr, "instanceID": event.instance_id},
+    }
+
+
+def envelope(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"events": events}

@@ -1,0 +1,124 @@
+"""Writes events: push, mount and delete durably before the client hears back; pulls in batches.
+
+Also keeps the repository index up to date from the same events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import socket
+import uuid
+from collections.abc import AsyncIterator
+
+from gateway.events.capture import Exchange, event_for, manifest_facts
+from gateway.events.model import Event, event_json
+from gateway.store import Store, StoreError
+from gateway.store.events import ManifestRow, NewEvent
+
+log = logging.getLogger(__name__)
+
+PULL_FLUSH_SECONDS = 1.0
+_PULL_QUEUE_LIMIT = 50_000
+
+
+def to_row(event: Event) -> NewEvent:
+    return NewEvent(
+        id=event.id, created_at_ms=int(event.timestamp * 1000), action=event.action,
+        repository=event.target.repository, tag=event.target.tag, digest=event.target.digest,
+        actor=event.actor, body=event_json(event),
+    )
+
+
+class EventRecorder:
+    def __init__(self, store: Store, source_addr: str, instance_id: str | None = None) -> None:
+        self._store = store
+        self.source_addr = source_addr
+        self.instance_id = instance_id or str(uuid.uuid4())
+        self._pulls: list[Event] = []
+
+    def _stamp(self, event: Event) -> Event:
+        return dataclasses.replace(event, source_addr=self.source_addr, instance_id=self.instance_id)
+
+    async def observe(self, exchange: Exchange) -> None:
+        """Record what this exchange was, if anything. Raises StoreError when a durable event
+        could not be written (the caller must then not report success)."""
+        event = event_for(exchange)
+        if event is None:
+            return
+        event = self._stamp(event)
+        if event.action == "pull":
+            if len(self._pulls) < _PULL_QUEUE_LIMIT:
+                self._pulls.append(event)
+            else:
+                log.warning("pull event dropped: batch queue full")
+            return
+        await self.write(event, exchange.manifest)
+
+    async def write(self, event: Event, manifest: bytes | None = None) -> bool:
+        """Store one event and apply it to the index; False when it was already recorded."""
+        added = await self._store.add_event(to_row(event))
+        if added:
+            await self._index(event, manifest)
+        return added
+
+    async def _index(self, event: Event, manifest: bytes | None) -> None:
+        target = event.target
+        at = int(event.timestamp)
+        if event.action == "push" and target.digest:
+            facts = manifest_facts(manifest or b"", target.media_type)
+            row = ManifestRow(
+                target.repository, target.digest, facts.media_type, target.size, facts.artifact_type,
+                facts.subject, facts.annotations, at,
+            )
+            await self._store.index_push(row, target.tag)
+        elif event.action == "delete" and target.digest.startswith("sha") and "/manifests/" in target.url:
+            await self._store.index_delete_manifest(target.repository, target.digest)
+        elif event.action == "delete" and target.tag:
+            await self._store.index_delete_tag(target.repository, target.tag)
+        elif event.action == "pull":
+            await self._store.index_pulls([(target.repository, at)])
+
+    async def flush(self) -> int:
+        """Write the queued pull events; returns how many were written."""
+        batch, self._pulls = self._pulls, []
+        written = 0
+        for index, event in enumerate(batch):
+            try:
+                await self._store.add_event(to_row(event))
+            except StoreError as exc:
+                log.warning("pull events not written yet (%s); will retry", exc)
+                self._pulls = batch[index:] + self._pulls
+                break
+            written += 1
+        latest: dict[str, int] = {}
+        for event in batch[:written]:
+            latest[event.target.repository] = max(latest.get(event.target.repository, 0), int(event.timestamp))
+        if latest:
+            try:
+                await self._store.index_pulls(latest.items())
+            except StoreError as exc:
+                log.warning("pull times not indexed: %s", exc)
+        return written
+
+    async def run(self, interval: float = PULL_FLUSH_SECONDS) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await self.flush()
+
+
+def default_source_addr(port: int) -> str:
+    return f"{socket.gethostname()}:{port}"
+
+
+async def recording(recorder: EventRecorder) -> AsyncIterator[None]:
+    """Cleanup-context body: flush pulls every second, and once more at shutdown."""
+    task = asyncio.create_task(recorder.run(), name="pull-event-flush")
+    yield
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    await recorder.flush()

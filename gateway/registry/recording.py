@@ -1,0 +1,39 @@
+"""The one place proxied traffic becomes events: called between the upstream's answer and the
+client's, so durable events are committed before the client hears success."""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+from aiohttp import web
+
+from gateway import keys
+from gateway.events.capture import Exchange
+from gateway.public import public_origin
+from gateway.registry.access import Access
+from gateway.registry.errors import error_response
+from gateway.registry.routes import Route
+from gateway.store import StoreError
+
+log = logging.getLogger(__name__)
+
+
+async def record_exchange(
+    request: web.Request, route: Route, access: Access, upstream: aiohttp.ClientResponse, manifest: bytes | None
+) -> web.Response | None:
+    """Record the exchange; an error response when a durable event could not be written."""
+    if upstream.status >= 300 or route.kind not in ("manifest", "blob", "upload"):
+        return None
+    exchange = Exchange(
+        route=route, method=request.method, query=request.query, status=upstream.status,
+        request_headers=request.headers, response_headers=upstream.headers, remote=request.remote or "",
+        origin=public_origin(request, request.app[keys.SETTINGS]), subject=access.subject,
+        app_token=access.app_token_name or "", manifest=manifest,
+    )
+    try:
+        await request.app[keys.EVENTS].observe(exchange)
+    except StoreError as exc:
+        log.error("event for %s %s not recorded: %s", request.method, request.path, exc)
+        return error_response("UNAVAILABLE", "the event log is unavailable; retry the request", status=503)
+    return None

@@ -1,0 +1,380 @@
+"""Queries on the event log, the repository index built from it, and webhook delivery state."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.store.records import Conflict
+from gateway.store.sql import Row, SQLBase
+
+
+@dataclass(frozen=True)
+class EventRow:
+    seq: int
+    id: str
+    created_at_ms: int
+    action: str
+    repository: str
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TagRow:
+    repository: str
+    tag: str
+    digest: str
+    media_type: str
+    size: int
+    pushed_at: int
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    repository: str
+    digest: str
+    media_type: str
+    size: int
+    artifact_type: str | None
+    subject: str | None
+    annotations: dict[str, str] | None
+    pushed_at: int
+
+
+@dataclass(frozen=True)
+class RepositoryRow:
+    name: str
+    created_at: int
+    last_push_at: int | None
+    last_pull_at: int | None
+
+
+@dataclass(frozen=True)
+class Webhook:
+    name: str
+    url: str
+    secret: str
+    headers: dict[str, str]
+    actions: tuple[str, ...]
+    repository_pattern: str
+    source: str
+    cursor_seq: int
+
+
+@dataclass(frozen=True)
+class WebhookFailure:
+    webhook: str
+    event_seq: int
+    state: str
+    attempts: int
+    last_error: str
+    updated_at: int
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event ready to store: the indexed columns and the full distribution-shaped body."""
+
+    id: str
+    created_at_ms: int
+    action: str
+    repository: str
+    tag: str
+    digest: str
+    actor: str
+    body: dict[str, Any]
+
+
+def _event(row: Row) -> EventRow:
+    return EventRow(int(row["seq"]), row["id"], int(row["created_at"]), row["action"], row["repository"], json.loads(row["body"]))
+
+
+def _webhook(row: Row) -> Webhook:
+    return Webhook(
+        name=row["name"], url=row["url"], secret=row["secret"], headers=json.loads(row["headers"]),
+        actions=tuple(a for a in row["actions"].split(",") if a), repository_pattern=row["repository_pattern"],
+        source=row["source"], cursor_seq=int(row["cursor_seq"]),
+    )
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+class EventQueries(SQLBase):
+    # -- the log -----------------------------------------------------------------------------
+
+    async def add_event(self, event: NewEvent) -> bool:
+        """Store one event; False when an event with this id is already there (de-duplication)."""
+        try:
+            await self.execute(
+                "INSERT INTO events (id, created_at, action, repository, tag, digest, actor, body)"
+                " VALUES (:id, :at, :action, :repository, :tag, :digest, :actor, :body)",
+                {
+                    "id": event.id, "at": event.created_at_ms, "action": event.action, "repository": event.repository,
+                    "tag": event.tag or None, "digest": event.digest or None, "actor": event.actor,
+                    "body": json.dumps(event.body, separators=(",", ":")),
+                },
+            )
+        except Conflict:
+            return False
+        return True
+
+    async def list_events(
+        self,
+        *,
+        repository: str | None = None,
+        action: str | None = None,
+        actor: str | None = None,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+        before_seq: int | None = None,
+        limit: int = 100,
+    ) -> list[EventRow]:
+        """Newest first, keyset-paged by `before_seq`."""
+        clauses, params = ["1 = 1"], {"limit": limit}
+        for column, value in (("repository", repository), ("action", action), ("actor", actor)):
+            if value is not None:
+                clauses.append(f"{column} = :{column}")
+                params[column] = value
+        if since_ms is not None:
+            clauses.append("created_at >= :since")
+            params["since"] = since_ms
+        if until_ms is not None:
+            clauses.append("created_at <= :until")
+            params["until"] = until_ms
+        if before_seq is not None:
+            clauses.append("seq < :before")
+            params["before"] = before_seq
+        rows = await self.fetch_all(
+            f"SELECT * FROM events WHERE {' AND '.join(clauses)} ORDER BY seq DESC LIMIT :limit", params
+        )
+        return [_event(r) for r in rows]
+
+    async def events_after(self, seq: int, settled_before_ms: int, limit: int) -> list[EventRow]:
+        """Events after `seq` in order, only those older than `settled_before_ms` (see webhooks)."""
+        rows = await self.fetch_all(
+            "SELECT * FROM events WHERE seq > :seq AND created_at < :settled ORDER BY seq LIMIT :limit",
+            {"seq": seq, "settled": settled_before_ms, "limit": limit},
+        )
+        return [_event(r) for r in rows]
+
+    async def get_events(self, seqs: Sequence[int]) -> list[EventRow]:
+        if not seqs:
+            return []
+        names = {f"s{i}": s for i, s in enumerate(seqs)}
+        placeholders = ", ".join(f":{n}" for n in names)
+        rows = await self.fetch_all(f"SELECT * FROM events WHERE seq IN ({placeholders}) ORDER BY seq", names)
+        return [_event(r) for r in rows]
+
+    async def max_event_seq(self) -> int:
+        row = await self.fetch_one("SELECT MAX(seq) AS top FROM events")
+        return int(row["top"]) if row and row["top"] is not None else 0
+
+    async def prune_events(self, older_than_ms: int | None, keep: int | None) -> int:
+        removed = 0
+        if older_than_ms is not None:
+            removed += await self.execute("DELETE FROM events WHERE created_at < :before", {"before": older_than_ms})
+        if keep is not None:
+            row = await self.fetch_one(
+                "SELECT seq FROM events ORDER BY seq DESC LIMIT 1 OFFSET :keep", {"keep": keep}
+            )
+            if row is not None:
+                removed += await self.execute("DELETE FROM events WHERE seq <= :seq", {"seq": int(row["seq"])})
+        return removed
+
+    # -- the repository index ----------------------------------------------------------------
+
+    async def _touch_repository(self, name: str, at: int, column: str) -> None:
+        params = {"name": name, "at": at}
+        if await self.execute(f"UPDATE repositories SET {column} = :at WHERE name = :name", params) == 0:
+            try:
+                await self.execute(
+                    f"INSERT INTO repositories (name, created_at, {column}) VALUES (:name, :at, :at)", params
+                )
+            except Conflict:
+                await self.execute(f"UPDATE repositories SET {column} = :at WHERE name = :name", params)
+
+    async def index_push(self, manifest: ManifestRow, tag: str) -> None:
+        await self._touch_repository(manifest.repository, manifest.pushed_at, "last_push_at")
+        params = {
+            "repository": manifest.repository, "digest": manifest.digest, "media_type": manifest.media_type,
+            "size": manifest.size, "artifact_type": manifest.artifact_type, "subject": manifest.subject,
+            "annotations": json.dumps(manifest.annotations) if manifest.annotations else None, "at": manifest.pushed_at,
+            "tag": tag,
+        }
+        await self.execute("DELETE FROM manifests WHERE repository = :repository AND digest = :digest", params)
+        await self.execute(
+            "INSERT INTO manifests (repository, digest, media_type, size, artifact_type, subject, annotations, pushed_at)"
+            " VALUES (:repository, :digest, :media_type, :size, :artifact_type, :subject, :annotations, :at)",
+            params,
+        )
+        if tag:
+            await self.execute("DELETE FROM tags WHERE repository = :repository AND tag = :tag", params)
+            await self.execute(
+                "INSERT INTO tags (repository, tag, digest, media_type, size, pushed_at)"
+                " VALUES (:repository, :tag, :digest, :media_type, :size, :at)",
+                params,
+            )
+
+    async def index_pulls(self, pulls: Iterable[tuple[str, int]]) -> None:
+        for repository, at in pulls:
+            await self.execute(
+                "UPDATE repositories SET last_pull_at = :at WHERE name = :name", {"name": repository, "at": at}
+            )
+
+    async def index_delete_manifest(self, repository: str, digest: str) -> None:
+        params = {"repository": repository, "digest": digest}
+        await self.execute("DELETE FROM tags WHERE repository = :repository AND digest = :digest", params)
+        await self.execute("DELETE FROM manifests WHERE repository = :repository AND digest = :digest", params)
+
+    async def index_delete_tag(self, repository: str, tag: str) -> None:
+        await self.execute("DELETE FROM tags WHERE repository = :repository AND tag = :tag", {"repository": repository, "tag": tag})
+
+    async def list_repositories(self, after: str = "", limit: int = 100) -> list[RepositoryRow]:
+        rows = await self.fetch_all(
+            "SELECT * FROM repositories WHERE name > :after ORDER BY name LIMIT :limit", {"after": after, "limit": limit}
+        )
+        return [RepositoryRow(r["name"], int(r["created_at"]), _optional_int(r["last_push_at"]), _optional_int(r["last_pull_at"])) for r in rows]
+
+    async def list_tags(self, repository: str, after: str = "", limit: int = 100) -> list[TagRow]:
+        rows = await self.fetch_all(
+            "SELECT * FROM tags WHERE repository = :repository AND tag > :after ORDER BY tag LIMIT :limit",
+            {"repository": repository, "after": after, "limit": limit},
+        )
+        return [TagRow(r["repository"], r["tag"], r["digest"], r["media_type"], int(r["size"]), int(r["pushed_at"])) for r in rows]
+
+    async def referrers(self, repository: str, subject: str) -> list[ManifestRow]:
+        rows = await self.fetch_all(
+            "SELECT * FROM manifests WHERE repository = :repository AND subject = :subject ORDER BY digest",
+            {"repository": repository, "subject": subject},
+        )
+        return [
+            ManifestRow(
+                r["repository"], r["digest"], r["media_type"], int(r["size"]), r["artifact_type"], r["subject"],
+                json.loads(r["annotations"]) if r["annotations"] else None, int(r["pushed_at"]),
+            )
+            for r in rows
+        ]
+
+    # -- webhooks ----------------------------------------------------------------------------
+
+    async def add_webhook(self, hook: Webhook, now: int) -> None:
+        await self.execute(
+            "INSERT INTO webhooks (name, url, secret, headers, actions, repository_pattern, source, cursor_seq,"
+            " leased_by, lease_until, created_at)"
+            " VALUES (:name, :url, :secret, :headers, :actions, :pattern, :source, :cursor, NULL, 0, :now)",
+            {
+                "name": hook.name, "url": hook.url, "secret": hook.secret, "headers": json.dumps(hook.headers),
+                "actions": ",".join(hook.actions), "pattern": hook.repository_pattern, "source": hook.source,
+                "cursor": hook.cursor_seq, "now": now,
+            },
+        )
+
+    async def update_webhook(self, hook: Webhook) -> bool:
+        count = await self.execute(
+            "UPDATE webhooks SET url = :url, secret = :secret, headers = :headers, actions = :actions,"
+            " repository_pattern = :pattern WHERE name = :name",
+            {
+                "name": hook.name, "url": hook.url, "secret": hook.secret, "headers": json.dumps(hook.headers),
+                "actions": ",".join(hook.actions), "pattern": hook.repository_pattern,
+            },
+        )
+        return count > 0
+
+    async def get_webhook(self, name: str) -> Webhook | None:
+        row = await self.fetch_one("SELECT * FROM webhooks WHERE name = :name", {"name": name})
+        return _webhook(row) if row else None
+
+    async def list_webhooks(self, after: str = "", limit: int = 1000) -> list[Webhook]:
+        rows = await self.fetch_all(
+            "SELECT * FROM webhooks WHERE name > :after ORDER BY name LIMIT :limit", {"after": after, "limit": limit}
+        )
+        return [_webhook(r) for r in rows]
+
+    async def delete_webhook(self, name: str) -> bool:
+        await self.execute("DELETE FROM webhook_failures WHERE webhook = :name", {"name": name})
+        return await self.execute("DELETE FROM webhooks WHERE name = :name", {"name": name}) > 0
+
+    async def lease_webhook(self, name: str, holder: str, now_ms: int, until_ms: int) -> bool:
+        """Take (or extend) the delivery lease of one endpoint; one atomic UPDATE, so of several
+        instances racing for it exactly one wins."""
+        count = await self.execute(
+            "UPDATE webhooks SET leased_by = :holder, lease_until = :until"
+            " WHERE name = :name AND (lease_until < :now OR leased_by = :holder)",
+            {"name": name, "holder": holder, "now": now_ms, "until": until_ms},
+        )
+        return count > 0
+
+    async def release_webhook(self, name: str, holder: str) -> None:
+        await self.execute(
+            "UPDATE webhooks SET leased_by = NULL, lease_until = 0 WHERE name = :name AND leased_by = :holder",
+            {"name": name, "holder": holder},
+        )
+
+    async def advance_webhook(self, name: str, holder: str, seq: int) -> bool:
+        count = await self.execute(
+            "UPDATE webhooks SET cursor_seq = :seq WHERE name = :name AND leased_by = :holder AND cursor_seq < :seq",
+            {"name": name, "holder": holder, "seq": seq},
+        )
+        return count > 0
+
+    async def record_webhook_failure(self, failure: WebhookFailure) -> None:
+        params = {
+            "webhook": failure.webhook, "seq": failure.event_seq, "state": failure.state, "attempts": failure.attempts,
+            "error": failure.last_error[:500], "at": failure.updated_at,
+        }
+        updated = await self.execute(
+            "UPDATE webhook_failures SET state = :state, attempts = :attempts, last_error = :error, updated_at = :at"
+            " WHERE webhook = :webhook AND event_seq = :seq",
+            params,
+        )
+        if not updated:
+            await self.execute(
+                "INSERT INTO webhook_failures (webhook, event_seq, state, attempts, last_error, updated_at)"
+                " VALUES (:webhook, :seq, :state, :attempts, :error, :at)",
+                params,
+            )
+
+    async def webhook_failures(self, webhook: str, state: str | None = None, limit: int = 1000) -> list[WebhookFailure]:
+        clause = " AND state = :state" if state else ""
+        rows = await self.fetch_all(
+            f"SELECT * FROM webhook_failures WHERE webhook = :webhook{clause} ORDER BY event_seq LIMIT :limit",
+            {"webhook": webhook, "state": state, "limit": limit},
+        )
+        return [
+            WebhookFailure(r["webhook"], int(r["event_seq"]), r["state"], int(r["attempts"]), r["last_error"], int(r["updated_at"]))
+            for r in rows
+        ]
+
+    async def claim_redeliveries(self, webhook: str, holder: str, limit: int) -> list[int]:
+        """Event seqs queued for redelivery to this endpoint (the caller holds its lease)."""
+        rows = await self.fetch_all(
+            "SELECT event_seq FROM webhook_failures WHERE webhook = :webhook AND state = 'redeliver'"
+            " ORDER BY event_seq LIMIT :limit",
+            {"webhook": webhook, "limit": limit},
+        )
+        return [int(r["event_seq"]) for r in rows]
+
+    async def requeue_failures(self, webhook: str, now: int) -> int:
+        return await self.execute(
+            "UPDATE webhook_failures SET state = 'redeliver', updated_at = :now WHERE webhook = :webhook AND state = 'failed'",
+            {"webhook": webhook, "now": now},
+        )
+
+    async def clear_failure(self, webhook: str, seq: int) -> None:
+        await self.execute(
+            "DELETE FROM webhook_failures WHERE webhook = :webhook AND event_seq = :seq", {"webhook": webhook, "seq": seq}
+        )
+
+    async def outbox_depth(self) -> int:
+        """Events not yet delivered to some endpoint, plus queued redeliveries."""
+        row = await self.fetch_one(
+            "SELECT COALESCE(SUM(pending), 0) AS depth FROM ("
+            " SELECT (SELECT COUNT(*) FROM events e WHERE e.seq > w.cursor_seq) AS pending FROM webhooks w"
+            ") AS per_hook"
+        )
+        queued = await self.fetch_one("SELECT COUNT(*) AS n FROM webhook_failures WHERE state = 'redeliver'")
+        return int(row["depth"] if row else 0) + int(queued["n"] if queued else 0)
