@@ -8,6 +8,8 @@ line on stderr and exit code 2.
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,6 +26,18 @@ class ConfigError(Exception):
         super().__init__(f"{key}: {problem}")
         self.key = key
         self.problem = problem
+
+
+@dataclass(frozen=True)
+class WebhookSetting:
+    """A webhook endpoint configured in the settings (others are added through the API)."""
+
+    name: str
+    url: str
+    secret: str
+    headers: tuple[tuple[str, str], ...] = ()
+    actions: tuple[str, ...] = ()
+    repository_pattern: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,6 +68,20 @@ class Settings:
     auto_create_namespaces: bool = False
     login_max_failures: int = 5
     login_failure_window: int = 300
+    webhooks: tuple[WebhookSetting, ...] = ()
+    webhook_max_attempts: int = 10
+    webhook_backoff_initial: float = 0.5
+    webhook_backoff_max: float = 30.0
+    webhook_timeout: float = 10.0
+    events_retention_days: int = 0
+    events_retention_count: int = 0
+    events_upstream_secret: str | None = None
+    log_format: str = "text"
+    token_previous_cert_files: tuple[Path, ...] = ()
+    upstream_forward_token: bool = False
+    server_workers: int = 1
+    shutdown_grace: float = 60.0
+    readiness_timeout: float = 2.0
 
     @property
     def effective_database_url(self) -> str:
@@ -175,11 +203,76 @@ def _visibility(key: str, value: Any) -> str:
     return text
 
 
+_WEBHOOK_KEYS = {"name", "url", "secret", "headers", "actions", "repository_pattern"}
+
+
+def _webhook(key: str, index: int, item: Any) -> WebhookSetting:
+    where = f"{key}[{index}]"
+    if not isinstance(item, Mapping):
+        raise ConfigError(where, "expected a table with name, url and secret")
+    unknown = set(item) - _WEBHOOK_KEYS
+    if unknown:
+        raise ConfigError(where, f"unknown keys {', '.join(sorted(unknown))}")
+    name, url, secret = (item.get(k) for k in ("name", "url", "secret"))
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
+        raise ConfigError(where, "name must be 1-64 letters, digits, '.', '_' or '-'")
+    _http_url(f"{where}.url", url)
+    if not isinstance(secret, str) or len(secret) < 8:
+        raise ConfigError(where, "secret must be a string of at least 8 characters")
+    headers = item.get("headers", {})
+    if not isinstance(headers, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
+        raise ConfigError(where, "headers must map header names to strings")
+    actions = item.get("actions", [])
+    if not isinstance(actions, list) or any(a not in ("push", "pull", "mount", "delete") for a in actions):
+        raise ConfigError(where, "actions must be a list of push, pull, mount, delete")
+    pattern = item.get("repository_pattern", "")
+    if not isinstance(pattern, str):
+        raise ConfigError(where, "repository_pattern must be a string")
+    return WebhookSetting(name, str(url), secret, tuple(headers.items()), tuple(actions), pattern)
+
+
+def _webhooks(key: str, value: Any) -> tuple[WebhookSetting, ...]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else []
+        except ValueError as exc:
+            raise ConfigError(key, f"expected a JSON list of webhook objects ({exc})") from None
+    if not isinstance(value, list):
+        raise ConfigError(key, "expected a list of webhooks")
+    hooks = tuple(_webhook(key, i, item) for i, item in enumerate(value))
+    names = [h.name for h in hooks]
+    if len(set(names)) != len(names):
+        raise ConfigError(key, "webhook names must be unique")
+    return hooks
+
+
+def _optional_secret(key: str, value: Any) -> str | None:
+    text = _optional_text(key, value)
+    if text is not None and len(text) < 16:
+        raise ConfigError(key, "must be at least 16 characters")
+    return text
+
+
 def _log_level(key: str, value: Any) -> str:
     text = _text(key, value).strip().upper()
     if text not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError(key, f"expected DEBUG, INFO, WARNING or ERROR, got {value!r}")
     return text
+
+
+def _log_format(key: str, value: Any) -> str:
+    text = _text(key, value).strip().lower()
+    if text not in {"text", "json"}:
+        raise ConfigError(key, f"expected text or json, got {value!r}")
+    return text
+
+
+def _path_list(key: str, value: Any) -> tuple[Path, ...]:
+    """A TOML list of paths, or one comma-separated string (the environment form)."""
+    items = value if isinstance(value, list) else _text(key, value).split(",")
+    if not all(isinstance(item, str) for item in items):
+        raise ConfigError(key, f"expected file paths, got {value!r}")
+    return tuple(Path(item.strip()) for item in items if item.strip())
 
 
 def _username(key: str, value: Any) -> str | None:
@@ -217,6 +310,20 @@ OPTIONS: tuple[Option, ...] = (
     Option("auto_create_namespaces", ("namespaces", "auto_create"), "GATEWAY_NAMESPACES_AUTO_CREATE", _bool),
     Option("login_max_failures", ("logins", "max_failures"), "GATEWAY_LOGINS_MAX_FAILURES", _int_between(1, 1000)),
     Option("login_failure_window", ("logins", "failure_window"), "GATEWAY_LOGINS_FAILURE_WINDOW", _int_between(1, 86400)),
+    Option("webhooks", ("webhooks",), "GATEWAY_WEBHOOKS", _webhooks, secret=True),
+    Option("webhook_max_attempts", ("webhook_delivery", "max_attempts"), "GATEWAY_WEBHOOK_DELIVERY_MAX_ATTEMPTS", _int_between(1, 100)),
+    Option("webhook_backoff_initial", ("webhook_delivery", "backoff_initial"), "GATEWAY_WEBHOOK_DELIVERY_BACKOFF_INITIAL", _seconds),
+    Option("webhook_backoff_max", ("webhook_delivery", "backoff_max"), "GATEWAY_WEBHOOK_DELIVERY_BACKOFF_MAX", _seconds),
+    Option("webhook_timeout", ("webhook_delivery", "timeout"), "GATEWAY_WEBHOOK_DELIVERY_TIMEOUT", _seconds),
+    Option("events_retention_days", ("events", "retention_days"), "GATEWAY_EVENTS_RETENTION_DAYS", _int_between(0, 36500)),
+    Option("events_retention_count", ("events", "retention_count"), "GATEWAY_EVENTS_RETENTION_COUNT", _int_between(0, 10**9)),
+    Option("events_upstream_secret", ("events", "upstream_secret"), "GATEWAY_EVENTS_UPSTREAM_SECRET", _optional_secret, secret=True, file_variant=True),
+    Option("log_format", ("log_format",), "GATEWAY_LOG_FORMAT", _log_format),
+    Option("token_previous_cert_files", ("token_previous_cert_files",), "GATEWAY_TOKEN_PREVIOUS_CERT_FILES", _path_list),
+    Option("upstream_forward_token", ("upstream", "forward_token"), "GATEWAY_UPSTREAM_FORWARD_TOKEN", _bool),
+    Option("server_workers", ("server", "workers"), "GATEWAY_SERVER_WORKERS", _int_between(1, 64)),
+    Option("shutdown_grace", ("server", "shutdown_grace"), "GATEWAY_SERVER_SHUTDOWN_GRACE", _seconds),
+    Option("readiness_timeout", ("readiness", "timeout"), "GATEWAY_READINESS_TIMEOUT", _seconds),
 )
 
 
@@ -312,6 +419,8 @@ def describe(settings: Settings) -> dict[str, str]:
             else:
                 text = "****"
             shown[field.name] = text
+        elif isinstance(value, tuple):
+            shown[field.name] = ",".join(map(str, value))
         else:
             shown[field.name] = "" if value is None else str(value)
     shown["effective_database_url"] = shown["database_url"] or settings.effective_database_url

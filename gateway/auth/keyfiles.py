@@ -48,6 +48,41 @@ class SigningKey:
         return hashlib.sha256(b"portus-gateway:" + purpose + b":" + der).digest()
 
 
+@dataclass(frozen=True)
+class VerificationKey:
+    """A public key that verifies tokens: the current signing key's, or a previous one kept
+    after a rotation until the tokens it signed have expired (loaded from its certificate)."""
+
+    public_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey
+    certificate: x509.Certificate
+    algorithm: str
+    kid: str
+    x5c: tuple[str, ...]
+
+    @classmethod
+    def of(cls, key: SigningKey) -> VerificationKey:
+        return cls(key.public_key, key.certificate, key.algorithm, key.kid, key.x5c)
+
+
+def load_verification_key(cert_file: Path) -> VerificationKey:
+    """The public key of a PEM certificate (EC P-256 or RSA >= 2048 bits), for verifying only."""
+    try:
+        certificate = x509.load_pem_x509_certificate(cert_file.read_bytes())
+    except OSError as exc:
+        raise KeyFileError(f"cannot read certificate file {cert_file}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise KeyFileError(f"{cert_file} is not a PEM certificate ({exc})") from None
+    public_key = certificate.public_key()
+    if isinstance(public_key, ec.EllipticCurvePublicKey) and isinstance(public_key.curve, ec.SECP256R1):
+        algorithm = "ES256"
+    elif isinstance(public_key, rsa.RSAPublicKey) and public_key.key_size >= 2048:
+        algorithm = "RS256"
+    else:
+        raise KeyFileError(f"{cert_file}: only EC P-256 and RSA (2048 bits or more) keys verify tokens")
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    return VerificationKey(public_key, certificate, algorithm, libtrust_kid(public_key), (base64.b64encode(der).decode("ascii"),))
+
+
 def libtrust_kid(public_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey) -> str:
     """The libtrust key id: base32 of the first 240 bits of SHA-256(DER SPKI), in groups of four."""
     der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)

@@ -15,10 +15,11 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from gateway import keys
+from gateway.ops import observe
 from gateway.public import public_host, public_origin
 from gateway.registry.access import Access, Challenge, authorize, challenge_response, missing_namespace_denial
 from gateway.registry.errors import error_response
-from gateway.registry.routes import InvalidName, Route, match_route
+from gateway.registry.routes import InvalidName, Route, match_route, method_actions
 from gateway.events.capture import MANIFEST_LIMIT
 from gateway.registry.recording import record_exchange
 from gateway.registry.uploads import PARAM as UPLOAD_PARAM
@@ -34,6 +35,8 @@ HOP_BY_HOP = frozenset(
     )
 )
 _REQUEST_DROP = HOP_BY_HOP | {"host", "authorization", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "forwarded"}
+# With `upstream.forward_token` the upstream verifies the same tokens (defence in depth).
+_FORWARD_TOKEN_DROP = _REQUEST_DROP - {"authorization"}
 _RESPONSE_DROP = HOP_BY_HOP | {"content-length", "date", "server"}
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _UPLOAD_PATH_MARK = "/blobs/uploads/"
@@ -46,11 +49,18 @@ async def v2_handler(request: web.Request) -> web.StreamResponse:
         return error_response("NAME_INVALID", detail={"name": exc.name[:300]})
     if route is None:
         return error_response("NOT_FOUND", "no such /v2 endpoint", status=404)
+    actions = ",".join(method_actions(request.method)) if route.name else ""
+    observe.note(request, route=route.kind, repository=route.name, action=actions)
     try:
         access = authorize(request, route)
     except Challenge as challenge:
+        if challenge.error == "insufficient_scope":
+            observe.note(request, user=challenge.subject)
+        elif challenge.error == "invalid_token":
+            observe.authentication_failed(request, "invalid_token")
         denial = await missing_namespace_denial(request, route, challenge)
         return denial or challenge_response(request, challenge)
+    observe.note(request, user=access.subject)
     if route.kind == "base":
         return web.json_response({})
     return await forward(request, route, access)
@@ -67,11 +77,12 @@ def _upstream_url(request: web.Request, access: Access) -> URL:
 
 
 def _upstream_headers(request: web.Request) -> CIMultiDict[str]:
+    settings = request.app[keys.SETTINGS]
+    drop = _FORWARD_TOKEN_DROP if settings.upstream_forward_token else _REQUEST_DROP
     headers: CIMultiDict[str] = CIMultiDict()
     for name, value in request.headers.items():
-        if name.lower() not in _REQUEST_DROP:
+        if name.lower() not in drop:
             headers.add(name, value)
-    settings = request.app[keys.SETTINGS]
     headers["X-Forwarded-Host"] = public_host(request, settings)
     headers["X-Forwarded-Proto"] = public_origin(request, settings).split("://", 1)[0]
     if request.remote:
@@ -135,7 +146,10 @@ async def forward(request: web.Request, route: Route, access: Access) -> web.Str
         )
     except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
         log.warning("upstream unavailable for %s %s: %s", request.method, request.path, exc.__class__.__name__)
+        observe.upstream_failed(request, "unreachable")
         return error_response("UNAVAILABLE", "the upstream registry is unavailable", status=503)
+    if upstream.status >= 500:
+        observe.upstream_failed(request, "status_5xx")
     try:
         refusal = await record_exchange(request, route, access, upstream, manifest)
         if refusal is not None:

@@ -1,0 +1,36 @@
+"""The operations middleware and signal: a request id on every request, uploads in flight counted."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from gateway import keys
+from gateway.ops.context import REQUEST_ID_HEADER, REQUEST_INFO, RequestInfo, info_of, request_id_for
+
+_UPLOAD_METHODS = frozenset({"PATCH", "PUT", "POST"})
+_UPLOAD_MARK = "/blobs/uploads/"
+
+
+def is_upload_body(request: web.Request) -> bool:
+    """A blob upload request carrying data (a PATCH chunk, a monolithic PUT or POST)."""
+    return request.method in _UPLOAD_METHODS and _UPLOAD_MARK in request.path and request.body_exists
+
+
+@web.middleware
+async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request[REQUEST_INFO] = RequestInfo(request_id_for(request))
+    if not is_upload_body(request):
+        return await handler(request)
+    in_flight = request.app[keys.METRICS].uploads_in_flight
+    in_flight.inc()
+    try:
+        return await handler(request)
+    finally:
+        in_flight.dec()
+
+
+async def request_id_header(request: web.Request, response: web.StreamResponse) -> None:
+    info = info_of(request)
+    if info is not None:
+        response.headers[REQUEST_ID_HEADER] = info.request_id

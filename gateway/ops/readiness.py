@@ -1,0 +1,86 @@
+"""Readiness: may this instance take traffic? The store answers, the upstream registry answers
+`GET /v2/` (any status under 500: a 401 from a token-auth upstream is up), and the signing key is
+loaded with a certificate that is currently valid. Checks run concurrently, each bounded by the
+readiness timeout; 503 when one fails. The body says which, but never the raw error (the log does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+from aiohttp import web
+
+from gateway import keys
+from gateway.store import StoreError
+
+log = logging.getLogger(__name__)
+
+
+class NotReady(Exception):
+    """A component is down; the message is safe to show to anyone."""
+
+
+async def _store(app: web.Application) -> None:
+    try:
+        await app[keys.STORE].ping()
+    except StoreError as exc:
+        log.warning("readiness: store ping failed: %s", exc)
+        raise NotReady("database unavailable") from None
+
+
+async def _upstream(app: web.Application) -> None:
+    url = app[keys.SETTINGS].upstream_url.origin().with_path("/v2/")
+    try:
+        async with app[keys.UPSTREAM].get(url, allow_redirects=False) as response:
+            status = response.status
+    except (aiohttp.ClientError, OSError) as exc:
+        log.warning("readiness: upstream %s unreachable: %s", url, exc)
+        raise NotReady("unreachable") from None
+    if status >= 500:
+        log.warning("readiness: upstream %s answered %d", url, status)
+        raise NotReady(f"answered {status}")
+
+
+async def _signing_key(app: web.Application) -> None:
+    key = app.get(keys.SIGNING_KEY)
+    if key is None:
+        raise NotReady("no signing key loaded")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    if not key.certificate.not_valid_before_utc <= now <= key.certificate.not_valid_after_utc:
+        raise NotReady("the signing certificate is not valid now (registries would refuse its tokens)")
+
+
+CHECKS: dict[str, Callable[[web.Application], Awaitable[None]]] = {
+    "store": _store,
+    "upstream": _upstream,
+    "signing_key": _signing_key,
+}
+
+
+async def _run(check: Callable[[web.Application], Awaitable[None]], app: web.Application, timeout: float) -> dict[str, object]:
+    started = time.monotonic()
+    result: dict[str, object] = {"status": "up"}
+    try:
+        async with asyncio.timeout(timeout):
+            await check(app)
+    except NotReady as exc:
+        result = {"status": "down", "reason": str(exc)}
+    except TimeoutError:
+        result = {"status": "down", "reason": f"no answer within {timeout:g}s"}
+    result["latency_ms"] = round((time.monotonic() - started) * 1000, 1)
+    return result
+
+
+async def readyz(request: web.Request) -> web.Response:
+    app = request.app
+    timeout = app[keys.SETTINGS].readiness_timeout
+    results = await asyncio.gather(*(_run(check, app, timeout) for check in CHECKS.values()))
+    components = dict(zip(CHECKS, results))
+    ready = all(result["status"] == "up" for result in results)
+    body = {"status": "ready" if ready else "not ready", "checks": components}
+    return web.json_response(body, status=200 if ready else 503, headers={"Cache-Control": "no-store"})
