@@ -8,22 +8,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
-import ssl
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from aiohttp import web
-
 from gateway.auth.app_tokens import AppTokenError, new_app_token, parse_duration
 from gateway.auth.credentials import hash_password
 from gateway.auth.policy import ROLES, VISIBILITIES
-from gateway.auth.keyfiles import KeyFileError, load_or_create_signing_key, write_key_pair
+from gateway.auth.keyfiles import KeyFileError, load_or_create_signing_key, load_verification_key, write_key_pair
 from gateway.auth.scopes import is_valid_username
 from gateway.auth.tokens import rfc3339
 from gateway.config import ConfigError, Settings, describe, load_settings
+from gateway.ops.logs import configure_logging
 from gateway.store import Conflict, Store, StoreError, open_store
 
 PROG = "portus-gateway"
@@ -38,7 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, default=None, help="TOML settings file (default: $GATEWAY_CONFIG)")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    commands.add_parser("serve", help="run the gateway")
+    serve = commands.add_parser("serve", help="run the gateway")
+    serve.add_argument("--workers", type=int, default=None, help="worker processes sharing the port (default: server.workers)")
+    serve.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     commands.add_parser("migrate", help="apply database migrations")
 
     keys_parser = commands.add_parser("keys", help="token signing keys").add_subparsers(dest="action", required=True)
@@ -245,38 +244,45 @@ def _token_command(settings: Settings, args: argparse.Namespace) -> None:
     asyncio.run(_with_store(settings, work))
 
 
-def _ssl_context(settings: Settings) -> ssl.SSLContext | None:
-    if settings.tls_cert_file is None or settings.tls_key_file is None:
-        return None
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    try:
-        context.load_cert_chain(settings.tls_cert_file, settings.tls_key_file)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError("GATEWAY_TLS_CERT_FILE", f"cannot load the TLS certificate and key: {exc}") from None
-    return context
-
-
-def _serve(settings: Settings) -> None:
-    from gateway.app import create_app
+def _serve(settings: Settings, args: argparse.Namespace) -> None:
+    """Check keys and certificates first (one line on a bad one), then serve: alone or as a supervisor."""
+    from gateway.ops.serve import run_server, run_workers
+    from gateway.ops.tls import CertificateError, ServerCertificate
 
     try:
         load_or_create_signing_key(settings.token_key_file, settings.token_cert_file, settings.data_dir)
     except KeyFileError as exc:
         raise ConfigError("GATEWAY_TOKEN_KEY_FILE", str(exc)) from None
-    context = _ssl_context(settings)
-    web.run_app(
-        create_app(settings), host=settings.listen_host, port=settings.listen_port,
-        ssl_context=context, print=None, access_log=logging.getLogger("gateway.access"),
-    )
+    try:
+        for path in settings.token_previous_cert_files:
+            load_verification_key(path)
+    except KeyFileError as exc:
+        raise ConfigError("GATEWAY_TOKEN_PREVIOUS_CERT_FILES", str(exc)) from None
+    certificate = None
+    if settings.tls_cert_file is not None and settings.tls_key_file is not None:
+        try:
+            certificate = ServerCertificate(settings.tls_cert_file, settings.tls_key_file)
+        except CertificateError as exc:
+            raise ConfigError("GATEWAY_TLS_CERT_FILE", str(exc)) from None
+    workers = settings.server_workers if args.workers is None else args.workers
+    if args.worker:
+        run_server(settings, certificate, reuse_port=True)
+    elif workers <= 1:
+        run_server(settings, certificate)
+    else:
+        asyncio.run(_migrate(settings))  # once, before the workers race for it
+        config_args = ["--config", str(args.config)] if args.config else []
+        if run_workers(config_args, workers) != 0:
+            raise CommandError("the workers failed to start (see the log above)")
 
 
 def run(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     config_file = args.config or (Path(os.environ["GATEWAY_CONFIG"]) if os.environ.get("GATEWAY_CONFIG") else None)
     settings = load_settings(os.environ, config_file)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     if args.command == "serve":
-        _serve(settings)
+        _serve(settings, args)
     elif args.command == "migrate":
         asyncio.run(_migrate(settings))
     elif args.command == "keys":

@@ -14,6 +14,7 @@ from gateway.auth.login import Throttled, decode_basic
 from gateway.auth.namespaces import facts_for
 from gateway.auth.policy import ANONYMOUS, Identity, grant
 from gateway.auth.scopes import Scope, format_scopes, parse_scopes
+from gateway.ops import observe
 from gateway.public import service_name
 from gateway.store import StoreError
 
@@ -71,6 +72,7 @@ async def _password_identity(request: web.Request, username: str, password: str)
     except Throttled as exc:
         raise TokenRequestError(429, "slow_down", "too many failed logins; try again later", exc.retry_after) from None
     if identity is None:
+        observe.authentication_failed(request, "password")
         raise TokenRequestError(401, "invalid_grant", "invalid username or password")
     return identity
 
@@ -111,6 +113,8 @@ async def _token_body(request: web.Request, identity: Identity, service: str, re
         app_token=limits.token_id if limits else None, app_token_name=limits.name if limits else None,
         not_after=limits.expires_at if limits else None,
     )
+    observe.note(request, user=identity.name, action="token")
+    observe.token_issued(request, "anonymous" if identity.anonymous else "app_token" if limits else "user")
     return {
         "token": issued.token,
         "access_token": issued.token,
@@ -129,8 +133,10 @@ async def get_token(request: web.Request) -> web.Response:
         if request.query.get("offline_token", "").lower() == "true" and not identity.anonymous and identity.limits is None:
             body["refresh_token"] = await _new_refresh_token(request, identity, service, request.query.get("client_id", ""))
     except TokenRequestError as exc:
+        observe.token_denied(request, exc.error)
         return _error_response(exc)
     except StoreError as exc:
+        observe.token_denied(request, "temporarily_unavailable")
         log.error("token request failed: store unavailable: %s", exc)
         return _json({"error": "temporarily_unavailable", "error_description": "store unavailable"}, 503)
     return _json(body)
@@ -174,8 +180,10 @@ async def post_token(request: web.Request) -> web.Response:
             raise TokenRequestError(400, "unsupported_grant_type", "grant_type must be password or refresh_token")
         body = await _token_body(request, identity, service, requested)
     except TokenRequestError as exc:
+        observe.token_denied(request, exc.error)
         return _error_response(exc)
     except StoreError as exc:
+        observe.token_denied(request, "temporarily_unavailable")
         log.error("token request failed: store unavailable: %s", exc)
         return _json({"error": "temporarily_unavailable", "error_description": "store unavailable"}, 503)
     if refresh_token:

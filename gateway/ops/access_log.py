@@ -109,8 +109,16 @@ class AccessLogger(AbstractAccessLogger):
         user = fields["user"]
         shown_user = "-" if user is None else (user or "(anonymous)")
         version = f"{request.version.major}.{request.version.minor}"
+        referer = _quoted(request.headers.get("Referer", "-")[:200])
+        agent = _quoted(fields["user_agent"] or "-")
+        # The combined log format aiohttp and most proxies write, then our fields.
         return (
             f'{fields["remote"] or "-"} "{fields["method"]} {fields["path"]} HTTP/{version}" {fields["status"]} '
-            f'{fields["bytes_out"]} in={fields["bytes_in"]} {fields["duration_ms"]:.1f}ms id={fields["request_id"] or "-"} '
-            f'user={shown_user} repository={fields["repository"] or "-"} action={fields["action"] or "-"}'
+            f'{fields["bytes_out"]} "{referer}" "{agent}" in={fields["bytes_in"]} {fields["duration_ms"]:.1f}ms '
+            f'id={fields["request_id"] or "-"} user={shown_user} repository={fields["repository"] or "-"} '
+            f'action={fields["action"] or "-"}'
         )
+
+
+def _quoted(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')

@@ -1,0 +1,155 @@
+"""Running the gateway: one server process, or a supervisor with N worker processes on one port.
+
+One process (`serve`): `web.run_app` with our access logger, HTTPS when configured (SIGHUP
+reloads the certificate) and a graceful stop on SIGTERM or SIGINT: the listening socket closes
+at once, requests in flight (a long blob upload, say) get up to `server.shutdown_grace`
+seconds to finish, then the application's resources close (events flushed, pools closed).
+
+Several (`serve --workers N`): the supervisor starts N copies of `serve --worker`, each
+binding the same port with SO_REUSEPORT so the kernel spreads connections over them. It
+forwards SIGTERM/SIGINT and SIGHUP, restarts a worker that dies, and points all of them at one
+PROMETHEUS_MULTIPROC_DIR so /metrics on any worker reports the sum of all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from types import FrameType
+
+from aiohttp import web
+
+from gateway import keys
+from gateway.config import Settings
+from gateway.ops.access_log import ACCESS_LOGGER_NAME, AccessLogger
+from gateway.ops.metrics import MULTIPROC_ENV
+from gateway.ops.tls import ServerCertificate
+
+log = logging.getLogger(__name__)
+
+# A worker that exits this soon after its start is failing to start (port taken, store down):
+# restarting it would only spin, so the supervisor stops instead.
+EARLY_EXIT_SECONDS = 5.0
+_POLL_SECONDS = 0.2
+
+
+def _sighup_ctx(certificate: ServerCertificate | None) -> Callable[[web.Application], AsyncIterator[None]]:
+    """SIGHUP reloads the certificate; without TLS it is logged and ignored (never a crash)."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        def on_sighup() -> None:
+            if certificate is None:
+                log.info("SIGHUP: no TLS certificate configured, nothing to reload")
+            else:
+                certificate.reload()
+
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGHUP, on_sighup)
+        yield
+        loop.remove_signal_handler(signal.SIGHUP)
+
+    return ctx
+
+
+async def _announce_shutdown(app: web.Application) -> None:
+    grace = app[keys.SETTINGS].shutdown_grace
+    log.info("stopping: no new connections; requests in flight have up to %gs to finish", grace)
+
+
+def run_server(settings: Settings, certificate: ServerCertificate | None, *, reuse_port: bool = False) -> None:
+    from gateway.app import create_app
+
+    app = create_app(settings)
+    app.cleanup_ctx.append(_sighup_ctx(certificate))
+    app.on_shutdown.append(_announce_shutdown)
+    log.info(
+        "serving on %s://%s:%d (pid %d)", "https" if certificate else "http",
+        settings.listen_host, settings.listen_port, os.getpid(),
+    )
+    web.run_app(
+        app, host=settings.listen_host, port=settings.listen_port,
+        ssl_context=certificate.context if certificate else None, print=None,
+        access_log=logging.getLogger(ACCESS_LOGGER_NAME), access_log_class=AccessLogger.bound(app[keys.METRICS]),
+        shutdown_timeout=settings.shutdown_grace, reuse_port=reuse_port or None,
+    )
+    log.info("stopped (pid %d)", os.getpid())
+
+
+class Supervisor:
+    """Starts, watches and stops the worker processes; all of it synchronous and signal-driven."""
+
+    def __init__(self, command: Sequence[str], count: int) -> None:
+        self.command = list(command)
+        self.count = count
+        self.metrics_dir = tempfile.mkdtemp(prefix="portus-gateway-metrics-")
+        self.env = {**os.environ, MULTIPROC_ENV: self.metrics_dir}
+        self.workers: dict[int, tuple[subprocess.Popen[bytes], float]] = {}
+        self.stopping = False
+        self.failed = 0
+
+    def _start_one(self) -> None:
+        # Own session: a terminal's Ctrl-C reaches only the supervisor, which stops workers once.
+        process = subprocess.Popen(self.command, env=self.env, start_new_session=True)
+        self.workers[process.pid] = (process, time.monotonic())
+
+    def _signal_all(self, signum: int) -> None:
+        for process, _ in self.workers.values():
+            if process.poll() is None:
+                process.send_signal(signum)
+
+    def _on_stop(self, signum: int, _frame: FrameType | None) -> None:
+        if not self.stopping:
+            log.info("supervisor: %s, stopping %d workers", signal.Signals(signum).name, len(self.workers))
+        self.stopping = True
+        self._signal_all(signal.SIGTERM)
+
+    def _on_hup(self, _signum: int, _frame: FrameType | None) -> None:
+        self._signal_all(signal.SIGHUP)
+
+    def _reap(self) -> None:
+        from prometheus_client.multiprocess import mark_process_dead
+
+        for pid, (process, started) in list(self.workers.items()):
+            code = process.poll()
+            if code is None:
+                continue
+            del self.workers[pid]
+            mark_process_dead(pid, self.metrics_dir)
+            if self.stopping:
+                continue
+            if time.monotonic() - started < EARLY_EXIT_SECONDS:
+                log.error("supervisor: worker %d exited with %d right after starting; stopping", pid, code)
+                self.failed = code or 1
+                self._on_stop(signal.SIGTERM, None)
+                continue
+            log.error("supervisor: worker %d exited with %d; starting a new one", pid, code)
+            self._start_one()
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGHUP, self._on_hup)
+        try:
+            for _ in range(self.count):
+                self._start_one()
+            log.info("supervisor (pid %d): started %d workers", os.getpid(), self.count)
+            while self.workers:
+                self._reap()
+                time.sleep(_POLL_SECONDS)
+        finally:
+            shutil.rmtree(self.metrics_dir, ignore_errors=True)
+        log.info("supervisor: all workers stopped")
+        return self.failed
+
+
+def run_workers(config_args: Sequence[str], count: int) -> int:
+    command = [sys.executable, "-m", "gateway", *config_args, "serve", "--worker"]
+    return Supervisor(command, count).run()
