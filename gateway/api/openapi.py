@@ -184,6 +184,22 @@ def _op(
 _PAGED = ("limit", "after")
 _DELETED = {"204": {"description": "deleted"}}
 
+
+def _links(parameters: dict[str, str], *operation_ids: str) -> dict[str, Schema]:
+    """OpenAPI links: how a created resource is addressed by the operations that follow it."""
+    return {operation_id: {"operationId": operation_id, "parameters": parameters} for operation_id in operation_ids}
+
+
+def _created(schema: str, links: dict[str, Schema]) -> dict[str, Schema]:
+    return {"201": {**_json(schema, "created"), "links": links}}
+
+
+_USER_LINKS = _links({"user": "$response.body#/name"}, "getUser", "updateUser", "deleteUser", "listAppTokens", "createAppToken")
+_TOKEN_LINKS = _links({"user": "$request.path.user", "token": "$response.body#/name"}, "revokeAppToken")
+_TEAM_LINKS = _links({"team": "$response.body#/name"}, "getTeam", "deleteTeam", "listMembers")
+_MEMBER_LINKS = _links({"team": "$request.path.team", "user": "$request.path.user"}, "deleteMember")
+_NAMESPACE_LINKS = _links({"namespace": "$response.body#/name"}, "getNamespace", "updateNamespace", "deleteNamespace")
+
 PATHS: dict[str, dict[str, Schema]] = {
     "/openapi.json": {
         "get": {
@@ -194,7 +210,7 @@ PATHS: dict[str, dict[str, Schema]] = {
     "/users": {
         "get": _op("listUsers", "users", "list users (admins)", {"200": _json("UserPage", "a page of users")},
                    params=_PAGED, errors=("403",)),
-        "post": _op("createUser", "users", "create a user (admins)", {"201": _json("User", "created")},
+        "post": _op("createUser", "users", "create a user (admins)", _created("User", _USER_LINKS),
                     body="NewUser", errors=("403", "409")),
     },
     "/users/{user}": {
@@ -211,7 +227,7 @@ PATHS: dict[str, dict[str, Schema]] = {
                    {"200": _json("AppTokenPage", "a page of tokens")}, params=("user", *_PAGED), errors=("403", "404")),
         "post": _op("createAppToken", "tokens",
                     "create an application token (the user or admins, with a password); the secret is shown once",
-                    {"201": _json("CreatedAppToken", "created; `secret` appears only here")},
+                    {"201": {**_json("CreatedAppToken", "created; `secret` appears only here"), "links": _TOKEN_LINKS}},
                     params=("user",), body="NewAppToken", errors=("403", "404", "409")),
     },
     "/users/{user}/tokens/{token}": {
@@ -222,7 +238,7 @@ PATHS: dict[str, dict[str, Schema]] = {
         "get": _op("listTeams", "teams", "list teams (admins: all; others: their own)",
                    {"200": _json("TeamPage", "a page of teams")}, params=_PAGED),
         "post": _op("createTeam", "teams", "create a team; its creator becomes its owner",
-                    {"201": _json("Team", "created")}, body="NewTeam", errors=("403", "409")),
+                    _created("Team", _TEAM_LINKS), body="NewTeam", errors=("403", "409")),
     },
     "/teams/{team}": {
         "get": _op("getTeam", "teams", "read a team (members and admins)", {"200": _json("Team", "the team")},
@@ -236,7 +252,7 @@ PATHS: dict[str, dict[str, Schema]] = {
     },
     "/teams/{team}/members/{user}": {
         "put": _op("putMember", "teams", "add a member or change their role (owners and admins)",
-                   {"200": _json("Member", "role changed"), "201": _json("Member", "member added")},
+                   {"200": _json("Member", "role changed"), "201": {**_json("Member", "member added"), "links": _MEMBER_LINKS}},
                    params=("team", "user"), body="MemberRole", errors=("403", "404")),
         "delete": _op("deleteMember", "teams", "remove a member (owners and admins; anyone may leave)", _DELETED,
                       params=("team", "user"), errors=("403", "404")),
@@ -245,7 +261,7 @@ PATHS: dict[str, dict[str, Schema]] = {
         "get": _op("listNamespaces", "namespaces", "list the namespaces the caller may see",
                    {"200": _json("NamespacePage", "a page of namespaces")}, params=_PAGED),
         "post": _op("createNamespace", "namespaces", "create a team namespace (the team's owners and admins)",
-                    {"201": _json("Namespace", "created")}, body="NewNamespace", errors=("403", "404", "409")),
+                    _created("Namespace", _NAMESPACE_LINKS), body="NewNamespace", errors=("403", "404", "409")),
     },
     "/namespaces/{namespace}": {
         "get": _op("getNamespace", "namespaces", "read a namespace (a personal one reads private until changed)",
