@@ -1,0 +1,92 @@
+"""/api/v1/repositories and their tags: what the caller may pull, from the real upstream registry."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+
+import aiohttp
+
+from tests.integration.api.conftest import PASSWORD, Api, no_traceback_since, unique
+from tests.support.client import fetch_token
+from tests.support.processes import Gateway, free_port
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+
+
+async def push_tags(api: Api, repository: str, *tags: str) -> None:
+    """Push a tiny image under each tag, through the gateway, as its admin."""
+    gateway = api.gateway
+    token = await fetch_token(api.session, gateway.url, gateway.host, *Gateway.ADMIN, f"repository:{repository}:pull,push")
+    headers = {"Authorization": f"Bearer {token['token']}"}
+    config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+    digest = "sha256:" + hashlib.sha256(config).hexdigest()
+    async with api.session.post(f"{gateway.url}/v2/{repository}/blobs/uploads/", headers=headers) as started:
+        assert started.status == 202, await started.text()
+        location = started.headers["Location"]
+    async with api.session.put(location, params={"digest": digest}, data=config, headers=headers) as done:
+        assert done.status == 201, await done.text()
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest, "size": len(config)},
+        "layers": [],
+    }).encode()
+    for tag in tags:
+        url = f"{gateway.url}/v2/{repository}/manifests/{tag}"
+        async with api.session.put(url, data=manifest, headers={**headers, "Content-Type": OCI_MANIFEST}) as response:
+            assert response.status == 201, await response.text()
+
+
+async def test_repositories_are_filtered_to_what_the_caller_may_pull(admin: Api) -> None:
+    owner, outsider = await admin.new_user(), await admin.new_user()
+    team = await admin.new_team(owner)
+    private_ns, public_ns = unique("rprivate"), unique("rpublic")
+    await admin.as_(owner).ok("POST", "/namespaces", {"name": private_ns, "team": team, "visibility": "private"}, 201)
+    await admin.as_(owner).ok("POST", "/namespaces", {"name": public_ns, "team": team, "visibility": "public"}, 201)
+    ours = {f"{private_ns}/app", f"{public_ns}/lib", f"{public_ns}/tool", f"{owner}/own"}
+    for repository in sorted(ours):
+        await push_tags(admin, repository, "v1")
+
+    async def visible(api: Api, limit: int) -> set[str]:
+        listed, _ = await api.collect("/repositories", limit)
+        names = [r["name"] for r in listed]
+        assert names == sorted(names) and len(names) == len(set(names))
+        return {n for n in names if n in ours}
+
+    assert await visible(admin, 1000) == ours
+    assert await visible(admin.as_(owner), 2) == ours
+    assert await visible(admin.as_(outsider), 1) == {f"{public_ns}/lib", f"{public_ns}/tool"}
+
+    secret = (await admin.as_(owner).ok("POST", f"/users/{owner}/tokens", {"name": "ci", "namespaces": [private_ns]}, 201))["secret"]
+    assert await visible(admin.as_(owner, secret), 1000) == {f"{private_ns}/app"}
+
+
+async def test_tags_are_listed_paged_and_guarded(admin: Api) -> None:
+    owner, outsider = await admin.new_user(), await admin.new_user()
+    repository = f"{owner}/app"
+    tags = ["1.0", "1.1", "2.0", "latest", "v3"]
+    await push_tags(admin, repository, *tags)
+    me = admin.as_(owner)
+    page = await me.ok("GET", f"/repositories/{repository}/tags?limit=2")
+    assert page == {"items": [{"name": "1.0"}, {"name": "1.1"}], "next": "1.1"}
+    listed, pages = await me.collect(f"/repositories/{repository}/tags", 2)
+    assert [t["name"] for t in listed] == sorted(tags) and pages == 3
+    assert (await me.ok("GET", f"/repositories/{repository}/tags?after=latest"))["items"] == [{"name": "v3"}]
+
+    refused = await admin.as_(outsider).get(f"/repositories/{repository}/tags")
+    assert refused.status == 403 and refused.error_code == "forbidden"
+    missing = await me.get(f"/repositories/{owner}/nothing-here/tags")
+    assert missing.status == 404 and missing.error_code == "not_found"
+    assert (await me.get("/repositories/Bad..Name/tags")).status == 400
+    assert (await admin.as_(owner, PASSWORD).get("/repositories?limit=0")).status == 400
+
+
+async def test_upstream_down_is_a_json_502(make_gateway: Callable[..., Gateway], session: aiohttp.ClientSession) -> None:
+    gateway = make_gateway(upstream_url=f"http://127.0.0.1:{free_port()}")
+    api = Api(session, gateway, Gateway.ADMIN)
+    for path in ("/repositories", "/repositories/alice/app/tags"):
+        reply = await api.get(path)
+        assert reply.status == 502 and reply.error_code == "upstream_unavailable", reply
+    assert (await api.get("/users/alice")).status == 200
+    no_traceback_since(gateway, 0, allow_5xx=True)

@@ -1,0 +1,62 @@
+"""The API's queries on both stores: one walk through every resource, on SQLite and on MariaDB."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import aiohttp
+import pytest
+
+from tests.integration.api.conftest import Api, no_traceback_since, unique
+from tests.support.processes import Gateway
+
+
+@pytest.fixture
+async def store_admin(
+    make_gateway: Callable[..., Gateway], database_url: str, session: aiohttp.ClientSession
+) -> AsyncIterator[Api]:
+    gateway = make_gateway({"GATEWAY_DATABASE_URL": database_url})
+    yield Api(session, gateway, Gateway.ADMIN)
+    no_traceback_since(gateway, 0)
+
+
+async def test_walk_through_every_resource(store_admin: Api) -> None:
+    admin = store_admin
+    owner = await admin.new_user("owner")
+    viewer = await admin.new_user("viewer")
+    users, pages = await admin.collect("/users", 2)
+    assert [u["name"] for u in users] == sorted(["admin", "alice", "bob", owner, viewer]) and pages == 3
+
+    teams = sorted([await admin.new_team(owner) for _ in range(3)])
+    assert [t["name"] for t in (await admin.as_(owner).collect("/teams", 2))[0]] == teams
+    team = teams[0]
+    assert (await admin.as_(owner).put(f"/teams/{team}/members/{viewer}", {"role": "viewer"})).status == 201
+    assert (await admin.as_(owner).put(f"/teams/{team}/members/{viewer}", {"role": "contributor"})).status == 200
+    members, _ = await admin.as_(viewer).collect(f"/teams/{team}/members", 1)
+    assert members == sorted([{"user": owner, "role": "owner"}, {"user": viewer, "role": "contributor"}], key=lambda m: m["user"])
+    assert (await admin.as_(owner).post("/teams", {"name": team})).status == 409
+
+    spaces = sorted(unique("ns") for _ in range(3))
+    for name in spaces:
+        await admin.as_(owner).ok("POST", "/namespaces", {"name": name, "team": team, "visibility": "private"}, 201)
+    assert (await admin.as_(owner).post("/namespaces", {"name": spaces[0], "team": team})).status == 409
+    await admin.as_(owner).ok("PATCH", f"/namespaces/{spaces[1]}", {"visibility": "public"})
+    await admin.as_(viewer).ok("PATCH", f"/namespaces/{viewer}", {"visibility": "protected"})
+    seen, _ = await admin.as_(viewer).collect("/namespaces", 1)
+    assert {n["name"] for n in seen} == {*spaces, viewer}
+    outsider_view, _ = await admin.as_("alice", "alice-secret-pw").collect("/namespaces", 2)
+    assert {n["name"] for n in outsider_view} == {spaces[1], viewer}
+
+    created = await admin.as_(owner).ok("POST", f"/users/{owner}/tokens", {"name": "CI-Token", "actions": ["pull", "push"]}, 201)
+    await admin.as_(owner).ok("POST", f"/users/{owner}/tokens", {"name": "b-token"}, 201)
+    listed, _ = await admin.as_(owner, created["secret"]).collect(f"/users/{owner}/tokens", 1)
+    assert sorted(t["name"] for t in listed) == ["CI-Token", "b-token"]
+    await admin.as_(owner).ok("DELETE", f"/users/{owner}/tokens/CI-Token", expected=204)
+    assert (await admin.as_(owner, created["secret"]).get(f"/users/{owner}")).status == 401
+
+    await admin.ok("PATCH", f"/users/{viewer}", {"disabled": True})
+    assert (await admin.as_(viewer).get(f"/users/{viewer}")).status == 401
+    await admin.ok("DELETE", f"/teams/{team}", expected=204)
+    assert (await admin.get(f"/namespaces/{spaces[0]}")).body["team"] is None
+    await admin.ok("DELETE", f"/users/{owner}", expected=204)
+    assert (await admin.get(f"/users/{owner}/tokens")).status == 404
