@@ -16,6 +16,7 @@ from gateway import keys
 from gateway.api.errors import BASIC_CHALLENGE, TOO_MANY_REQUESTS, UNAUTHORIZED, ApiError, forbidden
 from gateway.auth.login import Throttled, decode_basic
 from gateway.auth.policy import Identity
+from gateway.ops import observe
 
 # Longer credentials are refused before any lookup or hashing (as at /v2/token).
 _MAX_CREDENTIAL = 4096
@@ -64,7 +65,9 @@ async def authenticate(request: web.Request) -> Caller:
             TOO_MANY_REQUESTS, "too many failed logins; try again later", {"Retry-After": str(exc.retry_after)}
         ) from None
     if identity is None:
+        observe.authentication_failed(request, "password")
         raise _unauthorized("invalid user name or password")
+    observe.note(request, user=identity.name)
     caller = Caller(identity)
     if caller.via_app_token and request.method not in _READ_METHODS:
         raise forbidden(
