@@ -119,4 +119,8 @@ async def delete_user(request: web.Request) -> web.Response:
             revocations.revoke_app_token(token_id)
     if not await store.delete_user(name):
         raise not_found(f"no such user {name!r}")
+    # The personal namespace's settings go too: a later user of the same name starts private.
+    personal = await store.get_namespace(name)
+    if personal is not None and personal.team is None:
+        await store.delete_namespace(name)
     return no_content()

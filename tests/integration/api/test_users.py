@@ -112,6 +112,15 @@ async def test_a_user_may_delete_themself(admin: Api) -> None:
     assert (await admin.get(f"/users/{name}")).status == 404
 
 
+async def test_a_deleted_users_namespace_settings_go_with_them(admin: Api) -> None:
+    name = await admin.new_user()
+    await admin.as_(name).ok("PATCH", f"/namespaces/{name}", {"visibility": "public"})
+    await admin.ok("DELETE", f"/users/{name}", expected=204)
+    assert (await admin.get(f"/namespaces/{name}")).status == 404
+    await admin.ok("POST", "/users", {"name": name, "password": PASSWORD}, 201)
+    assert (await admin.ok("GET", f"/namespaces/{name}"))["visibility"] == "private"
+
+
 async def test_disabling_revokes_issued_tokens_at_once_and_enabling_restores(
     hourly_refresh_admin: Api, session: aiohttp.ClientSession
 ) -> None:
