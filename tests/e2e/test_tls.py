@@ -1,0 +1,65 @@
+"""HTTPS: skopeo pushes and pulls verifying the gateway's certificate (no tls-verify=false)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.clients import client_env, creds, run, unique
+from tests.support.client import USERS
+from tests.support.deployment import Certificate, HttpsGateway, make_certificate
+from tests.support.oci_layout import build_layout
+from tests.support.processes import Registry, require_tool
+
+
+@pytest.fixture
+def https_gateway(registry: Registry, tmp_path: Path) -> Iterator[HttpsGateway]:
+    certificate = make_certificate(tmp_path / "pki")
+    gateway = HttpsGateway(tmp_path / "gateway", registry.url, certificate=certificate)
+    for name, password in USERS.items():
+        gateway.add_user(name, password)
+    yield gateway.start()
+    gateway.stop()
+
+
+def cert_dir(certificate: Certificate, path: Path) -> Path:
+    """A containers-style certificate directory: the CA that signed the gateway's certificate as ca.crt."""
+    path.mkdir(parents=True, exist_ok=True)
+    shutil.copy(certificate.cert, path / "ca.crt")
+    return path
+
+
+def test_skopeo_pushes_and_pulls_over_https_verifying_the_certificate(https_gateway: HttpsGateway, tmp_path: Path) -> None:
+    assert https_gateway.certificate is not None
+    skopeo = require_tool("skopeo")
+    env = client_env(tmp_path / "skopeo")
+    certs = cert_dir(https_gateway.certificate, tmp_path / "certs")
+    repository = unique("alice/tls")
+    layout = build_layout(tmp_path / "layout", layers=2, seed=repository, tag="v1")
+    ref = f"docker://localhost:{https_gateway.port}/{repository}:v1"
+
+    pushed = run([skopeo, "copy", "--retry-times", "0", "--dest-cert-dir", str(certs), "--dest-creds", creds("alice"),
+                  f"oci:{layout.path}:v1", ref], env)
+    assert pushed.ok, pushed.describe()
+
+    inspected = run([skopeo, "inspect", "--retry-times", "0", "--cert-dir", str(certs), "--creds", creds("alice"), ref], env)
+    assert inspected.ok, inspected.describe()
+    assert json.loads(inspected.stdout)["Digest"] == layout.manifest_digest
+
+    # Tokens were fetched from the https realm the gateway announced.
+    assert '"GET /v2/token?' in https_gateway.log_text()
+
+
+def test_skopeo_refuses_the_gateway_without_its_ca(https_gateway: HttpsGateway, tmp_path: Path) -> None:
+    skopeo = require_tool("skopeo")
+    env = client_env(tmp_path / "skopeo")
+    empty = tmp_path / "no-certs"
+    empty.mkdir()
+    result = run([skopeo, "inspect", "--retry-times", "0", "--cert-dir", str(empty), "--creds", creds("alice"),
+                  f"docker://localhost:{https_gateway.port}/alice/none:v1"], env)
+    assert not result.ok
+    assert "certificate" in result.stderr.lower(), result.describe()
