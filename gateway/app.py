@@ -20,6 +20,9 @@ from gateway.auth.revocation import RevocationView, refreshing
 from gateway.auth.tokens import TokenIssuer, TokenVerifier
 from gateway.config import Settings
 from gateway.events.recorder import EventRecorder, default_source_addr, recording
+from gateway.events.retention import pruning
+from gateway.events.upstream import receive_upstream_events
+from gateway.events.webhooks import WebhookDispatcher, delivering, policy_from, sync_configured
 from gateway.ops.setup import setup_ops
 from gateway.registry.errors import API_VERSION, API_VERSION_HEADER
 from gateway.registry.proxy import v2_handler
@@ -89,6 +92,20 @@ async def _events_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+async def _webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings, store = app[keys.SETTINGS], app[keys.STORE]
+    await sync_configured(store, settings)
+    session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
+    dispatcher = WebhookDispatcher(store, session, policy_from(settings), app[keys.EVENTS].instance_id)
+    app[keys.WEBHOOKS] = dispatcher
+    try:
+        async for _ in delivering(dispatcher):
+            async for _ in pruning(store, settings.events_retention_days, settings.events_retention_count):
+                yield
+    finally:
+        await session.close()
+
+
 async def _revocation_ctx(app: web.Application) -> AsyncIterator[None]:
     async for _ in refreshing(app[keys.REVOCATIONS], app[keys.STORE], app[keys.SETTINGS].revocation_refresh_seconds):
         yield
@@ -112,11 +129,12 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.HASHER] = PasswordHasher()
     app[keys.POLICY_RULES] = rules_from(settings)
     app[keys.REVOCATIONS] = RevocationView()
-    app.cleanup_ctx.extend([_keys_ctx, _store_ctx, _upstream_ctx, _events_ctx, _revocation_ctx])
+    app.cleanup_ctx.extend([_keys_ctx, _store_ctx, _upstream_ctx, _events_ctx, _webhooks_ctx, _revocation_ctx])
     app.on_response_prepare.append(_api_version_header)
     setup_ops(app)
     app.router.add_get("/v2/token", get_token)
     app.router.add_post("/v2/token", post_token)
+    app.router.add_post("/v2/webhooks/events", receive_upstream_events)
     app.router.add_route("*", "/v2{tail:.*}", v2_handler)
     setup_api(app)
     return app

@@ -14,6 +14,7 @@ from gateway.auth.tokens import TokenIssuer, TokenVerifier
 from gateway.config import Settings
 from gateway.ops.metrics import Metrics
 from gateway.events.recorder import EventRecorder
+from gateway.events.webhooks import WebhookDispatcher
 from gateway.registry.uploads import UploadBinder
 from gateway.store import Store
 
@@ -30,3 +31,4 @@ UPLOAD_BINDER = web.AppKey("upload_binder", UploadBinder)
 UPSTREAM = web.AppKey("upstream", aiohttp.ClientSession)
 METRICS = web.AppKey("metrics", Metrics)
 EVENTS = web.AppKey("events", EventRecorder)
+WEBHOOKS = web.AppKey("webhooks", WebhookDispatcher)

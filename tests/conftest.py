@@ -34,9 +34,9 @@ def make_gateway(registry: Registry, tmp_path: Path) -> Iterator[Callable[..., G
     """Start an extra gateway with its own data dir and environment; stopped after the test."""
     started: list[Gateway] = []
 
-    def make(env: dict[str, str] | None = None, upstream_url: str | None = None) -> Gateway:
+    def make(env: dict[str, str] | None = None, upstream_url: str | None = None, *, add_users: bool = True) -> Gateway:
         instance = Gateway(tmp_path / f"gateway{len(started)}", upstream_url or registry.url, dict(env or {}))
-        for name, password in USERS.items():
+        for name, password in USERS.items() if add_users else ():
             instance.add_user(name, password)
         started.append(instance.start())
         return instance

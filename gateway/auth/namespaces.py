@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from gateway.auth.policy import Identity, NamespaceFacts, Rules, namespace_of
+from gateway.auth.policy import Identity, NamespaceFacts, Rules, TokenLimits, grant, namespace_of
 from gateway.auth.scopes import Scope
 from gateway.store import Conflict, Store
 
@@ -63,3 +63,35 @@ async def facts_for(store: Store, identity: Identity, requested: Iterable[Scope]
                 found = await namespace_facts(store, identity, namespace, rules)
         facts[namespace] = found
     return facts
+
+
+class PullFilter:
+    """May this identity pull a repository? Namespace facts are looked up once per namespace."""
+
+    def __init__(self, store: Store, identity: Identity, rules: Rules) -> None:
+        self._store = store
+        self._identity = identity
+        self._rules = rules
+        self._facts: dict[str, NamespaceFacts] = {}
+
+    async def allows(self, repository: str) -> bool:
+        scope = Scope("repository", repository, ("pull",))
+        if namespace_of(repository) not in self._facts:
+            self._facts.update(await facts_for(self._store, self._identity, [scope], self._rules))
+        return bool(grant(self._identity, [scope], self._facts, self._rules).scopes)
+
+
+async def identity_of(store: Store, subject: str, app_token: str | None) -> Identity:
+    """The current identity behind a token's subject (and application token), from the store."""
+    if not subject:
+        return Identity("")
+    user = await store.get_user(subject)
+    if user is None or user.disabled:
+        return Identity("")
+    if app_token is None:
+        return Identity(user.name, admin=user.admin)
+    record = await store.get_app_token(app_token)
+    if record is None or record.username != user.name:
+        return Identity("")
+    limits = TokenLimits(record.id, record.name, frozenset(record.namespaces), frozenset(record.actions), record.expires_at)
+    return Identity(user.name, admin=user.admin, limits=limits)

@@ -37,6 +37,7 @@ _CODES = (
     ErrorCode("TOOMANYREQUESTS", "too many requests", 429),
     ErrorCode("UNAVAILABLE", "service unavailable", 503),
     ErrorCode("NOT_FOUND", "not found", 404),
+    ErrorCode("PAGINATION_NUMBER_INVALID", "invalid number of results requested", 400),
 )
 CODES: Mapping[str, ErrorCode] = {c.code: c for c in _CODES}
 

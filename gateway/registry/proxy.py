@@ -17,6 +17,7 @@ from yarl import URL
 from gateway import keys
 from gateway.ops import observe
 from gateway.public import public_host, public_origin
+from gateway.registry.catalog import catalog
 from gateway.registry.access import Access, Challenge, authorize, challenge_response, missing_namespace_denial
 from gateway.registry.errors import error_response
 from gateway.registry.routes import InvalidName, Route, match_route, method_actions
@@ -63,6 +64,8 @@ async def v2_handler(request: web.Request) -> web.StreamResponse:
     observe.note(request, user=access.subject)
     if route.kind == "base":
         return web.json_response({})
+    if route.kind == "catalog":
+        return await catalog(request, access)
     return await forward(request, route, access)
 
 

@@ -65,11 +65,11 @@ def method_actions(method: str) -> tuple[str, ...]:
 
 
 def required_access(method: str, route: Route) -> tuple[Scope, ...]:
-    """What a token must grant for this request (the mount source is handled separately)."""
-    if route.kind == "base":
+    """What a token must grant for this request (the mount source is handled separately).
+
+    The catalog needs only a valid token: it lists just what the caller may pull."""
+    if route.kind in ("base", "catalog"):
         return ()
-    if route.kind == "catalog":
-        return (Scope("registry", "catalog", ("*",)),)
     return (Scope("repository", route.name, method_actions(method)),)
 
 

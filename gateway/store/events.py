@@ -349,7 +349,7 @@ class EventQueries(SQLBase):
             for r in rows
         ]
 
-    async def claim_redeliveries(self, webhook: str, holder: str, limit: int) -> list[int]:
+    async def claim_redeliveries(self, webhook: str, limit: int) -> list[int]:
         """Event seqs queued for redelivery to this endpoint (the caller holds its lease)."""
         rows = await self.fetch_all(
             "SELECT event_seq FROM webhook_failures WHERE webhook = :webhook AND state = 'redeliver'"

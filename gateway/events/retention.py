@@ -1,0 +1,43 @@
+"""Keep the event log bounded by age and/or count (settings), pruning in the background."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from gateway.store import Store, StoreError
+
+log = logging.getLogger(__name__)
+
+PRUNE_INTERVAL_SECONDS = 5.0
+
+
+async def prune_once(store: Store, days: int, count: int) -> int:
+    older_than = int((time.time() - days * 86400) * 1000) if days else None
+    removed = await store.prune_events(older_than, count or None)
+    if removed:
+        log.info("event retention removed %d events", removed)
+    return removed
+
+
+async def pruning(store: Store, days: int, count: int, interval: float = PRUNE_INTERVAL_SECONDS) -> AsyncIterator[None]:
+    """Cleanup-context body: prune at start and then periodically (nothing to do when unbounded)."""
+
+    async def loop() -> None:
+        while True:
+            try:
+                await prune_once(store, days, count)
+            except StoreError as exc:
+                log.warning("event retention skipped: %s", exc)
+            await asyncio.sleep(interval)
+
+    task = asyncio.create_task(loop(), name="event-retention") if days or count else None
+    yield
+    if task is not None:
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass

@@ -1,0 +1,201 @@
+"""Webhook delivery from the durable event log: at-least-once, signed, retried with backoff.
+
+Each endpoint has a cursor (the last event seq it has been given) and a lease in the store.
+An instance delivers to an endpoint only while it holds that endpoint's lease, taken with one
+atomic UPDATE, so with several gateways on one database each event goes to each endpoint
+once. Events are read only once they are a couple of seconds old, so an event whose insert
+committed late (seq allocated earlier than a neighbour's) is never skipped by the cursor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import hashlib
+import hmac
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aiohttp
+
+from gateway.config import Settings, WebhookSetting
+from gateway.events.model import ENVELOPE_MEDIA_TYPE, envelope
+from gateway.store import Conflict, Store, StoreError
+from gateway.store.events import EventRow, Webhook, WebhookFailure
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Gateway-Signature"
+SETTLE_MS = 2000
+LEASE_MS = 15_000
+BATCH = 50
+POLL_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int
+    backoff_initial: float
+    backoff_max: float
+    timeout: float
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1-based)."""
+        return min(self.backoff_initial * 2 ** (attempt - 1), self.backoff_max)
+
+
+def signature(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def matches(hook: Webhook, event: EventRow) -> bool:
+    if hook.actions and event.action not in hook.actions:
+        return False
+    return not hook.repository_pattern or fnmatch.fnmatchcase(event.repository, hook.repository_pattern)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class WebhookDispatcher:
+    def __init__(self, store: Store, session: aiohttp.ClientSession, policy: RetryPolicy, holder: str) -> None:
+        self._store = store
+        self._session = session
+        self._policy = policy
+        self._holder = holder
+        self.failures = 0
+
+    async def _post(self, hook: Webhook, events: list[EventRow]) -> str | None:
+        """One delivery attempt; None on success, else what went wrong."""
+        body = json.dumps(envelope([e.body for e in events]), separators=(",", ":")).encode()
+        headers = {
+            **hook.headers,
+            "Content-Type": ENVELOPE_MEDIA_TYPE,
+            SIGNATURE_HEADER: signature(hook.secret, body),
+            "X-Gateway-Delivery": str(uuid.uuid4()),
+        }
+        try:
+            timeout = aiohttp.ClientTimeout(total=self._policy.timeout)
+            async with self._session.post(hook.url, data=body, headers=headers, timeout=timeout) as response:
+                if 200 <= response.status < 300:
+                    return None
+                return f"HTTP {response.status}"
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            return exc.__class__.__name__ + (f": {exc}" if str(exc) else "")
+
+    async def _deliver(self, hook: Webhook, events: list[EventRow]) -> str | None:
+        """Deliver with retries and backoff, keeping the lease alive; the last error or None."""
+        error: str | None = None
+        for attempt in range(1, self._policy.max_attempts + 1):
+            error = await self._post(hook, events)
+            if error is None:
+                return None
+            self.failures += 1
+            log.warning("webhook %s: delivery attempt %d of %d failed: %s", hook.name, attempt, self._policy.max_attempts, error)
+            if attempt < self._policy.max_attempts:
+                delay = self._policy.delay(attempt)
+                if not await self._extend_lease(hook, delay):
+                    return "lease lost"
+                await asyncio.sleep(delay)
+        return error
+
+    async def _extend_lease(self, hook: Webhook, extra_seconds: float = 0.0) -> bool:
+        """Hold the lease long enough for the next wait and attempt, plus a margin."""
+        until = _now_ms() + int((extra_seconds + self._policy.timeout) * 1000) + LEASE_MS
+        return await self._store.lease_webhook(hook.name, self._holder, _now_ms(), until)
+
+    async def _mark_failed(self, hook: Webhook, events: list[EventRow], error: str) -> None:
+        for event in events:
+            await self._store.record_webhook_failure(
+                WebhookFailure(hook.name, event.seq, "failed", self._policy.max_attempts, error, int(time.time()))
+            )
+
+    async def _redeliver(self, hook: Webhook) -> None:
+        seqs = await self._store.claim_redeliveries(hook.name, BATCH)
+        if not seqs:
+            return
+        events = await self._store.get_events(seqs)
+        error = await self._deliver(hook, events) if events else None
+        if error is None:
+            for seq in seqs:
+                await self._store.clear_failure(hook.name, seq)
+        elif error != "lease lost":
+            await self._mark_failed(hook, events, error)
+
+    async def serve(self, hook: Webhook) -> None:
+        """Everything pending for one endpoint, while this instance holds its lease."""
+        if not await self._extend_lease(hook):
+            return
+        try:
+            await self._redeliver(hook)
+            current = await self._store.get_webhook(hook.name)
+            cursor = current.cursor_seq if current else hook.cursor_seq
+            while await self._extend_lease(hook):
+                events = await self._store.events_after(cursor, _now_ms() - SETTLE_MS, BATCH)
+                if not events:
+                    return
+                wanted = [e for e in events if matches(hook, e)]
+                error = await self._deliver(hook, wanted) if wanted else None
+                if error == "lease lost":
+                    return
+                if error is not None:
+                    log.error("webhook %s: %d events marked failed: %s", hook.name, len(wanted), error)
+                    await self._mark_failed(hook, wanted, error)
+                cursor = events[-1].seq
+                if not await self._store.advance_webhook(hook.name, self._holder, cursor):
+                    return
+        finally:
+            await self._store.release_webhook(hook.name, self._holder)
+
+    async def run_once(self) -> None:
+        hooks = await self._store.list_webhooks()
+        await asyncio.gather(*(self.serve(hook) for hook in hooks))
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except StoreError as exc:
+                log.warning("webhook delivery paused: %s", exc)
+            await asyncio.sleep(POLL_SECONDS)
+
+
+def webhook_from_setting(setting: WebhookSetting, cursor: int) -> Webhook:
+    return Webhook(
+        name=setting.name, url=setting.url, secret=setting.secret, headers=dict(setting.headers),
+        actions=setting.actions, repository_pattern=setting.repository_pattern, source="config", cursor_seq=cursor,
+    )
+
+
+async def sync_configured(store: Store, settings: Settings) -> None:
+    """Make the store hold the endpoints named in the settings; a new one starts at the newest event."""
+    for setting in settings.webhooks:
+        existing = await store.get_webhook(setting.name)
+        hook = webhook_from_setting(setting, existing.cursor_seq if existing else await store.max_event_seq())
+        if existing is None:
+            try:
+                await store.add_webhook(hook, int(time.time()))
+            except Conflict:
+                await store.update_webhook(hook)
+        else:
+            await store.update_webhook(hook)
+
+
+def policy_from(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(settings.webhook_max_attempts, settings.webhook_backoff_initial, settings.webhook_backoff_max, settings.webhook_timeout)
+
+
+async def delivering(dispatcher: WebhookDispatcher) -> AsyncIterator[None]:
+    """Cleanup-context body: deliver in the background until shutdown."""
+    task = asyncio.create_task(dispatcher.run(), name="webhook-delivery")
+    yield
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass

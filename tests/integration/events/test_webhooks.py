@@ -1,0 +1,146 @@
+"""Durable events and webhooks against real gateways, a real registry and a receiver that fails."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import signal
+from collections import Counter
+from collections.abc import Callable
+
+import aiohttp
+
+from gateway.store import open_store
+from tests.support.client import bearer
+from tests.support.images import push_image
+from tests.support.processes import Gateway, free_port, mariadb_database
+from tests.support.receiver import Receiver
+
+SECRET = "webhook-shared-secret"
+FAST_RETRIES = {
+    "GATEWAY_WEBHOOK_DELIVERY_BACKOFF_INITIAL": "0.2",
+    "GATEWAY_WEBHOOK_DELIVERY_BACKOFF_MAX": "1",
+    "GATEWAY_WEBHOOK_DELIVERY_MAX_ATTEMPTS": "100",
+    "GATEWAY_WEBHOOK_DELIVERY_TIMEOUT": "1",
+}
+
+
+def webhook_env(receiver: Receiver, **extra: str) -> dict[str, str]:
+    hooks = [{"name": "audit", "url": receiver.url, "secret": SECRET}]
+    return {"GATEWAY_WEBHOOKS": json.dumps(hooks), **FAST_RETRIES, **extra}
+
+
+def database_url(gateway: Gateway) -> str:
+    return gateway.env.get("GATEWAY_DATABASE_URL") or f"sqlite:///{gateway.workdir / 'data' / 'gateway.db'}"
+
+
+async def recorded_ids(gateway: Gateway, action: str | None = None) -> set[str]:
+    store = await open_store(database_url(gateway))
+    try:
+        return {row.id for row in await store.list_events(action=action, limit=10_000)}
+    finally:
+        await store.close()
+
+
+async def push(gateway: Gateway, repo: str, tag: str) -> str:
+    async with aiohttp.ClientSession() as session:
+        headers = await bearer(session, gateway.url, gateway.host, "alice", f"repository:{repo}:pull,push")
+        return await push_image(session, gateway.url, repo, tag, headers, seed=tag)
+
+
+async def test_every_event_reaches_a_failing_receiver_across_a_gateway_restart(make_gateway: Callable[..., Gateway]) -> None:
+    receiver = Receiver(free_port(), plan=["500", "500", "slow", "slow"])
+    await receiver.start()
+    gateway = make_gateway(webhook_env(receiver))
+    try:
+        await push(gateway, "alice/hooked", "one")
+        await asyncio.sleep(3)
+        await receiver.stop()  # connection refused from here on
+        await push(gateway, "alice/hooked", "two")
+        gateway.stop()
+        gateway.start()
+        await push(gateway, "alice/hooked", "three")
+        await asyncio.sleep(2)
+        await receiver.start()
+        expected = await recorded_ids(gateway, "push")
+        assert len(expected) == 3
+        await receiver.wait_for(expected, timeout=60)
+    finally:
+        await receiver.stop()
+    assert receiver.refused_attempts >= 4, "the injected failures were exercised"
+    for delivery in receiver.deliveries:
+        assert delivery.headers["Content-Type"] == "application/vnd.docker.distribution.events.v2+json"
+        expected_signature = "sha256=" + hmac.new(SECRET.encode(), delivery.body, hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(delivery.headers["X-Gateway-Signature"], expected_signature)
+        for event in delivery.events:
+            assert event["action"] == "push"
+            assert event["actor"]["name"] == "alice"
+            assert event["target"]["repository"] == "alice/hooked"
+            assert event["target"]["tag"] in {"one", "two", "three"}
+            assert event["target"]["digest"].startswith("sha256:")
+            assert event["request"]["method"] == "PUT"
+            assert event["source"]["instanceID"]
+
+
+async def test_push_event_survives_kill_9_right_after_the_push(make_gateway: Callable[..., Gateway]) -> None:
+    gateway = make_gateway()
+    digest = await push(gateway, "alice/killed", "v1")
+    gateway.stop(signal.SIGKILL)
+    gateway.start()
+    store = await open_store(database_url(gateway))
+    try:
+        events = await store.list_events(repository="alice/killed", action="push")
+        tags = await store.list_tags("alice/killed")
+    finally:
+        await store.close()
+    assert [e.body["target"]["digest"] for e in events] == [digest]
+    assert [(t.tag, t.digest) for t in tags] == [("v1", digest)]
+
+
+async def test_two_gateways_on_one_mariadb_deliver_each_event_once(make_gateway: Callable[..., Gateway]) -> None:
+    receiver = Receiver(free_port())
+    await receiver.start()
+    url, drop = mariadb_database()
+    first = make_gateway(webhook_env(receiver, GATEWAY_DATABASE_URL=url))
+    second = make_gateway(webhook_env(receiver, GATEWAY_DATABASE_URL=url), add_users=False)
+    try:
+        for index in range(4):
+            await push(first, "alice/shared", f"a{index}")
+            await push(second, "alice/shared", f"b{index}")
+        expected = await recorded_ids(first, "push")
+        assert len(expected) == 8
+        await receiver.wait_for(expected, timeout=30)
+        await asyncio.sleep(3)  # a duplicate would arrive within a poll or two
+        counts = Counter(receiver.delivered_ids())
+        assert {i: n for i, n in counts.items() if n > 1} == {}
+        sources = {e["source"]["instanceID"] for d in receiver.deliveries for e in d.events}
+        assert len(sources) == 2, "both instances recorded events"
+    finally:
+        await receiver.stop()
+        first.stop()
+        second.stop()
+        drop()
+
+
+async def test_filters_on_actions_and_repository_pattern(make_gateway: Callable[..., Gateway]) -> None:
+    receiver = Receiver(free_port())
+    await receiver.start()
+    hooks = [{"name": "deletes", "url": receiver.url, "secret": SECRET, "actions": ["delete"], "repository_pattern": "alice/keep*"}]
+    gateway = make_gateway({"GATEWAY_WEBHOOKS": json.dumps(hooks), **FAST_RETRIES})
+    try:
+        kept = await push(gateway, "alice/keeper", "v1")
+        other = await push(gateway, "alice/other", "v1")
+        async with aiohttp.ClientSession() as session:
+            for repo, digest in (("alice/keeper", kept), ("alice/other", other)):
+                headers = await bearer(session, gateway.url, gateway.host, "alice", f"repository:{repo}:delete")
+                async with session.delete(f"{gateway.url}/v2/{repo}/manifests/{digest}", headers=headers) as response:
+                    assert response.status == 202
+        deletes = await recorded_ids(gateway, "delete")
+        assert len(deletes) == 2
+        await asyncio.sleep(4)
+    finally:
+        await receiver.stop()
+    delivered = [e for d in receiver.deliveries for e in d.events]
+    assert [(e["action"], e["target"]["repository"], e["target"]["digest"]) for e in delivered] == [("delete", "alice/keeper", kept)]
