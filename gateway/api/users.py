@@ -55,6 +55,9 @@ async def create_user(request: web.Request) -> web.Response:
     store = request.config_dict[keys.STORE]
     if await store.get_user(name) is not None:
         raise conflict(f"user {name!r} already exists")
+    if await store.get_namespace(name) is not None:
+        # The user would inherit it as their personal namespace, with whatever repositories it holds.
+        raise conflict(f"a namespace named {name!r} exists; a user's name is their personal namespace (delete the namespace first)")
     password_hash = await request.config_dict[keys.HASHER].hash(password)
     try:
         user = await store.create_user(name, password_hash, admin=admin)

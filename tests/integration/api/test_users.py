@@ -39,6 +39,17 @@ async def test_duplicate_user_is_409(admin: Api) -> None:
     assert reply.status == 409 and reply.error_code == "conflict"
 
 
+async def test_a_user_may_not_take_the_name_of_a_namespace(admin: Api) -> None:
+    """Else the new user would own the namespace (a detached team namespace) as their personal one."""
+    owner = await admin.new_user()
+    team = await admin.new_team(owner)
+    name = unique("ns")
+    await admin.as_(owner).ok("POST", "/namespaces", {"name": name, "team": team}, 201)
+    await admin.as_(owner).ok("DELETE", f"/teams/{team}", expected=204)
+    reply = await admin.post("/users", {"name": name, "password": PASSWORD})
+    assert reply.status == 409 and "namespace" in reply.message
+
+
 async def test_non_admin_may_not_list_create_or_read_others(admin: Api) -> None:
     alice = admin.as_("alice", USERS["alice"])
     listing = await alice.get("/users")
