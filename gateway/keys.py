@@ -12,6 +12,7 @@ from gateway.auth.policy import Rules
 from gateway.auth.revocation import RevocationView
 from gateway.auth.tokens import TokenIssuer, TokenVerifier
 from gateway.config import Settings
+from gateway.ops.inflight import InFlight
 from gateway.ops.metrics import Metrics
 from gateway.events.recorder import EventRecorder
 from gateway.events.webhooks import WebhookDispatcher
@@ -30,5 +31,6 @@ REVOCATIONS = web.AppKey("revocations", RevocationView)
 UPLOAD_BINDER = web.AppKey("upload_binder", UploadBinder)
 UPSTREAM = web.AppKey("upstream", aiohttp.ClientSession)
 METRICS = web.AppKey("metrics", Metrics)
+IN_FLIGHT = web.AppKey("in_flight", InFlight)
 EVENTS = web.AppKey("events", EventRecorder)
 WEBHOOKS = web.AppKey("webhooks", WebhookDispatcher)

@@ -9,6 +9,7 @@ that hold secrets or signed state are replaced by `redacted`.
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from aiohttp import web
@@ -77,7 +78,8 @@ class AccessLogger(AbstractAccessLogger):
         if not self.logger.isEnabledFor(logging.INFO):
             return
         fields: dict[str, Any] = {
-            "request_id": info.request_id if info else None,
+            # Requests aiohttp refused before any handler ran (a TLS hello on a plain port) get one here.
+            "request_id": info.request_id if info else uuid.uuid4().hex,
             "remote": request.remote,
             "method": method,
             "path": loggable_target(request),
@@ -115,7 +117,7 @@ class AccessLogger(AbstractAccessLogger):
         return (
             f'{fields["remote"] or "-"} "{fields["method"]} {fields["path"]} HTTP/{version}" {fields["status"]} '
             f'{fields["bytes_out"]} "{referer}" "{agent}" in={fields["bytes_in"]} {fields["duration_ms"]:.1f}ms '
-            f'id={fields["request_id"] or "-"} user={shown_user} repository={fields["repository"] or "-"} '
+            f'id={fields["request_id"]} user={shown_user} repository={fields["repository"] or "-"} '
             f'action={fields["action"] or "-"}'
         )
 

@@ -1,4 +1,5 @@
-"""The operations middleware and signal: a request id on every request, uploads in flight counted."""
+"""The operations middleware and signal: a request id on every request; requests and uploads in
+flight counted (a graceful stop waits for the former, /metrics shows the latter)."""
 
 from __future__ import annotations
 
@@ -20,14 +21,19 @@ def is_upload_body(request: web.Request) -> bool:
 @web.middleware
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
     request[REQUEST_INFO] = RequestInfo(request_id_for(request))
-    if not is_upload_body(request):
-        return await handler(request)
-    in_flight = request.app[keys.METRICS].uploads_in_flight
-    in_flight.inc()
+    in_flight = request.app[keys.IN_FLIGHT]
+    in_flight.enter()
     try:
-        return await handler(request)
+        if not is_upload_body(request):
+            return await handler(request)
+        uploads = request.app[keys.METRICS].uploads_in_flight
+        uploads.inc()
+        try:
+            return await handler(request)
+        finally:
+            uploads.dec()
     finally:
-        in_flight.dec()
+        in_flight.leave()
 
 
 async def request_id_header(request: web.Request, response: web.StreamResponse) -> None:

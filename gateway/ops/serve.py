@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Sequence
 from types import FrameType
 
 from aiohttp import web
@@ -41,45 +41,72 @@ EARLY_EXIT_SECONDS = 5.0
 _POLL_SECONDS = 0.2
 
 
-def _sighup_ctx(certificate: ServerCertificate | None) -> Callable[[web.Application], AsyncIterator[None]]:
+# After the grace period, what aiohttp's own cleanup may still wait for a cut request to unwind.
+_AFTER_GRACE_SECONDS = 1.0
+
+
+def _on_sighup(certificate: ServerCertificate | None) -> None:
     """SIGHUP reloads the certificate; without TLS it is logged and ignored (never a crash)."""
-
-    async def ctx(app: web.Application) -> AsyncIterator[None]:
-        def on_sighup() -> None:
-            if certificate is None:
-                log.info("SIGHUP: no TLS certificate configured, nothing to reload")
-            else:
-                certificate.reload()
-
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGHUP, on_sighup)
-        yield
-        loop.remove_signal_handler(signal.SIGHUP)
-
-    return ctx
+    if certificate is None:
+        log.info("SIGHUP: no TLS certificate configured, nothing to reload")
+    else:
+        certificate.reload()
 
 
-async def _announce_shutdown(app: web.Application) -> None:
-    grace = app[keys.SETTINGS].shutdown_grace
-    log.info("stopping: no new connections; requests in flight have up to %gs to finish", grace)
+async def _serve(app: web.Application, settings: Settings, certificate: ServerCertificate | None, reuse_port: bool) -> None:
+    """Serve until SIGTERM/SIGINT, then stop gracefully.
+
+    Not `web.run_app`: its cleanup calls `Server.pre_shutdown()` first, and aiohttp 3.14's
+    `RequestHandler.close()` makes `data_received` drop every later byte, so an upload whose body
+    is still arriving stalls until the timeout and fails. Here the listening socket closes, the
+    requests in flight get the grace period untouched, and only then does aiohttp clean up.
+    """
+    loop = asyncio.get_running_loop()
+    runner = web.AppRunner(
+        app, handle_signals=False, access_log=logging.getLogger(ACCESS_LOGGER_NAME),
+        access_log_class=AccessLogger.bound(app[keys.METRICS]), shutdown_timeout=_AFTER_GRACE_SECONDS,
+    )
+    await runner.setup()
+    stop, force = asyncio.Event(), asyncio.Event()
+
+    def on_stop() -> None:
+        (force if stop.is_set() else stop).set()  # a second signal cuts the grace period short
+
+    try:
+        site = web.TCPSite(
+            runner, settings.listen_host, settings.listen_port,
+            ssl_context=certificate.context if certificate else None, reuse_port=reuse_port or None,
+        )
+        await site.start()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, on_stop)
+        loop.add_signal_handler(signal.SIGHUP, _on_sighup, certificate)
+        log.info(
+            "serving on %s://%s:%d (pid %d)", "https" if certificate else "http",
+            settings.listen_host, settings.listen_port, os.getpid(),
+        )
+        await stop.wait()
+        await site.stop()
+        in_flight = app[keys.IN_FLIGHT]
+        grace = settings.shutdown_grace
+        log.info("stopping: no new connections; %d requests in flight have up to %gs to finish", in_flight.count, grace)
+        forced = asyncio.ensure_future(force.wait())
+        drained = asyncio.ensure_future(in_flight.wait_idle(grace))
+        await asyncio.wait((forced, drained), return_when=asyncio.FIRST_COMPLETED)
+        forced.cancel()
+        if not (drained.done() and drained.result()):
+            drained.cancel()
+            log.warning("stopping: cutting %d requests still in flight", in_flight.count)
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(signum)
+        await runner.cleanup()
 
 
 def run_server(settings: Settings, certificate: ServerCertificate | None, *, reuse_port: bool = False) -> None:
     from gateway.app import create_app
 
-    app = create_app(settings)
-    app.cleanup_ctx.append(_sighup_ctx(certificate))
-    app.on_shutdown.append(_announce_shutdown)
-    log.info(
-        "serving on %s://%s:%d (pid %d)", "https" if certificate else "http",
-        settings.listen_host, settings.listen_port, os.getpid(),
-    )
-    web.run_app(
-        app, host=settings.listen_host, port=settings.listen_port,
-        ssl_context=certificate.context if certificate else None, print=None,
-        access_log=logging.getLogger(ACCESS_LOGGER_NAME), access_log_class=AccessLogger.bound(app[keys.METRICS]),
-        shutdown_timeout=settings.shutdown_grace, reuse_port=reuse_port or None,
-    )
+    asyncio.run(_serve(create_app(settings), settings, certificate, reuse_port))
     log.info("stopped (pid %d)", os.getpid())
 
 

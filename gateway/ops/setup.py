@@ -6,6 +6,7 @@ from aiohttp import web
 
 from gateway import keys
 from gateway.ops.health import healthz
+from gateway.ops.inflight import InFlight
 from gateway.ops.jwks import jwks
 from gateway.ops.metrics import CONTENT_TYPE, Metrics
 from gateway.ops.middleware import request_context, request_id_header
@@ -20,6 +21,7 @@ async def metrics(request: web.Request) -> web.Response:
 def setup_ops(app: web.Application) -> None:
     """Call from the app factory before any other middleware is added, so this one is outermost."""
     app[keys.METRICS] = Metrics()
+    app[keys.IN_FLIGHT] = InFlight()
     app.middlewares.insert(0, request_context)
     app.on_response_prepare.append(request_id_header)
     app.router.add_get("/healthz", healthz)

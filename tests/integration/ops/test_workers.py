@@ -1,0 +1,72 @@
+"""`serve --workers N`: several processes answer on one port (SO_REUSEPORT), /metrics adds up all of
+them, and SIGTERM to the supervisor stops every worker."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.integration.ops.helpers import get, samples, value, wait_until
+from tests.support.processes import Gateway
+
+REQUESTS = 60
+
+
+def worker_pids(supervisor: int) -> set[int]:
+    children = Path(f"/proc/{supervisor}/task/{supervisor}/children")
+    return {int(pid) for pid in children.read_text().split()} if children.exists() else set()
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_two_workers_answer_on_one_port_and_stop_together(make_gateway: Callable[..., Gateway]) -> None:
+    gateway = make_gateway({"GATEWAY_SERVER_WORKERS": "2", "GATEWAY_LOG_FORMAT": "json"})
+    assert gateway.process is not None
+    workers = wait_until(lambda: worker_pids(gateway.process.pid), lambda pids: len(pids) == 2)  # type: ignore[union-attr]
+    assert len(workers) == 2, workers
+    # Both must be listening before the load starts; each answers /healthz once it is up.
+    wait_until(lambda: get(f"{gateway.url}/readyz")[0], lambda status: status == 200)
+    wait_until(gateway.log_text, lambda text: text.count("serving on http") == 2)
+
+    before = samples(gateway.url)
+    for _ in range(REQUESTS):  # a new connection each time (urllib closes it): the kernel picks a worker
+        assert get(f"{gateway.url}/healthz")[0] == 200
+    after = samples(gateway.url)
+    counted = value(after, "gateway_http_requests_total", route="healthz") - value(before, "gateway_http_requests_total", route="healthz")
+    assert counted == REQUESTS, "/metrics on any worker reports the requests of all workers"
+
+    access = [json.loads(line) for line in gateway.log_text().splitlines() if line.startswith("{")]
+    answered_by = {line["pid"] for line in access if line.get("logger") == "gateway.access" and line["path"] == "/healthz"}
+    assert answered_by == workers, f"requests answered by {answered_by}, workers are {workers}"
+
+    gateway.process.send_signal(signal.SIGTERM)
+    assert gateway.process.wait(20) == 0
+    assert not any(alive(pid) for pid in workers)
+    assert "supervisor: all workers stopped" in gateway.log_text()
+
+
+@pytest.mark.slow
+def test_a_worker_that_dies_is_replaced(make_gateway: Callable[..., Gateway]) -> None:
+    gateway = make_gateway({"GATEWAY_SERVER_WORKERS": "2"})
+    assert gateway.process is not None
+    supervisor = gateway.process.pid
+    workers = wait_until(lambda: worker_pids(supervisor), lambda pids: len(pids) == 2)
+    # Past the early-exit window, a crash is replaced rather than taken as a failed start.
+    wait_until(gateway.log_text, lambda text: False, timeout=5.5)
+    victim = sorted(workers)[0]
+    os.kill(victim, signal.SIGKILL)
+    replaced = wait_until(lambda: worker_pids(supervisor), lambda pids: len(pids) == 2 and victim not in pids)
+    assert len(replaced) == 2 and victim not in replaced, replaced
+    assert f"worker {victim} exited with -9; starting a new one" in gateway.log_text()
+    assert wait_until(lambda: get(f"{gateway.url}/readyz")[0], lambda status: status == 200) == 200
