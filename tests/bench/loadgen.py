@@ -1,0 +1,118 @@
+"""Load generators: `wrk` for GET (it hangs on HEAD), `hey` for HEAD; both bounded by a duration.
+
+Each run reports requests/s, p50 and p99 latency, errors (non-2xx included) and the CPU the load
+generator itself used, so a table can show it was not the bottleneck.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import resource
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+_WRK_SCRIPT = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("BENCH %d %d %d %d %d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), e.connect + e.read + e.write + e.status + e.timeout))
+end
+"""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    loadgen_cpu_s: float
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "rps": round(self.rps, 1)}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def _run(args: list[str], timeout: float) -> tuple[str, float]:
+    before = _children_cpu()
+    process = await asyncio.create_subprocess_exec(
+        *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), timeout)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise RuntimeError(f"{args[0]} did not finish within {timeout:.0f}s") from None
+    if process.returncode != 0:
+        raise RuntimeError(f"{args[0]} failed ({process.returncode}): {err.decode(errors='replace')[-2000:]}")
+    return out.decode(errors="replace"), _children_cpu() - before
+
+
+def _header_args(flag: str, headers: dict[str, str]) -> list[str]:
+    args: list[str] = []
+    for name, value in headers.items():
+        args += [flag, f"{name}: {value}"]
+    return args
+
+
+_script_path: Path | None = None
+
+
+def _wrk_script() -> Path:
+    global _script_path  # one temporary file per bench process
+    if _script_path is None:
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", prefix="bench-wrk-", delete=False) as handle:
+            handle.write(_WRK_SCRIPT)
+        _script_path = Path(handle.name)
+    return _script_path
+
+
+async def wrk(url: str, headers: dict[str, str], connections: int, seconds: float) -> LoadResult:
+    """GET `url` with `connections` keep-alive connections for `seconds`."""
+    threads = 1 if connections < 4 else 2
+    args = [
+        shutil.which("wrk") or "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s",
+        "-s", str(_wrk_script()), *_header_args("-H", headers), url,
+    ]
+    out, cpu = await _run(args, seconds + 30)
+    match = re.search(r"^BENCH (\d+) (\d+) (\d+) (\d+) (\d+)$", out, re.MULTILINE)
+    if match is None:
+        raise RuntimeError(f"unexpected wrk output:\n{out}")
+    requests, duration_us, p50_us, p99_us, errors = (int(g) for g in match.groups())
+    return LoadResult(requests, duration_us / 1e6, p50_us / 1000, p99_us / 1000, errors, cpu)
+
+
+async def hey(url: str, headers: dict[str, str], connections: int, seconds: float, method: str = "HEAD") -> LoadResult:
+    """`method` on `url` with `connections` workers for `seconds` (hey, since wrk hangs on HEAD)."""
+    args = [
+        shutil.which("hey") or "hey", "-z", f"{seconds:g}s", "-c", str(connections), "-m", method, "-t", "10",
+        *_header_args("-H", headers), url,
+    ]
+    out, cpu = await _run(args, seconds + 60)
+    total = re.search(r"Total:\s+([\d.]+) secs", out)
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p50 = re.search(r"50%+ in ([\d.]+) secs", out)
+    p99 = re.search(r"99%+ in ([\d.]+) secs", out)
+    if not (total and rps and p50 and p99):
+        raise RuntimeError(f"unexpected hey output:\n{out}")
+    statuses = {int(code): int(count) for code, count in re.findall(r"\[(\d+)\]\s+(\d+) responses", out)}
+    requests = sum(statuses.values())
+    errors = sum(count for code, count in statuses.items() if code >= 300)
+    if "Error distribution:" in out:
+        errors += sum(int(n) for n in re.findall(r"^\s+\[(\d+)\]\s", out.split("Error distribution:", 1)[1], re.MULTILINE))
+    seconds_taken = float(total.group(1))
+    return LoadResult(requests, seconds_taken, float(p50.group(1)) * 1000, float(p99.group(1)) * 1000, errors, cpu)

@@ -1,0 +1,130 @@
+"""Manifest figures: the gateway (token check + proxy) against registry 2.8 checking the same
+token itself (the Portus-style deployment), by tag and by digest; and webhook delivery on vs off."""
+
+from __future__ import annotations
+
+from tests.bench.common import Bench, Row, alternate, median, say
+from tests.bench.loadgen import LoadResult, hey, wrk
+from tests.bench.stack import fetch_token
+from tests.support.images import OCI_MANIFEST, push_image
+
+REPOSITORY = "alice/bench-manifests"
+TAG = "v1"
+
+
+class ManifestTarget:
+    """The image both sides serve, and the token both sides check."""
+
+    def __init__(self, bench: Bench) -> None:
+        self.bench = bench
+        self.digest = ""
+        self.headers: dict[str, str] = {}
+
+    async def prepare(self) -> None:
+        stack, session = self.bench.stack, self.bench.session
+        assert stack.gateway is not None
+        push = await fetch_token(session, stack.gateway.url, f"repository:{REPOSITORY}:pull,push")
+        self.digest = await push_image(
+            session, stack.gateway.url, REPOSITORY, TAG, {"Authorization": f"Bearer {push}"}, seed="bench"
+        )
+        pull = await fetch_token(session, stack.gateway.url, f"repository:{REPOSITORY}:pull")
+        self.headers = {"Authorization": f"Bearer {pull}", "Accept": OCI_MANIFEST}
+        for base in (stack.gateway.url, stack.portus.url if stack.portus else ""):
+            async with session.get(f"{base}/v2/{REPOSITORY}/manifests/{TAG}", headers=self.headers) as response:
+                if response.status != 200:
+                    raise RuntimeError(f"{base} answered {response.status} for the bench manifest: {await response.text()}")
+
+    def url(self, base: str, reference: str) -> str:
+        return f"{base}/v2/{REPOSITORY}/manifests/{reference}"
+
+
+def _detail(ours: list[LoadResult], theirs: list[LoadResult]) -> dict[str, object]:
+    return {
+        "gateway_runs": [r.as_dict() for r in ours], "reference_runs": [r.as_dict() for r in theirs],
+        "gateway_p50_ms": median([r.p50_ms for r in ours]), "gateway_p99_ms": median([r.p99_ms for r in ours]),
+        "reference_p50_ms": median([r.p50_ms for r in theirs]), "reference_p99_ms": median([r.p99_ms for r in theirs]),
+        "loadgen_cpu_share": round(median([r.loadgen_cpu_s / r.seconds for r in ours + theirs]) / 2, 3),
+    }
+
+
+async def _compare(bench: Bench, target: ManifestTarget, reference: str, method: str, connections: int):
+    stack = bench.stack
+    assert stack.gateway is not None and stack.portus is not None
+    seconds = bench.plan.seconds
+
+    def runner(base: str):
+        async def run() -> LoadResult:
+            url = target.url(base, reference)
+            if method == "HEAD":
+                return await hey(url, target.headers, connections, seconds)
+            return await wrk(url, target.headers, connections, seconds)
+        return run
+
+    ours, theirs = await alternate(bench.plan.repeats, runner(stack.gateway.url), runner(stack.portus.url))
+    for result in ours + theirs:
+        if result.errors:
+            say(f"  warning: {result.errors} errors in a {method} run at c={connections}")
+    return ours, theirs
+
+
+async def by_tag(bench: Bench, target: ManifestTarget) -> None:
+    for connections in (1, 16, 64):
+        ours, theirs = await _compare(bench, target, TAG, "GET", connections)
+        rps, ref_rps = median([r.rps for r in ours]), median([r.rps for r in theirs])
+        detail = _detail(ours, theirs)
+        met = rps >= 0.9 * ref_rps
+        target_text = ">= 0.9x req/s"
+        if connections == 1:
+            overhead = float(detail["gateway_p50_ms"]) - float(detail["reference_p50_ms"])  # type: ignore[arg-type]
+            detail["p50_overhead_ms"] = round(overhead, 3)
+            met = met and overhead <= 1.0
+            target_text += ", p50 overhead <= 1 ms"
+        bench.add(Row(
+            f"manifest GET by tag c={connections}", "req/s", rps, ref_rps, "registry 2.8 + token auth",
+            target_text, met, detail=detail,
+        ))
+
+
+async def by_digest(bench: Bench, target: ManifestTarget) -> None:
+    for method in ("GET", "HEAD"):
+        for connections in (16, 64):
+            ours, theirs = await _compare(bench, target, target.digest, method, connections)
+            rps, ref_rps = median([r.rps for r in ours]), median([r.rps for r in theirs])
+            bench.add(Row(
+                f"manifest {method} by digest c={connections}", "req/s", rps, ref_rps, "registry 2.8 + token auth",
+                ">= 2x req/s", rps >= 2 * ref_rps, detail=_detail(ours, theirs),
+            ))
+
+
+async def webhook_on_off(bench: Bench, target: ManifestTarget) -> None:
+    """Pull events are always recorded (there is no switch); a webhook adds delivering each one."""
+    stack = bench.stack
+    if stack.hooked is None or stack.gateway is None:
+        return
+    seconds = bench.plan.seconds
+    for label, reference in (("by tag", TAG), ("by digest", target.digest)):
+        def runner(base: str, ref: str = reference):
+            async def run() -> LoadResult:
+                return await wrk(target.url(base, ref), target.headers, 16, seconds)
+            return run
+
+        delivered_before = stack.receiver.events if stack.receiver else 0
+        hooked, plain = await alternate(bench.plan.repeats, runner(stack.hooked.url), runner(stack.gateway.url))
+        rps, ref_rps = median([r.rps for r in hooked]), median([r.rps for r in plain])
+        detail = _detail(hooked, plain)
+        detail["webhook_events_delivered"] = (stack.receiver.events if stack.receiver else 0) - delivered_before
+        bench.add(Row(
+            f"manifest GET {label} c=16, webhook on vs off", "req/s", rps, ref_rps, "same gateway, no webhook",
+            ">= 0.95x (<= 5% difference)", rps >= 0.95 * ref_rps, detail=detail,
+        ))
+
+
+async def run_all(bench: Bench) -> None:
+    target = ManifestTarget(bench)
+    await target.prepare()
+    say("manifest GET by tag (gateway vs registry 2.8 doing its own token auth)")
+    await by_tag(bench, target)
+    say("manifest GET/HEAD by digest")
+    await by_digest(bench, target)
+    say("webhook delivery on vs off")
+    await webhook_on_off(bench, target)

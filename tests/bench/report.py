@@ -1,0 +1,94 @@
+"""The table (Markdown, so it pastes into the README) and the JSON document."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.bench.common import Bench, Row
+from tests.support.processes import REPO_ROOT
+
+
+def _number(value: float, unit: str) -> str:
+    if unit in ("req/s", "tokens/s") and value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.1f}"
+
+
+def _latency(row: Row, side: str) -> str:
+    p50, p99 = row.detail.get(f"{side}_p50_ms"), row.detail.get(f"{side}_p99_ms")
+    return f" (p50 {p50:.2f} / p99 {p99:.2f} ms)" if isinstance(p50, float) and isinstance(p99, float) else ""
+
+
+def _gateway_cell(row: Row) -> str:
+    cell = f"{_number(row.gateway, row.unit)} {row.unit}" + _latency(row, "gateway")
+    if "p99_ms" in row.detail and "p50_ms" in row.detail:
+        cell += f" (p50 {row.detail['p50_ms']:.2f} / p99 {row.detail['p99_ms']:.2f} ms)"
+    if "gateway_cpu_s_per_gb" in row.detail:
+        cell += f", gateway CPU {row.detail['gateway_cpu_s_per_gb']:.2f} s/GB"
+    if "healthz_busy_p99_ms" in row.detail:
+        d = row.detail
+        cell += (f" (KDF bound ~{d['kdf_bound_tokens_per_s']:.0f}/s); /healthz p50 {d['healthz_busy_p50_ms']:.1f} /"
+                 f" p99 {d['healthz_busy_p99_ms']:.1f} ms meanwhile (idle p50 {d['healthz_idle_p50_ms']:.1f})")
+    return cell
+
+
+def markdown(rows: list[Row]) -> str:
+    lines = [
+        "| figure | gateway | compared with | ratio | target | met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        reference = "-" if row.reference is None else (
+            f"{_number(row.reference, row.unit)} {row.unit}" + _latency(row, "reference") + f" ({row.reference_name})"
+        )
+        ratio = "-" if row.ratio is None else f"{row.ratio:.2f}x"
+        met = {True: "yes", False: "**no**", None: "-"}[row.met]
+        lines.append(f"| {row.figure} | {_gateway_cell(row)} | {reference} | {ratio} | {row.target} | {met} |")
+    return "\n".join(lines)
+
+
+def _git_revision() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=False)
+        dirty = subprocess.run(["git", "status", "--porcelain", "gateway"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=False)
+    except OSError:
+        return "unknown"
+    return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpus": os.cpu_count(), "cpu_model": model, "python": platform.python_version(),
+        "kernel": platform.release(), "loadavg_at_end": os.getloadavg(),
+    }
+
+
+def document(bench: Bench, argv: list[str]) -> dict[str, Any]:
+    return {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "command": " ".join(["python -m tests.bench", *argv]),
+        "revision": _git_revision(),
+        "machine": machine(),
+        "plan": bench.plan.__dict__,
+        "gateway_workers": bench.stack.workers,
+        "seconds": round(time.monotonic() - bench.started, 1),
+        "rows": [row.as_dict() for row in bench.rows],
+    }
+
+
+def write_json(path: Path, doc: dict[str, Any]) -> None:
+    path.write_text(json.dumps(doc, indent=2) + "\n")

@@ -1,0 +1,140 @@
+"""The processes a benchmark run measures, all on free loopback ports under one work directory.
+
+- `registry`: distribution 2.8 without auth, the gateway's upstream (the "direct" side of the
+  blob and skopeo figures);
+- `portus`: a second distribution 2.8 on the *same storage* doing its own token auth with the
+  gateway's certificate (the Portus-style deployment the manifest figures compare against), so
+  both sides serve the very same manifests and answer the very same tokens;
+- `gateway` (and, for the webhook figure, `hooked`: the same gateway with a webhook delivering
+  every event to a receiver in this process).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from tests.support.deployment import TokenAuthRegistry
+from tests.support.processes import REPO_ROOT, Gateway, Registry, free_port
+
+SERVICE = "registry.bench.test"
+ISSUER = "bench.test"
+USER = ("alice", "alice-bench-password")
+TOOLS = ("docker-registry", "skopeo", "wrk", "hey", "curl")
+
+
+def missing_tools() -> list[str]:
+    return [tool for tool in TOOLS if shutil.which(tool) is None]
+
+
+class HookReceiver:
+    """Accepts webhook deliveries and counts the events (the consumer of the `hooked` gateway)."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.events = 0
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        try:
+            self.events += len(json.loads(body).get("events", []))
+        except ValueError:
+            pass
+        return web.Response(status=200)
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/hook", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
+@dataclass
+class Stack:
+    workdir: Path
+    workers: int = 1
+    with_hooked: bool = True
+    registry: Registry | None = None
+    portus: TokenAuthRegistry | None = None
+    gateway: Gateway | None = None
+    hooked: Gateway | None = None
+    receiver: HookReceiver | None = None
+    key_dir: Path = field(init=False)
+
+    def _gateway_env(self, data: str) -> dict[str, str]:
+        return {
+            "GATEWAY_SERVICE": SERVICE, "GATEWAY_ISSUER": ISSUER, "GATEWAY_TOKEN_TTL": "7200",
+            "GATEWAY_TOKEN_KEY_FILE": str(self.key_dir / "token.key"),
+            "GATEWAY_TOKEN_CERT_FILE": str(self.key_dir / "token.crt"),
+            "GATEWAY_SERVER_WORKERS": str(self.workers),
+            "GATEWAY_DATA_DIR": str(self.workdir / data),
+        }
+
+    async def start(self) -> Stack:
+        self.key_dir = self.workdir / "pki"
+        subprocess.run(  # noqa: ASYNC221 - once, before anything is measured
+            [sys.executable, "-m", "gateway", "keys", "generate", "--out", str(self.key_dir), "--type", "ec"],
+            check=True, capture_output=True, cwd=REPO_ROOT, timeout=60,
+        )
+        self.registry = Registry(self.workdir / "registry").start()
+        gateway_port = free_port()
+        portus_dir = self.workdir / "portus"
+        portus_dir.mkdir(parents=True)
+        (self.registry.workdir / "store").mkdir(exist_ok=True)
+        (portus_dir / "store").symlink_to(self.registry.workdir / "store")
+        self.portus = TokenAuthRegistry(
+            portus_dir, realm=f"http://127.0.0.1:{gateway_port}/v2/token", service=SERVICE, issuer=ISSUER,
+            rootcertbundle=self.key_dir / "token.crt",
+        ).start()
+        self.gateway = self._new_gateway("gateway", gateway_port, {})
+        if self.with_hooked:
+            self.receiver = HookReceiver()
+            await self.receiver.start()
+            hook = [{"name": "bench", "url": self.receiver.url, "secret": "bench-webhook-secret"}]
+            self.hooked = self._new_gateway("hooked", 0, {"GATEWAY_WEBHOOKS": json.dumps(hook)})
+        return self
+
+    def _new_gateway(self, name: str, port: int, extra: dict[str, str]) -> Gateway:
+        gateway = Gateway(self.workdir / name, self.registry.url if self.registry else "", port=port)
+        gateway.env = {**self._gateway_env(f"{name}/data"), **extra}
+        gateway.add_user(*USER)
+        return gateway.start()
+
+    async def stop(self) -> None:
+        for process in (self.hooked, self.gateway, self.portus, self.registry):
+            if process is not None:
+                process.stop()
+        if self.receiver is not None:
+            await self.receiver.stop()
+
+    def pid(self, name: str = "gateway") -> int:
+        process = getattr(self, name)
+        assert process is not None and process.process is not None
+        return int(process.process.pid)
+
+
+async def fetch_token(session: aiohttp.ClientSession, gateway_url: str, *scopes: str, user: tuple[str, str] = USER) -> str:
+    params = [("service", SERVICE)] + [("scope", s) for s in scopes]
+    auth = aiohttp.BasicAuth(*user)
+    async with session.get(f"{gateway_url}/v2/token", params=params, auth=auth) as response:
+        body = await response.json()
+        if response.status != 200:
+            raise RuntimeError(f"token request failed: {response.status} {body}")
+        return str(body["token"])

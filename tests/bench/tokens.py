@@ -1,0 +1,124 @@
+"""Token endpoint figures: one user asking again and again (credentials verified recently), and
+many distinct users (every login a cold scrypt) while /healthz shows whether the loop stays free."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import aiohttp
+
+from tests.bench.common import Bench, Row, median, say
+from tests.bench.loadgen import wrk
+from tests.bench.stack import SERVICE, USER
+from tests.support.processes import Gateway
+
+SCOPE = "repository:alice/bench-manifests:pull"
+# scrypt n=2^14, r=8, p=1 on one core here (FIELD-NOTES); two cores bound cold logins near 2/0.039.
+SCRYPT_SECONDS = 0.039
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+async def same_user(bench: Bench) -> None:
+    gateway = bench.stack.gateway
+    assert gateway is not None
+    url = f"{gateway.url}/v2/token?service={SERVICE}&scope={SCOPE}"
+    headers = {"Authorization": aiohttp.BasicAuth(*USER).encode()}
+    async with bench.session.get(url, headers=headers) as response:  # warm the credential cache
+        assert response.status == 200, await response.text()
+    for connections in (16, 64):
+        runs = [await wrk(url, headers, connections, bench.plan.seconds) for _ in range(bench.plan.repeats)]
+        rps, p99 = median([r.rps for r in runs]), median([r.p99_ms for r in runs])
+        bench.add(Row(
+            f"token endpoint c={connections}, same user", "tokens/s", rps, None, "-",
+            ">= 5000 tokens/s, p99 <= 20 ms", rps >= 5000 and p99 <= 20,
+            detail={"runs": [r.as_dict() for r in runs], "p50_ms": median([r.p50_ms for r in runs]), "p99_ms": p99},
+        ))
+
+
+async def _create_users(session: aiohttp.ClientSession, gateway: Gateway, count: int, prefix: str) -> list[tuple[str, str]]:
+    admin = aiohttp.BasicAuth(*Gateway.ADMIN)
+    users = [(f"{prefix}{i}", f"cold-password-{i}") for i in range(count)]
+    semaphore = asyncio.Semaphore(4)
+
+    async def create(name: str, password: str) -> None:
+        async with semaphore:
+            body = {"name": name, "password": password}
+            async with session.post(f"{gateway.url}/api/v1/users", json=body, auth=admin) as response:
+                if response.status != 201:
+                    raise RuntimeError(f"creating {name}: {response.status} {await response.text()}")
+
+    await asyncio.gather(*(create(n, p) for n, p in users))
+    return users
+
+
+async def _probe(session: aiohttp.ClientSession, url: str, stop: asyncio.Event, samples: list[float]) -> None:
+    while not stop.is_set():
+        began = time.perf_counter()
+        async with session.get(url) as response:
+            await response.read()
+        samples.append((time.perf_counter() - began) * 1000)
+        await asyncio.sleep(0.01)
+
+
+async def distinct_users(bench: Bench) -> None:
+    gateway = bench.stack.gateway
+    assert gateway is not None
+    say(f"  creating {bench.plan.cold_users} users")
+    users = await _create_users(bench.session, gateway, bench.plan.cold_users, f"cold{int(time.time()) % 100000}u")
+    healthz = f"{gateway.url}/healthz"
+    idle: list[float] = []
+    stop = asyncio.Event()
+    async with aiohttp.ClientSession() as probe_session:
+        probe = asyncio.create_task(_probe(probe_session, healthz, stop, idle))
+        await asyncio.sleep(1.0)
+        stop.set()
+        await probe
+        busy: list[float] = []
+        stop = asyncio.Event()
+        probe = asyncio.create_task(_probe(probe_session, healthz, stop, busy))
+        latencies: list[float] = []
+        semaphore = asyncio.Semaphore(16)
+
+        async def login(name: str, password: str) -> None:
+            async with semaphore:
+                began = time.perf_counter()
+                params = {"service": SERVICE, "scope": f"repository:{name}/app:pull"}
+                async with bench.session.get(f"{gateway.url}/v2/token", params=params, auth=aiohttp.BasicAuth(name, password)) as response:
+                    await response.read()
+                    if response.status != 200:
+                        raise RuntimeError(f"cold login of {name}: {response.status}")
+                latencies.append((time.perf_counter() - began) * 1000)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(login(n, p) for n, p in users))
+        elapsed = time.perf_counter() - began
+        stop.set()
+        await probe
+    rate = len(users) / elapsed
+    bound = 2 / SCRYPT_SECONDS
+    busy_p99 = _percentile(busy, 0.99)
+    bench.add(Row(
+        "token endpoint c=16, distinct users (cold scrypt)", "tokens/s", rate, None, "-",
+        "KDF-bound; /healthz p99 <= 25 ms meanwhile", busy_p99 <= 25,
+        detail={
+            "users": len(users), "seconds": round(elapsed, 2), "kdf_bound_tokens_per_s": round(bound, 1),
+            "token_p50_ms": round(_percentile(latencies, 0.5), 1), "token_p99_ms": round(_percentile(latencies, 0.99), 1),
+            "healthz_idle_p50_ms": round(_percentile(idle, 0.5), 2), "healthz_busy_p50_ms": round(_percentile(busy, 0.5), 2),
+            "healthz_busy_p99_ms": round(busy_p99, 2), "healthz_busy_max_ms": round(max(busy, default=0), 2),
+            "healthz_samples": len(busy),
+        },
+    ))
+
+
+async def run_all(bench: Bench) -> None:
+    say("token endpoint, same user")
+    await same_user(bench)
+    say("token endpoint, distinct users (cold scrypt)")
+    await distinct_users(bench)
