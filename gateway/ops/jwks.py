@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from gateway import keys
@@ -17,10 +18,11 @@ from gateway.auth.keyfiles import VerificationKey
 
 
 def jwk_of(key: VerificationKey) -> dict[str, Any]:
-    if key.algorithm == "ES256":
-        fields = ECAlgorithm.to_jwk(key.public_key, as_dict=True)  # type: ignore[arg-type]
+    public_key = key.public_key
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        fields = ECAlgorithm.to_jwk(public_key, as_dict=True)
     else:
-        fields = RSAAlgorithm.to_jwk(key.public_key, as_dict=True)  # type: ignore[arg-type]
+        fields = RSAAlgorithm.to_jwk(public_key, as_dict=True)
     return {**fields, "kid": key.kid, "alg": key.algorithm, "use": "sig", "x5c": list(key.x5c)}
 
 

@@ -7,7 +7,13 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from gateway import keys
-from gateway.ops.context import REQUEST_ID_HEADER, REQUEST_INFO, RequestInfo, info_of, request_id_for
+from gateway.ops.context import (
+    REQUEST_ID_HEADER,
+    REQUEST_INFO,
+    RequestInfo,
+    info_of,
+    request_id_for,
+)
 
 _UPLOAD_METHODS = frozenset({"PATCH", "PUT", "POST"})
 _UPLOAD_MARK = "/blobs/uploads/"

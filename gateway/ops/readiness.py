@@ -50,7 +50,7 @@ async def _signing_key(app: web.Application) -> None:
     key = app.get(keys.SIGNING_KEY)
     if key is None:
         raise NotReady("no signing key loaded")
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     if not key.certificate.not_valid_before_utc <= now <= key.certificate.not_valid_after_utc:
         raise NotReady("the signing certificate is not valid now (registries would refuse its tokens)")
 

@@ -82,7 +82,7 @@ async def test_registry_with_token_auth_accepts_gateway_tokens_for_a_direct_skop
     assert push("v1", creds("alice")), registry.log_text()[-3000:]
     assert await registry_manifest_status(registry, gateway, repository, "v1") == 200
     # The registry sent skopeo to the gateway for its token, and the gateway issued it for alice.
-    assert f'"GET /v2/token?' in gateway.log_text() and "user=alice" in gateway.log_text()
+    assert '"GET /v2/token?' in gateway.log_text() and "user=alice" in gateway.log_text()
 
     assert not push("wrong", "alice:not-her-password")
     assert await registry_manifest_status(registry, gateway, repository, "wrong") == 404

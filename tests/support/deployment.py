@@ -13,7 +13,14 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.processes import REGISTRY_CONFIG, REPO_ROOT, Gateway, Registry, free_port, require_tool
+from tests.support.processes import (
+    REGISTRY_CONFIG,
+    REPO_ROOT,
+    Gateway,
+    Registry,
+    free_port,
+    require_tool,
+)
 
 
 @dataclass(frozen=True)

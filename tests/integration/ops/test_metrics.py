@@ -78,7 +78,8 @@ async def test_an_unreachable_upstream_counts_as_an_upstream_error(make_gateway:
     async with aiohttp.ClientSession() as session:
         token = await fetch_token(session, gateway.url, gateway.host, "alice", USERS["alice"], "repository:alice/gone:pull")
         headers = {"Authorization": f"Bearer {token['token']}"}
-        async with session.get(f"{gateway.url}/v2/alice/gone/tags/list", headers=headers) as response:
+        blob = f"{gateway.url}/v2/alice/gone/blobs/sha256:{'0' * 64}"  # a plain pass-through request
+        async with session.get(blob, headers=headers) as response:
             assert response.status == 503
     after = samples(gateway.url)
     assert value(after, "gateway_upstream_errors_total", kind="unreachable") - value(

@@ -82,9 +82,11 @@ async def test_sigterm_lets_an_upload_in_flight_finish_then_exits(
     digest = hashlib.sha256(b"".join(hashlib.sha256(str(i).encode()).digest() * (CHUNK // 32) for i in range(chunks))).hexdigest()
     target = URL(next_location)
     query = [(k, v) for k, v in target.query.items() if k != "_gw"] + [("digest", f"sha256:{digest}")]
-    async with aiohttp.ClientSession() as session:
-        async with session.put(URL(registry.url).with_path(target.path).with_query(query)) as completed:
-            assert completed.status == 201, await completed.text()
+    async with (
+        aiohttp.ClientSession() as session,
+        session.put(URL(registry.url).with_path(target.path).with_query(query)) as completed,
+    ):
+        assert completed.status == 201, await completed.text()
 
 
 async def test_an_upload_longer_than_the_grace_period_is_cut_and_the_process_exits_on_time(

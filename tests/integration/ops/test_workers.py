@@ -64,7 +64,7 @@ def test_a_worker_that_dies_is_replaced(make_gateway: Callable[..., Gateway]) ->
     workers = wait_until(lambda: worker_pids(supervisor), lambda pids: len(pids) == 2)
     # Past the early-exit window, a crash is replaced rather than taken as a failed start.
     wait_until(gateway.log_text, lambda text: False, timeout=5.5)
-    victim = sorted(workers)[0]
+    victim = min(workers)
     os.kill(victim, signal.SIGKILL)
     replaced = wait_until(lambda: worker_pids(supervisor), lambda pids: len(pids) == 2 and victim not in pids)
     assert len(replaced) == 2 and victim not in replaced, replaced

@@ -1,0 +1,170 @@
+"""The container files, checked without a Docker engine: compose.yml's shape, the Dockerfile's
+user and HEALTHCHECK (its command run against real gateways), conf/registry.yml served by the
+real registry, and `config show` for the operations settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from gateway.config import OPTIONS
+from tests.integration.ops.helpers import get
+from tests.support.client import USERS
+from tests.support.deployment import HttpsGateway, make_certificate
+from tests.support.processes import (
+    REPO_ROOT,
+    Gateway,
+    Registry,
+    free_port,
+    require_tool,
+    stop_process,
+    wait_for_http,
+)
+
+DOCKER = REPO_ROOT / "docker"
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return dict(yaml.safe_load((DOCKER / "compose.yml").read_text()))
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    text = re.sub(r"\\\n\s*", " ", (DOCKER / "Dockerfile").read_text())
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line else "") for line in lines]
+
+
+def healthcheck_command() -> list[str]:
+    (arguments,) = [args for instruction, args in dockerfile_instructions() if instruction == "HEALTHCHECK"]
+    return list(json.loads(arguments[arguments.index("CMD ") + 4:]))
+
+
+def test_compose_has_the_gateway_the_registry_and_mariadb(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert set(services) == {"gateway", "registry", "mariadb"}
+    assert services["registry"]["image"].startswith("registry:2")
+    assert services["mariadb"]["image"].startswith("mariadb:")
+    assert services["gateway"]["build"]["dockerfile"] == "docker/Dockerfile"
+    assert (DOCKER / services["gateway"]["build"]["context"] / "docker" / "Dockerfile").is_file()
+
+
+def test_only_the_gateway_reaches_the_private_network_and_publishes_a_port(compose: dict[str, Any]) -> None:
+    services, networks = compose["services"], compose["networks"]
+    internal = {name for name, spec in networks.items() if (spec or {}).get("internal") is True}
+    assert internal == {"backend"}
+    assert set(services["registry"]["networks"]) == {"backend"}
+    assert set(services["mariadb"]["networks"]) == {"backend"}
+    assert set(services["gateway"]["networks"]) == {"public", "backend"}
+    assert "ports" not in services["registry"] and "expose" not in services["registry"]
+    assert "ports" not in services["mariadb"]
+    assert [str(port).split(":")[-1] for port in services["gateway"]["ports"]] == ["5000"]
+
+
+def test_the_gateway_is_configured_only_through_known_environment_variables(compose: dict[str, Any]) -> None:
+    gateway = compose["services"]["gateway"]
+    known = {option.env for option in OPTIONS} | {f"{option.env}_FILE" for option in OPTIONS if option.file_variant}
+    environment = gateway["environment"]
+    assert isinstance(environment, dict) and set(environment) <= known, set(environment) - known
+    assert environment["GATEWAY_UPSTREAM_URL"] == "http://registry:5000"
+    assert environment["GATEWAY_DATABASE_URL"].startswith("mysql://") and "@mariadb:3306/" in environment["GATEWAY_DATABASE_URL"]
+    assert "GATEWAY_CONFIG" not in environment and "command" not in gateway
+    assert all(not volume.startswith(("../conf", "./conf")) for volume in gateway["volumes"]), "no settings file mounted"
+    assert any(volume.endswith(":/data") for volume in gateway["volumes"])
+    assert all(":" in volume and not volume.startswith("/") for volume in compose["services"]["mariadb"]["volumes"])
+    assert set(compose["volumes"]) == {"gateway-data", "registry-data", "mariadb-data"}
+
+
+def test_compose_and_dockerfile_healthchecks_probe_healthz_the_same_way(compose: dict[str, Any]) -> None:
+    test = compose["services"]["gateway"]["healthcheck"]["test"]
+    assert test[0] == "CMD" and test[1:] == healthcheck_command()
+    assert "/healthz" in " ".join(test) and "curl" not in " ".join(test)
+    assert compose["services"]["mariadb"]["healthcheck"]["test"]
+    assert compose["services"]["gateway"]["depends_on"]["mariadb"]["condition"] == "service_healthy"
+
+
+def test_dockerfile_runs_as_a_non_root_user_on_python_311_slim() -> None:
+    instructions = dockerfile_instructions()
+    assert instructions[0] == ("FROM", "python:3.11-slim")
+    users = [args for instruction, args in instructions if instruction == "USER"]
+    assert users and users[-1] not in ("root", "0")
+    assert [args for instruction, args in instructions if instruction == "ENTRYPOINT"] == ['["portus-gateway"]']
+    assert "curl" not in (DOCKER / "Dockerfile").read_text().replace("without curl", "")
+
+
+def probe(env: dict[str, str]) -> int:
+    """Run the Dockerfile's HEALTHCHECK command as Docker would, in an environment like the container's."""
+    command = healthcheck_command()
+    assert command[0] == "python"
+    return subprocess.run([sys.executable, *command[1:]], env={**os.environ, **env}, capture_output=True, timeout=30, check=False).returncode
+
+
+def test_the_healthcheck_command_passes_on_a_live_gateway_and_fails_on_a_dead_port(gateway: Gateway) -> None:
+    assert probe({"GATEWAY_LISTEN": f"0.0.0.0:{gateway.port}"}) == 0
+    assert probe({"GATEWAY_LISTEN": f"0.0.0.0:{free_port()}"}) != 0
+
+
+@pytest.fixture
+def https_gateway(registry: Registry, tmp_path: Path) -> Iterator[HttpsGateway]:
+    gateway = HttpsGateway(tmp_path / "gateway", registry.url, certificate=make_certificate(tmp_path / "pki"))
+    gateway.add_user("alice", USERS["alice"])
+    yield gateway.start()
+    gateway.stop()
+
+
+def test_the_healthcheck_command_speaks_https_when_tls_is_configured(https_gateway: HttpsGateway) -> None:
+    env = {"GATEWAY_LISTEN": f"0.0.0.0:{https_gateway.port}", "GATEWAY_TLS_CERT_FILE": "/certs/tls.crt"}
+    assert probe(env) == 0
+    assert probe({"GATEWAY_LISTEN": f"0.0.0.0:{https_gateway.port}"}) != 0, "plain HTTP to a TLS port fails"
+
+
+def test_conf_registry_yml_runs_the_real_registry_without_auth(tmp_path: Path) -> None:
+    binary = require_tool("docker-registry")
+    port = free_port()
+    env = {
+        **os.environ,
+        "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": str(tmp_path / "store"),
+        "REGISTRY_HTTP_ADDR": f"127.0.0.1:{port}",
+        "REGISTRY_HTTP_SECRET": "compose-test-secret",
+    }
+    log = tmp_path / "registry.log"
+    process = subprocess.Popen([binary, "serve", str(REPO_ROOT / "conf" / "registry.yml")], stdout=log.open("ab"),
+                               stderr=subprocess.STDOUT, env=env)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/v2/", process, log)
+        status, headers, body = get(f"http://127.0.0.1:{port}/v2/")
+        assert status == 200, body
+        assert headers.get("Docker-Distribution-Api-Version") == "registry/2.0"
+    finally:
+        stop_process(process)
+
+
+def test_config_show_prints_the_operations_settings(tmp_path: Path) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")},
+        "PYTHONPATH": str(REPO_ROOT), "GATEWAY_DATA_DIR": str(tmp_path),
+        "GATEWAY_LOG_FORMAT": "json", "GATEWAY_SERVER_WORKERS": "4", "GATEWAY_SERVER_SHUTDOWN_GRACE": "90",
+        "GATEWAY_UPSTREAM_FORWARD_TOKEN": "true", "GATEWAY_TOKEN_PREVIOUS_CERT_FILES": "/k/a.crt, /k/b.crt",
+        "GATEWAY_DATABASE_URL": "mysql://portus:s3cret-pw@mariadb:3306/portus",
+    }
+    shown = subprocess.run([sys.executable, "-m", "gateway", "config", "show"], env=env, cwd=REPO_ROOT,
+                           capture_output=True, text=True, timeout=30, check=False)
+    assert shown.returncode == 0, shown.stderr
+    lines = dict(line.split(" = ", 1) for line in shown.stdout.splitlines())
+    assert lines["log_format"] == "json" and lines["server_workers"] == "4" and lines["shutdown_grace"] == "90.0"
+    assert lines["upstream_forward_token"] == "True"
+    assert lines["token_previous_cert_files"] == "/k/a.crt,/k/b.crt"
+    assert "s3cret-pw" not in shown.stdout
+    bad = subprocess.run([sys.executable, "-m", "gateway", "config", "show"], env={**env, "GATEWAY_LOG_FORMAT": "xml"},
+                         cwd=REPO_ROOT, capture_output=True, text=True, timeout=30, check=False)
+    assert bad.returncode == 2 and "GATEWAY_LOG_FORMAT" in bad.stderr
