@@ -17,11 +17,17 @@ from yarl import URL
 from gateway import keys
 from gateway.ops import observe
 from gateway.public import public_host, public_origin
+from gateway.registry.cached_manifests import keep, serve_cached
 from gateway.registry.catalog import catalog
 from gateway.registry.access import Access, Challenge, authorize, challenge_response, missing_namespace_denial
 from gateway.registry.errors import error_response
 from gateway.registry.routes import InvalidName, Route, match_route, method_actions
-from gateway.events.capture import MANIFEST_LIMIT
+from gateway.events.capture import MANIFEST_LIMIT, manifest_facts
+from gateway.registry.referrers import referrers
+from gateway.registry.tags import tag_list
+from gateway.registry.upload_state import chunk_out_of_order, known_state, remember, status_response, with_latest_state
+from gateway.registry.validation import reference_problem
+from gateway.store.uploads import UploadState
 from gateway.registry.recording import record_exchange
 from gateway.registry.uploads import PARAM as UPLOAD_PARAM
 from gateway.registry.uploads import add_param, split_query
@@ -62,15 +68,30 @@ async def v2_handler(request: web.Request) -> web.StreamResponse:
         denial = await missing_namespace_denial(request, route, challenge)
         return denial or challenge_response(request, challenge)
     observe.note(request, user=access.subject)
+    problem = reference_problem(request.method, route, request.query)
+    if problem is not None:
+        code, message, status = problem
+        return error_response(code, message, status=status)
     if route.kind == "base":
         return web.json_response({})
     if route.kind == "catalog":
         return await catalog(request, access)
+    if route.kind == "referrers":
+        if request.method != "GET":
+            return error_response("UNSUPPORTED", "the referrers API answers GET only", status=405)
+        return await referrers(request, route)
+    if route.kind == "tags" and request.method == "GET":
+        return await tag_list(request, route)
+    cached = await serve_cached(request, route, access)
+    if cached is not None:
+        return cached
     return await forward(request, route, access)
 
 
-def _upstream_url(request: web.Request, access: Access) -> URL:
+def _upstream_url(request: web.Request, access: Access, upload: UploadState | None = None) -> URL:
     raw_query, _ = split_query(request.rel_url.raw_query_string, UPLOAD_PARAM)
+    if upload is not None:
+        raw_query = with_latest_state(raw_query, upload)
     if access.strip_mount:
         raw_query, _ = split_query(raw_query, "mount")
         raw_query, _ = split_query(raw_query, "from")
@@ -137,10 +158,17 @@ async def forward(request: web.Request, route: Route, access: Access) -> web.Str
         if manifest is None:
             return error_response("SIZE_INVALID", f"manifests are limited to {MANIFEST_LIMIT} bytes", status=413)
         body = manifest
+    upload = await known_state(request, route)
+    if upload is not None:
+        if request.method == "GET":
+            return status_response(request, route, access, upload)
+        refusal = chunk_out_of_order(request, route, access, upload)
+        if refusal is not None:
+            return refusal
     try:
         upstream = await session.request(
             request.method,
-            _upstream_url(request, access),
+            _upstream_url(request, access, upload),
             headers=_upstream_headers(request),
             data=body,
             allow_redirects=False,
@@ -151,24 +179,37 @@ async def forward(request: web.Request, route: Route, access: Access) -> web.Str
         log.warning("upstream unavailable for %s %s: %s", request.method, request.path, exc.__class__.__name__)
         observe.upstream_failed(request, "unreachable")
         return error_response("UNAVAILABLE", "the upstream registry is unavailable", status=503)
-    if upstream.status >= 500:
-        observe.upstream_failed(request, "status_5xx")
     try:
+        if upstream.status >= 500:
+            observe.upstream_failed(request, "status_5xx")
+            log.warning("upstream answered %d to %s %s", upstream.status, request.method, request.path)
+            return error_response("UNAVAILABLE", "the upstream registry failed", {"status": upstream.status}, status=503)
+        kept = await keep(request, route, access, upstream)
+        if kept is not None:
+            return kept
         refusal = await record_exchange(request, route, access, upstream, manifest)
         if refusal is not None:
             return refusal
-        return await _stream_back(request, upstream, route, access)
+        if route.kind == "upload":
+            await remember(request, route, upstream)
+        extra = {}
+        if manifest is not None and upstream.status == 201:
+            subject = manifest_facts(manifest, "").subject
+            if subject:
+                extra["OCI-Subject"] = subject
+        return await _stream_back(request, upstream, route, access, extra)
     finally:
         upstream.release()
 
 
 async def _stream_back(
-    request: web.Request, upstream: aiohttp.ClientResponse, route: Route, access: Access
+    request: web.Request, upstream: aiohttp.ClientResponse, route: Route, access: Access, extra: dict[str, str]
 ) -> web.StreamResponse:
     response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
     for name, value in upstream.headers.items():
         if name.lower() not in _RESPONSE_DROP:
             response.headers.add(name, value)
+    response.headers.update(extra)
     if "Location" in response.headers:
         response.headers["Location"] = _rewrite_location(request, response.headers["Location"], route, access)
     if upstream.content_length is not None:

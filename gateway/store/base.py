@@ -12,13 +12,14 @@ from contextlib import AbstractAsyncContextManager
 
 from gateway.store.access import AccessQueries
 from gateway.store.events import EventQueries
+from gateway.store.uploads import UploadQueries
 from gateway.store.records import StoreUnavailable
 from gateway.store.schema import MIGRATIONS
 from gateway.store.sql import now
 from gateway.store.users import UserQueries
 
 
-class Store(UserQueries, AccessQueries, EventQueries):
+class Store(UserQueries, AccessQueries, EventQueries, UploadQueries):
     """One object owns the connections; everything else asks it, never a driver."""
 
     @abstractmethod

@@ -136,4 +136,17 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX manifests_by_subject ON manifests (repository, subject)",
         ),
     ),
+    (
+        4,
+        (
+            """CREATE TABLE uploads (
+                id VARCHAR(64) NOT NULL PRIMARY KEY,
+                repository VARCHAR(255) NOT NULL,
+                upload_offset BIGINT NOT NULL,
+                state TEXT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )""",
+            "CREATE INDEX uploads_by_age ON uploads (updated_at)",
+        ),
+    ),
 )

@@ -1,0 +1,48 @@
+"""GET /v2/NAME/tags/list, paged by the gateway: `n`, `last` (exclusive), lexical order and a
+`Link` header, since registry 2.8 does not page tag lists."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import web
+
+from gateway import keys
+from gateway.ops import observe
+from gateway.registry.catalog import page_params
+from gateway.registry.errors import error_response
+from gateway.registry.routes import Route
+
+MAX_TAG_LIST_BYTES = 64 * 1024 * 1024
+
+
+async def tag_list(request: web.Request, route: Route) -> web.Response:
+    params = page_params(request)
+    if isinstance(params, web.Response):
+        return params
+    n, last = params
+    settings = request.app[keys.SETTINGS]
+    url = f"{settings.upstream_url.origin()}/v2/{route.name}/tags/list"
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=settings.upstream_connect_timeout, sock_read=settings.upstream_read_timeout)
+    try:
+        async with request.app[keys.UPSTREAM].get(url, headers={"Accept": "application/json"}, timeout=timeout) as upstream:
+            body = await upstream.content.read(MAX_TAG_LIST_BYTES)
+            if upstream.status != 200:
+                return web.Response(status=upstream.status, body=body, content_type="application/json")
+    except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+        observe.upstream_failed(request, "unreachable")
+        return error_response("UNAVAILABLE", "the upstream registry is unavailable", status=503)
+    try:
+        document = json.loads(body)
+        tags = sorted(t for t in (document.get("tags") or []) if isinstance(t, str))
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return error_response("UNAVAILABLE", "the upstream registry answered an unreadable tag list", status=503)
+    remaining = [t for t in tags if t > last] if last else tags
+    page = remaining[:n] if request.query.get("n") is not None else remaining
+    headers = {}
+    if len(page) < len(remaining) and page:
+        headers["Link"] = f'</v2/{route.name}/tags/list?{urlencode({"n": n, "last": page[-1]})}>; rel="next"'
+    return web.json_response({"name": route.name, "tags": page}, headers=headers)
