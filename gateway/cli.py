@@ -13,7 +13,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from gateway.auth.app_tokens import AppTokenError, new_app_token, parse_duration
+from gateway.auth.app_tokens import AppTokenError, new_app_token, parse_duration, password_problem
 from gateway.auth.credentials import hash_password
 from gateway.auth.policy import ROLES, VISIBILITIES
 from gateway.auth.keyfiles import KeyFileError, load_or_create_signing_key, load_verification_key, write_key_pair
@@ -127,9 +127,13 @@ def _user_command(settings: Settings, args: argparse.Namespace) -> None:
     if args.action != "list" and not is_valid_username(name):
         raise CommandError(f"{name!r} is not a valid user name (lowercase letters, digits, '.', '_', '-')")
     password = _read_password() if args.action in ("add", "passwd") else ""
+    if args.action in ("add", "passwd") and (problem := password_problem(password)) is not None:
+        raise CommandError(problem)
 
     async def work(store: Store) -> None:
         if args.action == "add":
+            if await store.get_namespace(name) is not None:
+                raise CommandError(f"a namespace named {name!r} exists; a user would take it over as their own")
             try:
                 await store.create_user(name, hash_password(password), admin=args.admin)
             except Conflict:

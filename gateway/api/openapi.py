@@ -17,7 +17,7 @@ from gateway.api.inputs import MAX_LIST
 from gateway.api.paging import DEFAULT_LIMIT, MAX_AFTER, MAX_LIMIT
 from gateway.api.render import json_response
 from gateway.api.tokens import ACTIONS, DEFAULT_ACTIONS
-from gateway.api.users import PASSWORD_MAX, PASSWORD_MIN
+from gateway.auth.app_tokens import PASSWORD_MAX, PASSWORD_MIN
 from gateway.auth.policy import ROLES, VISIBILITIES
 
 API_PREFIX = "/api/v1"

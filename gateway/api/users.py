@@ -5,6 +5,8 @@ on their next request) and revokes the user's refresh tokens.
 
 from __future__ import annotations
 
+import time
+
 from aiohttp import web
 
 from gateway import keys
@@ -14,19 +16,14 @@ from gateway.api.inputs import Body, json_object
 from gateway.api.names import check_user, user_param
 from gateway.api.paging import collect, page_body, page_request
 from gateway.api.render import json_response, no_content, user_json
-from gateway.auth.app_tokens import PREFIX as APP_TOKEN_PREFIX
+from gateway.auth.app_tokens import PASSWORD_MAX, password_problem
 from gateway.store import Conflict, User
-
-PASSWORD_MIN = 8
-PASSWORD_MAX = 1024
 
 
 def _check_password(password: str) -> str:
-    if len(password) < PASSWORD_MIN:
-        raise bad_request(f"a password has at least {PASSWORD_MIN} characters")
-    if password.startswith(APP_TOKEN_PREFIX):
-        # Logins treat such a password as an application token, so it could never be used.
-        raise bad_request(f"a password may not start with {APP_TOKEN_PREFIX!r} (the application token prefix)")
+    problem = password_problem(password)
+    if problem is not None:
+        raise bad_request(problem)
     return password
 
 
@@ -122,6 +119,7 @@ async def delete_user(request: web.Request) -> web.Response:
             revocations.revoke_app_token(token_id)
     if not await store.delete_user(name):
         raise not_found(f"no such user {name!r}")
+    revocations.delete(name, int(time.time()))
     # The personal namespace's settings go too: a later user of the same name starts private.
     personal = await store.get_namespace(name)
     if personal is not None and personal.team is None:

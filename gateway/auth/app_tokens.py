@@ -17,6 +17,8 @@ from gateway.auth.policy import ALL_REPOSITORY_ACTIONS, Identity, TokenLimits
 from gateway.store import AppToken, Store
 
 PREFIX = "pgat_"
+PASSWORD_MIN = 8
+PASSWORD_MAX = 1024
 _SECRET_RE = re.compile(r"^pgat_([a-f0-9]{12})_[A-Za-z0-9_-]{32,64}$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _DURATION_RE = re.compile(r"^([1-9][0-9]{0,5})([mhdw])$")
@@ -37,12 +39,28 @@ def looks_like_app_token(password: str) -> bool:
     return password.startswith(PREFIX)
 
 
+MAX_LIFETIME_SECONDS = 10 * 365 * 86400
+
+
 def parse_duration(text: str) -> int:
-    """`30d`, `12h`, `90m`, `2w` -> seconds."""
+    """`30d`, `12h`, `90m`, `2w` -> seconds (at most ten years)."""
     match = _DURATION_RE.match(text.strip())
     if match is None:
         raise AppTokenError(f"expiry {text!r} is not a duration like 90m, 12h, 30d or 2w")
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds > MAX_LIFETIME_SECONDS:
+        raise AppTokenError("an application token lives at most ten years")
+    return seconds
+
+
+def password_problem(password: str) -> str | None:
+    """Why a password cannot be used, or None. (A password that looks like an application
+    token would be taken for one at every login.)"""
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        return f"a password has {PASSWORD_MIN} to {PASSWORD_MAX} characters"
+    if password.startswith(PREFIX):
+        return f"a password may not start with {PREFIX!r} (the application token prefix)"
+    return None
 
 
 def validate(name: str, namespaces: list[str], actions: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:

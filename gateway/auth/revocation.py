@@ -23,10 +23,20 @@ class RevocationView:
     def __init__(self) -> None:
         self._disabled: frozenset[str] = frozenset()
         self._revoked_app_tokens: frozenset[str] = frozenset()
+        self._deleted: dict[str, int] = {}
         self._changes = 0
 
-    def is_revoked(self, subject: str, app_token: str | None = None) -> bool:
-        return subject in self._disabled or (app_token is not None and app_token in self._revoked_app_tokens)
+    def is_revoked(self, subject: str, app_token: str | None = None, issued_at: int = 0) -> bool:
+        """Disabled users, revoked application tokens, and tokens issued to a since-deleted user
+        (a later user of the same name gets tokens issued after the deletion)."""
+        if subject in self._disabled or (app_token is not None and app_token in self._revoked_app_tokens):
+            return True
+        deleted_at = self._deleted.get(subject)
+        return deleted_at is not None and issued_at <= deleted_at
+
+    def delete(self, subject: str, moment: int) -> None:
+        self._deleted = {**self._deleted, subject: moment}
+        self._changes += 1
 
     def disable(self, subject: str) -> None:
         """Take effect at once in this process (other instances follow at their next refresh)."""
@@ -45,9 +55,11 @@ class RevocationView:
         """Replace the view with the store's, unless a local change raced with the read."""
         changes = self._changes
         disabled = await store.disabled_usernames()
-        revoked = await store.revoked_app_token_ids(int(time.time()) - REMEMBER_REVOKED_SECONDS)
+        since = int(time.time()) - REMEMBER_REVOKED_SECONDS
+        revoked = await store.revoked_app_token_ids(since)
+        deleted = await store.revoked_subjects(since)
         if changes == self._changes:
-            self._disabled, self._revoked_app_tokens = disabled, revoked
+            self._disabled, self._revoked_app_tokens, self._deleted = disabled, revoked, deleted
 
     async def run(self, store: Store, interval: float) -> None:
         """Refresh forever; a failing store keeps the last view (and says so)."""

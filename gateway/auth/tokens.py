@@ -53,6 +53,7 @@ class VerifiedToken:
     access: Mapping[tuple[str, str], frozenset[str]]
     app_token: str | None = None
     app_token_name: str | None = None
+    issued_at: int = 0
 
     def allows(self, type_: str, name: str, action: str) -> bool:
         actions = self.access.get((type_, name), frozenset())
@@ -185,7 +186,9 @@ class TokenVerifier:
         subject, exp, nbf, iat, jti, app_token = (claims.get(k) for k in ("sub", "exp", "nbf", "iat", "jti", "app_token"))
         if not isinstance(subject, str) or not isinstance(jti, str):
             raise TokenError("sub or jti has the wrong type")
-        if any(not isinstance(v, int) or isinstance(v, bool) for v in (exp, nbf, iat)):
+        if not (isinstance(exp, int) and isinstance(nbf, int) and isinstance(iat, int)) or any(
+            isinstance(v, bool) for v in (exp, nbf, iat)
+        ):
             raise TokenError("exp, nbf or iat is not an integer")
         if nbf - LEEWAY_SECONDS > now or iat - LEEWAY_SECONDS > now:
             raise TokenError("token not yet valid (nbf or iat in the future)")
@@ -199,4 +202,5 @@ class TokenVerifier:
         return VerifiedToken(
             subject=subject, audience=audience, expires_at=exp, jti=jti,
             access=_parse_access(claims.get("access", [])), app_token=app_token, app_token_name=app_token_name,
+            issued_at=iat,
         )

@@ -94,7 +94,7 @@ def authorize(request: web.Request, route: Route) -> Access:
             raise Challenge(challenge_scopes(request, route), "invalid_token", exc.reason) from None
         log.info("expired token of %r continues upload %s in %s", fallback.subject, route.reference, route.name)
         verified = fallback
-    if app[keys.REVOCATIONS].is_revoked(verified.subject, verified.app_token):
+    if app[keys.REVOCATIONS].is_revoked(verified.subject, verified.app_token, verified.issued_at):
         raise Challenge(
             challenge_scopes(request, route), "invalid_token",
             f"subject {verified.subject!r} is disabled or its application token was revoked",

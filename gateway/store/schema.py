@@ -149,4 +149,14 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX uploads_by_age ON uploads (updated_at)",
         ),
     ),
+    (
+        5,
+        (
+            """CREATE TABLE revoked_subjects (
+                name VARCHAR(64) NOT NULL,
+                revoked_at BIGINT NOT NULL
+            )""",
+            "CREATE INDEX revoked_subjects_by_name ON revoked_subjects (name, revoked_at)",
+        ),
+    ),
 )

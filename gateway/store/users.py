@@ -34,10 +34,28 @@ class UserQueries(SQLBase):
         return User(name, password_hash, admin, False, moment, moment)
 
     async def delete_user(self, name: str) -> bool:
+        """Delete a user; the tokens already issued to them (and to their application tokens)
+        are recorded as revoked so they die with the account."""
+        moment = now()
+        for row in await self.fetch_all("SELECT id FROM app_tokens WHERE username = :name", {"name": name}):
+            await self.execute("INSERT INTO revoked_app_tokens (id, revoked_at) VALUES (:id, :now)", {"id": row["id"], "now": moment})
         await self.execute("DELETE FROM team_members WHERE username = :name", {"name": name})
         await self.execute("DELETE FROM app_tokens WHERE username = :name", {"name": name})
         await self.revoke_refresh_tokens(name)
-        return await self.execute("DELETE FROM users WHERE name = :name", {"name": name}) > 0
+        deleted = await self.execute("DELETE FROM users WHERE name = :name", {"name": name}) > 0
+        if deleted:
+            await self.execute(
+                "INSERT INTO revoked_subjects (name, revoked_at) VALUES (:name, :now)", {"name": name, "now": moment}
+            )
+        return deleted
+
+    async def revoked_subjects(self, since: int) -> dict[str, int]:
+        """Deleted users: tokens of theirs issued up to the returned moment are void."""
+        rows = await self.fetch_all("SELECT name, revoked_at FROM revoked_subjects WHERE revoked_at >= :since", {"since": since})
+        latest: dict[str, int] = {}
+        for row in rows:
+            latest[row["name"]] = max(latest.get(row["name"], 0), int(row["revoked_at"]))
+        return latest
 
     async def set_user_disabled(self, name: str, disabled: bool) -> bool:
         count = await self.execute(

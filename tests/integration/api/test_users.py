@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 
 from tests.integration.api.conftest import PASSWORD, Api, unique
@@ -170,3 +172,31 @@ async def test_users_page_with_next(admin: Api) -> None:
     listed = [u["name"] for u in everyone]
     assert listed == sorted(listed) and len(listed) == len(set(listed))
     assert set(names) <= set(listed) and pages >= 3
+
+
+async def test_deleting_a_user_voids_their_tokens_but_not_a_later_namesake(hourly_refresh_admin: Api) -> None:
+    admin = hourly_refresh_admin
+    user = await admin.new_user()
+    gateway = admin.gateway
+    url = f"{gateway.url}/v2/{user}/app/tags/list"
+
+    async def bearer_for(password: str) -> dict[str, str]:
+        headers = {"Authorization": aiohttp.encode_basic_auth(user, password)}
+        params = {"service": gateway.host, "scope": f"repository:{user}/app:pull"}
+        async with admin.session.get(f"{gateway.url}/v2/token", params=params, headers=headers) as response:
+            assert response.status == 200
+            return {"Authorization": f"Bearer {(await response.json())['token']}"}
+
+    old = await bearer_for(PASSWORD)
+    async with admin.session.get(url, headers=old) as response:
+        assert response.status != 401
+    await admin.ok("DELETE", f"/users/{user}", expected=204)
+    async with admin.session.get(url, headers=old) as response:
+        assert response.status == 401, "a deleted user's token dies on the very next request"
+    await asyncio.sleep(1.1)  # token times have one-second resolution
+    await admin.ok("POST", "/users", {"name": user, "password": PASSWORD}, 201)
+    fresh = await bearer_for(PASSWORD)
+    async with admin.session.get(url, headers=fresh) as response:
+        assert response.status != 401, "a new user of the same name is not haunted by the old one"
+    async with admin.session.get(url, headers=old) as response:
+        assert response.status == 401
