@@ -3,8 +3,10 @@ what, and never a password, a token or an Authorization value."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,10 @@ async def test_login_and_push_leave_structured_lines_without_any_secret(
             assert response.status == 200
             assert response.headers["X-Request-Id"] == "trace-from-the-client-42"
 
+    # The access line follows the response: wait for the last request's line.
+    deadline = time.monotonic() + 5
+    while "trace-from-the-client-42" not in gateway.log_text() and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
     log = gateway.log_text()
     for secret in secrets:
         assert secret not in log
