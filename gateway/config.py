@@ -140,7 +140,8 @@ def _http_url(key: str, value: Any) -> URL:
     text = _text(key, value).strip()
     try:
         url = URL(text)
-    except ValueError as exc:
+        url.host  # noqa: B018 - a malformed host only shows when read
+    except (ValueError, UnicodeError) as exc:
         raise ConfigError(key, f"not a URL ({exc})") from None
     if url.scheme not in ("http", "https") or not url.host:
         raise ConfigError(key, f"expected an http:// or https:// URL with a host, got {text!r}")

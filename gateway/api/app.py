@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from gateway.api import members, namespaces, repositories, teams, tokens, users
+from gateway.api import events, members, namespaces, repositories, teams, tokens, users, webhooks
 from gateway.api.middleware import api_errors
 from gateway.api.openapi import API_PREFIX, openapi_handler
 
@@ -41,6 +41,14 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("DELETE", "/namespaces/{namespace}", namespaces.delete_namespace),
     ("GET", "/repositories", repositories.list_repositories),
     ("GET", "/repositories/{name:.+}/tags", repositories.list_tags),
+    ("GET", "/events", events.list_events),
+    ("GET", "/webhooks", webhooks.list_webhooks),
+    ("POST", "/webhooks", webhooks.create_webhook),
+    ("GET", "/webhooks/{webhook}", webhooks.get_webhook),
+    ("PATCH", "/webhooks/{webhook}", webhooks.update_webhook),
+    ("DELETE", "/webhooks/{webhook}", webhooks.delete_webhook),
+    ("GET", "/webhooks/{webhook}/failures", webhooks.list_failures),
+    ("POST", "/webhooks/{webhook}/redeliver", webhooks.redeliver),
 )
 
 

@@ -34,6 +34,10 @@ async def json_object(request: web.Request) -> dict[str, Any]:
         raise bad_request("the request body is not valid JSON (UTF-8)") from None
     if not isinstance(data, dict):
         raise bad_request("the request body must be a JSON object")
+    try:  # "\ud800" escapes decode to lone surrogates, which no text column or hash can take
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise bad_request("the request body holds text that is not valid Unicode (a lone surrogate)") from None
     return data
 
 
@@ -95,4 +99,16 @@ class Body:
             raise bad_request(f"field {name!r} has more than {MAX_LIST} items")
         if choices is not None and any(v not in choices for v in value):
             raise bad_request(f"field {name!r} may only hold {', '.join(choices)}")
+        return value
+
+    def text_map(self, name: str, *, max_items: int = 20, max_length: int = 1000) -> dict[str, str] | None:
+        """A JSON object of string values (e.g. extra HTTP headers)."""
+        value = self._get(name, False)
+        if value is None:
+            return None
+        if not isinstance(value, dict) or len(value) > max_items or not all(
+            isinstance(k, str) and isinstance(v, str) and 0 < len(k) <= 100 and len(v) <= max_length
+            for k, v in value.items()
+        ):
+            raise bad_request(f"field {name!r} must map up to {max_items} names to strings")
         return value

@@ -19,6 +19,7 @@ from gateway.api.render import json_response
 from gateway.api.tokens import ACTIONS, DEFAULT_ACTIONS
 from gateway.auth.app_tokens import PASSWORD_MAX, PASSWORD_MIN
 from gateway.auth.policy import ROLES, VISIBILITIES
+from gateway.events.model import ACTIONS as EVENT_ACTIONS
 
 API_PREFIX = "/api/v1"
 Schema = dict[str, Any]
@@ -57,6 +58,16 @@ def _object(properties: dict[str, Schema], required: tuple[str, ...] = (), *, cl
         schema["additionalProperties"] = False
     return schema
 
+
+WEBHOOK_NAME = _string(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", 64)
+_WEBHOOK_FIELDS: dict[str, Schema] = {
+    "url": {"type": "string", "pattern": "^https?://", "maxLength": 2048},
+    "secret": {"type": "string", "minLength": 8, "maxLength": 255, "description": "signs each delivery; never shown again"},
+    "headers": {"type": "object", "additionalProperties": {"type": "string", "maxLength": 1000}, "maxProperties": 20},
+    "actions": {"type": "array", "items": {"type": "string", "enum": list(EVENT_ACTIONS)}, "maxItems": 4,
+                "description": "empty or absent: every action"},
+    "repository_pattern": {"type": "string", "maxLength": 255, "description": "a glob such as team/*; empty: all"},
+}
 
 _APP_TOKEN_PROPERTIES: dict[str, Schema] = {
     "name": TOKEN_NAME,
@@ -110,10 +121,31 @@ SCHEMAS: dict[str, Schema] = {
         "expires_in": {"type": "string", "pattern": r"^[1-9][0-9]{0,5}[mhdw]$",
                        "description": "like 90m, 12h, 30d or 2w, at most ten years; absent: never expires"},
     }, ("name",)),
+    "Event": _object(
+        {"id": {"type": "string"}, "seq": {"type": "integer"}, "timestamp": TIME,
+         "action": {"type": "string", "enum": list(EVENT_ACTIONS)}, "target": {"type": "object"},
+         "request": {"type": "object"}, "actor": {"type": "object"}, "source": {"type": "object"}},
+        ("id", "seq", "timestamp", "action", "target", "request", "actor", "source"), closed=False,
+    ),
+    "Webhook": _object(
+        {"name": WEBHOOK_NAME, "url": {"type": "string"}, "headers": {"type": "array", "items": {"type": "string"}},
+         "actions": {"type": "array", "items": {"type": "string", "enum": list(EVENT_ACTIONS)}},
+         "repository_pattern": {"type": "string"}, "source": {"type": "string", "enum": ["config", "api"]},
+         "delivered_up_to": {"type": "integer"}},
+        ("name", "url", "headers", "actions", "repository_pattern", "source", "delivered_up_to"), closed=False,
+    ),
+    "NewWebhook": _object({"name": WEBHOOK_NAME, **_WEBHOOK_FIELDS}, ("name", "url", "secret")),
+    "WebhookPatch": {**_object(_WEBHOOK_FIELDS), "minProperties": 1},
+    "WebhookFailure": _object(
+        {"event_seq": {"type": "integer"}, "state": {"type": "string", "enum": ["failed", "redeliver"]},
+         "attempts": {"type": "integer"}, "last_error": {"type": "string"}, "updated_at": {"type": "integer"}},
+        ("event_seq", "state", "attempts", "last_error", "updated_at"), closed=False,
+    ),
+    "Redelivery": _object({"requeued": {"type": "integer"}}, ("requeued",), closed=False),
     "Repository": _object({"name": REPOSITORY_NAME}, ("name",), closed=False),
     "Tag": _object({"name": {"type": "string"}}, ("name",), closed=False),
 }
-for _item in ("User", "Team", "Member", "Namespace", "AppToken", "Repository", "Tag"):
+for _item in ("User", "Team", "Member", "Namespace", "AppToken", "Repository", "Tag", "Event", "Webhook", "WebhookFailure"):
     SCHEMAS[f"{_item}Page"] = _object(
         {"items": {"type": "array", "items": _ref(_item)},
          "next": {"type": "string", "nullable": True, "description": "pass as ?after= for the next page; null at the end"}},
@@ -135,6 +167,14 @@ PARAMETERS: dict[str, Schema] = {
     "namespace": _path_param("namespace", NAMESPACE_NAME),
     "token": _path_param("token", TOKEN_NAME),
     "repository": _path_param("name", REPOSITORY_NAME),
+    "webhook": _path_param("webhook", WEBHOOK_NAME),
+    "eventRepository": {"name": "repository", "in": "query", "required": False, "schema": REPOSITORY_NAME},
+    "eventAction": {"name": "action", "in": "query", "required": False, "schema": {"type": "string", "enum": list(EVENT_ACTIONS)}},
+    "eventActor": {"name": "actor", "in": "query", "required": False, "schema": USER_NAME},
+    "since": {"name": "since", "in": "query", "required": False, "schema": TIME, "description": "RFC 3339, inclusive"},
+    "until": {"name": "until", "in": "query", "required": False, "schema": TIME, "description": "RFC 3339, inclusive"},
+    "eventAfter": {"name": "after", "in": "query", "required": False, "description": "the `next` of the previous page",
+                   "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"}},
 }
 
 _ERROR_DESCRIPTIONS = {
@@ -198,6 +238,7 @@ _USER_LINKS = _links({"user": "$response.body#/name"}, "getUser", "updateUser", 
 _TOKEN_LINKS = _links({"user": "$request.path.user", "token": "$response.body#/name"}, "revokeAppToken")
 _TEAM_LINKS = _links({"team": "$response.body#/name"}, "getTeam", "deleteTeam", "listMembers")
 _MEMBER_LINKS = _links({"team": "$request.path.team", "user": "$request.path.user"}, "deleteMember")
+_WEBHOOK_LINKS = _links({"webhook": "$response.body#/name"}, "getWebhook", "updateWebhook", "deleteWebhook")
 _NAMESPACE_LINKS = _links({"namespace": "$response.body#/name"}, "getNamespace", "updateNamespace", "deleteNamespace")
 
 PATHS: dict[str, dict[str, Schema]] = {
@@ -281,6 +322,35 @@ PATHS: dict[str, dict[str, Schema]] = {
         "get": _op("listTags", "repositories", "list a repository's tags (if the caller may pull it)",
                    {"200": _json("TagPage", "a page of tags")}, params=("repository", *_PAGED),
                    errors=("403", "404", "502")),
+    },
+    "/events": {
+        "get": _op("listEvents", "events",
+                   "the audit log, newest first (admins: all; others: repositories they may pull)",
+                   {"200": _json("EventPage", "a page of events")},
+                   params=("eventRepository", "eventAction", "eventActor", "since", "until", "limit", "eventAfter")),
+    },
+    "/webhooks": {
+        "get": _op("listWebhooks", "webhooks", "list webhook endpoints (admins)", {"200": _json("WebhookPage", "a page of webhooks")},
+                   params=_PAGED, errors=("403",)),
+        "post": _op("createWebhook", "webhooks", "add a webhook endpoint (admins); it receives events from now on",
+                    _created("Webhook", _WEBHOOK_LINKS), body="NewWebhook", errors=("403", "409")),
+    },
+    "/webhooks/{webhook}": {
+        "get": _op("getWebhook", "webhooks", "read a webhook endpoint (admins)", {"200": _json("Webhook", "the webhook")},
+                   params=("webhook",), errors=("403", "404")),
+        "patch": _op("updateWebhook", "webhooks", "change a webhook endpoint (admins; not those from the settings)",
+                     {"200": _json("Webhook", "the changed webhook")}, params=("webhook",), body="WebhookPatch",
+                     errors=("403", "404", "409")),
+        "delete": _op("deleteWebhook", "webhooks", "remove a webhook endpoint (admins; not those from the settings)",
+                      _DELETED, params=("webhook",), errors=("403", "404", "409")),
+    },
+    "/webhooks/{webhook}/failures": {
+        "get": _op("listWebhookFailures", "webhooks", "deliveries that failed after every retry (admins)",
+                   {"200": _json("WebhookFailurePage", "the failures")}, params=("webhook",), errors=("403", "404")),
+    },
+    "/webhooks/{webhook}/redeliver": {
+        "post": _op("redeliverWebhook", "webhooks", "send the failed deliveries again (admins)",
+                    {"202": _json("Redelivery", "queued for delivery")}, params=("webhook",), errors=("403", "404")),
     },
 }
 

@@ -21,8 +21,6 @@ from gateway.store import Conflict
 
 ACTIONS = ("pull", "push", "delete")
 DEFAULT_ACTIONS = ("pull",)
-# Longer expiries are refused: they mean "never" (leave expires_in out) and overflow dates.
-MAX_EXPIRES_SECONDS = 10 * 366 * 86400
 
 
 async def _require_user(request: web.Request, username: str) -> None:
@@ -52,8 +50,6 @@ async def create_token(request: web.Request) -> web.Response:
     expires_text = body.text("expires_in", max_length=16)
     try:
         expires_in = parse_duration(expires_text) if expires_text is not None else None
-        if expires_in is not None and expires_in > MAX_EXPIRES_SECONDS:
-            raise AppTokenError("expires_in is at most ten years; leave it out for a token that does not expire")
         created = new_app_token(username, name, namespaces, list(DEFAULT_ACTIONS if actions is None else actions), expires_in)
     except AppTokenError as exc:
         raise bad_request(str(exc)) from None

@@ -1,0 +1,137 @@
+"""/webhooks: notification endpoints (admins). Those named in the settings are shown but are
+changed in the settings, not here. Failed deliveries are listed and can be sent again."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from aiohttp import web
+from yarl import URL
+
+from gateway import keys
+from gateway.api.caller import authenticate, require_admin
+from gateway.api.errors import bad_request, conflict, not_found
+from gateway.api.inputs import Body, json_object
+from gateway.api.paging import collect, page_body, page_request
+from gateway.api.render import json_response, no_content
+from gateway.events.model import ACTIONS
+from gateway.store import Conflict
+from gateway.store.events import Webhook
+
+_NAME_RULE = "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+_FIELDS = ("url", "secret", "headers", "actions", "repository_pattern")
+
+
+def webhook_json(hook: Webhook) -> dict[str, Any]:
+    """Never the secret; header names only (their values may be credentials)."""
+    return {
+        "name": hook.name, "url": hook.url, "headers": sorted(hook.headers), "actions": list(hook.actions),
+        "repository_pattern": hook.repository_pattern, "source": hook.source, "delivered_up_to": hook.cursor_seq,
+    }
+
+
+def _check_name(name: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
+        raise bad_request(f"a webhook name is {_NAME_RULE}")
+    return name
+
+
+def _fields(body: Body, current: Webhook | None) -> dict[str, Any]:
+    url = body.text("url", required=current is None, max_length=2048)
+    if url is not None:
+        try:
+            parsed = URL(url) if "://" in url else None
+            host = parsed.host if parsed is not None else None
+        except (ValueError, UnicodeError):
+            parsed, host = None, None
+        if parsed is None or parsed.scheme not in ("http", "https") or not host:
+            raise bad_request("url must be an http:// or https:// URL")
+    secret = body.text("secret", required=current is None, max_length=255)
+    if secret is not None and len(secret) < 8:
+        raise bad_request("secret must be at least 8 characters")
+    headers = body.text_map("headers")
+    actions = body.texts("actions", choices=ACTIONS)
+    pattern = body.text("repository_pattern", max_length=255)
+    return {
+        "url": url if url is not None else current.url if current else "",
+        "secret": secret if secret is not None else current.secret if current else "",
+        "headers": headers if headers is not None else current.headers if current else {},
+        "actions": tuple(actions) if actions is not None else current.actions if current else (),
+        "repository_pattern": pattern if pattern is not None else current.repository_pattern if current else "",
+    }
+
+
+async def _existing(request: web.Request) -> Webhook:
+    name = _check_name(request.match_info["webhook"])
+    hook = await request.config_dict[keys.STORE].get_webhook(name)
+    if hook is None:
+        raise not_found(f"no such webhook {name!r}")
+    return hook
+
+
+def _editable(hook: Webhook) -> None:
+    if hook.source == "config":
+        raise conflict(f"webhook {hook.name!r} is configured in the settings; change it there")
+
+
+async def list_webhooks(request: web.Request) -> web.Response:
+    require_admin(await authenticate(request), "list webhooks")
+    page = page_request(request)
+    hooks, next_name = await collect(request.config_dict[keys.STORE].list_webhooks, lambda h: h.name, page)
+    return json_response(page_body([webhook_json(h) for h in hooks], next_name))
+
+
+async def create_webhook(request: web.Request) -> web.Response:
+    require_admin(await authenticate(request), "create webhooks")
+    body = Body(await json_object(request), ("name", *_FIELDS))
+    name = _check_name(body.required_text("name", max_length=64))
+    store = request.config_dict[keys.STORE]
+    hook = Webhook(name=name, source="api", cursor_seq=await store.max_event_seq(), **_fields(body, None))
+    try:
+        await store.add_webhook(hook, int(time.time()))
+    except Conflict:
+        raise conflict(f"webhook {name!r} already exists") from None
+    return json_response(webhook_json(hook), 201)
+
+
+async def get_webhook(request: web.Request) -> web.Response:
+    require_admin(await authenticate(request), "read webhooks")
+    return json_response(webhook_json(await _existing(request)))
+
+
+async def update_webhook(request: web.Request) -> web.Response:
+    require_admin(await authenticate(request), "change webhooks")
+    current = await _existing(request)
+    _editable(current)
+    body = Body(await json_object(request), _FIELDS)
+    hook = Webhook(name=current.name, source=current.source, cursor_seq=current.cursor_seq, **_fields(body, current))
+    await request.config_dict[keys.STORE].update_webhook(hook)
+    return json_response(webhook_json(hook))
+
+
+async def delete_webhook(request: web.Request) -> web.Response:
+    require_admin(await authenticate(request), "delete webhooks")
+    hook = await _existing(request)
+    _editable(hook)
+    await request.config_dict[keys.STORE].delete_webhook(hook.name)
+    return no_content()
+
+
+async def list_failures(request: web.Request) -> web.Response:
+    require_admin(await authenticate(request), "read webhook failures")
+    hook = await _existing(request)
+    failures = await request.config_dict[keys.STORE].webhook_failures(hook.name)
+    items = [
+        {"event_seq": f.event_seq, "state": f.state, "attempts": f.attempts, "last_error": f.last_error, "updated_at": f.updated_at}
+        for f in failures
+    ]
+    return json_response({"items": items, "next": None})
+
+
+async def redeliver(request: web.Request) -> web.Response:
+    require_admin(await authenticate(request), "redeliver webhook events")
+    hook = await _existing(request)
+    count = await request.config_dict[keys.STORE].requeue_failures(hook.name, int(time.time()))
+    return json_response({"requeued": count}, 202)

@@ -1,0 +1,104 @@
+"""/api/v1/events (the audit log, filtered by permission) and /api/v1/webhooks (endpoints,
+failures and redelivery), against real gateways and a receiver that fails on purpose."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+
+import aiohttp
+
+from tests.integration.api.conftest import Api, no_traceback_since
+from tests.support.client import bearer
+from tests.support.images import push_image
+from tests.support.processes import Gateway, free_port
+from tests.support.receiver import Receiver
+
+FAST = {
+    "GATEWAY_WEBHOOK_DELIVERY_BACKOFF_INITIAL": "0.1",
+    "GATEWAY_WEBHOOK_DELIVERY_BACKOFF_MAX": "0.2",
+    "GATEWAY_WEBHOOK_DELIVERY_MAX_ATTEMPTS": "2",
+    "GATEWAY_WEBHOOK_DELIVERY_TIMEOUT": "1",
+}
+
+
+async def push(session: aiohttp.ClientSession, gateway: Gateway, user: str, repo: str, tag: str) -> str:
+    headers = await bearer(session, gateway.url, gateway.host, user, f"repository:{repo}:pull,push")
+    return await push_image(session, gateway.url, repo, tag, headers, seed=tag)
+
+
+async def test_events_are_filtered_by_permission_and_query_and_paged(session: aiohttp.ClientSession, make_gateway: Callable[..., Gateway]) -> None:
+    gateway = make_gateway()
+    admin = Api(session, gateway, Gateway.ADMIN)
+    for tag in ("a", "b", "c"):
+        await push(session, gateway, "alice", "alice/logged", tag)
+    await push(session, gateway, "bob", "bob/secret", "x")
+    headers = await bearer(session, gateway.url, gateway.host, "alice", "repository:alice/logged:pull")
+    async with session.get(f"{gateway.url}/v2/alice/logged/manifests/a", headers={**headers, "Accept": "application/vnd.oci.image.manifest.v1+json"}) as response:
+        assert response.status == 200
+    await asyncio.sleep(1.5)  # pulls are written in batches, at least every second
+
+    everything = await admin.ok("GET", "/events?limit=100")
+    assert [(e["action"], e["target"]["repository"]) for e in everything["items"]] == [
+        ("pull", "alice/logged"), ("push", "bob/secret"), ("push", "alice/logged"), ("push", "alice/logged"), ("push", "alice/logged"),
+    ]
+    alice = admin.as_("alice", "alice-secret-pw")
+    seen = await alice.ok("GET", "/events")
+    assert {e["target"]["repository"] for e in seen["items"]} == {"alice/logged"}, "bob's private repository stays hidden"
+    pushes = await alice.ok("GET", "/events?action=push&limit=2")
+    assert [e["target"]["tag"] for e in pushes["items"]] == ["c", "b"] and pushes["next"]
+    rest = await alice.ok("GET", f"/events?action=push&limit=2&after={pushes['next']}")
+    assert [e["target"]["tag"] for e in rest["items"]] == ["a"] and rest["next"] is None
+    by_actor = await admin.ok("GET", "/events?actor=bob")
+    assert [e["actor"]["name"] for e in by_actor["items"]] == ["bob"]
+    first_push = everything["items"][-1]["timestamp"]
+    later = await admin.ok("GET", f"/events?since={first_push}&action=push")
+    assert len(later["items"]) == 4
+    assert (await admin.ok("GET", "/events?until=2000-01-01T00:00:00Z"))["items"] == []
+    for bad in ("/events?since=yesterday", "/events?action=explode", "/events?after=x1", "/events?since=2026-01-01T00:00:00"):
+        assert (await admin.get(bad)).status == 400, bad
+    no_traceback_since(gateway, 0)
+
+
+async def test_webhooks_are_managed_and_failed_deliveries_can_be_sent_again(
+    session: aiohttp.ClientSession, make_gateway: Callable[..., Gateway]
+) -> None:
+    receiver = Receiver(free_port())
+    configured = [{"name": "from-settings", "url": "http://127.0.0.1:9/never", "secret": "settings-secret"}]
+    gateway = make_gateway({"GATEWAY_WEBHOOKS": json.dumps(configured), **FAST})
+    admin = Api(session, gateway, Gateway.ADMIN)
+    created = await admin.ok("POST", "/webhooks", {"name": "ci", "url": receiver.url, "secret": "a-secret-value",
+                                                   "headers": {"X-Token": "t"}, "actions": ["push"]}, 201)
+    assert created["headers"] == ["X-Token"] and "secret" not in created and created["source"] == "api"
+    assert [h["name"] for h in (await admin.ok("GET", "/webhooks"))["items"]] == ["ci", "from-settings"]
+    assert (await admin.patch("/webhooks/from-settings", {"actions": ["pull"]})).status == 409
+    assert (await admin.delete("/webhooks/from-settings")).status == 409
+    assert (await admin.post("/webhooks", {"name": "ci", "url": receiver.url, "secret": "a-secret-value"})).status == 409
+    assert (await admin.post("/webhooks", {"name": "bad", "url": "ftp://x", "secret": "a-secret-value"})).status == 400
+    assert (await admin.as_("alice", "alice-secret-pw").get("/webhooks")).status == 403
+    changed = await admin.ok("PATCH", "/webhooks/ci", {"repository_pattern": "alice/*"})
+    assert changed["repository_pattern"] == "alice/*" and changed["actions"] == ["push"]
+
+    await push(session, gateway, "alice", "alice/hooked", "v1")  # the receiver is down: fails twice, then gives up
+    for _ in range(60):
+        failures = (await admin.ok("GET", "/webhooks/ci/failures"))["items"]
+        if failures:
+            break
+        await asyncio.sleep(0.5)
+    assert [f["state"] for f in failures] == ["failed"] and failures[0]["attempts"] == 2
+    await receiver.start()
+    try:
+        assert (await admin.ok("POST", "/webhooks/ci/redeliver", {}, 202))["requeued"] == 1
+        for _ in range(40):
+            if receiver.deliveries:
+                break
+            await asyncio.sleep(0.25)
+        assert [e["target"]["repository"] for d in receiver.deliveries for e in d.events] == ["alice/hooked"]
+        assert receiver.deliveries[0].headers["X-Token"] == "t"
+        assert (await admin.ok("GET", "/webhooks/ci/failures"))["items"] == []
+    finally:
+        await receiver.stop()
+    await admin.ok("DELETE", "/webhooks/ci", expected=204)
+    assert (await admin.get("/webhooks/ci")).status == 404
+    no_traceback_since(gateway, 0)
