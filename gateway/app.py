@@ -96,7 +96,11 @@ async def _webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, store = app[keys.SETTINGS], app[keys.STORE]
     await sync_configured(store, settings)
     session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
-    dispatcher = WebhookDispatcher(store, session, policy_from(settings), app[keys.EVENTS].instance_id)
+    metrics = app[keys.METRICS]
+    dispatcher = WebhookDispatcher(
+        store, session, policy_from(settings), app[keys.EVENTS].instance_id,
+        on_failure=metrics.webhook_failed, on_depth=metrics.set_outbox_depth,
+    )
     app[keys.WEBHOOKS] = dispatcher
     try:
         async for _ in delivering(dispatcher):

@@ -17,7 +17,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -34,6 +34,7 @@ SETTLE_MS = 2000
 LEASE_MS = 15_000
 BATCH = 50
 POLL_SECONDS = 0.5
+DEPTH_EVERY_ROUNDS = 10
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,24 @@ def _now_ms() -> int:
 
 
 class WebhookDispatcher:
-    def __init__(self, store: Store, session: aiohttp.ClientSession, policy: RetryPolicy, holder: str) -> None:
+    """Delivers for every endpoint; reports failed attempts and the outbox depth to callbacks
+    (metrics), so this module needs no metrics library."""
+
+    def __init__(
+        self,
+        store: Store,
+        session: aiohttp.ClientSession,
+        policy: RetryPolicy,
+        holder: str,
+        on_failure: Callable[[str], None] = lambda endpoint: None,
+        on_depth: Callable[[int], None] = lambda depth: None,
+    ) -> None:
         self._store = store
         self._session = session
         self._policy = policy
         self._holder = holder
+        self._on_failure = on_failure
+        self._on_depth = on_depth
         self.failures = 0
 
     async def _post(self, hook: Webhook, events: list[EventRow]) -> str | None:
@@ -96,6 +110,7 @@ class WebhookDispatcher:
             if error is None:
                 return None
             self.failures += 1
+            self._on_failure(hook.name)
             log.warning("webhook %s: delivery attempt %d of %d failed: %s", hook.name, attempt, self._policy.max_attempts, error)
             if attempt < self._policy.max_attempts:
                 delay = self._policy.delay(attempt)
@@ -157,11 +172,15 @@ class WebhookDispatcher:
         await asyncio.gather(*(self.serve(hook) for hook in hooks))
 
     async def run(self) -> None:
+        rounds = 0
         while True:
             try:
                 await self.run_once()
+                if rounds % DEPTH_EVERY_ROUNDS == 0:
+                    self._on_depth(await self._store.outbox_depth())
             except StoreError as exc:
                 log.warning("webhook delivery paused: %s", exc)
+            rounds += 1
             await asyncio.sleep(POLL_SECONDS)
 
 

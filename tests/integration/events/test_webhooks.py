@@ -67,9 +67,13 @@ async def test_every_event_reaches_a_failing_receiver_across_a_gateway_restart(m
         expected = await recorded_ids(gateway, "push")
         assert len(expected) == 3
         await receiver.wait_for(expected, timeout=60)
+        async with aiohttp.ClientSession() as session, session.get(f"{gateway.url}/metrics") as response:
+            metrics = await response.text()
     finally:
         await receiver.stop()
     assert receiver.refused_attempts >= 4, "the injected failures were exercised"
+    failures = [line for line in metrics.splitlines() if line.startswith('gateway_webhook_failures_total{endpoint="audit"}')]
+    assert failures and float(failures[0].split()[-1]) > 0, "failed attempts after the restart are counted"
     for delivery in receiver.deliveries:
         assert delivery.headers["Content-Type"] == "application/vnd.docker.distribution.events.v2+json"
         expected_signature = "sha256=" + hmac.new(SECRET.encode(), delivery.body, hashlib.sha256).hexdigest()
