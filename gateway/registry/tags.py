@@ -15,6 +15,7 @@ from gateway.ops import observe
 from gateway.registry.catalog import page_params
 from gateway.registry.errors import error_response
 from gateway.registry.routes import Route
+from gateway.registry.upstream_auth import forwarded_authorization
 
 MAX_TAG_LIST_BYTES = 64 * 1024 * 1024
 
@@ -28,7 +29,8 @@ async def tag_list(request: web.Request, route: Route) -> web.Response:
     url = f"{settings.upstream_url.origin()}/v2/{route.name}/tags/list"
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=settings.upstream_connect_timeout, sock_read=settings.upstream_read_timeout)
     try:
-        async with request.app[keys.UPSTREAM].get(url, headers={"Accept": "application/json"}, timeout=timeout) as upstream:
+        asked = {"Accept": "application/json", **forwarded_authorization(request)}
+        async with request.app[keys.UPSTREAM].get(url, headers=asked, timeout=timeout) as upstream:
             body = await upstream.content.read(MAX_TAG_LIST_BYTES)
             if upstream.status != 200:
                 return web.Response(status=upstream.status, body=body, content_type="application/json")

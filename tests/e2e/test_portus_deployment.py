@@ -128,6 +128,13 @@ async def test_forward_token_mode_lets_the_upstream_verify_the_clients_token_aga
         await asyncio.sleep(0.1)
     assert "auth.user.name=alice" in registry.log_text().replace('"', "")
 
+    # Reads through the gateway reach the verifying upstream with the client's token too.
+    inspected = through_forwarding.inspect(through_forwarding.ref(repository, "v1"), creds("alice"))
+    assert inspected.ok, inspected.describe()
+    listed = run([through_forwarding.binary, "list-tags", "--tls-verify=false", "--creds", creds("alice"),
+                  f"docker://{forwarding.host}/{repository}"], through_forwarding.env)
+    assert listed.ok and "v1" in listed.stdout, listed.describe()
+
     through_plain = Skopeo.create(plain, tmp_path / "skopeo-plain")
     refused = through_plain.copy(f"oci:{layout.path}:v1", through_plain.ref(repository, "v2"), dest_creds=creds("alice"))
     assert not refused.ok, "without forward_token the token-auth upstream must refuse the gateway's anonymous requests"
