@@ -317,6 +317,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CommandError, StoreError, KeyFileError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # the machine said no: a port in use, a directory not writable, ...
+        print(f"{PROG}: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     return 0
