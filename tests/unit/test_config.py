@@ -295,3 +295,15 @@ def test_config_show_masks_a_password_read_from_a_file(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "hunter2" not in result.stdout
     assert "admin_password = ****" in result.stdout.splitlines()
+
+
+def test_example_settings_file_documents_every_option_and_loads() -> None:
+    from pathlib import Path
+
+    from gateway.config import OPTIONS
+
+    example = Path(__file__).resolve().parents[2] / "conf" / "gateway.toml"
+    text = example.read_text()
+    missing = [option.env for option in OPTIONS if option.env not in text]
+    assert missing == []
+    assert load_settings({}, example).listen_port == 5000
