@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
+from gateway.background import running
 from gateway.store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -74,10 +75,5 @@ class RevocationView:
 async def refreshing(view: RevocationView, store: Store, interval: float) -> AsyncIterator[None]:
     """Cleanup-context body: load once, then keep refreshing until shutdown."""
     await view.refresh(store)
-    task = asyncio.create_task(view.run(store, interval), name="revocation-refresh")
-    yield
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass
+    async with running(view.run(store, interval), "revocation-refresh"):
+        yield

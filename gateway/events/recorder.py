@@ -12,6 +12,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator
 
+from gateway.background import running
 from gateway.events.capture import Exchange, event_for, manifest_facts
 from gateway.events.model import Event, event_json
 from gateway.store import Store, StoreError
@@ -81,25 +82,24 @@ class EventRecorder:
             await self._store.index_pulls([(target.repository, at)])
 
     async def flush(self) -> int:
-        """Write the queued pull events; returns how many were written."""
+        """Write the queued pull events (a few statements, not one per event); returns how many
+        were written. On a store error they stay queued; a retry skips those already stored."""
         batch, self._pulls = self._pulls, []
-        written = 0
-        for index, event in enumerate(batch):
-            try:
-                await self._store.add_event(to_row(event))
-            except StoreError as exc:
-                log.warning("pull events not written yet (%s); will retry", exc)
-                self._pulls = batch[index:] + self._pulls
-                break
-            written += 1
+        if not batch:
+            return 0
+        try:
+            written = await self._store.add_events([to_row(event) for event in batch])
+        except StoreError as exc:
+            log.warning("pull events not written yet (%s); will retry", exc)
+            self._pulls = batch + self._pulls
+            return 0
         latest: dict[str, int] = {}
-        for event in batch[:written]:
+        for event in batch:
             latest[event.target.repository] = max(latest.get(event.target.repository, 0), int(event.timestamp))
-        if latest:
-            try:
-                await self._store.index_pulls(latest.items())
-            except StoreError as exc:
-                log.warning("pull times not indexed: %s", exc)
+        try:
+            await self._store.index_pulls(latest.items())
+        except StoreError as exc:
+            log.warning("pull times not indexed: %s", exc)
         return written
 
     async def run(self, interval: float = PULL_FLUSH_SECONDS) -> None:
@@ -114,11 +114,6 @@ def default_source_addr(port: int) -> str:
 
 async def recording(recorder: EventRecorder) -> AsyncIterator[None]:
     """Cleanup-context body: flush pulls every second, and once more at shutdown."""
-    task = asyncio.create_task(recorder.run(), name="pull-event-flush")
-    yield
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass
+    async with running(recorder.run(), "pull-event-flush"):
+        yield
     await recorder.flush()

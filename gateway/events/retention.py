@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
+from gateway.background import running
 from gateway.store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -33,11 +34,8 @@ async def pruning(store: Store, days: int, count: int, interval: float = PRUNE_I
                 log.warning("event retention skipped: %s", exc)
             await asyncio.sleep(interval)
 
-    task = asyncio.create_task(loop(), name="event-retention") if days or count else None
-    yield
-    if task is not None:
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass
+    if not (days or count):
+        yield
+        return
+    async with running(loop(), "event-retention"):
+        yield

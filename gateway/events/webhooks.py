@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from gateway.background import running
 from gateway.config import Settings, WebhookSetting
 from gateway.events.model import ENVELOPE_MEDIA_TYPE, envelope
 from gateway.store import Conflict, Store, StoreError
@@ -211,10 +212,5 @@ def policy_from(settings: Settings) -> RetryPolicy:
 
 async def delivering(dispatcher: WebhookDispatcher) -> AsyncIterator[None]:
     """Cleanup-context body: deliver in the background until shutdown."""
-    task = asyncio.create_task(dispatcher.run(), name="webhook-delivery")
-    yield
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass
+    async with running(dispatcher.run(), "webhook-delivery"):
+        yield
