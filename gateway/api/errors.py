@@ -27,14 +27,13 @@ METHOD_NOT_ALLOWED = ErrorKind("method_not_allowed", 405)
 CONFLICT = ErrorKind("conflict", 409)
 TOO_LARGE = ErrorKind("too_large", 413)
 TOO_MANY_REQUESTS = ErrorKind("too_many_requests", 429)
-UPSTREAM_UNAVAILABLE = ErrorKind("upstream_unavailable", 502)
 UNAVAILABLE = ErrorKind("unavailable", 503)
 
 KINDS_BY_STATUS = {
     kind.status: kind
     for kind in (
         BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, METHOD_NOT_ALLOWED, CONFLICT, TOO_LARGE,
-        TOO_MANY_REQUESTS, UPSTREAM_UNAVAILABLE, UNAVAILABLE,
+        TOO_MANY_REQUESTS, UNAVAILABLE,
     )
 }
 

@@ -142,8 +142,15 @@ SCHEMAS: dict[str, Schema] = {
         ("event_seq", "state", "attempts", "last_error", "updated_at"), closed=False,
     ),
     "Redelivery": _object({"requeued": {"type": "integer"}}, ("requeued",), closed=False),
-    "Repository": _object({"name": REPOSITORY_NAME}, ("name",), closed=False),
-    "Tag": _object({"name": {"type": "string"}}, ("name",), closed=False),
+    "Repository": _object(
+        {"name": REPOSITORY_NAME, "created_at": TIME, "last_push_at": OPTIONAL_TIME, "last_pull_at": OPTIONAL_TIME},
+        ("name", "created_at", "last_push_at", "last_pull_at"), closed=False,
+    ),
+    "Tag": _object(
+        {"name": {"type": "string"}, "digest": {"type": "string"}, "media_type": {"type": "string"},
+         "size": {"type": "integer"}, "pushed_at": TIME},
+        ("name", "digest", "media_type", "size", "pushed_at"), closed=False,
+    ),
 }
 for _item in ("User", "Team", "Member", "Namespace", "AppToken", "Repository", "Tag", "Event", "Webhook", "WebhookFailure"):
     SCHEMAS[f"{_item}Page"] = _object(
@@ -185,7 +192,6 @@ _ERROR_DESCRIPTIONS = {
     "409": "already exists, or conflicts with an existing resource",
     "413": "request body too large",
     "429": "too many failed logins from this address; see Retry-After",
-    "502": "the upstream registry did not answer",
     "503": "the gateway's database is unavailable",
 }
 _ALWAYS = ("400", "401", "429", "503")
@@ -315,13 +321,14 @@ PATHS: dict[str, dict[str, Schema]] = {
                       params=("namespace",), errors=("403", "404")),
     },
     "/repositories": {
-        "get": _op("listRepositories", "repositories", "list the repositories the caller may pull",
-                   {"200": _json("RepositoryPage", "a page of repositories")}, params=_PAGED, errors=("502",)),
+        "get": _op("listRepositories", "repositories",
+                   "list the repositories the caller may pull (from the index of what passed through the gateway)",
+                   {"200": _json("RepositoryPage", "a page of repositories")}, params=_PAGED),
     },
     "/repositories/{name}/tags": {
         "get": _op("listTags", "repositories", "list a repository's tags (if the caller may pull it)",
                    {"200": _json("TagPage", "a page of tags")}, params=("repository", *_PAGED),
-                   errors=("403", "404", "502")),
+                   errors=("403", "404")),
     },
     "/events": {
         "get": _op("listEvents", "events",

@@ -21,19 +21,19 @@ def no_content() -> web.Response:
     return web.Response(status=204, headers={"Cache-Control": "no-store"})
 
 
-def _time(moment: int | None) -> str | None:
+def time_text(moment: int | None) -> str | None:
     return None if moment is None else rfc3339(moment)
 
 
 def user_json(user: User) -> dict[str, Any]:
     return {
         "name": user.name, "admin": user.admin, "disabled": user.disabled,
-        "created_at": _time(user.created_at), "updated_at": _time(user.updated_at),
+        "created_at": time_text(user.created_at), "updated_at": time_text(user.updated_at),
     }
 
 
 def team_json(team: Team) -> dict[str, Any]:
-    return {"name": team.name, "created_at": _time(team.created_at)}
+    return {"name": team.name, "created_at": time_text(team.created_at)}
 
 
 def member_json(member: Member) -> dict[str, Any]:
@@ -43,13 +43,13 @@ def member_json(member: Member) -> dict[str, Any]:
 def namespace_json(namespace: Namespace) -> dict[str, Any]:
     return {
         "name": namespace.name, "team": namespace.team, "visibility": namespace.visibility,
-        "created_at": _time(namespace.created_at),
+        "created_at": time_text(namespace.created_at),
     }
 
 
 def app_token_json(token: AppToken) -> dict[str, Any]:
     return {
         "name": token.name, "id": token.id, "namespaces": list(token.namespaces), "actions": list(token.actions),
-        "expires_at": _time(token.expires_at), "created_at": _time(token.created_at),
-        "last_used_at": _time(token.last_used_at),
+        "expires_at": time_text(token.expires_at), "created_at": time_text(token.created_at),
+        "last_used_at": time_text(token.last_used_at),
     }

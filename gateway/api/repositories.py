@@ -1,57 +1,62 @@
 """/repositories and /repositories/{name}/tags: what the caller may pull, paged.
 
-Filtered by the same policy as the token endpoint (a pull scope per repository), so the API
-never shows a repository whose pull a token request would refuse.
+Answered from the gateway's repository index (kept from the events of what passed through
+it), filtered by the same policy as the token endpoint (a pull scope per repository), so the
+API never shows a repository whose pull a token request would refuse.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from gateway import keys
-from gateway.api.caller import Caller, authenticate
+from gateway.api.caller import authenticate
 from gateway.api.errors import forbidden, not_found
 from gateway.api.names import check_repository
-from gateway.api.paging import collect, in_memory, page_body, page_request
-from gateway.api.render import json_response
-from gateway.api.repository_source import repository_names, tag_names
-from gateway.auth.namespaces import facts_for
-from gateway.auth.policy import NamespaceFacts, grant, namespace_of
-from gateway.auth.scopes import Scope
+from gateway.api.paging import collect, page_body, page_request
+from gateway.api.render import json_response, time_text
+from gateway.auth.namespaces import PullFilter
+from gateway.store.events import RepositoryRow, TagRow
 
 
-class PullCheck:
-    """May this caller pull a repository? Namespace facts are looked up once per request."""
+def repository_json(row: RepositoryRow) -> dict[str, Any]:
+    return {
+        "name": row.name, "created_at": time_text(row.created_at),
+        "last_push_at": time_text(row.last_push_at), "last_pull_at": time_text(row.last_pull_at),
+    }
 
-    def __init__(self, request: web.Request, caller: Caller) -> None:
-        self._store = request.config_dict[keys.STORE]
-        self._rules = request.config_dict[keys.POLICY_RULES]
-        self._identity = caller.identity
-        self._facts: dict[str, NamespaceFacts] = {}
 
-    async def allows(self, repository: str) -> bool:
-        scope = Scope("repository", repository, ("pull",))
-        if namespace_of(repository) not in self._facts:
-            self._facts.update(await facts_for(self._store, self._identity, [scope], self._rules))
-        return bool(grant(self._identity, [scope], self._facts, self._rules).scopes)
+def tag_json(row: TagRow) -> dict[str, Any]:
+    return {"name": row.tag, "digest": row.digest, "media_type": row.media_type, "size": row.size, "pushed_at": time_text(row.pushed_at)}
 
 
 async def list_repositories(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     page = page_request(request)
-    names = await repository_names(request)
-    found, next_name = await collect(in_memory(names, str), str, page, PullCheck(request, caller).allows)
-    return json_response(page_body([{"name": n} for n in found], next_name))
+    store = request.config_dict[keys.STORE]
+    check = PullFilter(store, caller.identity, request.config_dict[keys.POLICY_RULES])
+
+    async def allowed(row: RepositoryRow) -> bool:
+        return await check.allows(row.name)
+
+    found, next_name = await collect(store.list_repositories, lambda r: r.name, page, allowed)
+    return json_response(page_body([repository_json(r) for r in found], next_name))
 
 
 async def list_tags(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     repository = check_repository(request.match_info["name"])
     page = page_request(request)
-    if not await PullCheck(request, caller).allows(repository):
+    store = request.config_dict[keys.STORE]
+    if not await PullFilter(store, caller.identity, request.config_dict[keys.POLICY_RULES]).allows(repository):
         raise forbidden(f"you may not pull {repository!r}")
-    tags = await tag_names(request, repository)
-    if tags is None:
-        raise not_found(f"no such repository {repository!r}")
-    found, next_name = await collect(in_memory(tags, str), str, page)
-    return json_response(page_body([{"name": t} for t in found], next_name))
+
+    async def fetch(after: str, count: int) -> list[TagRow]:
+        return await store.list_tags(repository, after, count)
+
+    found, next_name = await collect(fetch, lambda t: t.tag, page)
+    if not found and not page.after and not await store.list_tags(repository, "", 1):
+        raise not_found(f"no such repository {repository!r} (or it has no tags)")
+    return json_response(page_body([tag_json(t) for t in found], next_name))
