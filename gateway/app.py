@@ -12,6 +12,7 @@ from gateway import keys
 from gateway.api import setup_api
 from gateway.auth.credentials import PasswordHasher
 from gateway.auth.endpoint import get_token, post_token
+from gateway.auth.grant_cache import GrantCache
 from gateway.auth.keyfiles import load_or_create_signing_key, load_verification_key
 from gateway.auth.login import Authenticator, CredentialCache
 from gateway.auth.policy import Rules
@@ -25,6 +26,7 @@ from gateway.events.upstream import receive_upstream_events
 from gateway.events.webhooks import WebhookDispatcher, delivering, policy_from, sync_configured
 from gateway.ops.setup import setup_ops
 from gateway.registry.errors import API_VERSION, API_VERSION_HEADER
+from gateway.registry.manifest_cache import ManifestCache, following
 from gateway.registry.proxy import v2_handler
 from gateway.registry.uploads import UploadBinder
 from gateway.store import Conflict, Store, open_store
@@ -115,6 +117,11 @@ async def _revocation_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+async def _manifest_cache_ctx(app: web.Application) -> AsyncIterator[None]:
+    async for _ in following(app[keys.MANIFEST_CACHE], app[keys.STORE]):
+        yield
+
+
 async def _api_version_header(request: web.Request, response: web.StreamResponse) -> None:
     if request.path.startswith("/v2"):
         response.headers[API_VERSION_HEADER] = API_VERSION
@@ -133,7 +140,9 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.HASHER] = PasswordHasher()
     app[keys.POLICY_RULES] = rules_from(settings)
     app[keys.REVOCATIONS] = RevocationView()
-    app.cleanup_ctx.extend([_keys_ctx, _store_ctx, _upstream_ctx, _events_ctx, _webhooks_ctx, _revocation_ctx])
+    app[keys.MANIFEST_CACHE] = ManifestCache()
+    app[keys.GRANT_CACHE] = GrantCache()
+    app.cleanup_ctx.extend([_keys_ctx, _store_ctx, _upstream_ctx, _events_ctx, _webhooks_ctx, _revocation_ctx, _manifest_cache_ctx])
     app.on_response_prepare.append(_api_version_header)
     setup_ops(app)
     app.router.add_get("/v2/token", get_token)

@@ -6,6 +6,7 @@ import aiohttp
 from aiohttp import web
 
 from gateway.auth.credentials import PasswordHasher
+from gateway.auth.grant_cache import GrantCache
 from gateway.auth.keyfiles import SigningKey
 from gateway.auth.login import Authenticator
 from gateway.auth.policy import Rules
@@ -16,6 +17,7 @@ from gateway.ops.inflight import InFlight
 from gateway.ops.metrics import Metrics
 from gateway.events.recorder import EventRecorder
 from gateway.events.webhooks import WebhookDispatcher
+from gateway.registry.manifest_cache import ManifestCache
 from gateway.registry.uploads import UploadBinder
 from gateway.store import Store
 
@@ -34,3 +36,5 @@ METRICS = web.AppKey("metrics", Metrics)
 IN_FLIGHT = web.AppKey("in_flight", InFlight)
 EVENTS = web.AppKey("events", EventRecorder)
 WEBHOOKS = web.AppKey("webhooks", WebhookDispatcher)
+MANIFEST_CACHE = web.AppKey("manifest_cache", ManifestCache)
+GRANT_CACHE = web.AppKey("grant_cache", GrantCache)

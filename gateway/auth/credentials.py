@@ -11,7 +11,9 @@ import base64
 import hashlib
 import hmac
 import secrets
-from concurrent.futures import Executor
+import os
+import threading
+from concurrent.futures import Executor, ThreadPoolExecutor
 
 SCRYPT_N = 2**14
 SCRYPT_R = 8
@@ -53,11 +55,22 @@ def verify_password(password: str, encoded: str) -> bool:
     return hmac.compare_digest(digest, _unb64(expected))
 
 
+def _kdf_thread_setup() -> None:
+    """KDF threads yield the CPU to the event loop thread (Linux niceness is per thread), so a
+    burst of cold logins slows other logins, not every request the process is serving."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass
+
+
 class PasswordHasher:
-    """Runs the KDF off the event loop."""
+    """Runs the KDF off the event loop, in its own pool of one thread per CPU at low priority."""
 
     def __init__(self, executor: Executor | None = None) -> None:
-        self._executor = executor
+        self._executor = executor or ThreadPoolExecutor(
+            max_workers=os.cpu_count() or 2, thread_name_prefix="kdf", initializer=_kdf_thread_setup
+        )
 
     async def hash(self, password: str) -> str:
         return await asyncio.get_running_loop().run_in_executor(self._executor, hash_password, password)

@@ -105,8 +105,7 @@ async def _new_refresh_token(request: web.Request, identity: Identity, service: 
     return secret
 
 
-async def _token_body(request: web.Request, identity: Identity, service: str, requested: list[Scope]) -> dict[str, Any]:
-    granted = await _grant_for(request, identity, requested)
+def _signed_body(request: web.Request, identity: Identity, service: str, granted: tuple[Scope, ...]) -> dict[str, Any]:
     limits = identity.limits
     issued = request.app[keys.ISSUER].issue(
         identity.name, service, granted,
@@ -124,13 +123,35 @@ async def _token_body(request: web.Request, identity: Identity, service: str, re
     }
 
 
+async def _token_body(request: web.Request, identity: Identity, service: str, requested: list[Scope]) -> dict[str, Any]:
+    return _signed_body(request, identity, service, await _grant_for(request, identity, requested))
+
+
+async def _decide(request: web.Request, service: str, scopes: list[str], *, cacheable: bool) -> tuple[Identity, tuple[Scope, ...]]:
+    """Who the Basic credentials name and what they are granted: from the grant cache while the
+    store is unchanged (and the caller not throttled), else from the store."""
+    cache = request.app[keys.GRANT_CACHE]
+    key = cache.key(request.headers.get("Authorization", ""), service, scopes)
+    version = request.app[keys.STORE].data_version() if cacheable else None
+    hit = cache.get(key, version)
+    if hit is not None and (
+        hit.identity.anonymous or not request.app[keys.AUTHENTICATOR].retry_after(hit.identity.name, request.remote or "")
+    ):
+        return hit.identity, hit.granted
+    identity = await _basic_identity(request)
+    granted = await _grant_for(request, identity, parse_scopes(scopes))
+    cache.put(key, version, identity, granted)
+    return identity, granted
+
+
 async def get_token(request: web.Request) -> web.Response:
     """Docker token protocol: Basic (or anonymous) credentials, repeated `scope` parameters."""
     try:
         service = _check_service(request, request.query.get("service"))
-        identity = await _basic_identity(request)
-        body = await _token_body(request, identity, service, parse_scopes(request.query.getall("scope", [])))
-        if request.query.get("offline_token", "").lower() == "true" and not identity.anonymous and identity.limits is None:
+        offline = request.query.get("offline_token", "").lower() == "true"
+        identity, granted = await _decide(request, service, request.query.getall("scope", []), cacheable=not offline)
+        body = _signed_body(request, identity, service, granted)
+        if offline and not identity.anonymous and identity.limits is None:
             body["refresh_token"] = await _new_refresh_token(request, identity, service, request.query.get("client_id", ""))
     except TokenRequestError as exc:
         observe.token_denied(request, exc.error)

@@ -65,6 +65,10 @@ class Authenticator:
         self._cache = cache
         self._throttle = throttle
 
+    def retry_after(self, username: str, address: str) -> int:
+        """Seconds this (user, address) is throttled for; 0 when it may log in."""
+        return self._throttle.retry_after(username, address)
+
     async def login(self, username: str, password: str, address: str) -> Identity | None:
         """The identity for these credentials, or None (logged with the reason); may raise Throttled."""
         wait = self._throttle.retry_after(username, address)

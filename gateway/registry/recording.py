@@ -4,6 +4,7 @@ client's, so durable events are committed before the client hears success."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import aiohttp
 from aiohttp import web
@@ -23,11 +24,19 @@ async def record_exchange(
     request: web.Request, route: Route, access: Access, upstream: aiohttp.ClientResponse, manifest: bytes | None
 ) -> web.Response | None:
     """Record the exchange; an error response when a durable event could not be written."""
-    if upstream.status >= 300 or route.kind not in ("manifest", "blob", "upload"):
+    return await record_answer(request, route, access, upstream.status, upstream.headers, manifest)
+
+
+async def record_answer(
+    request: web.Request, route: Route, access: Access, status: int, headers: Mapping[str, str], manifest: bytes | None
+) -> web.Response | None:
+    """Record an answer with this status and these headers, whether the registry gave it or the
+    gateway did from memory; an error response when a durable event could not be written."""
+    if status >= 300 or route.kind not in ("manifest", "blob", "upload"):
         return None
     exchange = Exchange(
-        route=route, method=request.method, query=request.query, status=upstream.status,
-        request_headers=request.headers, response_headers=upstream.headers, remote=request.remote or "",
+        route=route, method=request.method, query=request.query, status=status,
+        request_headers=request.headers, response_headers=headers, remote=request.remote or "",
         origin=public_origin(request, request.app[keys.SETTINGS]), subject=access.subject,
         app_token=access.app_token_name or "", manifest=manifest,
     )

@@ -10,6 +10,9 @@ from typing import Any
 from gateway.store.records import Conflict
 from gateway.store.sql import Row, SQLBase
 
+# Rows per multi-row INSERT: 8 parameters each stays far below every driver's limit.
+_BATCH = 100
+
 
 @dataclass(frozen=True)
 class EventRow:
@@ -122,6 +125,32 @@ class EventQueries(SQLBase):
             return False
         return True
 
+    async def add_events(self, events: Sequence[NewEvent]) -> int:
+        """Store many events in one statement per `_BATCH` (pull events, flushed each second);
+        a batch with an id already stored is retried one by one. Returns how many were added."""
+        added = 0
+        for start in range(0, len(events), _BATCH):
+            batch = events[start:start + _BATCH]
+            params: dict[str, Any] = {}
+            values = []
+            for i, event in enumerate(batch):
+                values.append(f"(:id{i}, :at{i}, :action{i}, :repository{i}, :tag{i}, :digest{i}, :actor{i}, :body{i})")
+                params.update({
+                    f"id{i}": event.id, f"at{i}": event.created_at_ms, f"action{i}": event.action,
+                    f"repository{i}": event.repository, f"tag{i}": event.tag or None, f"digest{i}": event.digest or None,
+                    f"actor{i}": event.actor, f"body{i}": json.dumps(event.body, separators=(",", ":")),
+                })
+            try:
+                await self.execute(
+                    "INSERT INTO events (id, created_at, action, repository, tag, digest, actor, body) VALUES "
+                    + ", ".join(values), params,
+                )
+                added += len(batch)
+            except Conflict:
+                for event in batch:
+                    added += await self.add_event(event)
+        return added
+
     async def list_events(
         self,
         *,
@@ -172,6 +201,15 @@ class EventQueries(SQLBase):
     async def max_event_seq(self) -> int:
         row = await self.fetch_one("SELECT MAX(seq) AS top FROM events")
         return int(row["top"]) if row and row["top"] is not None else 0
+
+    async def deletes_after(self, seq: int) -> tuple[int, list[tuple[str, str]]]:
+        """The newest event seq, and (repository, digest) of the deletes after `seq` up to it."""
+        top = await self.max_event_seq()
+        rows = await self.fetch_all(
+            "SELECT repository, digest FROM events WHERE seq > :seq AND seq <= :top AND action = 'delete'",
+            {"seq": seq, "top": top},
+        )
+        return top, [(str(r["repository"]), str(r["digest"] or "")) for r in rows]
 
     async def prune_events(self, older_than_ms: int | None, keep: int | None) -> int:
         removed = 0

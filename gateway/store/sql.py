@@ -24,6 +24,11 @@ class SQLBase(ABC):
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
         """Run one statement in its own transaction; returns the affected row count."""
 
+    def data_version(self) -> object | None:
+        """Something that changes whenever any process commits a write, checked without a query;
+        None when the dialect cannot tell (callers then must not cache what they read)."""
+        return None
+
     async def fetch_one(self, sql: str, params: Mapping[str, Any] | None = None) -> Row | None:
         rows = await self.fetch_all(sql, params)
         return rows[0] if rows else None

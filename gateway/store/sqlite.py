@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
@@ -18,8 +19,10 @@ from gateway.store.sql import Row
 class SQLiteStore(Store):
     autoincrement_pk = "INTEGER PRIMARY KEY AUTOINCREMENT"
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(self, connection: aiosqlite.Connection, path: str = ":memory:") -> None:
         self._db = connection
+        self._shm: int | None = None  # the WAL index, read for its change counter
+        self._files: tuple[str, str] | tuple[()] = () if path == ":memory:" else (path, path + "-wal")
 
     @classmethod
     async def open(cls, path: str) -> SQLiteStore:
@@ -33,7 +36,24 @@ class SQLiteStore(Store):
             await connection.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open SQLite database {path}: {exc}") from None
-        return cls(connection)
+        return cls(connection, path)
+
+    def data_version(self) -> object | None:
+        """Changes with every commit, from this process or another (the CLI, a sibling worker):
+        the WAL-index header (its first 48 bytes in the -shm file) holds a counter SQLite bumps
+        on each transaction, and a checkpoint shows in the files' size and mtime. Two stat calls
+        and one small read from the page cache; no query."""
+        if not self._files:
+            return None
+        database, wal = self._files
+        try:
+            if self._shm is None:
+                self._shm = os.open(database + "-shm", os.O_RDONLY | os.O_CLOEXEC)
+            header = os.pread(self._shm, 48, 0)
+            stats = tuple((s.st_ino, s.st_size, s.st_mtime_ns) for s in (os.stat(database), os.stat(wal)))
+        except OSError:
+            return None
+        return header, stats
 
     async def fetch_all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         try:
@@ -65,4 +85,7 @@ class SQLiteStore(Store):
         return lock()
 
     async def close(self) -> None:
+        if self._shm is not None:
+            os.close(self._shm)
+            self._shm = None
         await self._db.close()
