@@ -9,6 +9,7 @@ answer a generic `invalid_token`.
 from __future__ import annotations
 
 import datetime
+import functools
 import secrets
 import time
 from collections.abc import Iterable, Mapping
@@ -61,7 +62,15 @@ class VerifiedToken:
 
 
 def rfc3339(moment: float) -> str:
+    return _rfc3339(moment) if isinstance(moment, int) else _format_rfc3339(moment)
+
+
+def _format_rfc3339(moment: float) -> str:
     return datetime.datetime.fromtimestamp(moment, datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+# Tokens are stamped in whole seconds: a busy token endpoint formats the same few instants.
+_rfc3339 = functools.lru_cache(maxsize=8)(_format_rfc3339)
 
 
 class TokenIssuer:

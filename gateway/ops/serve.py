@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 
 from aiohttp import web
@@ -103,10 +103,22 @@ async def _serve(app: web.Application, settings: Settings, certificate: ServerCe
         await runner.cleanup()
 
 
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop when it is installed (the `speed` extra): the same code, less CPU per request."""
+    try:
+        import uvloop
+    except ImportError:
+        log.info("event loop: asyncio (install uvloop for less CPU per request)")
+        return None
+    log.info("event loop: uvloop %s", uvloop.__version__)
+    return uvloop.new_event_loop
+
+
 def run_server(settings: Settings, certificate: ServerCertificate | None, *, reuse_port: bool = False) -> None:
     from gateway.app import create_app
 
-    asyncio.run(_serve(create_app(settings), settings, certificate, reuse_port))
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(_serve(create_app(settings), settings, certificate, reuse_port))
     log.info("stopped (pid %d)", os.getpid())
 
 
