@@ -132,8 +132,8 @@ class Stack:
 
 async def fetch_token(session: aiohttp.ClientSession, gateway_url: str, *scopes: str, user: tuple[str, str] = USER) -> str:
     params = [("service", SERVICE)] + [("scope", s) for s in scopes]
-    auth = aiohttp.BasicAuth(*user)
-    async with session.get(f"{gateway_url}/v2/token", params=params, auth=auth) as response:
+    headers = {"Authorization": aiohttp.encode_basic_auth(*user)}
+    async with session.get(f"{gateway_url}/v2/token", params=params, headers=headers) as response:
         body = await response.json()
         if response.status != 200:
             raise RuntimeError(f"token request failed: {response.status} {body}")

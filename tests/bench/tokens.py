@@ -29,7 +29,7 @@ async def same_user(bench: Bench) -> None:
     gateway = bench.stack.gateway
     assert gateway is not None
     url = f"{gateway.url}/v2/token?service={SERVICE}&scope={SCOPE}"
-    headers = {"Authorization": aiohttp.BasicAuth(*USER).encode()}
+    headers = {"Authorization": aiohttp.encode_basic_auth(*USER)}
     async with bench.session.get(url, headers=headers) as response:  # warm the credential cache
         assert response.status == 200, await response.text()
     for connections in (16, 64):
@@ -43,14 +43,14 @@ async def same_user(bench: Bench) -> None:
 
 
 async def _create_users(session: aiohttp.ClientSession, gateway: Gateway, count: int, prefix: str) -> list[tuple[str, str]]:
-    admin = aiohttp.BasicAuth(*Gateway.ADMIN)
+    admin = {"Authorization": aiohttp.encode_basic_auth(*Gateway.ADMIN)}
     users = [(f"{prefix}{i}", f"cold-password-{i}") for i in range(count)]
     semaphore = asyncio.Semaphore(4)
 
     async def create(name: str, password: str) -> None:
         async with semaphore:
             body = {"name": name, "password": password}
-            async with session.post(f"{gateway.url}/api/v1/users", json=body, auth=admin) as response:
+            async with session.post(f"{gateway.url}/api/v1/users", json=body, headers=admin) as response:
                 if response.status != 201:
                     raise RuntimeError(f"creating {name}: {response.status} {await response.text()}")
 
@@ -90,7 +90,7 @@ async def distinct_users(bench: Bench) -> None:
             async with semaphore:
                 began = time.perf_counter()
                 params = {"service": SERVICE, "scope": f"repository:{name}/app:pull"}
-                async with bench.session.get(f"{gateway.url}/v2/token", params=params, auth=aiohttp.BasicAuth(name, password)) as response:
+                async with bench.session.get(f"{gateway.url}/v2/token", params=params, headers={"Authorization": aiohttp.encode_basic_auth(name, password)}) as response:
                     await response.read()
                     if response.status != 200:
                         raise RuntimeError(f"cold login of {name}: {response.status}")
