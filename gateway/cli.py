@@ -238,8 +238,8 @@ def _token_command(settings: Settings, args: argparse.Namespace) -> None:
         elif args.action == "list":
             for token in await store.list_app_tokens(args.user):
                 namespaces = ",".join(token.namespaces) or "*"
-                expires = "never" if token.expires_at is None else rfc3339(token.expires_at)
-                print(f"{token.name} id={token.id} namespaces={namespaces} actions={','.join(token.actions)} expires={expires}")
+                until = "never" if token.expires_at is None else rfc3339(token.expires_at)
+                print(f"{token.name} id={token.id} namespaces={namespaces} actions={','.join(token.actions)} expires={until}")
         elif await store.revoke_app_token(args.user, args.name) is None:
             raise CommandError(f"{args.user} has no token named {args.name!r}")
         else:

@@ -163,7 +163,8 @@ class EventQueries(SQLBase):
         limit: int = 100,
     ) -> list[EventRow]:
         """Newest first, keyset-paged by `before_seq`."""
-        clauses, params = ["1 = 1"], {"limit": limit}
+        clauses: list[str] = ["1 = 1"]
+        params: dict[str, object] = {"limit": limit}
         for column, value in (("repository", repository), ("action", action), ("actor", actor)):
             if value is not None:
                 clauses.append(f"{column} = :{column}")
