@@ -110,7 +110,7 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     except ImportError:
         log.info("event loop: asyncio (install uvloop for less CPU per request)")
         return None
-    log.info("event loop: uvloop %s", uvloop.__version__)
+    log.info("event loop: uvloop %s", getattr(uvloop, "__version__", "?"))
     return uvloop.new_event_loop
 
 
