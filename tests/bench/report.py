@@ -33,7 +33,8 @@ def _gateway_cell(row: Row) -> str:
         cell += f", gateway CPU {row.detail['gateway_cpu_s_per_gb']:.2f} s/GB"
     if "healthz_busy_p99_ms" in row.detail:
         d = row.detail
-        cell += (f" (KDF bound ~{d['kdf_bound_tokens_per_s']:.0f}/s); /healthz p50 {d['healthz_busy_p50_ms']:.1f} /"
+        cell += (f" (KDF bound ~{d['kdf_bound_tokens_per_s']:.0f}/s at {d['scrypt_ms']:.0f} ms a hash);"
+                 f" /healthz p50 {d['healthz_busy_p50_ms']:.1f} /"
                  f" p99 {d['healthz_busy_p99_ms']:.1f} ms meanwhile (idle p50 {d['healthz_idle_p50_ms']:.1f})")
     return cell
 
