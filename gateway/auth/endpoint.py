@@ -35,9 +35,12 @@ class TokenRequestError(Exception):
         self.retry_after = retry_after
 
 
+_JSON_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache", "Content-Type": "application/json; charset=utf-8"}
+
+
 def _json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    merged = {"Cache-Control": "no-store", "Pragma": "no-cache", **(headers or {})}
-    return web.Response(status=status, text=json.dumps(body), content_type="application/json", headers=merged)
+    merged = {**_JSON_HEADERS, **headers} if headers else _JSON_HEADERS
+    return web.Response(status=status, body=json.dumps(body).encode(), headers=merged)
 
 
 _OCI_CODES = {401: "UNAUTHORIZED", 429: "TOOMANYREQUESTS"}

@@ -22,7 +22,7 @@ class SQLiteStore(Store):
     def __init__(self, connection: aiosqlite.Connection, path: str = ":memory:") -> None:
         self._db = connection
         self._shm: int | None = None  # the WAL index, read for its change counter
-        self._files: tuple[str, str] | tuple[()] = () if path == ":memory:" else (path, path + "-wal")
+        self._shm_path = "" if path == ":memory:" else path + "-shm"
 
     @classmethod
     async def open(cls, path: str) -> SQLiteStore:
@@ -40,20 +40,17 @@ class SQLiteStore(Store):
 
     def data_version(self) -> object | None:
         """Changes with every commit, from this process or another (the CLI, a sibling worker):
-        the WAL-index header (its first 48 bytes in the -shm file) holds a counter SQLite bumps
-        on each transaction, and a checkpoint shows in the files' size and mtime. Two stat calls
-        and one small read from the page cache; no query."""
-        if not self._files:
+        the first 48 bytes of the WAL index (-shm) are the header SQLite's own readers check,
+        with a counter bumped on each transaction and salts renewed when the WAL restarts.
+        One small read from the page cache; no query, no thread."""
+        if not self._shm_path:
             return None
-        database, wal = self._files
         try:
             if self._shm is None:
-                self._shm = os.open(database + "-shm", os.O_RDONLY | os.O_CLOEXEC)
-            header = os.pread(self._shm, 48, 0)
-            stats = tuple((s.st_ino, s.st_size, s.st_mtime_ns) for s in (os.stat(database), os.stat(wal)))
+                self._shm = os.open(self._shm_path, os.O_RDONLY | os.O_CLOEXEC)
+            return os.pread(self._shm, 48, 0)
         except OSError:
             return None
-        return header, stats
 
     async def fetch_all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         try:
