@@ -21,6 +21,7 @@ from gateway.ops.metrics import Metrics, method_label
 ACCESS_LOGGER_NAME = "gateway.access"
 MAX_PATH = 2048
 REDACTED_PARAMS = frozenset({"_state", "_gw", "password", "token", "access_token", "refresh_token", "client_secret"})
+_CHILDREN_LIMIT = 4096
 _FIXED_ROUTES = {
     "/v2/token": "token", "/healthz": "healthz", "/readyz": "readyz", "/metrics": "metrics",
     "/.well-known/jwks.json": "jwks",
@@ -61,10 +62,13 @@ class AccessLogger(AbstractAccessLogger):
     """Bind it to an application's metrics with `AccessLogger.bound(metrics)`."""
 
     metrics: Metrics | None = None
+    # The labelled metric children per (route, method, status): `labels()` is a locked lookup
+    # that every request would otherwise repeat four times.
+    children: dict[tuple[str, str, int], tuple[Any, Any, Any, Any]] = {}
 
     @classmethod
     def bound(cls, metrics: Metrics) -> type[AccessLogger]:
-        return type("BoundAccessLogger", (cls,), {"metrics": metrics})
+        return type("BoundAccessLogger", (cls,), {"metrics": metrics, "children": {}})
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         info = info_of(request)
@@ -96,15 +100,27 @@ class AccessLogger(AbstractAccessLogger):
         self.logger.info(self._text(request, fields), extra={"access": fields})
 
     def _record(self, route: str, method: str, status: int, received: int, sent: int, duration: float) -> None:
-        metrics = self.metrics
-        assert metrics is not None
-        label = method_label(method)
-        metrics.requests.labels(route=route, method=label, status=str(status)).inc()
-        metrics.latency.labels(route=route, method=label).observe(duration)
+        key = (route, method, status)
+        children = self.children.get(key)
+        if children is None:
+            metrics = self.metrics
+            assert metrics is not None
+            label = method_label(method)
+            children = (
+                metrics.requests.labels(route=route, method=label, status=str(status)),
+                metrics.latency.labels(route=route, method=label),
+                metrics.received_bytes.labels(route=route),
+                metrics.sent_bytes.labels(route=route),
+            )
+            if len(self.children) < _CHILDREN_LIMIT:
+                self.children[key] = children
+        requests, latency, received_bytes, sent_bytes = children
+        requests.inc()
+        latency.observe(duration)
         if received:
-            metrics.received_bytes.labels(route=route).inc(received)
+            received_bytes.inc(received)
         if sent:
-            metrics.sent_bytes.labels(route=route).inc(sent)
+            sent_bytes.inc(sent)
 
     @staticmethod
     def _text(request: web.BaseRequest, fields: dict[str, Any]) -> str:

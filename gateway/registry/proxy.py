@@ -21,6 +21,7 @@ from gateway.registry.cached_manifests import keep, serve_cached
 from gateway.registry.catalog import catalog
 from gateway.registry.access import Access, Challenge, authorize, challenge_response, missing_namespace_denial
 from gateway.registry.errors import error_response
+from gateway.registry.splice import splice_body
 from gateway.registry.routes import InvalidName, Route, match_route, method_actions
 from gateway.events.capture import MANIFEST_LIMIT, manifest_facts
 from gateway.registry.referrers import referrers
@@ -216,7 +217,8 @@ async def _stream_back(
         response.content_length = upstream.content_length
     try:
         await response.prepare(request)
-        if request.method != "HEAD":
+        read_timeout = request.app[keys.SETTINGS].upstream_read_timeout
+        if request.method != "HEAD" and not await splice_body(request, response, upstream, read_timeout):
             async for chunk in upstream.content.iter_any():
                 await response.write(chunk)
         await response.write_eof()
