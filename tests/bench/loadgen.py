@@ -11,9 +11,12 @@ import re
 import resource
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass
+from collections.abc import Awaitable, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from tests.bench import sysstat
 
 _WRK_SCRIPT = """
 done = function(summary, latency, requests)
@@ -32,13 +35,32 @@ class LoadResult:
     p99_ms: float
     errors: int
     loadgen_cpu_s: float
+    server_cpu_s: float = 0.0  # every process serving this side (the gateway side: gateway + registry)
+    gateway_cpu_s: float = 0.0
 
     @property
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
 
+    def per_request_ms(self, cpu_s: float) -> float:
+        return cpu_s * 1000 / self.requests if self.requests else 0.0
+
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "rps": round(self.rps, 1)}
+        return {
+            **asdict(self), "rps": round(self.rps, 1),
+            "server_cpu_ms_per_request": round(self.per_request_ms(self.server_cpu_s), 3),
+            "gateway_cpu_ms_per_request": round(self.per_request_ms(self.gateway_cpu_s), 3),
+        }
+
+
+async def costed(run: Awaitable[LoadResult], servers: Sequence[int], gateway: int | None) -> LoadResult:
+    """`run`, with the CPU the serving processes (and the gateway among them) spent meanwhile."""
+    before = [sysstat.cpu_seconds(pid) for pid in servers]
+    gateway_before = sysstat.cpu_seconds(gateway) if gateway else 0.0
+    result = await run
+    server = sum(sysstat.cpu_seconds(pid) - b for pid, b in zip(servers, before))
+    own = sysstat.cpu_seconds(gateway) - gateway_before if gateway else 0.0
+    return replace(result, server_cpu_s=server, gateway_cpu_s=own)
 
 
 def _children_cpu() -> float:

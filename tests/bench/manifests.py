@@ -4,7 +4,7 @@ token itself (the Portus-style deployment), by tag and by digest; and webhook de
 from __future__ import annotations
 
 from tests.bench.common import Bench, Row, alternate, median, say
-from tests.bench.loadgen import LoadResult, hey, wrk
+from tests.bench.loadgen import LoadResult, costed, hey, wrk
 from tests.bench.stack import fetch_token
 from tests.support.images import OCI_MANIFEST, push_image
 
@@ -44,6 +44,9 @@ def _detail(ours: list[LoadResult], theirs: list[LoadResult]) -> dict[str, objec
         "gateway_p50_ms": median([r.p50_ms for r in ours]), "gateway_p99_ms": median([r.p99_ms for r in ours]),
         "reference_p50_ms": median([r.p50_ms for r in theirs]), "reference_p99_ms": median([r.p99_ms for r in theirs]),
         "loadgen_cpu_share": round(median([r.loadgen_cpu_s / r.seconds for r in ours + theirs]) / 2, 3),
+        "gateway_cpu_ms_per_request": round(median([r.per_request_ms(r.gateway_cpu_s) for r in ours]), 3),
+        "gateway_side_cpu_ms_per_request": round(median([r.per_request_ms(r.server_cpu_s) for r in ours]), 3),
+        "reference_cpu_ms_per_request": round(median([r.per_request_ms(r.server_cpu_s) for r in theirs]), 3),
     }
 
 
@@ -52,15 +55,20 @@ async def _compare(bench: Bench, target: ManifestTarget, reference: str, method:
     assert stack.gateway is not None and stack.portus is not None
     seconds = bench.plan.seconds
 
-    def runner(base: str):
+    def runner(base: str, servers: list[int], gateway: int | None):
         async def run() -> LoadResult:
             url = target.url(base, reference)
             if method == "HEAD":
-                return await hey(url, target.headers, connections, seconds)
-            return await wrk(url, target.headers, connections, seconds)
+                return await costed(hey(url, target.headers, connections, seconds), servers, gateway)
+            return await costed(wrk(url, target.headers, connections, seconds), servers, gateway)
         return run
 
-    ours, theirs = await alternate(bench.plan.repeats, runner(stack.gateway.url), runner(stack.portus.url))
+    gateway_pid = stack.pid()
+    ours, theirs = await alternate(
+        bench.plan.repeats,
+        runner(stack.gateway.url, [gateway_pid, stack.pid("registry")], gateway_pid),
+        runner(stack.portus.url, [stack.pid("portus")], None),
+    )
     for result in ours + theirs:
         if result.errors:
             say(f"  warning: {result.errors} errors in a {method} run at c={connections}")

@@ -29,6 +29,8 @@ def _gateway_cell(row: Row) -> str:
     cell = f"{_number(row.gateway, row.unit)} {row.unit}" + _latency(row, "gateway")
     if "p99_ms" in row.detail and "p50_ms" in row.detail:
         cell += f" (p50 {row.detail['p50_ms']:.2f} / p99 {row.detail['p99_ms']:.2f} ms)"
+    if "gateway_cpu_ms_per_request" in row.detail:
+        cell += f", gateway CPU {row.detail['gateway_cpu_ms_per_request']:.2f} ms/req"
     if "gateway_cpu_s_per_gb" in row.detail:
         cell += f", gateway CPU {row.detail['gateway_cpu_s_per_gb']:.2f} s/GB"
     if "healthz_busy_p99_ms" in row.detail:
@@ -48,6 +50,9 @@ def markdown(rows: list[Row]) -> str:
         reference = "-" if row.reference is None else (
             f"{_number(row.reference, row.unit)} {row.unit}" + _latency(row, "reference") + f" ({row.reference_name})"
         )
+        if "reference_cpu_ms_per_request" in row.detail and "gateway_side_cpu_ms_per_request" in row.detail:
+            reference += (f"; CPU per request {row.detail['reference_cpu_ms_per_request']:.2f} ms there,"
+                          f" {row.detail['gateway_side_cpu_ms_per_request']:.2f} ms gateway + registry")
         ratio = "-" if row.ratio is None else f"{row.ratio:.2f}x"
         met = {True: "yes", False: "**no**", None: "-"}[row.met]
         lines.append(f"| {row.figure} | {_gateway_cell(row)} | {reference} | {ratio} | {row.target} | {met} |")
