@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import shutil
 import sys
 import tempfile
@@ -32,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seconds", type=float, default=None, help="seconds per load run (default 5, quick 3)")
     parser.add_argument("--workers", type=int, default=1, help="gateway worker processes (serve --workers)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, storage)")
+    parser.add_argument("--render", type=Path, default=None, help="only print the table of a saved JSON result")
     return parser
 
 
@@ -63,8 +65,7 @@ async def _run(args: argparse.Namespace, argv: list[str]) -> int:
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     doc = report.document(bench, argv)
-    print(f"\n{doc['date']} · {doc['machine']['cpus']} CPUs ({doc['machine']['cpu_model']}) · Python "
-          f"{doc['machine']['python']} · revision {doc['revision']} · {doc['seconds']} s\n`{doc['command']}`\n")
+    print(report.header(doc))
     print(report.markdown(bench.rows))
     report.write_json(args.out, doc)
     say(f"wrote {args.out}")
@@ -74,6 +75,11 @@ async def _run(args: argparse.Namespace, argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
+    if args.render is not None:
+        doc = json.loads(args.render.read_text())
+        print(report.header(doc))
+        print(report.markdown([report.row_of(r) for r in doc["rows"]]))
+        return 0
     return asyncio.run(_run(args, argv))
 
 

@@ -44,9 +44,11 @@ def _detail(ours: list[LoadResult], theirs: list[LoadResult]) -> dict[str, objec
         "gateway_p50_ms": median([r.p50_ms for r in ours]), "gateway_p99_ms": median([r.p99_ms for r in ours]),
         "reference_p50_ms": median([r.p50_ms for r in theirs]), "reference_p99_ms": median([r.p99_ms for r in theirs]),
         "loadgen_cpu_share": round(median([r.loadgen_cpu_s / r.seconds for r in ours + theirs]) / 2, 3),
-        "gateway_cpu_ms_per_request": round(median([r.per_request_ms(r.gateway_cpu_s) for r in ours]), 3),
-        "gateway_side_cpu_ms_per_request": round(median([r.per_request_ms(r.server_cpu_s) for r in ours]), 3),
-        "reference_cpu_ms_per_request": round(median([r.per_request_ms(r.server_cpu_s) for r in theirs]), 3),
+        **({
+            "gateway_cpu_ms_per_request": round(median([r.per_request_ms(r.gateway_cpu_s) for r in ours]), 3),
+            "gateway_side_cpu_ms_per_request": round(median([r.per_request_ms(r.server_cpu_s) for r in ours]), 3),
+            "reference_cpu_ms_per_request": round(median([r.per_request_ms(r.server_cpu_s) for r in theirs]), 3),
+        } if any(r.server_cpu_s for r in ours) else {}),
     }
 
 

@@ -96,5 +96,21 @@ def document(bench: Bench, argv: list[str]) -> dict[str, Any]:
     }
 
 
+def header(doc: dict[str, Any]) -> str:
+    m = doc["machine"]
+    return (f"\n{doc['date']} · {m['cpus']} CPUs ({m['cpu_model']}) · Python {m['python']} · "
+            f"revision {doc['revision']} · {doc['seconds']} s\n`{doc['command']}`\n")
+
+
+def row_of(saved: dict[str, Any]) -> Row:
+    """A row back from the JSON document (for --render)."""
+    fields = {k: saved[k] for k in ("figure", "unit", "gateway", "reference", "reference_name", "target", "met")}
+    detail = dict(saved.get("detail", {}))
+    if detail.get("gateway_side_cpu_ms_per_request") == 0 and detail.get("reference_cpu_ms_per_request") == 0:
+        for key in ("gateway_cpu_ms_per_request", "gateway_side_cpu_ms_per_request", "reference_cpu_ms_per_request"):
+            detail.pop(key, None)  # runs of a version that recorded no CPU for this figure
+    return Row(**fields, higher_is_better=saved["unit"] != "MiB", detail=detail)
+
+
 def write_json(path: Path, doc: dict[str, Any]) -> None:
     path.write_text(json.dumps(doc, indent=2) + "\n")
