@@ -42,9 +42,14 @@ def test_two_workers_answer_on_one_port_and_stop_together(make_gateway: Callable
     before = samples(gateway.url)
     for _ in range(REQUESTS):  # a new connection each time (urllib closes it): the kernel picks a worker
         assert get(f"{gateway.url}/healthz")[0] == 200
-    after = samples(gateway.url)
-    counted = value(after, "gateway_http_requests_total", route="healthz") - value(before, "gateway_http_requests_total", route="healthz")
-    assert counted == REQUESTS, "/metrics on any worker reports the requests of all workers"
+
+    def counted() -> float:
+        after = samples(gateway.url)
+        return value(after, "gateway_http_requests_total", route="healthz") - value(before, "gateway_http_requests_total", route="healthz")
+
+    # A request is counted when its access line is written, just after the client has its answer.
+    total = wait_until(counted, lambda n: n >= REQUESTS)
+    assert total == REQUESTS, "/metrics on any worker reports the requests of all workers"
 
     access = [json.loads(line) for line in gateway.log_text().splitlines() if line.startswith("{")]
     answered_by = {line["pid"] for line in access if line.get("logger") == "gateway.access" and line["path"] == "/healthz"}
