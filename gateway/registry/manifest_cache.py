@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
 from gateway.auth.scopes import is_valid_digest
+from gateway.background import running
 from gateway.registry.routes import Route
 from gateway.store import Store, StoreError
 
@@ -128,10 +129,5 @@ def cacheable_request(method: str, route: Route, headers: Mapping[str, str]) -> 
 
 async def following(cache: ManifestCache, store: Store) -> AsyncIterator[None]:
     """Cleanup-context body: follow delete events until shutdown."""
-    task = asyncio.create_task(cache.follow_deletes(store), name="manifest-cache-deletes")
-    yield
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass
+    async with running(cache.follow_deletes(store), "manifest-cache-deletes"):
+        yield
