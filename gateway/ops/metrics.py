@@ -75,6 +75,10 @@ class Metrics:
         self.upstream_errors = Counter(
             "gateway_upstream_errors", "Upstream registry failures: unreachable, or a 5xx answer.", ["kind"], registry=r
         )
+        self.manifests_from_memory = Counter(
+            "gateway_manifest_cache_answers", "Manifest GETs and HEADs answered from memory, by digest or by tag.",
+            ["by"], registry=r,
+        )
         self.uploads_in_flight = Gauge(
             "gateway_uploads_in_flight", "Blob upload requests (PATCH, PUT, POST with a body) being streamed now.",
             registry=r, multiprocess_mode="livesum",

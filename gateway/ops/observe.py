@@ -43,3 +43,7 @@ def authentication_failed(request: web.Request, kind: str) -> None:
 
 def upstream_failed(request: web.Request, kind: str) -> None:
     request.config_dict[keys.METRICS].upstream_errors.labels(kind=kind).inc()
+
+
+def manifest_from_memory(request: web.Request, by: str) -> None:
+    request.config_dict[keys.METRICS].manifests_from_memory.labels(by=by).inc()

@@ -1,12 +1,16 @@
-"""Manifests by digest from the gateway's memory: same answer as the registry, never to a token
-without pull on the repository, gone after a DELETE, pulls still recorded."""
+"""Manifests from the gateway's memory: same answer as the registry, never to a token without
+pull on the repository, gone after a DELETE, pulls still recorded; a tag that moved, through
+this gateway or another on the same store, is never answered with its old digest."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Callable
+from pathlib import Path
 
 import aiohttp
+import pytest
 
 from tests.support.client import bearer
 from tests.support.images import OCI_MANIFEST, push_image
@@ -68,3 +72,60 @@ async def test_pulls_answered_from_memory_are_still_events(gateway: Gateway) -> 
                 break
             await asyncio.sleep(0.2)
         assert len(pulls) == 3
+
+
+async def _digest_by_tag(session: aiohttp.ClientSession, url: str, headers: dict[str, str], method: str = "GET") -> str:
+    async with session.request(method, url, headers={**headers, "Accept": OCI_MANIFEST}) as response:
+        body = await response.read()
+        assert response.status == 200, body
+        digest = response.headers["Docker-Content-Digest"]
+        if method == "GET":
+            assert "sha256:" + hashlib.sha256(body).hexdigest() == digest
+        return digest
+
+
+async def _answers_from_memory(session: aiohttp.ClientSession, gateway: Gateway, by: str) -> float:
+    async with session.get(f"{gateway.url}/metrics") as response:
+        text = await response.text()
+    line = f'gateway_manifest_cache_answers_total{{by="{by}"}} '
+    return sum(float(row[len(line):]) for row in text.splitlines() if row.startswith(line))
+
+
+async def test_a_tag_pushed_again_here_is_answered_with_its_new_digest_at_once(gateway: Gateway) -> None:
+    async with aiohttp.ClientSession() as session:
+        push = await bearer(session, gateway.url, gateway.host, "alice", "repository:alice/moving:pull,push")
+        url = f"{gateway.url}/v2/alice/moving/manifests/latest"
+        before = await _answers_from_memory(session, gateway, "tag")
+        for n in range(3):
+            digest = await push_image(session, gateway.url, "alice/moving", "latest", push, seed=f"moving {n}")
+            assert [await _digest_by_tag(session, url, push, method) for method in ("GET", "HEAD", "GET", "GET")] == [digest] * 4
+        assert await _answers_from_memory(session, gateway, "tag") > before
+        async with session.get(url, headers={**push, "Accept": "application/vnd.docker.distribution.manifest.v2+json"}) as response:
+            assert response.status == 404, "like registry 2.8: an OCI manifest only for clients that accept one"
+
+
+@pytest.mark.parametrize("store", ["sqlite", "mariadb"])
+async def test_a_tag_moved_through_another_gateway_on_the_same_store_is_never_answered_stale(
+    make_gateway: Callable[..., Gateway], tmp_path: Path, mariadb_url: str, store: str
+) -> None:
+    shared = (
+        {"GATEWAY_DATA_DIR": str(tmp_path / "shared")} if store == "sqlite"
+        else {"GATEWAY_DATABASE_URL": mariadb_url, "GATEWAY_DATA_DIR": str(tmp_path / "shared")}
+    )
+    pusher = make_gateway(shared)
+    puller = make_gateway(shared, add_users=False)
+    async with aiohttp.ClientSession() as session:
+        repository = f"alice/moved-{store}"
+        push = await bearer(session, pusher.url, pusher.host, "alice", f"repository:{repository}:pull,push")
+        pull = await bearer(session, puller.url, puller.host, "alice", f"repository:{repository}:pull")
+        url = f"{puller.url}/v2/{repository}/manifests/v1"
+        for n in range(4):
+            digest = await push_image(session, pusher.url, repository, "v1", push, seed=f"moved {n}")
+            for _ in range(5):
+                assert await _digest_by_tag(session, url, pull) == digest
+                assert await _digest_by_tag(session, url, pull, "HEAD") == digest
+        answered = await _answers_from_memory(session, puller, "tag")
+    if store == "sqlite":
+        assert answered > 0, "between pushes the tag was answered from memory"
+    else:
+        assert answered == 0, "MariaDB cannot tell its data version: tags always go to the registry"
