@@ -3,11 +3,13 @@ successful password checks and per-(user, address) throttling of failures.
 
 The cache key covers user name, password and the stored hash, and the user row is read on
 every login, so a changed password or a disabled user takes effect at once while a busy CI
-does not pay the KDF on every token request.
+does not pay the KDF on every token request. Concurrent checks of the same credentials against
+the same hash (a fleet of CI jobs starting at once) share one KDF run.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import logging
@@ -31,21 +33,21 @@ class CredentialCache:
         self._entries: dict[bytes, float] = {}
 
     @staticmethod
-    def _key(username: str, password: str, password_hash: str) -> bytes:
+    def key(username: str, password: str, password_hash: str) -> bytes:
         material = "\0".join((username, password, password_hash)).encode("utf-8")
         return hashlib.sha256(material).digest()
 
-    def hit(self, username: str, password: str, password_hash: str) -> bool:
-        expires = self._entries.get(self._key(username, password, password_hash))
+    def hit(self, key: bytes) -> bool:
+        expires = self._entries.get(key)
         return expires is not None and expires > time.monotonic()
 
-    def remember(self, username: str, password: str, password_hash: str) -> None:
+    def remember(self, key: bytes) -> None:
         now = time.monotonic()
         if len(self._entries) >= _CACHE_LIMIT:
             self._entries = {k: v for k, v in self._entries.items() if v > now}
             if len(self._entries) >= _CACHE_LIMIT:
                 self._entries.clear()
-        self._entries[self._key(username, password, password_hash)] = now + self._ttl
+        self._entries[key] = now + self._ttl
 
 
 class Throttled(Exception):
@@ -64,6 +66,7 @@ class Authenticator:
         self._hasher = hasher
         self._cache = cache
         self._throttle = throttle
+        self._checking: dict[bytes, asyncio.Future[bool]] = {}
 
     def retry_after(self, username: str, address: str) -> int:
         """Seconds this (user, address) is throttled for; 0 when it may log in."""
@@ -89,12 +92,13 @@ class Authenticator:
 
     async def _password_login(self, username: str, password: str) -> tuple[Identity | None, str]:
         user = await self._store.get_user(username)
-        if user is not None and self._cache.hit(username, password, user.password_hash):
+        key = CredentialCache.key(username, password, user.password_hash if user else "")
+        if user is not None and self._cache.hit(key):
             ok = True
         else:
-            ok = await self._hasher.verify(password, user.password_hash if user else None)
+            ok = await self._verify_once(key, password, user.password_hash if user else None)
             if ok and user is not None:
-                self._cache.remember(username, password, user.password_hash)
+                self._cache.remember(key)
         if user is None:
             return None, "no such user"
         if not ok:
@@ -102,6 +106,16 @@ class Authenticator:
         if user.disabled:
             return None, "user is disabled"
         return Identity(user.name, admin=user.admin), ""
+
+    async def _verify_once(self, key: bytes, password: str, encoded: str | None) -> bool:
+        """One KDF run for concurrent checks of the same credentials against the same hash; a
+        caller that goes away does not cancel it for the others."""
+        check = self._checking.get(key)
+        if check is None:
+            check = asyncio.ensure_future(self._hasher.verify(password, encoded))
+            self._checking[key] = check
+            check.add_done_callback(lambda _: self._checking.pop(key, None))
+        return await asyncio.shield(check)
 
 
 def decode_basic(header: str) -> tuple[str, str] | None:
