@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import subprocess
@@ -138,3 +139,11 @@ async def fetch_token(session: aiohttp.ClientSession, gateway_url: str, *scopes:
         if response.status != 200:
             raise RuntimeError(f"token request failed: {response.status} {body}")
         return str(body["token"])
+
+
+async def warm_logins(gateway_url: str, user: tuple[str, str] = USER, connections: int = 8) -> None:
+    """Token requests on fresh connections, so every worker has checked the password lately:
+    figures about moving images leave the cold password check to the token figures."""
+    connector = aiohttp.TCPConnector(force_close=True)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        await asyncio.gather(*(fetch_token(session, gateway_url, "registry:catalog:*", user=user) for _ in range(connections)))
