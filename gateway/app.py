@@ -137,7 +137,7 @@ def rules_from(settings: Settings) -> Rules:
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(handler_args=_HANDLER_ARGS)
     app[keys.SETTINGS] = settings
-    app[keys.HASHER] = PasswordHasher()
+    app[keys.HASHER] = PasswordHasher(processes=settings.server_workers)
     app[keys.POLICY_RULES] = rules_from(settings)
     app[keys.REVOCATIONS] = RevocationView()
     app[keys.MANIFEST_CACHE] = ManifestCache()

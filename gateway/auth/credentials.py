@@ -64,12 +64,19 @@ def _kdf_thread_setup() -> None:
         pass
 
 
-class PasswordHasher:
-    """Runs the KDF off the event loop, in its own pool of one thread per CPU at low priority."""
+def kdf_threads(cpus: int, processes: int) -> int:
+    """KDF threads for each of `processes` serving side by side: together one per CPU, since
+    more runs than CPUs add no logins per second, only competition for the event loops."""
+    return max(1, cpus // max(1, processes))
 
-    def __init__(self, executor: Executor | None = None) -> None:
+
+class PasswordHasher:
+    """Runs the KDF off the event loop, in its own pool of low-priority threads (`kdf_threads`)."""
+
+    def __init__(self, executor: Executor | None = None, *, processes: int = 1) -> None:
         self._executor = executor or ThreadPoolExecutor(
-            max_workers=os.cpu_count() or 2, thread_name_prefix="kdf", initializer=_kdf_thread_setup
+            max_workers=kdf_threads(os.cpu_count() or 2, processes), thread_name_prefix="kdf",
+            initializer=_kdf_thread_setup,
         )
 
     async def hash(self, password: str) -> str:
