@@ -89,5 +89,7 @@ def event_json(event: Event) -> dict[str, Any]:
     }
 
 
-def envelope(events: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"events": events}
+def envelope_bytes(event_bodies: list[str]) -> bytes:
+    """The envelope `{"events": [...]}` as compact JSON, built from events already stored as
+    compact JSON (so a delivery neither parses nor re-encodes them)."""
+    return ('{"events":[' + ",".join(event_bodies) + "]}").encode("utf-8")

@@ -5,6 +5,9 @@ An instance delivers to an endpoint only while it holds that endpoint's lease, t
 atomic UPDATE, so with several gateways on one database each event goes to each endpoint
 once. Events are read only once they are a couple of seconds old, so an event whose insert
 committed late (seq allocated earlier than a neighbour's) is never skipped by the cursor.
+Writes are few: an endpoint with nothing to send is only read, and a delivered batch costs one
+UPDATE (cursor and lease together); every commit bumps the store's data version, which the
+token and manifest caches check.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ import asyncio
 import fnmatch
 import hashlib
 import hmac
-import json
 import logging
 import time
 import uuid
@@ -24,7 +26,7 @@ import aiohttp
 
 from gateway.background import running
 from gateway.config import Settings, WebhookSetting
-from gateway.events.model import ENVELOPE_MEDIA_TYPE, envelope
+from gateway.events.model import ENVELOPE_MEDIA_TYPE, envelope_bytes
 from gateway.store import Conflict, Store, StoreError
 from gateway.store.events import EventRow, Webhook, WebhookFailure
 
@@ -33,7 +35,7 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Gateway-Signature"
 SETTLE_MS = 2000
 LEASE_MS = 15_000
-BATCH = 50
+BATCH = 200
 POLL_SECONDS = 0.5
 DEPTH_EVERY_ROUNDS = 10
 
@@ -87,7 +89,7 @@ class WebhookDispatcher:
 
     async def _post(self, hook: Webhook, events: list[EventRow]) -> str | None:
         """One delivery attempt; None on success, else what went wrong."""
-        body = json.dumps(envelope([e.body for e in events]), separators=(",", ":")).encode()
+        body = envelope_bytes([e.body_json for e in events])
         headers = {
             **hook.headers,
             "Content-Type": ENVELOPE_MEDIA_TYPE,
@@ -120,10 +122,12 @@ class WebhookDispatcher:
                 await asyncio.sleep(delay)
         return error
 
+    def _lease_until(self, extra_seconds: float = 0.0) -> int:
+        """Long enough for the next wait and attempt, plus a margin."""
+        return _now_ms() + int((extra_seconds + self._policy.timeout) * 1000) + LEASE_MS
+
     async def _extend_lease(self, hook: Webhook, extra_seconds: float = 0.0) -> bool:
-        """Hold the lease long enough for the next wait and attempt, plus a margin."""
-        until = _now_ms() + int((extra_seconds + self._policy.timeout) * 1000) + LEASE_MS
-        return await self._store.lease_webhook(hook.name, self._holder, _now_ms(), until)
+        return await self._store.lease_webhook(hook.name, self._holder, _now_ms(), self._lease_until(extra_seconds))
 
     async def _mark_failed(self, hook: Webhook, events: list[EventRow], error: str) -> None:
         for event in events:
@@ -143,15 +147,21 @@ class WebhookDispatcher:
         elif error != "lease lost":
             await self._mark_failed(hook, events, error)
 
+    async def _pending(self, hook: Webhook) -> bool:
+        """Anything to send (read only): settled events past the cursor, or queued redeliveries."""
+        if await self._store.events_after(hook.cursor_seq, _now_ms() - SETTLE_MS, 1):
+            return True
+        return bool(await self._store.claim_redeliveries(hook.name, 1))
+
     async def serve(self, hook: Webhook) -> None:
         """Everything pending for one endpoint, while this instance holds its lease."""
-        if not await self._extend_lease(hook):
+        if not await self._pending(hook) or not await self._extend_lease(hook):
             return
         try:
             await self._redeliver(hook)
             current = await self._store.get_webhook(hook.name)
             cursor = current.cursor_seq if current else hook.cursor_seq
-            while await self._extend_lease(hook):
+            while True:
                 events = await self._store.events_after(cursor, _now_ms() - SETTLE_MS, BATCH)
                 if not events:
                     return
@@ -163,7 +173,7 @@ class WebhookDispatcher:
                     log.error("webhook %s: %d events marked failed: %s", hook.name, len(wanted), error)
                     await self._mark_failed(hook, wanted, error)
                 cursor = events[-1].seq
-                if not await self._store.advance_webhook(hook.name, self._holder, cursor):
+                if not await self._store.advance_webhook(hook.name, self._holder, cursor, self._lease_until()):
                     return
         finally:
             await self._store.release_webhook(hook.name, self._holder)

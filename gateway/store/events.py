@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from gateway.store.records import Conflict
@@ -21,7 +22,12 @@ class EventRow:
     created_at_ms: int
     action: str
     repository: str
-    body: dict[str, Any]
+    body_json: str  # as stored: compact JSON, so webhooks send it without parsing it
+
+    @cached_property
+    def body(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(self.body_json)
+        return loaded
 
 
 @dataclass(frozen=True)
@@ -91,7 +97,9 @@ class NewEvent:
 
 
 def _event(row: Row) -> EventRow:
-    return EventRow(int(row["seq"]), row["id"], int(row["created_at"]), row["action"], row["repository"], json.loads(row["body"]))
+    body = row["body"]
+    text = body.decode("utf-8") if isinstance(body, bytes) else str(body)
+    return EventRow(int(row["seq"]), row["id"], int(row["created_at"]), row["action"], row["repository"], text)
 
 
 def _webhook(row: Row) -> Webhook:
@@ -353,10 +361,13 @@ class EventQueries(SQLBase):
             {"name": name, "holder": holder},
         )
 
-    async def advance_webhook(self, name: str, holder: str, seq: int) -> bool:
+    async def advance_webhook(self, name: str, holder: str, seq: int, until_ms: int) -> bool:
+        """Move the cursor of an endpoint this holder leases, extending the lease in the same
+        UPDATE (one write per delivered batch)."""
         count = await self.execute(
-            "UPDATE webhooks SET cursor_seq = :seq WHERE name = :name AND leased_by = :holder AND cursor_seq < :seq",
-            {"name": name, "holder": holder, "seq": seq},
+            "UPDATE webhooks SET cursor_seq = :seq, lease_until = :until"
+            " WHERE name = :name AND leased_by = :holder AND cursor_seq < :seq",
+            {"name": name, "holder": holder, "seq": seq, "until": until_ms},
         )
         return count > 0
 
