@@ -28,6 +28,7 @@ from gateway.ops.setup import setup_ops
 from gateway.registry.errors import API_VERSION, API_VERSION_HEADER
 from gateway.registry.manifest_cache import ManifestCache, following
 from gateway.registry.proxy import v2_handler
+from gateway.registry.storage_blobs import senders
 from gateway.registry.uploads import UploadBinder
 from gateway.store import Conflict, Store, open_store
 
@@ -117,6 +118,15 @@ async def _revocation_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+async def _senders_ctx(app: web.Application) -> AsyncIterator[None]:
+    root = app[keys.SETTINGS].upstream_storage_dir
+    if root is not None and not root.is_dir():
+        log.warning("upstream.storage_dir %s is not a directory (yet): blobs go through the proxy until it is", root)
+    async for pool in senders():
+        app[keys.BLOB_SENDERS] = pool
+        yield
+
+
 async def _manifest_cache_ctx(app: web.Application) -> AsyncIterator[None]:
     async for _ in following(app[keys.MANIFEST_CACHE], app[keys.STORE]):
         yield
@@ -142,7 +152,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.REVOCATIONS] = RevocationView()
     app[keys.MANIFEST_CACHE] = ManifestCache()
     app[keys.GRANT_CACHE] = GrantCache()
-    app.cleanup_ctx.extend([_keys_ctx, _store_ctx, _upstream_ctx, _events_ctx, _webhooks_ctx, _revocation_ctx, _manifest_cache_ctx])
+    app.cleanup_ctx.extend([_keys_ctx, _store_ctx, _upstream_ctx, _events_ctx, _webhooks_ctx, _revocation_ctx, _manifest_cache_ctx, _senders_ctx])
     app.on_response_prepare.append(_api_version_header)
     setup_ops(app)
     app.router.add_get("/v2/token", get_token)

@@ -79,6 +79,7 @@ class Settings:
     log_format: str = "text"
     token_previous_cert_files: tuple[Path, ...] = ()
     upstream_forward_token: bool = False
+    upstream_storage_dir: Path | None = None
     server_workers: int = 1
     shutdown_grace: float = 60.0
     readiness_timeout: float = 2.0
@@ -322,6 +323,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("log_format", ("log_format",), "GATEWAY_LOG_FORMAT", _log_format),
     Option("token_previous_cert_files", ("token_previous_cert_files",), "GATEWAY_TOKEN_PREVIOUS_CERT_FILES", _path_list),
     Option("upstream_forward_token", ("upstream", "forward_token"), "GATEWAY_UPSTREAM_FORWARD_TOKEN", _bool),
+    Option("upstream_storage_dir", ("upstream", "storage_dir"), "GATEWAY_UPSTREAM_STORAGE_DIR", _optional_path),
     Option("server_workers", ("server", "workers"), "GATEWAY_SERVER_WORKERS", _int_between(1, 64)),
     Option("shutdown_grace", ("server", "shutdown_grace"), "GATEWAY_SERVER_SHUTDOWN_GRACE", _seconds),
     Option("readiness_timeout", ("readiness", "timeout"), "GATEWAY_READINESS_TIMEOUT", _seconds),

@@ -18,6 +18,7 @@ from gateway.ops.metrics import Metrics
 from gateway.events.recorder import EventRecorder
 from gateway.events.webhooks import WebhookDispatcher
 from gateway.registry.manifest_cache import ManifestCache
+from gateway.registry.storage_blobs import SenderPool
 from gateway.registry.uploads import UploadBinder
 from gateway.store import Store
 
@@ -38,3 +39,4 @@ EVENTS = web.AppKey("events", EventRecorder)
 WEBHOOKS = web.AppKey("webhooks", WebhookDispatcher)
 MANIFEST_CACHE = web.AppKey("manifest_cache", ManifestCache)
 GRANT_CACHE = web.AppKey("grant_cache", GrantCache)
+BLOB_SENDERS = web.AppKey("blob_senders", SenderPool)

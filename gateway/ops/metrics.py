@@ -79,6 +79,10 @@ class Metrics:
             "gateway_manifest_cache_answers", "Manifest GETs and HEADs answered from memory, by digest or by tag.",
             ["by"], registry=r,
         )
+        self.blobs_from_storage = Counter(
+            "gateway_blobs_from_storage", "Blob GETs whose body was sent from upstream.storage_dir with sendfile.",
+            registry=r,
+        )
         self.uploads_in_flight = Gauge(
             "gateway_uploads_in_flight", "Blob upload requests (PATCH, PUT, POST with a body) being streamed now.",
             registry=r, multiprocess_mode="livesum",

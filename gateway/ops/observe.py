@@ -45,5 +45,9 @@ def upstream_failed(request: web.Request, kind: str) -> None:
     request.config_dict[keys.METRICS].upstream_errors.labels(kind=kind).inc()
 
 
+def blob_from_storage(request: web.Request) -> None:
+    request.config_dict[keys.METRICS].blobs_from_storage.inc()
+
+
 def manifest_from_memory(request: web.Request, by: str) -> None:
     request.config_dict[keys.METRICS].manifests_from_memory.labels(by=by).inc()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 
 import aiohttp
 from aiohttp import web
@@ -22,6 +23,8 @@ from gateway.registry.catalog import catalog
 from gateway.registry.access import Access, Challenge, authorize, challenge_response, missing_namespace_denial
 from gateway.registry.errors import error_response
 from gateway.registry.splice import splice_body
+from gateway.registry.storage_blobs import open_blob, send_blob
+from gateway.registry.storage_blobs import wanted as storage_wanted
 from gateway.registry.routes import InvalidName, Route, match_route, method_actions
 from gateway.events.capture import MANIFEST_LIMIT, manifest_facts
 from gateway.registry.referrers import referrers
@@ -29,7 +32,7 @@ from gateway.registry.tags import tag_list
 from gateway.registry.upload_state import chunk_out_of_order, known_state, remember, status_response, with_latest_state
 from gateway.registry.validation import reference_problem
 from gateway.store.uploads import UploadState
-from gateway.registry.recording import record_exchange
+from gateway.registry.recording import record_answer, record_exchange
 from gateway.registry.uploads import PARAM as UPLOAD_PARAM
 from gateway.registry.uploads import add_param, split_query
 
@@ -159,6 +162,10 @@ async def forward(request: web.Request, route: Route, access: Access) -> web.Str
         if manifest is None:
             return error_response("SIZE_INVALID", f"manifests are limited to {MANIFEST_LIMIT} bytes", status=413)
         body = manifest
+    if storage_wanted(request.method, route, request.headers, request.app[keys.SETTINGS].upstream_storage_dir):
+        local = await _from_storage(request, route, access)
+        if local is not None:
+            return local
     upload = await known_state(request, route)
     if upload is not None:
         if request.method == "GET":
@@ -201,6 +208,52 @@ async def forward(request: web.Request, route: Route, access: Access) -> web.Str
         return await _stream_back(request, upstream, route, access, extra)
     finally:
         upstream.release()
+
+
+async def _from_storage(request: web.Request, route: Route, access: Access) -> web.StreamResponse | None:
+    """A blob GET answered from the registry's HEAD and, for the body, its storage directory
+    (gateway/registry/storage_blobs.py); None: put the GET to the registry as usual."""
+    settings = request.app[keys.SETTINGS]
+    pool = request.app[keys.BLOB_SENDERS]
+    assert settings.upstream_storage_dir is not None
+    try:
+        async with request.app[keys.UPSTREAM].request(
+            "HEAD", _upstream_url(request, access), headers=_upstream_headers(request), allow_redirects=False,
+            timeout=_timeout(request), skip_auto_headers=("Accept-Encoding", "User-Agent", "Content-Type"),
+        ) as head:
+            length = head.content_length
+            if head.status != 200 or length is None:
+                return None
+            fd = await open_blob(pool, settings.upstream_storage_dir, route.reference, length)
+            headers = head.headers.copy()
+    except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+        return None  # the GET that follows reports what is wrong
+    if fd is None:
+        return None
+    owned = True
+    try:
+        refusal = await record_answer(request, route, access, 200, headers, None)
+        if refusal is not None:
+            return refusal
+        response = web.StreamResponse(status=200)
+        for name, value in headers.items():
+            if name.lower() not in _RESPONSE_DROP:
+                response.headers.add(name, value)
+        response.content_length = length
+        observe.blob_from_storage(request)
+        try:
+            await response.prepare(request)
+            owned = False
+            await send_blob(request, response, pool, fd, length, settings.upstream_read_timeout)
+            await response.write_eof()
+        except (ConnectionError, asyncio.TimeoutError) as exc:
+            log.info("blob %s from storage cut short: %s", route.reference, exc.__class__.__name__)
+            if request.transport is not None:
+                request.transport.close()
+        return response
+    finally:
+        if owned:
+            os.close(fd)
 
 
 async def _stream_back(

@@ -27,7 +27,7 @@ _F_GETPIPE_SZ = getattr(fcntl, "F_GETPIPE_SZ", 1032)
 _FLAGS = getattr(os, "SPLICE_F_MOVE", 1) | getattr(os, "SPLICE_F_NONBLOCK", 2)
 
 
-def _plain_socket(transport: asyncio.BaseTransport | None) -> socket.socket | None:
+def plain_socket(transport: asyncio.BaseTransport | None) -> socket.socket | None:
     if transport is None or transport.is_closing() or transport.get_extra_info("ssl_object") is not None:
         return None
     sock = transport.get_extra_info("socket")
@@ -69,8 +69,8 @@ async def splice_body(
         or connection is None or writer is None
     ):
         return False
-    client_sock = _plain_socket(request.transport)
-    upstream_sock = _plain_socket(connection.transport)
+    client_sock = plain_socket(request.transport)
+    upstream_sock = plain_socket(connection.transport)
     if client_sock is None or upstream_sock is None or connection.transport is None:
         return False
     try:

@@ -6,7 +6,8 @@
   gateway's certificate (the Portus-style deployment the manifest figures compare against), so
   both sides serve the very same manifests and answer the very same tokens;
 - `gateway` (and, for the webhook figure, `hooked`: the same gateway with a webhook delivering
-  every event to a receiver in this process).
+  every event to a receiver in this process), both reading blob bodies from the registry's
+  storage directory (`upstream.storage_dir`), as `scripts/run` sets them up.
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ class Stack:
             "GATEWAY_TOKEN_CERT_FILE": str(self.key_dir / "token.crt"),
             "GATEWAY_SERVER_WORKERS": str(self.workers),
             "GATEWAY_DATA_DIR": str(self.workdir / data),
+            **({"GATEWAY_UPSTREAM_STORAGE_DIR": str(self.registry.workdir / "store")} if self.registry else {}),
         }
 
     async def start(self) -> Stack:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -20,7 +22,7 @@ from tests.e2e.clients import (
 )
 from tests.support.client import bearer
 from tests.support.oci_layout import Layout, build_layout
-from tests.support.processes import Gateway
+from tests.support.processes import Gateway, Registry
 
 
 @pytest.fixture
@@ -216,3 +218,24 @@ async def test_mount_from_unreadable_repository_becomes_a_plain_upload(
         async with session.head(f"{gateway.url}/v2/{bobs}/blobs/{layer}", headers=headers) as response:
             assert response.status == 404
     assert window.wait_for(rf"mount from '{re.escape(alices)}' stripped: 'bob' may not pull it")
+
+
+async def test_layers_pulled_through_a_gateway_reading_the_registrys_storage_are_intact(
+    make_gateway: Callable[..., Gateway], registry: Registry, tmp_path: Path
+) -> None:
+    gateway = make_gateway({"GATEWAY_UPSTREAM_STORAGE_DIR": str(registry.workdir / "store")})
+    skopeo = Skopeo.create(gateway, tmp_path / "skopeo-storage")
+    repository = unique("alice/skopeo-storage")
+    layout = build_layout(tmp_path / "layout-storage", layers=2, layer_size=3 * 1024 * 1024, seed=repository, tag="v1")
+    push_layout(skopeo, layout, repository, "alice")
+    back = tmp_path / "pulled-from-storage"
+    pulled = skopeo.copy(skopeo.ref(repository, "v1"), f"oci:{back}:v1", src_creds=creds("alice"))
+    assert pulled.ok, pulled.describe()
+    assert oci_layout_manifest(back) == (layout.manifest_digest, list(layout.layer_digests))
+    for digest in layout.layer_digests:  # skopeo checks digests as it pulls; so do we
+        algorithm, hex_digest = digest.split(":", 1)
+        assert hashlib.sha256((back / "blobs" / algorithm / hex_digest).read_bytes()).hexdigest() == hex_digest
+    async with aiohttp.ClientSession() as session, session.get(f"{gateway.url}/metrics") as response:
+        metrics = await response.text()
+    sent = [float(line.split()[-1]) for line in metrics.splitlines() if line.startswith("gateway_blobs_from_storage_total ")]
+    assert sent and sent[0] >= 2, "both layers came from the registry's storage"

@@ -85,6 +85,14 @@ def test_the_gateway_is_configured_only_through_known_environment_variables(comp
     assert set(compose["volumes"]) == {"gateway-data", "registry-data", "mariadb-data"}
 
 
+def test_the_gateway_reads_blob_bodies_from_the_registrys_volume_read_only(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    root = yaml.safe_load((REPO_ROOT / "conf" / "registry.yml").read_text())["storage"]["filesystem"]["rootdirectory"]
+    assert services["gateway"]["environment"]["GATEWAY_UPSTREAM_STORAGE_DIR"] == root
+    assert f"registry-data:{root}:ro" in services["gateway"]["volumes"]
+    assert f"registry-data:{root}" in services["registry"]["volumes"]
+
+
 def test_compose_and_dockerfile_healthchecks_probe_healthz_the_same_way(compose: dict[str, Any]) -> None:
     test = compose["services"]["gateway"]["healthcheck"]["test"]
     assert test[0] == "CMD" and test[1:] == healthcheck_command()
