@@ -192,12 +192,19 @@ class EventQueries(SQLBase):
         return [_event(r) for r in rows]
 
     async def events_after(self, seq: int, settled_before_ms: int, limit: int) -> list[EventRow]:
-        """Events after `seq` in order, only those older than `settled_before_ms` (see webhooks)."""
+        """Events after `seq` in order, up to the first one not older than `settled_before_ms`
+        (see webhooks). Never past it: events do not commit in `created_at` order (pulls are
+        written in batches, by several processes), and a cursor moved beyond an unsettled
+        event would skip it for good."""
         rows = await self.fetch_all(
-            "SELECT * FROM events WHERE seq > :seq AND created_at < :settled ORDER BY seq LIMIT :limit",
-            {"seq": seq, "settled": settled_before_ms, "limit": limit},
+            "SELECT * FROM events WHERE seq > :seq ORDER BY seq LIMIT :limit", {"seq": seq, "limit": limit}
         )
-        return [_event(r) for r in rows]
+        settled = []
+        for row in rows:
+            if int(row["created_at"]) >= settled_before_ms:
+                break
+            settled.append(_event(row))
+        return settled
 
     async def get_events(self, seqs: Sequence[int]) -> list[EventRow]:
         if not seqs:

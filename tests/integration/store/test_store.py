@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from gateway.events.model import new_event_id
 from gateway.store import AppToken, Conflict, Store, open_store
+from gateway.store.events import NewEvent
 from gateway.store.schema import MIGRATIONS
 
 
@@ -89,3 +91,26 @@ async def test_app_tokens_store_hashes_and_revocation_is_remembered(store: Store
     assert await store.get_app_token("0123456789ab") is None
     assert "0123456789ab" in await store.revoked_app_token_ids(since=0)
     assert await store.revoke_app_token("alice", "ci") is None
+
+
+def _pull(created_at_ms: int) -> NewEvent:
+    return NewEvent(
+        id=new_event_id(), created_at_ms=created_at_ms, action="pull", repository="alice/app", tag="v1",
+        digest="sha256:" + "0" * 64, actor="alice", body={"created": created_at_ms},
+    )
+
+
+async def test_webhooks_read_events_only_up_to_the_first_unsettled_one(store: Store) -> None:
+    """Batches of pulls from several processes commit out of created_at order: a reader that
+    skipped an unsettled event and moved its cursor past it would never deliver it."""
+    start = await store.max_event_seq()
+    # one worker's batch (seen at 1000-1004), then another's that began earlier (seen at 900-904)
+    await store.add_events([_pull(1000 + i) for i in range(5)])
+    await store.add_events([_pull(900 + i) for i in range(5)])
+    settled = await store.events_after(start, settled_before_ms=1003, limit=100)
+    assert [e.created_at_ms for e in settled] == [1000, 1001, 1002], "not the settled 900s of the later batch"
+    assert settled[0].body == {"created": 1000}
+    everything = await store.events_after(start, settled_before_ms=2000, limit=100)
+    assert [e.created_at_ms for e in everything] == [1000, 1001, 1002, 1003, 1004, 900, 901, 902, 903, 904]
+    assert [e.seq for e in everything] == sorted(e.seq for e in everything)
+    assert len(await store.events_after(start, settled_before_ms=2000, limit=4)) == 4
