@@ -3,9 +3,14 @@ token itself (the Portus-style deployment), by tag and by digest; and webhook de
 
 from __future__ import annotations
 
+import asyncio
+import time
+from dataclasses import replace
+
+from tests.bench import sysstat
 from tests.bench.common import Bench, Row, alternate, median, say
 from tests.bench.loadgen import LoadResult, costed, hey, wrk
-from tests.bench.stack import fetch_token
+from tests.bench.stack import Stack, fetch_token
 from tests.support.images import OCI_MANIFEST, push_image
 
 REPOSITORY = "alice/bench-manifests"
@@ -106,23 +111,47 @@ async def by_digest(bench: Bench, target: ManifestTarget) -> None:
             ))
 
 
+async def _delivered(stack: Stack, expected: int, timeout: float = 60.0) -> float:
+    """Seconds until the receiver holds `expected` events (the webhook lags the load by its settle time)."""
+    began = time.perf_counter()
+    while stack.receiver is not None and stack.receiver.events < expected and time.perf_counter() - began < timeout:
+        await asyncio.sleep(0.05)
+    return time.perf_counter() - began
+
+
 async def webhook_on_off(bench: Bench, target: ManifestTarget) -> None:
-    """Pull events are always recorded (there is no switch); a webhook adds delivering each one."""
+    """Pull events are always recorded (there is no switch); a webhook adds delivering each one.
+    The hooked side's CPU is counted until its receiver has every event of the run, and the
+    next run starts only then, so no delivery lands in the other side's window."""
     stack = bench.stack
-    if stack.hooked is None or stack.gateway is None:
+    if stack.hooked is None or stack.gateway is None or stack.receiver is None:
         return
     seconds = bench.plan.seconds
+    receiver = stack.receiver
+    lags: list[float] = []
     for label, reference in (("by tag", TAG), ("by digest", target.digest)):
-        def runner(base: str, ref: str = reference):
+        def runner(name: str, base: str, ref: str = reference):
             async def run() -> LoadResult:
-                return await wrk(target.url(base, ref), target.headers, 16, seconds)
+                pid = stack.pid(name)
+                before, events = sysstat.cpu_seconds(pid), receiver.events
+                result = await wrk(target.url(base, ref), target.headers, 16, seconds)
+                if name == "hooked":
+                    lags.append(await _delivered(stack, events + result.requests - result.errors))
+                cpu = sysstat.cpu_seconds(pid) - before
+                return replace(result, gateway_cpu_s=cpu, server_cpu_s=cpu)
             return run
 
-        delivered_before = stack.receiver.events if stack.receiver else 0
-        hooked, plain = await alternate(bench.plan.repeats, runner(stack.hooked.url), runner(stack.gateway.url))
+        delivered_before = receiver.events
+        hooked, plain = await alternate(
+            bench.plan.repeats, runner("hooked", stack.hooked.url), runner("gateway", stack.gateway.url)
+        )
         rps, ref_rps = median([r.rps for r in hooked]), median([r.rps for r in plain])
         detail = _detail(hooked, plain)
-        detail["webhook_events_delivered"] = (stack.receiver.events if stack.receiver else 0) - delivered_before
+        for key in ("gateway_side_cpu_ms_per_request", "reference_cpu_ms_per_request"):
+            detail.pop(key, None)
+        detail["plain_gateway_cpu_ms_per_request"] = round(median([r.per_request_ms(r.gateway_cpu_s) for r in plain]), 3)
+        detail["webhook_events_delivered"] = receiver.events - delivered_before
+        detail["delivery_caught_up_s"] = round(max(lags), 2) if lags else 0.0
         bench.add(Row(
             f"manifest GET {label} c=16, webhook on vs off", "req/s", rps, ref_rps, "same gateway, no webhook",
             ">= 0.95x (<= 5% difference)", rps >= 0.95 * ref_rps, detail=detail,

@@ -53,6 +53,8 @@ def markdown(rows: list[Row]) -> str:
         if "reference_cpu_ms_per_request" in row.detail and "gateway_side_cpu_ms_per_request" in row.detail:
             reference += (f"; CPU per request {row.detail['reference_cpu_ms_per_request']:.2f} ms there,"
                           f" {row.detail['gateway_side_cpu_ms_per_request']:.2f} ms gateway + registry")
+        if "plain_gateway_cpu_ms_per_request" in row.detail:
+            reference += f", gateway CPU {row.detail['plain_gateway_cpu_ms_per_request']:.2f} ms/req"
         ratio = "-" if row.ratio is None else f"{row.ratio:.2f}x"
         met = {True: "yes", False: "**no**", None: "-"}[row.met]
         lines.append(f"| {row.figure} | {_gateway_cell(row)} | {reference} | {ratio} | {row.target} | {met} |")
