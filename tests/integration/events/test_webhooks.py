@@ -39,7 +39,7 @@ def database_url(gateway: Gateway) -> str:
 async def recorded_ids(gateway: Gateway, action: str | None = None) -> set[str]:
     store = await open_store(database_url(gateway))
     try:
-        return {row.id for row in await store.list_events(action=action, limit=10_000)}
+        return {row.id for row in await store.list_events(action=action, limit=100_000)}
     finally:
         await store.close()
 
@@ -148,3 +148,45 @@ async def test_filters_on_actions_and_repository_pattern(make_gateway: Callable[
         await receiver.stop()
     delivered = [e for d in receiver.deliveries for e in d.events]
     assert [(e["action"], e["target"]["repository"], e["target"]["digest"]) for e in delivered] == [("delete", "alice/keeper", kept)]
+
+
+async def test_every_pull_of_a_busy_two_worker_gateway_is_delivered_once(make_gateway: Callable[..., Gateway]) -> None:
+    """Each worker writes its pulls in batches; the batches commit out of created_at order, and
+    none of their events may be skipped by the delivery cursor."""
+    receiver = Receiver(free_port())
+    await receiver.start()
+    gateway = make_gateway(webhook_env(receiver, GATEWAY_SERVER_WORKERS="2"))
+    try:
+        await push(gateway, "alice/busy", "v1")
+        url = f"{gateway.url}/v2/alice/busy/manifests/v1"
+        pulled = 0
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+            headers = await bearer(session, gateway.url, gateway.host, "alice", "repository:alice/busy:pull")
+            headers["Accept"] = "application/vnd.oci.image.manifest.v1+json"
+            loop = asyncio.get_running_loop()
+            until = loop.time() + 2.0
+
+            async def client() -> int:
+                count = 0
+                async with aiohttp.ClientSession() as own:  # own connections: spread over both workers
+                    while loop.time() < until:
+                        async with own.get(url, headers=headers) as response:
+                            await response.read()
+                            count += response.status == 200
+                return count
+
+            pulled = sum(await asyncio.gather(*(client() for _ in range(16))))
+        assert pulled > 500
+        expected: set[str] = set()
+        for _ in range(50):  # pulls are written once a second
+            expected = await recorded_ids(gateway, "pull")
+            if len(expected) >= pulled:
+                break
+            await asyncio.sleep(0.2)
+        assert len(expected) == pulled
+        await receiver.wait_for(expected, timeout=60)
+        await asyncio.sleep(2)
+        delivered = [i for i in receiver.delivered_ids() if i in expected]
+        assert len(delivered) == len(set(delivered)) == pulled, "each pull delivered exactly once"
+    finally:
+        await receiver.stop()
