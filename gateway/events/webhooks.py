@@ -5,9 +5,9 @@ An instance delivers to an endpoint only while it holds that endpoint's lease, t
 atomic UPDATE, so with several gateways on one database each event goes to each endpoint
 once. Events are read only once they are a couple of seconds old, so an event whose insert
 committed late (seq allocated earlier than a neighbour's) is never skipped by the cursor.
-Writes are few: an endpoint with nothing to send is only read, and a delivered batch costs one
-UPDATE (cursor and lease together); every commit bumps the store's data version, which the
-token and manifest caches check.
+Writes are few, since every commit bumps the store's data version, which the token and manifest
+caches check: an endpoint with nothing to send is only read, and a round of deliveries saves
+its cursor (extending the lease in the same UPDATE) once a second and at its end.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ SIGNATURE_HEADER = "X-Gateway-Signature"
 SETTLE_MS = 2000
 LEASE_MS = 15_000
 BATCH = 200
-POLL_SECONDS = 0.5
+POLL_SECONDS = 1.0
+CURSOR_SAVE_SECONDS = 1.0
 DEPTH_EVERY_ROUNDS = 10
 
 
@@ -160,21 +161,26 @@ class WebhookDispatcher:
         try:
             await self._redeliver(hook)
             current = await self._store.get_webhook(hook.name)
-            cursor = current.cursor_seq if current else hook.cursor_seq
+            cursor = saved = current.cursor_seq if current else hook.cursor_seq
+            saved_at = time.monotonic()
             while True:
                 events = await self._store.events_after(cursor, _now_ms() - SETTLE_MS, BATCH)
                 if not events:
-                    return
+                    break
                 wanted = [e for e in events if matches(hook, e)]
                 error = await self._deliver(hook, wanted) if wanted else None
                 if error == "lease lost":
-                    return
+                    return  # the next holder delivers again from the saved cursor: at least once
                 if error is not None:
                     log.error("webhook %s: %d events marked failed: %s", hook.name, len(wanted), error)
                     await self._mark_failed(hook, wanted, error)
                 cursor = events[-1].seq
-                if not await self._store.advance_webhook(hook.name, self._holder, cursor, self._lease_until()):
-                    return
+                if time.monotonic() - saved_at >= CURSOR_SAVE_SECONDS:
+                    if not await self._store.advance_webhook(hook.name, self._holder, cursor, self._lease_until()):
+                        return
+                    saved, saved_at = cursor, time.monotonic()
+            if cursor != saved:
+                await self._store.advance_webhook(hook.name, self._holder, cursor, self._lease_until())
         finally:
             await self._store.release_webhook(hook.name, self._holder)
 
