@@ -119,9 +119,17 @@ async def send_blob(
     if writer is None or client is None:
         os.close(fd)
         raise ConnectionResetError("the client connection is gone")
-    while request.transport is not None and request.transport.get_write_buffer_size():
-        await asyncio.sleep(0.001)  # the headers aiohttp holds go out before our bytes
-    target = os.dup(client.fileno())
+    try:
+        while request.transport is not None and request.transport.get_write_buffer_size():
+            await asyncio.sleep(0.001)  # the headers aiohttp holds go out before our bytes
+        if request.transport is None:
+            raise ConnectionResetError("the client connection is gone")
+        target = os.dup(client.fileno())
+    except BaseException as exc:
+        os.close(fd)
+        if isinstance(exc, OSError) and not isinstance(exc, ConnectionError):
+            raise ConnectionResetError(str(exc)) from None
+        raise
     progress = [0]
     timeout_ms = -1 if timeout is None else int(timeout * 1000)
     sending = asyncio.get_running_loop().run_in_executor(pool.executor, _send_all, target, fd, length, timeout_ms, progress)
