@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Mapping
 
 import aiohttp
 from aiohttp import web
@@ -50,6 +51,7 @@ _REQUEST_DROP = HOP_BY_HOP | {"host", "authorization", "x-forwarded-for", "x-for
 _FORWARD_TOKEN_DROP = _REQUEST_DROP - {"authorization"}
 _RESPONSE_DROP = HOP_BY_HOP | {"content-length", "date", "server"}
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_NO_AUTO_HEADERS = ("Accept-Encoding", "User-Agent", "Content-Type")  # only what the client sent
 _UPLOAD_PATH_MARK = "/blobs/uploads/"
 
 
@@ -181,7 +183,7 @@ async def forward(request: web.Request, route: Route, access: Access) -> web.Str
             data=body,
             allow_redirects=False,
             timeout=_timeout(request),
-            skip_auto_headers=("Accept-Encoding", "User-Agent", "Content-Type"),
+            skip_auto_headers=_NO_AUTO_HEADERS,
         )
     except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
         log.warning("upstream unavailable for %s %s: %s", request.method, request.path, exc.__class__.__name__)
@@ -219,7 +221,7 @@ async def _from_storage(request: web.Request, route: Route, access: Access) -> w
     try:
         async with request.app[keys.UPSTREAM].request(
             "HEAD", _upstream_url(request, access), headers=_upstream_headers(request), allow_redirects=False,
-            timeout=_timeout(request), skip_auto_headers=("Accept-Encoding", "User-Agent", "Content-Type"),
+            timeout=_timeout(request), skip_auto_headers=_NO_AUTO_HEADERS,
         ) as head:
             length = head.content_length
             if head.status != 200 or length is None:
@@ -236,9 +238,7 @@ async def _from_storage(request: web.Request, route: Route, access: Access) -> w
         if refusal is not None:
             return refusal
         response = web.StreamResponse(status=200)
-        for name, value in headers.items():
-            if name.lower() not in _RESPONSE_DROP:
-                response.headers.add(name, value)
+        _copy_headers(headers, response)
         response.content_length = length
         observe.blob_from_storage(request)
         try:
@@ -256,13 +256,18 @@ async def _from_storage(request: web.Request, route: Route, access: Access) -> w
             os.close(fd)
 
 
+def _copy_headers(headers: Mapping[str, str], response: web.StreamResponse) -> None:
+    """The registry's response headers, but hop-by-hop ones and those aiohttp sets itself."""
+    for name, value in headers.items():
+        if name.lower() not in _RESPONSE_DROP:
+            response.headers.add(name, value)
+
+
 async def _stream_back(
     request: web.Request, upstream: aiohttp.ClientResponse, route: Route, access: Access, extra: dict[str, str]
 ) -> web.StreamResponse:
     response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
-    for name, value in upstream.headers.items():
-        if name.lower() not in _RESPONSE_DROP:
-            response.headers.add(name, value)
+    _copy_headers(upstream.headers, response)
     response.headers.update(extra)
     if "Location" in response.headers:
         response.headers["Location"] = _rewrite_location(request, response.headers["Location"], route, access)
