@@ -96,6 +96,17 @@ class NewEvent:
     body: dict[str, Any]
 
 
+def _event_params(event: NewEvent, suffix: str = "") -> dict[str, Any]:
+    """An event's INSERT parameters (named with `suffix`); the body as compact JSON, the form
+    webhook envelopes are joined from (`gateway.events.model.envelope_bytes`)."""
+    return {
+        f"id{suffix}": event.id, f"at{suffix}": event.created_at_ms, f"action{suffix}": event.action,
+        f"repository{suffix}": event.repository, f"tag{suffix}": event.tag or None,
+        f"digest{suffix}": event.digest or None, f"actor{suffix}": event.actor,
+        f"body{suffix}": json.dumps(event.body, separators=(",", ":")),
+    }
+
+
 def _event(row: Row) -> EventRow:
     body = row["body"]
     text = body.decode("utf-8") if isinstance(body, bytes) else str(body)
@@ -123,11 +134,7 @@ class EventQueries(SQLBase):
             await self.execute(
                 "INSERT INTO events (id, created_at, action, repository, tag, digest, actor, body)"
                 " VALUES (:id, :at, :action, :repository, :tag, :digest, :actor, :body)",
-                {
-                    "id": event.id, "at": event.created_at_ms, "action": event.action, "repository": event.repository,
-                    "tag": event.tag or None, "digest": event.digest or None, "actor": event.actor,
-                    "body": json.dumps(event.body, separators=(",", ":")),
-                },
+                _event_params(event),
             )
         except Conflict:
             return False
@@ -143,11 +150,7 @@ class EventQueries(SQLBase):
             values = []
             for i, event in enumerate(batch):
                 values.append(f"(:id{i}, :at{i}, :action{i}, :repository{i}, :tag{i}, :digest{i}, :actor{i}, :body{i})")
-                params.update({
-                    f"id{i}": event.id, f"at{i}": event.created_at_ms, f"action{i}": event.action,
-                    f"repository{i}": event.repository, f"tag{i}": event.tag or None, f"digest{i}": event.digest or None,
-                    f"actor{i}": event.actor, f"body{i}": json.dumps(event.body, separators=(",", ":")),
-                })
+                params.update(_event_params(event, str(i)))
             try:
                 await self.execute(
                     "INSERT INTO events (id, created_at, action, repository, tag, digest, actor, body) VALUES "
