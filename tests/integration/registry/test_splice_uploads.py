@@ -1,0 +1,153 @@
+"""Large uploads spliced from the client's socket to the registry's (gateway/registry/splice_uploads.py):
+the registry gets exactly the client's bytes, the access log counts them, the connection ends with
+the answer, and small, chunked-encoded or broken-off uploads are still right."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiohttp
+
+from tests.support.client import bearer
+from tests.support.processes import Gateway
+
+MiB = 1024 * 1024
+
+
+def _digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+async def _start(session: aiohttp.ClientSession, gateway: Gateway, repository: str, auth: dict[str, str]) -> str:
+    async with session.post(f"{gateway.url}/v2/{repository}/blobs/uploads/", headers=auth) as response:
+        assert response.status == 202, await response.text()
+        return response.headers["Location"]
+
+
+async def _blob(session: aiohttp.ClientSession, gateway: Gateway, repository: str, digest: str, auth: dict[str, str]) -> bytes:
+    async with session.get(f"{gateway.url}/v2/{repository}/blobs/{digest}", headers=auth) as response:
+        assert response.status == 200, await response.text()
+        return await response.read()
+
+
+async def _access_line(gateway: Gateway, method: str, path_part: str) -> dict[str, Any]:
+    for _ in range(50):
+        for text in reversed(gateway.log_text().splitlines()):
+            line = json.loads(text) if text.startswith("{") else {}
+            if line.get("logger") == "gateway.access" and line.get("method") == method and path_part in line.get("path", ""):
+                return line
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no access line for {method} {path_part}")
+
+
+async def test_a_large_put_reaches_the_registry_byte_for_byte_and_ends_its_connection(
+    make_gateway: Callable[..., Gateway],
+) -> None:
+    gateway = make_gateway({"GATEWAY_LOG_FORMAT": "json"})
+    data = os.urandom(5 * MiB + 3)
+    digest = _digest(data)
+    async with aiohttp.ClientSession() as session:
+        auth = await bearer(session, gateway.url, gateway.host, "alice", "repository:alice/spliced:pull,push")
+        location = await _start(session, gateway, "alice/spliced", auth)
+        async with session.put(location, params={"digest": digest}, data=data, headers=auth) as response:
+            assert response.status == 201, await response.text()
+            assert response.headers.get("Connection", "").lower() == "close"
+            assert response.headers["Docker-Content-Digest"] == digest
+        assert await _blob(session, gateway, "alice/spliced", digest, auth) == data
+    line = await _access_line(gateway, "PUT", "/blobs/uploads/")
+    assert line["status"] == 201
+    assert line["bytes_in"] == len(data), "the access log counts the spliced bytes"
+
+
+async def test_chunked_patches_are_spliced_in_order_and_the_upload_completes(gateway: Gateway) -> None:
+    parts = [os.urandom(2 * MiB + n) for n in range(3)]
+    data = b"".join(parts)
+    async with aiohttp.ClientSession() as session:
+        auth = await bearer(session, gateway.url, gateway.host, "alice", "repository:alice/patched:pull,push")
+        location = await _start(session, gateway, "alice/patched", auth)
+        offset = 0
+        for part in parts:
+            headers = {**auth, "Content-Range": f"{offset}-{offset + len(part) - 1}", "Content-Type": "application/octet-stream"}
+            async with session.patch(location, data=part, headers=headers) as response:
+                assert response.status == 202, await response.text()
+                assert response.headers.get("Connection", "").lower() == "close"
+                offset += len(part)
+                assert response.headers["Range"] == f"0-{offset - 1}"
+                location = response.headers["Location"]
+        async with session.put(location, params={"digest": _digest(data)}, headers=auth) as response:
+            assert response.status == 201, await response.text()
+        assert await _blob(session, gateway, "alice/patched", _digest(data), auth) == data
+
+
+async def test_small_and_chunked_encoded_uploads_keep_their_connection(gateway: Gateway) -> None:
+    small = os.urandom(MiB - 1)
+    streamed = os.urandom(3 * MiB)
+
+    async def pieces() -> AsyncIterator[bytes]:
+        for start in range(0, len(streamed), MiB):
+            yield streamed[start:start + MiB]
+
+    async with aiohttp.ClientSession() as session:
+        auth = await bearer(session, gateway.url, gateway.host, "alice", "repository:alice/kept:pull,push")
+        for data, body in ((small, small), (streamed, pieces())):
+            location = await _start(session, gateway, "alice/kept", auth)
+            async with session.put(location, params={"digest": _digest(data)}, data=body, headers=auth) as response:
+                assert response.status == 201, await response.text()
+                assert response.headers.get("Connection", "").lower() != "close"
+            assert await _blob(session, gateway, "alice/kept", _digest(data), auth) == data
+
+
+async def test_the_registrys_refusal_of_a_spliced_body_reaches_the_client(gateway: Gateway) -> None:
+    data = os.urandom(2 * MiB)
+    wrong = _digest(b"something else")
+    async with aiohttp.ClientSession() as session:
+        auth = await bearer(session, gateway.url, gateway.host, "alice", "repository:alice/refused:pull,push")
+        location = await _start(session, gateway, "alice/refused", auth)
+        async with session.put(location, params={"digest": wrong}, data=data, headers=auth) as response:
+            assert response.status == 400
+            assert response.headers.get("Connection", "").lower() == "close"
+            assert (await response.json())["errors"][0]["code"] == "DIGEST_INVALID"
+        async with session.head(f"{gateway.url}/v2/alice/refused/blobs/{_digest(data)}", headers=auth) as response:
+            assert response.status == 404
+
+
+async def test_a_client_that_breaks_off_an_upload_leaves_nothing_behind(make_gateway: Callable[..., Gateway]) -> None:
+    gateway = make_gateway()
+    assert gateway.process is not None
+    data = os.urandom(8 * MiB)
+    digest = _digest(data)
+    async with aiohttp.ClientSession() as session:
+        auth = await bearer(session, gateway.url, gateway.host, "alice", "repository:alice/broken:pull,push")
+        location = await _start(session, gateway, "alice/broken", auth)  # warm: the upstream pool is open
+        descriptors = len(os.listdir(f"/proc/{gateway.process.pid}/fd"))
+        for _ in range(5):
+            location = await _start(session, gateway, "alice/broken", auth)
+            target = location.split(gateway.url, 1)[-1]
+            reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+            writer.write(
+                f"PUT {target}&digest={digest} HTTP/1.1\r\nHost: {gateway.host}\r\nAuthorization: {auth['Authorization']}\r\n"
+                f"Content-Type: application/octet-stream\r\nContent-Length: {len(data)}\r\n\r\n".encode()
+            )
+            writer.write(data[: 3 * MiB])
+            await writer.drain()
+            await asyncio.sleep(0.2)
+            writer.transport.abort()
+        async with session.head(f"{gateway.url}/v2/alice/broken/blobs/{digest}", headers=auth) as response:
+            assert response.status == 404, "no broken-off body became a blob"
+        location = await _start(session, gateway, "alice/broken", auth)
+        async with session.put(location, params={"digest": digest}, data=data, headers=auth) as response:
+            assert response.status == 201, await response.text()
+        for _ in range(50):
+            if len(os.listdir(f"/proc/{gateway.process.pid}/fd")) <= descriptors:
+                break
+            await asyncio.sleep(0.1)
+        assert len(os.listdir(f"/proc/{gateway.process.pid}/fd")) <= descriptors, "sockets and pipes of broken uploads are closed"
+    log = gateway.log_text()
+    assert "Traceback" not in log
+    assert "upstream unavailable" not in log, "a client leaving is not the registry failing"
+    assert log.count("cut short by the client") == 5
