@@ -80,7 +80,7 @@ class Metrics:
             ["by"], registry=r,
         )
         self.blobs_from_storage = Counter(
-            "gateway_blobs_from_storage", "Blob GETs whose body was sent from upstream.storage_dir with sendfile.",
+            "gateway_blobs_from_storage", "Blob GETs whose body was sent from upstream.storage_dir.",
             registry=r,
         )
         self.uploads_in_flight = Gauge(

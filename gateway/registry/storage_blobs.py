@@ -1,16 +1,18 @@
-"""Blob bodies from the registry's own filesystem storage with sendfile(2) (opt-in).
+"""Blob bodies from the registry's own filesystem storage, not through it (opt-in).
 
 With `upstream.storage_dir` set to the upstream's `storage.filesystem.rootdirectory` (a
 read-only mount is enough), a plain GET of a blob is still put to the registry, as a HEAD: it
 decides as ever whether that repository holds that blob, and the pull is recorded from its
-answer. But the body then goes from the file the digest names straight to the client socket,
-page cache to socket inside the kernel: no second hop over loopback, no copies. Blob files are
-content-addressed and written once; a file that is missing, unreadable or not the size the
-registry announced is left to the proxy. Ranges, conditional requests, small blobs and TLS
-connections go the usual way.
+answer. But the body then goes from the file the digest names to the client socket: no second
+hop over loopback, no per-chunk work on the event loop. Blob files are content-addressed and
+written once; a file that is missing, unreadable or not the size the registry announced is left
+to the proxy. Ranges, conditional requests, small blobs and TLS connections go the usual way.
 
 The sending runs in threads of a pool of its own (`SenderPool`), not on the event loop: a blob
-not in the page cache makes sendfile wait for the disk.
+not in the page cache makes the read wait for the disk. Each thread reads 1 MiB pieces of the
+file and writes them to the socket, as the registry does. sendfile(2) was measured slower on the
+bench machine (Linux 6.18, client on loopback): 0.65-0.80 s of CPU per GiB against 0.42-0.52 s
+for read and write.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from gateway.registry.splice import plain_socket
 
 MIN_BYTES = 1024 * 1024
 SENDERS = 64
-_STEP = 8 * 1024 * 1024
+_PIECE = 1024 * 1024
 _BYPASS_HEADERS = ("Range", "If-Range", "If-None-Match", "If-Match", "If-Modified-Since", "If-Unmodified-Since")
 
 
@@ -39,7 +41,7 @@ class SenderPool:
     """Threads that move blob files to sockets; one per transfer in flight, up to `SENDERS`."""
 
     def __init__(self, threads: int = SENDERS) -> None:
-        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sendfile")
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="blob-sender")
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
@@ -65,7 +67,7 @@ def blob_file(root: Path, digest: str) -> Path | None:
 
 def wanted(method: str, route: Route, headers: Mapping[str, str], root: Path | None) -> bool:
     return (
-        root is not None and method == "GET" and route.kind == "blob" and hasattr(os, "sendfile")
+        root is not None and method == "GET" and route.kind == "blob"
         and not any(h in headers for h in _BYPASS_HEADERS)
     )
 
@@ -94,18 +96,24 @@ async def open_blob(pool: SenderPool, root: Path, digest: str, length: int) -> i
 
 
 def _send_all(target: int, source: int, length: int, timeout_ms: int, progress: list[int]) -> None:
-    """Blocking loop of a sender thread; the socket stays non-blocking (the event loop shares it)."""
+    """Blocking loop of a sender thread: a piece of the file at a time, written to the socket,
+    which stays non-blocking (the event loop shares it); waits while the socket is full."""
     poller = select.poll()
     poller.register(target, select.POLLOUT)
+    piece = memoryview(bytearray(min(_PIECE, length)))
+    start = end = 0
     while progress[0] < length:
+        if start == end:
+            start, end = 0, os.preadv(source, [piece[: min(_PIECE, length - progress[0])]], progress[0])
+            if end == 0:
+                raise ConnectionResetError("the blob file ended early")
         try:
-            count = os.sendfile(target, source, progress[0], min(length - progress[0], _STEP))
+            count = os.write(target, piece[start:end])
         except BlockingIOError:
             if not poller.poll(timeout_ms):
                 raise ConnectionResetError("the client stopped reading") from None
             continue
-        if count == 0:
-            raise ConnectionResetError("the blob file ended early")
+        start += count
         progress[0] += count
 
 
