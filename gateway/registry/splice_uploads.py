@@ -14,6 +14,7 @@ the answer carries `Connection: close` and the connection ends with it.
 from __future__ import annotations
 
 import os
+
 from aiohttp import payload, web
 from aiohttp.abc import AbstractStreamWriter
 
@@ -63,7 +64,7 @@ class SplicedUpload(payload.Payload):
         if self._buffered:
             await writer.write(self._buffered)  # with the request's headers, in one send
         else:
-            getattr(writer, "send_headers")()
+            writer.send_headers()
         await flushed(transport)
         content = self._request.content
         self.splice = Splice(client, upstream, self._request.path)
@@ -97,4 +98,3 @@ def take_upload(request: web.Request, route: Route) -> SplicedUpload | None:
     request.transport.pause_reading()
     request.protocol.close()  # no keep-alive: the parser still waits for the body we take
     return SplicedUpload(request, buffered, length)
-
