@@ -53,9 +53,12 @@ class SQLiteStore(Store):
             return None
 
     async def fetch_all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        """All rows in one turn of the connection's thread. Run as execute, then fetchall, a
+        statement stays open between the two, and a write queued in between finds the connection
+        in a read transaction that another process's commit made stale: SQLite refuses it at once
+        ("database is locked"), busy_timeout or not."""
         try:
-            async with self._db.execute(sql, dict(params or {})) as cursor:
-                return [dict(row) for row in await cursor.fetchall()]
+            return [dict(row) for row in await self._db.execute_fetchall(sql, dict(params or {}))]
         except sqlite3.Error as exc:
             raise StoreUnavailable(str(exc)) from None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -114,3 +115,27 @@ async def test_webhooks_read_events_only_up_to_the_first_unsettled_one(store: St
     assert [e.created_at_ms for e in everything] == [1000, 1001, 1002, 1003, 1004, 900, 901, 902, 903, 904]
     assert [e.seq for e in everything] == sorted(e.seq for e in everything)
     assert len(await store.events_after(start, settled_before_ms=2000, limit=4)) == 4
+
+
+async def test_a_write_queued_behind_a_read_does_not_fail_while_another_process_writes(store: Store, database_url: str) -> None:
+    """One process reads and writes concurrently on its connection while another keeps committing.
+    On SQLite, a write run between a read's first row and the rest finds the connection in a stale
+    read transaction and is refused at once ("database is locked"), whatever busy_timeout says."""
+    other = await open_store(database_url)
+    start = await store.max_event_seq()
+    await store.add_events([_pull(i) for i in range(300)])
+    stop = asyncio.Event()
+
+    async def keep_writing() -> None:
+        while not stop.is_set():
+            await other.add_events([_pull(1)])
+
+    writer = asyncio.create_task(keep_writing())
+    try:
+        for _ in range(100):
+            read, written = await asyncio.gather(store.events_after(start, 10**15, 300), store.add_events([_pull(2)]))
+            assert len(read) == 300 and written == 1
+    finally:
+        stop.set()
+        await writer
+        await other.close()
