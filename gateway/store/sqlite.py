@@ -64,8 +64,8 @@ class SQLiteStore(Store):
 
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
         try:
-            async with self._db.execute(sql, dict(params or {})) as cursor:
-                return cursor.rowcount
+            # One turn of the thread: the statement has run to its end, nothing is left to close.
+            return (await self._db.execute(sql, dict(params or {}))).rowcount
         except sqlite3.IntegrityError as exc:
             raise Conflict(str(exc)) from None
         except sqlite3.Error as exc:
