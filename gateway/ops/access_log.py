@@ -16,9 +16,9 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from gateway.ops.context import info_of
+from gateway.ops.logs import LogOutput
 from gateway.ops.metrics import Metrics, method_label
 
-ACCESS_LOGGER_NAME = "gateway.access"
 MAX_PATH = 2048
 REDACTED_PARAMS = frozenset({"_state", "_gw", "password", "token", "access_token", "refresh_token", "client_secret"})
 _CHILDREN_LIMIT = 4096
@@ -62,13 +62,14 @@ class AccessLogger(AbstractAccessLogger):
     """Bind it to an application's metrics with `AccessLogger.bound(metrics)`."""
 
     metrics: Metrics | None = None
+    output: LogOutput | None = None  # where lines go without a logging record (gateway/ops/logs.py)
     # The labelled metric children per (route, method, status): `labels()` is a locked lookup
     # that every request would otherwise repeat four times.
     children: dict[tuple[str, str, int], tuple[Any, Any, Any, Any]] = {}
 
     @classmethod
-    def bound(cls, metrics: Metrics) -> type[AccessLogger]:
-        return type("BoundAccessLogger", (cls,), {"metrics": metrics, "children": {}})
+    def bound(cls, metrics: Metrics, output: LogOutput | None = None) -> type[AccessLogger]:
+        return type("BoundAccessLogger", (cls,), {"metrics": metrics, "output": output, "children": {}})
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         info = info_of(request)
@@ -79,7 +80,8 @@ class AccessLogger(AbstractAccessLogger):
         sent = response.body_length
         if self.metrics is not None:
             self._record(route, method, status, received, sent, time)
-        if not self.logger.isEnabledFor(logging.INFO):
+        output = self.output
+        if not (output.access if output is not None else self.logger.isEnabledFor(logging.INFO)):
             return
         fields: dict[str, Any] = {
             # Requests aiohttp refused before any handler ran (a TLS hello on a plain port) get one here.
@@ -97,7 +99,10 @@ class AccessLogger(AbstractAccessLogger):
             "duration_ms": round(time * 1000, 3),
             "user_agent": request.headers.get("User-Agent", "")[:200],
         }
-        self.logger.info(self._text(request, fields), extra={"access": fields})
+        if output is not None:
+            output.access_line(self._text(request, fields), fields)
+        else:
+            self.logger.info(self._text(request, fields), extra={"access": fields})
 
     def _record(self, route: str, method: str, status: int, received: int, sent: int, duration: float) -> None:
         key = (route, method, status)

@@ -30,7 +30,8 @@ from aiohttp import web
 
 from gateway import keys
 from gateway.config import Settings
-from gateway.ops.access_log import ACCESS_LOGGER_NAME, AccessLogger
+from gateway.ops.access_log import AccessLogger
+from gateway.ops.logs import ACCESS_LOGGER_NAME, log_output
 from gateway.ops.metrics import MULTIPROC_ENV
 from gateway.ops.tls import ServerCertificate
 
@@ -73,7 +74,7 @@ async def _serve(app: web.Application, settings: Settings, certificate: ServerCe
     loop = asyncio.get_running_loop()
     runner = web.AppRunner(
         app, handle_signals=False, access_log=logging.getLogger(ACCESS_LOGGER_NAME),
-        access_log_class=AccessLogger.bound(app[keys.METRICS]), shutdown_timeout=_AFTER_GRACE_SECONDS,
+        access_log_class=AccessLogger.bound(app[keys.METRICS], log_output()), shutdown_timeout=_AFTER_GRACE_SECONDS,
     )
     await runner.setup()
     stop, force = asyncio.Event(), asyncio.Event()

@@ -51,9 +51,13 @@ def test_two_workers_answer_on_one_port_and_stop_together(make_gateway: Callable
     total = wait_until(counted, lambda n: n >= REQUESTS)
     assert total == REQUESTS, "/metrics on any worker reports the requests of all workers"
 
-    access = [json.loads(line) for line in gateway.log_text().splitlines() if line.startswith("{")]
-    answered_by = {line["pid"] for line in access if line.get("logger") == "gateway.access" and line["path"] == "/healthz"}
-    assert answered_by == workers, f"requests answered by {answered_by}, workers are {workers}"
+    def answered_by() -> set[int]:
+        access = [json.loads(line) for line in gateway.log_text().splitlines() if line.startswith("{")]
+        return {line["pid"] for line in access if line.get("logger") == "gateway.access" and line["path"] == "/healthz"}
+
+    # Access lines are written in batches, a fraction of a second after the answer.
+    pids = wait_until(answered_by, lambda found: found == workers)
+    assert pids == workers, f"requests answered by {pids}, workers are {workers}"
 
     gateway.process.send_signal(signal.SIGTERM)
     assert gateway.process.wait(20) == 0

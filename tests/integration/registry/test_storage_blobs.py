@@ -50,7 +50,11 @@ async def test_a_large_blob_comes_from_storage_byte_for_byte(
         assert hashlib.sha256(body).hexdigest() == digest.split(":", 1)[1]
         assert await _from_storage(session, gateway) == before + 2
     line = f'"GET /v2/alice/stored/blobs/{digest} HTTP/1.1" 200 '
-    sizes = [int(row.split(line, 1)[1].split()[0]) for row in gateway.log_text().splitlines() if line in row]
+    for _ in range(50):  # access lines are written in batches, a fraction of a second later
+        sizes = [int(row.split(line, 1)[1].split()[0]) for row in gateway.log_text().splitlines() if line in row]
+        if len(sizes) >= 2:
+            break
+        await asyncio.sleep(0.1)
     assert len(sizes) == 2 and all(size > len(data) for size in sizes), "the access log counts the bytes sent"
 
 
