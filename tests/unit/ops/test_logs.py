@@ -4,6 +4,7 @@ access lines written in batches of whole lines, soon, and at once for warnings."
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import os
@@ -87,3 +88,10 @@ async def test_access_lines_wait_briefly_and_warnings_go_out_at_once(tmp_path: P
     last = json.loads((tmp_path / "log").read_text().splitlines()[-1])
     assert last["message"] == "GET /later" and last["status"] == 404 and last["pid"] == os.getpid()
     assert len(output.writes) == 2
+
+
+def test_a_stream_without_a_descriptor_is_written_through() -> None:
+    stream = io.StringIO()
+    output = LogOutput(stream, "text", logging.INFO)
+    output.add("captured", urgent=True)
+    assert stream.getvalue() == "captured\n"
