@@ -24,7 +24,6 @@ from gateway.registry.catalog import catalog
 from gateway.registry.access import Access, Challenge, authorize, challenge_response, missing_namespace_denial
 from gateway.registry.errors import error_response
 from gateway.registry.splice import splice_body
-from gateway.registry.splice_uploads import SplicedUpload, take_upload
 from gateway.registry.storage_blobs import open_blob, send_blob
 from gateway.registry.storage_blobs import wanted as storage_wanted
 from gateway.registry.routes import InvalidName, Route, match_route, method_actions
@@ -157,6 +156,7 @@ async def _manifest_body(request: web.Request) -> bytes | None:
 
 
 async def forward(request: web.Request, route: Route, access: Access) -> web.StreamResponse:
+    session = request.app[keys.UPSTREAM]
     manifest: bytes | None = None
     body: object = request.content if request.method in _BODY_METHODS and request.body_exists else None
     if route.kind == "manifest" and request.method == "PUT":
@@ -175,17 +175,6 @@ async def forward(request: web.Request, route: Route, access: Access) -> web.Str
         refusal = chunk_out_of_order(request, route, access, upload)
         if refusal is not None:
             return refusal
-    spliced = take_upload(request, route) if body is request.content else None
-    if spliced is None:
-        return await _exchange(request, route, access, body, manifest, upload, keep_alive=True)
-    return spliced.closing(await _exchange(request, route, access, spliced, manifest, upload, keep_alive=False))
-
-
-async def _exchange(
-    request: web.Request, route: Route, access: Access, body: object, manifest: bytes | None,
-    upload: UploadState | None, *, keep_alive: bool,
-) -> web.StreamResponse:
-    session = request.app[keys.UPSTREAM]
     try:
         upstream = await session.request(
             request.method,
@@ -197,7 +186,7 @@ async def _exchange(
             skip_auto_headers=_NO_AUTO_HEADERS,
         )
     except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-        if isinstance(body, SplicedUpload) and body.client_failed:
+        if body is request.content and request.content.exception() is not None:
             log.info("upload %s %s cut short by the client", request.method, request.path)
             return error_response("BLOB_UPLOAD_INVALID", "the upload was cut short", status=400)
         log.warning("upstream unavailable for %s %s: %s", request.method, request.path, exc.__class__.__name__)
@@ -221,7 +210,7 @@ async def _exchange(
             subject = manifest_facts(manifest, "").subject
             if subject:
                 extra["OCI-Subject"] = subject
-        return await _stream_back(request, upstream, route, access, extra, keep_alive)
+        return await _stream_back(request, upstream, route, access, extra)
     finally:
         upstream.release()
 
@@ -278,12 +267,9 @@ def _copy_headers(headers: Mapping[str, str], response: web.StreamResponse) -> N
 
 
 async def _stream_back(
-    request: web.Request, upstream: aiohttp.ClientResponse, route: Route, access: Access, extra: dict[str, str],
-    keep_alive: bool,
+    request: web.Request, upstream: aiohttp.ClientResponse, route: Route, access: Access, extra: dict[str, str]
 ) -> web.StreamResponse:
     response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
-    if not keep_alive:
-        response.force_close()
     _copy_headers(upstream.headers, response)
     response.headers.update(extra)
     if "Location" in response.headers:

@@ -1,13 +1,10 @@
-"""Blob bodies between two sockets without passing through Python: splice(2).
+"""Blob bodies from the registry to the client without passing through Python: splice(2).
 
-A large body of known length moves source socket -> pipe -> target socket inside the kernel: no
-copies into Python buffers, no per-chunk Python work. Only for plain TCP on both sides (TLS
-needs the bytes in user space) and only on Linux. Two uses:
-
-- downloads (`splice_body`): once the answer's headers are out, the registry's body goes to the
-  client. The upstream connection is closed afterwards (aiohttp's parser never saw the body, so
-  it must not be reused); the caller streams as usual when `splice_body` says it did nothing.
-- uploads (gateway/registry/splice_uploads.py): the client's body goes to the registry.
+Once the answer's headers are out, a large body of known length moves upstream socket -> pipe
+-> client socket inside the kernel: no copies into Python buffers, no per-chunk Python work.
+Only for plain TCP on both sides (TLS needs the bytes in user space) and only on Linux; the
+caller streams as usual when `splice_body` says it did nothing. The upstream connection is
+closed afterwards (aiohttp's parser never saw the body, so it must not be reused).
 """
 
 from __future__ import annotations
@@ -37,12 +34,6 @@ def plain_socket(transport: asyncio.BaseTransport | None) -> socket.socket | Non
     return sock if sock is not None and sock.type == socket.SOCK_STREAM else None
 
 
-async def flushed(transport: asyncio.WriteTransport | None) -> None:
-    """Until what the transport still holds has gone out: our bytes must follow it, not pass it."""
-    while transport is not None and not transport.is_closing() and transport.get_write_buffer_size():
-        await asyncio.sleep(0.001)
-
-
 async def _ready(loop: asyncio.AbstractEventLoop, read_fd: int | None, write_fd: int | None, timeout: float | None) -> None:
     """Until `read_fd` is readable or `write_fd` writable (whichever was given)."""
     ready: asyncio.Future[None] = loop.create_future()
@@ -62,67 +53,6 @@ async def _ready(loop: asyncio.AbstractEventLoop, read_fd: int | None, write_fd:
             loop.remove_reader(read_fd)
         if write_fd is not None:
             loop.remove_writer(write_fd)
-
-
-class Splice:
-    """Moves `length` bytes from one socket to another; `moved` counts what reached the target,
-    also after a failure. The sockets' transports must not read (source) or write (target)
-    meanwhile: the caller pauses and flushes them."""
-
-    def __init__(self, source: socket.socket, target: socket.socket, what: str) -> None:
-        self.source, self.target, self.what = source, target, what
-        self.moved = 0
-        self.source_failed = False
-
-    async def run(self, length: int, read_timeout: float | None) -> None:
-        """Raises ConnectionError when either side fails or the source stalls `read_timeout`."""
-        loop = asyncio.get_running_loop()
-        remaining = length
-        pipe_out, pipe_in = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        source, target = os.dup(self.source.fileno()), os.dup(self.target.fileno())
-        in_pipe = 0
-        try:
-            try:
-                capacity = fcntl.fcntl(pipe_in, _F_SETPIPE_SZ, _PIPE_BYTES)
-            except OSError:
-                capacity = fcntl.fcntl(pipe_in, _F_GETPIPE_SZ)
-            while remaining or in_pipe:
-                moved = False
-                if remaining and in_pipe < capacity:
-                    try:
-                        count = os.splice(source, pipe_in, min(remaining, capacity - in_pipe), flags=_FLAGS)
-                    except BlockingIOError:
-                        count = -1
-                    except OSError:
-                        self.source_failed = True
-                        raise
-                    if count == 0:
-                        self.source_failed = True
-                        raise ConnectionResetError(f"{self.what}: the sender closed the connection mid-body")
-                    if count > 0:
-                        remaining, in_pipe, moved = remaining - count, in_pipe + count, True
-                if in_pipe:
-                    try:
-                        count = os.splice(pipe_out, target, in_pipe, flags=_FLAGS)
-                    except BlockingIOError:
-                        count = 0
-                    if count:
-                        in_pipe, self.moved, moved = in_pipe - count, self.moved + count, True
-                if not moved:
-                    wait_read = source if remaining and in_pipe < capacity else None
-                    try:
-                        await _ready(loop, wait_read, target if in_pipe else None, read_timeout if in_pipe == 0 else None)
-                    except asyncio.TimeoutError:
-                        self.source_failed = True
-                        raise ConnectionResetError(f"{self.what}: the sender stalled mid-body") from None
-        except ConnectionError:
-            raise
-        except OSError as exc:  # splice refused these sockets after all: nothing safe to resume
-            log.warning("splice of %s failed after %d bytes: %s", self.what, self.moved, exc)
-            raise ConnectionResetError(str(exc)) from None
-        finally:
-            for fd in (pipe_out, pipe_in, source, target):
-                os.close(fd)
 
 
 async def splice_body(
@@ -150,13 +80,51 @@ async def splice_body(
     # Reading what aiohttp buffered may have resumed its transport; stopping it here, with no
     # await in between, leaves every later byte in the socket for splice.
     connection.transport.pause_reading()
-    splice = Splice(upstream_sock, client_sock, request.path)
+    if buffered:
+        await response.write(buffered)
+    while request.transport is not None and request.transport.get_write_buffer_size():
+        await asyncio.sleep(0.001)  # what aiohttp still holds must go out before our bytes
+    loop = asyncio.get_running_loop()
+    remaining = length - len(buffered)
+    pipe_out, pipe_in = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    source, target = os.dup(upstream_sock.fileno()), os.dup(client_sock.fileno())
+    in_pipe = sent = 0
     try:
-        if buffered:
-            await response.write(buffered)
-        await flushed(request.transport)
-        await splice.run(length - len(buffered), read_timeout)
+        try:
+            capacity = fcntl.fcntl(pipe_in, _F_SETPIPE_SZ, _PIPE_BYTES)
+        except OSError:
+            capacity = fcntl.fcntl(pipe_in, _F_GETPIPE_SZ)
+        while remaining or in_pipe:
+            moved = False
+            if remaining and in_pipe < capacity:
+                try:
+                    count = os.splice(source, pipe_in, min(remaining, capacity - in_pipe), flags=_FLAGS)
+                except BlockingIOError:
+                    count = -1
+                if count == 0:
+                    raise ConnectionResetError("the registry closed the connection mid-body")
+                if count > 0:
+                    remaining, in_pipe, moved = remaining - count, in_pipe + count, True
+            if in_pipe:
+                try:
+                    count = os.splice(pipe_out, target, in_pipe, flags=_FLAGS)
+                except BlockingIOError:
+                    count = 0
+                if count:
+                    in_pipe, sent, moved = in_pipe - count, sent + count, True
+            if not moved:
+                wait_read = source if remaining and in_pipe < capacity else None
+                await _ready(loop, wait_read, target if in_pipe else None, read_timeout if in_pipe == 0 else None)
+    except asyncio.TimeoutError:
+        raise ConnectionResetError("the registry stalled mid-body") from None
+    except ConnectionError:
+        raise
+    except OSError as exc:  # splice refused these sockets after all: nothing safe to resume
+        log.warning("splice of %s failed after %d bytes: %s", request.path, sent, exc)
+        raise ConnectionResetError(str(exc)) from None
     finally:
-        writer.output_size += splice.moved
+        writer.output_size += sent
+        for fd in (pipe_out, pipe_in, source, target):
+            os.close(fd)
         upstream.close()
     return True
