@@ -59,7 +59,7 @@ def loggable_target(request: web.BaseRequest) -> str:
 
 
 class AccessLogger(AbstractAccessLogger):
-    """Bind it to an application's metrics with `AccessLogger.bound(metrics)`."""
+    """Bind it to an application's metrics and the log output with `AccessLogger.bound(metrics, output)`."""
 
     metrics: Metrics | None = None
     output: LogOutput | None = None  # where lines go without a logging record (gateway/ops/logs.py)
