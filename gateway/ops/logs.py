@@ -88,6 +88,7 @@ class LogOutput:
         self._pending: list[bytes] = []
         self._lock = threading.Lock()
         self._timer: asyncio.TimerHandle | None = None  # set and cleared on the loop's thread only
+        self._timer_loop: asyncio.AbstractEventLoop | None = None
 
     def access_line(self, message: str, fields: dict[str, Any]) -> None:
         """An INFO line of `gateway.access`, without a `logging` record."""
@@ -107,8 +108,8 @@ class LogOutput:
             loop = None
         if urgent or loop is None:
             self.flush()
-        elif self._timer is None:
-            self._timer = loop.call_later(FLUSH_SECONDS, self._on_timer)
+        elif self._timer is None or self._timer_loop is not loop:  # a loop that ended never fires its timer
+            self._timer, self._timer_loop = loop.call_later(FLUSH_SECONDS, self._on_timer), loop
 
     def _on_timer(self) -> None:
         self._timer = None

@@ -95,3 +95,15 @@ def test_a_stream_without_a_descriptor_is_written_through() -> None:
     output = LogOutput(stream, "text", logging.INFO)
     output.add("captured", urgent=True)
     assert stream.getvalue() == "captured\n"
+
+
+def test_lines_of_a_later_event_loop_are_written_though_an_earlier_loop_ended(tmp_path: Path) -> None:
+    output = _output(tmp_path / "log")
+
+    async def one_line(text: str, wait: float) -> None:
+        output.access_line(text, {})
+        await asyncio.sleep(wait)
+
+    asyncio.run(one_line("from a loop that ends at once", 0))
+    asyncio.run(one_line("from the next loop", FLUSH_SECONDS + 0.2))
+    assert (tmp_path / "log").read_text().endswith("from the next loop\n")
