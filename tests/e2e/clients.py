@@ -177,7 +177,8 @@ class LogWindow:
         return [line for line in self.text().splitlines() if regex.search(line)]
 
     def wait_for(self, pattern: str, timeout: float = 3.0) -> list[str]:
-        """Lines matching `pattern`, waiting briefly: the access log line follows the response."""
+        """Lines matching `pattern`, waiting briefly: log lines are written a fraction of a second after
+        the response (gateway/ops/logs.py)."""
         deadline = time.monotonic() + timeout
         while True:
             found = self.lines(pattern)

@@ -69,7 +69,7 @@ def test_docker_login_with_password_succeeds_and_asks_for_an_offline_token(docke
     result = docker.login(gateway.host, "alice", USERS["alice"])
     assert result.ok, result.describe()
     assert "Login Succeeded" in result.stdout
-    requests = window.lines(r'"GET /v2/token\?[^"]*" 200 [^"]*"-" "Docker-Client/')
+    requests = window.wait_for(r'"GET /v2/token\?[^"]*" 200 [^"]*"-" "Docker-Client/')
     assert requests, window.text()[-4000:]
     assert all("account=alice" in line and "client_id=docker" in line and "offline_token=true" in line for line in requests)
 

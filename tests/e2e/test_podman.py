@@ -104,8 +104,8 @@ def test_podman_cannot_pull_another_users_private_image(podman: Podman, gateway:
     window = LogWindow.begin(gateway)
     as_bob = podman("pull", "--tls-verify=false", "--creds", creds("bob"), remote)
     assert not as_bob.ok, as_bob.describe()
-    assert window.lines(rf"token of 'bob' lacks pull on repository:{repository}")
+    assert window.wait_for(rf"token of 'bob' lacks pull on repository:{repository}")
     anonymous = podman("pull", "--tls-verify=false", remote)
     assert not anonymous.ok, anonymous.describe()
-    assert window.lines(rf"token of 'anonymous' lacks pull on repository:{repository}")
+    assert window.wait_for(rf"token of 'anonymous' lacks pull on repository:{repository}")
     assert not podman("image", "exists", remote).ok

@@ -80,7 +80,7 @@ async def test_copy_between_own_repositories_mounts_layers_instead_of_uploading(
 
     window.wait_for(rf'"PUT /v2/{re.escape(target)}/manifests/v1 ')
     from_param = "from=" + source.replace("/", "%2F")
-    mounts = window.lines(rf'"POST /v2/{re.escape(target)}/blobs/uploads/\?[^"]*{re.escape(from_param)}')
+    mounts = window.wait_for(rf'"POST /v2/{re.escape(target)}/blobs/uploads/\?[^"]*{re.escape(from_param)}')
     assert mounts, f"no cross-repository mount attempted:\n{window.text()[-4000:]}"
     for layer in layout.layer_digests:
         mounted = [line for line in mounts if "mount=" + layer.replace(":", "%3A") in line]
@@ -134,7 +134,7 @@ async def test_user_cannot_push_into_another_users_namespace(skopeo: Skopeo, gat
     result = skopeo.copy(f"oci:{layout.path}:v1", skopeo.ref(repository, "v1"), dest_creds=creds("alice"))
     assert not result.ok, result.describe()
     assert await stored_tags(gateway, repository) == (404, [])
-    assert window.lines(rf"alice refused pull,push on repository:{re.escape(repository)}: namespace 'bob' is private; non-members have no access")
+    assert window.wait_for(rf"alice refused pull,push on repository:{re.escape(repository)}: namespace 'bob' is private; non-members have no access")
 
 
 async def test_user_pulls_back_the_image_he_pushed(skopeo: Skopeo, tmp_path: Path) -> None:
@@ -160,7 +160,7 @@ async def test_copy_out_of_another_users_private_namespace_is_refused(
     result = skopeo.copy(skopeo.ref(source, "v1"), skopeo.ref(target, "v1"), src_creds=creds("bob"), dest_creds=creds("bob"))
     assert not result.ok, result.describe()
     assert "reading manifest v1" in result.stderr
-    assert window.lines(rf"token of 'bob' lacks pull on repository:{re.escape(source)}")
+    assert window.wait_for(rf"token of 'bob' lacks pull on repository:{re.escape(source)}")
     assert await stored_tags(gateway, target) == (404, [])
 
 
@@ -181,7 +181,7 @@ async def test_push_succeeds_when_blob_cache_points_at_a_repository_the_user_may
     assert (status, digest) == (200, layout.manifest_digest)
     assert tuple(layer["digest"] for layer in manifest["layers"]) == layout.layer_digests
     window.wait_for(rf'"PUT /v2/{re.escape(bobs)}/manifests/v1 ')
-    assert window.lines(rf"bob refused pull on repository:{re.escape(alices)}"), (
+    assert window.wait_for(rf"bob refused pull on repository:{re.escape(alices)}"), (
         f"skopeo never tried alice's repository (blob-info cache not used?):\n{window.text()[-4000:]}"
     )
     from_alice = "from=" + alices.replace("/", "%2F")

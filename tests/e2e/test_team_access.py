@@ -82,7 +82,7 @@ async def test_push_into_a_namespace_that_does_not_exist_is_denied_clearly(gatew
     result = skopeo.copy(f"oci:{layout.path}:v1", skopeo.ref(f"nowhere{user}/app", "v1"), dest_creds=f"{user}:{PASSWORD}")
     assert not result.ok
     assert "does not exist" in result.stderr, result.describe()
-    assert window.lines(rf"denied: namespace 'nowhere{user}' does not exist")
+    assert window.wait_for(rf"denied: namespace 'nowhere{user}' does not exist")
 
 
 async def test_auto_create_setting_creates_the_namespace_for_its_first_pusher(
