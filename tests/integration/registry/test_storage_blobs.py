@@ -16,6 +16,7 @@ import aiohttp
 from tests.support.client import bearer
 from tests.support.images import push_blob
 from tests.support.processes import Gateway, Registry
+from tests.support.waiting import eventually
 
 MiB = 1024 * 1024
 
@@ -50,11 +51,10 @@ async def test_a_large_blob_comes_from_storage_byte_for_byte(
         assert hashlib.sha256(body).hexdigest() == digest.split(":", 1)[1]
         assert await _from_storage(session, gateway) == before + 2
     line = f'"GET /v2/alice/stored/blobs/{digest} HTTP/1.1" 200 '
-    for _ in range(50):  # access lines are written in batches, a fraction of a second later
-        sizes = [int(row.split(line, 1)[1].split()[0]) for row in gateway.log_text().splitlines() if line in row]
-        if len(sizes) >= 2:
-            break
-        await asyncio.sleep(0.1)
+    sizes = await eventually(  # access lines are written in batches, a fraction of a second later
+        lambda: [int(row.split(line, 1)[1].split()[0]) for row in gateway.log_text().splitlines() if line in row],
+        lambda found: len(found) >= 2,
+    )
     assert len(sizes) == 2 and all(size > len(data) for size in sizes), "the access log counts the bytes sent"
 
 
@@ -122,9 +122,6 @@ async def test_a_client_that_leaves_mid_blob_costs_nothing_that_lasts(
             writer.transport.abort()
         async with session.get(url, headers=auth) as response:
             assert hashlib.sha256(await response.read()).hexdigest() == digest.split(":", 1)[1]
-        for _ in range(50):
-            if len(os.listdir(f"/proc/{gateway.process.pid}/fd")) <= descriptors:
-                break
-            await asyncio.sleep(0.1)
-        assert len(os.listdir(f"/proc/{gateway.process.pid}/fd")) <= descriptors, "files and sockets of left transfers are closed"
+        count = await eventually(lambda: len(os.listdir(f"/proc/{gateway.process.pid}/fd")), lambda n: n <= descriptors)
+        assert count <= descriptors, "files and sockets of left transfers are closed"
         assert await _from_storage(session, gateway) >= 7

@@ -15,6 +15,7 @@ import aiohttp
 
 from tests.support.client import bearer
 from tests.support.processes import Gateway
+from tests.support.waiting import eventually
 
 MiB = 1024 * 1024
 
@@ -36,13 +37,16 @@ async def _blob(session: aiohttp.ClientSession, gateway: Gateway, repository: st
 
 
 async def _access_line(gateway: Gateway, method: str, path_part: str) -> dict[str, Any]:
-    for _ in range(50):
+    def latest() -> dict[str, Any] | None:
         for text in reversed(gateway.log_text().splitlines()):
             line = json.loads(text) if text.startswith("{") else {}
             if line.get("logger") == "gateway.access" and line.get("method") == method and path_part in line.get("path", ""):
                 return line
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"no access line for {method} {path_part}")
+        return None
+
+    found = await eventually(latest, lambda line: line is not None)
+    assert found is not None, f"no access line for {method} {path_part}"
+    return found
 
 
 async def test_a_large_put_reaches_the_registry_byte_for_byte(
@@ -121,16 +125,10 @@ async def test_a_client_that_breaks_off_an_upload_leaves_nothing_behind(make_gat
         location = await _start(session, gateway, "alice/broken", auth)
         async with session.put(location, params={"digest": digest}, data=data, headers=auth) as response:
             assert response.status == 201, await response.text()
-        for _ in range(50):
-            if len(os.listdir(f"/proc/{gateway.process.pid}/fd")) <= descriptors:
-                break
-            await asyncio.sleep(0.1)
-        assert len(os.listdir(f"/proc/{gateway.process.pid}/fd")) <= descriptors, "sockets and pipes of broken uploads are closed"
-    for _ in range(50):  # info lines are written in batches, a fraction of a second later
-        log = gateway.log_text()
-        if log.count("cut short by the client") >= 5:
-            break
-        await asyncio.sleep(0.1)
+        count = await eventually(lambda: len(os.listdir(f"/proc/{gateway.process.pid}/fd")), lambda n: n <= descriptors)
+        assert count <= descriptors, "sockets and pipes of broken uploads are closed"
+    # Info lines are written in batches, a fraction of a second later.
+    log = await eventually(gateway.log_text, lambda text: text.count("cut short by the client") >= 5)
     assert "Traceback" not in log
     assert "upstream unavailable" not in log, "a client leaving is not the registry failing"
     assert log.count("cut short by the client") == 5
