@@ -175,6 +175,8 @@ class WebhookDispatcher:
                     log.error("webhook %s: %d events marked failed: %s", hook.name, len(wanted), error)
                     await self._mark_failed(hook, wanted, error)
                 cursor = events[-1].seq
+                if len(events) < BATCH:
+                    break  # caught up with what has settled: the rest waits for the next round
                 if time.monotonic() - saved_at >= CURSOR_SAVE_SECONDS:
                     if not await self._store.advance_webhook(hook.name, self._holder, cursor, self._lease_until()):
                         return
