@@ -6,6 +6,7 @@ mapped to the errors of gateway.store.records so callers never import a driver.
 
 from __future__ import annotations
 
+import functools
 import re
 from abc import abstractmethod
 from contextlib import AbstractAsyncContextManager
@@ -60,6 +61,15 @@ class Store(UserQueries, AccessQueries, EventQueries, UploadQueries):
         return applied_now
 
 
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_][A-Za-z0-9_]*)")
+
+
 def named_to_pyformat(sql: str) -> str:
     """`:name` -> `%(name)s` for drivers that use the pyformat style."""
-    return re.sub(r"(?<![:\w]):([A-Za-z_][A-Za-z0-9_]*)", r"%(\1)s", sql)
+    return _NAMED.sub(r"%(\1)s", sql)
+
+
+@functools.lru_cache(maxsize=1024)
+def named_to_qmark(sql: str) -> tuple[str, tuple[str, ...]]:
+    """`:name` -> `?`, with the names in the order their values are to be given."""
+    return _NAMED.sub("?", sql), tuple(_NAMED.findall(sql))

@@ -11,7 +11,7 @@ from typing import Any
 
 import aiosqlite
 
-from gateway.store.base import Store
+from gateway.store.base import Store, named_to_qmark
 from gateway.store.records import Conflict, StoreUnavailable
 from gateway.store.sql import Row
 
@@ -58,14 +58,14 @@ class SQLiteStore(Store):
         in a read transaction that another process's commit made stale: SQLite refuses it at once
         ("database is locked"), busy_timeout or not."""
         try:
-            return [dict(row) for row in await self._db.execute_fetchall(sql, dict(params or {}))]
+            return [dict(row) for row in await self._db.execute_fetchall(*_positional(sql, params))]
         except sqlite3.Error as exc:
             raise StoreUnavailable(str(exc)) from None
 
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
         try:
             # One turn of the thread: the statement has run to its end, nothing is left to close.
-            return (await self._db.execute(sql, dict(params or {}))).rowcount
+            return (await self._db.execute(*_positional(sql, params))).rowcount
         except sqlite3.IntegrityError as exc:
             raise Conflict(str(exc)) from None
         except sqlite3.Error as exc:
@@ -89,3 +89,12 @@ class SQLiteStore(Store):
             os.close(self._shm)
             self._shm = None
         await self._db.close()
+
+
+def _positional(sql: str, params: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
+    """The statement with `?` for each `:name`, and the values in that order. pysqlite binds a
+    named parameter by asking SQLite for its name and looking it up, which cost about 16 us an
+    event in the multi-row INSERT of pull events; positional values cost next to nothing."""
+    positional, names = named_to_qmark(sql)
+    values = params or {}
+    return positional, [values[name] for name in names]
