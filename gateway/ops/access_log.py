@@ -9,13 +9,12 @@ that hold secrets or signed state are replaced by `redacted`.
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from gateway.ops.context import info_of
+from gateway.ops.context import info_of, new_request_id
 from gateway.ops.logs import LogOutput
 from gateway.ops.metrics import Metrics, method_label
 
@@ -85,7 +84,7 @@ class AccessLogger(AbstractAccessLogger):
             return
         fields: dict[str, Any] = {
             # Requests aiohttp refused before any handler ran (a TLS hello on a plain port) get one here.
-            "request_id": info.request_id if info else uuid.uuid4().hex,
+            "request_id": info.request_id if info else new_request_id(),
             "remote": request.remote,
             "method": method,
             "path": loggable_target(request),

@@ -30,7 +30,7 @@ def note(
 
 
 def token_issued(request: web.Request, grant: str) -> None:
-    request.config_dict[keys.METRICS].tokens_issued.labels(grant=grant).inc()
+    request.config_dict[keys.METRICS].token_issued(grant)
 
 
 def token_denied(request: web.Request, reason: str) -> None:
