@@ -9,7 +9,7 @@ import base64
 import datetime
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from cryptography import x509
@@ -27,18 +27,28 @@ class KeyFileError(Exception):
 
 
 @dataclass(frozen=True)
-class SigningKey:
-    """A private key with its certificate, and the facts a JWT header needs about them."""
+class VerificationKey:
+    """A public key that verifies tokens, and the facts a JWT header and JWKS give about it: the
+    current signing key's, or a previous one kept after a rotation until the tokens it signed
+    have expired (loaded from its certificate)."""
 
-    private_key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+    public_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey
     certificate: x509.Certificate
     algorithm: str
     kid: str
     x5c: tuple[str, ...]
 
-    @property
-    def public_key(self) -> ec.EllipticCurvePublicKey | rsa.RSAPublicKey:
-        return self.private_key.public_key()
+    @classmethod
+    def of(cls, key: VerificationKey) -> VerificationKey:
+        """The public side alone (of a signing key, say), so nothing private travels with it."""
+        return cls(**{f.name: getattr(key, f.name) for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class SigningKey(VerificationKey):
+    """A private key with its certificate: it verifies what it signs."""
+
+    private_key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
     def secret_material(self, purpose: bytes) -> bytes:
         """A stable secret derived from the private key, for HMACs all instances agree on."""
@@ -48,20 +58,11 @@ class SigningKey:
         return hashlib.sha256(b"portus-gateway:" + purpose + b":" + der).digest()
 
 
-@dataclass(frozen=True)
-class VerificationKey:
-    """A public key that verifies tokens: the current signing key's, or a previous one kept
-    after a rotation until the tokens it signed have expired (loaded from its certificate)."""
-
-    public_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey
-    certificate: x509.Certificate
-    algorithm: str
-    kid: str
-    x5c: tuple[str, ...]
-
-    @classmethod
-    def of(cls, key: SigningKey) -> VerificationKey:
-        return cls(key.public_key, key.certificate, key.algorithm, key.kid, key.x5c)
+def _described(
+    public_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey, certificate: x509.Certificate, algorithm: str
+) -> VerificationKey:
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    return VerificationKey(public_key, certificate, algorithm, libtrust_kid(public_key), (base64.b64encode(der).decode("ascii"),))
 
 
 def load_verification_key(cert_file: Path) -> VerificationKey:
@@ -79,8 +80,7 @@ def load_verification_key(cert_file: Path) -> VerificationKey:
         algorithm = "RS256"
     else:
         raise KeyFileError(f"{cert_file}: only EC P-256 and RSA (2048 bits or more) keys verify tokens")
-    der = certificate.public_bytes(serialization.Encoding.DER)
-    return VerificationKey(public_key, certificate, algorithm, libtrust_kid(public_key), (base64.b64encode(der).decode("ascii"),))
+    return _described(public_key, certificate, algorithm)
 
 
 def libtrust_kid(public_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey) -> str:
@@ -108,14 +108,8 @@ def signing_key_from(private_key: object, certificate: x509.Certificate) -> Sign
     spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     if certificate.public_key().public_bytes(*spki) != private_key.public_key().public_bytes(*spki):
         raise KeyFileError("the certificate does not belong to the private key")
-    der = certificate.public_bytes(serialization.Encoding.DER)
-    return SigningKey(
-        private_key=private_key,
-        certificate=certificate,
-        algorithm=algorithm,
-        kid=libtrust_kid(private_key.public_key()),
-        x5c=(base64.b64encode(der).decode("ascii"),),
-    )
+    described = _described(private_key.public_key(), certificate, algorithm)
+    return SigningKey(**{f.name: getattr(described, f.name) for f in fields(VerificationKey)}, private_key=private_key)
 
 
 def load_signing_key(key_file: Path, cert_file: Path) -> SigningKey:

@@ -137,7 +137,7 @@ class TokenVerifier:
 
     The keys are the current signing key and any previous ones kept after a rotation."""
 
-    def __init__(self, keys: Iterable[SigningKey | VerificationKey], issuer: str) -> None:
+    def __init__(self, keys: Iterable[VerificationKey], issuer: str) -> None:
         self._keys = {key.kid: key for key in keys}
         self._issuer = issuer
         self._cache: dict[tuple[str, str], VerifiedToken] = {}
@@ -145,7 +145,7 @@ class TokenVerifier:
     @property
     def keys(self) -> tuple[VerificationKey, ...]:
         """The public side of every key that verifies (for JWKS)."""
-        return tuple(VerificationKey.of(k) if isinstance(k, SigningKey) else k for k in self._keys.values())
+        return tuple(VerificationKey.of(k) for k in self._keys.values())
 
     def verify(self, token: str, audience: str, *, allow_expired: bool = False, now: float | None = None) -> VerifiedToken:
         moment = time.time() if now is None else now
