@@ -3,7 +3,6 @@ round batches events that settle while it runs."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -11,13 +10,14 @@ import aiohttp
 import pytest
 
 from gateway.events.model import new_event_id
+from gateway.events import webhooks
 from gateway.events.webhooks import BATCH, SETTLE_MS, RetryPolicy, WebhookDispatcher
 from gateway.store import Store, open_store
 from gateway.store.events import NewEvent, Webhook
 from tests.support.processes import free_port
 from tests.support.receiver import Receiver
 
-SETTLING = 600  # events that settle one a millisecond while the round runs
+SETTLING = 600
 
 
 @pytest.fixture
@@ -41,14 +41,27 @@ def pull(created_at_ms: int) -> NewEvent:
     return NewEvent(event_id, created_at_ms, "pull", "alice/app", "v1", "", "alice", {"id": event_id, "action": "pull"})
 
 
+class SteppingClock:
+    """The dispatcher's clock, a few milliseconds later at every reading: events keep settling
+    while a round runs, as they do under steady load, whatever the machine's speed."""
+
+    def __init__(self, start_ms: int, step_ms: int = 5) -> None:
+        self.now_ms = start_ms
+        self.step_ms = step_ms
+
+    def __call__(self) -> int:
+        self.now_ms += self.step_ms
+        return self.now_ms
+
+
 async def test_a_round_that_caught_up_leaves_events_settling_meanwhile_to_the_next(
-    store: Store, receiver: Receiver
+    store: Store, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Events arrive steadily under load, so one settles every moment; a round that went on
-    reading would send each in a POST of its own."""
-    now_ms = int(time.time() * 1000)
-    first = now_ms - SETTLE_MS - 40  # 40 events settled already, the rest one a millisecond from now on
+    """A round that went on reading would send each event that settled meanwhile in a POST of its own."""
+    first = int(time.time() * 1000)
     await store.add_events([pull(first + i) for i in range(SETTLING)])
+    clock = SteppingClock(first + SETTLE_MS + 40)  # 40 events settled, then a few more at every reading
+    monkeypatch.setattr(webhooks, "_now_ms", clock)
     hook = Webhook("rounds", receiver.url, "secret", {}, (), "", "config", 0)
     await store.add_webhook(hook, int(time.time()))
     async with aiohttp.ClientSession() as session:
@@ -57,7 +70,7 @@ async def test_a_round_that_caught_up_leaves_events_settling_meanwhile_to_the_ne
         assert len(receiver.deliveries) == 1
         assert 40 <= len(receiver.deliveries[0].events) < BATCH
 
-        await asyncio.sleep(SETTLING / 1000 + 0.1)
+        clock.now_ms = first + SETTLE_MS + SETTLING  # everything has settled by the next round
         stored = await store.get_webhook(hook.name)
         assert stored is not None
         await dispatcher.serve(stored)
