@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from gateway.store import Store, open_store
 from tests.support.client import USERS
 from tests.support.processes import Gateway, Registry, mariadb_database
 
@@ -63,3 +64,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     url, drop = mariadb_database()
     yield url
     drop()
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    """A migrated store, once on SQLite and once on MariaDB (see `database_url`)."""
+    opened = await open_store(database_url)
+    await opened.migrate()
+    yield opened
+    await opened.close()

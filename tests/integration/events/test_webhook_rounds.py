@@ -9,23 +9,15 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from gateway.events.model import new_event_id
 from gateway.events import webhooks
+from gateway.events.model import new_event_id
 from gateway.events.webhooks import BATCH, SETTLE_MS, RetryPolicy, WebhookDispatcher
-from gateway.store import Store, open_store
+from gateway.store import Store
 from gateway.store.events import NewEvent, Webhook
 from tests.support.processes import free_port
 from tests.support.receiver import Receiver
 
 SETTLING = 600
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    opened = await open_store(database_url)
-    await opened.migrate()
-    yield opened
-    await opened.close()
 
 
 @pytest.fixture

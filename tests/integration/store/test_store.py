@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -12,14 +11,6 @@ from gateway.events.model import new_event_id
 from gateway.store import AppToken, Conflict, Store, open_store
 from gateway.store.events import NewEvent
 from gateway.store.schema import MIGRATIONS
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    opened = await open_store(database_url)
-    await opened.migrate()
-    yield opened
-    await opened.close()
 
 
 async def test_migrations_apply_once_and_are_recorded(store: Store) -> None:
