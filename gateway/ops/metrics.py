@@ -95,7 +95,6 @@ class Metrics:
             "gateway_webhook_failures", "Failed webhook deliveries, by endpoint name.", ["endpoint"], registry=r
         )
 
-    # Entry points for the events work (outbox and webhooks), so it needs no prometheus import.
     def token_issued(self, grant: str) -> None:
         """Counted for every token, so the child of each grant (a fixed few) is looked up once:
         `labels()` takes a lock and builds its key every time."""
@@ -104,6 +103,7 @@ class Metrics:
             child = self._issued[grant] = self.tokens_issued.labels(grant=grant)
         child.inc()
 
+    # Entry points for the events work (outbox and webhooks), so it needs no prometheus import.
     def set_outbox_depth(self, depth: int) -> None:
         self.outbox_depth.set(depth)
 
