@@ -2,7 +2,9 @@
 
 Every push carries fresh layer bytes, so neither side can skip uploads (the registry already
 holding a blob, or skopeo's blob-info cache suggesting a mount). Layers are uncompressed tars of
-pseudo-random bytes: cheap to write, and copied as they are.
+pseudo-random bytes, cheap to write; skopeo gzips them on the way to a registry, as podman and
+docker do with local layers, and sends each in one PATCH with chunked encoding, one layer after
+another.
 """
 
 from __future__ import annotations
