@@ -19,6 +19,7 @@ from tests.support.client import USERS, fetch_token
 from tests.support.deployment import Certificate, TokenAuthRegistry, make_certificate
 from tests.support.oci_layout import build_layout
 from tests.support.processes import Gateway, free_port, require_tool
+from tests.support.waiting import eventually
 
 SERVICE = "registry.portus.test"
 ISSUER = "portus.test"
@@ -82,8 +83,10 @@ async def test_registry_with_token_auth_accepts_gateway_tokens_for_a_direct_skop
 
     assert push("v1", creds("alice")), registry.log_text()[-3000:]
     assert await registry_manifest_status(registry, gateway, repository, "v1") == 200
-    # The registry sent skopeo to the gateway for its token, and the gateway issued it for alice.
-    assert '"GET /v2/token?' in gateway.log_text() and "user=alice" in gateway.log_text()
+    # The registry sent skopeo to the gateway for its token, and the gateway issued it for alice
+    # (access lines are written within a fraction of a second of the answer).
+    log = await eventually(gateway.log_text, lambda text: '"GET /v2/token?' in text and "user=alice" in text)
+    assert '"GET /v2/token?' in log and "user=alice" in log
 
     assert not push("wrong", "alice:not-her-password")
     assert await registry_manifest_status(registry, gateway, repository, "wrong") == 404
