@@ -11,6 +11,7 @@ import hashlib
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -38,10 +39,10 @@ class VerificationKey:
     kid: str
     x5c: tuple[str, ...]
 
-    @classmethod
-    def of(cls, key: VerificationKey) -> VerificationKey:
+    @staticmethod
+    def of(key: VerificationKey) -> VerificationKey:
         """The public side alone (of a signing key, say), so nothing private travels with it."""
-        return cls(**{f.name: getattr(key, f.name) for f in fields(cls)})
+        return VerificationKey(**_public_fields(key))
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,10 @@ class SigningKey(VerificationKey):
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
         return hashlib.sha256(b"portus-gateway:" + purpose + b":" + der).digest()
+
+
+def _public_fields(key: VerificationKey) -> dict[str, Any]:
+    return {f.name: getattr(key, f.name) for f in fields(VerificationKey)}
 
 
 def _described(
@@ -109,7 +114,7 @@ def signing_key_from(private_key: object, certificate: x509.Certificate) -> Sign
     if certificate.public_key().public_bytes(*spki) != private_key.public_key().public_bytes(*spki):
         raise KeyFileError("the certificate does not belong to the private key")
     described = _described(private_key.public_key(), certificate, algorithm)
-    return SigningKey(**{f.name: getattr(described, f.name) for f in fields(VerificationKey)}, private_key=private_key)
+    return SigningKey(**_public_fields(described), private_key=private_key)
 
 
 def load_signing_key(key_file: Path, cert_file: Path) -> SigningKey:
