@@ -1,7 +1,8 @@
 """The /v2 handler: route, authorize, then stream to and from the upstream registry.
 
-Bodies are never buffered: the client's body is handed to the upstream request as a stream,
-and the upstream's body is written back chunk by chunk as it arrives.
+Bodies are never buffered: the client's body is handed to the upstream request as a stream
+(read in gathered pieces, see gathered_reads.py), and the upstream's body is written back chunk
+by chunk as it arrives.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from gateway.registry.cached_manifests import keep, serve_cached
 from gateway.registry.catalog import catalog
 from gateway.registry.access import Access, Challenge, authorize, challenge_response, missing_namespace_denial
 from gateway.registry.errors import error_response
+from gateway.registry.gathered_reads import gathered
 from gateway.registry.splice import splice_body
 from gateway.registry.storage_blobs import open_blob, send_blob
 from gateway.registry.storage_blobs import wanted as storage_wanted
@@ -158,12 +160,11 @@ async def _manifest_body(request: web.Request) -> bytes | None:
 async def forward(request: web.Request, route: Route, access: Access) -> web.StreamResponse:
     session = request.app[keys.UPSTREAM]
     manifest: bytes | None = None
-    body: object = request.content if request.method in _BODY_METHODS and request.body_exists else None
+    streamed = request.method in _BODY_METHODS and request.body_exists
     if route.kind == "manifest" and request.method == "PUT":
         manifest = await _manifest_body(request)
         if manifest is None:
             return error_response("SIZE_INVALID", f"manifests are limited to {MANIFEST_LIMIT} bytes", status=413)
-        body = manifest
     if storage_wanted(request.method, route, request.headers, request.app[keys.SETTINGS].upstream_storage_dir):
         local = await _from_storage(request, route, access)
         if local is not None:
@@ -180,13 +181,13 @@ async def forward(request: web.Request, route: Route, access: Access) -> web.Str
             request.method,
             _upstream_url(request, access, upload),
             headers=_upstream_headers(request),
-            data=body,
+            data=manifest if manifest is not None else gathered(request) if streamed else None,
             allow_redirects=False,
             timeout=_timeout(request),
             skip_auto_headers=_NO_AUTO_HEADERS,
         )
     except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-        if body is request.content and request.content.exception() is not None:
+        if streamed and request.content.exception() is not None:
             log.info("upload %s %s cut short by the client", request.method, request.path)
             return error_response("BLOB_UPLOAD_INVALID", "the upload was cut short", status=400)
         log.warning("upstream unavailable for %s %s: %s", request.method, request.path, exc.__class__.__name__)
