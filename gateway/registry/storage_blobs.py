@@ -144,7 +144,7 @@ async def send_blob(
     try:
         await asyncio.shield(sending)
     except asyncio.CancelledError:
-        _cut(target)  # stop the thread mid-blob: its next sendfile fails
+        _cut(target)  # stop the thread mid-blob: its next write fails
         raise
     except OSError as exc:
         raise ConnectionResetError(str(exc)) from None
@@ -157,7 +157,7 @@ async def send_blob(
 
 
 def _cut(fd: int) -> None:
-    """Shut the client socket down under a sender thread, so its next sendfile fails."""
+    """Shut the client socket down under a sender thread, so its next write fails."""
     sock = socket.socket(fileno=os.dup(fd))
     try:
         sock.shutdown(socket.SHUT_RDWR)
