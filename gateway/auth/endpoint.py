@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 from aiohttp import web
@@ -40,7 +41,11 @@ _JSON_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache", "Content-Typ
 
 def _json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     merged = {**_JSON_HEADERS, **headers} if headers else _JSON_HEADERS
-    return web.Response(status=status, body=json.dumps(body).encode(), headers=merged)
+    return _answer(json.dumps(body).encode(), status, merged)
+
+
+def _answer(body: bytes, status: int = 200, headers: dict[str, str] = _JSON_HEADERS) -> web.Response:
+    return web.Response(status=status, body=body, headers=headers)
 
 
 _OCI_CODES = {401: "UNAUTHORIZED", 429: "TOOMANYREQUESTS"}
@@ -108,15 +113,21 @@ async def _new_refresh_token(request: web.Request, identity: Identity, service: 
     return secret
 
 
-def _signed_body(request: web.Request, identity: Identity, service: str, granted: tuple[Scope, ...]) -> dict[str, Any]:
+def _observe_issue(request: web.Request, identity: Identity) -> None:
+    observe.note(request, user=identity.name, action="token")
+    observe.token_issued(request, "anonymous" if identity.anonymous else "app_token" if identity.limits else "user")
+
+
+def _signed_body(
+    request: web.Request, identity: Identity, service: str, granted: tuple[Scope, ...], now: float | None = None
+) -> dict[str, Any]:
     limits = identity.limits
     issued = request.app[keys.ISSUER].issue(
         identity.name, service, granted,
         app_token=limits.token_id if limits else None, app_token_name=limits.name if limits else None,
-        not_after=limits.expires_at if limits else None,
+        not_after=limits.expires_at if limits else None, now=now,
     )
-    observe.note(request, user=identity.name, action="token")
-    observe.token_issued(request, "anonymous" if identity.anonymous else "app_token" if limits else "user")
+    _observe_issue(request, identity)
     return {
         "token": issued.token,
         "access_token": issued.token,
@@ -130,12 +141,12 @@ async def _token_body(request: web.Request, identity: Identity, service: str, re
     return _signed_body(request, identity, service, await _grant_for(request, identity, requested))
 
 
-async def _decide(request: web.Request, service: str, scopes: list[str], *, cacheable: bool) -> tuple[Identity, tuple[Scope, ...]]:
+async def _decide(
+    request: web.Request, key: bytes, version: object | None, scopes: list[str]
+) -> tuple[Identity, tuple[Scope, ...]]:
     """Who the Basic credentials name and what they are granted: from the grant cache while the
     store is unchanged (and the caller not throttled), else from the store."""
     cache = request.app[keys.GRANT_CACHE]
-    key = cache.key(request.headers.get("Authorization", ""), service, scopes)
-    version = request.app[keys.STORE].data_version() if cacheable else None
     hit = cache.get(key, version)
     if hit is not None and (
         hit.identity.anonymous or not request.app[keys.AUTHENTICATOR].retry_after(hit.identity.name, request.remote or "")
@@ -148,14 +159,28 @@ async def _decide(request: web.Request, service: str, scopes: list[str], *, cach
 
 
 async def get_token(request: web.Request) -> web.Response:
-    """Docker token protocol: Basic (or anonymous) credentials, repeated `scope` parameters."""
+    """Docker token protocol: Basic (or anonymous) credentials, repeated `scope` parameters. The
+    same request again within the second its token was signed in gets the same answer, while the
+    store is unchanged (see grant_cache.py); offline requests always get a token of their own."""
     try:
         service = _check_service(request, request.query.get("service"))
         offline = request.query.get("offline_token", "").lower() == "true"
-        identity, granted = await _decide(request, service, request.query.getall("scope", []), cacheable=not offline)
-        body = _signed_body(request, identity, service, granted)
+        scopes = request.query.getall("scope", [])
+        cache = request.app[keys.GRANT_CACHE]
+        key = cache.key(request.headers.get("Authorization", ""), service, scopes)
+        version = None if offline else request.app[keys.STORE].data_version()
+        identity, granted = await _decide(request, key, version, scopes)
+        second = int(time.time())
+        answer = cache.answer(key, version, second)
+        if answer is not None:
+            _observe_issue(request, identity)
+            return _answer(answer)
+        body = _signed_body(request, identity, service, granted, now=second)
         if offline and not identity.anonymous and identity.limits is None:
             body["refresh_token"] = await _new_refresh_token(request, identity, service, request.query.get("client_id", ""))
+        answer = json.dumps(body).encode()
+        if identity.limits is None:
+            cache.keep_answer(key, version, second, answer)
     except TokenRequestError as exc:
         observe.token_denied(request, exc.error)
         return _error_response(exc)
@@ -163,7 +188,7 @@ async def get_token(request: web.Request) -> web.Response:
         observe.token_denied(request, "temporarily_unavailable")
         log.error("token request failed: store unavailable: %s", exc)
         return _json({"error": "temporarily_unavailable", "error_description": "store unavailable"}, 503)
-    return _json(body)
+    return _answer(answer)
 
 
 async def _refresh_identity(request: web.Request, refresh_token: str, service: str) -> Identity:

@@ -8,6 +8,12 @@ A hit needs the version to be unchanged now, so any commit by anyone (a password
 disabled user, a new team member, from the API, the CLI or another worker) makes every entry a
 miss. Stores that cannot tell (MariaDB) get no caching. Only password logins and anonymous
 requests are kept (application tokens expire on their own clock), and only successes.
+
+The answer itself (the signed token and its JSON) is kept too, for the rest of the second it was
+stamped in: tokens carry whole seconds, so within that second the same request, decided the
+same way, would get a token that differs only in its `jti`. Asked again, that second, on that
+data version, it gets the very same token, and the endpoint signs once per second per request
+instead of once per request (a CI fleet logging in with one robot account).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from gateway.auth.scopes import Scope
 
 CACHE_SECONDS = 60.0
 _LIMIT = 10_000
+_ANSWERS_LIMIT = 1_000  # distinct requests answered within one second
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,8 @@ class GrantCache:
         self._ttl = ttl
         self._limit = limit
         self._entries: dict[bytes, Decision] = {}
+        self._answers: dict[bytes, bytes] = {}
+        self._answers_of: tuple[int, object] | None = None  # (second, data version) they were made in
 
     @staticmethod
     def key(authorization: str, service: str, scopes: Sequence[str]) -> bytes:
@@ -59,3 +68,18 @@ class GrantCache:
             if len(self._entries) >= self._limit:
                 self._entries.clear()
         self._entries[key] = Decision(identity, granted, version, now + self._ttl)
+
+    def answer(self, key: bytes, version: object | None, second: int) -> bytes | None:
+        """The answer given to the same request in this second on this data version, if any."""
+        if version is None or self._answers_of != (second, version):
+            return None
+        return self._answers.get(key)
+
+    def keep_answer(self, key: bytes, version: object | None, second: int, answer: bytes) -> None:
+        if version is None:
+            return
+        if self._answers_of != (second, version):
+            self._answers = {}
+            self._answers_of = (second, version)
+        if len(self._answers) < _ANSWERS_LIMIT:
+            self._answers[key] = answer

@@ -62,7 +62,10 @@ class Metrics:
             "gateway_http_sent_bytes", "Response bytes written to clients, headers included.", ["route"], registry=r
         )
         self.tokens_issued = Counter(
-            "gateway_tokens_issued", "Registry tokens issued, by how the caller authenticated.", ["grant"], registry=r
+            "gateway_tokens_issued",
+            "Registry tokens handed out, by how the caller authenticated (a request repeated within the second"
+            " its token was signed in gets that token again, and counts again).",
+            ["grant"], registry=r,
         )
         self._issued: dict[str, Counter] = {}
         self.tokens_denied = Counter(

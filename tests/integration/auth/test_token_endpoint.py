@@ -302,6 +302,41 @@ async def test_post_that_is_not_a_form_is_400(session: aiohttp.ClientSession, ga
         assert response.status == 400
 
 
+# --- answers reused within their second ------------------------------------------------------------
+
+
+async def test_the_same_request_within_a_second_gets_the_very_same_token(session: aiohttp.ClientSession, gateway: Gateway) -> None:
+    params = [("service", gateway.host), ("scope", "repository:alice/reused:pull")]
+    tokens_by_second: dict[int, set[str]] = {}
+    for _ in range(6):
+        status, body = await get_token(session, gateway, params, basic(*ALICE))
+        assert status == 200, body
+        tokens_by_second.setdefault(claims_of(body["token"])["iat"], set()).add(body["token"])
+    # Six requests a few milliseconds apart span at most a few seconds, so some second saw two.
+    assert all(len(tokens) == 1 for tokens in tokens_by_second.values()), tokens_by_second
+
+
+async def test_a_commit_to_the_store_ends_the_reuse_within_the_second(session: aiohttp.ClientSession, gateway: Gateway) -> None:
+    params = [("service", gateway.host), ("scope", "repository:alice/recommitted:pull")]
+    admin = basic(*Gateway.ADMIN)
+    for _ in range(5):
+        _, first = await get_token(session, gateway, params, basic(*ALICE))
+        async with session.post(f"{gateway.url}/api/v1/teams", json={"name": f"t{secrets.token_hex(5)}"}, headers=admin) as response:
+            assert response.status == 201, await response.text()
+        _, second = await get_token(session, gateway, params, basic(*ALICE))
+        if claims_of(first["token"])["iat"] == claims_of(second["token"])["iat"]:
+            assert first["token"] != second["token"], "an answer made before the commit was given after it"
+            return
+    pytest.fail("no two requests fell into the same second in five tries")
+
+
+async def test_offline_requests_each_get_their_own_token_and_refresh_token(session: aiohttp.ClientSession, gateway: Gateway) -> None:
+    params = [("service", gateway.host), ("scope", "repository:alice/offline:pull"), ("offline_token", "true")]
+    answers = [(await get_token(session, gateway, params, basic(*ALICE)))[1] for _ in range(3)]
+    assert len({a["refresh_token"] for a in answers}) == 3
+    assert len({a["token"] for a in answers}) == 3
+
+
 # --- disabling users -----------------------------------------------------------------------------
 
 
