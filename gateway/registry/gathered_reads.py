@@ -9,7 +9,8 @@ So when a read brings less than `FULL_READ`, the body is arriving slower than it
 and the gateway stops reading from that client for `PAUSE` seconds; the kernel keeps what arrives
 meanwhile, and the next read takes all of it. A client that keeps up fills every read and is
 never paused. The pause cannot slow the client down while the socket's receive buffer (Linux
-grows it to megabytes) holds more than `PAUSE` of its traffic.
+grows it to megabytes) holds more than `PAUSE` of its traffic, and a slow client is read no more
+often than before: a pause adds a timer and two epoll calls to a read, then waits for its bytes.
 """
 
 from __future__ import annotations
