@@ -80,7 +80,14 @@ async def _keys_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _upstream_ctx(app: web.Application) -> AsyncIterator[None]:
-    connector = aiohttp.TCPConnector(limit=512, keepalive_timeout=30, enable_cleanup_closed=True)
+    """One pooled session to the registry: over its Unix socket when one is set (no TCP stack
+    between the two, and no port the registry can be reached on but through us), else TCP."""
+    socket_path = app[keys.SETTINGS].upstream_socket
+    connector: aiohttp.BaseConnector
+    if socket_path is not None:
+        connector = aiohttp.UnixConnector(str(socket_path), limit=512, keepalive_timeout=30)
+    else:
+        connector = aiohttp.TCPConnector(limit=512, keepalive_timeout=30, enable_cleanup_closed=True)
     session = aiohttp.ClientSession(connector=connector, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar())
     app[keys.UPSTREAM] = session
     yield

@@ -45,6 +45,7 @@ class Settings:
     listen_host: str = "0.0.0.0"
     listen_port: int = 5000
     upstream_url: URL = URL("http://127.0.0.1:5001")
+    upstream_socket: Path | None = None
     public_url: URL | None = None
     service: str | None = None
     issuer: str = "portus-gateway"
@@ -289,6 +290,7 @@ def _username(key: str, value: Any) -> str | None:
 OPTIONS: tuple[Option, ...] = (
     Option("listen", ("listen",), "GATEWAY_LISTEN", _listen),
     Option("upstream_url", ("upstream_url",), "GATEWAY_UPSTREAM_URL", _http_url),
+    Option("upstream_socket", ("upstream", "socket"), "GATEWAY_UPSTREAM_SOCKET", _optional_path),
     Option("public_url", ("public_url",), "GATEWAY_PUBLIC_URL", _optional_url),
     Option("service", ("service",), "GATEWAY_SERVICE", _optional_text),
     Option("issuer", ("issuer",), "GATEWAY_ISSUER", _text),

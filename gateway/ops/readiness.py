@@ -34,12 +34,14 @@ async def _store(app: web.Application) -> None:
 
 
 async def _upstream(app: web.Application) -> None:
-    url = app[keys.SETTINGS].upstream_url.origin().with_path("/v2/")
+    settings = app[keys.SETTINGS]
+    url = settings.upstream_url.origin().with_path("/v2/")
     try:
         async with app[keys.UPSTREAM].get(url, allow_redirects=False) as response:
             status = response.status
     except (aiohttp.ClientError, OSError) as exc:
-        log.warning("readiness: upstream %s unreachable: %s", url, exc)
+        where = f"{url} (socket {settings.upstream_socket})" if settings.upstream_socket else str(url)
+        log.warning("readiness: upstream %s unreachable: %s", where, exc)
         raise NotReady("unreachable") from None
     if status >= 500:
         log.warning("readiness: upstream %s answered %d", url, status)

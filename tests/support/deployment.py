@@ -109,7 +109,7 @@ class TokenAuthRegistry(Registry):
         self.port = self.port or free_port()
         self.workdir.mkdir(parents=True, exist_ok=True)
         config = self.workdir / "registry.yml"
-        config.write_text(REGISTRY_CONFIG.format(root=self.workdir / "store", port=self.port).replace("level: warn", "level: info"))
+        config.write_text(REGISTRY_CONFIG.format(root=self.workdir / "store", listen=f"addr: 127.0.0.1:{self.port}").replace("level: warn", "level: info"))
         env = {
             **os.environ,
             "REGISTRY_AUTH_TOKEN_REALM": self.realm,

@@ -81,7 +81,7 @@ storage:
     uploadpurging:
       enabled: false
 http:
-  addr: 127.0.0.1:{port}
+  {listen}
   secret: portus-gateway-tests
 health:
   storagedriver:
@@ -89,27 +89,60 @@ health:
 """
 
 
+def wait_for_unix_http(path: Path, process: subprocess.Popen[bytes], log: Path, timeout: float = 20.0) -> None:
+    """Until an HTTP server answers on the Unix socket `path`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{path} process exited with {process.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(1)
+                sock.connect(str(path))
+                sock.sendall(b"GET /v2/ HTTP/1.0\r\n\r\n")
+                if sock.recv(16).startswith(b"HTTP/"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{path} did not answer within {timeout}s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
 @dataclass
 class Registry:
-    """A real `docker-registry` (CNCF distribution 2.8) on a free loopback port."""
+    """A real `docker-registry` (CNCF distribution 2.8) on a free loopback port, or on a Unix
+    socket (`socket`); `root` lets a second registry serve the storage of another."""
 
     workdir: Path
     port: int = 0
+    socket: Path | None = None
+    root: Path | None = None
     process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def store(self) -> Path:
+        return self.root or self.workdir / "store"
+
     def start(self) -> Registry:
         binary = require_tool("docker-registry")
-        self.port = self.port or free_port()
+        if self.socket is None:
+            self.port = self.port or free_port()
+            listen = f"addr: 127.0.0.1:{self.port}"
+        else:
+            listen = f"net: unix\n  addr: {self.socket}"
         self.workdir.mkdir(parents=True, exist_ok=True)
         config = self.workdir / "registry.yml"
-        config.write_text(REGISTRY_CONFIG.format(root=self.workdir / "store", port=self.port))
+        config.write_text(REGISTRY_CONFIG.format(root=self.store, listen=listen))
         log = self.workdir / "registry.log"
         self.process = subprocess.Popen([binary, "serve", str(config)], stdout=log.open("ab"), stderr=subprocess.STDOUT)
-        wait_for_http(f"{self.url}/v2/", self.process, log)
+        if self.socket is None:
+            wait_for_http(f"{self.url}/v2/", self.process, log)
+        else:
+            wait_for_unix_http(self.socket, self.process, log)
         return self
 
     def stop(self) -> None:
