@@ -1,7 +1,8 @@
 """`python -m tests.bench [--quick] [--out bench-results.json] [--only manifests,tokens,blobs,images]`
 
-Starts registry 2.8 (twice over one storage: plain, and with token auth) and the gateway on free
-loopback ports in a temporary directory, measures each figure side by side, prints a Markdown
+Starts registry 2.8 (three times over one storage: plain on a loopback port, the gateway's upstream
+on a Unix socket, and with token auth) and the gateway on free loopback ports in a temporary
+directory, measures each figure side by side, prints a Markdown
 table on stdout (progress on stderr) and writes JSON to --out. Traffic stays on 127.0.0.1.
 """
 
@@ -32,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--repeats", type=int, default=None, help="runs per side per figure (default 3, quick 1)")
     parser.add_argument("--seconds", type=float, default=None, help="seconds per load run (default 5, quick 3)")
     parser.add_argument("--workers", type=int, default=1, help="gateway worker processes (serve --workers)")
+    parser.add_argument("--tcp-upstream", action="store_true",
+                        help="the gateway reaches its registry over TCP, not the Unix socket scripts/run uses")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, storage)")
     parser.add_argument("--render", type=Path, default=None, help="only print the table of a saved JSON result")
     return parser
@@ -49,8 +52,9 @@ async def _run(args: argparse.Namespace, argv: list[str]) -> int:
         return 2
     workdir = Path(tempfile.mkdtemp(prefix="portus-bench-"))
     plan = Plan.of(args.quick, args.repeats, args.seconds)
-    stack = Stack(workdir, workers=args.workers, with_hooked="manifests" in groups)
-    say(f"work directory {workdir}; starting registry, Portus-style registry and gateway ({args.workers} worker(s))")
+    stack = Stack(workdir, workers=args.workers, with_hooked="manifests" in groups, upstream_socket=not args.tcp_upstream)
+    upstream = "TCP" if args.tcp_upstream else "a Unix socket"
+    say(f"work directory {workdir}; starting registry, Portus-style registry and gateway ({args.workers} worker(s), upstream over {upstream})")
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=300)
     try:
         await stack.start()

@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import io
 import json
+import os
 import random
 import shutil
 import tarfile
@@ -72,6 +73,9 @@ class Skopeo:
 
     async def copy(self, *args: str) -> float:
         command = [shutil.which("skopeo") or "skopeo", "copy", "--retry-times", "0", *args]
+        # Earlier work (the layout just written, the last copy, the blob figures' gigabytes) leaves
+        # dirty pages the kernel writes back when it likes: during whichever copy comes next.
+        await asyncio.get_running_loop().run_in_executor(None, os.sync)
         began = time.perf_counter()
         process = await asyncio.create_subprocess_exec(
             *command, env=self.env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE

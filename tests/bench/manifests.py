@@ -73,7 +73,7 @@ async def _compare(bench: Bench, target: ManifestTarget, reference: str, method:
     gateway_pid = stack.pid()
     ours, theirs = await alternate(
         bench.plan.repeats,
-        runner(stack.gateway.url, [gateway_pid, stack.pid("registry")], gateway_pid),
+        runner(stack.gateway.url, [gateway_pid, stack.pid(stack.upstream_name)], gateway_pid),
         runner(stack.portus.url, [stack.pid("portus")], None),
     )
     for result in ours + theirs:

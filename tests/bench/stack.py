@@ -1,13 +1,16 @@
 """The processes a benchmark run measures, all on free loopback ports under one work directory.
 
-- `registry`: distribution 2.8 without auth, the gateway's upstream (the "direct" side of the
-  blob and skopeo figures);
+- `registry`: distribution 2.8 without auth on a loopback port (the "direct" side of the blob
+  and skopeo figures);
+- `upstream`: the same registry on the *same storage*, on a Unix socket: the gateway's upstream,
+  as `scripts/run` sets it up;
 - `portus`: a second distribution 2.8 on the *same storage* doing its own token auth with the
   gateway's certificate (the Portus-style deployment the manifest figures compare against), so
   both sides serve the very same manifests and answer the very same tokens;
 - `gateway` (and, for the webhook figure, `hooked`: the same gateway with a webhook delivering
   every event to a receiver in this process), both reading blob bodies from the registry's
-  storage directory (`upstream.storage_dir`), as `scripts/run` sets them up.
+  storage directory (`upstream.storage_dir`), as `scripts/run` sets them up. `upstream_socket=False`
+  puts them on the TCP `registry` instead.
 """
 
 from __future__ import annotations
@@ -73,7 +76,9 @@ class Stack:
     workdir: Path
     workers: int = 1
     with_hooked: bool = True
+    upstream_socket: bool = True
     registry: Registry | None = None
+    upstream: Registry | None = None
     portus: TokenAuthRegistry | None = None
     gateway: Gateway | None = None
     hooked: Gateway | None = None
@@ -87,7 +92,8 @@ class Stack:
             "GATEWAY_TOKEN_CERT_FILE": str(self.key_dir / "token.crt"),
             "GATEWAY_SERVER_WORKERS": str(self.workers),
             "GATEWAY_DATA_DIR": str(self.workdir / data),
-            **({"GATEWAY_UPSTREAM_STORAGE_DIR": str(self.registry.workdir / "store")} if self.registry else {}),
+            **({"GATEWAY_UPSTREAM_STORAGE_DIR": str(self.registry.store)} if self.registry else {}),
+            **({"GATEWAY_UPSTREAM_SOCKET": str(self.upstream.socket)} if self.upstream and self.upstream.socket else {}),
         }
 
     async def start(self) -> Stack:
@@ -97,11 +103,15 @@ class Stack:
             check=True, capture_output=True, cwd=REPO_ROOT, timeout=60,
         )
         self.registry = Registry(self.workdir / "registry").start()
+        self.registry.store.mkdir(exist_ok=True)
+        if self.upstream_socket:
+            self.upstream = Registry(
+                self.workdir / "upstream", socket=self.workdir / "upstream" / "registry.sock", root=self.registry.store
+            ).start()
         gateway_port = free_port()
         portus_dir = self.workdir / "portus"
         portus_dir.mkdir(parents=True)
-        (self.registry.workdir / "store").mkdir(exist_ok=True)
-        (portus_dir / "store").symlink_to(self.registry.workdir / "store")
+        (portus_dir / "store").symlink_to(self.registry.store)
         self.portus = TokenAuthRegistry(
             portus_dir, realm=f"http://127.0.0.1:{gateway_port}/v2/token", service=SERVICE, issuer=ISSUER,
             rootcertbundle=self.key_dir / "token.crt",
@@ -121,11 +131,16 @@ class Stack:
         return gateway.start()
 
     async def stop(self) -> None:
-        for process in (self.hooked, self.gateway, self.portus, self.registry):
+        for process in (self.hooked, self.gateway, self.portus, self.upstream, self.registry):
             if process is not None:
                 process.stop()
         if self.receiver is not None:
             await self.receiver.stop()
+
+    @property
+    def upstream_name(self) -> str:
+        """Which registry process the gateway forwards to."""
+        return "upstream" if self.upstream is not None else "registry"
 
     def pid(self, name: str = "gateway") -> int:
         process = getattr(self, name)
