@@ -89,7 +89,7 @@ def event_json(event: Event) -> dict[str, Any]:
     }
 
 
-def envelope_bytes(event_bodies: list[str]) -> bytes:
+def envelope_bytes(joined_bodies: str) -> bytes:
     """The envelope `{"events": [...]}` as compact JSON, built from events already stored as
-    compact JSON (so a delivery neither parses nor re-encodes them)."""
-    return ('{"events":[' + ",".join(event_bodies) + "]}").encode("utf-8")
+    compact JSON and joined with commas (so a delivery neither parses nor re-encodes them)."""
+    return ('{"events":[' + joined_bodies + "]}").encode("utf-8")

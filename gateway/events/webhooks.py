@@ -28,7 +28,7 @@ from gateway.background import running
 from gateway.config import Settings, WebhookSetting
 from gateway.events.model import ENVELOPE_MEDIA_TYPE, envelope_bytes
 from gateway.store import Conflict, Store, StoreError
-from gateway.store.events import EventRow, Webhook, WebhookFailure
+from gateway.store.events import EventRow, SettledBatch, Webhook, WebhookFailure
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +88,8 @@ class WebhookDispatcher:
         self._on_depth = on_depth
         self.failures = 0
 
-    async def _post(self, hook: Webhook, events: list[EventRow]) -> str | None:
+    async def _post(self, hook: Webhook, body: bytes) -> str | None:
         """One delivery attempt; None on success, else what went wrong."""
-        body = envelope_bytes([e.body_json for e in events])
         headers = {
             **hook.headers,
             "Content-Type": ENVELOPE_MEDIA_TYPE,
@@ -106,11 +105,12 @@ class WebhookDispatcher:
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             return exc.__class__.__name__ + (f": {exc}" if str(exc) else "")
 
-    async def _deliver(self, hook: Webhook, events: list[EventRow]) -> str | None:
+    async def _deliver(self, hook: Webhook, batch: SettledBatch) -> str | None:
         """Deliver with retries and backoff, keeping the lease alive; the last error or None."""
         error: str | None = None
+        body = envelope_bytes(batch.bodies_json)
         for attempt in range(1, self._policy.max_attempts + 1):
-            error = await self._post(hook, events)
+            error = await self._post(hook, body)
             if error is None:
                 return None
             self.failures += 1
@@ -130,23 +130,35 @@ class WebhookDispatcher:
     async def _extend_lease(self, hook: Webhook, extra_seconds: float = 0.0) -> bool:
         return await self._store.lease_webhook(hook.name, self._holder, _now_ms(), self._lease_until(extra_seconds))
 
-    async def _mark_failed(self, hook: Webhook, events: list[EventRow], error: str) -> None:
-        for event in events:
+    async def _mark_failed(self, hook: Webhook, batch: SettledBatch, error: str) -> None:
+        for seq in batch.seqs:
             await self._store.record_webhook_failure(
-                WebhookFailure(hook.name, event.seq, "failed", self._policy.max_attempts, error, int(time.time()))
+                WebhookFailure(hook.name, seq, "failed", self._policy.max_attempts, error, int(time.time()))
             )
 
     async def _redeliver(self, hook: Webhook) -> None:
         seqs = await self._store.claim_redeliveries(hook.name, BATCH)
         if not seqs:
             return
-        events = await self._store.get_events(seqs)
-        error = await self._deliver(hook, events) if events else None
+        batch = SettledBatch.of(await self._store.get_events(seqs))
+        error = await self._deliver(hook, batch) if batch.seqs else None
         if error is None:
             for seq in seqs:
                 await self._store.clear_failure(hook.name, seq)
         elif error != "lease lost":
-            await self._mark_failed(hook, events, error)
+            await self._mark_failed(hook, batch, error)
+
+    async def _settled(self, hook: Webhook, cursor: int) -> tuple[int, int, SettledBatch]:
+        """How many settled events follow `cursor` (at most BATCH), the seq of the last of them,
+        and those the endpoint wants. An endpoint that wants everything gets the batch as the
+        store builds it; filters need each event's action and repository."""
+        settled_before = _now_ms() - SETTLE_MS
+        if not hook.actions and not hook.repository_pattern:
+            batch = await self._store.settled_batch(cursor, settled_before, BATCH)
+            return len(batch.seqs), batch.seqs[-1] if batch.seqs else cursor, batch
+        events = await self._store.events_after(cursor, settled_before, BATCH)
+        wanted = SettledBatch.of([e for e in events if matches(hook, e)])
+        return len(events), events[-1].seq if events else cursor, wanted
 
     async def _pending(self, hook: Webhook) -> bool:
         """Anything to send (read only): settled events past the cursor, or queued redeliveries."""
@@ -164,18 +176,17 @@ class WebhookDispatcher:
             cursor = saved = current.cursor_seq if current else hook.cursor_seq
             saved_at = time.monotonic()
             while True:
-                events = await self._store.events_after(cursor, _now_ms() - SETTLE_MS, BATCH)
-                if not events:
+                read, last, wanted = await self._settled(hook, cursor)
+                if not read:
                     break
-                wanted = [e for e in events if matches(hook, e)]
-                error = await self._deliver(hook, wanted) if wanted else None
+                error = await self._deliver(hook, wanted) if wanted.seqs else None
                 if error == "lease lost":
                     return  # the next holder delivers again from the saved cursor: at least once
                 if error is not None:
-                    log.error("webhook %s: %d events marked failed: %s", hook.name, len(wanted), error)
+                    log.error("webhook %s: %d events marked failed: %s", hook.name, len(wanted.seqs), error)
                     await self._mark_failed(hook, wanted, error)
-                cursor = events[-1].seq
-                if len(events) < BATCH:
+                cursor = last
+                if read < BATCH:
                     break  # caught up with what has settled: the rest waits for the next round
                 if time.monotonic() - saved_at >= CURSOR_SAVE_SECONDS:
                     if not await self._store.advance_webhook(hook.name, self._holder, cursor, self._lease_until()):

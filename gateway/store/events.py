@@ -31,6 +31,19 @@ class EventRow:
 
 
 @dataclass(frozen=True)
+class SettledBatch:
+    """Settled events after a webhook cursor, as a delivery sends them: their seqs in order and
+    their bodies joined with commas (the inside of an envelope's array), in the same order."""
+
+    seqs: tuple[int, ...]
+    bodies_json: str
+
+    @classmethod
+    def of(cls, events: Sequence[EventRow]) -> SettledBatch:
+        return cls(tuple(e.seq for e in events), ",".join(e.body_json for e in events))
+
+
+@dataclass(frozen=True)
 class TagRow:
     repository: str
     tag: str
@@ -208,6 +221,10 @@ class EventQueries(SQLBase):
                 break
             settled.append(_event(row))
         return settled
+
+    async def settled_batch(self, seq: int, settled_before_ms: int, limit: int) -> SettledBatch:
+        """What `events_after` reads, as one `SettledBatch` (dialects may build it in SQL)."""
+        return SettledBatch.of(await self.events_after(seq, settled_before_ms, limit))
 
     async def get_events(self, seqs: Sequence[int]) -> list[EventRow]:
         if not seqs:

@@ -12,8 +12,18 @@ from typing import Any
 import aiosqlite
 
 from gateway.store.base import Store, named_to_qmark
+from gateway.store.events import SettledBatch
 from gateway.store.records import Conflict, StoreUnavailable
 from gateway.store.sql import Row
+
+
+_SETTLED_BATCH = """
+WITH batch AS (SELECT seq, created_at, body FROM events WHERE seq > :seq ORDER BY seq LIMIT :limit)
+SELECT group_concat(seq) AS seqs, group_concat(body) AS bodies FROM (
+    SELECT seq, body FROM batch
+    WHERE seq < COALESCE((SELECT MIN(seq) FROM batch WHERE created_at >= :settled), 9223372036854775807)
+    ORDER BY seq
+)"""
 
 
 class SQLiteStore(Store):
@@ -61,6 +71,16 @@ class SQLiteStore(Store):
             return [dict(row) for row in await self._db.execute_fetchall(*_positional(sql, params))]
         except sqlite3.Error as exc:
             raise StoreUnavailable(str(exc)) from None
+
+    async def settled_batch(self, seq: int, settled_before_ms: int, limit: int) -> SettledBatch:
+        """The batch built by SQLite in one step: the rows of `events_after` would each take the
+        GIL back from the event loop in the connection's thread (under load, a switch of thread
+        or two per row), where one aggregate row takes it once. The ordered subquery is not
+        flattened into an aggregate, so group_concat sees the rows in seq order."""
+        row = await self.fetch_one(_SETTLED_BATCH, {"seq": seq, "settled": settled_before_ms, "limit": limit})
+        if row is None or not row["seqs"]:
+            return SettledBatch((), "")
+        return SettledBatch(tuple(int(s) for s in str(row["seqs"]).split(",")), str(row["bodies"]))
 
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
         try:

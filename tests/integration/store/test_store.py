@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import pytest
 
 from gateway.events.model import new_event_id
 from gateway.store import AppToken, Conflict, Store, open_store
-from gateway.store.events import NewEvent
+from gateway.store.events import NewEvent, SettledBatch
 from gateway.store.schema import MIGRATIONS
 
 
@@ -106,6 +107,23 @@ async def test_webhooks_read_events_only_up_to_the_first_unsettled_one(store: St
     assert [e.created_at_ms for e in everything] == [1000, 1001, 1002, 1003, 1004, 900, 901, 902, 903, 904]
     assert [e.seq for e in everything] == sorted(e.seq for e in everything)
     assert len(await store.events_after(start, settled_before_ms=2000, limit=4)) == 4
+
+
+async def test_a_settled_batch_is_what_events_after_reads_in_seq_order(store: Store) -> None:
+    """SQLite builds the batch in one statement (gateway/store/sqlite.py): same events, same
+    order, same stop at the first unsettled one as reading the rows."""
+    start = await store.max_event_seq()
+    await store.add_events([_pull(1000 + i) for i in range(5)])
+    await store.add_events([_pull(900 + i) for i in range(5)])
+    for settled_before, limit in ((1003, 100), (2000, 100), (2000, 4), (1000, 100)):
+        events = await store.events_after(start, settled_before_ms=settled_before, limit=limit)
+        batch = await store.settled_batch(start, settled_before_ms=settled_before, limit=limit)
+        assert batch.seqs == tuple(e.seq for e in events), (settled_before, limit)
+        assert batch.bodies_json == ",".join(e.body_json for e in events)
+    everything = await store.settled_batch(start, settled_before_ms=2000, limit=100)
+    created = [body["created"] for body in json.loads(f"[{everything.bodies_json}]")]
+    assert created == [1000, 1001, 1002, 1003, 1004, 900, 901, 902, 903, 904]
+    assert await store.settled_batch(everything.seqs[-1], settled_before_ms=2000, limit=100) == SettledBatch((), "")
 
 
 async def test_a_write_queued_behind_a_read_does_not_fail_while_another_process_writes(store: Store, database_url: str) -> None:
