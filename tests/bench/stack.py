@@ -52,11 +52,12 @@ class HookReceiver:
         return f"http://127.0.0.1:{self.port}/hook"
 
     async def _handle(self, request: web.Request) -> web.Response:
+        # Counted, not parsed: parsing cost this process (on the same two cores as the gateway it
+        # measures) about 5 us an event, 2-3 % of the machine during the webhook runs, a cost
+        # of the consumer and not of the gateway. Events are compact JSON with one "action" key
+        # each, and inside a JSON string that sequence would have its quotes escaped.
         body = await request.read()
-        try:
-            self.events += len(json.loads(body).get("events", []))
-        except ValueError:
-            pass
+        self.events += body.count(b'"action":')
         return web.Response(status=200)
 
     async def start(self) -> None:
