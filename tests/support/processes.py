@@ -41,19 +41,44 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_http(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 20.0) -> None:
+def _wait_for(what: str, answers: Callable[[], bool], process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    """Until `answers()`; fails at once with the log's tail when the process exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{url} process exited with {process.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+            raise RuntimeError(f"{what} process exited with {process.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+        if answers():
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not answer within {timeout}s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+def wait_for_http(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 20.0) -> None:
+    def answers() -> bool:
         try:
             with urllib.request.urlopen(url, timeout=1):
-                return
+                return True
         except urllib.error.HTTPError:
-            return
+            return True
         except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{url} did not answer within {timeout}s:\n{log.read_text(errors='replace')[-3000:]}")
+            return False
+
+    _wait_for(url, answers, process, log, timeout)
+
+
+def wait_for_unix_http(path: Path, process: subprocess.Popen[bytes], log: Path, timeout: float = 20.0) -> None:
+    """Until an HTTP server answers on the Unix socket `path`."""
+    def answers() -> bool:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(1)
+                sock.connect(str(path))
+                sock.sendall(b"GET /v2/ HTTP/1.0\r\n\r\n")
+                return sock.recv(16).startswith(b"HTTP/")
+        except OSError:
+            return False
+
+    _wait_for(str(path), answers, process, log, timeout)
 
 
 def stop_process(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
@@ -87,25 +112,6 @@ health:
   storagedriver:
     enabled: false
 """
-
-
-def wait_for_unix_http(path: Path, process: subprocess.Popen[bytes], log: Path, timeout: float = 20.0) -> None:
-    """Until an HTTP server answers on the Unix socket `path`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{path} process exited with {process.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
-        try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-                sock.settimeout(1)
-                sock.connect(str(path))
-                sock.sendall(b"GET /v2/ HTTP/1.0\r\n\r\n")
-                if sock.recv(16).startswith(b"HTTP/"):
-                    return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"{path} did not answer within {timeout}s:\n{log.read_text(errors='replace')[-3000:]}")
 
 
 @dataclass
