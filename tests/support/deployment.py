@@ -7,19 +7,18 @@ import os
 import ssl
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.processes import (
-    REGISTRY_CONFIG,
     REPO_ROOT,
     Gateway,
     Registry,
     free_port,
     require_tool,
+    wait_for,
 )
 
 
@@ -81,16 +80,16 @@ class HttpsGateway(Gateway):
             env=self.environment(), cwd=REPO_ROOT,
         )
         context = self.certificate.client_context()
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gateway exited with {self.process.returncode}:\n{self.log_text()[-3000:]}")
+
+        def answers() -> bool:
             try:
                 with urllib.request.urlopen(f"{self.url}/healthz", timeout=1, context=context):
-                    return self
+                    return True
             except (OSError, urllib.error.URLError):
-                time.sleep(0.05)
-        raise RuntimeError(f"{self.url} did not answer:\n{self.log_text()[-3000:]}")
+                return False
+
+        wait_for(self.url, answers, self.process, self.log_path, 20.0)
+        return self
 
 
 @dataclass
@@ -104,13 +103,11 @@ class TokenAuthRegistry(Registry):
     rootcertbundle: Path | None = None
     env: dict[str, str] = field(default_factory=dict)
 
-    def start(self) -> TokenAuthRegistry:
-        binary = require_tool("docker-registry")
-        self.port = self.port or free_port()
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        config = self.workdir / "registry.yml"
-        config.write_text(REGISTRY_CONFIG.format(root=self.workdir / "store", listen=f"addr: 127.0.0.1:{self.port}").replace("level: warn", "level: info"))
-        env = {
+    def config_text(self) -> str:
+        return super().config_text().replace("level: warn", "level: info")
+
+    def environment(self) -> dict[str, str]:
+        return {
             **os.environ,
             "REGISTRY_AUTH_TOKEN_REALM": self.realm,
             "REGISTRY_AUTH_TOKEN_SERVICE": self.service,
@@ -118,22 +115,26 @@ class TokenAuthRegistry(Registry):
             "REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE": str(self.rootcertbundle),
             **self.env,
         }
-        log = self.workdir / "registry.log"
-        self.process = subprocess.Popen([binary, "serve", str(config)], stdout=log.open("ab"), stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"registry exited with {self.process.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+
+    def wait_until_serving(self, log: Path) -> None:
+        """Until /v2/ asks for a Bearer token: answering without one means auth is not configured."""
+        def answers() -> bool:
             try:
                 urllib.request.urlopen(f"{self.url}/v2/", timeout=1).close()
-                raise RuntimeError("the registry answered /v2/ without asking for a token: auth is not configured")
             except urllib.error.HTTPError as exc:
                 if exc.code == 401 and "Bearer" in exc.headers.get("WWW-Authenticate", ""):
-                    return self
+                    return True
                 raise RuntimeError(f"unexpected answer {exc.code} from the registry") from None
             except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"{self.url} did not answer:\n{log.read_text(errors='replace')[-3000:]}")
+                return False
+            raise RuntimeError("the registry answered /v2/ without asking for a token: auth is not configured")
+
+        assert self.process is not None
+        wait_for(self.url, answers, self.process, log, 20.0)
+
+    def start(self) -> TokenAuthRegistry:
+        super().start()
+        return self
 
     def log_text(self) -> str:
         return (self.workdir / "registry.log").read_text(errors="replace")

@@ -41,7 +41,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_for(what: str, answers: Callable[[], bool], process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+def wait_for(what: str, answers: Callable[[], bool], process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
     """Until `answers()`; fails at once with the log's tail when the process exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -63,7 +63,7 @@ def wait_for_http(url: str, process: subprocess.Popen[bytes], log: Path, timeout
         except OSError:
             return False
 
-    _wait_for(url, answers, process, log, timeout)
+    wait_for(url, answers, process, log, timeout)
 
 
 def wait_for_unix_http(path: Path, process: subprocess.Popen[bytes], log: Path, timeout: float = 20.0) -> None:
@@ -78,7 +78,7 @@ def wait_for_unix_http(path: Path, process: subprocess.Popen[bytes], log: Path, 
         except OSError:
             return False
 
-    _wait_for(str(path), answers, process, log, timeout)
+    wait_for(str(path), answers, process, log, timeout)
 
 
 def stop_process(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
@@ -133,22 +133,33 @@ class Registry:
     def store(self) -> Path:
         return self.root or self.workdir / "store"
 
-    def start(self) -> Registry:
-        binary = require_tool("docker-registry")
-        if self.socket is None:
-            self.port = self.port or free_port()
-            listen = f"addr: 127.0.0.1:{self.port}"
-        else:
-            listen = f"net: unix\n  addr: {self.socket}"
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        config = self.workdir / "registry.yml"
-        config.write_text(REGISTRY_CONFIG.format(root=self.store, listen=listen))
-        log = self.workdir / "registry.log"
-        self.process = subprocess.Popen([binary, "serve", str(config)], stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    def config_text(self) -> str:
+        listen = f"addr: 127.0.0.1:{self.port}" if self.socket is None else f"net: unix\n  addr: {self.socket}"
+        return REGISTRY_CONFIG.format(root=self.store, listen=listen)
+
+    def environment(self) -> dict[str, str] | None:
+        """The registry's environment (None: this process's)."""
+        return None
+
+    def wait_until_serving(self, log: Path) -> None:
+        assert self.process is not None
         if self.socket is None:
             wait_for_http(f"{self.url}/v2/", self.process, log)
         else:
             wait_for_unix_http(self.socket, self.process, log)
+
+    def start(self) -> Registry:
+        binary = require_tool("docker-registry")
+        if self.socket is None:
+            self.port = self.port or free_port()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        config = self.workdir / "registry.yml"
+        config.write_text(self.config_text())
+        log = self.workdir / "registry.log"
+        self.process = subprocess.Popen(
+            [binary, "serve", str(config)], stdout=log.open("ab"), stderr=subprocess.STDOUT, env=self.environment()
+        )
+        self.wait_until_serving(log)
         return self
 
     def stop(self) -> None:
