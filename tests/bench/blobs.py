@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import random
 import shutil
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 from tests.bench import sysstat
-from tests.bench.common import Bench, GiB, MiB, Row, alternate, median, say
+from tests.bench.common import Bench, GiB, MiB, Row, alternate, median, say, written_back
 from tests.bench.stack import fetch_token
 
 REPOSITORY = "alice/bench-blobs"
@@ -90,9 +89,7 @@ class BlobSides:
         """Seconds for a whole upload: POST, then one PUT with the body or PATCHes of
         `chunk_bytes` and a closing PUT."""
         session = self.bench.session
-        # The last upload's gigabyte of dirty pages is written back before this one starts, not
-        # during it (see images.py).
-        await asyncio.get_running_loop().run_in_executor(None, os.sync)
+        await written_back()
         began = time.perf_counter()
         async with session.post(f"{base}/v2/{REPOSITORY}/blobs/uploads/", headers=headers) as response:
             if response.status != 202:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import statistics
 import sys
 import time
@@ -102,6 +104,12 @@ async def alternate(
             theirs.append(await reference())
             ours.append(await gateway())
     return ours, theirs
+
+
+async def written_back() -> None:
+    """Before a timed upload or copy: what earlier work left dirty (a layout just written, the last
+    upload's gigabyte) is written back now, not by the kernel during whichever side runs next."""
+    await asyncio.get_running_loop().run_in_executor(None, os.sync)
 
 
 def median(values: list[float]) -> float:

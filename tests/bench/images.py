@@ -13,14 +13,13 @@ import asyncio
 import hashlib
 import io
 import json
-import os
 import random
 import shutil
 import tarfile
 import time
 from pathlib import Path
 
-from tests.bench.common import Bench, MiB, Row, alternate, median, say
+from tests.bench.common import Bench, MiB, Row, alternate, median, say, written_back
 from tests.bench.stack import USER, warm_logins
 from tests.e2e.clients import client_env
 from tests.support.oci_layout import OCI_CONFIG, OCI_INDEX, OCI_MANIFEST
@@ -73,9 +72,7 @@ class Skopeo:
 
     async def copy(self, *args: str) -> float:
         command = [shutil.which("skopeo") or "skopeo", "copy", "--retry-times", "0", *args]
-        # Earlier work (the layout just written, the last copy, the blob figures' gigabytes) leaves
-        # dirty pages the kernel writes back when it likes: during whichever copy comes next.
-        await asyncio.get_running_loop().run_in_executor(None, os.sync)
+        await written_back()
         began = time.perf_counter()
         process = await asyncio.create_subprocess_exec(
             *command, env=self.env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
