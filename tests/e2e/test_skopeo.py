@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from tests.e2e.clients import (
 )
 from tests.support.client import bearer
 from tests.support.oci_layout import Layout, build_layout
-from tests.support.processes import Gateway, Registry
+from tests.support.processes import Gateway, Registry, free_port
 
 
 @pytest.fixture
@@ -239,3 +241,27 @@ async def test_layers_pulled_through_a_gateway_reading_the_registrys_storage_are
         metrics = await response.text()
     sent = [float(line.split()[-1]) for line in metrics.splitlines() if line.startswith("gateway_blobs_from_storage_total ")]
     assert sent and sent[0] >= 2, "both layers came from the registry's storage"
+
+
+async def test_push_and_pull_through_a_gateway_on_the_registrys_unix_socket(
+    make_gateway: Callable[..., Gateway], tmp_path: Path
+) -> None:
+    """The scripts/run setup: the registry on a Unix socket, with no port the traffic could take."""
+    socket_dir = Path(tempfile.mkdtemp(prefix="pg-sock-"))  # a socket path must fit in 108 bytes
+    upstream = Registry(tmp_path / "socket-registry", socket=socket_dir / "registry.sock").start()
+    try:
+        gateway = make_gateway({"GATEWAY_UPSTREAM_SOCKET": str(upstream.socket)}, upstream_url=f"http://127.0.0.1:{free_port()}")
+        skopeo = Skopeo.create(gateway, tmp_path / "skopeo-socket")
+        repository = unique("alice/skopeo-socket")
+        layout = build_layout(tmp_path / "layout-socket", layers=2, layer_size=3 * 1024 * 1024, seed=repository, tag="v1")
+        push_layout(skopeo, layout, repository, "alice")
+        back = tmp_path / "pulled-over-socket"
+        pulled = skopeo.copy(skopeo.ref(repository, "v1"), f"oci:{back}:v1", src_creds=creds("alice"))
+        assert pulled.ok, pulled.describe()
+        assert oci_layout_manifest(back) == (layout.manifest_digest, list(layout.layer_digests))
+        for digest in layout.layer_digests:
+            hex_digest = digest.split(":", 1)[1]
+            assert (upstream.store / "docker/registry/v2/blobs/sha256" / hex_digest[:2] / hex_digest / "data").is_file()
+    finally:
+        upstream.stop()
+        shutil.rmtree(socket_dir, ignore_errors=True)
