@@ -222,18 +222,24 @@ async def test_mount_from_unreadable_repository_becomes_a_plain_upload(
     assert window.wait_for(rf"mount from '{re.escape(alices)}' stripped: 'bob' may not pull it")
 
 
+def round_trip(skopeo: Skopeo, tmp_path: Path, label: str) -> tuple[Layout, Path]:
+    """Push a two-layer image of 3 MiB layers as alice and pull it back into an OCI layout; the
+    pulled manifest and layers are the pushed ones."""
+    repository = unique(f"alice/skopeo-{label}")
+    layout = build_layout(tmp_path / f"layout-{label}", layers=2, layer_size=3 * 1024 * 1024, seed=repository, tag="v1")
+    push_layout(skopeo, layout, repository, "alice")
+    back = tmp_path / f"pulled-{label}"
+    pulled = skopeo.copy(skopeo.ref(repository, "v1"), f"oci:{back}:v1", src_creds=creds("alice"))
+    assert pulled.ok, pulled.describe()
+    assert oci_layout_manifest(back) == (layout.manifest_digest, list(layout.layer_digests))
+    return layout, back
+
+
 async def test_layers_pulled_through_a_gateway_reading_the_registrys_storage_are_intact(
     make_gateway: Callable[..., Gateway], registry: Registry, tmp_path: Path
 ) -> None:
     gateway = make_gateway({"GATEWAY_UPSTREAM_STORAGE_DIR": str(registry.workdir / "store")})
-    skopeo = Skopeo.create(gateway, tmp_path / "skopeo-storage")
-    repository = unique("alice/skopeo-storage")
-    layout = build_layout(tmp_path / "layout-storage", layers=2, layer_size=3 * 1024 * 1024, seed=repository, tag="v1")
-    push_layout(skopeo, layout, repository, "alice")
-    back = tmp_path / "pulled-from-storage"
-    pulled = skopeo.copy(skopeo.ref(repository, "v1"), f"oci:{back}:v1", src_creds=creds("alice"))
-    assert pulled.ok, pulled.describe()
-    assert oci_layout_manifest(back) == (layout.manifest_digest, list(layout.layer_digests))
+    layout, back = round_trip(Skopeo.create(gateway, tmp_path / "skopeo-storage"), tmp_path, "storage")
     for digest in layout.layer_digests:  # skopeo checks digests as it pulls; so do we
         algorithm, hex_digest = digest.split(":", 1)
         assert hashlib.sha256((back / "blobs" / algorithm / hex_digest).read_bytes()).hexdigest() == hex_digest
@@ -251,14 +257,7 @@ async def test_push_and_pull_through_a_gateway_on_the_registrys_unix_socket(
     upstream = Registry(tmp_path / "socket-registry", socket=socket_dir / "registry.sock").start()
     try:
         gateway = make_gateway({"GATEWAY_UPSTREAM_SOCKET": str(upstream.socket)}, upstream_url=f"http://127.0.0.1:{free_port()}")
-        skopeo = Skopeo.create(gateway, tmp_path / "skopeo-socket")
-        repository = unique("alice/skopeo-socket")
-        layout = build_layout(tmp_path / "layout-socket", layers=2, layer_size=3 * 1024 * 1024, seed=repository, tag="v1")
-        push_layout(skopeo, layout, repository, "alice")
-        back = tmp_path / "pulled-over-socket"
-        pulled = skopeo.copy(skopeo.ref(repository, "v1"), f"oci:{back}:v1", src_creds=creds("alice"))
-        assert pulled.ok, pulled.describe()
-        assert oci_layout_manifest(back) == (layout.manifest_digest, list(layout.layer_digests))
+        layout, _ = round_trip(Skopeo.create(gateway, tmp_path / "skopeo-socket"), tmp_path, "socket")
         for digest in layout.layer_digests:
             hex_digest = digest.split(":", 1)[1]
             assert (upstream.store / "docker/registry/v2/blobs/sha256" / hex_digest[:2] / hex_digest / "data").is_file()
