@@ -31,6 +31,7 @@ class Exchange:
     subject: str
     app_token: str
     manifest: bytes | None = None
+    request_id: str = ""  # the gateway's own, as its access log and X-Request-Id answer give it
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,9 @@ def _int(value: str | None) -> int:
         return 0
 
 
-def event_for(exchange: Exchange, now: float | None = None) -> Event | None:
+def event_for(
+    exchange: Exchange, now: float | None = None, *, source_addr: str = "", instance_id: str = ""
+) -> Event | None:
     """The event this exchange is, or None: push (manifest PUT 201), pull (manifest GET 200),
     mount (blob mount 201) and delete (manifest or blob DELETE 202)."""
     route, method, status = exchange.route, exchange.method, exchange.status
@@ -109,7 +112,7 @@ def event_for(exchange: Exchange, now: float | None = None) -> Event | None:
     if target is None:
         return None
     request = RequestInfo(
-        id=exchange.request_headers.get("X-Request-Id", "")[:128] or new_event_id(),
+        id=exchange.request_id or new_event_id(),
         addr=exchange.remote,
         host=exchange.request_headers.get("Host", ""),
         method=method,
@@ -117,5 +120,6 @@ def event_for(exchange: Exchange, now: float | None = None) -> Event | None:
     )
     return Event(
         id=new_event_id(), timestamp=time.time() if now is None else now, action=action, target=target,
-        request=request, actor=exchange.subject, app_token=exchange.app_token, source_addr="", instance_id="",
+        request=request, actor=exchange.subject, app_token=exchange.app_token, source_addr=source_addr,
+        instance_id=instance_id,
     )

@@ -6,7 +6,6 @@ Also keeps the repository index up to date from the same events.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import socket
 import uuid
@@ -39,16 +38,12 @@ class EventRecorder:
         self.instance_id = instance_id or str(uuid.uuid4())
         self._pulls: list[Event] = []
 
-    def _stamp(self, event: Event) -> Event:
-        return dataclasses.replace(event, source_addr=self.source_addr, instance_id=self.instance_id)
-
     async def observe(self, exchange: Exchange) -> None:
         """Record what this exchange was, if anything. Raises StoreError when a durable event
         could not be written (the caller must then not report success)."""
-        event = event_for(exchange)
+        event = event_for(exchange, source_addr=self.source_addr, instance_id=self.instance_id)
         if event is None:
             return
-        event = self._stamp(event)
         if event.action == "pull":
             if len(self._pulls) < _PULL_QUEUE_LIMIT:
                 self._pulls.append(event)

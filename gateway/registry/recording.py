@@ -11,6 +11,7 @@ from aiohttp import web
 
 from gateway import keys
 from gateway.events.capture import Exchange
+from gateway.ops.context import info_of
 from gateway.public import public_origin
 from gateway.registry.access import Access
 from gateway.registry.errors import error_response
@@ -18,6 +19,11 @@ from gateway.registry.routes import Route
 from gateway.store import StoreError
 
 log = logging.getLogger(__name__)
+
+
+def _request_id(request: web.Request) -> str:
+    info = info_of(request)
+    return info.request_id if info is not None else ""
 
 
 async def record_exchange(
@@ -38,7 +44,7 @@ async def record_answer(
         route=route, method=request.method, query=request.query, status=status,
         request_headers=request.headers, response_headers=headers, remote=request.remote or "",
         origin=public_origin(request, request.app[keys.SETTINGS]), subject=access.subject,
-        app_token=access.app_token_name or "", manifest=manifest,
+        app_token=access.app_token_name or "", manifest=manifest, request_id=_request_id(request),
     )
     try:
         await request.app[keys.EVENTS].observe(exchange)

@@ -14,6 +14,7 @@ from tests.support.client import bearer
 from tests.support.images import push_image
 from tests.support.processes import Gateway, free_port
 from tests.support.receiver import Receiver
+from tests.support.waiting import eventually
 
 FAST = {
     "GATEWAY_WEBHOOK_DELIVERY_BACKOFF_INITIAL": "0.1",
@@ -58,6 +59,32 @@ async def test_events_are_filtered_by_permission_and_query_and_paged(session: ai
     assert (await admin.ok("GET", "/events?until=2000-01-01T00:00:00Z"))["items"] == []
     for bad in ("/events?since=yesterday", "/events?action=explode", "/events?after=x1", "/events?since=2026-01-01T00:00:00"):
         assert (await admin.get(bad)).status == 400, bad
+    no_traceback_since(gateway, 0)
+
+
+async def test_an_event_carries_the_request_id_the_gateway_answered_and_logged(
+    session: aiohttp.ClientSession, make_gateway: Callable[..., Gateway]
+) -> None:
+    """The event's request.id is the gateway's request id (the answer's X-Request-Id, the access
+    line's id=): a sane id the client sent, else a new one, never an arbitrary client header."""
+    gateway = make_gateway()
+    admin = Api(session, gateway, Gateway.ADMIN)
+    await push(session, gateway, "alice", "alice/traced", "v1")
+    headers = await bearer(session, gateway.url, gateway.host, "alice", "repository:alice/traced:pull")
+    accept = {"Accept": "application/vnd.oci.image.manifest.v1+json"}
+    answered = []
+    for sent in ("ci-trace-0001", None, "not a sane id!"):
+        extra = {"X-Request-Id": sent} if sent else {}
+        async with session.get(f"{gateway.url}/v2/alice/traced/manifests/v1", headers={**headers, **accept, **extra}) as response:
+            assert response.status == 200
+            answered.append(response.headers["X-Request-Id"])
+    assert answered[0] == "ci-trace-0001" and answered[2] != "not a sane id!"
+    await asyncio.sleep(1.5)  # pulls are written in batches, at least every second
+
+    pulls = (await admin.ok("GET", "/events?action=pull&limit=10"))["items"]
+    assert [e["request"]["id"] for e in reversed(pulls)] == answered
+    push_line = f'id={(await admin.ok("GET", "/events?action=push"))["items"][0]["request"]["id"]} '
+    assert push_line in await eventually(gateway.log_text, lambda text: push_line in text), "the push's id is its access line's"
     no_traceback_since(gateway, 0)
 
 
