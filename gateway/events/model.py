@@ -6,6 +6,8 @@ Pure data and JSON shaping; no I/O.
 from __future__ import annotations
 
 import datetime
+import functools
+import math
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -51,8 +53,21 @@ def new_event_id() -> str:
     return str(uuid.uuid4())
 
 
+@functools.lru_cache(maxsize=4)
+def _utc_second(second: int) -> str:
+    return datetime.datetime.fromtimestamp(second, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def rfc3339_nano(moment: float) -> str:
-    return datetime.datetime.fromtimestamp(moment, datetime.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    """UTC with microseconds, as `datetime.isoformat` gives it (and rounded as `fromtimestamp`
+    rounds), from the second's text made once: every pull event carries one."""
+    fraction, whole = math.modf(moment)
+    micro = round(fraction * 1e6)
+    if micro >= 1_000_000:
+        whole, micro = whole + 1, micro - 1_000_000
+    elif micro < 0:
+        whole, micro = whole - 1, micro + 1_000_000
+    return f"{_utc_second(int(whole))}.{micro:06d}Z"
 
 
 def event_json(event: Event) -> dict[str, Any]:
