@@ -24,7 +24,7 @@ def test_the_envelope_of_stored_events_is_their_compact_json_encoding() -> None:
 def test_event_timestamps_read_as_datetime_writes_them() -> None:
     """The second's text is made once and the microseconds added: the same text, and the same
     rounding, as `datetime.fromtimestamp(...).isoformat()` for every moment."""
-    moments = [0.0, 1.0, 59.9999995, 59.9999994, 1_700_000_000.5, 1_700_000_000.0000004, 1_700_000_000.9999996,
+    moments = [-1.5, -0.0000004, 0.0, 1.0, 59.9999995, 59.9999994, 1_700_000_000.5, 1_700_000_000.0000004, 1_700_000_000.9999996,
                1_799_999_999.123456, 86_399.9999999, 4_102_444_799.999999]
     moments += [1_700_000_000 + step * 0.0370001 for step in range(2000)]
     for moment in moments:
