@@ -211,7 +211,7 @@ async def post_token(request: web.Request) -> web.Response:
             raise TokenRequestError(400, "invalid_request", "expected an application/x-www-form-urlencoded body")
         try:
             form = await request.post()
-        except (ValueError, web.HTTPException):
+        except (ValueError, LookupError, web.HTTPException):  # LookupError: a charset Python does not know
             raise TokenRequestError(400, "invalid_request", "unreadable form body") from None
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
         service = _check_service(request, fields.get("service"))

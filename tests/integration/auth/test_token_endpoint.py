@@ -302,6 +302,15 @@ async def test_post_that_is_not_a_form_is_400(session: aiohttp.ClientSession, ga
         assert response.status == 400
 
 
+async def test_a_form_in_a_charset_python_does_not_know_is_400(session: aiohttp.ClientSession, gateway: Gateway) -> None:
+    form = f"grant_type=password&username=alice&password=x&service={gateway.host}"
+    headers = {"Content-Type": "application/x-www-form-urlencoded; charset=no-such-charset"}
+    async with session.post(f"{gateway.url}/v2/token", data=form, headers=headers) as response:
+        assert response.status == 400
+        assert (await response.json())["error"] == "invalid_request"
+    assert "Traceback" not in gateway.log_text()
+
+
 # --- answers reused within their second ------------------------------------------------------------
 
 
