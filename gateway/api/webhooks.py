@@ -16,6 +16,7 @@ from gateway.api.errors import bad_request, conflict, not_found
 from gateway.api.inputs import Body, json_object
 from gateway.api.paging import collect, page_body, page_request
 from gateway.api.render import json_response, no_content
+from gateway.events.hook_headers import header_problem
 from gateway.events.model import ACTIONS
 from gateway.store import Conflict
 from gateway.store.events import Webhook
@@ -46,12 +47,15 @@ def _fields(body: Body, current: Webhook | None) -> dict[str, Any]:
             host = parsed.host if parsed is not None else None
         except (ValueError, UnicodeError):
             parsed, host = None, None
-        if parsed is None or parsed.scheme not in ("http", "https") or not host:
+        if parsed is None or parsed.scheme not in ("http", "https") or not host or not url.isprintable() or " " in url:
             raise bad_request("url must be an http:// or https:// URL")
     secret = body.text("secret", required=current is None, max_length=255)
     if secret is not None and len(secret) < 8:
         raise bad_request("secret must be at least 8 characters")
     headers = body.text_map("headers")
+    for name, value in (headers or {}).items():
+        if (problem := header_problem(name, value)) is not None:
+            raise bad_request(problem)
     actions = body.texts("actions", choices=ACTIONS)
     pattern = body.text("repository_pattern", max_length=255)
     return {

@@ -26,13 +26,13 @@ import aiohttp
 
 from gateway.background import running
 from gateway.config import Settings, WebhookSetting
+from gateway.events.hook_headers import DELIVERY_HEADER, SIGNATURE_HEADER
 from gateway.events.model import ENVELOPE_MEDIA_TYPE, envelope_bytes
 from gateway.store import Conflict, Store, StoreError
 from gateway.store.events import EventRow, SettledBatch, Webhook, WebhookFailure
 
 log = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "X-Gateway-Signature"
 SETTLE_MS = 2000
 LEASE_MS = 15_000
 BATCH = 200
@@ -94,7 +94,7 @@ class WebhookDispatcher:
             **hook.headers,
             "Content-Type": ENVELOPE_MEDIA_TYPE,
             SIGNATURE_HEADER: signature(hook.secret, body),
-            "X-Gateway-Delivery": str(uuid.uuid4()),
+            DELIVERY_HEADER: str(uuid.uuid4()),
         }
         try:
             timeout = aiohttp.ClientTimeout(total=self._policy.timeout)
@@ -102,7 +102,7 @@ class WebhookDispatcher:
                 if 200 <= response.status < 300:
                     return None
                 return f"HTTP {response.status}"
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:  # ValueError: a header aiohttp refuses
             return exc.__class__.__name__ + (f": {exc}" if str(exc) else "")
 
     async def _deliver(self, hook: Webhook, batch: SettledBatch) -> str | None:
@@ -198,8 +198,14 @@ class WebhookDispatcher:
             await self._store.release_webhook(hook.name, self._holder)
 
     async def run_once(self) -> None:
+        """One round over every endpoint; one endpoint failing does not stop the others' rounds."""
         hooks = await self._store.list_webhooks()
-        await asyncio.gather(*(self.serve(hook) for hook in hooks))
+        results = await asyncio.gather(*(self.serve(hook) for hook in hooks), return_exceptions=True)
+        for hook, result in zip(hooks, results):
+            if isinstance(result, StoreError):
+                log.warning("webhook %s: delivery paused: %s", hook.name, result)
+            elif isinstance(result, Exception):
+                log.error("webhook %s: delivery round failed", hook.name, exc_info=result)
 
     async def run(self) -> None:
         rounds = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -307,3 +308,19 @@ def test_example_settings_file_documents_every_option_and_loads() -> None:
     missing = [option.env for option in OPTIONS if option.env not in text]
     assert missing == []
     assert load_settings({}, example).listen_port == 5000
+
+
+@pytest.mark.parametrize(
+    ("headers", "words"),
+    [
+        ({"X-Bad": "a\r\nInjected: 1"}, "visible ASCII"),
+        ({"Bad Name": "x"}, "not an HTTP token"),
+        ({"X-Gateway-Signature": "forged"}, "set by the gateway"),
+    ],
+)
+def test_a_webhook_header_that_would_break_every_delivery_is_a_config_error(headers: dict[str, str], words: str) -> None:
+    hooks = [{"name": "audit", "url": "http://hooks.example/in", "secret": "a-secret-value", "headers": headers}]
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"GATEWAY_WEBHOOKS": json.dumps(hooks)})
+    assert caught.value.key == "GATEWAY_WEBHOOKS[0].headers"
+    assert words in str(caught.value)

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 
 import aiohttp
 
+from gateway.store import open_store
+from gateway.store.events import Webhook
 from tests.integration.api.conftest import Api, no_traceback_since
 from tests.support.client import bearer
 from tests.support.images import push_image
@@ -129,3 +132,54 @@ async def test_webhooks_are_managed_and_failed_deliveries_can_be_sent_again(
     await admin.ok("DELETE", "/webhooks/ci", expected=204)
     assert (await admin.get("/webhooks/ci")).status == 404
     no_traceback_since(gateway, 0)
+
+
+async def test_a_webhook_header_that_would_break_a_delivery_is_refused(admin: Api) -> None:
+    receiver_url = "http://127.0.0.1:9/hook"
+    for headers, words in [
+        ({"X-Bad": "a\r\nInjected: 1"}, "visible ASCII"),
+        ({"X-Bad": "nul\x00"}, "visible ASCII"),
+        ({"Bad Name": "x"}, "not an HTTP token"),
+        ({"X-Gateway-Signature": "sha256=forged"}, "set by the gateway"),
+        ({"content-type": "text/plain"}, "set by the gateway"),
+    ]:
+        reply = await admin.post("/webhooks", {"name": "crlf", "url": receiver_url, "secret": "a-secret-value", "headers": headers})
+        assert reply.status == 400 and words in reply.message, (headers, reply.status, reply.message)
+    reply = await admin.post("/webhooks", {"name": "spaced", "url": "http://a b/hook", "secret": "a-secret-value"})
+    assert reply.status == 400 and "url" in reply.message
+    assert [h["name"] for h in (await admin.ok("GET", "/webhooks"))["items"] if h["name"] in ("crlf", "spaced")] == []
+
+
+async def test_one_endpoint_that_cannot_be_sent_to_does_not_stop_the_others(
+    session: aiohttp.ClientSession, make_gateway: Callable[..., Gateway]
+) -> None:
+    receiver = Receiver(free_port())
+    await receiver.start()
+    try:
+        gateway = make_gateway(FAST)
+        store = await open_store(f"sqlite:///{gateway.workdir / 'data' / 'gateway.db'}")
+        try:  # as an older version, which did not check headers, could have stored it
+            await store.add_webhook(
+                Webhook("broken", receiver.url, "a-secret-value", {"X-Bad": "a\r\nInjected: 1"}, (), "", "api", 0), int(time.time())
+            )
+        finally:
+            await store.close()
+        admin = Api(session, gateway, Gateway.ADMIN)
+        await admin.ok("POST", "/webhooks", {"name": "good", "url": receiver.url, "secret": "a-secret-value"}, 201)
+        await push(session, gateway, "alice", "alice/first", "v1")
+        for _ in range(60):
+            if receiver.deliveries and (await admin.ok("GET", "/webhooks/broken/failures"))["items"]:
+                break
+            await asyncio.sleep(0.5)
+        await push(session, gateway, "alice", "alice/second", "v1")  # the rounds go on after the failure
+        for _ in range(60):
+            if {e["target"]["repository"] for d in receiver.deliveries for e in d.events} >= {"alice/first", "alice/second"}:
+                break
+            await asyncio.sleep(0.5)
+        assert {e["target"]["repository"] for d in receiver.deliveries for e in d.events} == {"alice/first", "alice/second"}
+        failures = (await admin.ok("GET", "/webhooks/broken/failures"))["items"]
+        assert failures and all(f["state"] == "failed" and "ValueError" in f["last_error"] for f in failures), failures
+        assert "webhook broken: delivery attempt 1 of 2 failed: ValueError" in gateway.log_text()
+        no_traceback_since(gateway, 0)
+    finally:
+        await receiver.stop()
