@@ -18,6 +18,7 @@ _TAG_RE = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$")
 _DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
 _SHA256_HEX_RE = re.compile(r"^[a-f0-9]{64}$")
 _SHA512_HEX_RE = re.compile(r"^[a-f0-9]{128}$")
+_LOWER_HEX_RE = re.compile(r"^[a-f0-9]+$")
 _USERNAME_RE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
 MAX_NAME_LENGTH = 255
 
@@ -61,6 +62,17 @@ def is_valid_digest(digest: str) -> bool:
     if algorithm == "sha512":
         return _SHA512_HEX_RE.match(encoded) is not None
     return True
+
+
+_SUPPORTED_HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
+
+
+def is_supported_digest(digest: str) -> bool:
+    """A digest registry 2.8 can look up: sha256, sha384 or sha512 in lowercase hex. Others are
+    valid grammar, but 2.8 fails on them with a 500 where a manifest is concerned."""
+    algorithm, _, encoded = digest.partition(":")
+    length = _SUPPORTED_HEX_LENGTHS.get(algorithm)
+    return length is not None and len(encoded) == length and _LOWER_HEX_RE.match(encoded) is not None
 
 
 def is_valid_username(name: str) -> bool:

@@ -18,7 +18,7 @@ from gateway.auth.scopes import Scope, format_scopes
 from gateway.auth.tokens import TokenError, VerifiedToken
 from gateway.public import service_name, token_realm
 from gateway.registry.errors import challenge_header, error_response
-from gateway.registry.routes import Route, method_actions, mount_source, required_access
+from gateway.registry.routes import Route, method_actions, mount_source, mount_sources, required_access
 from gateway.registry.uploads import PARAM as UPLOAD_PARAM
 from gateway.registry.uploads import split_query
 
@@ -72,7 +72,7 @@ def _upload_binding_allows(request: web.Request, route: Route, token: str, servi
 
 def challenge_scopes(request: web.Request, route: Route) -> tuple[Scope, ...]:
     scopes = required_access(request.method, route)
-    source = mount_source(request.method, route, dict(request.query))
+    source = mount_source(request.method, route, request.query)
     if source and source != route.name:
         scopes += (Scope("repository", source, ("pull",)),)
     return scopes
@@ -108,10 +108,10 @@ def authorize(request: web.Request, route: Route) -> Access:
                 f"token of {verified.subject or 'anonymous'!r} lacks {','.join(missing)} on {scope.type}:{scope.name}",
                 verified.subject,
             )
-    source = mount_source(request.method, route, dict(request.query))
-    strip = bool(source) and not verified.allows("repository", source or "", "pull")
+    sources = mount_sources(request.method, route, request.query)
+    strip = not all(verified.allows("repository", s, "pull") for s in sources)
     if strip:
-        log.info("mount from %r stripped: %r may not pull it", source, verified.subject)
+        log.info("mount from %s stripped: %r may not pull it", ", ".join(map(repr, sources)), verified.subject)
     return Access(
         subject=verified.subject, strip_mount=strip, app_token=verified.app_token, app_token_name=verified.app_token_name
     )

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 import aiohttp
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from multidict import CIMultiDict
 from yarl import URL
 
@@ -28,12 +29,12 @@ from gateway.registry.gathered_reads import gathered
 from gateway.registry.splice import splice_body
 from gateway.registry.storage_blobs import open_blob, send_blob
 from gateway.registry.storage_blobs import wanted as storage_wanted
-from gateway.registry.routes import InvalidName, Route, match_route, method_actions
+from gateway.registry.routes import InvalidName, Route, allowed_methods, match_route, method_actions
 from gateway.events.capture import MANIFEST_LIMIT, manifest_facts
 from gateway.registry.referrers import referrers
 from gateway.registry.tags import tag_list
 from gateway.registry.upload_state import chunk_out_of_order, known_state, remember, status_response, with_latest_state
-from gateway.registry.validation import reference_problem
+from gateway.registry.validation import is_json_object, reference_problem
 from gateway.store.uploads import UploadState
 from gateway.registry.recording import record_answer, record_exchange
 from gateway.registry.uploads import PARAM as UPLOAD_PARAM
@@ -64,6 +65,12 @@ async def v2_handler(request: web.Request) -> web.StreamResponse:
         return error_response("NAME_INVALID", detail={"name": exc.name[:300]})
     if route is None:
         return error_response("NOT_FOUND", "no such /v2 endpoint", status=404)
+    allowed = allowed_methods(route)
+    if request.method not in allowed:
+        return error_response(
+            "UNSUPPORTED", f"{request.method[:20]} is not a method of this endpoint", status=405,
+            headers={"Allow": ", ".join(allowed)},
+        )
     actions = ",".join(method_actions(request.method)) if route.name else ""
     observe.note(request, route=route.kind, repository=route.name, action=actions)
     try:
@@ -85,8 +92,6 @@ async def v2_handler(request: web.Request) -> web.StreamResponse:
     if route.kind == "catalog":
         return await catalog(request, access)
     if route.kind == "referrers":
-        if request.method != "GET":
-            return error_response("UNSUPPORTED", "the referrers API answers GET only", status=405)
         return await referrers(request, route)
     if route.kind == "tags" and request.method == "GET":
         return await tag_list(request, route)
@@ -138,10 +143,11 @@ def _rewrite_location(request: web.Request, location: str, route: Route, access:
     return location
 
 
-def _timeout(request: web.Request) -> aiohttp.ClientTimeout:
-    """Uploads may take as long as they take; waits for a response without a body are bounded."""
+def _timeout(request: web.Request, unbounded: bool = False) -> aiohttp.ClientTimeout:
+    """Uploads (and the registry checking what was uploaded) may take as long as they take; a
+    manifest, read whole first, and waits for a response without a body are bounded."""
     settings = request.app[keys.SETTINGS]
-    read = None if request.method in _BODY_METHODS else settings.upstream_read_timeout
+    read = None if unbounded else settings.upstream_read_timeout
     return aiohttp.ClientTimeout(
         total=None, connect=settings.upstream_connect_timeout,
         sock_connect=settings.upstream_connect_timeout, sock_read=read,
@@ -149,12 +155,18 @@ def _timeout(request: web.Request) -> aiohttp.ClientTimeout:
 
 
 async def _manifest_body(request: web.Request) -> bytes | None:
-    """Manifests are small and the index needs their content, so they alone are read whole;
-    None when the body is over the limit."""
+    """Manifests are small and the index needs their content, so they alone are read whole (to
+    the end of the body, however it arrives); None when the body is over the limit."""
     if request.content_length is not None and request.content_length > MANIFEST_LIMIT:
         return None
-    body = await request.content.read(MANIFEST_LIMIT + 1)
-    return body if len(body) <= MANIFEST_LIMIT else None
+    pieces: list[bytes] = []
+    size = 0
+    while piece := await request.content.readany():
+        size += len(piece)
+        if size > MANIFEST_LIMIT:
+            return None
+        pieces.append(piece)
+    return b"".join(pieces)
 
 
 async def forward(request: web.Request, route: Route, access: Access) -> web.StreamResponse:
@@ -162,9 +174,15 @@ async def forward(request: web.Request, route: Route, access: Access) -> web.Str
     manifest: bytes | None = None
     streamed = request.method in _BODY_METHODS and request.body_exists
     if route.kind == "manifest" and request.method == "PUT":
-        manifest = await _manifest_body(request)
+        try:
+            manifest = await _manifest_body(request)
+        except (OSError, aiohttp.ClientError, HttpProcessingError) as exc:
+            log.info("manifest %s %s cut short by the client: %s", request.method, request.path, exc.__class__.__name__)
+            return error_response("MANIFEST_INVALID", "the manifest was cut short", status=400)
         if manifest is None:
             return error_response("SIZE_INVALID", f"manifests are limited to {MANIFEST_LIMIT} bytes", status=413)
+        if not is_json_object(manifest):
+            return error_response("MANIFEST_INVALID", "a manifest is a JSON object", status=400)
     if storage_wanted(request.method, route, request.headers, request.app[keys.SETTINGS].upstream_storage_dir):
         local = await _from_storage(request, route, access)
         if local is not None:
@@ -183,7 +201,7 @@ async def forward(request: web.Request, route: Route, access: Access) -> web.Str
             headers=_upstream_headers(request),
             data=manifest if manifest is not None else gathered(request) if streamed else None,
             allow_redirects=False,
-            timeout=_timeout(request),
+            timeout=_timeout(request, unbounded=request.method in _BODY_METHODS and manifest is None),
             skip_auto_headers=_NO_AUTO_HEADERS,
         )
     except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:

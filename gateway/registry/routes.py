@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
+
+from multidict import MultiMapping
 
 from gateway.auth.scopes import MAX_NAME_LENGTH, NAME_PATTERN, Scope
 
@@ -56,6 +59,25 @@ def match_route(path: str) -> Route | None:
     return None
 
 
+_READ = ("GET", "HEAD")
+_METHODS: dict[RouteKind, tuple[str, ...]] = {
+    "base": _READ,
+    "catalog": _READ,
+    "tags": _READ,
+    "manifest": ("GET", "HEAD", "PUT", "DELETE"),
+    "blob": ("GET", "HEAD", "DELETE"),
+    "referrers": ("GET",),
+}
+
+
+def allowed_methods(route: Route) -> tuple[str, ...]:
+    """The methods the distribution API defines for a route (an upload is opened by POST and then
+    addressed by its id)."""
+    if route.kind == "upload":
+        return ("GET", "PATCH", "PUT", "DELETE") if route.reference else ("POST",)
+    return _METHODS[route.kind]
+
+
 def method_actions(method: str) -> tuple[str, ...]:
     if method in ("GET", "HEAD"):
         return PULL
@@ -73,9 +95,18 @@ def required_access(method: str, route: Route) -> tuple[Scope, ...]:
     return (Scope("repository", route.name, method_actions(method)),)
 
 
-def mount_source(method: str, route: Route, query: dict[str, str]) -> str | None:
-    """The `from` repository of a cross-repository mount request, when this is one."""
+def mount_source(method: str, route: Route, query: Mapping[str, str]) -> str | None:
+    """The `from` repository of a cross-repository mount request, when this is one (the first
+    `from` of a multidict, the one registry 2.8 reads)."""
     if method == "POST" and route.kind == "upload" and not route.reference and "mount" in query:
         source = query.get("from", "")
         return source or None
     return None
+
+
+def mount_sources(method: str, route: Route, query: MultiMapping[str]) -> tuple[str, ...]:
+    """Every non-empty `from` of a mount request: all must be pullable, since which of several a
+    registry reads is its own business."""
+    if method == "POST" and route.kind == "upload" and not route.reference and "mount" in query:
+        return tuple(source for source in query.getall("from", ()) if source)
+    return ()

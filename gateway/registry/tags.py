@@ -27,7 +27,10 @@ async def tag_list(request: web.Request, route: Route) -> web.Response:
     n, last = params
     settings = request.app[keys.SETTINGS]
     url = f"{settings.upstream_url.origin()}/v2/{route.name}/tags/list"
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=settings.upstream_connect_timeout, sock_read=settings.upstream_read_timeout)
+    timeout = aiohttp.ClientTimeout(
+        total=None, connect=settings.upstream_connect_timeout, sock_connect=settings.upstream_connect_timeout,
+        sock_read=settings.upstream_read_timeout,
+    )
     try:
         asked = {"Accept": "application/json", **forwarded_authorization(request)}
         async with request.app[keys.UPSTREAM].get(url, headers=asked, timeout=timeout) as upstream:

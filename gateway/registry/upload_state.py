@@ -26,7 +26,7 @@ from gateway.registry.uploads import PARAM as UPLOAD_PARAM
 from gateway.registry.uploads import add_param, split_query
 from gateway.store.uploads import UploadState
 
-_CONTENT_RANGE = re.compile(r"^(?:bytes[ =])?(\d+)-(\d+)$")
+_CONTENT_RANGE = re.compile(r"^(?:bytes[ =])?(\d{1,19})-(\d{1,19})$")  # offsets fit in 64 bits
 _MAC_BYTES = 32
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from urllib.parse import unquote_plus
 
 PARAM = "_gw"
 
@@ -39,12 +40,13 @@ class UploadBinder:
 
 
 def split_query(raw_query: str, name: str = PARAM) -> tuple[str, str | None]:
-    """Remove one parameter from a raw query string, leaving every other byte as it was."""
+    """Remove one parameter from a raw query string, leaving every other byte as it was. A key is
+    compared decoded (`m%6Fount` is `mount`), as the registry will read it."""
     kept: list[str] = []
     value: str | None = None
     for part in raw_query.split("&") if raw_query else []:
         key, _, item = part.partition("=")
-        if key == name:
+        if key == name or ("%" in key and unquote_plus(key) == name):
             value = item
         else:
             kept.append(part)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 
-from gateway.auth.scopes import is_valid_digest, is_valid_tag
+from gateway.auth.scopes import is_supported_digest, is_valid_digest, is_valid_tag
 from gateway.registry.routes import Route
 
 _UPLOAD_ID = re.compile(r"^[A-Za-z0-9_=-]{1,128}$")
@@ -16,26 +17,39 @@ def reference_problem(method: str, route: Route, query: Mapping[str, str]) -> tu
     reference = route.reference
     if route.kind == "manifest":
         if ":" in reference:
-            if not is_valid_digest(reference):
-                return "DIGEST_INVALID", f"{reference[:100]!r} is not a valid digest", 400
-        elif not is_valid_tag(reference):
+            return _digest_problem(reference)
+        if not is_valid_tag(reference):
             return "TAG_INVALID", f"{reference[:100]!r} is not a valid tag", 400
-        elif method == "DELETE":
+        if method == "DELETE":
             return (
                 "UNSUPPORTED",
                 "this registry cannot delete a tag on its own; delete the manifest by digest",
                 405,
             )
     elif route.kind in ("blob", "referrers"):
-        if not is_valid_digest(reference):
-            return "DIGEST_INVALID", f"{reference[:100]!r} is not a valid digest", 400
+        return _digest_problem(reference)
     elif route.kind == "upload":
         if reference and not _UPLOAD_ID.match(reference):
             return "BLOB_UPLOAD_UNKNOWN", "no such upload", 404
-        digest = query.get("digest")
-        if digest is not None and not is_valid_digest(digest):
-            return "DIGEST_INVALID", f"{digest[:100]!r} is not a valid digest", 400
-        mount = query.get("mount")
-        if mount is not None and not is_valid_digest(mount):
-            return "DIGEST_INVALID", f"{mount[:100]!r} is not a valid digest", 400
+        for name in ("digest", "mount"):
+            value = query.get(name)
+            if value is not None and (problem := _digest_problem(value)) is not None:
+                return problem
     return None
+
+
+def _digest_problem(digest: str) -> tuple[str, str, int] | None:
+    if not is_valid_digest(digest):
+        return "DIGEST_INVALID", f"{digest[:100]!r} is not a valid digest", 400
+    if not is_supported_digest(digest):
+        return "DIGEST_INVALID", f"{digest[:100]!r}: this registry supports sha256, sha384 and sha512 digests", 400
+    return None
+
+
+def is_json_object(body: bytes) -> bool:
+    """Whether a manifest body is a JSON object: registry 2.8 answers 500 to one that is JSON but
+    not an object (`null`, `[]`), which clients would read as the registry being down."""
+    try:
+        return isinstance(json.loads(body), dict)
+    except (ValueError, UnicodeDecodeError):
+        return False

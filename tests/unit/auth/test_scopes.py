@@ -7,6 +7,7 @@ import pytest
 from gateway.auth.scopes import (
     Scope,
     format_scopes,
+    is_supported_digest,
     is_valid_digest,
     is_valid_repository_name,
     is_valid_tag,
@@ -252,3 +253,23 @@ def test_valid_digests(digest: str) -> None:
 )
 def test_invalid_digests(digest: str) -> None:
     assert not is_valid_digest(digest)
+
+
+@pytest.mark.parametrize("digest", [SHA256, "sha384:" + "ab" * 48, "sha512:" + "ab" * 64])
+def test_the_digests_registry_2_8_can_look_up_are_supported(digest: str) -> None:
+    assert is_supported_digest(digest)
+
+
+@pytest.mark.parametrize(
+    "digest",
+    [
+        "md5:" + "ab" * 16,
+        "sha256+b64:abc",
+        "multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3TdBDeTSPX9Kv46HmX4Gx8",
+        "sha384:" + "ab" * 47,
+        "sha384:" + "AB" * 48,
+        "sha512:" + "ab" * 48,
+    ],
+)
+def test_digests_of_other_algorithms_lengths_or_cases_are_not_supported(digest: str) -> None:
+    assert not is_supported_digest(digest)

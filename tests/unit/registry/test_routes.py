@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from multidict import MultiDict
 
 from gateway.auth.scopes import Scope
-from gateway.registry.routes import InvalidName, Route, match_route, mount_source, required_access
+from gateway.registry.routes import (
+    InvalidName, Route, allowed_methods, match_route, mount_source, mount_sources, required_access,
+)
 
 DIGEST = "sha256:" + "a" * 64
 UPLOAD_ID = "0b5e3f6c-1a2b-4c3d-9e8f-0123456789ab"
@@ -174,3 +177,32 @@ def test_plain_upload_start_is_not_a_mount() -> None:
 )
 def test_mount_parameters_elsewhere_are_not_a_mount(method: str, route: Route) -> None:
     assert mount_source(method, route, {"mount": DIGEST, "from": "alice/base"}) is None
+
+
+@pytest.mark.parametrize(
+    ("route", "methods"),
+    [
+        (Route("base"), ("GET", "HEAD")),
+        (Route("catalog"), ("GET", "HEAD")),
+        (Route("tags", "alice/app"), ("GET", "HEAD")),
+        (Route("manifest", "alice/app", "v1"), ("GET", "HEAD", "PUT", "DELETE")),
+        (Route("blob", "alice/app", DIGEST), ("GET", "HEAD", "DELETE")),
+        (Route("referrers", "alice/app", DIGEST), ("GET",)),
+        (UPLOAD_START, ("POST",)),
+        (Route("upload", "alice/app", UPLOAD_ID), ("GET", "PATCH", "PUT", "DELETE")),
+    ],
+)
+def test_each_route_allows_the_methods_of_the_distribution_api(route: Route, methods: tuple[str, ...]) -> None:
+    assert allowed_methods(route) == methods
+
+
+def test_the_first_from_is_the_mount_source_as_the_registry_reads_it() -> None:
+    query = MultiDict([("mount", DIGEST), ("from", "alice/base"), ("from", "bob/other")])
+    assert mount_source("POST", UPLOAD_START, query) == "alice/base"
+
+
+def test_every_from_of_a_mount_is_a_source_to_check() -> None:
+    query = MultiDict([("mount", DIGEST), ("from", "alice/base"), ("from", ""), ("from", "bob/other")])
+    assert mount_sources("POST", UPLOAD_START, query) == ("alice/base", "bob/other")
+    assert mount_sources("POST", UPLOAD_START, MultiDict([("from", "alice/base")])) == ()
+    assert mount_sources("PUT", Route("upload", "alice/app", UPLOAD_ID), query) == ()

@@ -118,3 +118,13 @@ def test_add_then_split_round_trips() -> None:
     url = "/v2/alice/app/blobs/uploads/abc?_state=abc%3D%3D"
     _, _, query = add_param(url, "9.ff").partition("?")
     assert split_query(query) == ("_state=abc%3D%3D", "9.ff")
+
+
+def test_split_query_matches_a_percent_encoded_name_as_the_registry_decodes_it() -> None:
+    raw = "m%6Funt=sha256%3Aa&f%72om=alice%2Fsecret&_state=x"
+    assert split_query(raw, "mount") == ("f%72om=alice%2Fsecret&_state=x", "sha256%3Aa")
+    assert split_query(raw, "from") == ("m%6Funt=sha256%3Aa&_state=x", "alice%2Fsecret")
+
+
+def test_split_query_removes_every_occurrence_of_the_name() -> None:
+    assert split_query("from=a&x=1&from=b", "from") == ("x=1", "b")

@@ -1,0 +1,214 @@
+"""Odd and hostile input on /v2, against the real registry: a clear OCI error, never a 500, a hang
+or a request the registry would read differently from the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import aiohttp
+import pytest
+from yarl import URL
+
+from tests.support.client import bearer
+from tests.support.images import OCI_CONFIG, OCI_MANIFEST, push_blob
+from tests.support.processes import Gateway
+from tests.support.waiting import eventually
+
+
+async def _manifest_document(session: aiohttp.ClientSession, gateway: Gateway, repo: str, headers: dict[str, str]) -> bytes:
+    config = json.dumps({"architecture": "amd64", "os": "linux", "repo": repo}).encode()
+    layer = f"a layer of {repo}".encode()
+    document = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": OCI_CONFIG, "digest": await push_blob(session, gateway.url, repo, config, headers), "size": len(config)},
+        "layers": [
+            {
+                "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                "digest": await push_blob(session, gateway.url, repo, layer, headers),
+                "size": len(layer),
+            }
+        ],
+        "annotations": {"padding": "x" * 2000},  # big enough to arrive in several pieces
+    }
+    return json.dumps(document).encode()
+
+
+async def _raw_exchange(gateway: Gateway, head: str, pieces: list[bytes], *, close_early: bool = False) -> tuple[int, bytes]:
+    """Send a request head and then its body in pieces with pauses between; (status, body)."""
+    host, port = gateway.host.rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(head.encode())
+        for index, piece in enumerate(pieces):
+            writer.write(piece)
+            await writer.drain()
+            if close_early:
+                return 0, b""
+            if index < len(pieces) - 1:
+                await asyncio.sleep(0.3)
+        status_line = await asyncio.wait_for(reader.readline(), 15)
+        fields: dict[str, str] = {}
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            fields[name.strip().lower()] = value.strip()
+        body = await reader.readexactly(int(fields.get("content-length", "0")))
+        return int(status_line.split()[1]), body
+    finally:
+        writer.close()
+
+
+def _errors(body: bytes) -> list[str]:
+    return [error["code"] for error in json.loads(body)["errors"]]
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+async def test_a_manifest_that_arrives_in_pieces_is_pushed_whole(gateway: Gateway, framing: str) -> None:
+    repo = f"alice/pieces-{framing}"
+    async with aiohttp.ClientSession() as session:
+        headers = await bearer(session, gateway.url, gateway.host, "alice", f"repository:{repo}:pull,push")
+        manifest = await _manifest_document(session, gateway, repo, headers)
+        parts = [manifest[:100], manifest[100:1500], manifest[1500:]]
+        head = (
+            f"PUT /v2/{repo}/manifests/v1 HTTP/1.1\r\nHost: {gateway.host}\r\n"
+            f"Authorization: {headers['Authorization']}\r\nContent-Type: {OCI_MANIFEST}\r\n"
+        )
+        if framing == "chunked":
+            head += "Transfer-Encoding: chunked\r\n\r\n"
+            pieces = [b"%x\r\n%s\r\n" % (len(part), part) for part in parts] + [b"0\r\n\r\n"]
+        else:
+            head += f"Content-Length: {len(manifest)}\r\n\r\n"
+            pieces = parts
+        status, body = await _raw_exchange(gateway, head, pieces)
+        assert status == 201, body
+        async with session.get(f"{gateway.url}/v2/{repo}/manifests/v1", headers={**headers, "Accept": OCI_MANIFEST}) as response:
+            assert response.status == 200
+            assert await response.read() == manifest
+
+
+async def test_a_manifest_cut_short_by_its_client_leaves_the_gateway_serving(gateway: Gateway) -> None:
+    repo = "alice/cut-manifest"
+    async with aiohttp.ClientSession() as session:
+        headers = await bearer(session, gateway.url, gateway.host, "alice", f"repository:{repo}:pull,push")
+        manifest = await _manifest_document(session, gateway, repo, headers)
+        head = (
+            f"PUT /v2/{repo}/manifests/v1 HTTP/1.1\r\nHost: {gateway.host}\r\nAuthorization: {headers['Authorization']}\r\n"
+            f"Content-Type: {OCI_MANIFEST}\r\nContent-Length: {len(manifest)}\r\n\r\n"
+        )
+        await _raw_exchange(gateway, head, [manifest[:100]], close_early=True)
+        log = await eventually(gateway.log_text, lambda text: f"manifest PUT /v2/{repo}/manifests/v1 cut short" in text)
+        assert f"manifest PUT /v2/{repo}/manifests/v1 cut short by the client" in log
+        async with session.get(f"{gateway.url}/v2/{repo}/manifests/v1", headers={**headers, "Accept": OCI_MANIFEST}) as response:
+            assert response.status == 404  # nothing half-pushed
+    assert "Traceback" not in gateway.log_text()
+
+
+@pytest.mark.parametrize("body", [b"null", b"[]", b"42", b'"a manifest"'])
+async def test_a_manifest_that_is_json_but_not_an_object_is_manifest_invalid(gateway: Gateway, body: bytes) -> None:
+    async with aiohttp.ClientSession() as session:
+        headers = await bearer(session, gateway.url, gateway.host, "alice", "repository:alice/not-object:pull,push")
+        async with session.put(
+            f"{gateway.url}/v2/alice/not-object/manifests/v1", data=body, headers={**headers, "Content-Type": OCI_MANIFEST}
+        ) as response:
+            assert response.status == 400
+            assert _errors(await response.read()) == ["MANIFEST_INVALID"]
+
+
+@pytest.mark.parametrize("reference", ["md5:abc", "a:b", "sha256+b64:abc", "sha384:" + "ab" * 47])
+@pytest.mark.parametrize("method", ["GET", "PUT"])
+async def test_a_digest_of_an_algorithm_the_registry_lacks_is_digest_invalid(gateway: Gateway, reference: str, method: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        headers = await bearer(session, gateway.url, gateway.host, "alice", "repository:alice/algorithms:pull,push")
+        async with session.request(
+            method, f"{gateway.url}/v2/alice/algorithms/manifests/{reference}", data=b"{}" if method == "PUT" else None,
+            headers={**headers, "Content-Type": OCI_MANIFEST},
+        ) as response:
+            assert response.status == 400
+            assert _errors(await response.read()) == ["DIGEST_INVALID"]
+    assert "upstream answered 500" not in gateway.log_text()
+
+
+async def test_a_sha384_manifest_digest_reaches_the_registry(gateway: Gateway) -> None:
+    async with aiohttp.ClientSession() as session:
+        headers = await bearer(session, gateway.url, gateway.host, "alice", "repository:alice/algorithms:pull")
+        async with session.get(f"{gateway.url}/v2/alice/algorithms/manifests/sha384:{'ab' * 48}", headers=headers) as response:
+            assert response.status == 404
+            assert _errors(await response.read()) == ["MANIFEST_UNKNOWN"]
+
+
+async def test_a_content_range_too_long_for_an_offset_is_refused(gateway: Gateway) -> None:
+    async with aiohttp.ClientSession() as session:
+        headers = await bearer(session, gateway.url, gateway.host, "alice", "repository:alice/ranges:pull,push")
+        async with session.post(f"{gateway.url}/v2/alice/ranges/blobs/uploads/", headers=headers) as response:
+            location = response.headers["Location"]
+        patch_headers = {**headers, "Content-Range": "0-" + "9" * 5000, "Content-Type": "application/octet-stream"}
+        async with session.patch(location, data=b"abc", headers=patch_headers) as response:
+            assert response.status == 416
+            assert _errors(await response.read()) == ["BLOB_UPLOAD_INVALID"]
+    assert "Traceback" not in gateway.log_text()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PROPFIND", "/v2/alice/app/manifests/v1", "GET, HEAD, PUT, DELETE"),
+        ("POST", "/v2/alice/app/manifests/v1", "GET, HEAD, PUT, DELETE"),
+        ("PUT", "/v2/alice/app/tags/list", "GET, HEAD"),
+        ("DELETE", "/v2/", "GET, HEAD"),
+        ("POST", "/v2/_catalog", "GET, HEAD"),
+        ("PATCH", "/v2/alice/app/blobs/uploads/", "POST"),
+        ("HEAD", "/v2/alice/app/referrers/sha256:" + "a" * 64, "GET"),
+    ],
+)
+async def test_a_method_the_endpoint_lacks_gets_an_oci_405(gateway: Gateway, method: str, path: str, allowed: str) -> None:
+    async with aiohttp.ClientSession() as session, session.request(method, f"{gateway.url}{path}") as response:
+        assert response.status == 405
+        assert response.headers["Allow"] == allowed
+        if method != "HEAD":
+            assert _errors(await response.read()) == ["UNSUPPORTED"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "m%6Funt={digest}&f%72om=alice/hidden",  # keys percent-encoded: the registry decodes them
+        "mount={digest}&from=bob/shared&from=alice/hidden",  # one pullable source, one not
+        "mount={digest}&from=alice/hidden&from=bob/shared",
+    ],
+)
+async def test_a_disguised_mount_from_an_unreadable_repository_is_stripped(gateway: Gateway, query: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        alice = await bearer(session, gateway.url, gateway.host, "alice", "repository:alice/hidden:pull,push")
+        digest = await push_blob(session, gateway.url, "alice/hidden", b"alice's hidden layer", alice)
+        bob = await bearer(
+            session, gateway.url, gateway.host, "bob", "repository:bob/shared:pull,push", "repository:alice/hidden:pull"
+        )
+        await push_blob(session, gateway.url, "bob/shared", b"alice's hidden layer", bob)  # bob has the same bytes
+        bob = await bearer(
+            session, gateway.url, gateway.host, "bob", "repository:bob/borrow:pull,push", "repository:bob/shared:pull",
+            "repository:alice/hidden:pull",
+        )
+        url = f"{gateway.url}/v2/bob/borrow/blobs/uploads/?{query.format(digest=digest)}"
+        async with session.post(URL(url, encoded=True), headers=bob) as response:
+            assert response.status == 202  # an ordinary upload, not a mount
+            assert "mount" not in response.headers["Location"]
+        async with session.head(f"{gateway.url}/v2/bob/borrow/blobs/{digest}", headers=bob) as response:
+            assert response.status == 404
+    log = await eventually(gateway.log_text, lambda text: "'alice/hidden'" in text and "stripped: 'bob'" in text)
+    assert any("'alice/hidden'" in line and "stripped: 'bob' may not pull it" in line for line in log.splitlines())
+
+
+async def test_a_host_header_that_is_not_a_host_stays_out_of_the_challenge(gateway: Gateway) -> None:
+    host, port = gateway.host.rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(b'GET /v2/ HTTP/1.1\r\nHost: evil",error="x\r\nConnection: close\r\n\r\n')
+        answer = (await asyncio.wait_for(reader.read(), 10)).decode("latin-1")
+    finally:
+        writer.close()
+    status = int(answer.split()[1])
+    challenge = next(line for line in answer.split("\r\n") if line.lower().startswith("www-authenticate:"))
+    assert status == 401
+    assert "evil" not in challenge
+    assert challenge.split(":", 1)[1].strip() == f'Bearer realm="http://{gateway.host}/v2/token",service="{gateway.host}"'

@@ -1,0 +1,43 @@
+"""References and manifest bodies refused before they reach the registry, which would answer 500."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.registry.routes import Route
+from gateway.registry.validation import is_json_object, reference_problem
+
+SHA256 = "sha256:" + "ab" * 32
+
+
+@pytest.mark.parametrize(("body", "expected"), [(b"{}", True), (b'{"schemaVersion": 2}', True), (b"null", False),
+                                                (b"[]", False), (b"42", False), (b"{", False), (b"\xff\xfe{", False)])
+def test_a_manifest_body_must_be_a_json_object(body: bytes, expected: bool) -> None:
+    assert is_json_object(body) is expected
+
+
+@pytest.mark.parametrize(
+    "route",
+    [
+        Route("manifest", "alice/app", "md5:" + "ab" * 16),
+        Route("blob", "alice/app", "sha256+b64:abc"),
+        Route("referrers", "alice/app", "sha512:" + "ab" * 32),
+    ],
+)
+def test_a_digest_the_registry_cannot_look_up_is_digest_invalid(route: Route) -> None:
+    problem = reference_problem("GET", route, {})
+    assert problem is not None and problem[0] == "DIGEST_INVALID" and problem[2] == 400
+
+
+def test_upload_digest_and_mount_must_be_supported_digests() -> None:
+    upload = Route("upload", "alice/app", "")
+    for method, route, query in [("POST", upload, {"mount": "md5:" + "ab" * 16}), ("PUT", Route("upload", "alice/app", "abc"), {"digest": "a:b"})]:
+        problem = reference_problem(method, route, query)
+        assert problem is not None and problem[0] == "DIGEST_INVALID"
+    assert reference_problem("POST", upload, {"mount": SHA256}) is None
+
+
+def test_supported_digests_and_tags_pass() -> None:
+    assert reference_problem("GET", Route("manifest", "alice/app", SHA256), {}) is None
+    assert reference_problem("GET", Route("manifest", "alice/app", "sha384:" + "ab" * 48), {}) is None
+    assert reference_problem("GET", Route("manifest", "alice/app", "v1.0"), {}) is None
