@@ -26,6 +26,8 @@ import threading
 import time
 from typing import Any, TextIO
 
+from aiohttp.http_exceptions import HttpProcessingError
+
 ACCESS_LOGGER_NAME = "gateway.access"
 FLUSH_SECONDS = 0.2
 _WRITE_BYTES = getattr(select, "PIPE_BUF", 4096)
@@ -163,6 +165,24 @@ class OutputHandler(logging.Handler):
         self.output.flush()
 
 
+class ParserRejections(logging.Filter):
+    """aiohttp logs a request its HTTP parser refuses (a NUL in a header, a 20 KiB request line)
+    as an error with a traceback, then answers 400 itself. That is the client's bad input, not
+    the server failing: it becomes one line at INFO saying who sent what."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError) and 400 <= (error.code or 0) < 500:
+            record.msg, record.args = "request refused by the HTTP parser from %s: %s", (
+                record.args[0] if isinstance(record.args, tuple) and record.args else "-",
+                (error.message or type(error).__name__)[:200],
+            )
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.exc_info, record.exc_text = None, None
+            return logging.getLogger(record.name).isEnabledFor(logging.INFO)
+        return True
+
+
 def configure_logging(level: str, log_format: str) -> None:
     """Send every log record to stderr in the chosen format (replacing earlier handlers)."""
     output = LogOutput(sys.stderr, log_format, logging.getLevelName(level))
@@ -173,6 +193,9 @@ def configure_logging(level: str, log_format: str) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    server = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, ParserRejections) for f in server.filters):
+        server.addFilter(ParserRejections())
 
 
 def log_output() -> LogOutput | None:

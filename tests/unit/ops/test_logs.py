@@ -11,7 +11,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from gateway.ops.logs import FLUSH_SECONDS, JsonFormatter, LogOutput, TextFormatter, text_line
+import pytest
+from aiohttp.http_exceptions import BadHttpMessage
+
+from gateway.ops.logs import FLUSH_SECONDS, JsonFormatter, LogOutput, ParserRejections, TextFormatter, text_line
 
 
 def _record(created: float, level: int = logging.INFO, message: str = "hello %s", args: tuple[Any, ...] = ("world",)) -> logging.LogRecord:
@@ -107,3 +110,28 @@ def test_lines_of_a_later_event_loop_are_written_though_an_earlier_loop_ended(tm
     asyncio.run(one_line("from a loop that ends at once", 0))
     asyncio.run(one_line("from the next loop", FLUSH_SECONDS + 0.2))
     assert (tmp_path / "log").read_text().endswith("from the next loop\n")
+
+
+def _server_record(error: BaseException) -> logging.LogRecord:
+    return logging.LogRecord(
+        "aiohttp.server", logging.ERROR, __file__, 1, "Error handling request from %s", ("10.1.2.3",), (type(error), error, None)
+    )
+
+
+def test_a_request_the_parser_refused_becomes_one_info_line_naming_the_client(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="aiohttp.server")
+    record = _server_record(BadHttpMessage("Invalid header value char"))
+    assert ParserRejections().filter(record)
+    assert (record.levelname, record.exc_info) == ("INFO", None)
+    assert record.getMessage() == "request refused by the HTTP parser from 10.1.2.3: Invalid header value char"
+
+
+def test_a_server_error_keeps_its_level_and_traceback() -> None:
+    record = _server_record(RuntimeError("a bug"))
+    assert ParserRejections().filter(record)
+    assert record.levelname == "ERROR" and record.exc_info is not None
+
+
+def test_a_refused_request_is_not_logged_when_info_is_not(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="aiohttp.server")
+    assert not ParserRejections().filter(_server_record(BadHttpMessage("Invalid header value char")))
