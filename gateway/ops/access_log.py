@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import unquote_plus
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -50,7 +51,8 @@ def loggable_target(request: web.BaseRequest) -> str:
         parts = []
         for part in query.split("&"):
             name, sep, _ = part.partition("=")
-            parts.append(f"{name}=redacted" if sep and name in REDACTED_PARAMS else part)
+            secret = name in REDACTED_PARAMS or ("%" in name and unquote_plus(name) in REDACTED_PARAMS)
+            parts.append(f"{name}=redacted" if sep and secret else part)
         target += "?" + "&".join(parts)
     if len(target) > MAX_PATH:
         target = target[:MAX_PATH] + "..."
