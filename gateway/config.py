@@ -63,6 +63,7 @@ class Settings:
     upstream_connect_timeout: float = 10.0
     upstream_read_timeout: float = 300.0
     upload_session_ttl: int = 86400
+    upload_idle_timeout: float = 300.0
     revocation_refresh_seconds: float = 1.0
     log_level: str = "INFO"
     delete_enabled: bool = True
@@ -311,6 +312,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("upstream_connect_timeout", ("upstream", "connect_timeout"), "GATEWAY_UPSTREAM_CONNECT_TIMEOUT", _seconds),
     Option("upstream_read_timeout", ("upstream", "read_timeout"), "GATEWAY_UPSTREAM_READ_TIMEOUT", _seconds),
     Option("upload_session_ttl", ("uploads", "session_ttl"), "GATEWAY_UPLOADS_SESSION_TTL", _int_between(60, 7 * 86400)),
+    Option("upload_idle_timeout", ("uploads", "idle_timeout"), "GATEWAY_UPLOADS_IDLE_TIMEOUT", _seconds),
     Option("revocation_refresh_seconds", ("revocation", "refresh_seconds"), "GATEWAY_REVOCATION_REFRESH_SECONDS", _seconds),
     Option("log_level", ("log_level",), "GATEWAY_LOG_LEVEL", _log_level),
     Option("delete_enabled", ("delete", "enabled"), "GATEWAY_DELETE_ENABLED", _bool),

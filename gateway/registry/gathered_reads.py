@@ -17,6 +17,7 @@ often than before: a pause adds a timer and two epoll calls to a read, then wait
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -26,21 +27,64 @@ from aiohttp import web
 FULL_READ = 128 * 1024
 PAUSE = 0.002
 
+log = logging.getLogger(__name__)
 
-async def gathered(request: web.Request, pause: float = PAUSE) -> AsyncIterator[bytes]:
-    """The request body as it arrives, in pieces gathered by short pauses while it trickles."""
+
+class _IdleWatch:
+    """Closes the client's connection when a read of its body has waited `seconds` for a byte.
+
+    A client that stops sending mid-body would otherwise hold its pooled connection to the
+    registry for ever (aiohttp has no timeout on a request body). Only time spent waiting for the
+    client counts: a read the registry holds up by reading slowly is not the client's idling."""
+
+    def __init__(self, request: web.Request, seconds: float) -> None:
+        self._request = request
+        self._seconds = seconds
+        self._loop = asyncio.get_running_loop()
+        self.waiting_since: float | None = None
+        self._timer = self._loop.call_later(seconds / 2, self._check)
+
+    def _check(self) -> None:
+        since = self.waiting_since
+        if since is not None and self._loop.time() - since >= self._seconds:
+            transport = self._request.transport
+            log.info(
+                "%s %s: no byte of the body for %.0f s, connection closed", self._request.method, self._request.path, self._seconds
+            )
+            if transport is not None:
+                transport.close()
+            return
+        self._timer = self._loop.call_later(self._seconds / 2, self._check)
+
+    def stop(self) -> None:
+        self._timer.cancel()
+
+
+async def gathered(request: web.Request, pause: float = PAUSE, idle_timeout: float | None = None) -> AsyncIterator[bytes]:
+    """The request body as it arrives, in pieces gathered by short pauses while it trickles; the
+    connection is closed when the client sends nothing for `idle_timeout` seconds."""
     content = request.content
     transport = request.transport
-    while True:
-        piece = await content.readany()
-        if not piece:
-            return
-        yield piece
-        if len(piece) >= FULL_READ or content.at_eof() or transport is None or not transport.is_reading():
-            continue  # a full read, the end of the body, or aiohttp's own flow control holds it
-        transport.pause_reading()
-        try:
-            await asyncio.sleep(pause)
-        finally:
-            if not transport.is_closing():
-                transport.resume_reading()
+    watch = _IdleWatch(request, idle_timeout) if idle_timeout else None
+    loop = asyncio.get_running_loop()
+    try:
+        while True:
+            if watch is not None:
+                watch.waiting_since = loop.time()
+            piece = await content.readany()
+            if watch is not None:
+                watch.waiting_since = None
+            if not piece:
+                return
+            yield piece
+            if len(piece) >= FULL_READ or content.at_eof() or transport is None or not transport.is_reading():
+                continue  # a full read, the end of the body, or aiohttp's own flow control holds it
+            transport.pause_reading()
+            try:
+                await asyncio.sleep(pause)
+            finally:
+                if not transport.is_closing():
+                    transport.resume_reading()
+    finally:
+        if watch is not None:
+            watch.stop()

@@ -171,6 +171,7 @@ async def _manifest_body(request: web.Request) -> bytes | None:
 
 async def forward(request: web.Request, route: Route, access: Access) -> web.StreamResponse:
     session = request.app[keys.UPSTREAM]
+    settings = request.app[keys.SETTINGS]
     manifest: bytes | None = None
     streamed = request.method in _BODY_METHODS and request.body_exists
     if route.kind == "manifest" and request.method == "PUT":
@@ -183,7 +184,7 @@ async def forward(request: web.Request, route: Route, access: Access) -> web.Str
             return error_response("SIZE_INVALID", f"manifests are limited to {MANIFEST_LIMIT} bytes", status=413)
         if not is_json_object(manifest):
             return error_response("MANIFEST_INVALID", "a manifest is a JSON object", status=400)
-    if storage_wanted(request.method, route, request.headers, request.app[keys.SETTINGS].upstream_storage_dir):
+    if storage_wanted(request.method, route, request.headers, settings.upstream_storage_dir):
         local = await _from_storage(request, route, access)
         if local is not None:
             return local
@@ -199,7 +200,7 @@ async def forward(request: web.Request, route: Route, access: Access) -> web.Str
             request.method,
             _upstream_url(request, access, upload),
             headers=_upstream_headers(request),
-            data=manifest if manifest is not None else gathered(request) if streamed else None,
+            data=manifest if manifest is not None else gathered(request, idle_timeout=settings.upload_idle_timeout) if streamed else None,
             allow_redirects=False,
             timeout=_timeout(request, unbounded=request.method in _BODY_METHODS and manifest is None),
             skip_auto_headers=_NO_AUTO_HEADERS,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator, Callable
 
 import aiohttp
 import pytest
@@ -241,3 +242,52 @@ async def test_a_request_the_http_parser_refuses_is_one_info_line_not_a_tracebac
     log = await eventually(since, lambda text: "refused by the HTTP parser" in text)
     assert "INFO aiohttp.server: request refused by the HTTP parser from 127.0.0.1: " in log
     assert "Traceback" not in log and "ERROR" not in log
+
+
+async def test_an_upload_whose_client_stops_sending_is_closed_and_frees_its_registry_connection(
+    make_gateway: Callable[..., Gateway],
+) -> None:
+    gateway = make_gateway({"GATEWAY_UPLOADS_IDLE_TIMEOUT": "1"})
+    async with aiohttp.ClientSession() as session:
+        headers = await bearer(session, gateway.url, gateway.host, "alice", "repository:alice/stalled:pull,push")
+        async with session.post(f"{gateway.url}/v2/alice/stalled/blobs/uploads/", headers=headers) as response:
+            location = URL(response.headers["Location"])
+        host, port = gateway.host.rsplit(":", 1)
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            writer.write(
+                f"PATCH {location.raw_path_qs} HTTP/1.1\r\nHost: {gateway.host}\r\nAuthorization: {headers['Authorization']}\r\n"
+                "Content-Type: application/octet-stream\r\nContent-Length: 100000\r\n\r\n".encode() + b"x" * 1000
+            )
+            await writer.drain()
+            closed = await asyncio.wait_for(reader.read(), 10)  # the gateway hangs up; the client stays silent
+        finally:
+            writer.close()
+        assert b" 202 " not in closed
+        log = await eventually(gateway.log_text, lambda text: "no byte of the body for 1 s" in text)
+        assert f"PATCH {location.path}: no byte of the body for 1 s, connection closed" in log
+        digest = await push_blob(session, gateway.url, "alice/stalled", b"a layer sent by a client that keeps sending", headers)
+        async with session.head(f"{gateway.url}/v2/alice/stalled/blobs/{digest}", headers=headers) as response:
+            assert response.status == 200
+    assert "Traceback" not in gateway.log_text()
+
+
+async def test_an_upload_slower_than_the_idle_timeout_in_total_but_never_silent_completes(
+    make_gateway: Callable[..., Gateway],
+) -> None:
+    gateway = make_gateway({"GATEWAY_UPLOADS_IDLE_TIMEOUT": "1"})
+    data = bytes(range(256)) * 64
+
+    async def trickle() -> AsyncIterator[bytes]:
+        for offset in range(0, len(data), 4096):
+            yield data[offset : offset + 4096]
+            await asyncio.sleep(0.6)  # 2.4 s in all, never 1 s without a byte
+
+    async with aiohttp.ClientSession() as session:
+        headers = await bearer(session, gateway.url, gateway.host, "alice", "repository:alice/trickle:pull,push")
+        async with session.post(f"{gateway.url}/v2/alice/trickle/blobs/uploads/", headers=headers) as response:
+            location = response.headers["Location"]
+        patch_headers = {**headers, "Content-Type": "application/octet-stream"}
+        async with session.patch(location, data=trickle(), headers=patch_headers) as response:
+            assert response.status == 202, await response.text()
+            assert response.headers["Range"] == f"0-{len(data) - 1}"
