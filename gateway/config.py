@@ -63,7 +63,6 @@ class Settings:
     upstream_connect_timeout: float = 10.0
     upstream_read_timeout: float = 300.0
     upload_session_ttl: int = 86400
-    upload_idle_timeout: float = 300.0
     revocation_refresh_seconds: float = 1.0
     log_level: str = "INFO"
     delete_enabled: bool = True
@@ -85,6 +84,7 @@ class Settings:
     upstream_forward_token: bool = False
     upstream_storage_dir: Path | None = None
     server_workers: int = 1
+    client_idle_timeout: float = 120.0
     shutdown_grace: float = 60.0
     readiness_timeout: float = 2.0
 
@@ -312,7 +312,6 @@ OPTIONS: tuple[Option, ...] = (
     Option("upstream_connect_timeout", ("upstream", "connect_timeout"), "GATEWAY_UPSTREAM_CONNECT_TIMEOUT", _seconds),
     Option("upstream_read_timeout", ("upstream", "read_timeout"), "GATEWAY_UPSTREAM_READ_TIMEOUT", _seconds),
     Option("upload_session_ttl", ("uploads", "session_ttl"), "GATEWAY_UPLOADS_SESSION_TTL", _int_between(60, 7 * 86400)),
-    Option("upload_idle_timeout", ("uploads", "idle_timeout"), "GATEWAY_UPLOADS_IDLE_TIMEOUT", _seconds),
     Option("revocation_refresh_seconds", ("revocation", "refresh_seconds"), "GATEWAY_REVOCATION_REFRESH_SECONDS", _seconds),
     Option("log_level", ("log_level",), "GATEWAY_LOG_LEVEL", _log_level),
     Option("delete_enabled", ("delete", "enabled"), "GATEWAY_DELETE_ENABLED", _bool),
@@ -334,6 +333,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("upstream_forward_token", ("upstream", "forward_token"), "GATEWAY_UPSTREAM_FORWARD_TOKEN", _bool),
     Option("upstream_storage_dir", ("upstream", "storage_dir"), "GATEWAY_UPSTREAM_STORAGE_DIR", _optional_path),
     Option("server_workers", ("server", "workers"), "GATEWAY_SERVER_WORKERS", _int_between(1, 64)),
+    Option("client_idle_timeout", ("server", "client_idle_timeout"), "GATEWAY_SERVER_CLIENT_IDLE_TIMEOUT", _seconds),
     Option("shutdown_grace", ("server", "shutdown_grace"), "GATEWAY_SERVER_SHUTDOWN_GRACE", _seconds),
     Option("readiness_timeout", ("readiness", "timeout"), "GATEWAY_READINESS_TIMEOUT", _seconds),
 )

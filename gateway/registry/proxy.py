@@ -56,6 +56,8 @@ _RESPONSE_DROP = HOP_BY_HOP | {"content-length", "date", "server"}
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _NO_AUTO_HEADERS = ("Accept-Encoding", "User-Agent", "Content-Type")  # only what the client sent
 _UPLOAD_PATH_MARK = "/blobs/uploads/"
+# aiohttp's write buffer takes this much before a write waits on the client (its high-water mark).
+_BUFFERED_BODY = 64 * 1024
 
 
 async def v2_handler(request: web.Request) -> web.StreamResponse:
@@ -200,7 +202,7 @@ async def forward(request: web.Request, route: Route, access: Access) -> web.Str
             request.method,
             _upstream_url(request, access, upload),
             headers=_upstream_headers(request),
-            data=manifest if manifest is not None else gathered(request, idle_timeout=settings.upload_idle_timeout) if streamed else None,
+            data=manifest if manifest is not None else gathered(request, idle_timeout=settings.client_idle_timeout) if streamed else None,
             allow_redirects=False,
             timeout=_timeout(request, unbounded=request.method in _BODY_METHODS and manifest is None),
             skip_auto_headers=_NO_AUTO_HEADERS,
@@ -267,10 +269,11 @@ async def _from_storage(request: web.Request, route: Route, access: Access) -> w
         try:
             await response.prepare(request)
             owned = False
-            await send_blob(request, response, pool, fd, length, settings.upstream_read_timeout)
+            await send_blob(request, response, pool, fd, length, settings.client_idle_timeout)
             await response.write_eof()
         except (ConnectionError, asyncio.TimeoutError) as exc:
-            log.info("blob %s from storage cut short: %s", route.reference, exc.__class__.__name__)
+            why = f"{exc.__class__.__name__} ({exc})" if str(exc) else exc.__class__.__name__
+            log.info("blob %s from storage cut short: %s", route.reference, why)
             if request.transport is not None:
                 request.transport.close()
         return response
@@ -298,14 +301,31 @@ async def _stream_back(
         response.content_length = upstream.content_length
     try:
         await response.prepare(request)
-        read_timeout = request.app[keys.SETTINGS].upstream_read_timeout
-        if request.method != "HEAD" and not await splice_body(request, response, upstream, read_timeout):
-            async for chunk in upstream.content.iter_any():
-                await response.write(chunk)
+        settings = request.app[keys.SETTINGS]
+        if request.method != "HEAD" and not await splice_body(
+            request, response, upstream, settings.upstream_read_timeout, settings.client_idle_timeout
+        ):
+            await _copy_body(response, upstream, settings.client_idle_timeout)
         await response.write_eof()
     except (ConnectionError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
         upstream.close()
-        log.info("stream of %s %s cut short: %s", request.method, request.path, exc.__class__.__name__)
+        why = f"{exc.__class__.__name__} ({exc})" if str(exc) else exc.__class__.__name__
+        log.info("stream of %s %s cut short: %s", request.method, request.path, why)
         if request.transport is not None:
             request.transport.close()
     return response
+
+
+async def _copy_body(response: web.StreamResponse, upstream: aiohttp.ClientResponse, idle: float) -> None:
+    """The registry's body to the client as it arrives. A body larger than what the socket and
+    aiohttp buffer can wait on the client: when nothing moves for `idle` seconds it is cut
+    (TimeoutError), so a client that stopped reading does not hold the registry connection."""
+    if upstream.content_length is not None and upstream.content_length <= _BUFFERED_BODY:
+        async for chunk in upstream.content.iter_any():
+            await response.write(chunk)
+        return
+    loop = asyncio.get_running_loop()
+    async with asyncio.timeout(idle) as deadline:
+        async for chunk in upstream.content.iter_any():
+            await response.write(chunk)
+            deadline.reschedule(loop.time() + idle)

@@ -56,10 +56,12 @@ async def _ready(loop: asyncio.AbstractEventLoop, read_fd: int | None, write_fd:
 
 
 async def splice_body(
-    request: web.Request, response: web.StreamResponse, upstream: aiohttp.ClientResponse, read_timeout: float | None
+    request: web.Request, response: web.StreamResponse, upstream: aiohttp.ClientResponse, read_timeout: float | None,
+    client_timeout: float | None = None,
 ) -> bool:
     """Send the rest of `upstream`'s body to the client with splice(2); False (having done
-    nothing) when that does not apply. Raises ConnectionError when either side fails."""
+    nothing) when that does not apply. Raises ConnectionError when either side fails, or stalls:
+    the registry for `read_timeout`, the client (taking nothing) for `client_timeout`."""
     length = upstream.content_length
     connection = upstream.connection
     # The response's writer (set by prepare): its byte count becomes the access log's bytes_out.
@@ -114,9 +116,9 @@ async def splice_body(
                     in_pipe, sent, moved = in_pipe - count, sent + count, True
             if not moved:
                 wait_read = source if remaining and in_pipe < capacity else None
-                await _ready(loop, wait_read, target if in_pipe else None, read_timeout if in_pipe == 0 else None)
+                await _ready(loop, wait_read, target if in_pipe else None, read_timeout if in_pipe == 0 else client_timeout)
     except asyncio.TimeoutError:
-        raise ConnectionResetError("the registry stalled mid-body") from None
+        raise ConnectionResetError("the client stopped reading" if in_pipe else "the registry stalled mid-body") from None
     except ConnectionError:
         raise
     except OSError as exc:  # splice refused these sockets after all: nothing safe to resume

@@ -77,7 +77,7 @@ def test_unrelated_environment_is_ignored() -> None:
         ({"GATEWAY_UPSTREAM_CONNECT_TIMEOUT": "2.5"}, "upstream_connect_timeout", 2.5),
         ({"GATEWAY_UPSTREAM_READ_TIMEOUT": "60"}, "upstream_read_timeout", 60.0),
         ({"GATEWAY_UPLOADS_SESSION_TTL": "3600"}, "upload_session_ttl", 3600),
-        ({"GATEWAY_UPLOADS_IDLE_TIMEOUT": "30"}, "upload_idle_timeout", 30.0),
+        ({"GATEWAY_SERVER_CLIENT_IDLE_TIMEOUT": "30"}, "client_idle_timeout", 30.0),
         ({"GATEWAY_REVOCATION_REFRESH_SECONDS": "0.5"}, "revocation_refresh_seconds", 0.5),
         ({"GATEWAY_LOG_LEVEL": "debug"}, "log_level", "DEBUG"),
     ],

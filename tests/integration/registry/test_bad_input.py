@@ -4,7 +4,9 @@ or a request the registry would read differently from the gateway."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import socket
 from collections.abc import AsyncIterator, Callable
 
 import aiohttp
@@ -13,7 +15,7 @@ from yarl import URL
 
 from tests.support.client import bearer
 from tests.support.images import OCI_CONFIG, OCI_MANIFEST, push_blob
-from tests.support.processes import Gateway
+from tests.support.processes import Gateway, Registry
 from tests.support.waiting import eventually
 
 
@@ -247,7 +249,7 @@ async def test_a_request_the_http_parser_refuses_is_one_info_line_not_a_tracebac
 async def test_an_upload_whose_client_stops_sending_is_closed_and_frees_its_registry_connection(
     make_gateway: Callable[..., Gateway],
 ) -> None:
-    gateway = make_gateway({"GATEWAY_UPLOADS_IDLE_TIMEOUT": "1"})
+    gateway = make_gateway({"GATEWAY_SERVER_CLIENT_IDLE_TIMEOUT": "1"})
     async with aiohttp.ClientSession() as session:
         headers = await bearer(session, gateway.url, gateway.host, "alice", "repository:alice/stalled:pull,push")
         async with session.post(f"{gateway.url}/v2/alice/stalled/blobs/uploads/", headers=headers) as response:
@@ -275,7 +277,7 @@ async def test_an_upload_whose_client_stops_sending_is_closed_and_frees_its_regi
 async def test_an_upload_slower_than_the_idle_timeout_in_total_but_never_silent_completes(
     make_gateway: Callable[..., Gateway],
 ) -> None:
-    gateway = make_gateway({"GATEWAY_UPLOADS_IDLE_TIMEOUT": "1"})
+    gateway = make_gateway({"GATEWAY_SERVER_CLIENT_IDLE_TIMEOUT": "1"})
     data = bytes(range(256)) * 64
 
     async def trickle() -> AsyncIterator[bytes]:
@@ -291,3 +293,40 @@ async def test_an_upload_slower_than_the_idle_timeout_in_total_but_never_silent_
         async with session.patch(location, data=trickle(), headers=patch_headers) as response:
             assert response.status == 202, await response.text()
             assert response.headers["Range"] == f"0-{len(data) - 1}"
+
+
+@pytest.mark.parametrize("from_storage", [False, True], ids=["spliced-from-the-registry", "from-the-storage-directory"])
+async def test_a_download_whose_client_stops_reading_is_cut_after_the_idle_timeout(
+    make_gateway: Callable[..., Gateway], registry: Registry, from_storage: bool
+) -> None:
+    env = {"GATEWAY_SERVER_CLIENT_IDLE_TIMEOUT": "1"}
+    if from_storage:
+        env["GATEWAY_UPSTREAM_STORAGE_DIR"] = str(registry.store)
+    gateway = make_gateway(env)
+    data = hashlib.sha256(b"stalled download").digest() * (32 * 1024 * 1024 // 32)
+    async with aiohttp.ClientSession() as session:
+        headers = await bearer(session, gateway.url, gateway.host, "alice", "repository:alice/stalled-pull:pull,push")
+        digest = await push_blob(session, gateway.url, "alice/stalled-pull", data, headers)
+        host, port = gateway.host.rsplit(":", 1)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, (host, int(port)))
+        reader, writer = await asyncio.open_connection(sock=sock, limit=64 * 1024)
+        try:
+            writer.write(
+                f"GET /v2/alice/stalled-pull/blobs/{digest} HTTP/1.1\r\nHost: {gateway.host}\r\n"
+                f"Authorization: {headers['Authorization']}\r\n\r\n".encode()
+            )
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            assert head.startswith(b"HTTP/1.1 200 ")
+            await asyncio.sleep(4)  # the client takes nothing more: everything between fills up
+            rest = await asyncio.wait_for(reader.read(), 20)  # then reads on: the gateway has hung up
+        finally:
+            writer.close()
+        assert len(rest) < len(data)
+        log = await eventually(gateway.log_text, lambda text: "the client stopped reading" in text)
+        assert "cut short: ConnectionResetError (the client stopped reading)" in log
+        async with session.get(f"{gateway.url}/v2/alice/stalled-pull/blobs/{digest}", headers=headers) as response:
+            assert response.status == 200 and await response.read() == data
+    assert "Traceback" not in gateway.log_text()
