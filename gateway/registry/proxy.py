@@ -272,14 +272,18 @@ async def _from_storage(request: web.Request, route: Route, access: Access) -> w
             await send_blob(request, response, pool, fd, length, settings.client_idle_timeout)
             await response.write_eof()
         except (ConnectionError, asyncio.TimeoutError) as exc:
-            why = f"{exc.__class__.__name__} ({exc})" if str(exc) else exc.__class__.__name__
-            log.info("blob %s from storage cut short: %s", route.reference, why)
+            log.info("blob %s from storage cut short: %s", route.reference, _why(exc))
             if request.transport is not None:
                 request.transport.close()
         return response
     finally:
         if owned:
             os.close(fd)
+
+
+def _why(exc: BaseException) -> str:
+    """An exception for a log line: its class, and its message when it has one."""
+    return f"{exc.__class__.__name__} ({exc})" if str(exc) else exc.__class__.__name__
 
 
 def _copy_headers(headers: Mapping[str, str], response: web.StreamResponse) -> None:
@@ -309,8 +313,7 @@ async def _stream_back(
         await response.write_eof()
     except (ConnectionError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
         upstream.close()
-        why = f"{exc.__class__.__name__} ({exc})" if str(exc) else exc.__class__.__name__
-        log.info("stream of %s %s cut short: %s", request.method, request.path, why)
+        log.info("stream of %s %s cut short: %s", request.method, request.path, _why(exc))
         if request.transport is not None:
             request.transport.close()
     return response
