@@ -95,18 +95,17 @@ def required_access(method: str, route: Route) -> tuple[Scope, ...]:
     return (Scope("repository", route.name, method_actions(method)),)
 
 
+def _is_mount(method: str, route: Route, query: Mapping[str, str]) -> bool:
+    return method == "POST" and route.kind == "upload" and not route.reference and "mount" in query
+
+
 def mount_source(method: str, route: Route, query: Mapping[str, str]) -> str | None:
     """The `from` repository of a cross-repository mount request, when this is one (the first
     `from` of a multidict, the one registry 2.8 reads)."""
-    if method == "POST" and route.kind == "upload" and not route.reference and "mount" in query:
-        source = query.get("from", "")
-        return source or None
-    return None
+    return (query.get("from") or None) if _is_mount(method, route, query) else None
 
 
 def mount_sources(method: str, route: Route, query: MultiMapping[str]) -> tuple[str, ...]:
     """Every non-empty `from` of a mount request: all must be pullable, since which of several a
     registry reads is its own business."""
-    if method == "POST" and route.kind == "upload" and not route.reference and "mount" in query:
-        return tuple(source for source in query.getall("from", ()) if source)
-    return ()
+    return tuple(source for source in query.getall("from", ()) if source) if _is_mount(method, route, query) else ()
