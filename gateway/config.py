@@ -18,7 +18,7 @@ from typing import Any
 
 from yarl import URL
 
-from gateway.events.hook_headers import header_problem
+from gateway.events.hook_headers import headers_problem
 
 
 class ConfigError(Exception):
@@ -228,9 +228,8 @@ def _webhook(key: str, index: int, item: Any) -> WebhookSetting:
     headers = item.get("headers", {})
     if not isinstance(headers, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
         raise ConfigError(where, "headers must map header names to strings")
-    for header, value in headers.items():
-        if (problem := header_problem(header, value)) is not None:
-            raise ConfigError(f"{where}.headers", problem)
+    if (problem := headers_problem(headers)) is not None:
+        raise ConfigError(f"{where}.headers", problem)
     actions = item.get("actions", [])
     if not isinstance(actions, list) or any(a not in ("push", "pull", "mount", "delete") for a in actions):
         raise ConfigError(where, "actions must be a list of push, pull, mount, delete")

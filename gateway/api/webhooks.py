@@ -16,7 +16,7 @@ from gateway.api.errors import bad_request, conflict, not_found
 from gateway.api.inputs import Body, json_object
 from gateway.api.paging import collect, page_body, page_request
 from gateway.api.render import json_response, no_content
-from gateway.events.hook_headers import header_problem
+from gateway.events.hook_headers import headers_problem
 from gateway.events.model import ACTIONS
 from gateway.store import Conflict
 from gateway.store.events import Webhook
@@ -53,9 +53,8 @@ def _fields(body: Body, current: Webhook | None) -> dict[str, Any]:
     if secret is not None and len(secret) < 8:
         raise bad_request("secret must be at least 8 characters")
     headers = body.text_map("headers")
-    for name, value in (headers or {}).items():
-        if (problem := header_problem(name, value)) is not None:
-            raise bad_request(problem)
+    if headers is not None and (problem := headers_problem(headers)) is not None:
+        raise bad_request(problem)
     actions = body.texts("actions", choices=ACTIONS)
     pattern = body.text("repository_pattern", max_length=255)
     return {

@@ -4,6 +4,7 @@ configuration) so a bad one is refused there instead of failing every delivery t
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 _NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")  # an RFC 9110 token
 _VALUE = re.compile(r"^[\t\x20-\x7e]*$")  # visible ASCII, spaces and tabs: no CR, LF or NUL
@@ -23,4 +24,12 @@ def header_problem(name: str, value: str) -> str | None:
         return f"header {name!r} is set by the gateway"
     if not _VALUE.match(value):
         return f"the value of header {name!r} may hold only visible ASCII, spaces and tabs"
+    return None
+
+
+def headers_problem(headers: Mapping[str, str]) -> str | None:
+    """Why a webhook may not send these headers (the first bad one); None when it may."""
+    for name, value in headers.items():
+        if (problem := header_problem(name, value)) is not None:
+            return problem
     return None
