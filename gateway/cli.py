@@ -1,7 +1,9 @@
 """Command line: serve, keys, users, migrate, config. Same settings and environment as `serve`.
 
 Every expected failure ends in one line on stderr: exit 2 for bad settings or usage, 1 for a
-failed operation (store unreachable, unknown user, ...).
+failed operation (store unreachable, unknown user, ...). The management commands never create
+a database in the default place (`./data` of wherever they run): run from the wrong directory
+they would otherwise add users to an empty database of their own without anyone noticing.
 """
 
 from __future__ import annotations
@@ -12,14 +14,17 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from gateway.auth.app_tokens import AppTokenError, new_app_token, parse_duration, password_problem
 from gateway.auth.credentials import hash_password
 from gateway.auth.policy import ROLES, VISIBILITIES
 from gateway.auth.keyfiles import KeyFileError, load_or_create_signing_key, load_verification_key, write_key_pair
+from gateway.auth.revocation import ENABLED_AGAIN_NOTE
 from gateway.auth.scopes import is_valid_username
 from gateway.auth.tokens import rfc3339
 from gateway.config import ConfigError, Settings, describe, load_settings
+from gateway.envfile import CONFIG_VARIABLE, env_file_text, read_env_file
 from gateway.ops.logs import configure_logging
 from gateway.store import Conflict, Store, StoreError, open_store
 
@@ -30,9 +35,22 @@ class CommandError(Exception):
     """A failed operation; the message is the one line shown."""
 
 
+class _CommandParser(argparse.ArgumentParser):
+    """Every command and sub-command takes the global options too, so they may come after it
+    (`user list --config FILE`); only the top parser has defaults, so a later one never resets them."""
+
+    def __init__(self, *args: Any, top: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        default = None if top else argparse.SUPPRESS
+        self.add_argument("--config", type=Path, default=default, help="TOML settings file (default: $GATEWAY_CONFIG)")
+        self.add_argument(
+            "--env-file", type=Path, default=default,
+            help="GATEWAY_* settings as KEY=VALUE lines (as scripts/run saves in data/gateway.env); the environment wins",
+        )
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description="Token service, access control and proxy for a registry.")
-    parser.add_argument("--config", type=Path, default=None, help="TOML settings file (default: $GATEWAY_CONFIG)")
+    parser = _CommandParser(prog=PROG, description="Token service, access control and proxy for a registry.", top=True)
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the gateway")
@@ -94,6 +112,9 @@ def _parser() -> argparse.ArgumentParser:
 
     config = commands.add_parser("config", help="settings").add_subparsers(dest="action", required=True)
     config.add_parser("show", help="print the effective settings, secrets masked")
+    config.add_parser(
+        "env", help="print this environment's GATEWAY_* settings as an environment file, paths absolute (secrets included)"
+    )
     return parser
 
 
@@ -104,7 +125,19 @@ def _read_password() -> str:
     return password
 
 
+def _require_database(settings: Settings) -> None:
+    """Refuse to manage an empty database made up on the spot in the current directory."""
+    if settings.database_is_default and not (settings.data_dir / "gateway.db").exists():
+        raise ConfigError(
+            "GATEWAY_DATA_DIR",
+            f"not set, and there is no database in {Path.cwd() / 'data'}: set it or GATEWAY_DATABASE_URL "
+            "(or give --config / --env-file), or use ./portus-gateway of the checkout scripts/run started "
+            "the gateway in (it reads the settings saved in data/gateway.env)",
+        )
+
+
 async def _with_store(settings: Settings, work: Callable[[Store], Awaitable[None]]) -> None:
+    _require_database(settings)
     store = await open_store(settings.effective_database_url)
     try:
         await store.migrate()
@@ -140,11 +173,14 @@ def _user_command(settings: Settings, args: argparse.Namespace) -> None:
                 raise CommandError(f"user {name!r} already exists") from None
             print(f"user {name} created{' (admin)' if args.admin else ''}")
         elif args.action in ("disable", "enable"):
-            if not await store.set_user_disabled(name, args.action == "disable"):
+            before = await store.get_user(name)
+            if before is None or not await store.set_user_disabled(name, args.action == "disable"):
                 raise CommandError(f"no such user {name!r}")
             if args.action == "disable":
                 await store.revoke_refresh_tokens(name)
             print(f"user {name} {args.action}d")
+            if args.action == "enable" and before.disabled:
+                print(ENABLED_AGAIN_NOTE)
         elif args.action == "passwd":
             if not await store.set_user_password(name, hash_password(password)):
                 raise CommandError(f"no such user {name!r}")
@@ -276,14 +312,16 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     else:
         asyncio.run(_migrate(settings))  # once, before the workers race for it
         config_args = ["--config", str(args.config)] if args.config else []
+        config_args += ["--env-file", str(args.env_file)] if args.env_file else []
         if run_workers(config_args, workers) != 0:
             raise CommandError("the workers failed to start (see the log above)")
 
 
 def run(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    config_file = args.config or (Path(os.environ["GATEWAY_CONFIG"]) if os.environ.get("GATEWAY_CONFIG") else None)
-    settings = load_settings(os.environ, config_file)
+    environ = {**(read_env_file(args.env_file) if args.env_file else {}), **os.environ}
+    config_file = args.config or (Path(environ[CONFIG_VARIABLE]) if environ.get(CONFIG_VARIABLE) else None)
+    settings = load_settings(environ, config_file)
     configure_logging(settings.log_level, settings.log_format)
     if args.command == "serve":
         _serve(settings, args)
@@ -303,6 +341,9 @@ def run(argv: Sequence[str] | None = None) -> None:
         _namespace_command(settings, args)
     elif args.command == "token":
         _token_command(settings, args)
+    elif args.command == "config" and args.action == "env":
+        saved = {**environ, CONFIG_VARIABLE: str(config_file)} if config_file else environ
+        print(env_file_text(saved, Path.cwd()), end="")
     elif args.command == "config":
         for key, value in describe(settings).items():
             print(f"{key} = {value}")

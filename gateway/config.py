@@ -42,6 +42,9 @@ class WebhookSetting:
     repository_pattern: str = ""
 
 
+DEFAULT_DATA_DIR = Path("./data")
+
+
 @dataclass(frozen=True)
 class Settings:
     listen_host: str = "0.0.0.0"
@@ -52,7 +55,7 @@ class Settings:
     service: str | None = None
     issuer: str = "portus-gateway"
     token_ttl: int = 300
-    data_dir: Path = Path("./data")
+    data_dir: Path = DEFAULT_DATA_DIR
     database_url: str = ""
     token_key_file: Path | None = None
     token_cert_file: Path | None = None
@@ -91,6 +94,11 @@ class Settings:
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'gateway.db'}"
+
+    @property
+    def database_is_default(self) -> bool:
+        """Neither a data directory nor a database was given: the store is ./data of wherever this runs."""
+        return not self.database_url and self.data_dir == DEFAULT_DATA_DIR
 
 
 @dataclass(frozen=True)
@@ -336,6 +344,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("shutdown_grace", ("server", "shutdown_grace"), "GATEWAY_SERVER_SHUTDOWN_GRACE", _seconds),
     Option("readiness_timeout", ("readiness", "timeout"), "GATEWAY_READINESS_TIMEOUT", _seconds),
 )
+
+
+def path_kind(option: Option) -> str:
+    """"path", "paths" (comma-separated in the environment) for options naming files, else ""."""
+    if option.parse in (_path, _optional_path):
+        return "path"
+    return "paths" if option.parse is _path_list else ""
 
 
 def _toml_value(document: Mapping[str, Any], path: tuple[str, ...]) -> Any:

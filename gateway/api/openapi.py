@@ -86,7 +86,8 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "User": _object(
         {"name": USER_NAME, "admin": {"type": "boolean"}, "disabled": {"type": "boolean"},
-         "created_at": TIME, "updated_at": TIME},
+         "created_at": TIME, "updated_at": TIME,
+         "note": {"type": "string", "description": "only when a PATCH enabled a disabled user: what stays revoked"}},
         ("name", "admin", "disabled", "created_at", "updated_at"), closed=False,
     ),
     "NewUser": _object({"name": USER_NAME, "password": PASSWORD, "admin": {"type": "boolean", "default": False}},

@@ -1,6 +1,7 @@
 """/users and /users/{user}: accounts. Admins manage everyone; a user reads, re-passwords and
 deletes themself. Disabling takes effect at once in this process (tokens already issued die
-on their next request) and revokes the user's refresh tokens.
+on their next request) and revokes the user's refresh tokens; enabling again says, in a `note`,
+that those stay revoked.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from gateway.api.names import check_user, user_param
 from gateway.api.paging import collect, page_body, page_request
 from gateway.api.render import json_response, no_content, user_json
 from gateway.auth.app_tokens import PASSWORD_MAX, password_problem
+from gateway.auth.revocation import ENABLED_AGAIN_NOTE
 from gateway.store import Conflict, User
 
 
@@ -83,7 +85,7 @@ async def update_user(request: web.Request) -> web.Response:
         raise forbidden("only admins may change the admin or disabled flags")
     if name == caller.name and (admin is False or disabled is True):
         raise forbidden("admins may not drop their own admin rights or disable themselves; ask another admin")
-    await _existing(request, name)
+    before = await _existing(request, name)
     store = request.config_dict[keys.STORE]
     changed = True
     if password is not None:
@@ -100,7 +102,10 @@ async def update_user(request: web.Request) -> web.Response:
             request.config_dict[keys.REVOCATIONS].enable(name)
     if not changed:
         raise not_found(f"no such user {name!r}")
-    return json_response(user_json(await _existing(request, name)))
+    answer = user_json(await _existing(request, name))
+    if disabled is False and before.disabled:
+        answer["note"] = ENABLED_AGAIN_NOTE
+    return json_response(answer)
 
 
 async def delete_user(request: web.Request) -> web.Response:

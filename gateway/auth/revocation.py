@@ -16,6 +16,12 @@ from gateway.store import Store, StoreError
 log = logging.getLogger(__name__)
 
 
+# What enabling a user again does not undo: disabling revoked their refresh tokens for good.
+ENABLED_AGAIN_NOTE = (
+    "refresh tokens revoked by the disable stay revoked: a docker login made before it must be repeated "
+    "(passwords, application tokens and unexpired registry tokens work again)"
+)
+
 # Revoked application tokens are remembered this long: longer than any JWT issued from them lives.
 REMEMBER_REVOKED_SECONDS = 2 * 86400
 

@@ -163,6 +163,18 @@ async def test_disabling_revokes_issued_tokens_at_once_and_enabling_restores(
         assert r.status >= 400, "refresh tokens stay revoked after re-enabling"
 
 
+async def test_enabling_a_disabled_user_notes_that_refresh_tokens_stay_revoked(admin: Api) -> None:
+    name = await admin.new_user()
+    plain = await admin.ok("PATCH", f"/users/{name}", {"disabled": False})
+    assert "note" not in plain, "nothing was disabled, so nothing stays revoked"
+    disabled = await admin.ok("PATCH", f"/users/{name}", {"disabled": True})
+    assert "note" not in disabled
+    enabled = await admin.ok("PATCH", f"/users/{name}", {"disabled": False})
+    assert enabled["disabled"] is False
+    assert "refresh tokens revoked by the disable stay revoked" in enabled["note"]
+    assert "note" not in await admin.ok("GET", f"/users/{name}")
+
+
 async def test_users_page_with_next(admin: Api) -> None:
     names = sorted([await admin.new_user("pg") for _ in range(5)])
     first = await admin.ok("GET", f"/users?limit=2&after={names[0]}")
