@@ -1,4 +1,4 @@
-"""Command line: serve, keys, users, migrate, config. Same settings and environment as `serve`.
+"""Command line: serve, keys, users, teams, namespaces (and reserved ones), tokens, migrate, config. Same settings and environment as `serve`.
 
 Every expected failure ends in one line on stderr: exit 2 for bad settings or usage, 1 for a
 failed operation (store unreachable, unknown user, ...).
@@ -13,12 +13,14 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+from gateway import cli_tombstones as tombstones
 from gateway.auth.app_tokens import AppTokenError, new_app_token, parse_duration, password_problem
 from gateway.auth.credentials import hash_password
 from gateway.auth.policy import ROLES, VISIBILITIES
 from gateway.auth.keyfiles import KeyFileError, load_or_create_signing_key, load_verification_key, write_key_pair
 from gateway.auth.scopes import is_valid_username
 from gateway.auth.tokens import rfc3339
+from gateway.cli_tombstones import CLI_ACTOR, deletion_line, reserved_problem
 from gateway.config import ConfigError, Settings, describe, load_settings
 from gateway.ops.logs import configure_logging
 from gateway.store import Conflict, Store, StoreError, open_store
@@ -52,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--password-stdin", action="store_true", required=True, help="read the password from stdin")
     for action in ("disable", "enable"):
         users.add_parser(action, help=f"{action} a user").add_argument("name")
+    users.add_parser(
+        "delete", help="delete a user; a namespace still holding repositories stays reserved"
+    ).add_argument("name")
     passwd = users.add_parser("passwd", help="set a user's password")
     passwd.add_argument("name")
     passwd.add_argument("--password-stdin", action="store_true", required=True)
@@ -79,6 +84,16 @@ def _parser() -> argparse.ArgumentParser:
     ns_update.add_argument("--visibility", choices=VISIBILITIES)
     ns_update.add_argument("--team")
     namespaces.add_parser("list", help="list namespaces")
+    namespaces.add_parser(
+        "delete", help="delete a namespace; one still holding repositories stays reserved"
+    ).add_argument("name")
+    namespaces.add_parser("tombstones", help="list reserved namespaces (deleted with repositories in them)")
+    namespaces.add_parser(
+        "release", help="free a reserved name; its repositories go to whoever takes it next"
+    ).add_argument("name")
+    namespaces.add_parser(
+        "purge", help="delete a reserved namespace's manifests in the registry, then free the name"
+    ).add_argument("name")
 
     tokens = commands.add_parser("token", help="application tokens").add_subparsers(dest="action", required=True)
     create = tokens.add_parser("create", help="create a token; prints the secret (once) as the last word")
@@ -132,6 +147,8 @@ def _user_command(settings: Settings, args: argparse.Namespace) -> None:
 
     async def work(store: Store) -> None:
         if args.action == "add":
+            if (problem := await reserved_problem(store, name, f"a user named {name!r}")) is not None:
+                raise CommandError(problem)
             if await store.get_namespace(name) is not None:
                 raise CommandError(f"a namespace named {name!r} exists; a user would take it over as their own")
             try:
@@ -145,6 +162,11 @@ def _user_command(settings: Settings, args: argparse.Namespace) -> None:
             if args.action == "disable":
                 await store.revoke_refresh_tokens(name)
             print(f"user {name} {args.action}d")
+        elif args.action == "delete":
+            deletion = await store.delete_user(name, deleted_by=CLI_ACTOR)
+            if not deletion.deleted:
+                raise CommandError(f"no such user {name!r}")
+            print(deletion_line(f"user {name}", deletion))
         elif args.action == "passwd":
             if not await store.set_user_password(name, hash_password(password)):
                 raise CommandError(f"no such user {name!r}")
@@ -197,12 +219,20 @@ def _namespace_command(settings: Settings, args: argparse.Namespace) -> None:
             for ns in await store.list_namespaces():
                 print(f"{ns.name} team={ns.team or '-'} visibility={ns.visibility}")
             return
+        if args.action == "tombstones":
+            await tombstones.list_tombstones(store)
+            return
+        _check_name("namespace", args.name)
+        if args.action in ("delete", "release", "purge"):
+            await _namespace_removal(settings, store, args.action, args.name)
+            return
         if args.team is not None and await store.get_team(args.team) is None:
             raise CommandError(f"no such team {args.team!r}")
         if args.action == "add":
-            _check_name("namespace", args.name)
             if await store.get_user(args.name) is not None:
                 raise CommandError(f"{args.name!r} is a user's personal namespace")
+            if (problem := await reserved_problem(store, args.name, f"a namespace named {args.name!r}")) is not None:
+                raise CommandError(problem)
             try:
                 await store.create_namespace(args.name, args.team, args.visibility)
             except Conflict:
@@ -218,6 +248,22 @@ def _namespace_command(settings: Settings, args: argparse.Namespace) -> None:
         print(f"namespace {args.name} updated")
 
     asyncio.run(_with_store(settings, work))
+
+
+async def _namespace_removal(settings: Settings, store: Store, action: str, name: str) -> None:
+    """`namespace delete | release | purge NAME`."""
+    try:
+        if action == "release":
+            await tombstones.release(store, name)
+        elif action == "purge":
+            await tombstones.purge(store, settings, name)
+        else:
+            deletion = await store.delete_namespace(name, deleted_by=CLI_ACTOR)
+            if not deletion.deleted:
+                raise CommandError(f"no such namespace {name!r}")
+            print(deletion_line(f"namespace {name}", deletion))
+    except tombstones.TombstoneCommandError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _token_command(settings: Settings, args: argparse.Namespace) -> None:
