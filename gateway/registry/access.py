@@ -101,12 +101,6 @@ def authorize(request: web.Request, route: Route) -> Access:
         )
     revocations = app[keys.REVOCATIONS]
     for scope in needed:
-        if scope.type == "repository" and revocations.predates_reservation(scope.name, verified.issued_at):
-            raise Challenge(
-                challenge_scopes(request, route), "invalid_token",
-                f"token of {verified.subject or 'anonymous'!r} was issued before namespace"
-                f" {namespace_of(scope.name)!r} was deleted and reserved",
-            )
         missing = [a for a in scope.actions if not verified.allows(scope.type, scope.name, a)]
         if missing:
             raise Challenge(
@@ -114,6 +108,12 @@ def authorize(request: web.Request, route: Route) -> Access:
                 "insufficient_scope",
                 f"token of {verified.subject or 'anonymous'!r} lacks {','.join(missing)} on {scope.type}:{scope.name}",
                 verified.subject,
+            )
+        if scope.type == "repository" and revocations.predates_reservation(scope.name, verified.issued_at):
+            raise Challenge(
+                challenge_scopes(request, route), "invalid_token",
+                f"token of {verified.subject or 'anonymous'!r} was issued before namespace"
+                f" {namespace_of(scope.name)!r} was deleted and reserved",
             )
     sources = mount_sources(request.method, route, request.query)
     strip = not all(
