@@ -71,18 +71,18 @@ async def test_a_deleted_users_namespace_cannot_be_claimed_until_released(store_
     team = await admin.new_team(mallory)
 
     deleted = await admin.call("DELETE", f"/users/{owner}")
-    assert deleted.status == 200, deleted
-    reserved = deleted.body["reserved"]
-    assert reserved["namespace"] == owner and reserved["repositories"] == 1
-    assert reserved["former_owner"] == {"kind": "user", "name": owner} and reserved["deleted_by"] == "admin"
-    assert "stays reserved" in deleted.body["message"] and f"/tombstones/{owner}/release" in reserved["release"]
-
     claim = await admin.as_(mallory).post("/namespaces", {"name": owner, "team": team})
     assert claim.status == 409 and "reserved" in claim.message and f"/tombstones/{owner}" in claim.message, claim
     namesake = await admin.post("/users", {"name": owner, "password": PASSWORD})
     assert namesake.status == 409 and "reserved" in namesake.message, namesake
     status, body = await pull_as(admin, mallory, PASSWORD, f"{owner}/secret", digest)
     assert status == 403 and "reserved" in body["errors"][0]["message"], body
+
+    assert deleted.status == 200, deleted
+    reserved = deleted.body["reserved"]
+    assert reserved["namespace"] == owner and reserved["repositories"] == 1
+    assert reserved["former_owner"] == {"kind": "user", "name": owner} and reserved["deleted_by"] == "admin"
+    assert "stays reserved" in deleted.body["message"] and f"/tombstones/{owner}/release" in reserved["release"]
 
     listed, _ = await admin.collect("/tombstones", 1)
     assert [t["namespace"] for t in listed] == [owner] and listed[0] == {**reserved}
@@ -168,13 +168,14 @@ async def test_a_push_does_not_auto_create_a_reserved_namespace(
     namespace = unique("auto")
     await admin.as_(owner).ok("POST", "/namespaces", {"name": namespace, "team": team}, 201)
     await push_as(admin, owner, f"{namespace}/app")
-    await admin.as_(owner).ok("DELETE", f"/namespaces/{namespace}")
+    deleted = await admin.as_(owner).call("DELETE", f"/namespaces/{namespace}")
 
     mallory = await admin.new_user("mallory")
     issued = await token(admin, mallory, PASSWORD, f"{namespace}/app", "pull,push")
     assert issued["scope"] == ""
     assert (await admin.get(f"/teams/{namespace}")).status == 404
     assert (await admin.get(f"/namespaces/{namespace}")).status == 404
+    assert deleted.status == 200 and deleted.body["reserved"]["namespace"] == namespace
     no_traceback_since(gateway, 0)
 
 
