@@ -1,4 +1,5 @@
-"""Command line: serve, keys, users, teams, namespaces (and reserved ones), tokens, migrate, config. Same settings and environment as `serve`.
+"""Command line: serve, keys, users, teams, namespaces (reserved ones too), tokens, migrate,
+config. Same settings and environment as `serve`.
 
 Every expected failure ends in one line on stderr: exit 2 for bad settings or usage, 1 for a
 failed operation (store unreachable, unknown user, ...).
@@ -18,9 +19,8 @@ from gateway.auth.app_tokens import AppTokenError, new_app_token, parse_duration
 from gateway.auth.credentials import hash_password
 from gateway.auth.policy import ROLES, VISIBILITIES
 from gateway.auth.keyfiles import KeyFileError, load_or_create_signing_key, load_verification_key, write_key_pair
-from gateway.auth.scopes import is_valid_username
+from gateway.auth.scopes import is_valid_repository_name, is_valid_username
 from gateway.auth.tokens import rfc3339
-from gateway.cli_tombstones import CLI_ACTOR, deletion_line, reserved_problem
 from gateway.config import ConfigError, Settings, describe, load_settings
 from gateway.ops.logs import configure_logging
 from gateway.store import Conflict, Store, StoreError, open_store
@@ -147,7 +147,7 @@ def _user_command(settings: Settings, args: argparse.Namespace) -> None:
 
     async def work(store: Store) -> None:
         if args.action == "add":
-            if (problem := await reserved_problem(store, name, f"a user named {name!r}")) is not None:
+            if (problem := await tombstones.reserved_problem(store, name, f"a user named {name!r}")) is not None:
                 raise CommandError(problem)
             if await store.get_namespace(name) is not None:
                 raise CommandError(f"a namespace named {name!r} exists; a user would take it over as their own")
@@ -163,10 +163,10 @@ def _user_command(settings: Settings, args: argparse.Namespace) -> None:
                 await store.revoke_refresh_tokens(name)
             print(f"user {name} {args.action}d")
         elif args.action == "delete":
-            deletion = await store.delete_user(name, deleted_by=CLI_ACTOR)
+            deletion = await store.delete_user(name, deleted_by=tombstones.CLI_ACTOR)
             if not deletion.deleted:
                 raise CommandError(f"no such user {name!r}")
-            print(deletion_line(f"user {name}", deletion))
+            print(tombstones.deletion_line(f"user {name}", deletion))
         elif args.action == "passwd":
             if not await store.set_user_password(name, hash_password(password)):
                 raise CommandError(f"no such user {name!r}")
@@ -222,16 +222,18 @@ def _namespace_command(settings: Settings, args: argparse.Namespace) -> None:
         if args.action == "tombstones":
             await tombstones.list_tombstones(store)
             return
-        _check_name("namespace", args.name)
         if args.action in ("delete", "release", "purge"):
+            if "/" in args.name or not is_valid_repository_name(args.name):
+                raise CommandError(f"{args.name!r} is not a valid namespace name")
             await _namespace_removal(settings, store, args.action, args.name)
             return
         if args.team is not None and await store.get_team(args.team) is None:
             raise CommandError(f"no such team {args.team!r}")
         if args.action == "add":
+            _check_name("namespace", args.name)
             if await store.get_user(args.name) is not None:
                 raise CommandError(f"{args.name!r} is a user's personal namespace")
-            if (problem := await reserved_problem(store, args.name, f"a namespace named {args.name!r}")) is not None:
+            if (problem := await tombstones.reserved_problem(store, args.name, f"a namespace named {args.name!r}")) is not None:
                 raise CommandError(problem)
             try:
                 await store.create_namespace(args.name, args.team, args.visibility)
@@ -258,10 +260,10 @@ async def _namespace_removal(settings: Settings, store: Store, action: str, name
         elif action == "purge":
             await tombstones.purge(store, settings, name)
         else:
-            deletion = await store.delete_namespace(name, deleted_by=CLI_ACTOR)
+            deletion = await store.delete_namespace(name, deleted_by=tombstones.CLI_ACTOR)
             if not deletion.deleted:
                 raise CommandError(f"no such namespace {name!r}")
-            print(deletion_line(f"namespace {name}", deletion))
+            print(tombstones.deletion_line(f"namespace {name}", deletion))
     except tombstones.TombstoneCommandError as exc:
         raise CommandError(str(exc)) from None
 
