@@ -30,14 +30,17 @@ async def store_admin(
     no_traceback_since(gateway, 0)
 
 
-async def token(api: Api, user: str | None, password: str | None, repository: str, actions: str = "pull") -> dict[str, Any]:
+async def token(
+    api: Api, user: str | None, password: str | None, repository: str, actions: str = "pull", service: str = ""
+) -> dict[str, Any]:
     gateway = api.gateway
-    return await fetch_token(api.session, gateway.url, gateway.host, user, password, f"repository:{repository}:{actions}")
+    scope = f"repository:{repository}:{actions}"
+    return await fetch_token(api.session, gateway.url, service or gateway.host, user, password, scope)
 
 
-async def push_as(api: Api, user: str, repository: str, password: str = PASSWORD) -> str:
+async def push_as(api: Api, user: str, repository: str, password: str = PASSWORD, service: str = "") -> str:
     """Push a small image as `user`; returns its manifest digest."""
-    issued = await token(api, user, password, repository, "pull,push")
+    issued = await token(api, user, password, repository, "pull,push", service)
     headers = {"Authorization": f"Bearer {issued['token']}"}
     return await push_image(api.session, api.gateway.url, repository, "v1", headers, seed=repository)
 
