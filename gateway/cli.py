@@ -1,4 +1,5 @@
-"""Command line: serve, keys, users, migrate, config. Same settings and environment as `serve`.
+"""Command line: serve, keys, users, teams, namespaces (reserved ones too), tokens, migrate,
+config. Same settings and environment as `serve`.
 
 Every expected failure ends in one line on stderr: exit 2 for bad settings or usage, 1 for a
 failed operation (store unreachable, unknown user, ...). The management commands never create
@@ -16,12 +17,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from gateway import cli_tombstones as tombstones
 from gateway.auth.app_tokens import AppTokenError, new_app_token, parse_duration, password_problem
 from gateway.auth.credentials import hash_password
 from gateway.auth.policy import ROLES, VISIBILITIES
 from gateway.auth.keyfiles import KeyFileError, load_or_create_signing_key, load_verification_key, write_key_pair
 from gateway.auth.revocation import ENABLED_AGAIN_NOTE
-from gateway.auth.scopes import is_valid_username
+from gateway.auth.scopes import is_valid_repository_name, is_valid_username
 from gateway.auth.tokens import rfc3339
 from gateway.config import ConfigError, Settings, describe, load_settings
 from gateway.envfile import CONFIG_VARIABLE, env_file_text, read_env_file
@@ -70,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--password-stdin", action="store_true", required=True, help="read the password from stdin")
     for action in ("disable", "enable"):
         users.add_parser(action, help=f"{action} a user").add_argument("name")
+    users.add_parser(
+        "delete", help="delete a user; a namespace still holding repositories stays reserved"
+    ).add_argument("name")
     passwd = users.add_parser("passwd", help="set a user's password")
     passwd.add_argument("name")
     passwd.add_argument("--password-stdin", action="store_true", required=True)
@@ -97,6 +102,16 @@ def _parser() -> argparse.ArgumentParser:
     ns_update.add_argument("--visibility", choices=VISIBILITIES)
     ns_update.add_argument("--team")
     namespaces.add_parser("list", help="list namespaces")
+    namespaces.add_parser(
+        "delete", help="delete a namespace; one still holding repositories stays reserved"
+    ).add_argument("name")
+    namespaces.add_parser("tombstones", help="list reserved namespaces (deleted with repositories in them)")
+    namespaces.add_parser(
+        "release", help="free a reserved name; its repositories go to whoever takes it next"
+    ).add_argument("name")
+    namespaces.add_parser(
+        "purge", help="delete a reserved namespace's manifests in the registry, then free the name"
+    ).add_argument("name")
 
     tokens = commands.add_parser("token", help="application tokens").add_subparsers(dest="action", required=True)
     create = tokens.add_parser("create", help="create a token; prints the secret (once) as the last word")
@@ -165,6 +180,8 @@ def _user_command(settings: Settings, args: argparse.Namespace) -> None:
 
     async def work(store: Store) -> None:
         if args.action == "add":
+            if (problem := await tombstones.reserved_problem(store, name, f"a user named {name!r}")) is not None:
+                raise CommandError(problem)
             if await store.get_namespace(name) is not None:
                 raise CommandError(f"a namespace named {name!r} exists; a user would take it over as their own")
             try:
@@ -181,6 +198,11 @@ def _user_command(settings: Settings, args: argparse.Namespace) -> None:
             print(f"user {name} {args.action}d")
             if args.action == "enable" and before.disabled:
                 print(ENABLED_AGAIN_NOTE)
+        elif args.action == "delete":
+            deletion = await store.delete_user(name, deleted_by=tombstones.CLI_ACTOR)
+            if not deletion.deleted:
+                raise CommandError(f"no such user {name!r}")
+            print(tombstones.deletion_line(f"user {name}", deletion))
         elif args.action == "passwd":
             if not await store.set_user_password(name, hash_password(password)):
                 raise CommandError(f"no such user {name!r}")
@@ -233,12 +255,22 @@ def _namespace_command(settings: Settings, args: argparse.Namespace) -> None:
             for ns in await store.list_namespaces():
                 print(f"{ns.name} team={ns.team or '-'} visibility={ns.visibility}")
             return
+        if args.action == "tombstones":
+            await tombstones.list_tombstones(store)
+            return
+        if args.action in ("delete", "release", "purge"):
+            if "/" in args.name or not is_valid_repository_name(args.name):
+                raise CommandError(f"{args.name!r} is not a valid namespace name")
+            await _namespace_removal(settings, store, args.action, args.name)
+            return
         if args.team is not None and await store.get_team(args.team) is None:
             raise CommandError(f"no such team {args.team!r}")
         if args.action == "add":
             _check_name("namespace", args.name)
             if await store.get_user(args.name) is not None:
                 raise CommandError(f"{args.name!r} is a user's personal namespace")
+            if (problem := await tombstones.reserved_problem(store, args.name, f"a namespace named {args.name!r}")) is not None:
+                raise CommandError(problem)
             try:
                 await store.create_namespace(args.name, args.team, args.visibility)
             except Conflict:
@@ -254,6 +286,22 @@ def _namespace_command(settings: Settings, args: argparse.Namespace) -> None:
         print(f"namespace {args.name} updated")
 
     asyncio.run(_with_store(settings, work))
+
+
+async def _namespace_removal(settings: Settings, store: Store, action: str, name: str) -> None:
+    """`namespace delete | release | purge NAME`."""
+    try:
+        if action == "release":
+            await tombstones.release(store, name)
+        elif action == "purge":
+            await tombstones.purge(store, settings, name)
+        else:
+            deletion = await store.delete_namespace(name, deleted_by=tombstones.CLI_ACTOR)
+            if not deletion.deleted:
+                raise CommandError(f"no such namespace {name!r}")
+            print(tombstones.deletion_line(f"namespace {name}", deletion))
+    except tombstones.TombstoneCommandError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _token_command(settings: Settings, args: argparse.Namespace) -> None:

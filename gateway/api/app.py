@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from gateway.api import events, members, namespaces, repositories, teams, tokens, users, webhooks
+from gateway.api import events, members, namespaces, repositories, teams, tokens, tombstones, users, webhooks
 from gateway.api.middleware import api_errors
 from gateway.api.openapi import API_PREFIX, openapi_handler
 
@@ -39,6 +39,10 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "/namespaces/{namespace}", namespaces.get_namespace),
     ("PATCH", "/namespaces/{namespace}", namespaces.update_namespace),
     ("DELETE", "/namespaces/{namespace}", namespaces.delete_namespace),
+    ("GET", "/tombstones", tombstones.list_tombstones),
+    ("GET", "/tombstones/{namespace}", tombstones.get_tombstone),
+    ("POST", "/tombstones/{namespace}/release", tombstones.release_tombstone),
+    ("POST", "/tombstones/{namespace}/purge", tombstones.purge_tombstone),
     ("GET", "/repositories", repositories.list_repositories),
     ("GET", "/repositories/{name:.+}/tags", repositories.list_tags),
     ("GET", "/events", events.list_events),

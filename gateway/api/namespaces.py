@@ -2,7 +2,9 @@
 owners and admins) and the settings of personal namespaces (a user's own name).
 
 A personal namespace has no row until its user first changes it: it then reads as private
-with no team. Names are shared with users, so a namespace may not take a user's name.
+with no team. Names are shared with users, so a namespace may not take a user's name, nor a
+reserved one (deleted with repositories in it, see tombstones.py); deleting a team namespace
+that holds repositories reserves its name.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from gateway.api.errors import bad_request, conflict, forbidden, not_found
 from gateway.api.inputs import Body, json_object
 from gateway.api.names import check_namespace, check_team, namespace_param
 from gateway.api.paging import collect, page_body, page_request
-from gateway.api.render import json_response, namespace_json, no_content
+from gateway.api.render import json_response, namespace_json
+from gateway.api.tombstones import deletion_response, reserved_conflict
 from gateway.api.teams import existing_team, require_owner
 from gateway.auth.policy import VISIBILITIES
 from gateway.store import Conflict, Namespace
@@ -81,6 +84,9 @@ async def create_namespace(request: web.Request) -> web.Response:
     store = request.config_dict[keys.STORE]
     if await store.get_user(name) is not None:
         raise conflict(f"{name!r} is the personal namespace of user {name!r}")
+    tombstone = await store.get_tombstone(name)
+    if tombstone is not None:
+        raise reserved_conflict(tombstone, f"a namespace named {name!r}")
     try:
         namespace = await store.create_namespace(name, team, visibility)
     except Conflict:
@@ -130,6 +136,9 @@ async def delete_namespace(request: web.Request) -> web.Response:
     if row is None:
         raise not_found(f"no such namespace {name!r}" + (" (a personal namespace has no settings to delete)" if personal else ""))
     await _require_manager(request, caller, row, personal, "delete this namespace")
-    if not await request.config_dict[keys.STORE].delete_namespace(name):
+    deletion = await request.config_dict[keys.STORE].delete_namespace(name, deleted_by=caller.name)
+    if deletion.reserved is not None:
+        request.config_dict[keys.REVOCATIONS].reserve(deletion.reserved.name, deletion.reserved.deleted_at)
+    if not deletion.deleted:
         raise not_found(f"no such namespace {name!r}")
-    return no_content()
+    return deletion_response(f"namespace {name!r}", deletion)

@@ -152,8 +152,29 @@ SCHEMAS: dict[str, Schema] = {
          "size": {"type": "integer"}, "pushed_at": TIME},
         ("name", "digest", "media_type", "size", "pushed_at"), closed=False,
     ),
+    "Tombstone": _object(
+        {"namespace": NAMESPACE_NAME, "repositories": {"type": "integer", "description": "when it was deleted"},
+         "former_owner": _object({"kind": {"type": "string", "enum": ["user", "team", "none"]},
+                                  "name": {"type": "string", "nullable": True}}, ("kind", "name"), closed=False),
+         "deleted_by": {"type": "string"}, "deleted_at": TIME,
+         "release": {"type": "string", "description": "how to free the name (the repositories go with it)"},
+         "purge": {"type": "string", "description": "how to delete the repositories and free the name"}},
+        ("namespace", "repositories", "former_owner", "deleted_by", "deleted_at", "release", "purge"), closed=False,
+    ),
+    "Reserved": _object(
+        {"message": {"type": "string"}, "reserved": _ref("Tombstone")}, ("message", "reserved"), closed=False,
+    ),
+    "Released": _object(
+        {"message": {"type": "string"}, "released": _ref("Tombstone")}, ("message", "released"), closed=False,
+    ),
+    "Purged": _object(
+        {"message": {"type": "string"},
+         "purged": _object({"namespace": NAMESPACE_NAME, "repositories": {"type": "integer"}, "manifests": {"type": "integer"}},
+                           ("namespace", "repositories", "manifests"), closed=False)},
+        ("message", "purged"), closed=False,
+    ),
 }
-for _item in ("User", "Team", "Member", "Namespace", "AppToken", "Repository", "Tag", "Event", "Webhook", "WebhookFailure"):
+for _item in ("User", "Team", "Member", "Namespace", "AppToken", "Repository", "Tag", "Event", "Webhook", "WebhookFailure", "Tombstone"):
     SCHEMAS[f"{_item}Page"] = _object(
         {"items": {"type": "array", "items": _ref(_item)},
          "next": {"type": "string", "nullable": True, "description": "pass as ?after= for the next page; null at the end"}},
@@ -193,7 +214,7 @@ _ERROR_DESCRIPTIONS = {
     "409": "already exists, or conflicts with an existing resource",
     "413": "request body too large",
     "429": "too many failed logins from this address; see Retry-After",
-    "503": "the gateway's database is unavailable",
+    "503": "the gateway's database (or, for a purge, the registry) is unavailable",
 }
 _ALWAYS = ("400", "401", "429", "503")
 
@@ -230,6 +251,11 @@ def _op(
 
 _PAGED = ("limit", "after")
 _DELETED = {"204": {"description": "deleted"}}
+_DELETED_OR_RESERVED = {
+    **_DELETED,
+    "200": _json("Reserved", "deleted, but repositories are still in the namespace: its name stays reserved until an admin"
+                             " releases or purges it (see /tombstones)"),
+}
 
 
 def _links(parameters: dict[str, str], *operation_ids: str) -> dict[str, Schema]:
@@ -258,8 +284,8 @@ PATHS: dict[str, dict[str, Schema]] = {
     "/users": {
         "get": _op("listUsers", "users", "list users (admins)", {"200": _json("UserPage", "a page of users")},
                    params=_PAGED, errors=("403",)),
-        "post": _op("createUser", "users", "create a user (admins)", _created("User", _USER_LINKS),
-                    body="NewUser", errors=("403", "409")),
+        "post": _op("createUser", "users", "create a user (admins); not with a reserved name (409)",
+                    _created("User", _USER_LINKS), body="NewUser", errors=("403", "409")),
     },
     "/users/{user}": {
         "get": _op("getUser", "users", "read a user (themself or admins)", {"200": _json("User", "the user")},
@@ -267,8 +293,8 @@ PATHS: dict[str, dict[str, Schema]] = {
         "patch": _op("updateUser", "users",
                      "change a password (themself or admins), the admin or disabled flag (admins); disabling revokes at once",
                      {"200": _json("User", "the changed user")}, params=("user",), body="UserPatch", errors=("403", "404")),
-        "delete": _op("deleteUser", "users", "delete a user (themself or admins; admins not themselves)", _DELETED,
-                      params=("user",), errors=("403", "404")),
+        "delete": _op("deleteUser", "users", "delete a user (themself or admins; admins not themselves)",
+                      _DELETED_OR_RESERVED, params=("user",), errors=("403", "404")),
     },
     "/users/{user}/tokens": {
         "get": _op("listAppTokens", "tokens", "list a user's application tokens (never their secrets)",
@@ -308,7 +334,8 @@ PATHS: dict[str, dict[str, Schema]] = {
     "/namespaces": {
         "get": _op("listNamespaces", "namespaces", "list the namespaces the caller may see",
                    {"200": _json("NamespacePage", "a page of namespaces")}, params=_PAGED),
-        "post": _op("createNamespace", "namespaces", "create a team namespace (the team's owners and admins)",
+        "post": _op("createNamespace", "namespaces",
+                    "create a team namespace (the team's owners and admins); not with a reserved name (409)",
                     _created("Namespace", _NAMESPACE_LINKS), body="NewNamespace", errors=("403", "404", "409")),
     },
     "/namespaces/{namespace}": {
@@ -318,8 +345,28 @@ PATHS: dict[str, dict[str, Schema]] = {
                      "change visibility or team (team owners and admins; a user may change their personal namespace's visibility)",
                      {"200": _json("Namespace", "the changed namespace")}, params=("namespace",), body="NamespacePatch",
                      errors=("403", "404", "409")),
-        "delete": _op("deleteNamespace", "namespaces", "delete a namespace's row (its managers)", _DELETED,
+        "delete": _op("deleteNamespace", "namespaces", "delete a namespace's row (its managers)", _DELETED_OR_RESERVED,
                       params=("namespace",), errors=("403", "404")),
+    },
+    "/tombstones": {
+        "get": _op("listTombstones", "tombstones",
+                   "reserved namespaces: deleted while repositories were in them (admins)",
+                   {"200": _json("TombstonePage", "a page of reserved namespaces")}, params=_PAGED, errors=("403",)),
+    },
+    "/tombstones/{namespace}": {
+        "get": _op("getTombstone", "tombstones", "read a reserved namespace (admins)",
+                   {"200": _json("Tombstone", "the reservation")}, params=("namespace",), errors=("403", "404")),
+    },
+    "/tombstones/{namespace}/release": {
+        "post": _op("releaseTombstone", "tombstones",
+                    "free a reserved name (admins); its repositories stay and go to whoever takes the name next",
+                    {"200": _json("Released", "released")}, params=("namespace",), errors=("403", "404")),
+    },
+    "/tombstones/{namespace}/purge": {
+        "post": _op("purgeTombstone", "tombstones",
+                    "delete the reserved namespace's manifests in the registry and its repositories from the index,"
+                    " then free the name (admins; 409 when deletion is disabled here or in the registry)",
+                    {"200": _json("Purged", "purged")}, params=("namespace",), errors=("403", "404", "409")),
     },
     "/repositories": {
         "get": _op("listRepositories", "repositories",

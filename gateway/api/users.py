@@ -1,7 +1,8 @@
 """/users and /users/{user}: accounts. Admins manage everyone; a user reads, re-passwords and
 deletes themself. Disabling takes effect at once in this process (tokens already issued die
 on their next request) and revokes the user's refresh tokens; enabling again says, in a `note`,
-that those stay revoked.
+that those stay revoked. Deleting a user whose namespace holds repositories keeps the name
+reserved (see tombstones.py), and a reserved name cannot be given to a new user.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from gateway.api.errors import bad_request, conflict, forbidden, not_found
 from gateway.api.inputs import Body, json_object
 from gateway.api.names import check_user, user_param
 from gateway.api.paging import collect, page_body, page_request
-from gateway.api.render import json_response, no_content, user_json
+from gateway.api.render import json_response, user_json
+from gateway.api.tombstones import deletion_response, reserved_conflict
 from gateway.auth.app_tokens import PASSWORD_MAX, password_problem
 from gateway.auth.revocation import ENABLED_AGAIN_NOTE
 from gateway.store import Conflict, User
@@ -54,6 +56,9 @@ async def create_user(request: web.Request) -> web.Response:
     store = request.config_dict[keys.STORE]
     if await store.get_user(name) is not None:
         raise conflict(f"user {name!r} already exists")
+    tombstone = await store.get_tombstone(name)
+    if tombstone is not None:
+        raise reserved_conflict(tombstone, f"a user named {name!r}")
     if await store.get_namespace(name) is not None:
         # The user would inherit it as their personal namespace, with whatever repositories it holds.
         raise conflict(f"a namespace named {name!r} exists; a user's name is their personal namespace (delete the namespace first)")
@@ -122,11 +127,11 @@ async def delete_user(request: web.Request) -> web.Response:
         token_id = await store.revoke_app_token(name, token.name)
         if token_id is not None:
             revocations.revoke_app_token(token_id)
-    if not await store.delete_user(name):
+    deletion = await store.delete_user(name, deleted_by=caller.name)
+    if deletion.reserved is not None:
+        # In this process at once (others at their next refresh): tokens issued before are void there.
+        revocations.reserve(deletion.reserved.name, deletion.reserved.deleted_at)
+    if not deletion.deleted:
         raise not_found(f"no such user {name!r}")
     revocations.delete(name, int(time.time()))
-    # The personal namespace's settings go too: a later user of the same name starts private.
-    personal = await store.get_namespace(name)
-    if personal is not None and personal.team is None:
-        await store.delete_namespace(name)
-    return no_content()
+    return deletion_response(f"user {name!r}", deletion)

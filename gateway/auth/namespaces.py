@@ -15,6 +15,8 @@ log = logging.getLogger(__name__)
 async def namespace_facts(store: Store, identity: Identity, namespace: str, rules: Rules) -> NamespaceFacts:
     if namespace == "":
         return NamespaceFacts("", "global", rules.global_visibility)
+    if await store.get_tombstone(namespace) is not None:  # before any owner: a new one must not inherit it
+        return NamespaceFacts(namespace, "reserved")
     row = await store.get_namespace(namespace)
     if row is not None and row.team is not None:
         role = None if identity.anonymous else await store.get_role(row.team, identity.name)
@@ -30,6 +32,8 @@ async def namespace_facts(store: Store, identity: Identity, namespace: str, rule
 async def auto_create(store: Store, identity: Identity, namespace: str) -> bool:
     """Create a missing namespace for a signed-in pusher: a team of the same name, they its owner."""
     if identity.anonymous or (identity.limits and identity.limits.namespaces and namespace not in identity.limits.namespaces):
+        return False
+    if await store.get_tombstone(namespace) is not None:
         return False
     team = await store.get_team(namespace)
     if team is None:

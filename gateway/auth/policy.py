@@ -7,6 +7,8 @@ Pure functions over an `Identity` and the `NamespaceFacts` the caller looked up.
 - global namespace (names without `/`): pull per its visibility, push and delete by admins;
 - visibility: public (anyone, anonymous too, pulls), protected (signed-in users pull), private;
 - admins may do everything; delete only where deletion is enabled;
+- a reserved namespace (deleted with repositories in it, see gateway/store/tombstones.py):
+  nobody pushes; admins alone pull (to inspect before purging) and delete;
 - an application token narrows its user's rights to its namespaces and actions.
 """
 
@@ -21,7 +23,7 @@ from gateway.auth.scopes import Scope
 ALL_REPOSITORY_ACTIONS = frozenset({"pull", "push", "delete"})
 ROLES = ("owner", "contributor", "viewer")
 VISIBILITIES = ("public", "protected", "private")
-NamespaceKind = Literal["global", "personal", "team", "unowned", "missing"]
+NamespaceKind = Literal["global", "personal", "team", "unowned", "missing", "reserved"]
 
 
 @dataclass(frozen=True)
@@ -100,9 +102,27 @@ def _with_delete(actions: set[str], rules: Rules, allowed: bool, why: list[str])
         why.append("deletion is disabled")
 
 
+def reserved_message(namespace: str) -> str:
+    return (
+        f"namespace {namespace!r} is reserved: it was deleted while repositories were in it;"
+        " an administrator must release or purge it"
+    )
+
+
+def _reserved_actions(identity: Identity, facts: NamespaceFacts, rules: Rules) -> Allowance:
+    if not identity.admin:
+        return Allowance(frozenset(), reserved_message(facts.name))
+    why: list[str] = []
+    actions = {"pull"}
+    _with_delete(actions, rules, True, why)
+    return Allowance(frozenset(actions), "; ".join([f"admin; namespace {facts.name!r} is reserved, nobody pushes", *why]))
+
+
 def _base_actions(identity: Identity, facts: NamespaceFacts, rules: Rules) -> Allowance:
     why: list[str] = []
     actions: set[str] = set()
+    if facts.kind == "reserved":
+        return _reserved_actions(identity, facts, rules)
     if identity.admin:
         actions |= {"pull", "push"}
         _with_delete(actions, rules, True, why)

@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
+from gateway.auth.policy import namespace_of
 from gateway.background import running
 from gateway.store import Store, StoreError
 
@@ -31,6 +32,7 @@ class RevocationView:
         self._disabled: frozenset[str] = frozenset()
         self._revoked_app_tokens: frozenset[str] = frozenset()
         self._deleted: dict[str, int] = {}
+        self._reserved: dict[str, int] = {}
         self._changes = 0
 
     def is_revoked(self, subject: str, app_token: str | None = None, issued_at: int = 0) -> bool:
@@ -40,6 +42,18 @@ class RevocationView:
             return True
         deleted_at = self._deleted.get(subject)
         return deleted_at is not None and issued_at <= deleted_at
+
+    def predates_reservation(self, repository: str, issued_at: int) -> bool:
+        """Was this token issued before (or in the second of) the deletion that reserved the
+        repository's namespace? Its grant was decided for the namespace's former owner, so it is
+        void there, even after the name was released (a new owner must not find old tokens in).
+        Tokens issued later were decided with the reservation in view."""
+        reserved_at = self._reserved.get(namespace_of(repository))
+        return reserved_at is not None and issued_at <= reserved_at
+
+    def reserve(self, namespace: str, moment: int) -> None:
+        self._reserved = {**self._reserved, namespace: max(moment, self._reserved.get(namespace, 0))}
+        self._changes += 1
 
     def delete(self, subject: str, moment: int) -> None:
         self._deleted = {**self._deleted, subject: moment}
@@ -65,8 +79,10 @@ class RevocationView:
         since = int(time.time()) - REMEMBER_REVOKED_SECONDS
         revoked = await store.revoked_app_token_ids(since)
         deleted = await store.revoked_subjects(since)
+        reserved = await store.reservations_since(since)
         if changes == self._changes:
             self._disabled, self._revoked_app_tokens, self._deleted = disabled, revoked, deleted
+            self._reserved = reserved
 
     async def run(self, store: Store, interval: float) -> None:
         """Refresh forever; a failing store keeps the last view (and says so)."""

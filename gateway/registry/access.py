@@ -13,7 +13,7 @@ from aiohttp import web
 
 from gateway import keys
 from gateway.auth.namespaces import namespace_facts
-from gateway.auth.policy import Identity, namespace_of
+from gateway.auth.policy import Identity, namespace_of, reserved_message
 from gateway.auth.scopes import Scope, format_scopes
 from gateway.auth.tokens import TokenError, VerifiedToken
 from gateway.public import service_name, token_realm
@@ -99,6 +99,7 @@ def authorize(request: web.Request, route: Route) -> Access:
             challenge_scopes(request, route), "invalid_token",
             f"subject {verified.subject!r} is disabled or its application token was revoked",
         )
+    revocations = app[keys.REVOCATIONS]
     for scope in needed:
         missing = [a for a in scope.actions if not verified.allows(scope.type, scope.name, a)]
         if missing:
@@ -108,8 +109,17 @@ def authorize(request: web.Request, route: Route) -> Access:
                 f"token of {verified.subject or 'anonymous'!r} lacks {','.join(missing)} on {scope.type}:{scope.name}",
                 verified.subject,
             )
+        if scope.type == "repository" and revocations.predates_reservation(scope.name, verified.issued_at):
+            raise Challenge(
+                challenge_scopes(request, route), "invalid_token",
+                f"token of {verified.subject or 'anonymous'!r} was issued before namespace"
+                f" {namespace_of(scope.name)!r} was deleted and reserved",
+            )
     sources = mount_sources(request.method, route, request.query)
-    strip = not all(verified.allows("repository", s, "pull") for s in sources)
+    strip = not all(
+        verified.allows("repository", s, "pull") and not revocations.predates_reservation(s, verified.issued_at)
+        for s in sources
+    )
     if strip:
         log.info("mount from %s stripped: %r may not pull it", ", ".join(map(repr, sources)), verified.subject)
     return Access(
@@ -133,7 +143,8 @@ def challenge_response(request: web.Request, challenge: Challenge) -> web.Respon
 async def missing_namespace_denial(request: web.Request, route: Route, challenge: Challenge) -> web.Response | None:
     """A request refused because its namespace does not exist gets a clear answer instead of a
     challenge a new token cannot satisfy: 403 DENIED for a push, 404 NAME_UNKNOWN for a read
-    (clients look before they push). Only refused requests pay this store lookup."""
+    (clients look before they push); one refused because its namespace is reserved (deleted with
+    repositories in it) gets 403 DENIED saying so. Only refused requests pay this store lookup."""
     if challenge.error != "insufficient_scope" or not route.name:
         return None
     namespace = namespace_of(route.name)
@@ -141,6 +152,9 @@ async def missing_namespace_denial(request: web.Request, route: Route, challenge
         return None
     identity = Identity(challenge.subject)
     facts = await namespace_facts(request.app[keys.STORE], identity, namespace, request.app[keys.POLICY_RULES])
+    if facts.kind == "reserved":
+        log.info("%s %s denied: namespace %r is reserved", request.method, request.path, namespace)
+        return error_response("DENIED", reserved_message(namespace), {"namespace": namespace, "reserved": True})
     if facts.kind != "missing":
         return None
     log.info("%s %s denied: namespace %r does not exist", request.method, request.path, namespace)

@@ -6,6 +6,7 @@ from gateway.store.base import Store
 from gateway.store.records import (
     AppToken,
     Conflict,
+    Deletion,
     Member,
     Namespace,
     NotFound,
@@ -13,6 +14,7 @@ from gateway.store.records import (
     StoreError,
     StoreUnavailable,
     Team,
+    Tombstone,
     User,
 )
 
@@ -31,6 +33,6 @@ async def open_store(url: str) -> Store:
 
 
 __all__ = [
-    "AppToken", "Conflict", "Member", "Namespace", "NotFound", "RefreshToken", "Store", "StoreError",
-    "StoreUnavailable", "Team", "User", "open_store",
+    "AppToken", "Conflict", "Deletion", "Member", "Namespace", "NotFound", "RefreshToken", "Store", "StoreError",
+    "StoreUnavailable", "Team", "Tombstone", "User", "open_store",
 ]

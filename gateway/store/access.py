@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from gateway.store.records import AppToken, Conflict, Member, Namespace, Team
-from gateway.store.sql import Row, SQLBase, now
+from gateway.store.records import AppToken, Conflict, Deletion, Member, Namespace, Team
+from gateway.store.sql import Row, now
+from gateway.store.tombstones import TombstoneQueries
 
 
 def _namespace(row: Row) -> Namespace:
@@ -20,7 +21,7 @@ def _app_token(row: Row) -> AppToken:
     )
 
 
-class AccessQueries(SQLBase):
+class AccessQueries(TombstoneQueries):
     # -- teams -------------------------------------------------------------------------------
 
     async def create_team(self, name: str) -> Team:
@@ -107,8 +108,20 @@ class AccessQueries(SQLBase):
         )
         return [_namespace(r) for r in rows]
 
-    async def delete_namespace(self, name: str) -> bool:
-        return await self.execute("DELETE FROM namespaces WHERE name = :name", {"name": name}) > 0
+    async def delete_namespace(self, name: str, *, deleted_by: str) -> Deletion:
+        """Delete a namespace's row. A team (or ownerless) namespace with repositories in it is
+        reserved first (see `delete_user`); a personal namespace only loses its settings (its
+        user still owns it), so it is never reserved here."""
+        row = await self.get_namespace(name)
+        if row is None:
+            return Deletion(False)
+        personal = row.team is None and await self.fetch_one("SELECT name FROM users WHERE name = :name", {"name": name}) is not None
+        kind = "team" if row.team is not None else "none"
+        reserved = None if personal else await self.reserve_if_occupied(name, kind, row.team, deleted_by)
+        deleted = await self.execute("DELETE FROM namespaces WHERE name = :name", {"name": name}) > 0
+        if deleted and not personal and reserved is None:
+            reserved = await self.reserve_if_occupied(name, kind, row.team, deleted_by)
+        return Deletion(deleted, reserved)
 
     # -- application tokens ------------------------------------------------------------------
 

@@ -307,6 +307,20 @@ class EventQueries(SQLBase):
     async def index_delete_tag(self, repository: str, tag: str) -> None:
         await self.execute("DELETE FROM tags WHERE repository = :repository AND tag = :tag", {"repository": repository, "tag": tag})
 
+    async def manifest_digests(self, repository: str) -> list[str]:
+        rows = await self.fetch_all(
+            "SELECT digest FROM manifests WHERE repository = :repository ORDER BY digest", {"repository": repository}
+        )
+        return [str(r["digest"]) for r in rows]
+
+    async def forget_repository(self, repository: str) -> None:
+        """Drop a repository from the index (after its manifests were deleted upstream)."""
+        params = {"repository": repository}
+        await self.execute("DELETE FROM tags WHERE repository = :repository", params)
+        await self.execute("DELETE FROM manifests WHERE repository = :repository", params)
+        await self.execute("DELETE FROM uploads WHERE repository = :repository", params)
+        await self.execute("DELETE FROM repositories WHERE name = :repository", params)
+
     async def list_repositories(self, after: str = "", limit: int = 100) -> list[RepositoryRow]:
         rows = await self.fetch_all(
             "SELECT * FROM repositories WHERE name > :after ORDER BY name LIMIT :limit", {"after": after, "limit": limit}

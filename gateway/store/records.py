@@ -75,3 +75,24 @@ class AppToken:
     expires_at: int | None
     created_at: int
     last_used_at: int | None
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    """A namespace deleted while repositories were in it, kept reserved: nobody may take the
+    name (and with it those repositories) until an admin releases or purges it."""
+
+    name: str
+    deleted_at: int
+    former_kind: str  # "user" (a personal namespace), "team", or "none" (it belonged to no one)
+    former_owner: str | None
+    deleted_by: str
+    repositories: int
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """What deleting a user or a namespace did: whether it existed, and the reservation left."""
+
+    deleted: bool
+    reserved: Tombstone | None = None

@@ -159,4 +159,25 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX revoked_subjects_by_name ON revoked_subjects (name, revoked_at)",
         ),
     ),
+    (
+        7,
+        (
+            # A namespace deleted (with its user or on its own) while repositories were in it:
+            # reserved until an admin releases or purges it (`ended_at` set). Ended rows stay, so
+            # tokens issued before the deletion keep being refused until they have expired.
+            """CREATE TABLE namespace_tombstones (
+                name VARCHAR(255) NOT NULL,
+                deleted_at BIGINT NOT NULL,
+                former_kind VARCHAR(16) NOT NULL,
+                former_owner VARCHAR(64) NULL,
+                deleted_by VARCHAR(64) NOT NULL,
+                repositories INTEGER NOT NULL,
+                ended_at BIGINT NULL,
+                ended_by VARCHAR(64) NULL,
+                ended_how VARCHAR(16) NULL,
+                PRIMARY KEY (name, deleted_at)
+            )""",
+            "CREATE INDEX namespace_tombstones_by_time ON namespace_tombstones (deleted_at)",
+        ),
+    ),
 )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from gateway.store.records import RefreshToken, User
-from gateway.store.sql import Row, SQLBase, now
+from gateway.store.records import Deletion, RefreshToken, User
+from gateway.store.sql import Row, now
+from gateway.store.tombstones import TombstoneQueries
 
 
 def _user(row: Row) -> User:
@@ -13,7 +14,7 @@ def _user(row: Row) -> User:
     )
 
 
-class UserQueries(SQLBase):
+class UserQueries(TombstoneQueries):
     async def get_user(self, name: str) -> User | None:
         row = await self.fetch_one("SELECT * FROM users WHERE name = :name", {"name": name})
         return _user(row) if row else None
@@ -33,9 +34,15 @@ class UserQueries(SQLBase):
         )
         return User(name, password_hash, admin, False, moment, moment)
 
-    async def delete_user(self, name: str) -> bool:
-        """Delete a user; the tokens already issued to them (and to their application tokens)
-        are recorded as revoked so they die with the account."""
+    async def delete_user(self, name: str, *, deleted_by: str) -> Deletion:
+        """Delete a user and their personal namespace's settings; the tokens already issued to
+        them (and to their application tokens) are recorded as revoked so they die with the
+        account. When repositories are in their namespace the name is reserved (a tombstone)
+        before anything is deleted: a failure half-way leaves a reserved name, never a free one
+        with the repositories in it. A second look after the deletion catches a push that raced it."""
+        if await self.get_user(name) is None:
+            return Deletion(False)
+        reserved = await self.reserve_if_occupied(name, "user", name, deleted_by)
         moment = now()
         for row in await self.fetch_all("SELECT id FROM app_tokens WHERE username = :name", {"name": name}):
             await self.execute("INSERT INTO revoked_app_tokens (id, revoked_at) VALUES (:id, :now)", {"id": row["id"], "now": moment})
@@ -43,11 +50,16 @@ class UserQueries(SQLBase):
         await self.execute("DELETE FROM app_tokens WHERE username = :name", {"name": name})
         await self.revoke_refresh_tokens(name)
         deleted = await self.execute("DELETE FROM users WHERE name = :name", {"name": name}) > 0
-        if deleted:
-            await self.execute(
-                "INSERT INTO revoked_subjects (name, revoked_at) VALUES (:name, :now)", {"name": name, "now": moment}
-            )
-        return deleted
+        if not deleted:
+            return Deletion(False, reserved)
+        await self.execute(
+            "INSERT INTO revoked_subjects (name, revoked_at) VALUES (:name, :now)", {"name": name, "now": moment}
+        )
+        # A later user of the same name starts with a private namespace of no settings.
+        await self.execute("DELETE FROM namespaces WHERE name = :name AND team IS NULL", {"name": name})
+        if reserved is None:
+            reserved = await self.reserve_if_occupied(name, "user", name, deleted_by)
+        return Deletion(True, reserved)
 
     async def revoked_subjects(self, since: int) -> dict[str, int]:
         """Deleted users: tokens of theirs issued up to the returned moment are void."""

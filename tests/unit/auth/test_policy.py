@@ -136,3 +136,23 @@ def test_resource_class_is_kept_on_granted_scopes() -> None:
 
 def test_unknown_resource_types_are_ignored() -> None:
     assert decide(ADMIN, [Scope("widget", "x", ("pull",))]).scopes == ()
+
+
+def _reserved(identity: Identity, requested: Iterable[Scope], rules: Rules = RULES) -> Grant:
+    """As the store describes a reserved namespace (deleted with repositories in it) to anyone,
+    its former owner's name included."""
+    return grant(identity, requested, {"gone": NamespaceFacts("gone", "reserved")}, rules)
+
+
+@pytest.mark.parametrize("identity", [ANONYMOUS, ALICE, Identity("gone")])
+def test_a_reserved_namespace_grants_nothing_to_non_admins(identity: Identity) -> None:
+    decision = _reserved(identity, [repo("gone/app", *ALL)])
+    assert decision.scopes == ()
+    assert "reserved" in decision.refusals[0] and "release or purge" in decision.refusals[0]
+
+
+def test_admins_may_pull_and_delete_in_a_reserved_namespace_but_nobody_pushes() -> None:
+    decision = _reserved(ADMIN, [repo("gone/app", *ALL)])
+    assert decision.scopes == (repo("gone/app", "pull", "delete"),)
+    assert "nobody pushes" in decision.refusals[0]
+    assert _reserved(ADMIN, [repo("gone/app", *ALL)], Rules(delete_enabled=False)).scopes == (repo("gone/app", "pull"),)

@@ -1,0 +1,104 @@
+"""The command line's side of reserved namespaces (see gateway/store/tombstones.py): what a
+deletion prints, and `namespace tombstones | release | purge`.
+
+A purge from the command line talks to the registry itself, as the gateway would: over its
+Unix socket when one is set, with a token signed by the gateway's key when the registry
+verifies tokens (`upstream.forward_token`, which then needs `service` set).
+"""
+
+from __future__ import annotations
+
+import socket
+
+import aiohttp
+
+from gateway.auth.keyfiles import load_or_create_signing_key
+from gateway.auth.scopes import Scope
+from gateway.auth.tokens import TokenIssuer, rfc3339
+from gateway.config import Settings
+from gateway.registry.purge import Actor, PurgeError, Upstream, purge_namespace
+from gateway.store import Deletion, Store
+
+# Who a deletion, release or purge from the command line is recorded as.
+CLI_ACTOR = "(command line)"
+
+
+class TombstoneCommandError(Exception):
+    """A refused tombstone command; the message is the one line shown."""
+
+
+def deletion_line(what: str, deletion: Deletion) -> str:
+    reserved = deletion.reserved
+    if reserved is None:
+        return f"{what} deleted"
+    return (
+        f"{what} deleted; namespace {reserved.name} still holds {reserved.repositories} repositories and stays"
+        f" reserved until an admin runs `namespace release {reserved.name}` or `namespace purge {reserved.name}`"
+    )
+
+
+async def reserved_problem(store: Store, name: str, wanted: str) -> str | None:
+    tombstone = await store.get_tombstone(name)
+    if tombstone is None:
+        return None
+    return (
+        f"the name {name!r} is reserved: namespace {name!r} was deleted with {tombstone.repositories} repositories"
+        f" still in it, and {wanted} would take them over; run `namespace release {name}` or `namespace purge {name}` first"
+    )
+
+
+async def list_tombstones(store: Store) -> None:
+    for t in await store.list_tombstones():
+        owner = f"{t.former_kind}:{t.former_owner}" if t.former_owner else t.former_kind
+        print(f"{t.name} repositories={t.repositories} former={owner} deleted_by={t.deleted_by} deleted_at={rfc3339(t.deleted_at)}")
+
+
+async def release(store: Store, name: str) -> None:
+    if not await store.end_tombstone(name, "released", CLI_ACTOR):
+        raise TombstoneCommandError(f"namespace {name!r} is not reserved")
+    left = len(await store.namespace_repositories(name))
+    print(f"namespace {name} released: its {left} repositories remain, and whoever takes the name {name} next gets them")
+
+
+def _upstream(settings: Settings, session: aiohttp.ClientSession) -> Upstream:
+    issuer: TokenIssuer | None = None
+    if settings.upstream_forward_token:
+        if not settings.service:
+            raise TombstoneCommandError(
+                "the registry verifies the gateway's tokens: set service (GATEWAY_SERVICE) to purge from the"
+                " command line, or purge through the API"
+            )
+        key = load_or_create_signing_key(settings.token_key_file, settings.token_cert_file, settings.data_dir)
+        issuer = TokenIssuer(key, settings.issuer, settings.token_ttl)
+
+    def headers_for(repository: str) -> dict[str, str]:
+        if issuer is None or not settings.service:
+            return {}
+        token = issuer.issue(CLI_ACTOR, settings.service, [Scope("repository", repository, ("pull", "delete"))]).token
+        return {"Authorization": f"Bearer {token}"}
+
+    return Upstream(session, settings.upstream_url.origin(), headers_for)
+
+
+async def purge(store: Store, settings: Settings, name: str) -> None:
+    if await store.get_tombstone(name) is None:
+        raise TombstoneCommandError(f"namespace {name!r} is not reserved")
+    if not settings.delete_enabled:
+        raise TombstoneCommandError("deletion is disabled in this gateway (delete.enabled = false); release the name instead")
+    connector: aiohttp.BaseConnector = (
+        aiohttp.UnixConnector(str(settings.upstream_socket)) if settings.upstream_socket is not None else aiohttp.TCPConnector()
+    )
+    async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as session:
+        actor = Actor(CLI_ACTOR, socket.gethostname(), "command-line")
+        try:
+            purged = await purge_namespace(store, _upstream(settings, session), name, actor)
+        except PurgeError as exc:
+            raise TombstoneCommandError(
+                f"{exc} ({exc.repositories} repositories and {exc.manifests} manifests purged before it stopped;"
+                " the name stays reserved)"
+            ) from None
+    await store.end_tombstone(name, "purged", CLI_ACTOR)
+    print(
+        f"namespace {name} purged: {purged.manifests} manifests of {purged.repositories} repositories deleted"
+        " in the registry (layers go at its next garbage collection); the name is free"
+    )
