@@ -41,7 +41,7 @@ def is_valid_namespace_name(name: str) -> bool:
 
 
 def is_valid_token_name(name: str) -> bool:
-    return _TOKEN_NAME_RE.match(name) is not None
+    return _TOKEN_NAME_RE.fullmatch(name) is not None
 
 
 def _shown(name: str) -> str:
