@@ -8,6 +8,7 @@ from typing import Any
 
 import aiomysql
 import pymysql
+import pymysql.constants.CLIENT
 from yarl import URL
 
 from gateway.store.base import Store, named_to_pyformat
@@ -32,6 +33,10 @@ class MySQLStore(Store):
                 password=url.password or "", db=url.path.strip("/"), autocommit=True,
                 charset="utf8mb4", minsize=minsize, maxsize=maxsize, pool_recycle=3600,
                 cursorclass=aiomysql.DictCursor,
+                # Counts of UPDATEs are rows matched, as on SQLite: by default MariaDB counts rows
+                # changed, and an UPDATE that writes the values a row already has would read as
+                # "no such row" (a second identical PATCH within the same second was a 404).
+                client_flag=pymysql.constants.CLIENT.FOUND_ROWS,
             )
         except (pymysql.err.Error, OSError) as exc:
             raise StoreUnavailable(f"cannot connect to MariaDB at {url.host}:{url.port or 3306}: {exc}") from None

@@ -60,3 +60,13 @@ async def test_walk_through_every_resource(store_admin: Api) -> None:
     assert (await admin.get(f"/namespaces/{spaces[0]}")).body["team"] is None
     await admin.ok("DELETE", f"/users/{owner}", expected=204)
     assert (await admin.get(f"/users/{owner}/tokens")).status == 404
+
+
+async def test_the_same_patch_twice_finds_the_user_both_times(store_admin: Api) -> None:
+    """MariaDB counted rows changed: a second identical PATCH within the second read as 404."""
+    admin = store_admin
+    bob = await admin.new_user("bob")
+    for body in ({"disabled": True}, {"disabled": True}, {"admin": False}, {"admin": False}, {"disabled": False}, {"disabled": False}):
+        reply = await admin.patch(f"/users/{bob}", body)
+        assert reply.status == 200, (body, reply)
+    assert (await admin.ok("GET", f"/users/{bob}"))["disabled"] is False
