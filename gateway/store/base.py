@@ -15,7 +15,7 @@ from gateway.store.access import AccessQueries
 from gateway.store.events import EventQueries
 from gateway.store.uploads import UploadQueries
 from gateway.store.records import StoreUnavailable
-from gateway.store.schema import MIGRATIONS
+from gateway.store.schema import MIGRATIONS, sql_for
 from gateway.store.sql import now
 from gateway.store.users import UserQueries
 
@@ -52,7 +52,9 @@ class Store(UserQueries, AccessQueries, EventQueries, UploadQueries):
                 if version in done:
                     continue
                 for statement in statements:
-                    await self.execute(statement.format(autoincrement_pk=self.autoincrement_pk))
+                    sql = sql_for(statement, self.dialect)
+                    if sql is not None:
+                        await self.execute(sql.format(autoincrement_pk=self.autoincrement_pk, table_options=self.table_options))
                 await self.execute(
                     "INSERT INTO schema_migrations (version, applied_at) VALUES (:version, :at)",
                     {"version": version, "at": now()},

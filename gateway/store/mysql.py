@@ -13,13 +13,16 @@ from yarl import URL
 
 from gateway.store.base import Store, named_to_pyformat
 from gateway.store.records import Conflict, StoreUnavailable
+from gateway.store.schema import EXACT_COLLATION
 from gateway.store.sql import Row
 
 _MIGRATION_LOCK = "portus_gateway_migrate"
 
 
 class MySQLStore(Store):
+    dialect = "mariadb"
     autoincrement_pk = "BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY"
+    table_options = f"DEFAULT CHARSET=utf8mb4 COLLATE={EXACT_COLLATION}"
 
     def __init__(self, pool: aiomysql.Pool) -> None:
         self._pool = pool
