@@ -43,6 +43,10 @@ class Store(UserQueries, AccessQueries, EventQueries, UploadQueries):
             rows = []
         return {int(r["version"]) for r in rows}
 
+    def render(self, sql: str) -> str:
+        """A migration statement in this dialect's SQL."""
+        return sql.format(autoincrement_pk=self.autoincrement_pk)
+
     async def migrate(self) -> list[int]:
         """Apply the migrations not yet applied, in order; returns the versions applied now."""
         applied_now: list[int] = []
@@ -54,7 +58,7 @@ class Store(UserQueries, AccessQueries, EventQueries, UploadQueries):
                 for statement in statements:
                     sql = sql_for(statement, self.dialect)
                     if sql is not None:
-                        await self.execute(sql.format(autoincrement_pk=self.autoincrement_pk, table_options=self.table_options))
+                        await self.execute(self.render(sql))
                 await self.execute(
                     "INSERT INTO schema_migrations (version, applied_at) VALUES (:version, :at)",
                     {"version": version, "at": now()},

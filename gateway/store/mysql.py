@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -17,12 +18,12 @@ from gateway.store.schema import EXACT_COLLATION
 from gateway.store.sql import Row
 
 _MIGRATION_LOCK = "portus_gateway_migrate"
+_CREATE_TABLE = re.compile(r"\s*CREATE\s+TABLE\b", re.IGNORECASE)
 
 
 class MySQLStore(Store):
     dialect = "mariadb"
     autoincrement_pk = "BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY"
-    table_options = f"DEFAULT CHARSET=utf8mb4 COLLATE={EXACT_COLLATION}"
 
     def __init__(self, pool: aiomysql.Pool) -> None:
         self._pool = pool
@@ -44,6 +45,14 @@ class MySQLStore(Store):
         except (pymysql.err.Error, OSError) as exc:
             raise StoreUnavailable(f"cannot connect to MariaDB at {url.host}:{url.port or 3306}: {exc}") from None
         return cls(pool)
+
+    def render(self, sql: str) -> str:
+        """...and a table a migration creates compares its text exactly, whatever the database
+        default this connection saw when it opened (an ALTER DATABASE reaches new connections only)."""
+        rendered = super().render(sql)
+        if _CREATE_TABLE.match(rendered) and "COLLATE" not in rendered.upper():
+            rendered += f" DEFAULT CHARSET=utf8mb4 COLLATE={EXACT_COLLATION}"
+        return rendered
 
     async def fetch_all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         try:

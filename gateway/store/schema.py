@@ -2,14 +2,13 @@
 
 The dialect differences, each named here once:
 - `{autoincrement_pk}` in a statement is filled in by each dialect;
-- `{table_options}` ends every CREATE TABLE from migration 7 on: on MariaDB it gives the table
-  the exact collation below, on SQLite it is empty;
 - an `OnlyOn(dialect, sql)` statement runs on that dialect and is skipped by the others, for
   what only one of them needs (MariaDB's collations: SQLite compares text byte for byte anyway).
 
 On MariaDB every text column compares exactly (`utf8mb4_nopad_bin`: case and trailing spaces
-count, as on SQLite). Migration 6 converted the tables and made it the database's default, but a
-pooled connection keeps the default it saw when it opened, so say `{table_options}` anyway.
+count, as on SQLite). Migration 6 converted the tables of 1-5 and made it the database default;
+the MariaDB store also gives it to every CREATE TABLE of a migration itself (see
+`MySQLStore.render`), since a pooled connection keeps the default it saw when it opened.
 tests/integration/store/test_exact_names.py checks every column after all migrations.
 Never edit a released migration: add the next number.
 """

@@ -17,7 +17,6 @@ def now() -> int:
 class SQLBase(ABC):
     dialect = ""  # what `OnlyOn` statements of the migrations name: "sqlite" or "mariadb"
     autoincrement_pk = ""
-    table_options = ""  # what ends a CREATE TABLE (see gateway.store.schema)
 
     @abstractmethod
     async def fetch_all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]: ...

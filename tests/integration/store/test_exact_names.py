@@ -73,13 +73,22 @@ async def _text_collations(store: Store) -> dict[str, str]:
 
 
 async def test_every_text_column_on_mariadb_is_exact_after_all_migrations(mariadb_store: Store) -> None:
-    """Also the guard for later migrations: a CREATE TABLE without `{table_options}` fails here."""
+    """Also the guard for later migrations: a column they leave inexact fails here."""
     await mariadb_store.migrate()
     collations = await _text_collations(mariadb_store)
     assert "users.name" in collations and "tags.tag" in collations and "refresh_tokens.username" in collations
     assert {column: c for column, c in collations.items() if c != EXACT_COLLATION} == {}
-    await mariadb_store.execute(f"CREATE TABLE with_options (name VARCHAR(64) NOT NULL) {mariadb_store.table_options}")
-    assert (await _text_collations(mariadb_store))["with_options.name"] == EXACT_COLLATION
+
+
+async def test_a_table_a_later_migration_creates_is_exact_on_a_connection_opened_before_6(
+    mariadb_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pooled connection keeps the database default it opened with: the store itself gives
+    each new table the exact collation."""
+    later = (*MIGRATIONS, (999, ("CREATE TABLE a_later_table (name VARCHAR(64) NOT NULL PRIMARY KEY)",)))
+    monkeypatch.setattr(gateway.store.base, "MIGRATIONS", later)
+    assert (await mariadb_store.migrate())[-2:] == [6, 999]
+    assert (await _text_collations(mariadb_store))["a_later_table.name"] == EXACT_COLLATION
 
 
 async def test_a_table_created_by_a_later_connection_defaults_to_the_exact_collation(
@@ -97,13 +106,15 @@ async def test_a_table_created_by_a_later_connection_defaults_to_the_exact_colla
 async def test_migration_6_makes_an_existing_mariadb_database_exact_and_keeps_its_rows(
     mariadb_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """An install from before 6: the tables as the store then created them (the database default)."""
     before = tuple(m for m in MIGRATIONS if m[0] < 6)
     monkeypatch.setattr(gateway.store.base, "MIGRATIONS", before)
+    monkeypatch.setattr(type(mariadb_store), "render", Store.render)
     assert await mariadb_store.migrate() == [1, 2, 3, 4, 5]
+    monkeypatch.undo()
     await mariadb_store.create_user("alice", "hash")
     await mariadb_store.index_push(_manifest("a"), "v1")
     assert (await mariadb_store.get_user("ALICE ")) is not None, "the old collation: the variant finds alice"
-    monkeypatch.setattr(gateway.store.base, "MIGRATIONS", MIGRATIONS)
     assert await mariadb_store.migrate() == [6]
     assert await mariadb_store.get_user("ALICE ") is None
     user = await mariadb_store.get_user("alice")
