@@ -2,7 +2,9 @@
 owners and admins) and the settings of personal namespaces (a user's own name).
 
 A personal namespace has no row until its user first changes it: it then reads as private
-with no team. Names are shared with users, so a namespace may not take a user's name.
+with no team. Names are shared with users, so a namespace may not take a user's name, and one
+whose name a user could have (the user-name grammar) only an admin creates: otherwise any team
+owner could take the personal namespace of a user yet to come (`could_be_a_user`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from gateway.api.names import check_namespace, check_team, namespace_param
 from gateway.api.paging import collect, page_body, page_request
 from gateway.api.render import json_response, namespace_json, no_content
 from gateway.api.teams import existing_team, require_owner
+from gateway.auth.namespaces import could_be_a_user
 from gateway.auth.policy import VISIBILITIES
 from gateway.store import Conflict, Namespace
 
@@ -81,6 +84,11 @@ async def create_namespace(request: web.Request) -> web.Response:
     store = request.config_dict[keys.STORE]
     if await store.get_user(name) is not None:
         raise conflict(f"{name!r} is the personal namespace of user {name!r}")
+    if not caller.admin and could_be_a_user(name):
+        raise forbidden(
+            f"only admins may create namespace {name!r}: it could be a user's name, and a user's name is their"
+            " personal namespace; name a team namespace with '__' or '--' in it (e.g. 'web__tools'), or ask an admin"
+        )
     try:
         namespace = await store.create_namespace(name, team, visibility)
     except Conflict:

@@ -80,6 +80,20 @@ def is_valid_username(name: str) -> bool:
     return 0 < len(name) <= 64 and _USERNAME_RE.fullmatch(name) is not None
 
 
+def is_valid_namespace_name(name: str) -> bool:
+    """A namespace is the first component of a repository name, so exactly one component."""
+    return "/" not in name and is_valid_repository_name(name)
+
+
+MAX_TEAM_LENGTH = 64
+
+
+def is_valid_team_name(name: str) -> bool:
+    """A team may carry the name of its namespace (a namespace created by a push is its team's),
+    so one name component, as a namespace; at most 64 characters."""
+    return len(name) <= MAX_TEAM_LENGTH and is_valid_namespace_name(name)
+
+
 def _repository_name(name: str) -> str | None:
     """Validate a repository name, allowing (and keeping) a `host[:port]/` prefix."""
     if len(name) > MAX_NAME_LENGTH:
