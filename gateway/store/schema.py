@@ -35,6 +35,7 @@ def sql_for(statement: Statement, dialect: str) -> str | None:
         return statement.sql if statement.dialect == dialect else None
     return statement
 
+
 # MariaDB's exact collation. Not `utf8mb4_bin`: MariaDB's binary collations pad, so there
 # `'alice ' = 'alice'` holds; the NOPAD one compares every character, as SQLite does.
 EXACT_COLLATION = "utf8mb4_nopad_bin"
