@@ -165,6 +165,6 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/v2/token", get_token)
     app.router.add_post("/v2/token", post_token)
     app.router.add_post("/v2/webhooks/events", receive_upstream_events)
-    app.router.add_route("*", "/v2{tail:.*}", v2_handler)
+    app.router.add_route("*", "/v2{tail:(?s:.*)}", v2_handler)  # (?s): a %0A in the path is the handler's to judge
     setup_api(app)
     return app

@@ -23,7 +23,7 @@ from gateway.auth.credentials import hash_password
 from gateway.auth.policy import ROLES, VISIBILITIES
 from gateway.auth.keyfiles import KeyFileError, load_or_create_signing_key, load_verification_key, write_key_pair
 from gateway.auth.revocation import ENABLED_AGAIN_NOTE
-from gateway.auth.scopes import is_valid_repository_name, is_valid_username
+from gateway.auth.scopes import is_valid_namespace_name, is_valid_repository_name, is_valid_team_name, is_valid_username
 from gateway.auth.tokens import rfc3339
 from gateway.config import ConfigError, Settings, describe, load_settings
 from gateway.envfile import CONFIG_VARIABLE, env_file_text, read_env_file
@@ -215,9 +215,9 @@ def _user_command(settings: Settings, args: argparse.Namespace) -> None:
     asyncio.run(_with_store(settings, work))
 
 
-def _check_name(kind: str, name: str) -> None:
-    if not is_valid_username(name):
-        raise CommandError(f"{name!r} is not a valid {kind} name (lowercase letters, digits, '.', '_', '-')")
+def _check_name(kind: str, name: str, valid: Callable[[str], bool]) -> None:
+    if not valid(name):
+        raise CommandError(f"{name!r} is not a valid {kind} name (lowercase letters and digits, separated by '.', '_', '__' or dashes)")
 
 
 def _team_command(settings: Settings, args: argparse.Namespace) -> None:
@@ -227,7 +227,7 @@ def _team_command(settings: Settings, args: argparse.Namespace) -> None:
                 print(team.name)
             return
         if args.action == "add":
-            _check_name("team", args.team)
+            _check_name("team", args.team, is_valid_team_name)
             try:
                 await store.create_team(args.team)
             except Conflict:
@@ -266,7 +266,7 @@ def _namespace_command(settings: Settings, args: argparse.Namespace) -> None:
         if args.team is not None and await store.get_team(args.team) is None:
             raise CommandError(f"no such team {args.team!r}")
         if args.action == "add":
-            _check_name("namespace", args.name)
+            _check_name("namespace", args.name, is_valid_namespace_name)
             if await store.get_user(args.name) is not None:
                 raise CommandError(f"{args.name!r} is a user's personal namespace")
             if (problem := await tombstones.reserved_problem(store, args.name, f"a namespace named {args.name!r}")) is not None:

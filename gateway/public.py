@@ -10,13 +10,13 @@ from gateway.config import Settings
 
 # What a Host header may hold: a name or an address, and a port. Anything else (quotes, commas,
 # spaces) would end up inside the challenge header and the Locations this gateway writes.
-_HOST = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(?::[0-9]{1,5})?$")
+_HOST = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(?::[0-9]{1,5})?")
 
 
 def request_host(request: web.Request) -> str:
     """The Host the client asked for, or this socket's own address when that is not a host."""
     host = request.host
-    if _HOST.match(host):
+    if _HOST.fullmatch(host):
         return host
     address = request.transport.get_extra_info("sockname") if request.transport is not None else None
     if isinstance(address, tuple) and len(address) >= 2:

@@ -11,14 +11,17 @@ import re
 from aiohttp import web
 
 from gateway.api.errors import bad_request
-from gateway.auth.scopes import COMPONENT, MAX_NAME_LENGTH, NAME_PATTERN, is_valid_repository_name, is_valid_username
+from gateway.auth.scopes import (
+    COMPONENT, MAX_NAME_LENGTH, MAX_TEAM_LENGTH, NAME_PATTERN, is_valid_namespace_name, is_valid_repository_name,
+    is_valid_team_name, is_valid_username,
+)
 
 USER_PATTERN = r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$"
 USER_MAX_LENGTH = 64
-# Teams share the user-name rule (as the CLI does): one lowercase name component, at most 64.
-TEAM_PATTERN = USER_PATTERN
-TEAM_MAX_LENGTH = USER_MAX_LENGTH
 NAMESPACE_PATTERN = rf"^{COMPONENT}$"
+# A team may carry its namespace's name: one name component, as a namespace, at most 64.
+TEAM_PATTERN = NAMESPACE_PATTERN
+TEAM_MAX_LENGTH = MAX_TEAM_LENGTH
 NAMESPACE_MAX_LENGTH = MAX_NAME_LENGTH
 REPOSITORY_PATTERN = rf"^{NAME_PATTERN}$"
 REPOSITORY_MAX_LENGTH = MAX_NAME_LENGTH
@@ -29,19 +32,11 @@ _TOKEN_NAME_RE = re.compile(TOKEN_NAME_PATTERN)
 
 USER_RULE = "lowercase letters and digits, separated by single '.', '_' or '-', at most 64 characters"
 NAMESPACE_RULE = "one repository name component (lowercase letters, digits and separators), at most 255 characters"
-
-
-def is_valid_team_name(name: str) -> bool:
-    return is_valid_username(name)
-
-
-def is_valid_namespace_name(name: str) -> bool:
-    """A namespace is the first component of a repository name, so exactly one component."""
-    return "/" not in name and is_valid_repository_name(name)
+TEAM_RULE = "one repository name component (lowercase letters, digits and separators), at most 64 characters"
 
 
 def is_valid_token_name(name: str) -> bool:
-    return _TOKEN_NAME_RE.match(name) is not None
+    return _TOKEN_NAME_RE.fullmatch(name) is not None
 
 
 def _shown(name: str) -> str:
@@ -56,7 +51,7 @@ def check_user(name: str) -> str:
 
 def check_team(name: str) -> str:
     if not is_valid_team_name(name):
-        raise bad_request(f"{_shown(name)} is not a valid team name: {USER_RULE}")
+        raise bad_request(f"{_shown(name)} is not a valid team name: {TEAM_RULE}")
     return name
 
 

@@ -3,8 +3,10 @@ owners and admins) and the settings of personal namespaces (a user's own name).
 
 A personal namespace has no row until its user first changes it: it then reads as private
 with no team. Names are shared with users, so a namespace may not take a user's name, nor a
-reserved one (deleted with repositories in it, see tombstones.py); deleting a team namespace
-that holds repositories reserves its name.
+reserved one (deleted with repositories in it, see tombstones.py); one whose name a user could
+have (the user-name grammar) only an admin creates: otherwise any team owner could take the
+personal namespace of a user yet to come (`could_be_a_user`). Deleting a team namespace that
+holds repositories reserves its name.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from gateway.api.paging import collect, page_body, page_request
 from gateway.api.render import json_response, namespace_json
 from gateway.api.tombstones import deletion_response, reserved_conflict
 from gateway.api.teams import existing_team, require_owner
+from gateway.auth.namespaces import could_be_a_user
 from gateway.auth.policy import VISIBILITIES
 from gateway.store import Conflict, Namespace
 
@@ -87,6 +90,11 @@ async def create_namespace(request: web.Request) -> web.Response:
     tombstone = await store.get_tombstone(name)
     if tombstone is not None:
         raise reserved_conflict(tombstone, f"a namespace named {name!r}")
+    if not caller.admin and could_be_a_user(name):
+        raise forbidden(
+            f"only admins may create namespace {name!r}: it could be a user's name, and a user's name is their"
+            " personal namespace; name a team namespace with '__' or '--' in it (e.g. 'web__tools'), or ask an admin"
+        )
     try:
         namespace = await store.create_namespace(name, team, visibility)
     except Conflict:

@@ -35,7 +35,7 @@ def _string(pattern: str, max_length: int, description: str = "") -> Schema:
 
 
 USER_NAME = _string(names.USER_PATTERN, names.USER_MAX_LENGTH, names.USER_RULE)
-TEAM_NAME = _string(names.TEAM_PATTERN, names.TEAM_MAX_LENGTH, names.USER_RULE)
+TEAM_NAME = _string(names.TEAM_PATTERN, names.TEAM_MAX_LENGTH, names.TEAM_RULE)
 NAMESPACE_NAME = _string(names.NAMESPACE_PATTERN, names.NAMESPACE_MAX_LENGTH, names.NAMESPACE_RULE)
 REPOSITORY_NAME = _string(names.REPOSITORY_PATTERN, names.REPOSITORY_MAX_LENGTH)
 TOKEN_NAME = _string(names.TOKEN_NAME_PATTERN, names.TOKEN_NAME_MAX_LENGTH)
@@ -334,8 +334,8 @@ PATHS: dict[str, dict[str, Schema]] = {
     "/namespaces": {
         "get": _op("listNamespaces", "namespaces", "list the namespaces the caller may see",
                    {"200": _json("NamespacePage", "a page of namespaces")}, params=_PAGED),
-        "post": _op("createNamespace", "namespaces",
-                    "create a team namespace (the team's owners and admins); not with a reserved name (409)",
+        "post": _op("createNamespace", "namespaces", "create a team namespace (the team's owners and admins;"
+                    " a name a user could have, only admins); not with a reserved name (409)",
                     _created("Namespace", _NAMESPACE_LINKS), body="NewNamespace", errors=("403", "404", "409")),
     },
     "/namespaces/{namespace}": {

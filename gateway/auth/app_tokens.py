@@ -19,9 +19,9 @@ from gateway.store import AppToken, Store
 PREFIX = "pgat_"
 PASSWORD_MIN = 8
 PASSWORD_MAX = 1024
-_SECRET_RE = re.compile(r"^pgat_([a-f0-9]{12})_[A-Za-z0-9_-]{32,64}$")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_DURATION_RE = re.compile(r"^([1-9][0-9]{0,5})([mhdw])$")
+_SECRET_RE = re.compile(r"pgat_([a-f0-9]{12})_[A-Za-z0-9_-]{32,64}")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_DURATION_RE = re.compile(r"([1-9][0-9]{0,5})([mhdw])")
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
@@ -44,7 +44,7 @@ MAX_LIFETIME_SECONDS = 10 * 365 * 86400
 
 def parse_duration(text: str) -> int:
     """`30d`, `12h`, `90m`, `2w` -> seconds (at most ten years)."""
-    match = _DURATION_RE.match(text.strip())
+    match = _DURATION_RE.fullmatch(text.strip())
     if match is None:
         raise AppTokenError(f"expiry {text!r} is not a duration like 90m, 12h, 30d or 2w")
     seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
@@ -66,7 +66,7 @@ def password_problem(password: str) -> str | None:
 def validate(name: str, namespaces: list[str], actions: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     from gateway.auth.scopes import is_valid_repository_name
 
-    if not _NAME_RE.match(name):
+    if not _NAME_RE.fullmatch(name):
         raise AppTokenError("a token name is 1-64 letters, digits, '.', '_' or '-'")
     for namespace in namespaces:
         if "/" in namespace or not is_valid_repository_name(namespace):
@@ -92,7 +92,7 @@ def new_app_token(username: str, name: str, namespaces: list[str], actions: list
 
 async def app_token_identity(store: Store, username: str, secret: str, now: float | None = None) -> Identity | None:
     """The narrowed identity for a valid, unexpired application token of `username`."""
-    match = _SECRET_RE.match(secret)
+    match = _SECRET_RE.fullmatch(secret)
     if match is None:
         return None
     record = await store.get_app_token(match.group(1))

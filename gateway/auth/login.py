@@ -18,6 +18,7 @@ import time
 from gateway.auth.app_tokens import app_token_identity, looks_like_app_token
 from gateway.auth.credentials import PasswordHasher
 from gateway.auth.policy import Identity
+from gateway.auth.scopes import is_valid_username
 from gateway.auth.throttle import LoginThrottle
 from gateway.store import Store
 
@@ -73,7 +74,16 @@ class Authenticator:
         return self._throttle.retry_after(username, address)
 
     async def login(self, username: str, password: str, address: str) -> Identity | None:
-        """The identity for these credentials, or None (logged with the reason); may raise Throttled."""
+        """The identity for these credentials, or None (logged with the reason); may raise Throttled.
+
+        A name outside the user-name grammar is refused first, without a lookup, a KDF run or a
+        throttle entry: the throttle and the store then only ever see canonical names, so `ALICE`
+        or `alice ` (which a case-insensitive database would find as alice) gets no budget of its
+        own. Answering it without the dummy KDF reveals only that the name breaks the published
+        grammar; every valid name, known or not, still costs one KDF run."""
+        if not is_valid_username(username):
+            log.info("login refused for %r from %s: not a valid user name", username[:80], address)
+            return None
         wait = self._throttle.retry_after(username, address)
         if wait:
             log.info("login throttled for %r from %s: too many failures", username, address)

@@ -6,10 +6,18 @@ import logging
 from collections.abc import Iterable
 
 from gateway.auth.policy import Identity, NamespaceFacts, Rules, TokenLimits, grant, namespace_of
-from gateway.auth.scopes import Scope
+from gateway.auth.scopes import Scope, is_valid_team_name, is_valid_username
 from gateway.store import Conflict, Store
 
 log = logging.getLogger(__name__)
+
+
+def could_be_a_user(name: str) -> bool:
+    """Whether a namespace name is one a user could have: a user's name is their personal
+    namespace, so only admins create such a namespace, lest someone take the name of a user yet
+    to come. Other users' namespaces carry what no user name can: `__` or `--`, or over 64
+    characters."""
+    return is_valid_username(name)
 
 
 async def namespace_facts(store: Store, identity: Identity, namespace: str, rules: Rules) -> NamespaceFacts:
@@ -34,6 +42,12 @@ async def auto_create(store: Store, identity: Identity, namespace: str) -> bool:
     if identity.anonymous or (identity.limits and identity.limits.namespaces and namespace not in identity.limits.namespaces):
         return False
     if await store.get_tombstone(namespace) is not None:
+        return False
+    if not identity.admin and could_be_a_user(namespace):
+        log.info("namespace %r not auto-created for %r: it could be a user's name, so only an admin creates it", namespace, identity.name)
+        return False
+    if not is_valid_team_name(namespace):
+        log.info("namespace %r not auto-created for %r: too long to name its team", namespace, identity.name)
         return False
     team = await store.get_team(namespace)
     if team is None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")  # an RFC 9110 token
-_VALUE = re.compile(r"^[\t\x20-\x7e]*$")  # visible ASCII, spaces and tabs: no CR, LF or NUL
+_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}")  # an RFC 9110 token
+_VALUE = re.compile(r"[\t\x20-\x7e]*")  # visible ASCII, spaces and tabs: no CR, LF or NUL
 SIGNATURE_HEADER = "X-Gateway-Signature"
 DELIVERY_HEADER = "X-Gateway-Delivery"
 # Set by the gateway on every delivery, or by the HTTP client: an extra header may not replace them.
@@ -18,11 +18,11 @@ RESERVED = frozenset(
 
 def header_problem(name: str, value: str) -> str | None:
     """Why a webhook may not send `name: value`; None when it may."""
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         return f"header name {name[:100]!r} is not an HTTP token (letters, digits and !#$%&'*+.^_`|~-)"
     if name.lower() in RESERVED:
         return f"header {name!r} is set by the gateway"
-    if not _VALUE.match(value):
+    if not _VALUE.fullmatch(value):
         return f"the value of header {name!r} may hold only visible ASCII, spaces and tabs"
     return None
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 REQUEST_ID_HEADER = "X-Request-Id"
-_CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
+_CLIENT_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}")
 
 
 @dataclass
@@ -38,7 +38,7 @@ def new_request_id() -> str:
 def request_id_for(request: web.BaseRequest) -> str:
     """The caller's `X-Request-Id` when it is a sane token (a proxy in front may set one), else a new one."""
     given = request.headers.get(REQUEST_ID_HEADER, "")
-    return given if _CLIENT_ID.match(given) else new_request_id()
+    return given if _CLIENT_ID.fullmatch(given) else new_request_id()
 
 
 def info_of(request: web.BaseRequest) -> RequestInfo | None:

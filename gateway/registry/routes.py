@@ -14,13 +14,13 @@ from gateway.auth.scopes import MAX_NAME_LENGTH, NAME_PATTERN, Scope
 RouteKind = Literal["base", "catalog", "manifest", "blob", "upload", "tags", "referrers"]
 
 _PATTERNS: tuple[tuple[RouteKind, re.Pattern[str]], ...] = (
-    ("manifest", re.compile(rf"^/v2/(?P<name>{NAME_PATTERN})/manifests/(?P<reference>[^/]+)$")),
-    ("upload", re.compile(rf"^/v2/(?P<name>{NAME_PATTERN})/blobs/uploads/(?P<reference>[^/]*)$")),
-    ("blob", re.compile(rf"^/v2/(?P<name>{NAME_PATTERN})/blobs/(?P<reference>[^/]+)$")),
-    ("tags", re.compile(rf"^/v2/(?P<name>{NAME_PATTERN})/tags/list$")),
-    ("referrers", re.compile(rf"^/v2/(?P<name>{NAME_PATTERN})/referrers/(?P<reference>[^/]+)$")),
+    ("manifest", re.compile(rf"/v2/(?P<name>{NAME_PATTERN})/manifests/(?P<reference>[^/]+)")),
+    ("upload", re.compile(rf"/v2/(?P<name>{NAME_PATTERN})/blobs/uploads/(?P<reference>[^/]*)")),
+    ("blob", re.compile(rf"/v2/(?P<name>{NAME_PATTERN})/blobs/(?P<reference>[^/]+)")),
+    ("tags", re.compile(rf"/v2/(?P<name>{NAME_PATTERN})/tags/list")),
+    ("referrers", re.compile(rf"/v2/(?P<name>{NAME_PATTERN})/referrers/(?P<reference>[^/]+)")),
 )
-_LOOSE = re.compile(r"^/v2/(?P<name>.+?)/(?:manifests/[^/]+|blobs/uploads/[^/]*|blobs/[^/]+|tags/list|referrers/[^/]+)$")
+_LOOSE = re.compile(r"/v2/(?P<name>.+?)/(?:manifests/[^/]+|blobs/uploads/[^/]*|blobs/[^/]+|tags/list|referrers/[^/]+)")
 
 PULL = ("pull",)
 PULL_PUSH = ("pull", "push")
@@ -49,11 +49,11 @@ def match_route(path: str) -> Route | None:
     if path == "/v2/_catalog":
         return Route("catalog")
     for kind, pattern in _PATTERNS:
-        match = pattern.match(path)
+        match = pattern.fullmatch(path)
         if match and len(match.group("name")) <= MAX_NAME_LENGTH:
             groups = match.groupdict()
             return Route(kind, groups["name"], groups.get("reference") or "")
-    loose = _LOOSE.match(path)
+    loose = _LOOSE.fullmatch(path)
     if loose:
         raise InvalidName(loose.group("name"))
     return None

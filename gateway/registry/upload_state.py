@@ -26,7 +26,7 @@ from gateway.registry.uploads import PARAM as UPLOAD_PARAM
 from gateway.registry.uploads import add_param, split_query
 from gateway.store.uploads import UploadState
 
-_CONTENT_RANGE = re.compile(r"^(?:bytes[ =])?(\d{1,19})-(\d{1,19})$")  # offsets fit in 64 bits
+_CONTENT_RANGE = re.compile(r"(?:bytes[ =])?(\d{1,19})-(\d{1,19})")  # offsets fit in 64 bits
 _MAC_BYTES = 32
 
 
@@ -82,7 +82,7 @@ def chunk_out_of_order(request: web.Request, route: Route, access: Access, state
     header = request.headers.get("Content-Range")
     if request.method != "PATCH" or header is None:
         return None
-    match = _CONTENT_RANGE.match(header.strip())
+    match = _CONTENT_RANGE.fullmatch(header.strip())
     if match is None:
         return error_response("BLOB_UPLOAD_INVALID", "malformed Content-Range", status=416, headers=_where(request, route, access, state))
     start, end = int(match.group(1)), int(match.group(2))
@@ -115,7 +115,7 @@ async def remember(request: web.Request, route: Route, upstream: aiohttp.ClientR
         if upload_id and state:
             offset = offset_from_state(state)
             if offset is None:
-                match = re.match(r"^0-(\d+)$", upstream.headers.get("Range", ""))
+                match = re.fullmatch(r"0-(\d+)", upstream.headers.get("Range", ""))
                 offset = int(match.group(1)) + 1 if match and int(match.group(1)) > 0 else 0
             await store.save_upload(UploadState(upload_id, route.name, offset, state))
     elif route.reference and request.method in ("PUT", "DELETE") and upstream.status in (201, 204):

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from gateway.auth.scopes import is_supported_digest, is_valid_digest, is_valid_tag
 from gateway.registry.routes import Route
 
-_UPLOAD_ID = re.compile(r"^[A-Za-z0-9_=-]{1,128}$")
+_UPLOAD_ID = re.compile(r"[A-Za-z0-9_=-]{1,128}")
 
 
 def reference_problem(method: str, route: Route, query: Mapping[str, str]) -> tuple[str, str, int] | None:
@@ -19,7 +19,10 @@ def reference_problem(method: str, route: Route, query: Mapping[str, str]) -> tu
         if ":" in reference:
             return _digest_problem(reference)
         if not is_valid_tag(reference):
-            return "TAG_INVALID", f"{reference[:100]!r} is not a valid tag", 400
+            if method == "PUT":
+                return "TAG_INVALID", f"{reference[:100]!r} is not a valid tag", 400
+            # No manifest can have this name: the registry (and OCI) answer 404 to a read or delete.
+            return "MANIFEST_UNKNOWN", f"{reference[:100]!r} is not a valid tag, so no manifest has it", 404
         if method == "DELETE":
             return (
                 "UNSUPPORTED",
@@ -29,7 +32,7 @@ def reference_problem(method: str, route: Route, query: Mapping[str, str]) -> tu
     elif route.kind in ("blob", "referrers"):
         return _digest_problem(reference)
     elif route.kind == "upload":
-        if reference and not _UPLOAD_ID.match(reference):
+        if reference and not _UPLOAD_ID.fullmatch(reference):
             return "BLOB_UPLOAD_UNKNOWN", "no such upload", 404
         for name in ("digest", "mount"):
             value = query.get(name)

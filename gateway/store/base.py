@@ -15,7 +15,7 @@ from gateway.store.access import AccessQueries
 from gateway.store.events import EventQueries
 from gateway.store.uploads import UploadQueries
 from gateway.store.records import StoreUnavailable
-from gateway.store.schema import MIGRATIONS
+from gateway.store.schema import MIGRATIONS, sql_for
 from gateway.store.sql import now
 from gateway.store.users import UserQueries
 
@@ -43,6 +43,10 @@ class Store(UserQueries, AccessQueries, EventQueries, UploadQueries):
             rows = []
         return {int(r["version"]) for r in rows}
 
+    def render(self, sql: str) -> str:
+        """A migration statement in this dialect's SQL."""
+        return sql.format(autoincrement_pk=self.autoincrement_pk)
+
     async def migrate(self) -> list[int]:
         """Apply the migrations not yet applied, in order; returns the versions applied now."""
         applied_now: list[int] = []
@@ -52,7 +56,9 @@ class Store(UserQueries, AccessQueries, EventQueries, UploadQueries):
                 if version in done:
                     continue
                 for statement in statements:
-                    await self.execute(statement.format(autoincrement_pk=self.autoincrement_pk))
+                    sql = sql_for(statement, self.dialect)
+                    if sql is not None:
+                        await self.execute(self.render(sql))
                 await self.execute(
                     "INSERT INTO schema_migrations (version, applied_at) VALUES (:version, :at)",
                     {"version": version, "at": now()},

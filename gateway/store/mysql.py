@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import aiomysql
 import pymysql
+import pymysql.constants.CLIENT
 from yarl import URL
 
 from gateway.store.base import Store, named_to_pyformat
 from gateway.store.records import Conflict, StoreUnavailable
+from gateway.store.schema import EXACT_COLLATION
 from gateway.store.sql import Row
 
 _MIGRATION_LOCK = "portus_gateway_migrate"
+_CREATE_TABLE = re.compile(r"\s*CREATE\s+TABLE\b", re.IGNORECASE)
 
 
 class MySQLStore(Store):
+    dialect = "mariadb"
     autoincrement_pk = "BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY"
 
     def __init__(self, pool: aiomysql.Pool) -> None:
@@ -32,10 +37,22 @@ class MySQLStore(Store):
                 password=url.password or "", db=url.path.strip("/"), autocommit=True,
                 charset="utf8mb4", minsize=minsize, maxsize=maxsize, pool_recycle=3600,
                 cursorclass=aiomysql.DictCursor,
+                # Counts of UPDATEs are rows matched, as on SQLite: by default MariaDB counts rows
+                # changed, and an UPDATE that writes the values a row already has would read as
+                # "no such row" (a second identical PATCH within the same second was a 404).
+                client_flag=pymysql.constants.CLIENT.FOUND_ROWS,
             )
         except (pymysql.err.Error, OSError) as exc:
             raise StoreUnavailable(f"cannot connect to MariaDB at {url.host}:{url.port or 3306}: {exc}") from None
         return cls(pool)
+
+    def render(self, sql: str) -> str:
+        """...and a table a migration creates compares its text exactly, whatever the database
+        default this connection saw when it opened (an ALTER DATABASE reaches new connections only)."""
+        rendered = super().render(sql)
+        if _CREATE_TABLE.match(rendered) and "COLLATE" not in rendered.upper():
+            rendered += f" DEFAULT CHARSET=utf8mb4 COLLATE={EXACT_COLLATION}"
+        return rendered
 
     async def fetch_all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         try:

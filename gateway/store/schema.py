@@ -1,12 +1,52 @@
 """The schema as numbered migrations, in SQL that SQLite and MariaDB both accept.
 
-`{autoincrement_pk}` is the one dialect difference the DDL needs; each dialect fills it in.
+The dialect differences, each named here once:
+- `{autoincrement_pk}` in a statement is filled in by each dialect;
+- an `OnlyOn(dialect, sql)` statement runs on that dialect and is skipped by the others, for
+  what only one of them needs (MariaDB's collations: SQLite compares text byte for byte anyway).
+
+On MariaDB every text column compares exactly (`utf8mb4_nopad_bin`: case and trailing spaces
+count, as on SQLite). Migration 6 converted the tables of 1-5 and made it the database default;
+the MariaDB store also gives it to every CREATE TABLE of a migration itself (see
+`MySQLStore.render`), since a pooled connection keeps the default it saw when it opened.
+tests/integration/store/test_exact_names.py checks every column after all migrations.
 Never edit a released migration: add the next number.
 """
 
 from __future__ import annotations
 
-MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class OnlyOn:
+    """A statement for one dialect (`Store.dialect`); the others skip it."""
+
+    dialect: str
+    sql: str
+
+
+Statement = str | OnlyOn
+
+
+def sql_for(statement: Statement, dialect: str) -> str | None:
+    """The SQL `dialect` runs for a statement of a migration; None when it skips it."""
+    if isinstance(statement, OnlyOn):
+        return statement.sql if statement.dialect == dialect else None
+    return statement
+
+
+# MariaDB's exact collation. Not `utf8mb4_bin`: MariaDB's binary collations pad, so there
+# `'alice ' = 'alice'` holds; the NOPAD one compares every character, as SQLite does.
+EXACT_COLLATION = "utf8mb4_nopad_bin"
+
+# Every table that holds text, as of migration 6 (schema_migrations holds only numbers).
+_TEXT_TABLES = (
+    "users", "refresh_tokens", "teams", "team_members", "namespaces", "app_tokens", "revoked_app_tokens",
+    "events", "webhooks", "webhook_failures", "repositories", "tags", "manifests", "uploads", "revoked_subjects",
+)
+
+MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
     (
         1,
         (
@@ -157,6 +197,16 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
                 revoked_at BIGINT NOT NULL
             )""",
             "CREATE INDEX revoked_subjects_by_name ON revoked_subjects (name, revoked_at)",
+        ),
+    ),
+    (
+        # MariaDB compared names case-insensitively and ignoring trailing spaces (`ALICE`,
+        # `alice ` found alice), unlike SQLite and unlike the rest of the gateway: every name,
+        # tag and key column now compares exactly, and so does every table created from now on.
+        6,
+        (
+            OnlyOn("mariadb", f"ALTER DATABASE CHARACTER SET utf8mb4 COLLATE {EXACT_COLLATION}"),
+            *(OnlyOn("mariadb", f"ALTER TABLE {table} CONVERT TO CHARACTER SET utf8mb4 COLLATE {EXACT_COLLATION}") for table in _TEXT_TABLES),
         ),
     ),
     (

@@ -15,6 +15,7 @@ def now() -> int:
 
 
 class SQLBase(ABC):
+    dialect = ""  # what `OnlyOn` statements of the migrations name: "sqlite" or "mariadb"
     autoincrement_pk = ""
 
     @abstractmethod

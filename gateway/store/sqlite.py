@@ -27,6 +27,7 @@ SELECT group_concat(seq) AS seqs, group_concat(body) AS bodies FROM (
 
 
 class SQLiteStore(Store):
+    dialect = "sqlite"
     autoincrement_pk = "INTEGER PRIMARY KEY AUTOINCREMENT"
 
     def __init__(self, connection: aiosqlite.Connection, path: str = ":memory:") -> None:

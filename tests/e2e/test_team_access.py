@@ -90,10 +90,10 @@ async def test_auto_create_setting_creates_the_namespace_for_its_first_pusher(
 ) -> None:
     gw = make_gateway({"GATEWAY_NAMESPACES_AUTO_CREATE": "true"})
     skopeo = Skopeo.create(gw, tmp_path / "skopeo")
-    assert push(skopeo, tmp_path, "fresh-space/app", "alice:alice-secret-pw")
+    assert push(skopeo, tmp_path, "fresh--space/app", "alice:alice-secret-pw")  # a name no user can have
     listing = gw.cli("namespace", "list").stdout
-    assert "fresh-space team=fresh-space visibility=private" in listing
-    assert not pull(skopeo, tmp_path, "fresh-space/app", "bob:bob-secret-pw"), "an auto-created namespace is private"
+    assert "fresh--space team=fresh--space visibility=private" in listing
+    assert not pull(skopeo, tmp_path, "fresh--space/app", "bob:bob-secret-pw"), "an auto-created namespace is private"
 
 
 async def test_application_token_works_with_skopeo_within_its_limits_and_dies_on_revocation(

@@ -25,6 +25,11 @@ def unique(prefix: str) -> str:
     return f"{prefix}{secrets.token_hex(4)}"
 
 
+def team_space(prefix: str) -> str:
+    """A fresh namespace name no user can have (`--`), which a team owner who is no admin may create."""
+    return f"{prefix}--{secrets.token_hex(4)}"
+
+
 @dataclass(frozen=True)
 class Reply:
     status: int

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable
 import aiohttp
 import pytest
 
-from tests.integration.api.conftest import PASSWORD, Api, no_traceback_since, unique
+from tests.integration.api.conftest import PASSWORD, Api, no_traceback_since, team_space, unique
 from tests.integration.api.test_tombstones import get_manifest, pull_as, push_as, token
 from tests.support.images import OCI_MANIFEST
 from tests.support.processes import Gateway, Registry
@@ -64,7 +64,7 @@ async def test_cli_user_delete_reserves_the_name_until_released(store_admin: Api
 async def test_cli_namespace_delete_and_purge(admin: Api, gateway: Gateway, registry: Registry) -> None:
     owner = await admin.new_user("owner")
     team = await admin.new_team(owner)
-    namespace = unique("cli")
+    namespace = team_space("cli")
     await admin.as_(owner).ok("POST", "/namespaces", {"name": namespace, "team": team}, 201)
     digest = await push_as(admin, owner, f"{namespace}/app")
 

@@ -129,3 +129,26 @@ async def test_every_error_body_has_the_one_shape(admin: Api) -> None:
     ]
     assert [r.status for r in replies] == [401, 401, 403, 404, 409, 400]
     assert all(isinstance(r.message, str) and r.message for r in replies)
+
+
+async def test_a_name_with_a_trailing_newline_is_400(admin: Api) -> None:
+    """`$` in Python also matches before a final newline: `"web\\n"` used to pass for a name."""
+    owner = await admin.new_user()
+    team = await admin.new_team(owner)
+    refused = [
+        ("POST", "/users", {"name": "web\n", "password": "long-enough-password"}),
+        ("POST", "/teams", {"name": "web\n"}),
+        ("POST", "/namespaces", {"name": "web\n", "team": team}),
+        ("POST", "/namespaces", {"name": "web", "team": f"{team}\n"}),
+        ("POST", f"/users/{owner}/tokens", {"name": "web\n"}),
+        ("POST", f"/users/{owner}/tokens", {"name": "ci", "namespaces": ["web\n"]}),
+        ("PUT", f"/teams/{team}/members/web%0A", {"role": "viewer"}),
+        ("GET", "/users/web%0A", None),
+        ("GET", "/namespaces/web%0A", None),
+        ("POST", "/webhooks", {"name": "web\n", "url": "http://127.0.0.1:9/hook", "secret": "a-secret-value"}),
+    ]
+    for method, path, body in refused:
+        reply = await admin.call(method, path, body) if body is not None else await admin.call(method, path)
+        assert reply.status == 400, (method, path, body, reply)
+    assert (await admin.get("/teams")).status == 200
+    assert "web\n" not in [t["name"] for t in (await admin.ok("GET", "/teams"))["items"]]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.integration.api.conftest import Api, unique
+from tests.integration.api.conftest import Api, team_space, unique
 from tests.support.client import USERS
 
 
@@ -10,7 +10,7 @@ async def test_team_owner_creates_reads_updates_and_deletes_a_namespace(admin: A
     owner = await admin.new_user()
     team = await admin.new_team(owner)
     as_owner = admin.as_(owner)
-    name = unique("ns")
+    name = team_space("ns")
     created = await as_owner.ok("POST", "/namespaces", {"name": name, "team": team, "visibility": "protected"}, 201)
     assert created["name"] == name and created["team"] == team and created["visibility"] == "protected"
     assert set(created) == {"name", "team", "visibility", "created_at"}
@@ -24,7 +24,7 @@ async def test_team_owner_creates_reads_updates_and_deletes_a_namespace(admin: A
 async def test_visibility_defaults_to_private(admin: Api) -> None:
     owner = await admin.new_user()
     team = await admin.new_team(owner)
-    created = await admin.as_(owner).ok("POST", "/namespaces", {"name": unique("ns"), "team": team}, 201)
+    created = await admin.as_(owner).ok("POST", "/namespaces", {"name": team_space("ns"), "team": team}, 201)
     assert created["visibility"] == "private"
 
 
@@ -33,9 +33,9 @@ async def test_only_owners_of_the_team_or_admins_create_and_change(admin: Api) -
     team = await admin.new_team(owner)
     await admin.as_(owner).ok("PUT", f"/teams/{team}/members/{contributor}", {"role": "contributor"}, 201)
     as_contributor = admin.as_(contributor)
-    reply = await as_contributor.post("/namespaces", {"name": unique("ns"), "team": team})
+    reply = await as_contributor.post("/namespaces", {"name": team_space("ns"), "team": team})
     assert reply.status == 403
-    name = unique("ns")
+    name = team_space("ns")
     await admin.ok("POST", "/namespaces", {"name": name, "team": team}, 201)
     assert (await as_contributor.patch(f"/namespaces/{name}", {"visibility": "public"})).status == 403
     assert (await as_contributor.delete(f"/namespaces/{name}")).status == 403
@@ -45,7 +45,7 @@ async def test_only_owners_of_the_team_or_admins_create_and_change(admin: Api) -
 async def test_moving_a_namespace_needs_ownership_of_the_new_team(admin: Api) -> None:
     owner, other = await admin.new_user(), await admin.new_user()
     team, other_team = await admin.new_team(owner), await admin.new_team(other)
-    name = unique("ns")
+    name = team_space("ns")
     await admin.as_(owner).ok("POST", "/namespaces", {"name": name, "team": team}, 201)
     assert (await admin.as_(owner).patch(f"/namespaces/{name}", {"team": other_team})).status == 403
     mine = await admin.new_team(owner)
@@ -56,7 +56,7 @@ async def test_moving_a_namespace_needs_ownership_of_the_new_team(admin: Api) ->
 async def test_duplicates_and_user_names_are_409(admin: Api) -> None:
     owner = await admin.new_user()
     team = await admin.new_team(owner)
-    name = unique("ns")
+    name = team_space("ns")
     await admin.as_(owner).ok("POST", "/namespaces", {"name": name, "team": team}, 201)
     again = await admin.as_(owner).post("/namespaces", {"name": name, "team": team})
     assert again.status == 409 and again.error_code == "conflict"
@@ -66,7 +66,7 @@ async def test_duplicates_and_user_names_are_409(admin: Api) -> None:
 
 async def test_unknown_team_or_namespace_is_404(admin: Api) -> None:
     missing = unique("nope")
-    assert (await admin.post("/namespaces", {"name": unique("ns"), "team": missing})).status == 404
+    assert (await admin.post("/namespaces", {"name": team_space("ns"), "team": missing})).status == 404
     for method, body in (("GET", None), ("PATCH", {"visibility": "public"}), ("DELETE", None)):
         reply = await admin.call(method, f"/namespaces/{missing}", body)
         assert reply.status == 404 and reply.error_code == "not_found", (method, reply)
@@ -75,16 +75,16 @@ async def test_unknown_team_or_namespace_is_404(admin: Api) -> None:
 async def test_bad_namespace_input_is_400(admin: Api) -> None:
     owner = await admin.new_user()
     team = await admin.new_team(owner)
-    name = unique("ns")
+    name = team_space("ns")
     await admin.as_(owner).ok("POST", "/namespaces", {"name": name, "team": team}, 201)
     for body in (
-        {"name": unique("ns"), "team": team, "visibility": "secret"},
+        {"name": team_space("ns"), "team": team, "visibility": "secret"},
         {"name": "two/parts", "team": team},
         {"name": "Upper", "team": team},
-        {"name": unique("ns"), "team": "Bad Team"},
-        {"name": unique("ns")},
-        {"name": unique("ns"), "team": team, "visibility": True},
-        {"name": unique("ns"), "team": team, "colour": "blue"},
+        {"name": team_space("ns"), "team": "Bad Team"},
+        {"name": team_space("ns")},
+        {"name": team_space("ns"), "team": team, "visibility": True},
+        {"name": team_space("ns"), "team": team, "colour": "blue"},
     ):
         reply = await admin.as_(owner).post("/namespaces", body)
         assert reply.status == 400 and reply.error_code == "bad_request", (body, reply)
@@ -131,7 +131,7 @@ async def test_namespace_list_shows_what_the_caller_may_see(admin: Api) -> None:
     team = await admin.new_team(owner)
     made = {}
     for visibility in ("public", "protected", "private"):
-        name = unique(f"ns{visibility}")
+        name = team_space(f"ns{visibility}")
         await admin.as_(owner).ok("POST", "/namespaces", {"name": name, "team": team, "visibility": visibility}, 201)
         made[visibility] = name
     seen_by_owner = {n["name"] for n in (await admin.as_(owner).collect("/namespaces", 1000))[0]}
@@ -147,7 +147,7 @@ async def test_namespace_list_shows_what_the_caller_may_see(admin: Api) -> None:
 async def test_deleting_a_team_leaves_its_namespaces_to_admins(admin: Api) -> None:
     owner = await admin.new_user()
     team = await admin.new_team(owner)
-    name = unique("ns")
+    name = team_space("ns")
     await admin.as_(owner).ok("POST", "/namespaces", {"name": name, "team": team}, 201)
     await admin.as_(owner).ok("DELETE", f"/teams/{team}", expected=204)
     assert (await admin.ok("GET", f"/namespaces/{name}"))["team"] is None

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import aiohttp
 
-from tests.integration.api.conftest import PASSWORD, Api, no_traceback_since, unique
+from tests.integration.api.conftest import PASSWORD, Api, no_traceback_since, team_space, unique
 from tests.support.client import fetch_token
 from tests.support.processes import Gateway, free_port
 
@@ -41,7 +41,7 @@ async def push_tags(api: Api, repository: str, *tags: str) -> None:
 async def test_repositories_are_filtered_to_what_the_caller_may_pull(admin: Api) -> None:
     owner, outsider = await admin.new_user(), await admin.new_user()
     team = await admin.new_team(owner)
-    private_ns, public_ns = unique("rprivate"), unique("rpublic")
+    private_ns, public_ns = team_space("rprivate"), team_space("rpublic")
     await admin.as_(owner).ok("POST", "/namespaces", {"name": private_ns, "team": team, "visibility": "private"}, 201)
     await admin.as_(owner).ok("POST", "/namespaces", {"name": public_ns, "team": team, "visibility": "public"}, 201)
     ours = {f"{private_ns}/app", f"{public_ns}/lib", f"{public_ns}/tool", f"{owner}/own"}

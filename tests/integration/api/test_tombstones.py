@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.integration.api.conftest import PASSWORD, Api, no_traceback_since, unique
+from tests.integration.api.conftest import PASSWORD, Api, no_traceback_since, team_space, unique
 from tests.support.client import USERS, fetch_token
 from tests.support.images import OCI_MANIFEST, push_image
 from tests.support.processes import Gateway, Registry
@@ -97,7 +97,7 @@ async def test_a_deleted_users_namespace_cannot_be_claimed_until_released(store_
     assert "whoever takes the name" in released["message"] and released["released"]["repositories"] == 1
     assert (await admin.get(f"/tombstones/{owner}")).status == 404
     assert (await admin.call("POST", f"/tombstones/{owner}/release")).status == 404
-    await admin.as_(mallory).ok("POST", "/namespaces", {"name": owner, "team": team}, 201)
+    await admin.ok("POST", "/namespaces", {"name": owner, "team": team}, 201)  # a user's name: admins only
     await after_second_of(reserved["deleted_at"])  # tokens of that second stay void there
     assert (await pull_as(admin, mallory, PASSWORD, f"{owner}/secret", digest))[0] == 200, "the release said so"
 
@@ -108,7 +108,7 @@ async def test_a_token_issued_before_a_namespace_deletion_is_void_there(hourly_r
     admin = hourly_refresh_admin
     owner = await admin.new_user("owner")
     team = await admin.new_team(owner)
-    namespace = unique("shared")
+    namespace = team_space("shared")
     await admin.as_(owner).ok("POST", "/namespaces", {"name": namespace, "team": team, "visibility": "protected"}, 201)
     digest = await push_as(admin, owner, f"{namespace}/app")
     viewer = await admin.new_user("viewer")
@@ -168,7 +168,7 @@ async def test_a_push_does_not_auto_create_a_reserved_namespace(
     admin = Api(session, gateway, Gateway.ADMIN)
     owner = await admin.new_user("owner")
     team = await admin.new_team(owner)
-    namespace = unique("auto")
+    namespace = team_space("auto")
     await admin.as_(owner).ok("POST", "/namespaces", {"name": namespace, "team": team}, 201)
     await push_as(admin, owner, f"{namespace}/app")
     deleted = await admin.as_(owner).call("DELETE", f"/namespaces/{namespace}")

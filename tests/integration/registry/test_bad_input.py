@@ -330,3 +330,24 @@ async def test_a_download_whose_client_stops_reading_is_cut_after_the_idle_timeo
         async with session.get(f"{gateway.url}/v2/alice/stalled-pull/blobs/{digest}", headers=headers) as response:
             assert response.status == 200 and await response.read() == data
     assert "Traceback" not in gateway.log_text()
+
+
+async def test_a_tag_with_a_trailing_newline_is_refused_as_the_registry_would(gateway: Gateway) -> None:
+    """`v1%0A` is no tag: 400 TAG_INVALID to a push, 404 MANIFEST_UNKNOWN to a read (registry 2.8
+    answers 404 to both; OCI names TAG_INVALID for a push). It used to pass for `v1`."""
+    repo = "alice/newline-tag"
+    async with aiohttp.ClientSession() as session:
+        headers = await bearer(session, gateway.url, gateway.host, "alice", f"repository:{repo}:pull,push")
+        manifest = await _manifest_document(session, gateway, repo, headers)
+        url = URL(f"{gateway.url}/v2/{repo}/manifests/v1%0A", encoded=True)
+        async with session.put(url, data=manifest, headers={**headers, "Content-Type": OCI_MANIFEST}) as response:
+            assert response.status == 400
+            assert _errors(await response.read()) == ["TAG_INVALID"]
+        for method in ("GET", "HEAD"):
+            async with session.request(method, url, headers={**headers, "Accept": OCI_MANIFEST}) as response:
+                assert response.status == 404
+                if method == "GET":
+                    assert _errors(await response.read()) == ["MANIFEST_UNKNOWN"]
+        tags = URL(f"{gateway.url}/v2/{repo}/tags/list%0A", encoded=True)
+        async with session.get(tags, headers=headers) as response:
+            assert response.status == 404

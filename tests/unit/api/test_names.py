@@ -12,12 +12,14 @@ from gateway.auth.scopes import is_valid_repository_name, is_valid_username
 SAMPLES = [
     "a", "alice", "a.b", "a_b", "a-b", "a--b", "a__b", "a___b", "a..b", "a.-b", "-a", "a-", ".a", "a.", "_a",
     "A", "Alice", "a b", "a/b", "a//b", "/a", "a/", "0", "9x", "x" * 64, "x" * 65, "x" * 255, "x" * 256, "",
-    "ünï", "a\n", "a:b", "pgat_x", "a.b-c_d", "a/b/c", "a/B",
+    "ünï", "a\n", "a\r\n", "\na", "a ", "a/b\n", "a:b", "pgat_x", "a.b-c_d", "a/b/c", "a/B",
 ]
 
 
 def _matches(pattern: str, max_length: int, text: str) -> bool:
-    return 0 < len(text) <= max_length and re.search(pattern, text) is not None
+    """As a JSON Schema validator reads the pattern: ECMA-262, where `$` is the end of the text
+    (Python's `$` would also match before a final newline)."""
+    return 0 < len(text) <= max_length and re.search(pattern.replace("$", r"\Z"), text) is not None
 
 
 @pytest.mark.parametrize("text", SAMPLES)

@@ -129,10 +129,26 @@ def test_name_of_exactly_255_characters_routes() -> None:
         "/v2/alice/app/blobs/",
         "/v2/alice/app/unknown/thing",
         "/healthz",
+        "/v2/alice/app/tags/list\n",
+        "/v2/alice/app\n/tags/list",
+        "/v2/alice/app/blobs/uploads/\n/x",
     ],
 )
 def test_unrelated_paths_match_nothing(path: str) -> None:
     assert match_route(path) is None
+
+
+@pytest.mark.parametrize(
+    ("path", "route"),
+    [
+        ("/v2/alice/app/manifests/v1\n", Route("manifest", "alice/app", "v1\n")),
+        (f"/v2/alice/app/blobs/{DIGEST}\n", Route("blob", "alice/app", f"{DIGEST}\n")),
+        ("/v2/alice/app/blobs/uploads/\n", Route("upload", "alice/app", "\n")),
+    ],
+)
+def test_a_trailing_newline_stays_in_the_reference_for_the_reference_checks(path: str, route: Route) -> None:
+    """The path patterns match in full: a `%0A` the client sent is part of what the checks see."""
+    assert match_route(path) == route
 
 
 # --- cross-repository mount ----------------------------------------------------------------------

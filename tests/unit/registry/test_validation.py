@@ -41,3 +41,28 @@ def test_supported_digests_and_tags_pass() -> None:
     assert reference_problem("GET", Route("manifest", "alice/app", SHA256), {}) is None
     assert reference_problem("GET", Route("manifest", "alice/app", "sha384:" + "ab" * 48), {}) is None
     assert reference_problem("GET", Route("manifest", "alice/app", "v1.0"), {}) is None
+
+
+@pytest.mark.parametrize("tag", ["v1\n", "-bad-tag", "v1 ", "\nv1"])
+def test_an_invalid_tag_is_tag_invalid_on_put(tag: str) -> None:
+    assert reference_problem("PUT", Route("manifest", "alice/app", tag), {}) == ("TAG_INVALID", f"{tag!r} is not a valid tag", 400)
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "DELETE"])
+@pytest.mark.parametrize("tag", ["v1\n", "-bad-tag"])
+def test_an_invalid_tag_is_an_unknown_manifest_to_read_or_delete(method: str, tag: str) -> None:
+    """No manifest can carry such a tag: 404 as the registry answers (OCI: 404 for a missing manifest)."""
+    problem = reference_problem(method, Route("manifest", "alice/app", tag), {})
+    assert problem is not None and problem[0] == "MANIFEST_UNKNOWN" and problem[2] == 404
+
+
+@pytest.mark.parametrize(
+    "route", [Route("blob", "alice/app", SHA256 + "\n"), Route("referrers", "alice/app", SHA256 + "\n"), Route("manifest", "alice/app", SHA256 + "\n")]
+)
+def test_a_digest_with_a_trailing_newline_is_digest_invalid(route: Route) -> None:
+    problem = reference_problem("GET", route, {})
+    assert problem is not None and problem[0] == "DIGEST_INVALID" and problem[2] == 400
+
+
+def test_an_upload_id_with_a_trailing_newline_is_an_unknown_upload() -> None:
+    assert reference_problem("PATCH", Route("upload", "alice/app", "abc\n"), {}) == ("BLOB_UPLOAD_UNKNOWN", "no such upload", 404)
