@@ -87,6 +87,8 @@ class Settings:
     client_idle_timeout: float = 120.0
     shutdown_grace: float = 60.0
     readiness_timeout: float = 2.0
+    refresh_max_age: int = 90 * 86400
+    refresh_max_idle: int = 14 * 86400
 
     @property
     def effective_database_url(self) -> str:
@@ -335,6 +337,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("client_idle_timeout", ("server", "client_idle_timeout"), "GATEWAY_SERVER_CLIENT_IDLE_TIMEOUT", _seconds),
     Option("shutdown_grace", ("server", "shutdown_grace"), "GATEWAY_SERVER_SHUTDOWN_GRACE", _seconds),
     Option("readiness_timeout", ("readiness", "timeout"), "GATEWAY_READINESS_TIMEOUT", _seconds),
+    Option("refresh_max_age", ("tokens", "refresh_max_age"), "GATEWAY_TOKENS_REFRESH_MAX_AGE", _int_between(60, 3650 * 86400)),
+    Option("refresh_max_idle", ("tokens", "refresh_max_idle"), "GATEWAY_TOKENS_REFRESH_MAX_IDLE", _int_between(60, 3650 * 86400)),
 )
 
 

@@ -1,6 +1,6 @@
 """/users and /users/{user}: accounts. Admins manage everyone; a user reads, re-passwords and
 deletes themself. Disabling takes effect at once in this process (tokens already issued die
-on their next request) and revokes the user's refresh tokens.
+on their next request) and revokes the user's refresh tokens; so does a new password.
 """
 
 from __future__ import annotations
@@ -88,6 +88,8 @@ async def update_user(request: web.Request) -> web.Response:
     changed = True
     if password is not None:
         changed &= await store.set_user_password(name, await request.config_dict[keys.HASHER].hash(password))
+        # Whoever held a stored login (docker's refresh token) must prove the new password.
+        await store.revoke_refresh_tokens(name)
     if admin is not None:
         changed &= await store.set_user_admin(name, admin)
     if disabled is not None:

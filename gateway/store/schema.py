@@ -159,4 +159,12 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX revoked_subjects_by_name ON revoked_subjects (name, revoked_at)",
         ),
     ),
+    (
+        9,
+        (
+            # When a refresh token was last used, for the idle limit (tokens.refresh_max_idle).
+            "ALTER TABLE refresh_tokens ADD COLUMN last_used_at BIGINT NULL",
+            "UPDATE refresh_tokens SET last_used_at = created_at",
+        ),
+    ),
 )
