@@ -206,7 +206,8 @@ def _user_command(settings: Settings, args: argparse.Namespace) -> None:
         elif args.action == "passwd":
             if not await store.set_user_password(name, hash_password(password)):
                 raise CommandError(f"no such user {name!r}")
-            print(f"password of {name} changed")
+            revoked = await store.revoke_refresh_tokens(name)
+            print(f"password of {name} changed; {revoked} stored login(s) (refresh tokens) revoked")
         else:
             for user in await store.list_users():
                 flags = [f for f, on in (("admin", user.admin), ("disabled", user.disabled)) if on]

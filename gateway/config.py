@@ -88,8 +88,12 @@ class Settings:
     upstream_storage_dir: Path | None = None
     server_workers: int = 1
     client_idle_timeout: float = 120.0
+    header_timeout: float = 30.0
+    keepalive_timeout: float = 75.0
     shutdown_grace: float = 60.0
     readiness_timeout: float = 2.0
+    refresh_max_age: int = 90 * 86400
+    refresh_max_idle: int = 14 * 86400
 
     @property
     def effective_database_url(self) -> str:
@@ -342,7 +346,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("server_workers", ("server", "workers"), "GATEWAY_SERVER_WORKERS", _int_between(1, 64)),
     Option("client_idle_timeout", ("server", "client_idle_timeout"), "GATEWAY_SERVER_CLIENT_IDLE_TIMEOUT", _seconds),
     Option("shutdown_grace", ("server", "shutdown_grace"), "GATEWAY_SERVER_SHUTDOWN_GRACE", _seconds),
+    Option("header_timeout", ("server", "header_timeout"), "GATEWAY_SERVER_HEADER_TIMEOUT", _seconds),
+    Option("keepalive_timeout", ("server", "keepalive_timeout"), "GATEWAY_SERVER_KEEPALIVE_TIMEOUT", _seconds),
     Option("readiness_timeout", ("readiness", "timeout"), "GATEWAY_READINESS_TIMEOUT", _seconds),
+    Option("refresh_max_age", ("tokens", "refresh_max_age"), "GATEWAY_TOKENS_REFRESH_MAX_AGE", _int_between(60, 3650 * 86400)),
+    Option("refresh_max_idle", ("tokens", "refresh_max_idle"), "GATEWAY_TOKENS_REFRESH_MAX_IDLE", _int_between(60, 3650 * 86400)),
 )
 
 

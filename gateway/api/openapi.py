@@ -291,7 +291,8 @@ PATHS: dict[str, dict[str, Schema]] = {
         "get": _op("getUser", "users", "read a user (themself or admins)", {"200": _json("User", "the user")},
                    params=("user",), errors=("403", "404")),
         "patch": _op("updateUser", "users",
-                     "change a password (themself or admins), the admin or disabled flag (admins); disabling revokes at once",
+                     "change a password (themself or admins), the admin or disabled flag (admins); disabling revokes at once,"
+                     " and both disabling and a new password revoke the user's refresh tokens",
                      {"200": _json("User", "the changed user")}, params=("user",), body="UserPatch", errors=("403", "404")),
         "delete": _op("deleteUser", "users", "delete a user (themself or admins; admins not themselves)",
                       _DELETED_OR_RESERVED, params=("user",), errors=("403", "404")),

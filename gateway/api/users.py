@@ -1,8 +1,9 @@
 """/users and /users/{user}: accounts. Admins manage everyone; a user reads, re-passwords and
 deletes themself. Disabling takes effect at once in this process (tokens already issued die
-on their next request) and revokes the user's refresh tokens; enabling again says, in a `note`,
-that those stay revoked. Deleting a user whose namespace holds repositories keeps the name
-reserved (see tombstones.py), and a reserved name cannot be given to a new user.
+on their next request) and revokes the user's refresh tokens, and so does a new password;
+enabling again says, in a `note`, that those stay revoked. Deleting a user whose namespace holds
+repositories keeps the name reserved (see tombstones.py), and a reserved name cannot be given to
+a new user.
 """
 
 from __future__ import annotations
@@ -95,6 +96,8 @@ async def update_user(request: web.Request) -> web.Response:
     changed = True
     if password is not None:
         changed &= await store.set_user_password(name, await request.config_dict[keys.HASHER].hash(password))
+        # Whoever held a stored login (docker's refresh token) must prove the new password.
+        await store.revoke_refresh_tokens(name)
     if admin is not None:
         changed &= await store.set_user_admin(name, admin)
     if disabled is not None:

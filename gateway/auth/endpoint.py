@@ -15,14 +15,16 @@ from gateway.auth.login import Throttled, decode_basic
 from gateway.auth.namespaces import facts_for
 from gateway.auth.policy import ANONYMOUS, Identity, grant
 from gateway.auth.scopes import Scope, format_scopes, parse_scopes
+from gateway.config import Settings
 from gateway.ops import observe
 from gateway.public import service_name
-from gateway.store import StoreError
+from gateway.store import RefreshToken, StoreError
 
 log = logging.getLogger(__name__)
 
 REFRESH_TOKEN_PREFIX = "pgr"
 _MAX_FIELD = 4096
+_TOUCH_SECONDS = 3600
 
 
 class TokenRequestError(Exception):
@@ -191,16 +193,40 @@ async def get_token(request: web.Request) -> web.Response:
     return _answer(answer)
 
 
+def _refresh_expiry(record: RefreshToken, settings: Settings, now: int) -> str | None:
+    """Why the refresh token has expired (too old, or unused for too long), or None."""
+    if now - record.created_at >= settings.refresh_max_age:
+        return "issued longer ago than tokens.refresh_max_age"
+    if now - (record.last_used_at or record.created_at) >= settings.refresh_max_idle:
+        return "unused for longer than tokens.refresh_max_idle"
+    return None
+
+
+def _touch_due(record: RefreshToken, settings: Settings, now: int) -> bool:
+    """Whether to record this use: at most hourly (or a tenth of the idle limit), since every
+    write to the store ends the reuse of all cached grants (grant_cache.py)."""
+    return now - (record.last_used_at or record.created_at) >= min(_TOUCH_SECONDS, settings.refresh_max_idle // 10)
+
+
 async def _refresh_identity(request: web.Request, refresh_token: str, service: str) -> Identity:
-    record = await request.app[keys.STORE].get_refresh_token(secret_hash(refresh_token))
+    store = request.app[keys.STORE]
+    token_hash = secret_hash(refresh_token)
+    record = await store.get_refresh_token(token_hash)
     if record is None or record.revoked_at is not None:
         raise TokenRequestError(400, "invalid_grant", "refresh token unknown or revoked")
     if record.service != service:
         raise TokenRequestError(400, "invalid_grant", "refresh token was issued for another service")
-    user = await request.app[keys.STORE].get_user(record.username)
+    settings, now = request.app[keys.SETTINGS], int(time.time())
+    expired = _refresh_expiry(record, settings, now)
+    if expired is not None:
+        log.info("refresh refused for %r: token %s", record.username, expired)
+        raise TokenRequestError(400, "invalid_grant", "refresh token expired; log in again")
+    user = await store.get_user(record.username)
     if user is None or user.disabled:
         log.info("refresh refused for %r: user missing or disabled", record.username)
         raise TokenRequestError(400, "invalid_grant", "refresh token unknown or revoked")
+    if _touch_due(record, settings, now):
+        await store.touch_refresh_token(token_hash, now)
     return Identity(user.name, admin=user.admin)
 
 

@@ -35,6 +35,7 @@ class RefreshToken:
     client_id: str
     created_at: int
     revoked_at: int | None
+    last_used_at: int | None = None
 
 
 class NotFound(StoreError):

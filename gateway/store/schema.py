@@ -230,4 +230,12 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
             "CREATE INDEX namespace_tombstones_by_time ON namespace_tombstones (deleted_at)",
         ),
     ),
+    (
+        9,
+        (
+            # When a refresh token was last used, for the idle limit (tokens.refresh_max_idle).
+            "ALTER TABLE refresh_tokens ADD COLUMN last_used_at BIGINT NULL",
+            "UPDATE refresh_tokens SET last_used_at = created_at",
+        ),
+    ),
 )

@@ -96,8 +96,8 @@ class UserQueries(TombstoneQueries):
 
     async def add_refresh_token(self, token_hash: str, username: str, service: str, client_id: str) -> None:
         await self.execute(
-            "INSERT INTO refresh_tokens (token_hash, username, service, client_id, created_at, revoked_at)"
-            " VALUES (:hash, :user, :service, :client, :now, NULL)",
+            "INSERT INTO refresh_tokens (token_hash, username, service, client_id, created_at, revoked_at, last_used_at)"
+            " VALUES (:hash, :user, :service, :client, :now, NULL, :now)",
             {"hash": token_hash, "user": username, "service": service, "client": client_id, "now": now()},
         )
 
@@ -109,6 +109,13 @@ class UserQueries(TombstoneQueries):
             token_hash=row["token_hash"], username=row["username"], service=row["service"],
             client_id=row["client_id"], created_at=int(row["created_at"]),
             revoked_at=None if row["revoked_at"] is None else int(row["revoked_at"]),
+            last_used_at=None if row["last_used_at"] is None else int(row["last_used_at"]),
+        )
+
+    async def touch_refresh_token(self, token_hash: str, moment: int) -> None:
+        """Record a use of the refresh token (its idle limit counts from the last one)."""
+        await self.execute(
+            "UPDATE refresh_tokens SET last_used_at = :now WHERE token_hash = :hash", {"now": moment, "hash": token_hash}
         )
 
     async def revoke_refresh_tokens(self, username: str) -> int:

@@ -80,6 +80,10 @@ def test_unrelated_environment_is_ignored() -> None:
         ({"GATEWAY_SERVER_CLIENT_IDLE_TIMEOUT": "30"}, "client_idle_timeout", 30.0),
         ({"GATEWAY_REVOCATION_REFRESH_SECONDS": "0.5"}, "revocation_refresh_seconds", 0.5),
         ({"GATEWAY_LOG_LEVEL": "debug"}, "log_level", "DEBUG"),
+        ({"GATEWAY_TOKENS_REFRESH_MAX_AGE": "2592000"}, "refresh_max_age", 30 * 86400),
+        ({"GATEWAY_TOKENS_REFRESH_MAX_IDLE": "86400"}, "refresh_max_idle", 86400),
+        ({"GATEWAY_SERVER_HEADER_TIMEOUT": "10"}, "header_timeout", 10.0),
+        ({"GATEWAY_SERVER_KEEPALIVE_TIMEOUT": "5.5"}, "keepalive_timeout", 5.5),
     ],
 )
 def test_environment_variable_sets_its_field(env: dict[str, str], field: str, expected: Any) -> None:
@@ -164,6 +168,11 @@ def test_environment_password_completes_a_toml_admin(tmp_path: Path) -> None:
         ({"GATEWAY_TOKEN_TTL": "86401"}, "GATEWAY_TOKEN_TTL"),
         ({"GATEWAY_TOKEN_TTL": ""}, "GATEWAY_TOKEN_TTL"),
         ({"GATEWAY_UPLOADS_SESSION_TTL": "10"}, "GATEWAY_UPLOADS_SESSION_TTL"),
+        ({"GATEWAY_TOKENS_REFRESH_MAX_AGE": "0"}, "GATEWAY_TOKENS_REFRESH_MAX_AGE"),
+        ({"GATEWAY_TOKENS_REFRESH_MAX_AGE": "90d"}, "GATEWAY_TOKENS_REFRESH_MAX_AGE"),
+        ({"GATEWAY_TOKENS_REFRESH_MAX_IDLE": "-1"}, "GATEWAY_TOKENS_REFRESH_MAX_IDLE"),
+        ({"GATEWAY_SERVER_HEADER_TIMEOUT": "0"}, "GATEWAY_SERVER_HEADER_TIMEOUT"),
+        ({"GATEWAY_SERVER_KEEPALIVE_TIMEOUT": "forever"}, "GATEWAY_SERVER_KEEPALIVE_TIMEOUT"),
         ({"GATEWAY_UPSTREAM_READ_TIMEOUT": "soon"}, "GATEWAY_UPSTREAM_READ_TIMEOUT"),
         ({"GATEWAY_UPSTREAM_CONNECT_TIMEOUT": "0"}, "GATEWAY_UPSTREAM_CONNECT_TIMEOUT"),
         ({"GATEWAY_UPSTREAM_URL": "registry:5000"}, "GATEWAY_UPSTREAM_URL"),

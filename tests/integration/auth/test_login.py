@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gateway.auth.credentials import PasswordHasher, hash_password
-from gateway.auth.login import Authenticator, CredentialCache
+from gateway.auth.login import Authenticator, CredentialCache, Throttled
 from gateway.auth.throttle import LoginThrottle
 from gateway.store import Store, open_store
 
@@ -75,3 +75,15 @@ async def test_a_caller_that_goes_away_does_not_cancel_the_check_for_the_others(
     assert identity is not None and identity.name == "carol"
     assert leaving.cancelled()
     assert hasher.runs == 1
+
+
+@pytest.mark.parametrize("secret", ["pgat_0123456789ab_" + "A" * 43, "pgat_not-even-well-formed"])
+async def test_failed_application_tokens_count_towards_the_throttle(store: Store, secret: str) -> None:
+    hasher = CountingHasher()
+    auth = Authenticator(store, hasher, CredentialCache(), LoginThrottle(max_failures=3, window_seconds=60))
+    for _ in range(3):
+        assert await auth.login("carol", secret, "10.0.0.1") is None
+    with pytest.raises(Throttled):
+        await auth.login("carol", "carol-password", "10.0.0.1")
+    assert hasher.runs == 0
+    assert await auth.login("carol", "carol-password", "10.0.0.2") is not None, "only that address is slowed"

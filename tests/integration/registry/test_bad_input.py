@@ -351,3 +351,37 @@ async def test_a_tag_with_a_trailing_newline_is_refused_as_the_registry_would(ga
         tags = URL(f"{gateway.url}/v2/{repo}/tags/list%0A", encoded=True)
         async with session.get(tags, headers=headers) as response:
             assert response.status == 404
+
+
+SECRET = "c2VjcmV0LWluLWEtcmVmdXNlZC1yZXF1ZXN0"
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        # over max_field_size (gateway/app.py): aiohttp quoted its first 100 bytes
+        b"GET /v2/ HTTP/1.1\r\nHost: x\r\nAuthorization: Basic " + SECRET.encode() + b"A" * 70000 + b"\r\n\r\n",
+        b"GET /v2/ HTTP/1.1\r\nHost: x\r\nAuthorization: Basic " + SECRET.encode() + b"\x00\r\n\r\n",
+        b"GET /v2/token?password=" + SECRET.encode() + b" HTTP/1.1 junk\r\nHost: x\r\n\r\n",
+        b"GET /v2/token?password=" + SECRET.encode() + b"&x=" + b"a" * 20000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+    ],
+    ids=["oversized-authorization", "nul-in-authorization", "bad-request-line", "overlong-request-line"],
+)
+async def test_a_request_the_http_parser_refuses_never_puts_its_bytes_in_the_log(gateway: Gateway, request_bytes: bytes) -> None:
+    start = gateway.log_path.stat().st_size
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+    try:
+        writer.write(request_bytes)
+        status_line = await asyncio.wait_for(reader.readline(), 10)
+    finally:
+        writer.close()
+    assert status_line.split()[1] == b"400"
+
+    def since() -> str:
+        with gateway.log_path.open("rb") as handle:
+            handle.seek(start)
+            return handle.read().decode(errors="replace")
+
+    log = await eventually(since, lambda text: "refused by the HTTP parser" in text and '" 400 ' in text)
+    assert "INFO aiohttp.server: request refused by the HTTP parser from 127.0.0.1: " in log
+    assert SECRET not in log and SECRET[:12] not in log

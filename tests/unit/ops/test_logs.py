@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.http_exceptions import BadHttpMessage
+from aiohttp.http_exceptions import BadHttpMessage, BadStatusLine, InvalidHeader, LineTooLong
 
 from gateway.ops.logs import FLUSH_SECONDS, JsonFormatter, LogOutput, ParserRejections, TextFormatter, text_line
 
@@ -135,3 +135,25 @@ def test_a_server_error_keeps_its_level_and_traceback() -> None:
 def test_a_refused_request_is_not_logged_when_info_is_not(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="aiohttp.server")
     assert not ParserRejections().filter(_server_record(BadHttpMessage("Invalid header value char")))
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (LineTooLong(b"Basic c2VjcmV0LXRva2Vu" + b"A" * 80 + b"...", 65536), "a request line or header over 65536 bytes"),
+        (LineTooLong("Header value is too long", 8190), "a request line or header over 8190 bytes"),
+        (BadStatusLine("GET /v2/token?password=c2VjcmV0LXRva2Vu HTTP/1.1 junk"), "Bad status line"),
+        (BadHttpMessage("Invalid header value char:\n\n  b'Authorization: Basic c2VjcmV0LXRva2Vu\\x00'\n   ^"), "Invalid header value char"),
+        (InvalidHeader(b"Authorization: Basic c2VjcmV0LXRva2Vu"), "Invalid HTTP header"),
+        (BadHttpMessage("'c2VjcmV0LXRva2Vu'"), "BadHttpMessage"),
+    ],
+)
+def test_a_refused_request_is_logged_by_its_kind_never_with_its_bytes(
+    caplog: pytest.LogCaptureFixture, error: BadHttpMessage, reason: str
+) -> None:
+    caplog.set_level(logging.INFO, logger="aiohttp.server")
+    record = _server_record(error)
+    assert ParserRejections().filter(record)
+    message = record.getMessage()
+    assert message == f"request refused by the HTTP parser from 10.1.2.3: {reason}"
+    assert "c2VjcmV0" not in message and "\n" not in message
