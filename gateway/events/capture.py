@@ -22,7 +22,7 @@ class Exchange:
 
     route: Route
     method: str
-    query: Mapping[str, str]
+    query: Mapping[str, str]  # as the registry read it (gateway/registry/go_form.py), first values first
     status: int
     request_headers: Mapping[str, str]
     response_headers: Mapping[str, str]
@@ -75,6 +75,15 @@ def _int(value: str | None) -> int:
         return 0
 
 
+def is_mount(query: Mapping[str, str], created: str) -> bool:
+    """Whether a 201 to an upload POST with this query (as the registry read it) is a mount, the
+    registry having answered with the digest `created`. Registry 2.8 mounts whenever `mount` and
+    `from` are both set; a later registry that takes a `digest` completes a monolithic upload of
+    that digest instead (only the answer's digest tells which when both are given)."""
+    mounted, source, uploaded = query.get("mount", ""), query.get("from", ""), query.get("digest", "")
+    return bool(mounted and source) and (not uploaded or not created or created == mounted)
+
+
 def event_for(
     exchange: Exchange, now: float | None = None, *, source_addr: str = "", instance_id: str = ""
 ) -> Event | None:
@@ -102,12 +111,12 @@ def event_for(
     elif route.kind == "blob" and method == "DELETE" and status == 202:
         action = "delete"
         target = Target(route.name, "", route.reference, 0, f"{exchange.origin}/v2/{route.name}/blobs/{route.reference}")
-    elif route.kind == "upload" and method == "POST" and status == 201 and "mount" in exchange.query:
+    elif route.kind == "upload" and method == "POST" and status == 201 and is_mount(exchange.query, digest):
         action = "mount"
-        mounted = exchange.query.get("mount", "")
+        mounted = exchange.query["mount"]
         target = Target(
             route.name, "", digest or mounted, _int(headers.get("Content-Length")),
-            f"{exchange.origin}/v2/{route.name}/blobs/{digest or mounted}", "", exchange.query.get("from", ""),
+            f"{exchange.origin}/v2/{route.name}/blobs/{digest or mounted}", "", exchange.query["from"],
         )
     if target is None:
         return None

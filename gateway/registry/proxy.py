@@ -23,9 +23,12 @@ from gateway.ops import observe
 from gateway.public import public_host, public_origin
 from gateway.registry.cached_manifests import keep, serve_cached
 from gateway.registry.catalog import catalog
-from gateway.registry.access import Access, Challenge, authorize, challenge_response, missing_namespace_denial
+from gateway.registry.access import (
+    Access, Challenge, authorize, challenge_response, missing_namespace_denial, registry_query, without_mount,
+)
 from gateway.registry.errors import error_response
 from gateway.registry.gathered_reads import gathered
+from gateway.registry.go_form import without_form_body
 from gateway.registry.splice import splice_body
 from gateway.registry.storage_blobs import open_blob, send_blob
 from gateway.registry.storage_blobs import wanted as storage_wanted
@@ -85,7 +88,7 @@ async def v2_handler(request: web.Request) -> web.StreamResponse:
         denial = await missing_namespace_denial(request, route, challenge)
         return denial or challenge_response(request, challenge)
     observe.note(request, user=access.subject)
-    problem = reference_problem(request.method, route, request.query)
+    problem = reference_problem(request.method, route, registry_query(request, access))
     if problem is not None:
         code, message, status = problem
         return error_response(code, message, status=status)
@@ -108,8 +111,7 @@ def _upstream_url(request: web.Request, access: Access, upload: UploadState | No
     if upload is not None:
         raw_query = with_latest_state(raw_query, upload)
     if access.strip_mount:
-        raw_query, _ = split_query(raw_query, "mount")
-        raw_query, _ = split_query(raw_query, "from")
+        raw_query = without_mount(raw_query)
     base = str(request.app[keys.SETTINGS].upstream_url.origin())
     target = request.rel_url.raw_path + (f"?{raw_query}" if raw_query else "")
     return URL(base + target, encoded=True)
@@ -122,6 +124,7 @@ def _upstream_headers(request: web.Request) -> CIMultiDict[str]:
     for name, value in request.headers.items():
         if name.lower() not in drop:
             headers.add(name, value)
+    headers = without_form_body(headers)
     headers["X-Forwarded-Host"] = public_host(request, settings)
     headers["X-Forwarded-Proto"] = public_origin(request, settings).split("://", 1)[0]
     if request.remote:
