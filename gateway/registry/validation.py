@@ -19,7 +19,10 @@ def reference_problem(method: str, route: Route, query: Mapping[str, str]) -> tu
         if ":" in reference:
             return _digest_problem(reference)
         if not is_valid_tag(reference):
-            return "TAG_INVALID", f"{reference[:100]!r} is not a valid tag", 400
+            if method == "PUT":
+                return "TAG_INVALID", f"{reference[:100]!r} is not a valid tag", 400
+            # No manifest can have this name: reading or deleting it is a manifest not found.
+            return "MANIFEST_UNKNOWN", f"no manifest {reference[:100]!r}: it is neither a tag nor a digest", 404
         if method == "DELETE":
             return (
                 "UNSUPPORTED",

@@ -41,3 +41,21 @@ def test_supported_digests_and_tags_pass() -> None:
     assert reference_problem("GET", Route("manifest", "alice/app", SHA256), {}) is None
     assert reference_problem("GET", Route("manifest", "alice/app", "sha384:" + "ab" * 48), {}) is None
     assert reference_problem("GET", Route("manifest", "alice/app", "v1.0"), {}) is None
+
+
+@pytest.mark.parametrize("reference", [".INVALID_MANIFEST_NAME", "-bad-tag", "a" * 129])
+@pytest.mark.parametrize("method", ["GET", "HEAD", "DELETE"])
+def test_reading_or_deleting_a_name_no_manifest_can_have_is_manifest_unknown(reference: str, method: str) -> None:
+    assert reference_problem(method, Route("manifest", "alice/app", reference), {}) == (
+        "MANIFEST_UNKNOWN", f"no manifest {reference[:100]!r}: it is neither a tag nor a digest", 404,
+    )
+
+
+def test_pushing_under_a_name_that_is_not_a_tag_is_tag_invalid() -> None:
+    problem = reference_problem("PUT", Route("manifest", "alice/app", ".INVALID_MANIFEST_NAME"), {})
+    assert problem is not None and problem[0] == "TAG_INVALID" and problem[2] == 400
+
+
+def test_deleting_by_a_valid_tag_stays_unsupported() -> None:
+    problem = reference_problem("DELETE", Route("manifest", "alice/app", "v1"), {})
+    assert problem is not None and problem[0] == "UNSUPPORTED" and problem[2] == 405
