@@ -3,12 +3,12 @@ the client sent and the answer the registry gave."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gateway import safe_json
 from gateway.auth.scopes import is_valid_digest
 from gateway.events.model import Event, RequestInfo, Target, new_event_id
 from gateway.registry.routes import Route
@@ -46,8 +46,8 @@ class ManifestFacts:
 
 def manifest_facts(body: bytes, content_type: str) -> ManifestFacts:
     try:
-        document: Any = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        document: Any = safe_json.loads(body)
+    except ValueError:
         document = {}
     if not isinstance(document, dict):
         document = {}

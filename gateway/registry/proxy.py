@@ -19,6 +19,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from gateway import keys
+from gateway.bodies import read_limited
 from gateway.ops import observe
 from gateway.public import public_host, public_origin
 from gateway.registry.cached_manifests import keep, serve_cached
@@ -37,7 +38,7 @@ from gateway.events.capture import MANIFEST_LIMIT, manifest_facts
 from gateway.registry.referrers import referrers
 from gateway.registry.tags import tag_list
 from gateway.registry.upload_state import chunk_out_of_order, known_state, remember, status_response, with_latest_state
-from gateway.registry.validation import is_json_object, reference_problem
+from gateway.registry.validation import manifest_problem, reference_problem
 from gateway.store.uploads import UploadState
 from gateway.registry.recording import record_answer, record_exchange
 from gateway.registry.uploads import PARAM as UPLOAD_PARAM
@@ -159,21 +160,6 @@ def _timeout(request: web.Request, unbounded: bool = False) -> aiohttp.ClientTim
     )
 
 
-async def _manifest_body(request: web.Request) -> bytes | None:
-    """Manifests are small and the index needs their content, so they alone are read whole (to
-    the end of the body, however it arrives); None when the body is over the limit."""
-    if request.content_length is not None and request.content_length > MANIFEST_LIMIT:
-        return None
-    pieces: list[bytes] = []
-    size = 0
-    while piece := await request.content.readany():
-        size += len(piece)
-        if size > MANIFEST_LIMIT:
-            return None
-        pieces.append(piece)
-    return b"".join(pieces)
-
-
 async def forward(request: web.Request, route: Route, access: Access) -> web.StreamResponse:
     session = request.app[keys.UPSTREAM]
     settings = request.app[keys.SETTINGS]
@@ -181,14 +167,15 @@ async def forward(request: web.Request, route: Route, access: Access) -> web.Str
     streamed = request.method in _BODY_METHODS and request.body_exists
     if route.kind == "manifest" and request.method == "PUT":
         try:
-            manifest = await _manifest_body(request)
+            manifest = await read_limited(request, MANIFEST_LIMIT)
         except (OSError, aiohttp.ClientError, HttpProcessingError) as exc:
             log.info("manifest %s %s cut short by the client: %s", request.method, request.path, exc.__class__.__name__)
             return error_response("MANIFEST_INVALID", "the manifest was cut short", status=400)
         if manifest is None:
             return error_response("SIZE_INVALID", f"manifests are limited to {MANIFEST_LIMIT} bytes", status=413)
-        if not is_json_object(manifest):
-            return error_response("MANIFEST_INVALID", "a manifest is a JSON object", status=400)
+        refused = manifest_problem(manifest)
+        if refused is not None:
+            return error_response("MANIFEST_INVALID", refused, status=400)
     if storage_wanted(request.method, route, request.headers, settings.upstream_storage_dir):
         local = await _from_storage(request, route, access)
         if local is not None:

@@ -5,15 +5,25 @@ from __future__ import annotations
 import pytest
 
 from gateway.registry.routes import Route
-from gateway.registry.validation import is_json_object, reference_problem
+from gateway.registry.validation import manifest_problem, reference_problem
 
 SHA256 = "sha256:" + "ab" * 32
 
 
-@pytest.mark.parametrize(("body", "expected"), [(b"{}", True), (b'{"schemaVersion": 2}', True), (b"null", False),
-                                                (b"[]", False), (b"42", False), (b"{", False), (b"\xff\xfe{", False)])
-def test_a_manifest_body_must_be_a_json_object(body: bytes, expected: bool) -> None:
-    assert is_json_object(body) is expected
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b"{}", None), (b'{"schemaVersion": 2}', None), (b"null", "a manifest is a JSON object"),
+        (b"[]", "a manifest is a JSON object"), (b"42", "a manifest is a JSON object"),
+        (b"{", "the manifest is not JSON (UTF-8)"), (b"\xff\xfe{", "the manifest is not JSON (UTF-8)"),
+        (b'{"size": ' + b"9" * 5000 + b"}", "the manifest is not JSON (UTF-8)"),
+        (b"[" * 100_000, "the manifest nests arrays or objects too deeply"),
+        (b'{"annotations": ' + b"[" * 5000 + b"]" * 5000 + b"}", "the manifest nests arrays or objects too deeply"),
+    ],
+    ids=["empty", "object", "null", "array", "number", "cut", "utf16", "huge-number", "deep", "deep-inside"],
+)
+def test_a_manifest_body_must_be_a_json_object(body: bytes, expected: str | None) -> None:
+    assert manifest_problem(body) == expected
 
 
 @pytest.mark.parametrize(
