@@ -29,7 +29,7 @@ from gateway.registry.access import (
 )
 from gateway.registry.errors import error_response
 from gateway.registry.gathered_reads import gathered
-from gateway.registry.go_form import without_form_body
+from gateway.registry.go_form import NEUTRAL_CONTENT_TYPE, without_form_body
 from gateway.registry.splice import splice_body
 from gateway.registry.storage_blobs import open_blob, send_blob
 from gateway.registry.storage_blobs import wanted as storage_wanted
@@ -118,7 +118,7 @@ def _upstream_url(request: web.Request, access: Access, upload: UploadState | No
     return URL(base + target, encoded=True)
 
 
-def _upstream_headers(request: web.Request) -> CIMultiDict[str]:
+def _upstream_headers(request: web.Request, route: Route) -> CIMultiDict[str]:
     settings = request.app[keys.SETTINGS]
     drop = _FORWARD_TOKEN_DROP if settings.upstream_forward_token else _REQUEST_DROP
     headers: CIMultiDict[str] = CIMultiDict()
@@ -126,6 +126,9 @@ def _upstream_headers(request: web.Request) -> CIMultiDict[str]:
         if name.lower() not in drop:
             headers.add(name, value)
     headers = without_form_body(headers)
+    if route.kind == "upload" and "Content-Type" in headers:
+        # Blob bytes have no media type in the registry, and its PATCH takes no other (a 500 else).
+        headers["Content-Type"] = NEUTRAL_CONTENT_TYPE
     headers["X-Forwarded-Host"] = public_host(request, settings)
     headers["X-Forwarded-Proto"] = public_origin(request, settings).split("://", 1)[0]
     if request.remote:
@@ -191,7 +194,7 @@ async def forward(request: web.Request, route: Route, access: Access) -> web.Str
         upstream = await session.request(
             request.method,
             _upstream_url(request, access, upload),
-            headers=_upstream_headers(request),
+            headers=_upstream_headers(request, route),
             data=manifest if manifest is not None else gathered(request, idle_timeout=settings.client_idle_timeout) if streamed else None,
             allow_redirects=False,
             timeout=_timeout(request, unbounded=request.method in _BODY_METHODS and manifest is None),
@@ -235,7 +238,7 @@ async def _from_storage(request: web.Request, route: Route, access: Access) -> w
     assert settings.upstream_storage_dir is not None
     try:
         async with request.app[keys.UPSTREAM].request(
-            "HEAD", _upstream_url(request, access), headers=_upstream_headers(request), allow_redirects=False,
+            "HEAD", _upstream_url(request, access), headers=_upstream_headers(request, route), allow_redirects=False,
             timeout=_timeout(request), skip_auto_headers=_NO_AUTO_HEADERS,
         ) as head:
             length = head.content_length

@@ -139,13 +139,18 @@ async def test_a_monolithic_upload_sent_the_curl_way_as_a_form_is_stored_as_sent
             assert response.status == 200 and await response.read() == data
 
 
-async def test_a_chunk_sent_as_a_form_is_stored_as_sent(gateway: Gateway) -> None:
-    data = b"mount=x&from=y&_state=z"
+@pytest.mark.parametrize(
+    "content_type", [FORM, "text/plain", "application/octet-stream; charset=binary", "APPLICATION/OCTET-STREAM"]
+)
+async def test_a_chunk_of_any_content_type_is_stored_as_sent(gateway: Gateway, content_type: str) -> None:
+    """Registry 2.8 takes a PATCH only as application/octet-stream (a 500 else): blob bytes have no
+    media type, so the gateway sends every chunk as that."""
+    data = b"mount=x&from=y&_state=z " + content_type.encode()
     async with aiohttp.ClientSession() as session:
         headers = await bearer(session, gateway.url, gateway.host, "alice", "repository:alice/form-chunk:pull,push")
         async with session.post(f"{gateway.url}/v2/alice/form-chunk/blobs/uploads/", headers=headers) as response:
             location = response.headers["Location"]
-        async with session.patch(location, data=data, headers={**headers, "Content-Type": FORM}) as response:
+        async with session.patch(location, data=data, headers={**headers, "Content-Type": content_type}) as response:
             assert response.status == 202, await response.text()
             location = response.headers["Location"]
         async with session.put(location, params={"digest": sha(data)}, headers=headers) as response:
