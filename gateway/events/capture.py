@@ -22,7 +22,7 @@ class Exchange:
 
     route: Route
     method: str
-    query: Mapping[str, str]  # as the registry read it (gateway/registry/go_form.py), first values first
+    query: Mapping[str, str]  # the forwarded query as the registry read it (gateway/registry/go_form.py)
     status: int
     request_headers: Mapping[str, str]
     response_headers: Mapping[str, str]

@@ -57,6 +57,6 @@ def without_form_body(headers: CIMultiDict[str]) -> CIMultiDict[str]:
     refuses repeats, but every one is looked at all the same)."""
     if not any(read_as_form(value) for value in headers.getall("Content-Type", ())):
         return headers
-    kept: CIMultiDict[str] = CIMultiDict((k, v) for k, v in headers.items() if k.lower() != "content-type")
-    kept["Content-Type"] = NEUTRAL_CONTENT_TYPE
+    kept = headers.copy()
+    kept["Content-Type"] = NEUTRAL_CONTENT_TYPE  # replaces every one
     return kept
