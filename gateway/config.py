@@ -8,7 +8,6 @@ line on stderr and exit code 2.
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -18,6 +17,7 @@ from typing import Any
 
 from yarl import URL
 
+from gateway import safe_json
 from gateway.events.hook_headers import headers_problem
 
 
@@ -254,7 +254,7 @@ def _webhook(key: str, index: int, item: Any) -> WebhookSetting:
 def _webhooks(key: str, value: Any) -> tuple[WebhookSetting, ...]:
     if isinstance(value, str):
         try:
-            value = json.loads(value) if value.strip() else []
+            value = safe_json.loads(value) if value.strip() else []
         except ValueError as exc:
             raise ConfigError(key, f"expected a JSON list of webhook objects ({exc})") from None
     if not isinstance(value, list):
@@ -403,8 +403,10 @@ def load_settings(environ: Mapping[str, str], config_file: Path | None = None) -
             document = tomllib.loads(config_file.read_text(encoding="utf-8"))
         except OSError as exc:
             raise ConfigError("config", f"cannot read {str(config_file)!r}: {exc.strerror}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError("config", f"{config_file} is not valid TOML: {exc}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError("config", f"{config_file} is not valid TOML (UTF-8): {exc}") from None
+        except RecursionError:
+            raise ConfigError("config", f"{config_file} nests arrays or tables too deeply") from None
         _check_unknown_keys(document)
 
     values: dict[str, Any] = {}

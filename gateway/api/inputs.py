@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway import safe_json
 from gateway.api.errors import TOO_LARGE, ApiError, bad_request
 
 MAX_BODY_BYTES = 64 * 1024
@@ -29,8 +30,8 @@ async def json_object(request: web.Request) -> dict[str, Any]:
     if not raw.strip():
         raise bad_request("the request body must be a JSON object")
     try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        data = safe_json.loads(raw)
+    except ValueError:
         raise bad_request("the request body is not valid JSON (UTF-8)") from None
     if not isinstance(data, dict):
         raise bad_request("the request body must be a JSON object")

@@ -3,12 +3,12 @@ the client sent and the answer the registry gave."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gateway import safe_json
 from gateway.auth.scopes import is_valid_digest
 from gateway.events.model import Event, RequestInfo, Target, new_event_id
 from gateway.registry.routes import Route
@@ -22,7 +22,7 @@ class Exchange:
 
     route: Route
     method: str
-    query: Mapping[str, str]
+    query: Mapping[str, str]  # the forwarded query as the registry read it (gateway/registry/go_form.py)
     status: int
     request_headers: Mapping[str, str]
     response_headers: Mapping[str, str]
@@ -46,8 +46,8 @@ class ManifestFacts:
 
 def manifest_facts(body: bytes, content_type: str) -> ManifestFacts:
     try:
-        document: Any = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        document: Any = safe_json.loads(body)
+    except ValueError:
         document = {}
     if not isinstance(document, dict):
         document = {}
@@ -73,6 +73,15 @@ def _int(value: str | None) -> int:
         return int(value or 0)
     except ValueError:
         return 0
+
+
+def is_mount(query: Mapping[str, str], created: str) -> bool:
+    """Whether a 201 to an upload POST with this query (as the registry read it) is a mount, the
+    registry having answered with the digest `created`. Registry 2.8 mounts whenever `mount` and
+    `from` are both set; a later registry that takes a `digest` completes a monolithic upload of
+    that digest instead (only the answer's digest tells which when both are given)."""
+    mounted, source, uploaded = query.get("mount", ""), query.get("from", ""), query.get("digest", "")
+    return bool(mounted and source) and (not uploaded or not created or created == mounted)
 
 
 def event_for(
@@ -102,12 +111,12 @@ def event_for(
     elif route.kind == "blob" and method == "DELETE" and status == 202:
         action = "delete"
         target = Target(route.name, "", route.reference, 0, f"{exchange.origin}/v2/{route.name}/blobs/{route.reference}")
-    elif route.kind == "upload" and method == "POST" and status == 201 and "mount" in exchange.query:
+    elif route.kind == "upload" and method == "POST" and status == 201 and is_mount(exchange.query, digest):
         action = "mount"
-        mounted = exchange.query.get("mount", "")
+        mounted = exchange.query["mount"]
         target = Target(
             route.name, "", digest or mounted, _int(headers.get("Content-Length")),
-            f"{exchange.origin}/v2/{route.name}/blobs/{digest or mounted}", "", exchange.query.get("from", ""),
+            f"{exchange.origin}/v2/{route.name}/blobs/{digest or mounted}", "", exchange.query["from"],
         )
     if target is None:
         return None

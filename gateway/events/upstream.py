@@ -11,13 +11,16 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway import keys
-from gateway.events.model import ACTIONS, Event, RequestInfo, Target
+from gateway import keys, safe_json
+from gateway.bodies import read_limited
+from gateway.events.model import ACTIONS, Event, RequestInfo, Target, event_json
 from gateway.store import StoreError
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 4 * 1024 * 1024
+_MAX_SIZE = 2**63 - 1  # a BIGINT
+_LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 
 def _authorized(request: web.Request) -> bool:
@@ -32,12 +35,15 @@ def _authorized(request: web.Request) -> bool:
 
 
 def _timestamp(text: Any) -> float | None:
+    """Seconds since the epoch; None unless it falls between 1970 and 9999 in UTC (an offset can
+    carry year 1 or 9999 out of what the event's own timestamp text can show)."""
     if not isinstance(text, str):
         return None
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
     except ValueError:
         return None
+    return moment if 0 <= moment < _LAST_SECOND else None
 
 
 def _str(mapping: Any, key: str) -> str:
@@ -54,13 +60,15 @@ def parse_upstream_event(item: Any) -> Event | None:
     if not _str(item, "id") or not isinstance(target, dict) or not _str(target, "repository") or moment is None:
         return None
     size = target.get("size", 0)
-    return Event(
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= _MAX_SIZE:
+        return None
+    event = Event(
         id=_str(item, "id"),
         timestamp=moment,
         action=item["action"],
         target=Target(
             repository=_str(target, "repository"), media_type=_str(target, "mediaType"), digest=_str(target, "digest"),
-            size=size if isinstance(size, int) else 0, url=_str(target, "url"), tag=_str(target, "tag"),
+            size=size, url=_str(target, "url"), tag=_str(target, "tag"),
             from_repository=_str(target, "fromRepository"),
         ),
         request=RequestInfo(_str(request, "id"), _str(request, "addr"), _str(request, "host"), _str(request, "method"), _str(request, "useragent")),
@@ -69,17 +77,35 @@ def parse_upstream_event(item: Any) -> Event | None:
         source_addr=_str(source, "addr"),
         instance_id=_str(source, "instanceID") or "upstream",
     )
+    return event if _storable(event) else None
+
+
+def _storable(event: Event) -> bool:
+    """Whether the store can take the event as it is: text within its columns' widths, and valid
+    Unicode throughout (a `\\ud800` escape decodes to a lone surrogate, which no column takes)."""
+    target = event.target
+    columns = ((event.id, 64), (target.repository, 255), (target.tag, 128), (target.digest, 200), (event.actor, 64))
+    if any(len(text) > width for text, width in columns):  # the widths in gateway/store/schema.py
+        return False
+    try:
+        json.dumps(event_json(event), ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 async def receive_upstream_events(request: web.Request) -> web.Response:
     if not _authorized(request):
         log.info("upstream notification refused from %s: missing or wrong shared secret", request.remote)
         return web.json_response({"error": {"code": "UNAUTHORIZED", "message": "missing or wrong shared secret"}}, status=401)
-    if request.content_length is not None and request.content_length > MAX_BODY:
+    body = await read_limited(request, MAX_BODY)
+    if body is None:
         return web.json_response({"error": {"code": "TOO_LARGE", "message": "notification too large"}}, status=413)
     try:
-        document = json.loads(await request.content.read(MAX_BODY + 1))
-    except (ValueError, UnicodeDecodeError):
+        document = safe_json.loads(body)
+    except safe_json.TooDeep:
+        return web.json_response({"error": {"code": "BAD_REQUEST", "message": "body is JSON nested too deeply"}}, status=400)
+    except ValueError:
         return web.json_response({"error": {"code": "BAD_REQUEST", "message": "body is not JSON"}}, status=400)
     items = document.get("events") if isinstance(document, dict) else None
     if not isinstance(items, list):

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from aiohttp import web
+from multidict import MultiDict
 
 from gateway import keys
 from gateway.auth.namespaces import namespace_facts
@@ -18,6 +19,7 @@ from gateway.auth.scopes import Scope, format_scopes
 from gateway.auth.tokens import TokenError, VerifiedToken
 from gateway.public import service_name, token_realm
 from gateway.registry.errors import challenge_header, error_response
+from gateway.registry.go_form import go_query
 from gateway.registry.routes import Route, method_actions, mount_source, mount_sources, required_access
 from gateway.registry.uploads import PARAM as UPLOAD_PARAM
 from gateway.registry.uploads import split_query
@@ -70,9 +72,25 @@ def _upload_binding_allows(request: web.Request, route: Route, token: str, servi
     return None
 
 
+def without_mount(raw_query: str) -> str:
+    """A raw query with every `mount` and `from` taken out (a mount the caller may not make)."""
+    raw_query, _ = split_query(raw_query, "mount")
+    raw_query, _ = split_query(raw_query, "from")
+    return raw_query
+
+
+def registry_query(request: web.Request, access: Access | None = None) -> MultiDict[str]:
+    """The query as the registry will read it: Go's parse of what the gateway forwards, so every
+    decision on `mount`, `from` and `digest` is taken on the values the registry acts on."""
+    raw_query = request.rel_url.raw_query_string
+    if access is not None and access.strip_mount:
+        raw_query = without_mount(raw_query)
+    return go_query(raw_query)
+
+
 def challenge_scopes(request: web.Request, route: Route) -> tuple[Scope, ...]:
     scopes = required_access(request.method, route)
-    source = mount_source(request.method, route, request.query)
+    source = mount_source(request.method, route, registry_query(request))
     if source and source != route.name:
         scopes += (Scope("repository", source, ("pull",)),)
     return scopes
@@ -115,7 +133,7 @@ def authorize(request: web.Request, route: Route) -> Access:
                 f"token of {verified.subject or 'anonymous'!r} was issued before namespace"
                 f" {namespace_of(scope.name)!r} was deleted and reserved",
             )
-    sources = mount_sources(request.method, route, request.query)
+    sources = mount_sources(request.method, route, registry_query(request))
     strip = not all(
         verified.allows("repository", s, "pull") and not revocations.predates_reservation(s, verified.issued_at)
         for s in sources

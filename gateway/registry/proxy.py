@@ -19,13 +19,17 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from gateway import keys
+from gateway.bodies import read_limited
 from gateway.ops import observe
 from gateway.public import public_host, public_origin
 from gateway.registry.cached_manifests import keep, serve_cached
 from gateway.registry.catalog import catalog
-from gateway.registry.access import Access, Challenge, authorize, challenge_response, missing_namespace_denial
+from gateway.registry.access import (
+    Access, Challenge, authorize, challenge_response, missing_namespace_denial, registry_query, without_mount,
+)
 from gateway.registry.errors import error_response
 from gateway.registry.gathered_reads import gathered
+from gateway.registry.go_form import NEUTRAL_CONTENT_TYPE, without_form_body
 from gateway.registry.splice import splice_body
 from gateway.registry.storage_blobs import open_blob, send_blob
 from gateway.registry.storage_blobs import wanted as storage_wanted
@@ -34,7 +38,7 @@ from gateway.events.capture import MANIFEST_LIMIT, manifest_facts
 from gateway.registry.referrers import referrers
 from gateway.registry.tags import tag_list
 from gateway.registry.upload_state import chunk_out_of_order, known_state, remember, status_response, with_latest_state
-from gateway.registry.validation import is_json_object, reference_problem
+from gateway.registry.validation import manifest_problem, reference_problem
 from gateway.store.uploads import UploadState
 from gateway.registry.recording import record_answer, record_exchange
 from gateway.registry.uploads import PARAM as UPLOAD_PARAM
@@ -85,7 +89,7 @@ async def v2_handler(request: web.Request) -> web.StreamResponse:
         denial = await missing_namespace_denial(request, route, challenge)
         return denial or challenge_response(request, challenge)
     observe.note(request, user=access.subject)
-    problem = reference_problem(request.method, route, request.query)
+    problem = reference_problem(request.method, route, registry_query(request, access))
     if problem is not None:
         code, message, status = problem
         return error_response(code, message, status=status)
@@ -108,20 +112,23 @@ def _upstream_url(request: web.Request, access: Access, upload: UploadState | No
     if upload is not None:
         raw_query = with_latest_state(raw_query, upload)
     if access.strip_mount:
-        raw_query, _ = split_query(raw_query, "mount")
-        raw_query, _ = split_query(raw_query, "from")
+        raw_query = without_mount(raw_query)
     base = str(request.app[keys.SETTINGS].upstream_url.origin())
     target = request.rel_url.raw_path + (f"?{raw_query}" if raw_query else "")
     return URL(base + target, encoded=True)
 
 
-def _upstream_headers(request: web.Request) -> CIMultiDict[str]:
+def _upstream_headers(request: web.Request, route: Route) -> CIMultiDict[str]:
     settings = request.app[keys.SETTINGS]
     drop = _FORWARD_TOKEN_DROP if settings.upstream_forward_token else _REQUEST_DROP
     headers: CIMultiDict[str] = CIMultiDict()
     for name, value in request.headers.items():
         if name.lower() not in drop:
             headers.add(name, value)
+    headers = without_form_body(headers)
+    if route.kind == "upload" and "Content-Type" in headers:
+        # Blob bytes have no media type in the registry, and its PATCH takes no other (a 500 else).
+        headers["Content-Type"] = NEUTRAL_CONTENT_TYPE
     headers["X-Forwarded-Host"] = public_host(request, settings)
     headers["X-Forwarded-Proto"] = public_origin(request, settings).split("://", 1)[0]
     if request.remote:
@@ -156,21 +163,6 @@ def _timeout(request: web.Request, unbounded: bool = False) -> aiohttp.ClientTim
     )
 
 
-async def _manifest_body(request: web.Request) -> bytes | None:
-    """Manifests are small and the index needs their content, so they alone are read whole (to
-    the end of the body, however it arrives); None when the body is over the limit."""
-    if request.content_length is not None and request.content_length > MANIFEST_LIMIT:
-        return None
-    pieces: list[bytes] = []
-    size = 0
-    while piece := await request.content.readany():
-        size += len(piece)
-        if size > MANIFEST_LIMIT:
-            return None
-        pieces.append(piece)
-    return b"".join(pieces)
-
-
 async def forward(request: web.Request, route: Route, access: Access) -> web.StreamResponse:
     session = request.app[keys.UPSTREAM]
     settings = request.app[keys.SETTINGS]
@@ -178,14 +170,15 @@ async def forward(request: web.Request, route: Route, access: Access) -> web.Str
     streamed = request.method in _BODY_METHODS and request.body_exists
     if route.kind == "manifest" and request.method == "PUT":
         try:
-            manifest = await _manifest_body(request)
+            manifest = await read_limited(request, MANIFEST_LIMIT)
         except (OSError, aiohttp.ClientError, HttpProcessingError) as exc:
             log.info("manifest %s %s cut short by the client: %s", request.method, request.path, exc.__class__.__name__)
             return error_response("MANIFEST_INVALID", "the manifest was cut short", status=400)
         if manifest is None:
             return error_response("SIZE_INVALID", f"manifests are limited to {MANIFEST_LIMIT} bytes", status=413)
-        if not is_json_object(manifest):
-            return error_response("MANIFEST_INVALID", "a manifest is a JSON object", status=400)
+        refused = manifest_problem(manifest)
+        if refused is not None:
+            return error_response("MANIFEST_INVALID", refused, status=400)
     if storage_wanted(request.method, route, request.headers, settings.upstream_storage_dir):
         local = await _from_storage(request, route, access)
         if local is not None:
@@ -201,7 +194,7 @@ async def forward(request: web.Request, route: Route, access: Access) -> web.Str
         upstream = await session.request(
             request.method,
             _upstream_url(request, access, upload),
-            headers=_upstream_headers(request),
+            headers=_upstream_headers(request, route),
             data=manifest if manifest is not None else gathered(request, idle_timeout=settings.client_idle_timeout) if streamed else None,
             allow_redirects=False,
             timeout=_timeout(request, unbounded=request.method in _BODY_METHODS and manifest is None),
@@ -245,7 +238,7 @@ async def _from_storage(request: web.Request, route: Route, access: Access) -> w
     assert settings.upstream_storage_dir is not None
     try:
         async with request.app[keys.UPSTREAM].request(
-            "HEAD", _upstream_url(request, access), headers=_upstream_headers(request), allow_redirects=False,
+            "HEAD", _upstream_url(request, access), headers=_upstream_headers(request, route), allow_redirects=False,
             timeout=_timeout(request), skip_auto_headers=_NO_AUTO_HEADERS,
         ) as head:
             length = head.content_length

@@ -13,7 +13,7 @@ from gateway import keys
 from gateway.events.capture import Exchange
 from gateway.ops.context import info_of
 from gateway.public import public_origin
-from gateway.registry.access import Access
+from gateway.registry.access import Access, registry_query
 from gateway.registry.errors import error_response
 from gateway.registry.routes import Route
 from gateway.store import StoreError
@@ -41,7 +41,7 @@ async def record_answer(
     if status >= 300 or route.kind not in ("manifest", "blob", "upload"):
         return None
     exchange = Exchange(
-        route=route, method=request.method, query=request.query, status=status,
+        route=route, method=request.method, query=registry_query(request, access), status=status,
         request_headers=request.headers, response_headers=headers, remote=request.remote or "",
         origin=public_origin(request, request.app[keys.SETTINGS]), subject=access.subject,
         app_token=access.app_token_name or "", manifest=manifest, request_id=_request_id(request),

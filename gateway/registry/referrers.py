@@ -3,6 +3,7 @@ manifests' `subject`s: an image index, filtered by `artifactType`, never a 404."
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlencode
 
@@ -43,4 +44,6 @@ async def referrers(request: web.Request, route: Route) -> web.Response:
         rows = rows[:PAGE]
         query = {"last": rows[-1].digest, **({"artifactType": artifact_type} if artifact_type is not None else {})}
         headers["Link"] = f'</v2/{route.name}/referrers/{route.reference}?{urlencode(query)}>; rel="next"'
-    return web.json_response(image_index([descriptor(r) for r in rows]), content_type=INDEX_MEDIA_TYPE, headers=headers)
+    # Exactly the media type, no charset: clients (and the OCI conformance suite) compare it whole.
+    body = json.dumps(image_index([descriptor(r) for r in rows])).encode()
+    return web.Response(body=body, content_type=INDEX_MEDIA_TYPE, headers=headers)

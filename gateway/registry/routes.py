@@ -100,8 +100,8 @@ def _is_mount(method: str, route: Route, query: Mapping[str, str]) -> bool:
 
 
 def mount_source(method: str, route: Route, query: Mapping[str, str]) -> str | None:
-    """The `from` repository of a cross-repository mount request, when this is one (the first
-    `from` of a multidict, the one registry 2.8 reads)."""
+    """The `from` repository of a cross-repository mount request, when this is one. `query` is the
+    query as the registry reads it (gateway/registry/go_form.py): its first `from` is the one used."""
     return (query.get("from") or None) if _is_mount(method, route, query) else None
 
 

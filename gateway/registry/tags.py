@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
 
-from gateway import keys
+from gateway import keys, safe_json
 from gateway.ops import observe
 from gateway.registry.catalog import page_params
 from gateway.registry.errors import error_response
@@ -41,9 +40,9 @@ async def tag_list(request: web.Request, route: Route) -> web.Response:
         observe.upstream_failed(request, "unreachable")
         return error_response("UNAVAILABLE", "the upstream registry is unavailable", status=503)
     try:
-        document = json.loads(body)
+        document = safe_json.loads(body)
         tags = sorted(t for t in (document.get("tags") or []) if isinstance(t, str))
-    except (ValueError, AttributeError, UnicodeDecodeError):
+    except (ValueError, AttributeError):
         return error_response("UNAVAILABLE", "the upstream registry answered an unreadable tag list", status=503)
     remaining = [t for t in tags if t > last] if last else tags
     page = remaining[:n] if request.query.get("n") is not None else remaining

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 
 import aiohttp
 from aiohttp import web
 
-from gateway import keys
+from gateway import keys, safe_json
 from gateway.public import public_origin
 from gateway.registry.access import Access
 from gateway.registry.errors import error_response
@@ -37,8 +36,8 @@ def offset_from_state(raw_state: str) -> int | None:
     text = unquote(raw_state)
     try:
         decoded = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        offset = json.loads(decoded[_MAC_BYTES:]).get("Offset")
-    except (binascii.Error, ValueError, AttributeError, UnicodeDecodeError):
+        offset = safe_json.loads(decoded[_MAC_BYTES:]).get("Offset")
+    except (binascii.Error, ValueError, AttributeError):
         return None
     return offset if isinstance(offset, int) and offset >= 0 else None
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 
+from gateway import safe_json
 from gateway.auth.scopes import is_supported_digest, is_valid_digest, is_valid_tag
 from gateway.registry.routes import Route
+from gateway.safe_json import TooDeep
 
 _UPLOAD_ID = re.compile(r"[A-Za-z0-9_=-]{1,128}")
 
@@ -21,8 +22,8 @@ def reference_problem(method: str, route: Route, query: Mapping[str, str]) -> tu
         if not is_valid_tag(reference):
             if method == "PUT":
                 return "TAG_INVALID", f"{reference[:100]!r} is not a valid tag", 400
-            # No manifest can have this name: the registry (and OCI) answer 404 to a read or delete.
-            return "MANIFEST_UNKNOWN", f"{reference[:100]!r} is not a valid tag, so no manifest has it", 404
+            # No manifest can have this name: reading or deleting it is a manifest not found.
+            return "MANIFEST_UNKNOWN", f"no manifest {reference[:100]!r}: it is neither a tag nor a digest", 404
         if method == "DELETE":
             return (
                 "UNSUPPORTED",
@@ -49,10 +50,15 @@ def _digest_problem(digest: str) -> tuple[str, str, int] | None:
     return None
 
 
-def is_json_object(body: bytes) -> bool:
-    """Whether a manifest body is a JSON object: registry 2.8 answers 500 to one that is JSON but
-    not an object (`null`, `[]`), which clients would read as the registry being down."""
+def manifest_problem(body: bytes) -> str | None:
+    """Why a manifest body is refused before it reaches the registry, or None. Registry 2.8
+    answers 500 to one that is JSON but not an object (`null`, `[]`), which clients would read as
+    the registry being down; and one nested deeper than this process can parse could not be
+    indexed (Go would take nesting up to 10,000 deep; no real manifest nests more than a few)."""
     try:
-        return isinstance(json.loads(body), dict)
-    except (ValueError, UnicodeDecodeError):
-        return False
+        document = safe_json.loads(body)
+    except TooDeep:
+        return "the manifest nests arrays or objects too deeply"
+    except ValueError:
+        return "the manifest is not JSON (UTF-8)"
+    return None if isinstance(document, dict) else "a manifest is a JSON object"

@@ -334,3 +334,22 @@ def test_a_webhook_header_that_would_break_every_delivery_is_a_config_error(head
         load_settings({"GATEWAY_WEBHOOKS": json.dumps(hooks)})
     assert caught.value.key == "GATEWAY_WEBHOOKS[0].headers"
     assert words in str(caught.value)
+
+
+def test_webhooks_nested_too_deeply_are_one_config_error() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"GATEWAY_WEBHOOKS": "[" * 100_000})
+    assert caught.value.key == "GATEWAY_WEBHOOKS"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [(b"a = " + b"[" * 100_000, "nests arrays or tables too deeply"), (b"issuer = '\xff'", "is not valid TOML (UTF-8)")],
+    ids=["deep", "not-utf8"],
+)
+def test_a_config_file_that_cannot_be_read_as_toml_is_one_config_error(tmp_path: Path, text: bytes, expected: str) -> None:
+    path = tmp_path / "gateway.toml"
+    path.write_bytes(text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings({}, path)
+    assert caught.value.key == "config" and expected in str(caught.value)

@@ -52,7 +52,8 @@ async def test_wrong_password_is_401_and_repeated_failures_are_throttled_with_42
 
 async def test_malformed_json_and_wrong_bodies_are_400(admin: Api) -> None:
     path = "/teams"
-    for raw in (b"{", b"not json", b"", b"   ", b"\xff\xfe{}", b"[" * 50000, b'{"name": "a"} trailing', b"null", b"42", b'"text"'):
+    deep_inside = b'{"name": ' + b"[" * 20000 + b"]" * 20000 + b"}"
+    for raw in (b"{", b"not json", b"", b"   ", b"\xff\xfe{}", b"[" * 50000, deep_inside, b'{"name": "a"} trailing', b"null", b"42", b'"text"'):
         reply = await admin.call("POST", path, raw=raw, headers={"Content-Type": "application/json"})
         assert reply.status == 400 and reply.error_code == "bad_request", (raw[:20], reply)
     reply = await admin.call("POST", path, raw=b'{"name": 1e999999}', headers={"Content-Type": "application/json"})
@@ -69,6 +70,8 @@ async def test_duplicate_keys_and_huge_numbers_do_not_break_anything(admin: Api)
 
 async def test_oversize_body_is_413(admin: Api) -> None:
     reply = await admin.call("POST", "/teams", raw=b'{"name": "' + b"a" * 200_000 + b'"}')
+    assert reply.status == 413 and reply.error_code == "too_large"
+    reply = await admin.call("POST", "/teams", raw=b"[" * (3 * 1024 * 1024))
     assert reply.status == 413 and reply.error_code == "too_large"
 
 

@@ -118,6 +118,25 @@ async def test_a_manifest_that_is_json_but_not_an_object_is_manifest_invalid(gat
             assert _errors(await response.read()) == ["MANIFEST_INVALID"]
 
 
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 100_000, b'{"schemaVersion": 2, "annotations": {"a": ' + b"[" * 5000 + b"]" * 5000 + b"}}", b"{" * 100_000],
+    ids=["deep-array", "deep-inside-an-object", "deep-objects"],
+)
+async def test_a_manifest_nested_too_deeply_is_manifest_invalid(gateway: Gateway, body: bytes) -> None:
+    start = gateway.log_path.stat().st_size
+    async with aiohttp.ClientSession() as session:
+        headers = await bearer(session, gateway.url, gateway.host, "alice", "repository:alice/deep:pull,push")
+        async with session.put(
+            f"{gateway.url}/v2/alice/deep/manifests/v1", data=body, headers={**headers, "Content-Type": OCI_MANIFEST}
+        ) as response:
+            assert response.status == 400
+            assert _errors(await response.read()) == ["MANIFEST_INVALID"]
+    with gateway.log_path.open("rb") as handle:
+        handle.seek(start)
+        assert b"Traceback" not in handle.read()
+
+
 @pytest.mark.parametrize("reference", ["md5:abc", "a:b", "sha256+b64:abc", "sha384:" + "ab" * 47])
 @pytest.mark.parametrize("method", ["GET", "PUT"])
 async def test_a_digest_of_an_algorithm_the_registry_lacks_is_digest_invalid(gateway: Gateway, reference: str, method: str) -> None:

@@ -253,7 +253,7 @@ async def test_end_12_referrers_with_filter_and_delete(
         referrer_digests[kind] = sha(body)
     async with session.get(f"{gateway.url}/v2/{repo}/referrers/{subject}", headers=auth) as response:
         assert response.status == 200
-        assert response.headers["Content-Type"].startswith(INDEX)
+        assert response.headers["Content-Type"] == INDEX
         index = await response.json(content_type=None)
     assert index["schemaVersion"] == 2 and index["mediaType"] == INDEX
     assert {(m["digest"], m["artifactType"], m["annotations"]["org.example.kind"]) for m in index["manifests"]} == {
@@ -280,3 +280,68 @@ async def test_unknown_upload_gets_blob_upload_unknown(session: aiohttp.ClientSe
         assert await error_code(response) in ("BLOB_UPLOAD_UNKNOWN", "BLOB_UPLOAD_INVALID")
     async with session.get(f"{gateway.url}/v2/{repo}/blobs/uploads/bad%20id", headers=auth) as response:
         assert response.status == 404 and await error_code(response) == "BLOB_UPLOAD_UNKNOWN"
+
+
+NOT_A_REFERENCE = ".INVALID_MANIFEST_NAME"  # the conformance suite's manifest that cannot exist
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "DELETE"])
+async def test_a_reference_that_is_neither_a_tag_nor_a_digest_is_a_manifest_not_found(
+    session: aiohttp.ClientSession, gateway: Gateway, auth: dict[str, str], repo: str, method: str
+) -> None:
+    await push_image(session, gateway.url, repo, "v1", auth)
+    async with session.request(method, f"{gateway.url}/v2/{repo}/manifests/{NOT_A_REFERENCE}", headers=auth) as response:
+        assert response.status == 404
+        assert response.headers["Docker-Distribution-Api-Version"] == "registry/2.0"
+        if method != "HEAD":
+            assert response.content_type == "application/json"
+            assert await error_code(response) == "MANIFEST_UNKNOWN"
+
+
+async def test_a_manifest_put_under_a_name_that_is_not_a_tag_is_tag_invalid(
+    session: aiohttp.ClientSession, gateway: Gateway, auth: dict[str, str], repo: str
+) -> None:
+    status, _ = await push_manifest(session, gateway.url, repo, NOT_A_REFERENCE, {"schemaVersion": 2}, auth)
+    assert status == 400
+    async with session.put(
+        f"{gateway.url}/v2/{repo}/manifests/{NOT_A_REFERENCE}", data=b"{}", headers={**auth, "Content-Type": OCI_MANIFEST}
+    ) as response:
+        assert response.status == 400 and await error_code(response) == "TAG_INVALID"
+
+
+async def test_the_referrers_index_has_exactly_the_index_media_type(
+    session: aiohttp.ClientSession, gateway: Gateway, auth: dict[str, str], repo: str
+) -> None:
+    subject = await push_image(session, gateway.url, repo, "v1", auth)
+    async with session.get(f"{gateway.url}/v2/{repo}/manifests/v1", headers={**auth, "Accept": OCI_MANIFEST}) as response:
+        subject_size = len(await response.read())
+    empty = await push_blob(session, gateway.url, repo, b"{}", auth)
+    body = json.dumps(artifact(subject, subject_size, "application/vnd.example.sbom", empty)).encode()
+    async with session.put(
+        f"{gateway.url}/v2/{repo}/manifests/{sha(body)}", data=body, headers={**auth, "Content-Type": OCI_MANIFEST}
+    ) as response:
+        assert response.status == 201
+    for digest, query in ((subject, ""), (subject, "?artifactType=application/vnd.example.sbom"), (sha(b"none"), "")):
+        async with session.get(f"{gateway.url}/v2/{repo}/referrers/{digest}{query}", headers=auth) as response:
+            assert response.status == 200
+            assert response.headers["Content-Type"] == INDEX
+            assert (await response.json(content_type=INDEX))["mediaType"] == INDEX
+
+
+async def test_a_manifest_has_exactly_its_media_type_from_the_registry_and_from_memory(
+    session: aiohttp.ClientSession, gateway: Gateway, auth: dict[str, str], repo: str
+) -> None:
+    image = await push_image(session, gateway.url, repo, "image", auth)
+    async with session.get(f"{gateway.url}/v2/{repo}/manifests/image", headers={**auth, "Accept": OCI_MANIFEST}) as response:
+        image_size = len(await response.read())
+    index = {"schemaVersion": 2, "mediaType": INDEX, "manifests": [{"mediaType": OCI_MANIFEST, "digest": image, "size": image_size}]}
+    status, index_digest = await push_manifest(session, gateway.url, repo, "index", index, auth, media_type=INDEX)
+    assert status == 201
+    for media_type, tag, digest in ((OCI_MANIFEST, "image", image), (INDEX, "index", index_digest)):
+        accept = {**auth, "Accept": media_type}
+        for reference in (tag, digest, digest, tag):  # the repeats may come from the gateway's memory
+            for method in ("GET", "HEAD"):
+                async with session.request(method, f"{gateway.url}/v2/{repo}/manifests/{reference}", headers=accept) as response:
+                    assert response.status == 200
+                    assert response.headers["Content-Type"] == media_type, (method, reference)
+                    assert response.headers["Docker-Content-Digest"] == digest

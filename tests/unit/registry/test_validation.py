@@ -5,15 +5,25 @@ from __future__ import annotations
 import pytest
 
 from gateway.registry.routes import Route
-from gateway.registry.validation import is_json_object, reference_problem
+from gateway.registry.validation import manifest_problem, reference_problem
 
 SHA256 = "sha256:" + "ab" * 32
 
 
-@pytest.mark.parametrize(("body", "expected"), [(b"{}", True), (b'{"schemaVersion": 2}', True), (b"null", False),
-                                                (b"[]", False), (b"42", False), (b"{", False), (b"\xff\xfe{", False)])
-def test_a_manifest_body_must_be_a_json_object(body: bytes, expected: bool) -> None:
-    assert is_json_object(body) is expected
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b"{}", None), (b'{"schemaVersion": 2}', None), (b"null", "a manifest is a JSON object"),
+        (b"[]", "a manifest is a JSON object"), (b"42", "a manifest is a JSON object"),
+        (b"{", "the manifest is not JSON (UTF-8)"), (b"\xff\xfe{", "the manifest is not JSON (UTF-8)"),
+        (b'{"size": ' + b"9" * 5000 + b"}", "the manifest is not JSON (UTF-8)"),
+        (b"[" * 100_000, "the manifest nests arrays or objects too deeply"),
+        (b'{"annotations": ' + b"[" * 5000 + b"]" * 5000 + b"}", "the manifest nests arrays or objects too deeply"),
+    ],
+    ids=["empty", "object", "null", "array", "number", "cut", "utf16", "huge-number", "deep", "deep-inside"],
+)
+def test_a_manifest_body_must_be_a_json_object(body: bytes, expected: str | None) -> None:
+    assert manifest_problem(body) == expected
 
 
 @pytest.mark.parametrize(
@@ -66,3 +76,21 @@ def test_a_digest_with_a_trailing_newline_is_digest_invalid(route: Route) -> Non
 
 def test_an_upload_id_with_a_trailing_newline_is_an_unknown_upload() -> None:
     assert reference_problem("PATCH", Route("upload", "alice/app", "abc\n"), {}) == ("BLOB_UPLOAD_UNKNOWN", "no such upload", 404)
+
+
+@pytest.mark.parametrize("reference", [".INVALID_MANIFEST_NAME", "-bad-tag", "a" * 129])
+@pytest.mark.parametrize("method", ["GET", "HEAD", "DELETE"])
+def test_reading_or_deleting_a_name_no_manifest_can_have_is_manifest_unknown(reference: str, method: str) -> None:
+    assert reference_problem(method, Route("manifest", "alice/app", reference), {}) == (
+        "MANIFEST_UNKNOWN", f"no manifest {reference[:100]!r}: it is neither a tag nor a digest", 404,
+    )
+
+
+def test_pushing_under_a_name_that_is_not_a_tag_is_tag_invalid() -> None:
+    problem = reference_problem("PUT", Route("manifest", "alice/app", ".INVALID_MANIFEST_NAME"), {})
+    assert problem is not None and problem[0] == "TAG_INVALID" and problem[2] == 400
+
+
+def test_deleting_by_a_valid_tag_stays_unsupported() -> None:
+    problem = reference_problem("DELETE", Route("manifest", "alice/app", "v1"), {})
+    assert problem is not None and problem[0] == "UNSUPPORTED" and problem[2] == 405
