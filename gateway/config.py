@@ -87,10 +87,17 @@ class Settings:
     client_idle_timeout: float = 120.0
     shutdown_grace: float = 60.0
     readiness_timeout: float = 2.0
+    password_cost: int = 17
+    secrets_key_file: Path | None = None
+    webhooks_allow_private_targets: bool = False
 
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'gateway.db'}"
+
+    @property
+    def effective_secrets_key_file(self) -> Path:
+        return self.secrets_key_file or self.data_dir / "secrets.key"
 
 
 @dataclass(frozen=True)
@@ -335,6 +342,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("client_idle_timeout", ("server", "client_idle_timeout"), "GATEWAY_SERVER_CLIENT_IDLE_TIMEOUT", _seconds),
     Option("shutdown_grace", ("server", "shutdown_grace"), "GATEWAY_SERVER_SHUTDOWN_GRACE", _seconds),
     Option("readiness_timeout", ("readiness", "timeout"), "GATEWAY_READINESS_TIMEOUT", _seconds),
+    Option("password_cost", ("auth", "password_cost"), "GATEWAY_AUTH_PASSWORD_COST", _int_between(10, 20)),
+    Option("secrets_key_file", ("secrets", "key_file"), "GATEWAY_SECRETS_KEY_FILE", _optional_path),
+    Option(
+        "webhooks_allow_private_targets", ("webhook_delivery", "allow_private_targets"),
+        "GATEWAY_WEBHOOK_DELIVERY_ALLOW_PRIVATE_TARGETS", _bool,
+    ),
 )
 
 
@@ -414,6 +427,11 @@ def _check_pairs(settings: Settings) -> None:
         raise ConfigError("GATEWAY_TOKEN_KEY_FILE", "token signing needs both a key file and a certificate file")
     if settings.admin_username and not settings.admin_password:
         raise ConfigError("GATEWAY_ADMIN_PASSWORD", "GATEWAY_ADMIN_USERNAME is set but no admin password is given")
+
+
+def uses_data_dir(settings: Settings) -> bool:
+    """Whether anything lives in the data dir: the SQLite store, a generated key pair, the secrets key."""
+    return not settings.database_url or settings.token_key_file is None or settings.secrets_key_file is None
 
 
 def describe(settings: Settings) -> dict[str, str]:

@@ -159,4 +159,28 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX revoked_subjects_by_name ON revoked_subjects (name, revoked_at)",
         ),
     ),
+    (
+        8,
+        (  # sealed webhook secrets outgrow VARCHAR(255): the table again with a TEXT secret
+            """CREATE TABLE webhooks_sealed (
+                name VARCHAR(64) NOT NULL PRIMARY KEY,
+                url VARCHAR(2048) NOT NULL,
+                secret TEXT NOT NULL,
+                headers TEXT NOT NULL,
+                actions VARCHAR(64) NOT NULL,
+                repository_pattern VARCHAR(255) NOT NULL,
+                source VARCHAR(16) NOT NULL,
+                cursor_seq BIGINT NOT NULL,
+                leased_by VARCHAR(64) NULL,
+                lease_until BIGINT NOT NULL,
+                created_at BIGINT NOT NULL
+            )""",
+            """INSERT INTO webhooks_sealed (name, url, secret, headers, actions, repository_pattern, source,
+                cursor_seq, leased_by, lease_until, created_at)
+            SELECT name, url, secret, headers, actions, repository_pattern, source,
+                cursor_seq, leased_by, lease_until, created_at FROM webhooks""",
+            "DROP TABLE webhooks",
+            "ALTER TABLE webhooks_sealed RENAME TO webhooks",
+        ),
+    ),
 )
