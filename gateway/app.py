@@ -23,6 +23,7 @@ from gateway.auth.tokens import TokenIssuer, TokenVerifier
 from gateway.config import Settings, uses_data_dir
 from gateway.events.recorder import EventRecorder, default_source_addr, recording
 from gateway.events.retention import pruning
+from gateway.events.targets import PublicResolver
 from gateway.events.upstream import receive_upstream_events
 from gateway.events.webhooks import WebhookDispatcher, delivering, policy_from, seal_stored_secrets, sync_configured
 from gateway.ops.setup import setup_ops
@@ -114,11 +115,13 @@ async def _webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, store = app[keys.SETTINGS], app[keys.STORE]
     await sync_configured(store, settings)
     await seal_stored_secrets(store)
-    session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
+    allow_private = settings.webhooks_allow_private_targets
+    connector = aiohttp.TCPConnector(resolver=None if allow_private else PublicResolver())
+    session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
     metrics = app[keys.METRICS]
     dispatcher = WebhookDispatcher(
         store, session, policy_from(settings), app[keys.EVENTS].instance_id,
-        on_failure=metrics.webhook_failed, on_depth=metrics.set_outbox_depth,
+        on_failure=metrics.webhook_failed, on_depth=metrics.set_outbox_depth, allow_private_targets=allow_private,
     )
     app[keys.WEBHOOKS] = dispatcher
     try:

@@ -19,6 +19,7 @@ from typing import Any
 from yarl import URL
 
 from gateway.events.hook_headers import headers_problem
+from gateway.events.targets import target_problem
 
 
 class ConfigError(Exception):
@@ -427,6 +428,9 @@ def _check_pairs(settings: Settings) -> None:
         raise ConfigError("GATEWAY_TOKEN_KEY_FILE", "token signing needs both a key file and a certificate file")
     if settings.admin_username and not settings.admin_password:
         raise ConfigError("GATEWAY_ADMIN_PASSWORD", "GATEWAY_ADMIN_USERNAME is set but no admin password is given")
+    for index, hook in enumerate(settings.webhooks):
+        if (problem := target_problem(hook.url, settings.webhooks_allow_private_targets)) is not None:
+            raise ConfigError(f"GATEWAY_WEBHOOKS[{index}].url", problem)
 
 
 def uses_data_dir(settings: Settings) -> bool:

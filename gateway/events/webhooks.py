@@ -28,6 +28,7 @@ from gateway.background import running
 from gateway.config import Settings, WebhookSetting
 from gateway.events.hook_headers import DELIVERY_HEADER, SIGNATURE_HEADER
 from gateway.events.model import ENVELOPE_MEDIA_TYPE, envelope_bytes
+from gateway.events.targets import address_problem, redact
 from gateway.store import Conflict, Store, StoreError
 from gateway.store.events import EventRow, SettledBatch, Webhook, WebhookFailure
 
@@ -79,8 +80,11 @@ class WebhookDispatcher:
         holder: str,
         on_failure: Callable[[str], None] = lambda endpoint: None,
         on_depth: Callable[[int], None] = lambda depth: None,
+        *,
+        allow_private_targets: bool = False,
     ) -> None:
         self._store = store
+        self._allow_private = allow_private_targets
         self._session = session
         self._policy = policy
         self._holder = holder
@@ -89,21 +93,26 @@ class WebhookDispatcher:
         self.failures = 0
 
     async def _post(self, hook: Webhook, body: bytes) -> str | None:
-        """One delivery attempt; None on success, else what went wrong."""
+        """One delivery attempt; None on success, else what went wrong (no URL password in it)."""
         headers = {
             **hook.headers,
             "Content-Type": ENVELOPE_MEDIA_TYPE,
             SIGNATURE_HEADER: signature(hook.secret, body),
             DELIVERY_HEADER: str(uuid.uuid4()),
         }
+        problem = address_problem(hook.url, self._allow_private)  # names: the session's resolver checks them
+        if problem is not None:
+            return f"refused: {problem}"
         try:
             timeout = aiohttp.ClientTimeout(total=self._policy.timeout)
-            async with self._session.post(hook.url, data=body, headers=headers, timeout=timeout) as response:
+            async with self._session.post(
+                hook.url, data=body, headers=headers, timeout=timeout, allow_redirects=False  # a redirect could point inside
+            ) as response:
                 if 200 <= response.status < 300:
                     return None
                 return f"HTTP {response.status}"
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:  # ValueError: a header aiohttp refuses
-            return exc.__class__.__name__ + (f": {exc}" if str(exc) else "")
+            return redact(exc.__class__.__name__ + (f": {exc}" if str(exc) else ""), hook.url)
 
     async def _deliver(self, hook: Webhook, batch: SettledBatch) -> str | None:
         """Deliver with retries and backoff, keeping the lease alive; the last error or None."""
