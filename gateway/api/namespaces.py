@@ -3,6 +3,8 @@ owners and admins) and the settings of personal namespaces (a user's own name).
 
 A personal namespace has no row until its user first changes it: it then reads as private
 with no team. Names are shared with users, so a namespace may not take a user's name.
+A namespace the caller may not see answers exactly as one that does not exist (404), so names
+cannot be probed; one they see but may not manage answers 403.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from aiohttp import web
 
 from gateway import keys
 from gateway.api.caller import Caller, authenticate, require_admin, require_self_or_admin
-from gateway.api.errors import bad_request, conflict, forbidden, not_found
+from gateway.api.errors import bad_request, conflict, not_found
 from gateway.api.inputs import Body, json_object
 from gateway.api.names import check_namespace, check_team, namespace_param
 from gateway.api.paging import collect, page_body, page_request
@@ -39,14 +41,23 @@ async def _lookup(request: web.Request, name: str) -> tuple[Namespace | None, bo
     return row, personal
 
 
-async def _existing(request: web.Request, name: str) -> tuple[Namespace, bool]:
+def _no_such(name: str) -> web.HTTPException:
+    return not_found(f"no such namespace {name!r}")
+
+
+async def _existing(request: web.Request, name: str, caller: Caller) -> tuple[Namespace, bool]:
+    """The namespace if it exists and the caller may see it; else 404, the same either way."""
     row, personal = await _lookup(request, name)
     if row is not None:
-        return row, personal
-    if personal:
+        namespace = row
+    elif personal:
         user = await request.config_dict[keys.STORE].get_user(name)
-        return Namespace(name, None, DEFAULT_VISIBILITY, user.created_at if user else 0), True
-    raise not_found(f"no such namespace {name!r}")
+        namespace = Namespace(name, None, DEFAULT_VISIBILITY, user.created_at if user else 0)
+    else:
+        raise _no_such(name)
+    if not await _may_see(request, caller, namespace):
+        raise _no_such(name)
+    return namespace, personal
 
 
 async def _require_manager(request: web.Request, caller: Caller, namespace: Namespace, personal: bool, action: str) -> None:
@@ -90,9 +101,7 @@ async def create_namespace(request: web.Request) -> web.Response:
 
 async def get_namespace(request: web.Request) -> web.Response:
     caller = await authenticate(request)
-    namespace, _ = await _existing(request, namespace_param(request))
-    if not await _may_see(request, caller, namespace):
-        raise forbidden(f"namespace {namespace.name!r} is private; only its members and admins may see it")
+    namespace, _ = await _existing(request, namespace_param(request), caller)
     return json_response(namespace_json(namespace))
 
 
@@ -106,7 +115,7 @@ async def update_namespace(request: web.Request) -> web.Response:
         check_team(new_team)
     if visibility is None and new_team is None:
         raise bad_request("nothing to change: give visibility and/or team")
-    namespace, personal = await _existing(request, name)
+    namespace, personal = await _existing(request, name, caller)
     await _require_manager(request, caller, namespace, personal, "change this namespace")
     if new_team is not None:
         if personal:
@@ -119,7 +128,7 @@ async def update_namespace(request: web.Request) -> web.Response:
             await store.create_namespace(name, None, visibility or DEFAULT_VISIBILITY)
         except Conflict:
             await store.update_namespace(name, visibility=visibility)
-    updated, _ = await _existing(request, name)
+    updated, _ = await _existing(request, name, caller)
     return json_response(namespace_json(updated))
 
 
@@ -127,8 +136,9 @@ async def delete_namespace(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     name = namespace_param(request)
     row, personal = await _lookup(request, name)
-    if row is None:
-        raise not_found(f"no such namespace {name!r}" + (" (a personal namespace has no settings to delete)" if personal else ""))
+    if row is None or not await _may_see(request, caller, row):
+        own = personal and (caller.admin or caller.name == name)
+        raise not_found(f"no such namespace {name!r}" + (" (a personal namespace has no settings to delete)" if own else ""))
     await _require_manager(request, caller, row, personal, "delete this namespace")
     if not await request.config_dict[keys.STORE].delete_namespace(name):
         raise not_found(f"no such namespace {name!r}")

@@ -28,12 +28,15 @@ log = logging.getLogger(__name__)
 class Challenge(Exception):
     """The request needs a (better) token. `error` is None, invalid_token or insufficient_scope."""
 
-    def __init__(self, scopes: tuple[Scope, ...], error: str | None, reason: str, subject: str = "") -> None:
+    def __init__(
+        self, scopes: tuple[Scope, ...], error: str | None, reason: str, subject: str = "", app_token: str | None = None
+    ) -> None:
         super().__init__(reason)
         self.scopes = scopes
         self.error = error
         self.reason = reason
         self.subject = subject
+        self.app_token = app_token
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,7 @@ def authorize(request: web.Request, route: Route) -> Access:
                 challenge_scopes(request, route),
                 "insufficient_scope",
                 f"token of {verified.subject or 'anonymous'!r} lacks {','.join(missing)} on {scope.type}:{scope.name}",
-                verified.subject,
+                verified.subject, verified.app_token,
             )
     sources = mount_sources(request.method, route, request.query)
     strip = not all(verified.allows("repository", s, "pull") for s in sources)
@@ -133,11 +136,18 @@ def challenge_response(request: web.Request, challenge: Challenge) -> web.Respon
 async def missing_namespace_denial(request: web.Request, route: Route, challenge: Challenge) -> web.Response | None:
     """A request refused because its namespace does not exist gets a clear answer instead of a
     challenge a new token cannot satisfy: 403 DENIED for a push, 404 NAME_UNKNOWN for a read
-    (clients look before they push). Only refused requests pay this store lookup."""
+    (clients look before they push). Only refused requests pay this store lookup.
+
+    Only for a caller to whom it reveals nothing: one who could create the namespace and so
+    learn whether it exists anyway, i.e. a user signed in with their password (anyone may found
+    a team and give it a namespace through the API, where a taken name answers 409) or an
+    application token that auto-create would let push there. Anonymous callers and other
+    application tokens get the same challenge for a missing namespace as for one they may not
+    see, so names cannot be probed."""
     if challenge.error != "insufficient_scope" or not route.name:
         return None
     namespace = namespace_of(route.name)
-    if not namespace:
+    if not namespace or not await _may_create(request, challenge, namespace):
         return None
     identity = Identity(challenge.subject)
     facts = await namespace_facts(request.app[keys.STORE], identity, namespace, request.app[keys.POLICY_RULES])
@@ -148,3 +158,17 @@ async def missing_namespace_denial(request: web.Request, route: Route, challenge
     if "push" in method_actions(request.method):
         return error_response("DENIED", message, {"namespace": namespace})
     return error_response("NAME_UNKNOWN", message, {"namespace": namespace})
+
+
+async def _may_create(request: web.Request, challenge: Challenge, namespace: str) -> bool:
+    if not challenge.subject:
+        return False
+    if challenge.app_token is None:
+        return True
+    if not request.app[keys.POLICY_RULES].auto_create:
+        return False
+    record = await request.app[keys.STORE].get_app_token(challenge.app_token)
+    return (
+        record is not None and "push" in record.actions
+        and (not record.namespaces or namespace in record.namespaces)
+    )
