@@ -1,5 +1,5 @@
 """Secrets at rest: AES-256-GCM for the values the store keeps but must not show (webhook
-secrets and header values), under keys of their own in `secrets.key`.
+URLs, secrets and header values), under keys of their own in `secrets.key`.
 
 Not derived from the token signing key, so rotating that key leaves stored secrets readable.
 The key file holds one base64 key per line: the first seals, every line opens (so rows sealed

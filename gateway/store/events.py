@@ -158,6 +158,10 @@ def _headers_context(name: str) -> str:
     return f"webhook {name!r} headers"
 
 
+def _url_context(name: str) -> str:
+    return f"webhook {name!r} url"
+
+
 def _optional_int(value: Any) -> int | None:
     return None if value is None else int(value)
 
@@ -366,7 +370,10 @@ class EventQueries(SQLBase):
     # -- webhooks ----------------------------------------------------------------------------
 
     def _sealed(self, hook: Webhook) -> dict[str, str]:
+        """The columns that may hold credentials: the secret, header values, and the URL (a
+        password in it, or a token in its path as chat services' incoming webhooks have)."""
         return {
+            "url": self._sealer.seal(hook.url, _url_context(hook.name)),
             "secret": self._sealer.seal(hook.secret, _secret_context(hook.name)),
             "headers": self._sealer.seal(json.dumps(hook.headers), _headers_context(hook.name)),
         }
@@ -374,7 +381,8 @@ class EventQueries(SQLBase):
     def _webhook(self, row: Row) -> Webhook:
         name = row["name"]
         return Webhook(
-            name=name, url=row["url"], secret=self._sealer.open(row["secret"], _secret_context(name)),
+            name=name, url=self._sealer.open(row["url"], _url_context(name)),
+            secret=self._sealer.open(row["secret"], _secret_context(name)),
             headers=json.loads(self._sealer.open(row["headers"], _headers_context(name))),
             actions=tuple(a for a in row["actions"].split(",") if a), repository_pattern=row["repository_pattern"],
             source=row["source"], cursor_seq=int(row["cursor_seq"]),
@@ -386,7 +394,7 @@ class EventQueries(SQLBase):
             " leased_by, lease_until, created_at)"
             " VALUES (:name, :url, :secret, :headers, :actions, :pattern, :source, :cursor, NULL, 0, :now)",
             {
-                "name": hook.name, "url": hook.url, **self._sealed(hook),
+                "name": hook.name, **self._sealed(hook),
                 "actions": ",".join(hook.actions), "pattern": hook.repository_pattern, "source": hook.source,
                 "cursor": hook.cursor_seq, "now": now,
             },
@@ -397,33 +405,34 @@ class EventQueries(SQLBase):
             "UPDATE webhooks SET url = :url, secret = :secret, headers = :headers, actions = :actions,"
             " repository_pattern = :pattern WHERE name = :name",
             {
-                "name": hook.name, "url": hook.url, **self._sealed(hook),
+                "name": hook.name, **self._sealed(hook),
                 "actions": ",".join(hook.actions), "pattern": hook.repository_pattern,
             },
         )
         return count > 0
 
     async def reseal_webhooks(self) -> tuple[int, list[str]]:
-        """Seal again, with the current key, every secret and header map that is plain text
+        """Seal again, with the current key, every URL, secret and header map that is plain text
         (from a version before sealing) or sealed with an older key: (rows sealed, problems).
         Each row is rewritten only if unchanged since it was read; a row that does not open
         is left as it is and named in the problems."""
         sealed, problems = 0, []
-        for row in await self.fetch_all("SELECT name, secret, headers FROM webhooks ORDER BY name"):
-            if self._sealer.is_current(row["secret"]) and self._sealer.is_current(row["headers"]):
+        for row in await self.fetch_all("SELECT name, url, secret, headers FROM webhooks ORDER BY name"):
+            if all(self._sealer.is_current(row[column]) for column in ("url", "secret", "headers")):
                 continue
+            name = row["name"]
             try:
                 hook = Webhook(
-                    row["name"], "", self._sealer.open(row["secret"], _secret_context(row["name"])),
-                    json.loads(self._sealer.open(row["headers"], _headers_context(row["name"]))), (), "", "", 0,
+                    name, self._sealer.open(row["url"], _url_context(name)), self._sealer.open(row["secret"], _secret_context(name)),
+                    json.loads(self._sealer.open(row["headers"], _headers_context(name))), (), "", "", 0,
                 )
             except (StoreError, ValueError) as exc:
                 problems.append(str(exc))
                 continue
             sealed += await self.execute(
-                "UPDATE webhooks SET secret = :secret, headers = :headers"
-                " WHERE name = :name AND secret = :old_secret AND headers = :old_headers",
-                {"name": hook.name, **self._sealed(hook), "old_secret": row["secret"], "old_headers": row["headers"]},
+                "UPDATE webhooks SET url = :url, secret = :secret, headers = :headers"
+                " WHERE name = :name AND url = :old_url AND secret = :old_secret AND headers = :old_headers",
+                {"name": name, **self._sealed(hook), "old_url": row["url"], "old_secret": row["secret"], "old_headers": row["headers"]},
             )
         return sealed, problems
 

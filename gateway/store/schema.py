@@ -161,10 +161,10 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     ),
     (
         8,
-        (  # sealed webhook secrets outgrow VARCHAR(255): the table again with a TEXT secret
+        (  # sealed webhook secrets and URLs outgrow their VARCHARs: the table again with TEXT
             """CREATE TABLE webhooks_sealed (
                 name VARCHAR(64) NOT NULL PRIMARY KEY,
-                url VARCHAR(2048) NOT NULL,
+                url TEXT NOT NULL,
                 secret TEXT NOT NULL,
                 headers TEXT NOT NULL,
                 actions VARCHAR(64) NOT NULL,

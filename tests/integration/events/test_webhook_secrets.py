@@ -1,4 +1,4 @@
-"""Webhook secrets and header values sealed at rest in a real gateway's store (SQLite and
+"""Webhook URLs, secrets and header values sealed at rest in a real gateway's store (SQLite and
 MariaDB): deliveries still carry the right signature and header, a row an older version wrote
 in plain text is sealed at start-up, and `portus-gateway secrets rotate` seals every row again."""
 
@@ -82,7 +82,7 @@ async def test_stored_webhook_secrets_are_sealed_and_deliveries_are_still_signed
             listed = json.dumps(await admin.ok("GET", "/webhooks"))
             assert API_SECRET not in listed and API_HEADER not in listed and OLD_SECRET not in listed
         raw = await _raw_rows(database_url)
-        for plain in (API_SECRET, API_HEADER, OLD_SECRET, OLD_HEADER):
+        for plain in (API_SECRET, API_HEADER, OLD_SECRET, OLD_HEADER, receiver.url):
             assert plain not in raw, f"{plain} stored in plain text"
         await _push_and_receive(gateway, receiver, "alice/sealed")
         _check_deliveries(receiver, "alice/sealed")

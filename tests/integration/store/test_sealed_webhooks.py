@@ -1,4 +1,4 @@
-"""Webhook secrets and header values at rest: sealed in the row, read back whole, on both stores;
+"""Webhook URLs, secrets and header values at rest: sealed in the row, read back whole, on both stores;
 rows from a version before sealing still read and are sealed by `reseal_webhooks`."""
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ from gateway.store import Store
 from gateway.store.events import PlainText, Webhook
 
 SECRET = "hook-secret-3f9a1c"
+URL = "https://hooks.example.com/services/T0/B0/url-token-5e1d"
 HEADER_VALUE = "Bearer header-credential-77e2"
 
 
-def _hook(name: str, secret: str = SECRET) -> Webhook:
-    return Webhook(name, "https://hooks.example.com/x", secret, {"Authorization": HEADER_VALUE}, ("push",), "", "api", 0)
+def _hook(name: str, secret: str = SECRET, url: str = URL) -> Webhook:
+    return Webhook(name, url, secret, {"Authorization": HEADER_VALUE}, ("push",), "", "api", 0)
 
 
 async def _raw(store: Store, name: str) -> str:
@@ -26,14 +27,16 @@ async def _raw(store: Store, name: str) -> str:
 async def test_the_stored_row_holds_neither_the_secret_nor_a_header_value(store: Store) -> None:
     store.use_sealer(Sealer([new_key()]))
     long_secret = "s" * 255  # the longest the API takes: sealed, it outgrows the old VARCHAR(255)
+    long_url = URL + "/" + "p" * (2048 - len(URL) - 1)  # and the longest URL the old VARCHAR(2048)
     await store.add_webhook(_hook("sealed"), 1)
-    await store.add_webhook(_hook("long", long_secret), 1)
+    await store.add_webhook(_hook("long", long_secret, long_url), 1)
     for name in ("sealed", "long"):
         raw = await _raw(store, name)
-        assert SECRET not in raw and HEADER_VALUE not in raw and "s" * 40 not in raw and "pgs1:" in raw
+        assert SECRET not in raw and HEADER_VALUE not in raw and "url-token" not in raw and "s" * 40 not in raw
+        assert "pgs1:" in raw
     read = await store.get_webhook("sealed")
-    assert read is not None and read.secret == SECRET and read.headers == {"Authorization": HEADER_VALUE}
-    assert [h.secret for h in await store.list_webhooks()] == [long_secret, SECRET]
+    assert read is not None and read.secret == SECRET and read.headers == {"Authorization": HEADER_VALUE} and read.url == URL
+    assert [(h.secret, h.url) for h in await store.list_webhooks()] == [(long_secret, long_url), (SECRET, URL)]
     await store.update_webhook(_hook("sealed", "changed-secret-99"))
     assert "changed-secret-99" not in await _raw(store, "sealed")
     assert (await store.get_webhook("sealed")).secret == "changed-secret-99"  # type: ignore[union-attr]
@@ -48,8 +51,8 @@ async def test_a_plain_text_row_of_an_older_version_reads_and_is_then_sealed(sto
     assert read is not None and read.secret == SECRET and read.headers == {"Authorization": HEADER_VALUE}
     assert await store.reseal_webhooks() == (1, [])
     raw = await _raw(store, "old")
-    assert SECRET not in raw and HEADER_VALUE not in raw
-    assert (await store.get_webhook("old")).secret == SECRET  # type: ignore[union-attr]
+    assert SECRET not in raw and HEADER_VALUE not in raw and "url-token" not in raw
+    assert (await store.get_webhook("old")) == read
     assert await store.reseal_webhooks() == (0, []), "sealed rows are left alone"
 
 
