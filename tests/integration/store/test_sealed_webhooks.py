@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.auth.sealing import Sealer, Unsealable, new_key
-from gateway.store import Store
+from gateway.store import Store, base, open_store
 from gateway.store.events import PlainText, Webhook
 
 SECRET = "hook-secret-3f9a1c"
@@ -82,3 +82,20 @@ async def test_a_sealed_secret_copied_into_another_row_does_not_open(store: Stor
         await store.get_webhook("attacker")
     sealed, problems = await store.reseal_webhooks()
     assert sealed == 0 and problems == []  # sealed with the current key: not touched, still unreadable
+
+
+async def test_webhooks_stored_before_migration_8_survive_it(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = tuple(m for m in base.MIGRATIONS if m[0] < 8)
+    opened = await open_store(database_url)
+    try:
+        monkeypatch.setattr(base, "MIGRATIONS", before)
+        await opened.migrate()
+        await opened.add_webhook(_hook("kept"), 1)
+        monkeypatch.undo()
+        assert await opened.migrate() == [8]
+        opened.use_sealer(Sealer([new_key()]))
+        assert await opened.get_webhook("kept") == _hook("kept")
+        assert await opened.reseal_webhooks() == (1, [])
+        assert SECRET not in await _raw(opened, "kept")
+    finally:
+        await opened.close()
