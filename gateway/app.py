@@ -166,7 +166,10 @@ def rules_from(settings: Settings) -> Rules:
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(handler_args=_HANDLER_ARGS)
     if settings.password_cost < DEFAULT_COST:
-        log.warning("auth.password_cost %d is below OWASP's %d: new password hashes are weak (for tests only)", settings.password_cost, DEFAULT_COST)
+        log.warning(
+            "auth.password_cost %d is below OWASP's %d: new password hashes are weak (for tests only)",
+            settings.password_cost, DEFAULT_COST,
+        )
     app[keys.SETTINGS] = settings
     app[keys.HASHER] = PasswordHasher(processes=settings.server_workers, cost=settings.password_cost)
     app[keys.POLICY_RULES] = rules_from(settings)

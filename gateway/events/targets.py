@@ -80,7 +80,8 @@ class PublicResolver(AbstractResolver):
         if not public:
             shown = ", ".join(sorted({r["host"] for r in found})[:4])
             raise PrivateTargetRefused(  # an errno, so aiohttp shows the message in its own
-                errno.EACCES, f"refused: {host} resolves to non-public addresses only ({shown}); set {ALLOW_SETTING} to allow them"
+                errno.EACCES,
+                f"refused: {host} resolves to non-public addresses only ({shown}); set {ALLOW_SETTING} to allow them",
             )
         return public
 

@@ -422,17 +422,20 @@ class EventQueries(SQLBase):
                 continue
             name = row["name"]
             try:
-                hook = Webhook(
-                    name, self._sealer.open(row["url"], _url_context(name)), self._sealer.open(row["secret"], _secret_context(name)),
-                    json.loads(self._sealer.open(row["headers"], _headers_context(name))), (), "", "", 0,
-                )
+                url = self._sealer.open(row["url"], _url_context(name))
+                secret = self._sealer.open(row["secret"], _secret_context(name))
+                headers = json.loads(self._sealer.open(row["headers"], _headers_context(name)))
+                hook = Webhook(name, url, secret, headers, (), "", "", 0)
             except (StoreError, ValueError) as exc:
                 problems.append(str(exc))
                 continue
             sealed += await self.execute(
                 "UPDATE webhooks SET url = :url, secret = :secret, headers = :headers"
                 " WHERE name = :name AND url = :old_url AND secret = :old_secret AND headers = :old_headers",
-                {"name": name, **self._sealed(hook), "old_url": row["url"], "old_secret": row["secret"], "old_headers": row["headers"]},
+                {
+                    "name": name, **self._sealed(hook),
+                    "old_url": row["url"], "old_secret": row["secret"], "old_headers": row["headers"],
+                },
             )
         return sealed, problems
 

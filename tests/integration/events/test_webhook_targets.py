@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import aiohttp
 
@@ -43,9 +44,9 @@ async def test_the_api_refuses_webhook_urls_on_non_public_addresses_by_default(m
     no_traceback_since(gateway, 0)
 
 
-def test_a_configured_webhook_on_a_loopback_address_is_a_bad_setting(make_gateway: Callable[..., Gateway], tmp_path: object) -> None:
+def test_a_configured_webhook_on_a_loopback_address_is_a_bad_setting(tmp_path: Path) -> None:
     hooks = json.dumps([{"name": "inside", "url": "http://127.0.0.1:9/hook", "secret": "a-secret-value"}])
-    gateway = Gateway(tmp_path / "unstarted", "http://127.0.0.1:9", {**DEFAULTS, "GATEWAY_WEBHOOKS": hooks})  # type: ignore[operator]
+    gateway = Gateway(tmp_path / "unstarted", "http://127.0.0.1:9", {**DEFAULTS, "GATEWAY_WEBHOOKS": hooks})
     result = gateway.cli("config", "show", check=False)
     assert result.returncode == 2
     assert "GATEWAY_WEBHOOKS[0].url" in result.stderr and "allow_private_targets" in result.stderr
