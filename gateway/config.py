@@ -18,6 +18,7 @@ from typing import Any
 
 from yarl import URL
 
+from gateway.auth.credentials import DEFAULT_COST, MAX_COST, MIN_COST
 from gateway.events.hook_headers import headers_problem
 from gateway.events.targets import target_problem
 
@@ -88,7 +89,7 @@ class Settings:
     client_idle_timeout: float = 120.0
     shutdown_grace: float = 60.0
     readiness_timeout: float = 2.0
-    password_cost: int = 17
+    password_cost: int = DEFAULT_COST
     secrets_key_file: Path | None = None
     webhooks_allow_private_targets: bool = False
 
@@ -343,7 +344,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("client_idle_timeout", ("server", "client_idle_timeout"), "GATEWAY_SERVER_CLIENT_IDLE_TIMEOUT", _seconds),
     Option("shutdown_grace", ("server", "shutdown_grace"), "GATEWAY_SERVER_SHUTDOWN_GRACE", _seconds),
     Option("readiness_timeout", ("readiness", "timeout"), "GATEWAY_READINESS_TIMEOUT", _seconds),
-    Option("password_cost", ("auth", "password_cost"), "GATEWAY_AUTH_PASSWORD_COST", _int_between(10, 20)),
+    Option("password_cost", ("auth", "password_cost"), "GATEWAY_AUTH_PASSWORD_COST", _int_between(MIN_COST, MAX_COST)),
     Option("secrets_key_file", ("secrets", "key_file"), "GATEWAY_SECRETS_KEY_FILE", _optional_path),
     Option(
         "webhooks_allow_private_targets", ("webhook_delivery", "allow_private_targets"),

@@ -18,11 +18,11 @@ import threading
 from concurrent.futures import Executor, ThreadPoolExecutor
 
 DEFAULT_COST = 17  # log2 of scrypt's N: OWASP's minimum is N=2^17, r=8, p=1 (128 MiB a run)
-MIN_COST, MAX_COST = 10, 20
+MIN_COST, MAX_COST = 10, 18
 SCRYPT_R = 8
 SCRYPT_P = 1
 _SCHEME = "scrypt"
-_MAX_N = 2**MAX_COST  # a stored hash asking for more is refused, not run
+_MAX_MEMORY = 128 * SCRYPT_R * 2**MAX_COST  # 256 MiB: a stored hash asking for more is refused, not run
 
 
 def _b64(data: bytes) -> str:
@@ -34,9 +34,9 @@ def _unb64(text: str) -> bytes:
 
 
 def _derive(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    if not 1 < n <= _MAX_N or not 0 < r <= 32 or not 0 < p <= 16:
+    if n < 2 or not 0 < r <= 32 or not 0 < p <= 16 or 128 * r * n > _MAX_MEMORY:
         raise ValueError("scrypt parameters out of range")
-    maxmem = 128 * r * n * p + 1024 * 1024  # the run's memory (128*r*N bytes) and a margin
+    maxmem = 128 * r * (n + p) + 1024 * 1024  # what the run allocates (128*r*N bytes, and 128*r*p) and a margin
     return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=maxmem, dklen=32)
 
 
