@@ -8,10 +8,13 @@ import asyncio
 import hashlib
 import hmac
 import json
+import stat
 from collections.abc import Callable
+from pathlib import Path
 
 import aiohttp
 
+from gateway.auth.sealing import Sealer, read_keys
 from gateway.store import open_store
 from gateway.store.events import Webhook
 from tests.integration.api.conftest import Api, no_traceback_since
@@ -99,3 +102,27 @@ async def test_stored_webhook_secrets_are_sealed_and_deliveries_are_still_signed
         no_traceback_since(gateway, 0)
     finally:
         await receiver.stop()
+
+
+async def test_rotating_with_drop_previous_leaves_only_the_new_key_and_every_row_readable(tmp_path: Path) -> None:
+    gateway = Gateway(tmp_path, "http://127.0.0.1:9")  # its CLI only
+    key_file, database_url = tmp_path / "data" / "secrets.key", f"sqlite:///{tmp_path / 'data' / 'gateway.db'}"
+    await _add_plain_row(database_url, "https://hooks.example.com/x")
+    first = gateway.cli("secrets", "rotate")
+    assert "1 webhook(s) sealed again" in first.stdout and len(read_keys(key_file)) == 1, "no previous key to keep yet"
+    original = read_keys(key_file)[0]
+    gateway.cli("secrets", "rotate")
+    assert read_keys(key_file)[1:] == [original], "the previous key stays for instances not yet restarted"
+    gateway.cli("secrets", "rotate", "--drop-previous")
+    [only] = read_keys(key_file)
+    assert only != original and stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    store = await open_store(database_url)
+    try:
+        store.use_sealer(Sealer([only]))
+        hook = await store.get_webhook("old")
+        assert hook is not None and hook.secret == OLD_SECRET and hook.headers == {"X-Old": OLD_HEADER}
+    finally:
+        await store.close()
+    key_file.write_text("not a key\n")
+    broken = gateway.cli("secrets", "rotate", check=False)
+    assert broken.returncode == 1 and "secrets.key" in broken.stderr and len(broken.stderr.strip().splitlines()) == 1
