@@ -10,21 +10,24 @@ from aiohttp import web
 
 from gateway import keys
 from gateway.api import setup_api
-from gateway.auth.credentials import PasswordHasher
+from gateway.auth.credentials import DEFAULT_COST, PasswordHasher
 from gateway.auth.endpoint import get_token, post_token
 from gateway.auth.grant_cache import GrantCache
 from gateway.auth.keyfiles import load_or_create_signing_key, load_verification_key
 from gateway.auth.login import Authenticator, CredentialCache
 from gateway.auth.policy import Rules
+from gateway.auth.sealing import load_or_create_sealer
 from gateway.auth.throttle import LoginThrottle
 from gateway.auth.revocation import RevocationView, refreshing
 from gateway.auth.tokens import TokenIssuer, TokenVerifier
-from gateway.config import Settings
+from gateway.config import Settings, uses_data_dir
 from gateway.events.recorder import EventRecorder, default_source_addr, recording
 from gateway.events.retention import pruning
+from gateway.events.targets import PublicResolver
 from gateway.events.upstream import receive_upstream_events
-from gateway.events.webhooks import WebhookDispatcher, delivering, policy_from, sync_configured
+from gateway.events.webhooks import WebhookDispatcher, delivering, policy_from, seal_stored_secrets, sync_configured
 from gateway.ops.setup import setup_ops
+from gateway.private_files import private_dir
 from gateway.registry.errors import API_VERSION, API_VERSION_HEADER
 from gateway.registry.manifest_cache import ManifestCache, following
 from gateway.registry.proxy import v2_handler
@@ -41,15 +44,18 @@ _HANDLER_ARGS = {"max_field_size": 65536, "max_line_size": 16384}
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     store = await open_store(settings.effective_database_url)
+    store.use_sealer(app[keys.SEALER])
     try:
         await store.migrate()
         await _ensure_admin(app, store)
         app[keys.STORE] = store
-        app[keys.AUTHENTICATOR] = Authenticator(
+        authenticator = Authenticator(
             store, app[keys.HASHER], CredentialCache(),
             LoginThrottle(settings.login_max_failures, settings.login_failure_window),
         )
+        app[keys.AUTHENTICATOR] = authenticator
         yield
+        await authenticator.close()
     finally:
         await store.close()
 
@@ -70,7 +76,10 @@ async def _ensure_admin(app: web.Application, store: Store) -> None:
 
 async def _keys_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
+    if uses_data_dir(settings):
+        private_dir(settings.data_dir)
     key = load_or_create_signing_key(settings.token_key_file, settings.token_cert_file, settings.data_dir)
+    app[keys.SEALER] = load_or_create_sealer(settings.effective_secrets_key_file)
     app[keys.SIGNING_KEY] = key
     app[keys.ISSUER] = TokenIssuer(key, settings.issuer, settings.token_ttl)
     previous = [load_verification_key(path) for path in settings.token_previous_cert_files]
@@ -105,11 +114,14 @@ async def _events_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, store = app[keys.SETTINGS], app[keys.STORE]
     await sync_configured(store, settings)
-    session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
+    await seal_stored_secrets(store)
+    allow_private = settings.webhooks_allow_private_targets
+    connector = aiohttp.TCPConnector(resolver=None if allow_private else PublicResolver())
+    session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
     metrics = app[keys.METRICS]
     dispatcher = WebhookDispatcher(
         store, session, policy_from(settings), app[keys.EVENTS].instance_id,
-        on_failure=metrics.webhook_failed, on_depth=metrics.set_outbox_depth,
+        on_failure=metrics.webhook_failed, on_depth=metrics.set_outbox_depth, allow_private_targets=allow_private,
     )
     app[keys.WEBHOOKS] = dispatcher
     try:
@@ -153,8 +165,13 @@ def rules_from(settings: Settings) -> Rules:
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(handler_args=_HANDLER_ARGS)
+    if settings.password_cost < DEFAULT_COST:
+        log.warning(
+            "auth.password_cost %d is below OWASP's %d: new password hashes are weak (for tests only)",
+            settings.password_cost, DEFAULT_COST,
+        )
     app[keys.SETTINGS] = settings
-    app[keys.HASHER] = PasswordHasher(processes=settings.server_workers)
+    app[keys.HASHER] = PasswordHasher(processes=settings.server_workers, cost=settings.password_cost)
     app[keys.POLICY_RULES] = rules_from(settings)
     app[keys.REVOCATIONS] = RevocationView()
     app[keys.MANIFEST_CACHE] = ManifestCache()

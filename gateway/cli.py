@@ -1,5 +1,5 @@
 """Command line: serve, keys, users, teams, namespaces (reserved ones too), tokens, migrate,
-config. Same settings and environment as `serve`.
+secrets, config. Same settings and environment as `serve`.
 
 Every expected failure ends in one line on stderr: exit 2 for bad settings or usage, 1 for a
 failed operation (store unreachable, unknown user, ...). The management commands never create
@@ -20,14 +20,16 @@ from typing import Any
 from gateway import cli_tombstones as tombstones
 from gateway.auth.app_tokens import AppTokenError, new_app_token, parse_duration, password_problem
 from gateway.auth.credentials import hash_password
+from gateway.auth.sealing import Sealer, SecretsKeyError, load_or_create_sealer, new_key, read_keys, write_keys
 from gateway.auth.policy import ROLES, VISIBILITIES
 from gateway.auth.keyfiles import KeyFileError, load_or_create_signing_key, load_verification_key, write_key_pair
 from gateway.auth.revocation import ENABLED_AGAIN_NOTE
 from gateway.auth.scopes import is_valid_namespace_name, is_valid_repository_name, is_valid_team_name, is_valid_username
 from gateway.auth.tokens import rfc3339
-from gateway.config import ConfigError, Settings, describe, load_settings
+from gateway.config import ConfigError, Settings, describe, load_settings, uses_data_dir
 from gateway.envfile import CONFIG_VARIABLE, env_file_text, read_env_file
 from gateway.ops.logs import configure_logging
+from gateway.private_files import private_dir
 from gateway.store import Conflict, Store, StoreError, open_store
 
 PROG = "portus-gateway"
@@ -125,6 +127,14 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("user")
     revoke.add_argument("name")
 
+    secrets = commands.add_parser("secrets", help="the key sealing stored webhook secrets")
+    secrets = secrets.add_subparsers(dest="action", required=True)
+    rotate = secrets.add_parser("rotate", help="seal every stored webhook secret with a new key")
+    rotate.add_argument(
+        "--drop-previous", action="store_true",
+        help="keep only the new key in the file (else the previous one stays, for instances not yet restarted)",
+    )
+
     config = commands.add_parser("config", help="settings").add_subparsers(dest="action", required=True)
     config.add_parser("show", help="print the effective settings, secrets masked")
     config.add_parser(
@@ -138,6 +148,9 @@ def _read_password() -> str:
     if not password:
         raise CommandError("no password on stdin")
     return password
+
+
+_MANAGEMENT = frozenset({"user", "team", "namespace", "token", "secrets"})
 
 
 def _require_database(settings: Settings) -> None:
@@ -185,7 +198,7 @@ def _user_command(settings: Settings, args: argparse.Namespace) -> None:
             if await store.get_namespace(name) is not None:
                 raise CommandError(f"a namespace named {name!r} exists; a user would take it over as their own")
             try:
-                await store.create_user(name, hash_password(password), admin=args.admin)
+                await store.create_user(name, hash_password(password, settings.password_cost), admin=args.admin)
             except Conflict:
                 raise CommandError(f"user {name!r} already exists") from None
             print(f"user {name} created{' (admin)' if args.admin else ''}")
@@ -204,7 +217,7 @@ def _user_command(settings: Settings, args: argparse.Namespace) -> None:
                 raise CommandError(f"no such user {name!r}")
             print(tombstones.deletion_line(f"user {name}", deletion))
         elif args.action == "passwd":
-            if not await store.set_user_password(name, hash_password(password)):
+            if not await store.set_user_password(name, hash_password(password, settings.password_cost)):
                 raise CommandError(f"no such user {name!r}")
             revoked = await store.revoke_refresh_tokens(name)
             print(f"password of {name} changed; {revoked} stored login(s) (refresh tokens) revoked")
@@ -333,6 +346,28 @@ def _token_command(settings: Settings, args: argparse.Namespace) -> None:
     asyncio.run(_with_store(settings, work))
 
 
+async def _rotate_secrets(settings: Settings, drop_previous: bool) -> None:
+    """A new key first in the key file (the old ones kept until every row is sealed again, so an
+    interruption loses nothing), every webhook row sealed with it, then the file trimmed."""
+    path = settings.effective_secrets_key_file
+    old = read_keys(path) if path.exists() else []
+    fresh = new_key()
+    write_keys(path, [fresh, *old])
+    store = await open_store(settings.effective_database_url)
+    try:
+        await store.migrate()
+        store.use_sealer(Sealer([fresh, *old]))
+        sealed, problems = await store.reseal_webhooks()
+    finally:
+        await store.close()
+    if problems:
+        raise CommandError(f"{len(problems)} webhook(s) not sealed again, every old key kept in {path}: {problems[0]}")
+    write_keys(path, [fresh] if drop_previous or not old else [fresh, old[0]])
+    kept = "" if drop_previous or not old else "; the previous key stays in the file for instances not yet restarted"
+    print(f"{path}: new key {Sealer([fresh]).current_key_id} seals; {sealed} webhook(s) sealed again{kept}")
+    print("restart every gateway instance with the new key file")
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     """Check keys and certificates first (one line on a bad one), then serve: alone or as a supervisor."""
     from gateway.ops.serve import run_server, run_workers
@@ -342,6 +377,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         load_or_create_signing_key(settings.token_key_file, settings.token_cert_file, settings.data_dir)
     except KeyFileError as exc:
         raise ConfigError("GATEWAY_TOKEN_KEY_FILE", str(exc)) from None
+    try:
+        load_or_create_sealer(settings.effective_secrets_key_file)
+    except (SecretsKeyError, OSError) as exc:
+        raise ConfigError("GATEWAY_SECRETS_KEY_FILE", str(exc)) from None
     try:
         for path in settings.token_previous_cert_files:
             load_verification_key(path)
@@ -372,6 +411,10 @@ def run(argv: Sequence[str] | None = None) -> None:
     config_file = args.config or (Path(environ[CONFIG_VARIABLE]) if environ.get(CONFIG_VARIABLE) else None)
     settings = load_settings(environ, config_file)
     configure_logging(settings.log_level, settings.log_format)
+    if args.command in _MANAGEMENT:
+        _require_database(settings)  # before anything is created in a data dir made up on the spot
+    if args.command not in ("keys", "config") and uses_data_dir(settings):
+        private_dir(settings.data_dir)
     if args.command == "serve":
         _serve(settings, args)
     elif args.command == "migrate":
@@ -393,6 +436,8 @@ def run(argv: Sequence[str] | None = None) -> None:
     elif args.command == "config" and args.action == "env":
         saved = {**environ, CONFIG_VARIABLE: str(config_file)} if config_file else environ
         print(env_file_text(saved, Path.cwd()), end="")
+    elif args.command == "secrets":
+        asyncio.run(_rotate_secrets(settings, args.drop_previous))
     elif args.command == "config":
         for key, value in describe(settings).items():
             print(f"{key} = {value}")
@@ -404,7 +449,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"{PROG}: bad setting {exc}", file=sys.stderr)
         return 2
-    except (CommandError, StoreError, KeyFileError) as exc:
+    except (CommandError, StoreError, KeyFileError, SecretsKeyError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:  # the machine said no: a port in use, a directory not writable, ...

@@ -18,7 +18,9 @@ from typing import Any
 from yarl import URL
 
 from gateway import safe_json
+from gateway.auth.credentials import DEFAULT_COST, MAX_COST, MIN_COST
 from gateway.events.hook_headers import headers_problem
+from gateway.events.targets import target_problem
 
 
 class ConfigError(Exception):
@@ -94,6 +96,9 @@ class Settings:
     readiness_timeout: float = 2.0
     refresh_max_age: int = 90 * 86400
     refresh_max_idle: int = 14 * 86400
+    password_cost: int = DEFAULT_COST
+    secrets_key_file: Path | None = None
+    webhooks_allow_private_targets: bool = False
 
     @property
     def effective_database_url(self) -> str:
@@ -103,6 +108,10 @@ class Settings:
     def database_is_default(self) -> bool:
         """Neither a data directory nor a database was given: the store is ./data of wherever this runs."""
         return not self.database_url and self.data_dir == DEFAULT_DATA_DIR
+
+    @property
+    def effective_secrets_key_file(self) -> Path:
+        return self.secrets_key_file or self.data_dir / "secrets.key"
 
 
 @dataclass(frozen=True)
@@ -351,6 +360,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("readiness_timeout", ("readiness", "timeout"), "GATEWAY_READINESS_TIMEOUT", _seconds),
     Option("refresh_max_age", ("tokens", "refresh_max_age"), "GATEWAY_TOKENS_REFRESH_MAX_AGE", _int_between(60, 3650 * 86400)),
     Option("refresh_max_idle", ("tokens", "refresh_max_idle"), "GATEWAY_TOKENS_REFRESH_MAX_IDLE", _int_between(60, 3650 * 86400)),
+    Option("password_cost", ("auth", "password_cost"), "GATEWAY_AUTH_PASSWORD_COST", _int_between(MIN_COST, MAX_COST)),
+    Option("secrets_key_file", ("secrets", "key_file"), "GATEWAY_SECRETS_KEY_FILE", _optional_path),
+    Option(
+        "webhooks_allow_private_targets", ("webhook_delivery", "allow_private_targets"),
+        "GATEWAY_WEBHOOK_DELIVERY_ALLOW_PRIVATE_TARGETS", _bool,
+    ),
 )
 
 
@@ -439,6 +454,14 @@ def _check_pairs(settings: Settings) -> None:
         raise ConfigError("GATEWAY_TOKEN_KEY_FILE", "token signing needs both a key file and a certificate file")
     if settings.admin_username and not settings.admin_password:
         raise ConfigError("GATEWAY_ADMIN_PASSWORD", "GATEWAY_ADMIN_USERNAME is set but no admin password is given")
+    for index, hook in enumerate(settings.webhooks):
+        if (problem := target_problem(hook.url, settings.webhooks_allow_private_targets)) is not None:
+            raise ConfigError(f"GATEWAY_WEBHOOKS[{index}].url", problem)
+
+
+def uses_data_dir(settings: Settings) -> bool:
+    """Whether anything lives in the data dir: the SQLite store, a generated key pair, the secrets key."""
+    return not settings.database_url or settings.token_key_file is None or settings.secrets_key_file is None
 
 
 def describe(settings: Settings) -> dict[str, str]:

@@ -10,6 +10,7 @@ from gateway.auth.grant_cache import GrantCache
 from gateway.auth.keyfiles import SigningKey
 from gateway.auth.login import Authenticator
 from gateway.auth.policy import Rules
+from gateway.auth.sealing import Sealer
 from gateway.auth.revocation import RevocationView
 from gateway.auth.tokens import TokenIssuer, TokenVerifier
 from gateway.config import Settings
@@ -25,6 +26,7 @@ from gateway.store import Store
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Store)
 SIGNING_KEY = web.AppKey("signing_key", SigningKey)
+SEALER = web.AppKey("sealer", Sealer)
 ISSUER = web.AppKey("issuer", TokenIssuer)
 VERIFIER = web.AppKey("verifier", TokenVerifier)
 HASHER = web.AppKey("hasher", PasswordHasher)

@@ -1,14 +1,17 @@
 """/events: the audit log. Admins see everything; others only events of repositories they may
-pull. Newest first, filtered by repository, action, actor and time, paged by `after`."""
+pull, and of those neither a mount's source repository they may not pull, nor another user's
+address, user agent or application token name, nor the gateway's own address. Newest first,
+filtered by repository, action, actor and time, paged by `after`."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from aiohttp import web
 
 from gateway import keys
-from gateway.api.caller import authenticate
+from gateway.api.caller import Caller, authenticate
 from gateway.api.errors import bad_request
 from gateway.api.names import check_repository, check_user
 from gateway.api.paging import page_body, page_request
@@ -40,6 +43,21 @@ def _cursor(text: str) -> int | None:
     return int(text)
 
 
+async def _as_seen_by(body: dict[str, Any], caller: Caller, visible: PullFilter) -> dict[str, Any]:
+    """An event as a non-admin sees it (see the module docstring); the envelope's shape is kept."""
+    target = dict(body.get("target") or {})
+    source_repository = target.get("fromRepository")
+    if isinstance(source_repository, str) and not await visible.allows(source_repository):
+        del target["fromRepository"]
+    requested = dict(body.get("request") or {})
+    actor = dict(body.get("actor") or {})
+    if actor.get("name") != caller.name:
+        requested.update(addr="", useragent="")
+        actor.pop("applicationToken", None)
+    source = {**(body.get("source") or {}), "addr": ""}
+    return {**body, "target": target, "request": requested, "actor": actor, "source": source}
+
+
 async def list_events(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     page = page_request(request)
@@ -67,7 +85,8 @@ async def list_events(request: web.Request) -> web.Response:
                 if len(found) == page.limit:
                     more = True
                     break
-                found.append({**row.body, "seq": row.seq})
+                shown = row.body if visible is None else await _as_seen_by(row.body, caller, visible)
+                found.append({**shown, "seq": row.seq})
                 cursor = row.seq
         if not more and len(rows) < max(_BATCH, page.limit + 1):
             break

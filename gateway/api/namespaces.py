@@ -7,6 +7,8 @@ reserved one (deleted with repositories in it, see tombstones.py); one whose nam
 have (the user-name grammar) only an admin creates: otherwise any team owner could take the
 personal namespace of a user yet to come (`could_be_a_user`). Deleting a team namespace that
 holds repositories reserves its name.
+A namespace the caller may not see answers exactly as one that does not exist (404), so names
+cannot be probed; one they see but may not manage answers 403.
 """
 
 from __future__ import annotations
@@ -45,14 +47,23 @@ async def _lookup(request: web.Request, name: str) -> tuple[Namespace | None, bo
     return row, personal
 
 
-async def _existing(request: web.Request, name: str) -> tuple[Namespace, bool]:
+def _no_such(name: str) -> web.HTTPException:
+    return not_found(f"no such namespace {name!r}")
+
+
+async def _existing(request: web.Request, name: str, caller: Caller) -> tuple[Namespace, bool]:
+    """The namespace if it exists and the caller may see it; else 404, the same either way."""
     row, personal = await _lookup(request, name)
     if row is not None:
-        return row, personal
-    if personal:
+        namespace = row
+    elif personal:
         user = await request.config_dict[keys.STORE].get_user(name)
-        return Namespace(name, None, DEFAULT_VISIBILITY, user.created_at if user else 0), True
-    raise not_found(f"no such namespace {name!r}")
+        namespace = Namespace(name, None, DEFAULT_VISIBILITY, user.created_at if user else 0)
+    else:
+        raise _no_such(name)
+    if not await _may_see(request, caller, namespace):
+        raise _no_such(name)
+    return namespace, personal
 
 
 async def _require_manager(request: web.Request, caller: Caller, namespace: Namespace, personal: bool, action: str) -> None:
@@ -84,17 +95,17 @@ async def create_namespace(request: web.Request) -> web.Response:
     visibility = body.choice("visibility", VISIBILITIES) or DEFAULT_VISIBILITY
     await existing_team(request, team)
     await require_owner(request, caller, team, "create namespaces for it")
+    if not caller.admin and name != caller.name and could_be_a_user(name):  # before any lookup: tells nothing
+        raise forbidden(
+            f"only admins may create namespace {name!r}: it could be a user's name, and a user's name is their"
+            " personal namespace; name a team namespace with '__' or '--' in it (e.g. 'web__tools'), or ask an admin"
+        )
     store = request.config_dict[keys.STORE]
     if await store.get_user(name) is not None:
         raise conflict(f"{name!r} is the personal namespace of user {name!r}")
     tombstone = await store.get_tombstone(name)
     if tombstone is not None:
         raise reserved_conflict(tombstone, f"a namespace named {name!r}")
-    if not caller.admin and could_be_a_user(name):
-        raise forbidden(
-            f"only admins may create namespace {name!r}: it could be a user's name, and a user's name is their"
-            " personal namespace; name a team namespace with '__' or '--' in it (e.g. 'web__tools'), or ask an admin"
-        )
     try:
         namespace = await store.create_namespace(name, team, visibility)
     except Conflict:
@@ -104,9 +115,7 @@ async def create_namespace(request: web.Request) -> web.Response:
 
 async def get_namespace(request: web.Request) -> web.Response:
     caller = await authenticate(request)
-    namespace, _ = await _existing(request, namespace_param(request))
-    if not await _may_see(request, caller, namespace):
-        raise forbidden(f"namespace {namespace.name!r} is private; only its members and admins may see it")
+    namespace, _ = await _existing(request, namespace_param(request), caller)
     return json_response(namespace_json(namespace))
 
 
@@ -120,7 +129,7 @@ async def update_namespace(request: web.Request) -> web.Response:
         check_team(new_team)
     if visibility is None and new_team is None:
         raise bad_request("nothing to change: give visibility and/or team")
-    namespace, personal = await _existing(request, name)
+    namespace, personal = await _existing(request, name, caller)
     await _require_manager(request, caller, namespace, personal, "change this namespace")
     if new_team is not None:
         if personal:
@@ -133,7 +142,7 @@ async def update_namespace(request: web.Request) -> web.Response:
             await store.create_namespace(name, None, visibility or DEFAULT_VISIBILITY)
         except Conflict:
             await store.update_namespace(name, visibility=visibility)
-    updated, _ = await _existing(request, name)
+    updated, _ = await _existing(request, name, caller)
     return json_response(namespace_json(updated))
 
 
@@ -141,8 +150,9 @@ async def delete_namespace(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     name = namespace_param(request)
     row, personal = await _lookup(request, name)
-    if row is None:
-        raise not_found(f"no such namespace {name!r}" + (" (a personal namespace has no settings to delete)" if personal else ""))
+    if row is None or not await _may_see(request, caller, row):
+        own = personal and (caller.admin or caller.name == name)
+        raise not_found(f"no such namespace {name!r}" + (" (a personal namespace has no settings to delete)" if own else ""))
     await _require_manager(request, caller, row, personal, "delete this namespace")
     deletion = await request.config_dict[keys.STORE].delete_namespace(name, deleted_by=caller.name)
     if deletion.reserved is not None:

@@ -340,7 +340,8 @@ PATHS: dict[str, dict[str, Schema]] = {
                     _created("Namespace", _NAMESPACE_LINKS), body="NewNamespace", errors=("403", "404", "409")),
     },
     "/namespaces/{namespace}": {
-        "get": _op("getNamespace", "namespaces", "read a namespace (a personal one reads private until changed)",
+        "get": _op("getNamespace", "namespaces", "read a namespace (a personal one reads private until changed;"
+                   " one the caller may not see is 404, as a missing one)",
                    {"200": _json("Namespace", "the namespace")}, params=("namespace",), errors=("403", "404")),
         "patch": _op("updateNamespace", "namespaces",
                      "change visibility or team (team owners and admins; a user may change their personal namespace's visibility)",
@@ -381,7 +382,8 @@ PATHS: dict[str, dict[str, Schema]] = {
     },
     "/events": {
         "get": _op("listEvents", "events",
-                   "the audit log, newest first (admins: all; others: repositories they may pull)",
+                   "the audit log, newest first (admins: all; others: repositories they may pull, without other users'"
+                   " addresses, user agents and token names, the gateway's address, or mount sources they may not pull)",
                    {"200": _json("EventPage", "a page of events")},
                    params=("eventRepository", "eventAction", "eventActor", "since", "until", "limit", "eventAfter")),
     },

@@ -18,6 +18,7 @@ from gateway.api.paging import collect, page_body, page_request
 from gateway.api.render import json_response, no_content
 from gateway.events.hook_headers import headers_problem
 from gateway.events.model import ACTIONS
+from gateway.events.targets import redacted_url, target_problem
 from gateway.store import Conflict
 from gateway.store.events import Webhook
 
@@ -26,9 +27,9 @@ _FIELDS = ("url", "secret", "headers", "actions", "repository_pattern")
 
 
 def webhook_json(hook: Webhook) -> dict[str, Any]:
-    """Never the secret; header names only (their values may be credentials)."""
+    """Never the secret nor a password in the URL; header names only (their values may be credentials)."""
     return {
-        "name": hook.name, "url": hook.url, "headers": sorted(hook.headers), "actions": list(hook.actions),
+        "name": hook.name, "url": redacted_url(hook.url), "headers": sorted(hook.headers), "actions": list(hook.actions),
         "repository_pattern": hook.repository_pattern, "source": hook.source, "delivered_up_to": hook.cursor_seq,
     }
 
@@ -39,7 +40,7 @@ def _check_name(name: str) -> str:
     return name
 
 
-def _fields(body: Body, current: Webhook | None) -> dict[str, Any]:
+def _fields(body: Body, current: Webhook | None, allow_private: bool) -> dict[str, Any]:
     url = body.text("url", required=current is None, max_length=2048)
     if url is not None:
         try:
@@ -49,6 +50,8 @@ def _fields(body: Body, current: Webhook | None) -> dict[str, Any]:
             parsed, host = None, None
         if parsed is None or parsed.scheme not in ("http", "https") or not host or not url.isprintable() or " " in url:
             raise bad_request("url must be an http:// or https:// URL")
+        if (problem := target_problem(url, allow_private)) is not None:
+            raise bad_request(problem)
     secret = body.text("secret", required=current is None, max_length=255)
     if secret is not None and len(secret) < 8:
         raise bad_request("secret must be at least 8 characters")
@@ -64,6 +67,10 @@ def _fields(body: Body, current: Webhook | None) -> dict[str, Any]:
         "actions": tuple(actions) if actions is not None else current.actions if current else (),
         "repository_pattern": pattern if pattern is not None else current.repository_pattern if current else "",
     }
+
+
+def _allow_private(request: web.Request) -> bool:
+    return request.config_dict[keys.SETTINGS].webhooks_allow_private_targets
 
 
 async def _existing(request: web.Request) -> Webhook:
@@ -91,7 +98,8 @@ async def create_webhook(request: web.Request) -> web.Response:
     body = Body(await json_object(request), ("name", *_FIELDS))
     name = _check_name(body.required_text("name", max_length=64))
     store = request.config_dict[keys.STORE]
-    hook = Webhook(name=name, source="api", cursor_seq=await store.max_event_seq(), **_fields(body, None))
+    fields = _fields(body, None, _allow_private(request))
+    hook = Webhook(name=name, source="api", cursor_seq=await store.max_event_seq(), **fields)
     try:
         await store.add_webhook(hook, int(time.time()))
     except Conflict:
@@ -109,7 +117,8 @@ async def update_webhook(request: web.Request) -> web.Response:
     current = await _existing(request)
     _editable(current)
     body = Body(await json_object(request), _FIELDS)
-    hook = Webhook(name=current.name, source=current.source, cursor_seq=current.cursor_seq, **_fields(body, current))
+    fields = _fields(body, current, _allow_private(request))
+    hook = Webhook(name=current.name, source=current.source, cursor_seq=current.cursor_seq, **fields)
     await request.config_dict[keys.STORE].update_webhook(hook)
     return json_response(webhook_json(hook))
 

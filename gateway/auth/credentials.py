@@ -1,7 +1,9 @@
 """Passwords (scrypt, memory-hard) and opaque secrets (refresh tokens) stored only as hashes.
 
-`hash_password` and `verify_password` are blocking by design (tens of milliseconds); async
-callers run them in an executor via `PasswordHasher`.
+`hash_password` and `verify_password` are blocking by design (a few hundred milliseconds at
+OWASP's cost); async callers run them in an executor via `PasswordHasher`. A hash carries its
+own parameters, so hashes made at an older, lower cost still verify; `needs_rehash` tells the
+login to replace them.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ import os
 import threading
 from concurrent.futures import Executor, ThreadPoolExecutor
 
-SCRYPT_N = 2**14
+DEFAULT_COST = 17  # log2 of scrypt's N: OWASP's minimum is N=2^17, r=8, p=1 (128 MiB a run)
+MIN_COST, MAX_COST = 10, 18
 SCRYPT_R = 8
 SCRYPT_P = 1
 _SCHEME = "scrypt"
-_MAXMEM = 64 * 1024 * 1024
+_MAX_MEMORY = 128 * SCRYPT_R * 2**MAX_COST  # 256 MiB: a stored hash asking for more is refused, not run
 
 
 def _b64(data: bytes) -> str:
@@ -31,17 +34,24 @@ def _unb64(text: str) -> bytes:
 
 
 def _derive(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=_MAXMEM, dklen=32)
+    if n < 2 or not 0 < r <= 32 or not 0 < p <= 16 or 128 * r * n > _MAX_MEMORY:
+        raise ValueError("scrypt parameters out of range")
+    maxmem = 128 * r * (n + p) + 1024 * 1024  # what the run allocates (128*r*N bytes, and 128*r*p) and a margin
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=maxmem, dklen=32)
 
 
-def hash_password(password: str) -> str:
+def hash_password(password: str, cost: int = DEFAULT_COST) -> str:
+    """An scrypt hash with N = 2**cost, its parameters encoded in it."""
+    n = 2**cost
     salt = secrets.token_bytes(16)
-    digest = _derive(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
-    return f"{_SCHEME}${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+    digest = _derive(password, salt, n, SCRYPT_R, SCRYPT_P)
+    return f"{_SCHEME}${n}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
 
 
-# Verified against when the user does not exist, so unknown and known users cost the same.
-DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+def dummy_hash(cost: int = DEFAULT_COST) -> str:
+    """A hash nothing matches, at `cost`: verified against when the user does not exist, so
+    unknown and known users cost the same. Random salt and digest; no KDF run to make it."""
+    return f"{_SCHEME}${2**cost}${SCRYPT_R}${SCRYPT_P}${_b64(secrets.token_bytes(16))}${_b64(secrets.token_bytes(32))}"
 
 
 def verify_password(password: str, encoded: str) -> bool:
@@ -53,6 +63,15 @@ def verify_password(password: str, encoded: str) -> bool:
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(digest, _unb64(expected))
+
+
+def needs_rehash(encoded: str, cost: int = DEFAULT_COST) -> bool:
+    """Whether a (verified) hash is weaker than what `cost` asks for now."""
+    try:
+        scheme, n, r, p, _, _ = encoded.split("$")
+        return scheme != _SCHEME or int(n) < 2**cost or int(r) < SCRYPT_R or int(p) < SCRYPT_P
+    except ValueError:
+        return True
 
 
 def _kdf_thread_setup() -> None:
@@ -71,22 +90,28 @@ def kdf_threads(cpus: int, processes: int) -> int:
 
 
 class PasswordHasher:
-    """Runs the KDF off the event loop, in its own pool of low-priority threads (`kdf_threads`)."""
+    """Runs the KDF off the event loop, in its own pool of low-priority threads (`kdf_threads`),
+    hashing at `cost` (log2 of scrypt's N; see `auth.password_cost`)."""
 
-    def __init__(self, executor: Executor | None = None, *, processes: int = 1) -> None:
+    def __init__(self, executor: Executor | None = None, *, processes: int = 1, cost: int = DEFAULT_COST) -> None:
+        self.cost = cost
+        self._dummy = dummy_hash(cost)
         self._executor = executor or ThreadPoolExecutor(
             max_workers=kdf_threads(os.cpu_count() or 2, processes), thread_name_prefix="kdf",
             initializer=_kdf_thread_setup,
         )
 
     async def hash(self, password: str) -> str:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, hash_password, password)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, hash_password, password, self.cost)
 
     async def verify(self, password: str, encoded: str | None) -> bool:
         ok = await asyncio.get_running_loop().run_in_executor(
-            self._executor, verify_password, password, encoded or DUMMY_HASH
+            self._executor, verify_password, password, encoded or self._dummy
         )
         return ok and encoded is not None
+
+    def needs_rehash(self, encoded: str) -> bool:
+        return needs_rehash(encoded, self.cost)
 
 
 def new_secret(prefix: str) -> str:

@@ -180,7 +180,7 @@ def write_key_pair(directory: Path, kind: str) -> tuple[Path, Path]:
             raise KeyFileError(f"{path} already exists; remove it first to make a new key")
     private_key = generate_private_key(kind)
     certificate = self_signed_certificate(private_key)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     key_pem = private_key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )

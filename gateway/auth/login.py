@@ -4,7 +4,9 @@ successful password checks and per-(user, address) throttling of failures.
 The cache key covers user name, password and the stored hash, and the user row is read on
 every login, so a changed password or a disabled user takes effect at once while a busy CI
 does not pay the KDF on every token request. Concurrent checks of the same credentials against
-the same hash (a fleet of CI jobs starting at once) share one KDF run.
+the same hash (a fleet of CI jobs starting at once) share one KDF run. A hash made at a lower
+cost than the current one is replaced after a successful check, in the background: the login
+answers at once, the new hash is stored a KDF run later.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from gateway.auth.credentials import PasswordHasher
 from gateway.auth.policy import Identity
 from gateway.auth.scopes import is_valid_username
 from gateway.auth.throttle import LoginThrottle
-from gateway.store import Store
+from gateway.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,7 @@ class Authenticator:
         self._cache = cache
         self._throttle = throttle
         self._checking: dict[bytes, asyncio.Future[bool]] = {}
+        self._rehashing: dict[str, asyncio.Task[None]] = {}
 
     def retry_after(self, username: str, address: str) -> int:
         """Seconds this (user, address) is throttled for; 0 when it may log in."""
@@ -115,7 +118,30 @@ class Authenticator:
             return None, "wrong password"
         if user.disabled:
             return None, "user is disabled"
+        if self._hasher.needs_rehash(user.password_hash):
+            self._rehash_later(user.name, password, user.password_hash)
         return Identity(user.name, admin=user.admin), ""
+
+    def _rehash_later(self, username: str, password: str, old_hash: str) -> None:
+        """Store a hash at the current cost in place of `old_hash` (once per user at a time)."""
+        if username in self._rehashing:
+            return
+        task = asyncio.ensure_future(self._rehash(username, password, old_hash))
+        self._rehashing[username] = task
+        task.add_done_callback(lambda _: self._rehashing.pop(username, None))
+
+    async def _rehash(self, username: str, password: str, old_hash: str) -> None:
+        try:
+            new_hash = await self._hasher.hash(password)
+            if await self._store.replace_password_hash(username, old_hash, new_hash):
+                log.info("password hash of %r renewed at cost %d", username, self._hasher.cost)
+        except StoreError as exc:
+            log.warning("password hash of %r not renewed (tried again at the next login): %s", username, exc)
+
+    async def close(self) -> None:
+        """Let renewals under way finish (a KDF run at most), so none is cut off at shutdown."""
+        if self._rehashing:
+            await asyncio.gather(*self._rehashing.values(), return_exceptions=True)
 
     async def _verify_once(self, key: bytes, password: str, encoded: str | None) -> bool:
         """One KDF run for concurrent checks of the same credentials against the same hash; a

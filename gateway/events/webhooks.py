@@ -28,6 +28,7 @@ from gateway.background import running
 from gateway.config import Settings, WebhookSetting
 from gateway.events.hook_headers import DELIVERY_HEADER, SIGNATURE_HEADER
 from gateway.events.model import ENVELOPE_MEDIA_TYPE, envelope_bytes
+from gateway.events.targets import address_problem, redact
 from gateway.store import Conflict, Store, StoreError
 from gateway.store.events import EventRow, SettledBatch, Webhook, WebhookFailure
 
@@ -79,8 +80,11 @@ class WebhookDispatcher:
         holder: str,
         on_failure: Callable[[str], None] = lambda endpoint: None,
         on_depth: Callable[[int], None] = lambda depth: None,
+        *,
+        allow_private_targets: bool = False,
     ) -> None:
         self._store = store
+        self._allow_private = allow_private_targets
         self._session = session
         self._policy = policy
         self._holder = holder
@@ -89,21 +93,26 @@ class WebhookDispatcher:
         self.failures = 0
 
     async def _post(self, hook: Webhook, body: bytes) -> str | None:
-        """One delivery attempt; None on success, else what went wrong."""
+        """One delivery attempt; None on success, else what went wrong (no URL password in it)."""
         headers = {
             **hook.headers,
             "Content-Type": ENVELOPE_MEDIA_TYPE,
             SIGNATURE_HEADER: signature(hook.secret, body),
             DELIVERY_HEADER: str(uuid.uuid4()),
         }
+        problem = address_problem(hook.url, self._allow_private)  # names: the session's resolver checks them
+        if problem is not None:
+            return f"refused: {problem}"
         try:
             timeout = aiohttp.ClientTimeout(total=self._policy.timeout)
-            async with self._session.post(hook.url, data=body, headers=headers, timeout=timeout) as response:
+            async with self._session.post(
+                hook.url, data=body, headers=headers, timeout=timeout, allow_redirects=False  # a redirect could point inside
+            ) as response:
                 if 200 <= response.status < 300:
                     return None
                 return f"HTTP {response.status}"
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:  # ValueError: a header aiohttp refuses
-            return exc.__class__.__name__ + (f": {exc}" if str(exc) else "")
+            return redact(exc.__class__.__name__ + (f": {exc}" if str(exc) else ""), hook.url)
 
     async def _deliver(self, hook: Webhook, batch: SettledBatch) -> str | None:
         """Deliver with retries and backoff, keeping the lease alive; the last error or None."""
@@ -239,6 +248,16 @@ async def sync_configured(store: Store, settings: Settings) -> None:
                 await store.update_webhook(hook)
         else:
             await store.update_webhook(hook)
+
+
+async def seal_stored_secrets(store: Store) -> None:
+    """At start: seal the webhook secrets and headers still stored in plain text (or under an
+    older key). A row that does not open is reported and left alone; its deliveries fail."""
+    sealed, problems = await store.reseal_webhooks()
+    if sealed:
+        log.info("sealed the secrets of %d webhook(s) with the current secrets key", sealed)
+    for problem in problems:
+        log.error("cannot read a stored webhook secret: %s; check GATEWAY_SECRETS_KEY_FILE", problem)
 
 
 def policy_from(settings: Settings) -> RetryPolicy:

@@ -13,7 +13,7 @@ from aiohttp import web
 from multidict import MultiDict
 
 from gateway import keys
-from gateway.auth.namespaces import namespace_facts
+from gateway.auth.namespaces import could_be_a_user, namespace_facts
 from gateway.auth.policy import Identity, namespace_of, reserved_message
 from gateway.auth.scopes import Scope, format_scopes
 from gateway.auth.tokens import TokenError, VerifiedToken
@@ -30,12 +30,15 @@ log = logging.getLogger(__name__)
 class Challenge(Exception):
     """The request needs a (better) token. `error` is None, invalid_token or insufficient_scope."""
 
-    def __init__(self, scopes: tuple[Scope, ...], error: str | None, reason: str, subject: str = "") -> None:
+    def __init__(
+        self, scopes: tuple[Scope, ...], error: str | None, reason: str, subject: str = "", app_token: str | None = None
+    ) -> None:
         super().__init__(reason)
         self.scopes = scopes
         self.error = error
         self.reason = reason
         self.subject = subject
+        self.app_token = app_token
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,7 @@ def authorize(request: web.Request, route: Route) -> Access:
                 challenge_scopes(request, route),
                 "insufficient_scope",
                 f"token of {verified.subject or 'anonymous'!r} lacks {','.join(missing)} on {scope.type}:{scope.name}",
-                verified.subject,
+                verified.subject, verified.app_token,
             )
         if scope.type == "repository" and revocations.predates_reservation(scope.name, verified.issued_at):
             raise Challenge(
@@ -162,11 +165,18 @@ async def missing_namespace_denial(request: web.Request, route: Route, challenge
     """A request refused because its namespace does not exist gets a clear answer instead of a
     challenge a new token cannot satisfy: 403 DENIED for a push, 404 NAME_UNKNOWN for a read
     (clients look before they push); one refused because its namespace is reserved (deleted with
-    repositories in it) gets 403 DENIED saying so. Only refused requests pay this store lookup."""
+    repositories in it) gets 403 DENIED saying so. Only refused requests pay this store lookup.
+
+    Only for a caller to whom it reveals nothing: one who could create the namespace and so
+    learn whether it exists anyway, i.e. a user signed in with their password (anyone may found
+    a team and give it a namespace through the API, where a taken name answers 409) or an
+    application token that auto-create would let push there. Anonymous callers and other
+    application tokens get the same challenge for a missing namespace as for one they may not
+    see, so names cannot be probed."""
     if challenge.error != "insufficient_scope" or not route.name:
         return None
     namespace = namespace_of(route.name)
-    if not namespace:
+    if not namespace or not await _may_create(request, challenge, namespace):
         return None
     identity = Identity(challenge.subject)
     facts = await namespace_facts(request.app[keys.STORE], identity, namespace, request.app[keys.POLICY_RULES])
@@ -180,3 +190,23 @@ async def missing_namespace_denial(request: web.Request, route: Route, challenge
     if "push" in method_actions(request.method):
         return error_response("DENIED", message, {"namespace": namespace})
     return error_response("NAME_UNKNOWN", message, {"namespace": namespace})
+
+
+async def _may_create(request: web.Request, challenge: Challenge, namespace: str) -> bool:
+    """Whether the caller could create this namespace (so its existence is no secret to them): a
+    name a user could have only admins create (`could_be_a_user`)."""
+    if not challenge.subject:
+        return False
+    if could_be_a_user(namespace):
+        user = await request.app[keys.STORE].get_user(challenge.subject)
+        if user is None or not user.admin:
+            return False
+    if challenge.app_token is None:
+        return True
+    if not request.app[keys.POLICY_RULES].auto_create:
+        return False
+    record = await request.app[keys.STORE].get_app_token(challenge.app_token)
+    return (
+        record is not None and "push" in record.actions
+        and (not record.namespaces or namespace in record.namespaces)
+    )

@@ -6,9 +6,9 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
-from gateway.store.records import Conflict
+from gateway.store.records import Conflict, StoreError
 from gateway.store.sql import Row, SQLBase
 
 # Rows per multi-row INSERT: 8 parameters each stays far below every driver's limit.
@@ -126,12 +126,40 @@ def _event(row: Row) -> EventRow:
     return EventRow(int(row["seq"]), row["id"], int(row["created_at"]), row["action"], row["repository"], text)
 
 
-def _webhook(row: Row) -> Webhook:
-    return Webhook(
-        name=row["name"], url=row["url"], secret=row["secret"], headers=json.loads(row["headers"]),
-        actions=tuple(a for a in row["actions"].split(",") if a), repository_pattern=row["repository_pattern"],
-        source=row["source"], cursor_seq=int(row["cursor_seq"]),
-    )
+class FieldSealer(Protocol):
+    """Seals the values a row keeps but must not show (see gateway/auth/sealing.py); the store
+    calls it and knows no cryptography. `context` names the row and column."""
+
+    def seal(self, plain: str, context: str) -> str: ...
+
+    def open(self, stored: str, context: str) -> str: ...
+
+    def is_current(self, stored: str) -> bool: ...
+
+
+class PlainText:
+    """No sealing: what a store opened without the secrets key (a tool, a test) reads and writes."""
+
+    def seal(self, plain: str, context: str) -> str:
+        return plain
+
+    def open(self, stored: str, context: str) -> str:
+        return stored
+
+    def is_current(self, stored: str) -> bool:
+        return True
+
+
+def _secret_context(name: str) -> str:
+    return f"webhook {name!r} secret"
+
+
+def _headers_context(name: str) -> str:
+    return f"webhook {name!r} headers"
+
+
+def _url_context(name: str) -> str:
+    return f"webhook {name!r} url"
 
 
 def _optional_int(value: Any) -> int | None:
@@ -139,6 +167,12 @@ def _optional_int(value: Any) -> int | None:
 
 
 class EventQueries(SQLBase):
+    _sealer: FieldSealer = PlainText()
+
+    def use_sealer(self, sealer: FieldSealer) -> None:
+        """Seal webhook secrets and header values with `sealer` from now on (and open them)."""
+        self._sealer = sealer
+
     # -- the log -----------------------------------------------------------------------------
 
     async def add_event(self, event: NewEvent) -> bool:
@@ -349,13 +383,32 @@ class EventQueries(SQLBase):
 
     # -- webhooks ----------------------------------------------------------------------------
 
+    def _sealed(self, hook: Webhook) -> dict[str, str]:
+        """The columns that may hold credentials: the secret, header values, and the URL (a
+        password in it, or a token in its path as chat services' incoming webhooks have)."""
+        return {
+            "url": self._sealer.seal(hook.url, _url_context(hook.name)),
+            "secret": self._sealer.seal(hook.secret, _secret_context(hook.name)),
+            "headers": self._sealer.seal(json.dumps(hook.headers), _headers_context(hook.name)),
+        }
+
+    def _webhook(self, row: Row) -> Webhook:
+        name = row["name"]
+        return Webhook(
+            name=name, url=self._sealer.open(row["url"], _url_context(name)),
+            secret=self._sealer.open(row["secret"], _secret_context(name)),
+            headers=json.loads(self._sealer.open(row["headers"], _headers_context(name))),
+            actions=tuple(a for a in row["actions"].split(",") if a), repository_pattern=row["repository_pattern"],
+            source=row["source"], cursor_seq=int(row["cursor_seq"]),
+        )
+
     async def add_webhook(self, hook: Webhook, now: int) -> None:
         await self.execute(
             "INSERT INTO webhooks (name, url, secret, headers, actions, repository_pattern, source, cursor_seq,"
             " leased_by, lease_until, created_at)"
             " VALUES (:name, :url, :secret, :headers, :actions, :pattern, :source, :cursor, NULL, 0, :now)",
             {
-                "name": hook.name, "url": hook.url, "secret": hook.secret, "headers": json.dumps(hook.headers),
+                "name": hook.name, **self._sealed(hook),
                 "actions": ",".join(hook.actions), "pattern": hook.repository_pattern, "source": hook.source,
                 "cursor": hook.cursor_seq, "now": now,
             },
@@ -366,21 +419,49 @@ class EventQueries(SQLBase):
             "UPDATE webhooks SET url = :url, secret = :secret, headers = :headers, actions = :actions,"
             " repository_pattern = :pattern WHERE name = :name",
             {
-                "name": hook.name, "url": hook.url, "secret": hook.secret, "headers": json.dumps(hook.headers),
+                "name": hook.name, **self._sealed(hook),
                 "actions": ",".join(hook.actions), "pattern": hook.repository_pattern,
             },
         )
         return count > 0
 
+    async def reseal_webhooks(self) -> tuple[int, list[str]]:
+        """Seal again, with the current key, every URL, secret and header map that is plain text
+        (from a version before sealing) or sealed with an older key: (rows sealed, problems).
+        Each row is rewritten only if unchanged since it was read; a row that does not open
+        is left as it is and named in the problems."""
+        sealed, problems = 0, []
+        for row in await self.fetch_all("SELECT name, url, secret, headers FROM webhooks ORDER BY name"):
+            if all(self._sealer.is_current(row[column]) for column in ("url", "secret", "headers")):
+                continue
+            name = row["name"]
+            try:
+                url = self._sealer.open(row["url"], _url_context(name))
+                secret = self._sealer.open(row["secret"], _secret_context(name))
+                headers = json.loads(self._sealer.open(row["headers"], _headers_context(name)))
+                hook = Webhook(name, url, secret, headers, (), "", "", 0)
+            except (StoreError, ValueError) as exc:
+                problems.append(str(exc))
+                continue
+            sealed += await self.execute(
+                "UPDATE webhooks SET url = :url, secret = :secret, headers = :headers"
+                " WHERE name = :name AND url = :old_url AND secret = :old_secret AND headers = :old_headers",
+                {
+                    "name": name, **self._sealed(hook),
+                    "old_url": row["url"], "old_secret": row["secret"], "old_headers": row["headers"],
+                },
+            )
+        return sealed, problems
+
     async def get_webhook(self, name: str) -> Webhook | None:
         row = await self.fetch_one("SELECT * FROM webhooks WHERE name = :name", {"name": name})
-        return _webhook(row) if row else None
+        return self._webhook(row) if row else None
 
     async def list_webhooks(self, after: str = "", limit: int = 1000) -> list[Webhook]:
         rows = await self.fetch_all(
             "SELECT * FROM webhooks WHERE name > :after ORDER BY name LIMIT :limit", {"after": after, "limit": limit}
         )
-        return [_webhook(r) for r in rows]
+        return [self._webhook(r) for r in rows]
 
     async def delete_webhook(self, name: str) -> bool:
         await self.execute("DELETE FROM webhook_failures WHERE webhook = :name", {"name": name})

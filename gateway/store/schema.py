@@ -231,6 +231,30 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
         ),
     ),
     (
+        8,
+        (  # sealed webhook secrets and URLs outgrow their VARCHARs: the table again with TEXT
+            """CREATE TABLE webhooks_sealed (
+                name VARCHAR(64) NOT NULL PRIMARY KEY,
+                url TEXT NOT NULL,
+                secret TEXT NOT NULL,
+                headers TEXT NOT NULL,
+                actions VARCHAR(64) NOT NULL,
+                repository_pattern VARCHAR(255) NOT NULL,
+                source VARCHAR(16) NOT NULL,
+                cursor_seq BIGINT NOT NULL,
+                leased_by VARCHAR(64) NULL,
+                lease_until BIGINT NOT NULL,
+                created_at BIGINT NOT NULL
+            )""",
+            """INSERT INTO webhooks_sealed (name, url, secret, headers, actions, repository_pattern, source,
+                cursor_seq, leased_by, lease_until, created_at)
+            SELECT name, url, secret, headers, actions, repository_pattern, source,
+                cursor_seq, leased_by, lease_until, created_at FROM webhooks""",
+            "DROP TABLE webhooks",
+            "ALTER TABLE webhooks_sealed RENAME TO webhooks",
+        ),
+    ),
+    (
         9,
         (
             # When a refresh token was last used, for the idle limit (tokens.refresh_max_idle).

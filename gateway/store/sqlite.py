@@ -11,6 +11,7 @@ from typing import Any
 
 import aiosqlite
 
+from gateway.private_files import private_dir, private_file
 from gateway.store.base import Store, named_to_qmark
 from gateway.store.events import SettledBatch
 from gateway.store.records import Conflict, StoreUnavailable
@@ -38,7 +39,13 @@ class SQLiteStore(Store):
     @classmethod
     async def open(cls, path: str) -> SQLiteStore:
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                private_dir(Path(path).parent, tighten=False)
+                for name in (path, path + "-wal", path + "-shm"):
+                    if name == path or os.path.exists(name):
+                        private_file(Path(name))
+            except OSError as exc:
+                raise StoreUnavailable(f"cannot open SQLite database {path}: {exc.strerror or exc}") from None
         try:
             connection = await aiosqlite.connect(path, isolation_level=None)
             connection.row_factory = sqlite3.Row

@@ -90,6 +90,16 @@ class UserQueries(TombstoneQueries):
         )
         return count > 0
 
+    async def replace_password_hash(self, name: str, old_hash: str, new_hash: str) -> bool:
+        """Swap a hash for a stronger one of the same password, unless the password changed
+        meanwhile (then the new password's hash stays). Not an account change: `updated_at`
+        is left alone."""
+        count = await self.execute(
+            "UPDATE users SET password_hash = :new WHERE name = :name AND password_hash = :old",
+            {"new": new_hash, "old": old_hash, "name": name},
+        )
+        return count > 0
+
     async def disabled_usernames(self) -> frozenset[str]:
         rows = await self.fetch_all("SELECT name FROM users WHERE disabled = 1")
         return frozenset(r["name"] for r in rows)

@@ -26,6 +26,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from gateway.auth.credentials import DEFAULT_COST
 from tests.support.deployment import TokenAuthRegistry
 from tests.support.processes import REPO_ROOT, Gateway, Registry, free_port
 
@@ -93,6 +94,7 @@ class Stack:
             "GATEWAY_TOKEN_CERT_FILE": str(self.key_dir / "token.crt"),
             "GATEWAY_SERVER_WORKERS": str(self.workers),
             "GATEWAY_DATA_DIR": str(self.workdir / data),
+            "GATEWAY_AUTH_PASSWORD_COST": str(DEFAULT_COST),  # measure what production pays
             **({"GATEWAY_UPSTREAM_STORAGE_DIR": str(self.registry.store)} if self.registry else {}),
             **({"GATEWAY_UPSTREAM_SOCKET": str(self.upstream.socket)} if self.upstream and self.upstream.socket else {}),
         }

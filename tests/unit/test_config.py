@@ -64,6 +64,11 @@ def test_unrelated_environment_is_ignored() -> None:
         ({"GATEWAY_PUBLIC_URL": ""}, "public_url", None),
         ({"GATEWAY_SERVICE": "registry.example.com"}, "service", "registry.example.com"),
         ({"GATEWAY_ISSUER": "my-issuer"}, "issuer", "my-issuer"),
+        ({}, "password_cost", 17),
+        ({"GATEWAY_AUTH_PASSWORD_COST": "14"}, "password_cost", 14),
+        ({"GATEWAY_SECRETS_KEY_FILE": "/k/secrets.key"}, "secrets_key_file", Path("/k/secrets.key")),
+        ({}, "webhooks_allow_private_targets", False),
+        ({"GATEWAY_WEBHOOK_DELIVERY_ALLOW_PRIVATE_TARGETS": "true"}, "webhooks_allow_private_targets", True),
         ({"GATEWAY_TOKEN_TTL": "900"}, "token_ttl", 900),
         ({"GATEWAY_DATA_DIR": "/var/lib/gw"}, "data_dir", Path("/var/lib/gw")),
         ({"GATEWAY_DATABASE_URL": "mysql://gw:pw@db:3306/gateway"}, "database_url", "mysql://gw:pw@db:3306/gateway"),
@@ -199,6 +204,9 @@ def test_environment_password_completes_a_toml_admin(tmp_path: Path) -> None:
         ({"GATEWAY_TOKEN_CERT_FILE": "/k/token.crt"}, "GATEWAY_TOKEN_KEY_FILE"),
         ({"GATEWAY_ADMIN_USERNAME": "root"}, "GATEWAY_ADMIN_PASSWORD"),
         ({"GATEWAY_ADMIN_USERNAME": "root", "GATEWAY_ADMIN_PASSWORD": "   "}, "GATEWAY_ADMIN_PASSWORD"),
+        ({"GATEWAY_AUTH_PASSWORD_COST": "9"}, "GATEWAY_AUTH_PASSWORD_COST"),
+        ({"GATEWAY_AUTH_PASSWORD_COST": "19"}, "GATEWAY_AUTH_PASSWORD_COST"),
+        ({"GATEWAY_WEBHOOKS": '[{"name": "a", "url": "http://169.254.169.254/x", "secret": "12345678"}]'}, "GATEWAY_WEBHOOKS[0].url"),
     ],
 )
 def test_bad_environment_value_raises_config_error_naming_the_key(env: dict[str, str], key: str) -> None:

@@ -7,6 +7,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 
@@ -14,7 +15,7 @@ from gateway.store import open_store
 from gateway.store.events import Webhook
 from tests.integration.api.conftest import Api, no_traceback_since
 from tests.support.client import bearer
-from tests.support.images import push_image
+from tests.support.images import push_blob, push_image
 from tests.support.processes import Gateway, free_port
 from tests.support.receiver import Receiver
 from tests.support.waiting import eventually
@@ -183,3 +184,41 @@ async def test_one_endpoint_that_cannot_be_sent_to_does_not_stop_the_others(
         no_traceback_since(gateway, 0)
     finally:
         await receiver.stop()
+
+
+async def test_events_shown_to_a_user_hide_other_users_addresses_and_sources_they_may_not_pull(
+    session: aiohttp.ClientSession, make_gateway: Callable[..., Gateway]
+) -> None:
+    gateway = make_gateway()
+    admin = Api(session, gateway, Gateway.ADMIN)
+    bob, alice = admin.as_("bob", "bob-secret-pw"), admin.as_("alice", "alice-secret-pw")
+    await bob.ok("POST", "/teams", {"name": "crew"}, 201)
+    await bob.ok("POST", "/namespaces", {"name": "crew--ns", "team": "crew", "visibility": "protected"}, 201)
+    bob_agent, alice_agent = {"User-Agent": "bob-agent/1.0"}, {"User-Agent": "alice-agent/1.0"}
+    source = await bearer(session, gateway.url, gateway.host, "bob", "repository:bob/secret:pull,push")
+    digest = await push_blob(session, gateway.url, "bob/secret", b"bob's private layer", source)
+    both = await bearer(session, gateway.url, gateway.host, "bob", "repository:crew--ns/app:pull,push", "repository:bob/secret:pull")
+    url = f"{gateway.url}/v2/crew--ns/app/blobs/uploads/?mount={digest}&from=bob/secret"
+    async with session.post(url, headers={**both, **bob_agent}) as response:
+        assert response.status == 201
+    own = await bearer(session, gateway.url, gateway.host, "alice", "repository:alice/own:pull,push")
+    await push_image(session, gateway.url, "alice/own", "v1", {**own, **alice_agent}, seed="own")
+
+    def mount_of(events: list[dict[str, Any]]) -> dict[str, Any]:
+        [mount] = [e for e in events if e["action"] == "mount"]
+        return mount
+
+    as_admin = mount_of((await admin.ok("GET", "/events?limit=100"))["items"])
+    assert as_admin["target"]["fromRepository"] == "bob/secret" and as_admin["request"]["useragent"] == "bob-agent/1.0"
+    assert as_admin["request"]["addr"] and as_admin["source"]["addr"]
+    assert mount_of((await bob.ok("GET", "/events?limit=100"))["items"])["target"]["fromRepository"] == "bob/secret"
+
+    seen = (await alice.ok("GET", "/events?limit=100"))["items"]
+    mount = mount_of(seen)
+    assert mount["target"]["repository"] == "crew--ns/app" and "fromRepository" not in mount["target"]
+    assert mount["request"]["addr"] == "" and mount["request"]["useragent"] == "" and mount["source"]["addr"] == ""
+    assert "bob/secret" not in json.dumps(seen) and "bob-agent" not in json.dumps(seen)
+    [her_push] = [e for e in seen if e["action"] == "push"]
+    assert her_push["request"]["useragent"] == "alice-agent/1.0" and her_push["request"]["addr"] == "127.0.0.1"
+    assert her_push["source"]["addr"] == ""
+    no_traceback_since(gateway, 0)

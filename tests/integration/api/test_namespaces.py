@@ -99,7 +99,7 @@ async def test_user_changes_visibility_of_their_personal_namespace(admin: Api) -
     me = admin.as_(user)
     initial = await me.ok("GET", f"/namespaces/{user}")
     assert initial["visibility"] == "private" and initial["team"] is None
-    assert (await admin.as_("alice", USERS["alice"]).get(f"/namespaces/{user}")).status == 403
+    assert (await admin.as_("alice", USERS["alice"]).get(f"/namespaces/{user}")).status == 404, "hidden reads as missing"
     changed = await me.ok("PATCH", f"/namespaces/{user}", {"visibility": "public"})
     assert changed == {**changed, "name": user, "team": None, "visibility": "public"}
     assert (await me.ok("PATCH", f"/namespaces/{user}", {"visibility": "protected"}))["visibility"] == "protected"
@@ -141,7 +141,7 @@ async def test_namespace_list_shows_what_the_caller_may_see(admin: Api) -> None:
     assert set(made.values()) <= seen_by_admin
     assert made["public"] in seen_by_outsider and made["protected"] in seen_by_outsider
     assert made["private"] not in seen_by_outsider
-    assert (await admin.as_(outsider).get(f"/namespaces/{made['private']}")).status == 403
+    assert (await admin.as_(outsider).get(f"/namespaces/{made['private']}")).status == 404, "hidden reads as missing"
 
 
 async def test_deleting_a_team_leaves_its_namespaces_to_admins(admin: Api) -> None:
@@ -151,6 +151,24 @@ async def test_deleting_a_team_leaves_its_namespaces_to_admins(admin: Api) -> No
     await admin.as_(owner).ok("POST", "/namespaces", {"name": name, "team": team}, 201)
     await admin.as_(owner).ok("DELETE", f"/teams/{team}", expected=204)
     assert (await admin.ok("GET", f"/namespaces/{name}"))["team"] is None
-    assert (await admin.as_(owner).patch(f"/namespaces/{name}", {"visibility": "public"})).status == 403
+    assert (await admin.as_(owner).patch(f"/namespaces/{name}", {"visibility": "public"})).status == 404, "no longer theirs to see"
     assert (await admin.ok("PATCH", f"/namespaces/{name}", {"visibility": "public"}))["visibility"] == "public"
     await admin.ok("DELETE", f"/namespaces/{name}", expected=204)
+
+
+async def test_a_hidden_namespace_answers_exactly_as_a_missing_one(admin: Api) -> None:
+    owner, outsider = await admin.new_user(), await admin.new_user()
+    team = await admin.new_team(owner)
+    hidden = team_space("nshidden")
+    await admin.as_(owner).ok("POST", "/namespaces", {"name": hidden, "team": team, "visibility": "private"}, 201)
+    missing = team_space("nsmissing")
+    secret = (await admin.as_(outsider).ok("POST", f"/users/{outsider}/tokens", {"name": "read"}, 201))["secret"]
+    for caller in (admin.as_(outsider), admin.as_(outsider, secret)):
+        for method, body in (("GET", None), ("PATCH", {"visibility": "public"}), ("DELETE", None)):
+            answers = []
+            for name in (hidden, missing):
+                reply = await caller.call(method, f"/namespaces/{name}", *(() if body is None else (body,)))
+                answers.append((reply.status, reply.error_code, reply.message.replace(name, "NAME")))
+            assert answers[0] == answers[1], (method, answers)
+            assert answers[0][0] == (404 if method == "GET" or caller.auth[1] != secret else 403), (method, answers)
+    assert (await admin.as_(owner).ok("GET", f"/namespaces/{hidden}"))["visibility"] == "private"

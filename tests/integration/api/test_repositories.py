@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import aiohttp
 
-from tests.integration.api.conftest import PASSWORD, Api, no_traceback_since, team_space, unique
+from tests.integration.api.conftest import PASSWORD, Api, no_traceback_since, team_space
 from tests.support.client import fetch_token
 from tests.support.processes import Gateway, free_port
 

@@ -57,7 +57,7 @@ async def test_a_round_that_caught_up_leaves_events_settling_meanwhile_to_the_ne
     hook = Webhook("rounds", receiver.url, "secret", {}, (), "", "config", 0)
     await store.add_webhook(hook, int(time.time()))
     async with aiohttp.ClientSession() as session:
-        dispatcher = WebhookDispatcher(store, session, RetryPolicy(3, 0.1, 1.0, 5.0), "test")
+        dispatcher = WebhookDispatcher(store, session, RetryPolicy(3, 0.1, 1.0, 5.0), "test", allow_private_targets=True)
         await dispatcher.serve(hook)
         assert len(receiver.deliveries) == 1
         assert 40 <= len(receiver.deliveries[0].events) < BATCH

@@ -108,7 +108,8 @@ async def test_two_gateways_on_one_mariadb_deliver_each_event_once(make_gateway:
     await receiver.start()
     url, drop = mariadb_database()
     first = make_gateway(webhook_env(receiver, GATEWAY_DATABASE_URL=url))
-    second = make_gateway(webhook_env(receiver, GATEWAY_DATABASE_URL=url), add_users=False)
+    shared_key = str(first.workdir / "data" / "secrets.key")  # instances on one database share it
+    second = make_gateway(webhook_env(receiver, GATEWAY_DATABASE_URL=url, GATEWAY_SECRETS_KEY_FILE=shared_key), add_users=False)
     try:
         for index in range(4):
             await push(first, "alice/shared", f"a{index}")
