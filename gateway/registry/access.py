@@ -14,7 +14,7 @@ from multidict import MultiDict
 
 from gateway import keys
 from gateway.auth.namespaces import could_be_a_user, namespace_facts
-from gateway.auth.policy import Identity, namespace_of, reserved_message
+from gateway.auth.policy import Identity, namespace_of, repository_actions, reserved_message
 from gateway.auth.scopes import Scope, format_scopes
 from gateway.auth.tokens import TokenError, VerifiedToken
 from gateway.public import service_name, token_realm
@@ -165,21 +165,31 @@ async def missing_namespace_denial(request: web.Request, route: Route, challenge
     """A request refused because its namespace does not exist gets a clear answer instead of a
     challenge a new token cannot satisfy: 403 DENIED for a push, 404 NAME_UNKNOWN for a read
     (clients look before they push); one refused because its namespace is reserved (deleted with
-    repositories in it) gets 403 DENIED saying so. Only refused requests pay this store lookup.
+    repositories in it) gets 403 DENIED saying so. Only refused requests pay these lookups.
 
     Only for a caller to whom it reveals nothing: one who could create the namespace and so
-    learn whether it exists anyway, i.e. a user signed in with their password (anyone may found
-    a team and give it a namespace through the API, where a taken name answers 409) or an
-    application token that auto-create would let push there. Anonymous callers and other
-    application tokens get the same challenge for a missing namespace as for one they may not
-    see, so names cannot be probed."""
+    learn whether it exists anyway (`_may_create`). A user signed in with their password who
+    could not create it, where the policy lets them not even pull, gets one clear answer (DENIED
+    to a push, NAME_UNKNOWN to a read) whether the namespace is missing, reserved or hidden: no
+    token would help them there, so no challenge is lost. Anonymous callers and other application tokens get
+    the same challenge for a missing namespace as for one they may not see, so names cannot be
+    probed."""
     if challenge.error != "insufficient_scope" or not route.name:
         return None
     namespace = namespace_of(route.name)
-    if not namespace or not await _may_create(request, challenge, namespace):
+    if not namespace or not challenge.subject:
         return None
     identity = Identity(challenge.subject)
-    facts = await namespace_facts(request.app[keys.STORE], identity, namespace, request.app[keys.POLICY_RULES])
+    rules = request.app[keys.POLICY_RULES]
+    facts = await namespace_facts(request.app[keys.STORE], identity, namespace, rules)
+    pushing = "push" in method_actions(request.method)
+    if not await _may_create(request, challenge, namespace):
+        if challenge.app_token is None and "pull" not in repository_actions(identity, route.name, facts, rules).actions:
+            log.info("%s %s denied: namespace %r is %s to %r", request.method, request.path, namespace, facts.kind, identity.name)
+            verb = "push to" if pushing else "read"
+            message = f"namespace {namespace!r} does not exist or is not yours to {verb}; ask an administrator"
+            return error_response("DENIED" if pushing else "NAME_UNKNOWN", message, {"namespace": namespace})
+        return None
     if facts.kind == "reserved":
         log.info("%s %s denied: namespace %r is reserved", request.method, request.path, namespace)
         return error_response("DENIED", reserved_message(namespace), {"namespace": namespace, "reserved": True})
@@ -187,7 +197,7 @@ async def missing_namespace_denial(request: web.Request, route: Route, challenge
         return None
     log.info("%s %s denied: namespace %r does not exist", request.method, request.path, namespace)
     message = f"namespace {namespace!r} does not exist; ask an administrator to create it"
-    if "push" in method_actions(request.method):
+    if pushing:
         return error_response("DENIED", message, {"namespace": namespace})
     return error_response("NAME_UNKNOWN", message, {"namespace": namespace})
 

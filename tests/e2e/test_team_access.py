@@ -81,8 +81,14 @@ async def test_push_into_a_namespace_that_does_not_exist_is_denied_clearly(gatew
     layout = build_layout(tmp_path / "layout", layers=1, seed=user, tag="v1")
     result = skopeo.copy(f"oci:{layout.path}:v1", skopeo.ref(f"nowhere{user}/app", "v1"), dest_creds=f"{user}:{PASSWORD}")
     assert not result.ok
-    assert "does not exist" in result.stderr, result.describe()
-    assert window.wait_for(rf"denied: namespace 'nowhere{user}' does not exist")
+    assert f"namespace 'nowhere{user}' does not exist or is not yours to push to" in result.stderr, result.describe()
+    assert window.wait_for(rf"denied: namespace 'nowhere{user}' is missing to '{user}'")
+    # Another user's private namespace answers alike: the message tells missing from hidden apart for nobody.
+    other = f"other{uuid.uuid4().hex[:8]}"
+    gateway.add_user(other, PASSWORD)
+    hidden = skopeo.copy(f"oci:{layout.path}:v1", skopeo.ref(f"{other}/app", "v1"), dest_creds=f"{user}:{PASSWORD}")
+    assert not hidden.ok
+    assert f"namespace '{other}' does not exist or is not yours to push to" in hidden.stderr, hidden.describe()
 
 
 async def test_auto_create_setting_creates_the_namespace_for_its_first_pusher(

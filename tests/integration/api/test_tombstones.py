@@ -81,7 +81,8 @@ async def test_a_deleted_users_namespace_cannot_be_claimed_until_released(store_
     namesake = await admin.post("/users", {"name": owner, "password": PASSWORD})
     assert namesake.status == 409 and "reserved" in namesake.message, namesake
     status, body = await pull_as(admin, mallory, PASSWORD, f"{owner}/secret", digest)
-    assert status == 401 and body["errors"][0]["code"] == "UNAUTHORIZED", body  # refused, and told nothing
+    assert status == 404 and body["errors"][0]["code"] == "NAME_UNKNOWN", body  # refused, told what a missing name gets
+    assert "does not exist or is not yours" in body["errors"][0]["message"] and "reserved" not in str(body), body
 
     assert deleted.status == 200, deleted
     reserved = deleted.body["reserved"]

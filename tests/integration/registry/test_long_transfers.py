@@ -44,7 +44,9 @@ async def test_slow_chunked_upload_survives_token_expiry(make_gateway: Callable[
             location = response.headers["Location"]
         bob = await bearer(session, gw.url, gw.host, "bob")
         async with session.patch(location, data=chunks[2], headers=bob) as response:
-            assert response.status == 401, "an upload stays bound to the identity that opened it"
+            # bob may not even pull alice's private namespace: refused as if it did not exist
+            assert response.status == 403, "an upload stays bound to the identity that opened it"
+            assert (await response.json())["errors"][0]["code"] == "DENIED"
         async with session.patch(location, data=chunks[2], headers=headers) as response:
             assert response.status == 202
             location = response.headers["Location"]

@@ -15,14 +15,16 @@ from tests.support.processes import Gateway
 MANIFEST = {"Accept": "application/vnd.oci.image.manifest.v1+json"}
 
 
-async def _answer(session: aiohttp.ClientSession, gateway: Gateway, method: str, path: str, token: str | None) -> tuple[int, str, str]:
-    """(status, error code, WWW-Authenticate) with the probed name taken out, to compare two names."""
+async def _answer(
+    session: aiohttp.ClientSession, gateway: Gateway, method: str, path: str, token: str | None
+) -> tuple[int, str, str, str]:
+    """(status, error code, WWW-Authenticate, message) with the probed name taken out, to compare two names."""
     name = path.split("/")[2]
     headers = {**MANIFEST, **({"Authorization": f"Bearer {token}"} if token else {})}
     async with session.request(method, f"{gateway.url}{path}", headers=headers) as response:
-        body = await response.json()
-        code = body["errors"][0]["code"]
-        return response.status, code, response.headers.get("WWW-Authenticate", "").replace(name, "NAME")
+        error = (await response.json())["errors"][0]
+        challenge = response.headers.get("WWW-Authenticate", "").replace(name, "NAME")
+        return response.status, error["code"], challenge, error["message"].replace(name, "NAME")
 
 
 async def _token(session: aiohttp.ClientSession, gateway: Gateway, user: str | None, password: str | None, *names: str) -> str:
@@ -56,12 +58,17 @@ async def test_a_missing_and_a_hidden_namespace_answer_alike_to_whoever_could_no
             ]
             assert grants == ["", ""], (user, grants)
 
-        # A name a user could have only admins create: alice is told nothing of it either...
-        signed_in = await _token(session, gateway, "alice", USERS["alice"], missing)
-        status, code, _ = await _answer(session, gateway, "GET", f"/v2/{missing}/app/manifests/latest", signed_in)
-        assert (status, code) == (401, "UNAUTHORIZED"), "only admins may create a name a user could have"
+        # A name a user could have only admins create: to alice a missing one and bob's hidden one
+        # answer alike, clearly but without telling which...
+        signed_in = await _token(session, gateway, "alice", USERS["alice"], missing, hidden)
+        for method, path, expected in (("GET", "/v2/{}/app/manifests/latest", (404, "NAME_UNKNOWN")),
+                                       ("POST", "/v2/{}/app/blobs/uploads/", (403, "DENIED"))):
+            seen_missing = await _answer(session, gateway, method, path.format(missing), signed_in)
+            seen_hidden = await _answer(session, gateway, method, path.format(hidden), signed_in)
+            assert seen_missing[:2] == expected and seen_hidden[:2] == expected, (method, seen_missing, seen_hidden)
+            assert seen_missing == seen_hidden and "not yours" in seen_missing[3], (seen_missing, seen_hidden)
         # ...but a team namespace name she could create herself is no secret to her.
         team_name = f"no--such{secrets.token_hex(4)}"
         signed_in = await _token(session, gateway, "alice", USERS["alice"], team_name)
-        status, code, _ = await _answer(session, gateway, "GET", f"/v2/{team_name}/app/manifests/latest", signed_in)
+        status, code, _, _ = await _answer(session, gateway, "GET", f"/v2/{team_name}/app/manifests/latest", signed_in)
         assert (status, code) == (404, "NAME_UNKNOWN"), "a user who could create it is told it does not exist"

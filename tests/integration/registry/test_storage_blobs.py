@@ -71,7 +71,8 @@ async def test_a_blob_of_another_repository_stays_unknown_though_its_file_is_the
             assert (await response.json())["errors"][0]["code"] == "BLOB_UNKNOWN"
         bob = await bearer(session, gateway.url, gateway.host, "bob", "repository:alice/holder:pull")
         async with session.get(f"{gateway.url}/v2/alice/holder/blobs/{digest}", headers=bob) as response:
-            assert response.status == 401, "bob may not pull alice's private repository"
+            assert response.status == 404, "bob may not pull alice's private repository"
+            assert (await response.json())["errors"][0]["code"] == "NAME_UNKNOWN"
         assert await _from_storage(session, gateway) == 0
 
 
