@@ -20,7 +20,7 @@ def skip_reason(report: pytest.CollectReport | pytest.TestReport) -> str:
     return str(longrepr)
 
 
-@dataclass
+@dataclass(eq=False)  # hashable: pluggy keeps plugins in sets
 class CiGate:
     """What was skipped or xfailed in this session, with the reason pytest gave."""
 

@@ -83,3 +83,13 @@ def test_a_real_failure_under_ci_keeps_its_own_exit_status(tmp_path: Path) -> No
     result = run_pytest(tmp_path, SKIPPING + "\ndef test_broken():\n    assert False\n", "1")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "SKIPPED test_tiny.py::test_needs_podman" in result.stdout
+
+
+def test_a_selection_of_this_suite_runs_green_under_ci() -> None:
+    """The gate inside the real suite (tests/conftest.py, pyproject.toml), not a tiny one."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+    env["CI"] = "true"
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/unit/test_safe_json.py"]
+    result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " passed" in result.stdout and "INTERNALERROR" not in result.stdout + result.stderr
