@@ -267,7 +267,7 @@ class MariaDBServer:
         raw = os.environ.get("TEST_MARIADB_URL", "").strip() or DEFAULT_MARIADB_URL
         url = URL(raw)
         if url.scheme != "mysql" or not url.host or url.path not in ("", "/"):
-            raise ValueError(f"TEST_MARIADB_URL must look like mysql://root@127.0.0.1:3306, not {raw!r}")
+            raise ValueError("TEST_MARIADB_URL must look like mysql://user[:password]@host:port (a server, no database)")
         return cls(url.host, url.port or 3306, url.user or "root", url.password or "")
 
     def connect(self, **options: object) -> Any:

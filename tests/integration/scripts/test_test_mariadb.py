@@ -4,6 +4,7 @@ a throw-away server of its own, tells the tests its address, and leaves nothing 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -21,12 +22,18 @@ echo "url=$TEST_MARIADB_URL"
 echo "dir=$own_mariadb_dir"
 echo "pid=$own_mariadb_pid"
 .venv/bin/python -c '
+import pymysql
 from tests.support.processes import MariaDBServer
 connection = MariaDBServer.from_environment().connect(connect_timeout=5)
 with connection.cursor() as cursor:
     cursor.execute("CREATE DATABASE portus_probe CHARACTER SET utf8mb4")
     cursor.execute("SELECT @@port")
     print("port=%s" % cursor.fetchone()[0])
+try:
+    pymysql.connect(host="127.0.0.1", port=MariaDBServer.from_environment().port, user="root", connect_timeout=5)
+    print("without_password=accepted")
+except pymysql.err.OperationalError:
+    print("without_password=refused")
 '
 {after}
 """
@@ -68,7 +75,8 @@ def test_own_server_answers_on_its_own_port_and_is_gone_after_the_script(own_ser
     assert result.returncode == 0, result.stdout + result.stderr
     found = fields(result.stdout)
     server = MariaDBServer.from_environment()
-    assert found["url"] == f"mysql://root@127.0.0.1:{found['port']}"
+    assert re.fullmatch(rf"mysql://root:[0-9a-f]{{32}}@127\.0\.0\.1:{found['port']}", found["url"]), found["url"]
+    assert found["without_password"] == "refused"
     assert int(found["port"]) != server.port, "its own port, not the shared server's"
     assert gone(int(found["pid"])), "the server outlived the script"
     assert not Path(found["dir"]).exists(), "the data directory outlived the script"
