@@ -11,6 +11,8 @@ from gateway.store import Store, open_store
 from tests.support.client import USERS
 from tests.support.processes import Gateway, Registry, mariadb_database
 
+pytest_plugins = ["tests.support.ci_gate"]
+
 
 @pytest.fixture(scope="session")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:

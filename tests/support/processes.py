@@ -14,14 +14,26 @@ import urllib.request
 from dataclasses import dataclass, field
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from yarl import URL
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+NOT_SET_WORDS = frozenset({"", "0", "false", "no", "off"})
+
+
+def truthy(value: str | None) -> bool:
+    """Whether an environment flag is on. CI systems spell it `true`, `1`, `yes` or their own name
+    (Woodpecker: `woodpecker`), so everything but an explicit no counts, in any case."""
+    return value is not None and value.strip().lower() not in NOT_SET_WORDS
+
+
 def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() == "true"
+    """In CI a missing component fails the run instead of skipping tests (see tests/support/ci_gate.py)."""
+    return truthy(os.environ.get("CI"))
 
 
 def require_tool(name: str) -> str:
@@ -241,18 +253,56 @@ class Gateway:
         return self.log_path.read_text(errors="replace")
 
 
+DEFAULT_MARIADB_URL = "mysql://root@127.0.0.1:3306"
+
+
+@dataclass(frozen=True)
+class MariaDBServer:
+    """Where the tests' MariaDB answers: `TEST_MARIADB_URL` (`mysql://user[:password]@host:port`),
+    by default root without a password on 127.0.0.1:3306. scripts/test sets it when it starts a
+    throw-away server of its own."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+
+    @classmethod
+    def from_environment(cls) -> MariaDBServer:
+        raw = os.environ.get("TEST_MARIADB_URL", "").strip() or DEFAULT_MARIADB_URL
+        url = URL(raw)
+        if url.scheme != "mysql" or not url.host or url.path not in ("", "/"):
+            raise ValueError("TEST_MARIADB_URL must look like mysql://user[:password]@host:port (a server, no database)")
+        return cls(url.host, url.port or 3306, url.user or "root", url.password or "")
+
+    def connect(self, **options: object) -> Any:
+        """A pymysql connection as this server's (administrative) user."""
+        import pymysql
+
+        return pymysql.connect(host=self.host, port=self.port, user=self.user, password=self.password, **options)
+
+    def url(self, database: str, *, user: str | None = None, password: str | None = None) -> str:
+        """The gateway's `GATEWAY_DATABASE_URL` for `database`, as the admin user or as `user`."""
+        login = URL.build(
+            scheme="mysql", host=self.host, port=self.port, path=f"/{database}",
+            user=user or self.user, password=(password if user else self.password) or None,
+        )
+        return str(login)
+
 
 def mariadb_database(prefix: str = "portus_test") -> tuple[str, Callable[[], None]]:
-    """A throw-away MariaDB database on 127.0.0.1:3306 (root, no password): (URL, drop)."""
+    """A throw-away database on the tests' MariaDB (`MariaDBServer`): (URL, drop). Skips when no
+    MariaDB answers, and fails in CI."""
     import secrets
 
     import pymysql
 
+    server = MariaDBServer.from_environment()
     name = f"{prefix}_{secrets.token_hex(4)}"
     try:
-        connection = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", connect_timeout=5)
+        connection = server.connect(connect_timeout=5)
     except pymysql.err.OperationalError as exc:
-        message = f"MariaDB is not reachable at 127.0.0.1:3306: {exc}"
+        message = f"MariaDB is not reachable at {server.host}:{server.port} (TEST_MARIADB_URL; scripts/test starts one): {exc}"
         if in_ci():
             pytest.fail(message)
         pytest.skip(message)
@@ -261,9 +311,9 @@ def mariadb_database(prefix: str = "portus_test") -> tuple[str, Callable[[], Non
     connection.close()
 
     def drop() -> None:
-        conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="")
+        conn = server.connect(connect_timeout=5)
         with conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
         conn.close()
 
-    return f"mysql://root@127.0.0.1:3306/{name}", drop
+    return server.url(name), drop

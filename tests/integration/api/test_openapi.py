@@ -83,6 +83,7 @@ async def test_live_document_is_public_and_matches(admin: Api) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(480)  # the fuzzing run alone may take its 300 s
 def test_schemathesis_finds_no_server_error(make_gateway: Callable[..., Gateway], tmp_path: Path) -> None:
     """Fuzz every operation as the admin of a gateway of its own (it creates and deletes freely)."""
     gateway = make_gateway()

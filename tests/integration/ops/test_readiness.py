@@ -7,12 +7,11 @@ import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pymysql
 import pytest
 from yarl import URL
 
 from tests.integration.ops.helpers import get_json, wait_until
-from tests.support.processes import Gateway, Registry, mariadb_database
+from tests.support.processes import Gateway, MariaDBServer, Registry, mariadb_database
 
 
 def readiness(gateway: Gateway) -> tuple[int, dict[str, object]]:
@@ -61,7 +60,8 @@ def locked_out_user() -> Iterator[tuple[str, Callable[[bool], None]]]:
     url, drop = mariadb_database("portus_ready")
     database = URL(url).path.strip("/")
     user, password = f"pgready_{secrets.token_hex(3)}", secrets.token_hex(12)
-    root = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", autocommit=True)
+    server = MariaDBServer.from_environment()
+    root = server.connect(autocommit=True)
 
     def sql(statement: str, *args: object) -> list[tuple[object, ...]]:
         with root.cursor() as cursor:
@@ -78,7 +78,7 @@ def locked_out_user() -> Iterator[tuple[str, Callable[[bool], None]]]:
                 sql(f"KILL {int(connection_id)}")  # type: ignore[call-overload]
 
     try:
-        yield f"mysql://{user}:{password}@127.0.0.1:3306/{database}", lock
+        yield server.url(database, user=user, password=password), lock
     finally:
         sql(f"DROP USER IF EXISTS '{user}'@'%%'")
         root.close()

@@ -65,6 +65,7 @@ def _rss_kib(pid: int, field: str) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # 5 GiB up and down on a small machine
 async def test_five_gib_blob_streams_up_and_down_without_buffering(gateway: Gateway) -> None:
     size = 5 * 1024**3
     block = hashlib.sha256(b"big").digest() * (1024 * 1024 // 32)
