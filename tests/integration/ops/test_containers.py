@@ -101,7 +101,8 @@ def test_compose_and_dockerfile_healthchecks_probe_healthz_the_same_way(compose:
     assert compose["services"]["gateway"]["depends_on"]["mariadb"]["condition"] == "service_healthy"
 
 
-def test_dockerfile_runs_as_a_non_root_user_on_python_311_slim() -> None:
+def test_dockerfile_declares_a_non_root_user_on_python_311_slim() -> None:
+    """Read from the Dockerfile's text: docker cannot build or run the image where the tests run."""
     instructions = dockerfile_instructions()
     assert instructions[0] == ("FROM", "python:3.11-slim")
     users = [args for instruction, args in instructions if instruction == "USER"]
