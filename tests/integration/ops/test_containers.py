@@ -81,7 +81,8 @@ def test_the_gateway_is_configured_only_through_known_environment_variables(comp
     assert "GATEWAY_CONFIG" not in environment and "command" not in gateway
     assert all(not volume.startswith(("../conf", "./conf")) for volume in gateway["volumes"]), "no settings file mounted"
     assert any(volume.endswith(":/data") for volume in gateway["volumes"])
-    assert all(":" in volume and not volume.startswith("/") for volume in compose["services"]["mariadb"]["volumes"])
+    mariadb_volumes = compose["services"]["mariadb"]["volumes"]
+    assert mariadb_volumes and all(":" in volume and not volume.startswith("/") for volume in mariadb_volumes)
     assert set(compose["volumes"]) == {"gateway-data", "registry-data", "mariadb-data"}
 
 
