@@ -120,10 +120,10 @@ async def test_an_upload_longer_than_the_grace_period_is_cut_and_the_process_exi
             exit_code = await asyncio.to_thread(wait_or_none, gateway.process, grace + EXIT_MARGIN)
         finally:
             release.set()
+        assert exit_code is not None, f"still running {grace + EXIT_MARGIN:.0f} s after SIGTERM with a {grace:.0f} s grace period"
         response = await asyncio.wait_for(upload, SOON)
         answer = (response.status, (await response.json())["errors"][0]["code"])
         response.release()
-    assert exit_code is not None, f"still running {grace + EXIT_MARGIN:.0f} s after SIGTERM with a {grace:.0f} s grace period"
     assert "stopping: cutting 1 requests still in flight" in gateway.log_text()
     assert answer == (400, "BLOB_UPLOAD_INVALID"), "the upload was cut short, not completed"
 
