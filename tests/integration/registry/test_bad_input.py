@@ -53,7 +53,7 @@ async def _raw_exchange(gateway: Gateway, head: str, pieces: list[bytes], *, clo
                 await asyncio.sleep(0.3)
         status_line = await asyncio.wait_for(reader.readline(), 15)
         fields: dict[str, str] = {}
-        while (line := await reader.readline()) not in (b"\r\n", b""):
+        while (line := await asyncio.wait_for(reader.readline(), 15)) not in (b"\r\n", b""):
             name, _, value = line.decode("latin-1").partition(":")
             fields[name.strip().lower()] = value.strip()
         body = await reader.readexactly(int(fields.get("content-length", "0")))
