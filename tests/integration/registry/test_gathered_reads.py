@@ -44,7 +44,7 @@ async def server() -> AsyncIterator[Server]:
     async def start(pause: float) -> tuple[int, Seen]:
         async def handler(request: web.Request) -> web.Response:
             digest, size = hashlib.sha256(), 0
-            seen.pieces, seen.transport = 0, request.transport  # type: ignore[assignment]
+            seen.pieces, seen.transport = 0, request.transport
             try:
                 async for piece in gathered(request, pause):
                     seen.pieces += 1  # `gathered` pauses (if it does) as soon as the loop asks for more
@@ -121,7 +121,7 @@ async def test_a_trickling_body_is_read_in_a_few_gathered_pieces_intact(server: 
 
 async def test_a_client_gone_during_a_pause_ends_the_read_with_an_error(server: Server) -> None:
     port, seen = await server(PAUSE)
-    reader, writer = await _open(port)
+    _reader, writer = await _open(port)
     await _send_chunk(writer, os.urandom(4096))
     await _first_piece_read(seen)
     assert seen.transport is not None and not seen.transport.is_reading(), "the server is pausing now"
