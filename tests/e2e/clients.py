@@ -176,7 +176,7 @@ class LogWindow:
         regex = re.compile(pattern)
         return [line for line in self.text().splitlines() if regex.search(line)]
 
-    def wait_for(self, pattern: str, timeout: float = 3.0) -> list[str]:
+    def wait_for(self, pattern: str, timeout: float = 15.0) -> list[str]:
         """Lines matching `pattern`, waiting briefly: log lines are written a fraction of a second after
         the response (gateway/ops/logs.py)."""
         deadline = time.monotonic() + timeout

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ import pytest
 from tests.e2e.clients import LogWindow, Skopeo, run, stored_tags
 from tests.support.oci_layout import build_layout
 from tests.support.processes import Gateway, require_tool
+from tests.support.waiting import eventually, eventually_async
 
 PASSWORD = "team-test-password"
 
@@ -124,14 +124,14 @@ async def test_application_token_works_with_skopeo_within_its_limits_and_dies_on
         async with session.get(tags_url, headers=bearer) as response:
             assert response.status == 200
         gateway.cli("token", "revoke", crew.owner, "ci")
-        statuses = []
-        for _ in range(30):
+
+        async def tags_status() -> int:
             async with session.get(tags_url, headers=bearer) as response:
-                statuses.append(response.status)
-            if statuses[-1] == 401:
-                break
-            await asyncio.sleep(0.1)
-        assert statuses[-1] == 401, "a JWT issued from a revoked application token stops working (another process revoked it)"
+                return response.status
+
+        # The gateway re-reads revocations about once a second; 30 s only keeps a broken one from hanging.
+        refused = await eventually_async(tags_status, lambda status: status == 401, timeout=30)
+        assert refused == 401, "a JWT issued from a revoked application token stops working (another process revoked it)"
         async with session.get(f"{gateway.url}/v2/token", params=params, headers=headers) as response:
             assert response.status == 401
 
@@ -149,13 +149,16 @@ def test_docker_login_accepts_an_application_token(crew: Crew, gateway: Gateway,
 
 
 async def test_failed_logins_are_throttled_per_user_and_address_only(make_gateway: Callable[..., Gateway]) -> None:
+    """Three failures of alice from 127.0.0.1 slow down alice from 127.0.0.1 only: bob from there,
+    and alice from 127.0.0.2 (the same loopback, another source address), still sign in."""
     gw = make_gateway({"GATEWAY_LOGINS_MAX_FAILURES": "3", "GATEWAY_LOGINS_FAILURE_WINDOW": "60"})
     url = f"{gw.url}/v2/token"
-    async with aiohttp.ClientSession() as session:
+    other_address = aiohttp.TCPConnector(local_addr=("127.0.0.2", 0))
+    async with aiohttp.ClientSession() as session, aiohttp.ClientSession(connector=other_address) as elsewhere:
 
-        async def status(user: str, password: str) -> tuple[int, str | None]:
+        async def status(user: str, password: str, client: aiohttp.ClientSession = session) -> tuple[int, str | None]:
             headers = {"Authorization": aiohttp.encode_basic_auth(user, password)}
-            async with session.get(url, params={"service": gw.host}, headers=headers) as response:
+            async with client.get(url, params={"service": gw.host}, headers=headers) as response:
                 return response.status, response.headers.get("Retry-After")
 
         for _ in range(3):
@@ -163,3 +166,6 @@ async def test_failed_logins_are_throttled_per_user_and_address_only(make_gatewa
         throttled, retry_after = await status("alice", "alice-secret-pw")
         assert throttled == 429 and retry_after is not None and int(retry_after) > 0
         assert (await status("bob", "bob-secret-pw"))[0] == 200, "other accounts are not locked"
+        assert (await status("alice", "alice-secret-pw", elsewhere))[0] == 200, "alice from another address is not locked"
+        assert (await status("alice", "alice-secret-pw"))[0] == 429, "alice from the first address still is"
+    assert '127.0.0.2 "GET /v2/token' in await eventually(gw.log_text, lambda log: "127.0.0.2 " in log), "it came from 127.0.0.2"

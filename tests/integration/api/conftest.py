@@ -128,6 +128,7 @@ class Api:
             items.extend(reply.body["items"])
             if reply.body["next"] is None:
                 return items, pages
+            assert pages < 10_000, f"{path} never reached its last page"
             params = {"limit": str(limit), "after": reply.body["next"]}
 
 

@@ -3,7 +3,6 @@ failures and redelivery), against real gateways and a receiver that fails on pur
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from tests.support.client import bearer
 from tests.support.images import push_blob, push_image
 from tests.support.processes import Gateway, free_port
 from tests.support.receiver import Receiver
-from tests.support.waiting import eventually
+from tests.support.waiting import eventually, eventually_async
 
 FAST = {
     "GATEWAY_WEBHOOK_DELIVERY_BACKOFF_INITIAL": "0.1",
@@ -33,6 +32,17 @@ async def push(session: aiohttp.ClientSession, gateway: Gateway, user: str, repo
     return await push_image(session, gateway.url, repo, tag, headers, seed=tag)
 
 
+async def recorded(admin: Api, path: str, count: int) -> list[dict[str, Any]]:
+    """The events at `path` once there are `count` of them (no more are coming in these tests)."""
+
+    async def items() -> list[dict[str, Any]]:
+        return list((await admin.ok("GET", path))["items"])
+
+    found = await eventually_async(items, lambda events: len(events) >= count, timeout=30)
+    assert len(found) == count, found
+    return found
+
+
 async def test_events_are_filtered_by_permission_and_query_and_paged(session: aiohttp.ClientSession, make_gateway: Callable[..., Gateway]) -> None:
     gateway = make_gateway()
     admin = Api(session, gateway, Gateway.ADMIN)
@@ -42,7 +52,7 @@ async def test_events_are_filtered_by_permission_and_query_and_paged(session: ai
     headers = await bearer(session, gateway.url, gateway.host, "alice", "repository:alice/logged:pull")
     async with session.get(f"{gateway.url}/v2/alice/logged/manifests/a", headers={**headers, "Accept": "application/vnd.oci.image.manifest.v1+json"}) as response:
         assert response.status == 200
-    await asyncio.sleep(1.5)  # pulls are written in batches, at least every second
+    await recorded(admin, "/events?action=pull", 1)  # pulls are written in batches, about once a second
 
     everything = await admin.ok("GET", "/events?limit=100")
     assert [(e["action"], e["target"]["repository"]) for e in everything["items"]] == [
@@ -83,9 +93,8 @@ async def test_an_event_carries_the_request_id_the_gateway_answered_and_logged(
             assert response.status == 200
             answered.append(response.headers["X-Request-Id"])
     assert answered[0] == "ci-trace-0001" and answered[2] != "not a sane id!"
-    await asyncio.sleep(1.5)  # pulls are written in batches, at least every second
 
-    pulls = (await admin.ok("GET", "/events?action=pull&limit=10"))["items"]
+    pulls = await recorded(admin, "/events?action=pull&limit=10", 3)  # written in batches, about once a second
     assert [e["request"]["id"] for e in reversed(pulls)] == answered
     push_line = f'id={(await admin.ok("GET", "/events?action=push"))["items"][0]["request"]["id"]} '
     assert push_line in await eventually(gateway.log_text, lambda text: push_line in text), "the push's id is its access line's"
@@ -112,19 +121,12 @@ async def test_webhooks_are_managed_and_failed_deliveries_can_be_sent_again(
     assert changed["repository_pattern"] == "alice/*" and changed["actions"] == ["push"]
 
     await push(session, gateway, "alice", "alice/hooked", "v1")  # the receiver is down: fails twice, then gives up
-    for _ in range(60):
-        failures = (await admin.ok("GET", "/webhooks/ci/failures"))["items"]
-        if failures:
-            break
-        await asyncio.sleep(0.5)
+    failures = await recorded(admin, "/webhooks/ci/failures", 1)
     assert [f["state"] for f in failures] == ["failed"] and failures[0]["attempts"] == 2
     await receiver.start()
     try:
         assert (await admin.ok("POST", "/webhooks/ci/redeliver", {}, 202))["requeued"] == 1
-        for _ in range(40):
-            if receiver.deliveries:
-                break
-            await asyncio.sleep(0.25)
+        await eventually(lambda: receiver.deliveries, bool, timeout=30)
         assert [e["target"]["repository"] for d in receiver.deliveries for e in d.events] == ["alice/hooked"]
         assert receiver.deliveries[0].headers["X-Token"] == "t"
         assert (await admin.ok("GET", "/webhooks/ci/failures"))["items"] == []
@@ -168,15 +170,14 @@ async def test_one_endpoint_that_cannot_be_sent_to_does_not_stop_the_others(
         admin = Api(session, gateway, Gateway.ADMIN)
         await admin.ok("POST", "/webhooks", {"name": "good", "url": receiver.url, "secret": "a-secret-value"}, 201)
         await push(session, gateway, "alice", "alice/first", "v1")
-        for _ in range(60):
-            if receiver.deliveries and (await admin.ok("GET", "/webhooks/broken/failures"))["items"]:
-                break
-            await asyncio.sleep(0.5)
+        await eventually(lambda: receiver.deliveries, bool, timeout=30)
+        await eventually_async(lambda: admin.ok("GET", "/webhooks/broken/failures"), lambda page: bool(page["items"]), timeout=30)
         await push(session, gateway, "alice", "alice/second", "v1")  # the rounds go on after the failure
-        for _ in range(60):
-            if {e["target"]["repository"] for d in receiver.deliveries for e in d.events} >= {"alice/first", "alice/second"}:
-                break
-            await asyncio.sleep(0.5)
+
+        def delivered() -> set[str]:
+            return {e["target"]["repository"] for d in receiver.deliveries for e in d.events}
+
+        await eventually(delivered, lambda repositories: "alice/second" in repositories, timeout=30)
         assert {e["target"]["repository"] for d in receiver.deliveries for e in d.events} == {"alice/first", "alice/second"}
         failures = (await admin.ok("GET", "/webhooks/broken/failures"))["items"]
         assert failures and all(f["state"] == "failed" and "ValueError" in f["last_error"] for f in failures), failures

@@ -50,7 +50,10 @@ def test_document_is_valid_openapi_3() -> None:
 
 
 def _resolve(doc: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    seen: set[str] = set()
     while "$ref" in node:
+        assert node["$ref"] not in seen, f"$ref cycle through {node['$ref']}"
+        seen.add(node["$ref"])
         *_, section, name = node["$ref"].split("/")
         node = doc["components"][section][name]
     return node

@@ -21,9 +21,14 @@ class CountingHasher(PasswordHasher):
     def __init__(self) -> None:
         super().__init__()
         self.runs = 0
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+        self.release.set()
 
     async def verify(self, password: str, encoded: str | None) -> bool:
         self.runs += 1
+        self.started.set()
+        await self.release.wait()  # a test can hold the check open while a caller leaves
         return await super().verify(password, encoded)
 
 
@@ -66,12 +71,16 @@ async def test_different_passwords_are_checked_each_on_their_own(store: Store) -
 
 async def test_a_caller_that_goes_away_does_not_cancel_the_check_for_the_others(store: Store) -> None:
     hasher = CountingHasher()
+    hasher.release.clear()
     auth = _authenticator(store, hasher)
     leaving = asyncio.create_task(auth.login("carol", "carol-password", "10.0.0.1"))
     staying = asyncio.create_task(auth.login("carol", "carol-password", "10.0.0.2"))
-    await asyncio.sleep(0.005)
+    await asyncio.wait_for(hasher.started.wait(), 30)  # the shared check is running...
     leaving.cancel()
-    identity = await staying
+    await asyncio.wait([leaving])  # ...when its first caller is gone
+    assert not staying.done()
+    hasher.release.set()
+    identity = await asyncio.wait_for(staying, 30)
     assert identity is not None and identity.name == "carol"
     assert leaving.cancelled()
     assert hasher.runs == 1

@@ -17,6 +17,7 @@ from tests.support.client import bearer
 from tests.support.images import push_image
 from tests.support.processes import Gateway, free_port, mariadb_database
 from tests.support.receiver import Receiver
+from tests.support.waiting import eventually, eventually_async
 
 SECRET = "webhook-shared-secret"
 FAST_RETRIES = {
@@ -50,30 +51,44 @@ async def push(gateway: Gateway, repo: str, tag: str) -> str:
         return await push_image(session, gateway.url, repo, tag, headers, seed=tag)
 
 
+async def failures_counted(gateway: Gateway) -> float:
+    async with aiohttp.ClientSession() as session, session.get(f"{gateway.url}/metrics") as response:
+        metrics = await response.text()
+    prefix = 'gateway_webhook_failures_total{endpoint="audit"} '
+    return sum(float(line[len(prefix):]) for line in metrics.splitlines() if line.startswith(prefix))
+
+
+async def deliver_a_sentinel(gateway: Gateway, receiver: Receiver, repo: str) -> None:
+    """Push once more and wait for that event: deliveries follow the event sequence, so every event
+    recorded before it has then been through a delivery round (what a fixed sleep only hoped)."""
+    before = await recorded_ids(gateway, "push")
+    await push(gateway, repo, "sentinel")
+    sentinel = await recorded_ids(gateway, "push") - before
+    assert len(sentinel) == 1
+    await receiver.wait_for(sentinel, timeout=60)
+
+
 async def test_every_event_reaches_a_failing_receiver_across_a_gateway_restart(make_gateway: Callable[..., Gateway]) -> None:
     receiver = Receiver(free_port(), plan=["500", "500", "slow", "slow"])
     await receiver.start()
     gateway = make_gateway(webhook_env(receiver))
     try:
         await push(gateway, "alice/hooked", "one")
-        await asyncio.sleep(3)
+        await eventually(lambda: receiver.refused_attempts, lambda n: n >= 4, timeout=60)
         await receiver.stop()  # connection refused from here on
         await push(gateway, "alice/hooked", "two")
         gateway.stop()
         gateway.start()
         await push(gateway, "alice/hooked", "three")
-        await asyncio.sleep(2)
+        failed = await eventually_async(lambda: failures_counted(gateway), lambda n: n > 0, timeout=60)
         await receiver.start()
         expected = await recorded_ids(gateway, "push")
         assert len(expected) == 3
         await receiver.wait_for(expected, timeout=60)
-        async with aiohttp.ClientSession() as session, session.get(f"{gateway.url}/metrics") as response:
-            metrics = await response.text()
     finally:
         await receiver.stop()
-    assert receiver.refused_attempts >= 4, "the injected failures were exercised"
-    failures = [line for line in metrics.splitlines() if line.startswith('gateway_webhook_failures_total{endpoint="audit"}')]
-    assert failures and float(failures[0].split()[-1]) > 0, "failed attempts after the restart are counted"
+    assert receiver.refused_attempts == 4, "the injected failures were exercised"
+    assert failed > 0, "failed attempts after the restart are counted"
     for delivery in receiver.deliveries:
         assert delivery.headers["Content-Type"] == "application/vnd.docker.distribution.events.v2+json"
         expected_signature = "sha256=" + hmac.new(SECRET.encode(), delivery.body, hashlib.sha256).hexdigest()
@@ -116,8 +131,9 @@ async def test_two_gateways_on_one_mariadb_deliver_each_event_once(make_gateway:
             await push(second, "alice/shared", f"b{index}")
         expected = await recorded_ids(first, "push")
         assert len(expected) == 8
-        await receiver.wait_for(expected, timeout=30)
-        await asyncio.sleep(3)  # a duplicate would arrive within a poll or two
+        await receiver.wait_for(expected, timeout=60)
+        await deliver_a_sentinel(first, receiver, "alice/shared")
+        await deliver_a_sentinel(second, receiver, "alice/shared")
         counts = Counter(receiver.delivered_ids())
         assert {i: n for i, n in counts.items() if n > 1} == {}
         sources = {e["source"]["instanceID"] for d in receiver.deliveries for e in d.events}
@@ -138,13 +154,13 @@ async def test_filters_on_actions_and_repository_pattern(make_gateway: Callable[
         kept = await push(gateway, "alice/keeper", "v1")
         other = await push(gateway, "alice/other", "v1")
         async with aiohttp.ClientSession() as session:
-            for repo, digest in (("alice/keeper", kept), ("alice/other", other)):
+            for repo, digest in (("alice/other", other), ("alice/keeper", kept)):  # the one delivered comes last
                 headers = await bearer(session, gateway.url, gateway.host, "alice", f"repository:{repo}:delete")
                 async with session.delete(f"{gateway.url}/v2/{repo}/manifests/{digest}", headers=headers) as response:
                     assert response.status == 202
         deletes = await recorded_ids(gateway, "delete")
         assert len(deletes) == 2
-        await asyncio.sleep(4)
+        await eventually(lambda: receiver.deliveries, bool, timeout=60)  # the last event recorded: all others were judged
     finally:
         await receiver.stop()
     delivered = [e for d in receiver.deliveries for e in d.events]
@@ -160,33 +176,26 @@ async def test_every_pull_of_a_busy_two_worker_gateway_is_delivered_once(make_ga
     try:
         await push(gateway, "alice/busy", "v1")
         url = f"{gateway.url}/v2/alice/busy/manifests/v1"
-        pulled = 0
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        clients, pulls_each = 16, 40
+        async with aiohttp.ClientSession() as session:
             headers = await bearer(session, gateway.url, gateway.host, "alice", "repository:alice/busy:pull")
-            headers["Accept"] = "application/vnd.oci.image.manifest.v1+json"
-            loop = asyncio.get_running_loop()
-            until = loop.time() + 2.0
+        headers["Accept"] = "application/vnd.oci.image.manifest.v1+json"
 
-            async def client() -> int:
-                count = 0
-                async with aiohttp.ClientSession() as own:  # own connections: spread over both workers
-                    while loop.time() < until:
-                        async with own.get(url, headers=headers) as response:
-                            await response.read()
-                            count += response.status == 200
-                return count
+        async def client() -> int:
+            count = 0
+            async with aiohttp.ClientSession() as own:  # own connections: spread over both workers
+                for _ in range(pulls_each):
+                    async with own.get(url, headers=headers) as response:
+                        await response.read()
+                        count += response.status == 200
+            return count
 
-            pulled = sum(await asyncio.gather(*(client() for _ in range(16))))
-        assert pulled > 500
-        expected: set[str] = set()
-        for _ in range(50):  # pulls are written once a second
-            expected = await recorded_ids(gateway, "pull")
-            if len(expected) >= pulled:
-                break
-            await asyncio.sleep(0.2)
-        assert len(expected) == pulled
+        pulled = sum(await asyncio.gather(*(client() for _ in range(clients))))
+        assert pulled == clients * pulls_each
+        expected = await eventually_async(lambda: recorded_ids(gateway, "pull"), lambda ids: len(ids) >= pulled, timeout=60)
+        assert len(expected) == pulled  # pulls are written in batches, about once a second
         await receiver.wait_for(expected, timeout=60)
-        await asyncio.sleep(2)
+        await deliver_a_sentinel(gateway, receiver, "alice/busy")
         delivered = [i for i in receiver.delivered_ids() if i in expected]
         assert len(delivered) == len(set(delivered)) == pulled, "each pull delivered exactly once"
     finally:

@@ -81,7 +81,8 @@ def test_the_gateway_is_configured_only_through_known_environment_variables(comp
     assert "GATEWAY_CONFIG" not in environment and "command" not in gateway
     assert all(not volume.startswith(("../conf", "./conf")) for volume in gateway["volumes"]), "no settings file mounted"
     assert any(volume.endswith(":/data") for volume in gateway["volumes"])
-    assert all(":" in volume and not volume.startswith("/") for volume in compose["services"]["mariadb"]["volumes"])
+    mariadb_volumes = compose["services"]["mariadb"]["volumes"]
+    assert mariadb_volumes and all(":" in volume and not volume.startswith("/") for volume in mariadb_volumes)
     assert set(compose["volumes"]) == {"gateway-data", "registry-data", "mariadb-data"}
 
 
@@ -101,7 +102,8 @@ def test_compose_and_dockerfile_healthchecks_probe_healthz_the_same_way(compose:
     assert compose["services"]["gateway"]["depends_on"]["mariadb"]["condition"] == "service_healthy"
 
 
-def test_dockerfile_runs_as_a_non_root_user_on_python_311_slim() -> None:
+def test_dockerfile_declares_a_non_root_user_on_python_311_slim() -> None:
+    """Read from the Dockerfile's text: docker cannot build or run the image where the tests run."""
     instructions = dockerfile_instructions()
     assert instructions[0] == ("FROM", "python:3.11-slim")
     users = [args for instruction, args in instructions if instruction == "USER"]

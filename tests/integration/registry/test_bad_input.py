@@ -53,7 +53,7 @@ async def _raw_exchange(gateway: Gateway, head: str, pieces: list[bytes], *, clo
                 await asyncio.sleep(0.3)
         status_line = await asyncio.wait_for(reader.readline(), 15)
         fields: dict[str, str] = {}
-        while (line := await reader.readline()) not in (b"\r\n", b""):
+        while (line := await asyncio.wait_for(reader.readline(), 15)) not in (b"\r\n", b""):
             name, _, value = line.decode("latin-1").partition(":")
             fields[name.strip().lower()] = value.strip()
         body = await reader.readexactly(int(fields.get("content-length", "0")))
@@ -296,22 +296,32 @@ async def test_an_upload_whose_client_stops_sending_is_closed_and_frees_its_regi
 async def test_an_upload_slower_than_the_idle_timeout_in_total_but_never_silent_completes(
     make_gateway: Callable[..., Gateway],
 ) -> None:
-    gateway = make_gateway({"GATEWAY_SERVER_CLIENT_IDLE_TIMEOUT": "1"})
+    idle_timeout, gap, pieces = 2.0, 0.4, 8  # 3.2 s in all; a gap would have to grow fivefold to count as idle
+    gateway = make_gateway({"GATEWAY_SERVER_CLIENT_IDLE_TIMEOUT": str(idle_timeout)})
     data = bytes(range(256)) * 64
+    size = len(data) // pieces
 
     async def trickle() -> AsyncIterator[bytes]:
-        for offset in range(0, len(data), 4096):
-            yield data[offset : offset + 4096]
-            await asyncio.sleep(0.6)  # 2.4 s in all, never 1 s without a byte
+        for offset in range(0, len(data), size):
+            yield data[offset : offset + size]
+            await asyncio.sleep(gap)
 
+    repo = "alice/trickle"
     async with aiohttp.ClientSession() as session:
-        headers = await bearer(session, gateway.url, gateway.host, "alice", "repository:alice/trickle:pull,push")
-        async with session.post(f"{gateway.url}/v2/alice/trickle/blobs/uploads/", headers=headers) as response:
-            location = response.headers["Location"]
+        headers = await bearer(session, gateway.url, gateway.host, "alice", f"repository:{repo}:pull,push")
+        async with session.post(f"{gateway.url}/v2/{repo}/blobs/uploads/", headers=headers) as response:
+            location = URL(response.headers["Location"])
         patch_headers = {**headers, "Content-Type": "application/octet-stream"}
         async with session.patch(location, data=trickle(), headers=patch_headers) as response:
             assert response.status == 202, await response.text()
             assert response.headers["Range"] == f"0-{len(data) - 1}"
+            location = URL(response.headers["Location"])
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        async with session.put(location.update_query(digest=digest), headers=headers) as response:
+            assert response.status == 201, await response.text()
+        async with session.get(f"{gateway.url}/v2/{repo}/blobs/{digest}", headers=headers) as response:
+            assert response.status == 200 and await response.read() == data
+    assert "no byte of the body" not in gateway.log_text()
 
 
 @pytest.mark.parametrize("from_storage", [False, True], ids=["spliced-from-the-registry", "from-the-storage-directory"])
@@ -339,13 +349,13 @@ async def test_a_download_whose_client_stops_reading_is_cut_after_the_idle_timeo
             )
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
             assert head.startswith(b"HTTP/1.1 200 ")
-            await asyncio.sleep(4)  # the client takes nothing more: everything between fills up
-            rest = await asyncio.wait_for(reader.read(), 20)  # then reads on: the gateway has hung up
+            # The client takes nothing more: everything between fills up, and the gateway hangs up.
+            log = await eventually(gateway.log_text, lambda text: "the client stopped reading" in text, timeout=60)
+            rest = await asyncio.wait_for(reader.read(), 20)  # then the client reads on: what was on the way, and the end
         finally:
             writer.close()
-        assert len(rest) < len(data)
-        log = await eventually(gateway.log_text, lambda text: "the client stopped reading" in text)
         assert "cut short: ConnectionResetError (the client stopped reading)" in log
+        assert len(rest) < len(data)
         async with session.get(f"{gateway.url}/v2/alice/stalled-pull/blobs/{digest}", headers=headers) as response:
             assert response.status == 200 and await response.read() == data
     assert "Traceback" not in gateway.log_text()

@@ -10,6 +10,7 @@ import json
 import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 
 import pytest
 from aiohttp import web
@@ -17,30 +18,43 @@ from aiohttp import web
 from gateway.registry.gathered_reads import gathered
 from tests.support.processes import free_port
 
-PAUSE = 0.05  # long enough that a loaded machine's timer slack cannot blur the pieces
+# Long against what the test does inside a pause (a hundred writes to a local socket), so that
+# the pause, not the machine's speed, decides how the pieces fall; the test never waits it out idle.
+PAUSE = 1.0
 
-Server = Callable[[float], Awaitable[tuple[int, list[dict[str, object]]]]]
+
+@dataclass
+class Seen:
+    """What the server's handler saw: a report per finished request, and the request in progress."""
+
+    reports: list[dict[str, object]] = field(default_factory=list)
+    pieces: int = 0
+    transport: asyncio.Transport | None = None
+
+
+Server = Callable[[float], Awaitable[tuple[int, Seen]]]
 
 
 @pytest.fixture
 async def server() -> AsyncIterator[Server]:
     """Start a server whose handler reads its body with `gathered(pause)` and reports what it got."""
     runners: list[web.AppRunner] = []
-    seen: list[dict[str, object]] = []
+    seen = Seen()
 
-    async def start(pause: float) -> tuple[int, list[dict[str, object]]]:
+    async def start(pause: float) -> tuple[int, Seen]:
         async def handler(request: web.Request) -> web.Response:
-            pieces, digest, size = 0, hashlib.sha256(), 0
+            digest, size = hashlib.sha256(), 0
+            seen.pieces, seen.transport = 0, request.transport
             try:
                 async for piece in gathered(request, pause):
-                    pieces += 1
+                    seen.pieces += 1  # `gathered` pauses (if it does) as soon as the loop asks for more
                     size += len(piece)
                     digest.update(piece)
             except Exception as exc:  # what the client's departure looks like to the reader
-                seen.append({"error": type(exc).__name__})
+                seen.reports.append({"error": type(exc).__name__})
                 raise
-            report = {"pieces": pieces, "size": size, "sha256": digest.hexdigest()}
-            seen.append(report)
+            report = {"pieces": seen.pieces, "size": size, "sha256": digest.hexdigest()}
+            seen.reports.append(report)
             return web.json_response(report)
 
         app = web.Application()
@@ -74,13 +88,23 @@ async def _send_chunk(writer: asyncio.StreamWriter, data: bytes) -> None:
     await writer.drain()
 
 
+async def _first_piece_read(seen: Seen) -> None:
+    """Until the handler has its first piece: then `gathered` has stopped reading for its pause."""
+    deadline = asyncio.get_running_loop().time() + 10
+    while seen.pieces == 0:
+        assert asyncio.get_running_loop().time() < deadline, "the server never read the first chunk"
+        await asyncio.sleep(0.001)
+
+
 async def test_a_trickling_body_is_read_in_a_few_gathered_pieces_intact(server: Server) -> None:
-    port, _ = await server(PAUSE)
+    port, seen = await server(PAUSE)
     chunks = [os.urandom(1024 + n) for n in range(100)]
     reader, writer = await _open(port)
-    for chunk in chunks:
-        await _send_chunk(writer, chunk)
-        await asyncio.sleep(0.002)
+    await _send_chunk(writer, chunks[0])
+    await _first_piece_read(seen)
+    for chunk in chunks[1:]:
+        await _send_chunk(writer, chunk)  # each flushed, and the server given its turn to read it
+        await asyncio.sleep(0)
     writer.write(b"0\r\n\r\n")
     await writer.drain()
     head, _, body = (await asyncio.wait_for(reader.read(65536), 10)).partition(b"\r\n\r\n")
@@ -90,22 +114,23 @@ async def test_a_trickling_body_is_read_in_a_few_gathered_pieces_intact(server: 
     data = b"".join(chunks)
     assert report["size"] == len(data)
     assert report["sha256"] == hashlib.sha256(data).hexdigest()
-    # 100 chunks over at least 200 ms, read as they came, would be about 100 pieces; pausing 50 ms
-    # after each small read leaves a handful.
-    assert report["pieces"] <= 12, report
+    # A reader that read as the chunks came would see dozens of pieces; one paused after its first
+    # small read finds the other 99 chunks waiting and takes them in one or two reads.
+    assert report["pieces"] <= 3, report
 
 
 async def test_a_client_gone_during_a_pause_ends_the_read_with_an_error(server: Server) -> None:
-    port, seen = await server(0.3)
-    reader, writer = await _open(port)
+    port, seen = await server(PAUSE)
+    _reader, writer = await _open(port)
     await _send_chunk(writer, os.urandom(4096))
-    await asyncio.sleep(0.05)  # the server has read the chunk and is pausing now
+    await _first_piece_read(seen)
+    assert seen.transport is not None and not seen.transport.is_reading(), "the server is pausing now"
     writer.transport.abort()
 
     async def reported() -> None:
-        while not seen:
+        while not seen.reports:
             await asyncio.sleep(0.01)
 
-    await asyncio.wait_for(reported(), 5)
+    await asyncio.wait_for(reported(), PAUSE + 10)
     # Reading resumed after the pause, so the reader hears of the reset instead of waiting forever.
-    assert seen == [{"error": "ConnectionResetError"}]
+    assert seen.reports == [{"error": "ConnectionResetError"}]

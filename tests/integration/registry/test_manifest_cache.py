@@ -4,7 +4,6 @@ this gateway or another on the same store, is never answered with its old digest
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 from tests.support.client import bearer
 from tests.support.images import OCI_MANIFEST, push_image
 from tests.support.processes import Gateway
+from tests.support.waiting import eventually_async
 
 
 async def test_repeated_gets_by_digest_are_answered_alike_and_a_delete_ends_them(gateway: Gateway) -> None:
@@ -22,6 +22,7 @@ async def test_repeated_gets_by_digest_are_answered_alike_and_a_delete_ends_them
         push = await bearer(session, gateway.url, gateway.host, "alice", "repository:alice/cached:pull,push,delete")
         digest = await push_image(session, gateway.url, "alice/cached", "v1", push, seed="cached")
         url = f"{gateway.url}/v2/alice/cached/manifests/{digest}"
+        before = await _answers_from_memory(session, gateway, "digest")
         answers = []
         for method in ("GET", "GET", "HEAD", "GET"):
             async with session.request(method, url, headers={**push, "Accept": OCI_MANIFEST}) as response:
@@ -33,6 +34,8 @@ async def test_repeated_gets_by_digest_are_answered_alike_and_a_delete_ends_them
                 else:
                     assert body == b""
         assert len(set(answers)) == 1 and answers[0][:3] == (200, OCI_MANIFEST, digest)
+        remembered = await _answers_from_memory(session, gateway, "digest")
+        assert remembered - before >= 3, "after the first answer at most, the digest is answered from memory"
 
         other = await bearer(session, gateway.url, gateway.host, "bob", "repository:alice/cached:pull")
         async with session.get(url, headers=other) as response:
@@ -50,6 +53,7 @@ async def test_repeated_gets_by_digest_are_answered_alike_and_a_delete_ends_them
         for method in ("GET", "HEAD"):
             async with session.request(method, url, headers=push) as response:
                 assert response.status == 404
+        assert await _answers_from_memory(session, gateway, "digest") == remembered, "nothing answered from memory after the DELETE"
 
 
 async def test_pulls_answered_from_memory_are_still_events(gateway: Gateway) -> None:
@@ -63,16 +67,15 @@ async def test_pulls_answered_from_memory_are_still_events(gateway: Gateway) -> 
         async with session.get(url, headers=push) as response:
             assert response.status == 404, "like registry 2.8: an OCI manifest only for clients that accept one"
         admin = {"Authorization": aiohttp.encode_basic_auth(*Gateway.ADMIN)}
-        pulls: list[object] = []
-        for _ in range(30):
+
+        async def recorded_pulls() -> list[object]:
             async with session.get(
                 f"{gateway.url}/api/v1/events", params={"repository": "alice/cached-events", "action": "pull"}, headers=admin
             ) as response:
                 assert response.status == 200, await response.text()
-                pulls = (await response.json())["items"]
-            if len(pulls) >= 3:
-                break
-            await asyncio.sleep(0.2)
+                return list((await response.json())["items"])
+
+        pulls = await eventually_async(recorded_pulls, lambda found: len(found) >= 3, timeout=30)  # written in batches
         assert len(pulls) == 3
 
 

@@ -20,6 +20,7 @@ async def walk(limit: int, keep: Callable[[str], Awaitable[bool]] | None = None)
         if next_key is None:
             return pages
         assert next_key == items[-1]
+        assert len(pages) <= len(NAMES), "the walk never ends"
         after = next_key
 
 
