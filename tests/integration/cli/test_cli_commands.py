@@ -210,3 +210,21 @@ def test_serve_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
     said = [line for line in result.stderr.splitlines() if line.startswith("portus-gateway: ")]
     assert len(said) == 1 and "address already in use" in said[0].lower() and str(port) in said[0], result.stderr
     assert sum("already in use" in line.lower() for line in output.splitlines()) == 1, output
+
+
+def test_serve_workers_on_a_port_in_use_stops_with_the_reason_and_no_traceback(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        offline = _offline(tmp_path, {"GATEWAY_LISTEN": f"127.0.0.1:{port}"})
+        result = subprocess.run(
+            [sys.executable, "-m", "gateway", "serve", "--workers", "2"], capture_output=True, text=True,
+            env=offline.environment(), cwd=REPO_ROOT, timeout=60,
+        )
+    assert result.returncode == 1
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output, output
+    said = [line for line in result.stderr.splitlines() if line.startswith("portus-gateway: ")]
+    assert said[-1] == "portus-gateway: the workers failed to start (see the log above)", result.stderr
+    assert any("address already in use" in line.lower() and str(port) in line for line in said[:-1]), result.stderr
