@@ -15,7 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import Any, Self
 
 import aiohttp
 import pytest
@@ -168,7 +168,7 @@ class SilentUpstream:
             self._held.append(connection)
             self.accepted += 1
 
-    def __enter__(self) -> SilentUpstream:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
