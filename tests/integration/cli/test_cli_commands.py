@@ -9,6 +9,7 @@ import json
 import socket
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import aiohttp
 import pytest
 
 from gateway.store.schema import MIGRATIONS
-from tests.support.processes import REPO_ROOT, Gateway, free_port
+from tests.support.processes import REPO_ROOT, Gateway, free_port, stop_process
 
 PASSWORD = "cli-test-password-1"
 
@@ -219,19 +220,45 @@ def test_serve_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
     assert sum("already in use" in line.lower() for line in output.splitlines()) == 1, output
 
 
-def test_serve_workers_on_a_port_in_use_stops_with_the_reason_and_no_traceback(tmp_path: Path) -> None:
+def _serve_workers(offline: Gateway) -> subprocess.CompletedProcess[str]:
+    """`serve --workers 2`, expected to stop on its own; stopped with SIGTERM (which ends its
+    workers too, unlike the SIGKILL of subprocess.run's timeout) when it serves instead."""
+    args = [sys.executable, "-m", "gateway", "serve", "--workers", "2"]
+    with subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=offline.environment(), cwd=REPO_ROOT
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            stop_process(process)  # type: ignore[arg-type]
+            process.communicate()
+            pytest.fail("serve --workers 2 started serving on a port another process listens on")
+    return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
+
+
+def _port_taken_line(result: subprocess.CompletedProcess[str], port: int) -> None:
+    line = _one_line_failure(result, 1)
+    assert line == (
+        f"portus-gateway: cannot listen on 127.0.0.1:{port}: address already in use (another gateway or program listens there)"
+    ), line
+
+
+def test_serve_workers_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        offline = _offline(tmp_path, {"GATEWAY_LISTEN": f"127.0.0.1:{port}"})
-        result = subprocess.run(
-            [sys.executable, "-m", "gateway", "serve", "--workers", "2"], check=False, capture_output=True, text=True,
-            env=offline.environment(), cwd=REPO_ROOT, timeout=60,
-        )
-    assert result.returncode == 1
-    output = result.stdout + result.stderr
-    assert "Traceback" not in output, output
-    said = [line for line in result.stderr.splitlines() if line.startswith("portus-gateway: ")]
-    assert said[-1] == "portus-gateway: the workers failed to start (see the log above)", result.stderr
-    assert any("address already in use" in line.lower() and str(port) in line for line in said[:-1]), result.stderr
+        result = _serve_workers(_offline(tmp_path, {"GATEWAY_LISTEN": f"127.0.0.1:{port}"}))
+    _port_taken_line(result, port)
+
+
+def test_a_second_multi_worker_gateway_on_the_same_port_is_refused(
+    make_gateway: Callable[..., Gateway], tmp_path: Path
+) -> None:
+    """Workers bind with SO_REUSEPORT, which would let a second such gateway (another database,
+    another signing key) join the port silently and take half of the first one's connections."""
+    first = make_gateway({"GATEWAY_SERVER_WORKERS": "2"})
+    second = _offline(tmp_path, {"GATEWAY_LISTEN": first.host})
+    _port_taken_line(_serve_workers(second), first.port)
+    assert first.process is not None and first.process.poll() is None
+    assert urllib.request.urlopen(f"{first.url}/healthz", timeout=10).status == 200
