@@ -370,6 +370,7 @@ async def _rotate_secrets(settings: Settings, drop_previous: bool) -> None:
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     """Check keys and certificates first (one line on a bad one), then serve: alone or as a supervisor."""
+    from gateway.ops.port_check import PortTaken, refuse_taken_port
     from gateway.ops.serve import run_server, run_workers
     from gateway.ops.tls import CertificateError, ServerCertificate
 
@@ -398,6 +399,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     elif workers <= 1:
         run_server(settings, certificate)
     else:
+        try:
+            refuse_taken_port(settings.listen_host, settings.listen_port)
+        except PortTaken as exc:
+            raise CommandError(str(exc)) from None
         asyncio.run(_migrate(settings))  # once, before the workers race for it
         config_args = ["--config", str(args.config)] if args.config else []
         config_args += ["--env-file", str(args.env_file)] if args.env_file else []
