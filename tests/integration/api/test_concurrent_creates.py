@@ -11,7 +11,14 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.integration.api.conftest import PASSWORD, Api, Reply, no_traceback_since, team_space, unique
+from tests.integration.api.conftest import (
+    PASSWORD,
+    Api,
+    Reply,
+    no_traceback_since,
+    team_space,
+    unique,
+)
 from tests.support.client import USERS
 from tests.support.processes import Gateway
 
