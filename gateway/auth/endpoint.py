@@ -150,10 +150,13 @@ async def _decide(
     store is unchanged (and the caller not throttled), else from the store."""
     cache = request.app[keys.GRANT_CACHE]
     hit = cache.get(key, version)
-    if hit is not None and (
-        hit.identity.anonymous or not request.app[keys.AUTHENTICATOR].retry_after(hit.identity.name, request.remote or "")
-    ):
+    if hit is not None and hit.identity.anonymous:
         return hit.identity, hit.granted
+    if hit is not None:
+        authenticator, address = request.app[keys.AUTHENTICATOR], request.remote or ""
+        if not authenticator.retry_after(hit.identity.name, address):
+            authenticator.succeeded(hit.identity.name, address)  # a success, as `login` would have counted it
+            return hit.identity, hit.granted
     identity = await _basic_identity(request)
     granted = await _grant_for(request, identity, parse_scopes(scopes))
     cache.put(key, version, identity, granted)

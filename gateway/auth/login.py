@@ -76,6 +76,11 @@ class Authenticator:
         """Seconds this (user, address) is throttled for; 0 when it may log in."""
         return self._throttle.retry_after(username, address)
 
+    def succeeded(self, username: str, address: str) -> None:
+        """A success decided without `login` (the same credentials again, from the grant cache)
+        clears the failure count just as a checked one does."""
+        self._throttle.succeeded(username, address)
+
     async def login(self, username: str, password: str, address: str) -> Identity | None:
         """The identity for these credentials, or None (logged with the reason); may raise Throttled.
 

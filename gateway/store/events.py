@@ -313,19 +313,32 @@ class EventQueries(SQLBase):
             "annotations": json.dumps(manifest.annotations) if manifest.annotations else None, "at": manifest.pushed_at,
             "tag": tag,
         }
-        await self.execute("DELETE FROM manifests WHERE repository = :repository AND digest = :digest", params)
-        await self.execute(
+        await self._upsert(
+            "UPDATE manifests SET media_type = :media_type, size = :size, artifact_type = :artifact_type,"
+            " subject = :subject, annotations = :annotations, pushed_at = :at"
+            " WHERE repository = :repository AND digest = :digest",
             "INSERT INTO manifests (repository, digest, media_type, size, artifact_type, subject, annotations, pushed_at)"
             " VALUES (:repository, :digest, :media_type, :size, :artifact_type, :subject, :annotations, :at)",
             params,
         )
         if tag:
-            await self.execute("DELETE FROM tags WHERE repository = :repository AND tag = :tag", params)
-            await self.execute(
+            await self._upsert(
+                "UPDATE tags SET digest = :digest, media_type = :media_type, size = :size, pushed_at = :at"
+                " WHERE repository = :repository AND tag = :tag",
                 "INSERT INTO tags (repository, tag, digest, media_type, size, pushed_at)"
                 " VALUES (:repository, :tag, :digest, :media_type, :size, :at)",
                 params,
             )
+
+    async def _upsert(self, update: str, insert: str, params: dict[str, Any]) -> None:
+        """Update the row, or insert it when there is none. Another gateway on the same store may
+        insert it between the two (the same tag or manifest pushed through both at once): then
+        update what it inserted, rather than fail a push the registry has already taken."""
+        if await self.execute(update, params) == 0:
+            try:
+                await self.execute(insert, params)
+            except Conflict:
+                await self.execute(update, params)
 
     async def index_pulls(self, pulls: Iterable[tuple[str, int]]) -> None:
         for repository, at in pulls:

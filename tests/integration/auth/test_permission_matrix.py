@@ -1,13 +1,17 @@
 """The permission matrix, through the real token endpoint, on SQLite and on MariaDB.
 
 Every actor x namespace kind x visibility x action, with the expected grant written out by
-hand in EXPECTED (not computed by the code under test).
+hand in EXPECTED (not computed by the code under test). An unowned namespace is one whose team
+was deleted (a namespaces row with no team, and no user of its name): the team's former owner,
+contributor and viewer are outsiders there; it is pulled per its visibility and pushed and
+deleted by admins alone.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import urllib.request
 from collections.abc import Iterator
 
 import aiohttp
@@ -44,6 +48,15 @@ EXPECTED: dict[tuple[str, str], dict[str, frozenset[str] | None]] = {
     ("personal", "private"): {
         "anonymous": N, "outsider": N, "viewer": N, "contributor": N, "owner": ALL, "admin": ALL, "disabled": REFUSED, "app-token": PP,
     },
+    ("unowned", "public"): {
+        "anonymous": P, "outsider": P, "viewer": P, "contributor": P, "owner": P, "admin": ALL, "disabled": REFUSED, "app-token": P,
+    },
+    ("unowned", "protected"): {
+        "anonymous": N, "outsider": P, "viewer": P, "contributor": P, "owner": P, "admin": ALL, "disabled": REFUSED, "app-token": P,
+    },
+    ("unowned", "private"): {
+        "anonymous": N, "outsider": N, "viewer": N, "contributor": N, "owner": N, "admin": ALL, "disabled": REFUSED, "app-token": N,
+    },
     ("global", "protected"): {
         "anonymous": N, "outsider": P, "viewer": P, "contributor": P, "owner": P, "admin": ALL, "disabled": REFUSED, "app-token": P,
     },
@@ -56,6 +69,8 @@ def repository_for(kind: str, visibility: str) -> str:
         return f"crew-{visibility}/app"
     if kind == "personal":
         return f"p{visibility}/app"
+    if kind == "unowned":
+        return f"gone-{visibility}/app"
     return "globalapp"
 
 
@@ -76,21 +91,35 @@ def matrix_gateway(request: pytest.FixtureRequest, registry: Registry, tmp_path_
     for user in ("owner1", "contrib1", "viewer1", "outsider1", "disabled1", "ppublic", "pprotected", "pprivate"):
         gateway.add_user(user, PASSWORD)
     gateway.cli("user", "disable", "disabled1")
-    gateway.cli("team", "add", "crew")
-    for user, role in (("owner1", "owner"), ("contrib1", "contributor"), ("viewer1", "viewer"), ("disabled1", "owner")):
-        gateway.cli("team", "member", "add", "crew", user, "--role", role)
+    for team in ("crew", "gone"):
+        gateway.cli("team", "add", team)
+        for user, role in (("owner1", "owner"), ("contrib1", "contributor"), ("viewer1", "viewer"), ("disabled1", "owner")):
+            gateway.cli("team", "member", "add", team, user, "--role", role)
     for visibility in ("public", "protected", "private"):
         gateway.cli("namespace", "add", f"crew-{visibility}", "--team", "crew", "--visibility", visibility)
+        gateway.cli("namespace", "add", f"gone-{visibility}", "--team", "gone", "--visibility", visibility)
         gateway.cli("namespace", "update", f"p{visibility}", "--visibility", visibility)
     secrets = {}
     for owner in ("owner1", "ppublic", "pprotected", "pprivate"):
         out = gateway.cli("token", "create", owner, "--name", "ci", "--actions", "pull,push").stdout
         secrets[owner] = out.split()[-1]
     gateway.start()
+    _delete_team(gateway, "gone")  # its namespaces stay, unowned
     yield gateway, secrets
     gateway.stop()
     if drop is not None:
         drop()
+
+
+def _delete_team(gateway: Gateway, team: str) -> None:
+    request = urllib.request.Request(f"{gateway.url}/api/v1/teams/{team}", method="DELETE")
+    request.add_header("Authorization", "Basic " + base64.b64encode(":".join(Gateway.ADMIN).encode()).decode())
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 204
+    with urllib.request.urlopen(urllib.request.Request(
+        f"{gateway.url}/api/v1/namespaces/gone-public", headers={"Authorization": request.get_header("Authorization")}
+    ), timeout=30) as response:
+        assert json.loads(response.read())["team"] is None
 
 
 def _credentials(actor: str, kind: str, visibility: str, secrets: dict[str, str]) -> tuple[str, str] | None:
