@@ -185,7 +185,10 @@ async def missing_namespace_denial(request: web.Request, route: Route, challenge
     pushing = "push" in method_actions(request.method)
     if not await _may_create(request, challenge, namespace):
         if challenge.app_token is None and "pull" not in repository_actions(identity, route.name, facts, rules).actions:
-            log.info("%s %s denied: namespace %r is %s to %r", request.method, request.path, namespace, facts.kind, identity.name)
+            log.info(
+                "%s %s denied (%s): namespace %r is %s to them", request.method, request.path, challenge.reason,
+                namespace, "missing" if facts.kind == "missing" else f"{facts.kind} and hidden",
+            )
             verb = "push to" if pushing else "read"
             message = f"namespace {namespace!r} does not exist or is not yours to {verb}; ask an administrator"
             return error_response("DENIED" if pushing else "NAME_UNKNOWN", message, {"namespace": namespace})

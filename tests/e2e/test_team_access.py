@@ -82,7 +82,7 @@ async def test_push_into_a_namespace_that_does_not_exist_is_denied_clearly(gatew
     result = skopeo.copy(f"oci:{layout.path}:v1", skopeo.ref(f"nowhere{user}/app", "v1"), dest_creds=f"{user}:{PASSWORD}")
     assert not result.ok
     assert f"namespace 'nowhere{user}' does not exist or is not yours to push to" in result.stderr, result.describe()
-    assert window.wait_for(rf"denied: namespace 'nowhere{user}' is missing to '{user}'")
+    assert window.wait_for(rf"denied \(token of '{user}' lacks pull,push on repository:nowhere{user}/app\): namespace 'nowhere{user}' is missing")
     # Another user's private namespace answers alike: the message tells missing from hidden apart for nobody.
     other = f"other{uuid.uuid4().hex[:8]}"
     gateway.add_user(other, PASSWORD)
