@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from gateway.store import Store, open_store
@@ -75,3 +76,23 @@ async def store(database_url: str) -> AsyncIterator[Store]:
     await opened.migrate()
     yield opened
     await opened.close()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    """A client session without a connection limit, so requests sent at once really are."""
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as client:
+        yield client
+
+
+@pytest.fixture
+def twins_env() -> dict[str, str]:
+    """Settings both `twins` share beyond the store; a module overrides this fixture to add some."""
+    return {}
+
+
+@pytest.fixture
+def twins(make_gateway: Callable[..., Gateway], database_url: str, twins_env: dict[str, str]) -> tuple[Gateway, Gateway]:
+    """Two gateways on one store (once on SQLite, once on MariaDB), as several instances run."""
+    env = {"GATEWAY_DATABASE_URL": database_url, **twins_env}
+    return make_gateway(env), make_gateway(env, add_users=False)

@@ -154,12 +154,6 @@ def clean_log(gateway: Gateway) -> Iterator[None]:
 
 
 @pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
-
-
-@pytest.fixture
 async def admin(session: aiohttp.ClientSession, gateway: Gateway, clean_log: None) -> Api:
     """The shared gateway's API as its admin."""
     return Api(session, gateway, Gateway.ADMIN)
@@ -170,5 +164,15 @@ async def hourly_refresh_admin(session: aiohttp.ClientSession, make_gateway: Cal
     """The API of a gateway of its own that re-reads revocations from the store only hourly, so a
     revocation seen at once must have come from the API's in-process call."""
     gateway = make_gateway({"GATEWAY_REVOCATION_REFRESH_SECONDS": "3600"})
+    yield Api(session, gateway, Gateway.ADMIN)
+    no_traceback_since(gateway, 0)
+
+
+@pytest.fixture
+async def store_admin(
+    make_gateway: Callable[..., Gateway], database_url: str, session: aiohttp.ClientSession
+) -> AsyncIterator[Api]:
+    """The API of a gateway of its own, on SQLite and on MariaDB."""
+    gateway = make_gateway({"GATEWAY_DATABASE_URL": database_url})
     yield Api(session, gateway, Gateway.ADMIN)
     no_traceback_since(gateway, 0)

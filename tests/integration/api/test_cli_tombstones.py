@@ -6,24 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
 
-import aiohttp
-import pytest
 
-from tests.integration.api.conftest import PASSWORD, Api, no_traceback_since, team_space, unique
+from tests.integration.api.conftest import PASSWORD, Api, team_space, unique
 from tests.integration.api.test_tombstones import get_manifest, pull_as, push_as, token
 from tests.support.images import OCI_MANIFEST
 from tests.support.processes import Gateway, Registry
-
-
-@pytest.fixture
-async def store_admin(
-    make_gateway: Callable[..., Gateway], database_url: str, session: aiohttp.ClientSession
-) -> AsyncIterator[Api]:
-    gateway = make_gateway({"GATEWAY_DATABASE_URL": database_url})
-    yield Api(session, gateway, Gateway.ADMIN)
-    no_traceback_since(gateway, 0)
 
 
 async def test_cli_user_delete_reserves_the_name_until_released(store_admin: Api) -> None:

@@ -5,11 +5,9 @@ one 201, every other one a 409 with the API's error JSON, never a 500, and one r
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
-import pytest
 
 from tests.integration.api.conftest import (
     PASSWORD,
@@ -23,18 +21,6 @@ from tests.support.client import USERS
 from tests.support.processes import Gateway
 
 RACERS = 6
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as client:
-        yield client
-
-
-@pytest.fixture
-def twins(make_gateway: Callable[..., Gateway], database_url: str) -> tuple[Gateway, Gateway]:
-    env = {"GATEWAY_DATABASE_URL": database_url}
-    return make_gateway(env), make_gateway(env, add_users=False)
 
 
 async def _race(apis: list[Api], path: str, body: dict[str, Any]) -> list[Reply]:

@@ -2,22 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-
-import aiohttp
-import pytest
-
-from tests.integration.api.conftest import Api, no_traceback_since, team_space, unique
-from tests.support.processes import Gateway
 
 
-@pytest.fixture
-async def store_admin(
-    make_gateway: Callable[..., Gateway], database_url: str, session: aiohttp.ClientSession
-) -> AsyncIterator[Api]:
-    gateway = make_gateway({"GATEWAY_DATABASE_URL": database_url})
-    yield Api(session, gateway, Gateway.ADMIN)
-    no_traceback_since(gateway, 0)
+from tests.integration.api.conftest import Api, team_space, unique
 
 
 async def test_walk_through_every_resource(store_admin: Api) -> None:

@@ -8,26 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
-import pytest
 
 from tests.integration.api.conftest import PASSWORD, Api, no_traceback_since, team_space
 from tests.support.client import USERS, fetch_token
 from tests.support.images import OCI_MANIFEST, push_image
 from tests.support.processes import Gateway, Registry
-
-
-@pytest.fixture
-async def store_admin(
-    make_gateway: Callable[..., Gateway], database_url: str, session: aiohttp.ClientSession
-) -> AsyncIterator[Api]:
-    """The API of a gateway of its own, on SQLite and on MariaDB."""
-    gateway = make_gateway({"GATEWAY_DATABASE_URL": database_url})
-    yield Api(session, gateway, Gateway.ADMIN)
-    no_traceback_since(gateway, 0)
 
 
 async def token(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator, Callable
 
 import aiohttp
 import pytest
@@ -20,15 +19,8 @@ PER_USER = 3
 
 
 @pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as client:
-        yield client
-
-
-@pytest.fixture
-def twins(make_gateway: Callable[..., Gateway], database_url: str) -> tuple[Gateway, Gateway]:
-    env = {"GATEWAY_DATABASE_URL": database_url, "GATEWAY_NAMESPACES_AUTO_CREATE": "true"}
-    return make_gateway(env), make_gateway(env, add_users=False)
+def twins_env() -> dict[str, str]:
+    return {"GATEWAY_NAMESPACES_AUTO_CREATE": "true"}
 
 
 async def _push_token(session: aiohttp.ClientSession, gateway: Gateway, user: str, namespace: str) -> tuple[str, str]:

@@ -3,7 +3,7 @@ password change revokes them, and they expire by age and by disuse with `invalid
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -17,12 +17,6 @@ from tests.support.waiting import eventually
 
 DAY = 86400
 NAME, PASSWORD, NEW_PASSWORD = "carol", "carol-secret-pw", "carol-new-secret-pw"
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
 
 
 @pytest.fixture

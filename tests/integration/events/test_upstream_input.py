@@ -38,12 +38,6 @@ def gateway(make_gateway: Callable[..., Gateway], database_url: str) -> Gateway:
     return make_gateway({"GATEWAY_EVENTS_UPSTREAM_SECRET": SECRET, "GATEWAY_DATABASE_URL": database_url})
 
 
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
-
-
 async def _post(session: aiohttp.ClientSession, gateway: Gateway, data: Any, **headers: str) -> tuple[int, Any]:
     async with session.post(f"{gateway.url}/v2/webhooks/events", data=data, headers={**AUTH, **headers}) as response:
         return response.status, await response.json()

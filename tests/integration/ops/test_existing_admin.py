@@ -6,7 +6,7 @@ someone an admin."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -17,12 +17,6 @@ from tests.integration.api.conftest import no_traceback_since
 from tests.support.processes import Gateway, Registry
 
 OLD_PASSWORD = "the-admins-own-changed-pw"
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
 
 
 async def _user(database_url: str, name: str) -> User | None:

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
-import pytest
 
 from gateway.store import open_store
 from tests.integration.api.conftest import no_traceback_since
@@ -22,18 +20,6 @@ from tests.support.processes import Gateway, Registry
 
 REPOSITORY = "alice/race"
 ROUNDS = 8
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as client:
-        yield client
-
-
-@pytest.fixture
-def twins(make_gateway: Callable[..., Gateway], database_url: str) -> tuple[Gateway, Gateway]:
-    env = {"GATEWAY_DATABASE_URL": database_url}
-    return make_gateway(env), make_gateway(env, add_users=False)
 
 
 async def _document(session: aiohttp.ClientSession, gateway: Gateway, headers: dict[str, str], seed: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Self
 
 import aiohttp
@@ -29,12 +29,6 @@ from tests.support.images import OCI_MANIFEST, push_image
 from tests.support.processes import Gateway
 
 DAY_MS = 86400 * 1000
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
 
 
 def _granted(token: str, repository: str) -> set[str]:
