@@ -230,13 +230,20 @@ def artifact(subject_digest: str, subject_size: int, artifact_type: str, config_
     }
 
 
-async def test_end_12_referrers_with_filter_and_delete(
+async def _subject_and_empty_config(
     session: aiohttp.ClientSession, gateway: Gateway, auth: dict[str, str], repo: str
-) -> None:
+) -> tuple[str, int, str]:
+    """An image tagged v1 for artifacts to refer to: its digest and size, and the `{}` config blob."""
     subject = await push_image(session, gateway.url, repo, "v1", auth)
     async with session.get(f"{gateway.url}/v2/{repo}/manifests/v1", headers={**auth, "Accept": OCI_MANIFEST}) as response:
         subject_size = len(await response.read())
-    empty = await push_blob(session, gateway.url, repo, b"{}", auth)
+    return subject, subject_size, await push_blob(session, gateway.url, repo, b"{}", auth)
+
+
+async def test_end_12_referrers_with_filter_and_delete(
+    session: aiohttp.ClientSession, gateway: Gateway, auth: dict[str, str], repo: str
+) -> None:
+    subject, subject_size, empty = await _subject_and_empty_config(session, gateway, auth, repo)
     referrer_digests = {}
     for kind in ("application/vnd.example.sbom", "application/vnd.example.signature"):
         document = artifact(subject, subject_size, kind, empty)
@@ -308,10 +315,7 @@ async def test_a_manifest_put_under_a_name_that_is_not_a_tag_is_tag_invalid(
 async def test_the_referrers_index_has_exactly_the_index_media_type(
     session: aiohttp.ClientSession, gateway: Gateway, auth: dict[str, str], repo: str
 ) -> None:
-    subject = await push_image(session, gateway.url, repo, "v1", auth)
-    async with session.get(f"{gateway.url}/v2/{repo}/manifests/v1", headers={**auth, "Accept": OCI_MANIFEST}) as response:
-        subject_size = len(await response.read())
-    empty = await push_blob(session, gateway.url, repo, b"{}", auth)
+    subject, subject_size, empty = await _subject_and_empty_config(session, gateway, auth, repo)
     body = json.dumps(artifact(subject, subject_size, "application/vnd.example.sbom", empty)).encode()
     async with session.put(
         f"{gateway.url}/v2/{repo}/manifests/{sha(body)}", data=body, headers={**auth, "Content-Type": OCI_MANIFEST}
