@@ -127,8 +127,9 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("user")
     revoke.add_argument("name")
 
-    secrets = commands.add_parser("secrets", help="the key sealing stored webhook secrets")
-    secrets = secrets.add_subparsers(dest="action", required=True)
+    secrets = commands.add_parser("secrets", help="the key sealing stored webhook secrets").add_subparsers(
+        dest="action", required=True
+    )
     rotate = secrets.add_parser("rotate", help="seal every stored webhook secret with a new key")
     rotate.add_argument(
         "--drop-previous", action="store_true",

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from gateway import keys
 from gateway.api.caller import Caller, authenticate, require_admin, require_self_or_admin
-from gateway.api.errors import bad_request, conflict, forbidden, not_found
+from gateway.api.errors import ApiError, bad_request, conflict, forbidden, not_found
 from gateway.api.inputs import Body, json_object
 from gateway.api.names import check_namespace, check_team, namespace_param
 from gateway.api.paging import collect, page_body, page_request
@@ -47,7 +47,7 @@ async def _lookup(request: web.Request, name: str) -> tuple[Namespace | None, bo
     return row, personal
 
 
-def _no_such(name: str) -> web.HTTPException:
+def _no_such(name: str) -> ApiError:
     return not_found(f"no such namespace {name!r}")
 
 
