@@ -24,7 +24,7 @@ from gateway.auth.sealing import Sealer, SecretsKeyError, load_or_create_sealer,
 from gateway.auth.policy import ROLES, VISIBILITIES
 from gateway.auth.keyfiles import KeyFileError, load_or_create_signing_key, load_verification_key, write_key_pair
 from gateway.auth.revocation import ENABLED_AGAIN_NOTE
-from gateway.auth.scopes import is_valid_namespace_name, is_valid_repository_name, is_valid_team_name, is_valid_username
+from gateway.names import is_valid_namespace_name, is_valid_repository_name, is_valid_team_name, is_valid_username
 from gateway.auth.tokens import rfc3339
 from gateway.config import ConfigError, Settings, describe, load_settings, uses_data_dir
 from gateway.envfile import CONFIG_VARIABLE, env_file_text, read_env_file

@@ -17,9 +17,10 @@ from typing import Any
 
 from yarl import URL
 
-from gateway import safe_json
+from gateway import names, safe_json
 from gateway.auth.credentials import DEFAULT_COST, MAX_COST, MIN_COST
 from gateway.events.hook_headers import headers_problem
+from gateway.events.model import ACTIONS as EVENT_ACTIONS
 from gateway.events.targets import target_problem
 
 
@@ -241,18 +242,21 @@ def _webhook(key: str, index: int, item: Any) -> WebhookSetting:
     if unknown:
         raise ConfigError(where, f"unknown keys {', '.join(sorted(unknown))}")
     name, url, secret = (item.get(k) for k in ("name", "url", "secret"))
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
-        raise ConfigError(where, "name must be 1-64 letters, digits, '.', '_' or '-'")
-    _http_url(f"{where}.url", url)
-    if not isinstance(secret, str) or len(secret) < 8:
-        raise ConfigError(where, "secret must be a string of at least 8 characters")
+    if not isinstance(name, str) or (problem := names.WEBHOOK.problem(name)) is not None:
+        raise ConfigError(f"{where}.name", problem or "must be a string")
+    if not isinstance(url, str):
+        raise ConfigError(f"{where}.url", "must be a string")
+    if (problem := names.webhook_url_problem(url, allow_private=True)) is not None:
+        raise ConfigError(f"{where}.url", problem)
+    if not isinstance(secret, str) or (problem := names.webhook_secret_problem(secret)) is not None:
+        raise ConfigError(f"{where}.secret", problem or "must be a string")
     headers = item.get("headers", {})
     if not isinstance(headers, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
         raise ConfigError(where, "headers must map header names to strings")
     if (problem := headers_problem(headers)) is not None:
         raise ConfigError(f"{where}.headers", problem)
     actions = item.get("actions", [])
-    if not isinstance(actions, list) or any(a not in ("push", "pull", "mount", "delete") for a in actions):
+    if not isinstance(actions, list) or any(a not in EVENT_ACTIONS for a in actions):
         raise ConfigError(where, "actions must be a list of push, pull, mount, delete")
     pattern = item.get("repository_pattern", "")
     if not isinstance(pattern, str):
@@ -305,11 +309,9 @@ def _path_list(key: str, value: Any) -> tuple[Path, ...]:
 
 
 def _username(key: str, value: Any) -> str | None:
-    from gateway.auth.scopes import is_valid_username
-
     text = _optional_text(key, value)
-    if text is not None and not is_valid_username(text):
-        raise ConfigError(key, f"{text!r} is not a valid user name (lowercase letters, digits, '.', '_', '-')")
+    if text is not None and (problem := names.USER.problem(text)) is not None:
+        raise ConfigError(key, problem)
     return text
 
 

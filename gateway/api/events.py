@@ -13,7 +13,8 @@ from aiohttp import web
 from gateway import keys
 from gateway.api.caller import Caller, authenticate
 from gateway.api.errors import bad_request
-from gateway.api.names import check_repository, check_user
+from gateway import names
+from gateway.api.names import checked
 from gateway.api.paging import page_body, page_request
 from gateway.api.render import json_response
 from gateway.auth.namespaces import PullFilter
@@ -62,8 +63,8 @@ async def list_events(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     page = page_request(request)
     query = request.query
-    repository = check_repository(query["repository"]) if "repository" in query else None
-    actor = check_user(query["actor"]) if "actor" in query else None
+    repository = checked(names.REPOSITORY, query["repository"]) if "repository" in query else None
+    actor = checked(names.USER, query["actor"]) if "actor" in query else None
     action = query.get("action")
     if action is not None and action not in ACTIONS:
         raise bad_request(f"action must be one of {', '.join(ACTIONS)}")

@@ -19,12 +19,13 @@ from gateway import keys
 from gateway.api.caller import Caller, authenticate, require_admin, require_self_or_admin
 from gateway.api.errors import ApiError, bad_request, conflict, forbidden, not_found
 from gateway.api.inputs import Body, json_object
-from gateway.api.names import check_namespace, check_team, namespace_param
+from gateway import names
+from gateway.api.names import checked, namespace_param
 from gateway.api.paging import collect, page_body, page_request
 from gateway.api.render import json_response, namespace_json
 from gateway.api.tombstones import deletion_response, reserved_conflict
 from gateway.api.teams import existing_team, require_owner
-from gateway.auth.namespaces import could_be_a_user
+from gateway.names import could_be_a_user
 from gateway.auth.policy import VISIBILITIES
 from gateway.store import Conflict, Namespace
 
@@ -90,8 +91,8 @@ async def list_namespaces(request: web.Request) -> web.Response:
 async def create_namespace(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     body = Body(await json_object(request), ("name", "team", "visibility"))
-    name = check_namespace(body.required_text("name"))
-    team = check_team(body.required_text("team"))
+    name = checked(names.NAMESPACE, body.required_text("name"))
+    team = checked(names.TEAM, body.required_text("team"))
     visibility = body.choice("visibility", VISIBILITIES) or DEFAULT_VISIBILITY
     await existing_team(request, team)
     await require_owner(request, caller, team, "create namespaces for it")
@@ -126,7 +127,7 @@ async def update_namespace(request: web.Request) -> web.Response:
     visibility = body.choice("visibility", VISIBILITIES)
     new_team = body.text("team")
     if new_team is not None:
-        check_team(new_team)
+        checked(names.TEAM, new_team)
     if visibility is None and new_team is None:
         raise bad_request("nothing to change: give visibility and/or team")
     namespace, personal = await _existing(request, name, caller)

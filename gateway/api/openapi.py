@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.api import names
+from gateway import names
 from gateway.api.inputs import MAX_LIST
 from gateway.api.paging import DEFAULT_LIMIT, MAX_AFTER, MAX_LIMIT
 from gateway.api.render import json_response
@@ -29,16 +29,18 @@ def _ref(name: str) -> Schema:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _string(pattern: str, max_length: int, description: str = "") -> Schema:
-    schema: Schema = {"type": "string", "pattern": pattern, "minLength": 1, "maxLength": max_length}
-    return {**schema, "description": description} if description else schema
+def _string(grammar: names.Grammar) -> Schema:
+    return {
+        "type": "string", "pattern": grammar.pattern, "minLength": 1, "maxLength": grammar.max_length,
+        "description": grammar.rule,
+    }
 
 
-USER_NAME = _string(names.USER_PATTERN, names.USER_MAX_LENGTH, names.USER_RULE)
-TEAM_NAME = _string(names.TEAM_PATTERN, names.TEAM_MAX_LENGTH, names.TEAM_RULE)
-NAMESPACE_NAME = _string(names.NAMESPACE_PATTERN, names.NAMESPACE_MAX_LENGTH, names.NAMESPACE_RULE)
-REPOSITORY_NAME = _string(names.REPOSITORY_PATTERN, names.REPOSITORY_MAX_LENGTH)
-TOKEN_NAME = _string(names.TOKEN_NAME_PATTERN, names.TOKEN_NAME_MAX_LENGTH)
+USER_NAME = _string(names.USER)
+TEAM_NAME = _string(names.TEAM)
+NAMESPACE_NAME = _string(names.NAMESPACE)
+REPOSITORY_NAME = _string(names.REPOSITORY)
+TOKEN_NAME = _string(names.TOKEN)
 TIME = {"type": "string", "format": "date-time"}
 OPTIONAL_TIME = {**TIME, "nullable": True}
 VISIBILITY = {"type": "string", "enum": list(VISIBILITIES)}
@@ -59,7 +61,7 @@ def _object(properties: dict[str, Schema], required: tuple[str, ...] = (), *, cl
     return schema
 
 
-WEBHOOK_NAME = _string(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", 64)
+WEBHOOK_NAME = _string(names.WEBHOOK)
 _WEBHOOK_FIELDS: dict[str, Schema] = {
     "url": {"type": "string", "pattern": "^https?://", "maxLength": 2048},
     "secret": {"type": "string", "minLength": 8, "maxLength": 255, "description": "signs each delivery; never shown again"},

@@ -14,7 +14,8 @@ from aiohttp import web
 from gateway import keys
 from gateway.api.caller import authenticate
 from gateway.api.errors import forbidden, not_found
-from gateway.api.names import check_repository
+from gateway import names
+from gateway.api.names import checked
 from gateway.api.paging import collect, page_body, page_request
 from gateway.api.render import json_response, time_text
 from gateway.auth.namespaces import PullFilter
@@ -47,7 +48,7 @@ async def list_repositories(request: web.Request) -> web.Response:
 
 async def list_tags(request: web.Request) -> web.Response:
     caller = await authenticate(request)
-    repository = check_repository(request.match_info["name"])
+    repository = checked(names.REPOSITORY, request.match_info["name"])
     page = page_request(request)
     store = request.config_dict[keys.STORE]
     if not await PullFilter(store, caller.identity, request.config_dict[keys.POLICY_RULES]).allows(repository):

@@ -10,7 +10,8 @@ from gateway import keys
 from gateway.api.caller import Caller, authenticate
 from gateway.api.errors import conflict, forbidden, not_found
 from gateway.api.inputs import Body, json_object
-from gateway.api.names import check_team, team_param
+from gateway import names
+from gateway.api.names import checked, team_param
 from gateway.api.paging import collect, page_body, page_request
 from gateway.api.render import json_response, no_content, team_json
 from gateway.store import Conflict, Team
@@ -50,7 +51,7 @@ async def list_teams(request: web.Request) -> web.Response:
 async def create_team(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     body = Body(await json_object(request), ("name",))
-    name = check_team(body.required_text("name"))
+    name = checked(names.TEAM, body.required_text("name"))
     store = request.config_dict[keys.STORE]
     try:
         team = await store.create_team(name)

@@ -13,7 +13,8 @@ from gateway import keys
 from gateway.api.caller import authenticate, require_self_or_admin
 from gateway.api.errors import bad_request, conflict, not_found
 from gateway.api.inputs import Body, json_object
-from gateway.api.names import check_token_name, user_param
+from gateway import names
+from gateway.api.names import checked, user_param
 from gateway.api.paging import collect, in_memory, page_body, page_request
 from gateway.api.render import app_token_json, json_response, no_content
 from gateway.auth.app_tokens import AppTokenError, new_app_token, parse_duration
@@ -44,7 +45,7 @@ async def create_token(request: web.Request) -> web.Response:
     username = user_param(request)
     require_self_or_admin(caller, username, "create application tokens for this user")
     body = Body(await json_object(request), ("name", "namespaces", "actions", "expires_in"))
-    name = check_token_name(body.required_text("name", max_length=64))
+    name = checked(names.TOKEN, body.required_text("name", max_length=64))
     namespaces = body.texts("namespaces") or []
     actions = body.texts("actions", choices=ACTIONS)
     expires_text = body.text("expires_in", max_length=16)
@@ -65,7 +66,7 @@ async def revoke_token(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     username = user_param(request)
     require_self_or_admin(caller, username, "revoke this user's application tokens")
-    name = check_token_name(request.match_info["token"])
+    name = checked(names.TOKEN, request.match_info["token"])
     token_id = await request.config_dict[keys.STORE].revoke_app_token(username, name)
     if token_id is None:
         raise not_found(f"{username!r} has no application token named {name!r}")

@@ -16,7 +16,8 @@ from gateway import keys
 from gateway.api.caller import authenticate, require_admin, require_self_or_admin
 from gateway.api.errors import bad_request, conflict, forbidden, not_found
 from gateway.api.inputs import Body, json_object
-from gateway.api.names import check_user, user_param
+from gateway import names
+from gateway.api.names import checked, user_param
 from gateway.api.paging import collect, page_body, page_request
 from gateway.api.render import json_response, user_json
 from gateway.api.tombstones import deletion_response, reserved_conflict
@@ -51,7 +52,7 @@ async def create_user(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     require_admin(caller, "create users")
     body = Body(await json_object(request), ("name", "password", "admin"))
-    name = check_user(body.required_text("name"))
+    name = checked(names.USER, body.required_text("name"))
     password = _check_password(body.required_text("password", max_length=PASSWORD_MAX))
     admin = bool(body.flag("admin"))
     store = request.config_dict[keys.STORE]

@@ -3,26 +3,24 @@ changed in the settings, not here. Failed deliveries are listed and can be sent 
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
 
 from aiohttp import web
-from yarl import URL
 
-from gateway import keys
+from gateway import keys, names
 from gateway.api.caller import authenticate, require_admin
 from gateway.api.errors import bad_request, conflict, not_found
+from gateway.api.names import checked
 from gateway.api.inputs import Body, json_object
 from gateway.api.paging import collect, page_body, page_request
 from gateway.api.render import json_response, no_content
 from gateway.events.hook_headers import headers_problem
 from gateway.events.model import ACTIONS
-from gateway.events.targets import redacted_url, target_problem
+from gateway.events.targets import redacted_url
 from gateway.store import Conflict
 from gateway.store.events import Webhook
 
-_NAME_RULE = "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
 _FIELDS = ("url", "secret", "headers", "actions", "repository_pattern")
 
 
@@ -35,26 +33,16 @@ def webhook_json(hook: Webhook) -> dict[str, Any]:
 
 
 def _check_name(name: str) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
-        raise bad_request(f"a webhook name is {_NAME_RULE}")
-    return name
+    return checked(names.WEBHOOK, name)
 
 
 def _fields(body: Body, current: Webhook | None, allow_private: bool) -> dict[str, Any]:
-    url = body.text("url", required=current is None, max_length=2048)
-    if url is not None:
-        try:
-            parsed = URL(url) if "://" in url else None
-            host = parsed.host if parsed is not None else None
-        except (ValueError, UnicodeError):
-            parsed, host = None, None
-        if parsed is None or parsed.scheme not in ("http", "https") or not host or not url.isprintable() or " " in url:
-            raise bad_request("url must be an http:// or https:// URL")
-        if (problem := target_problem(url, allow_private)) is not None:
-            raise bad_request(problem)
+    url = body.text("url", required=current is None, max_length=names.WEBHOOK_URL_MAX_LENGTH)
+    if url is not None and (problem := names.webhook_url_problem(url, allow_private)) is not None:
+        raise bad_request(problem)
     secret = body.text("secret", required=current is None, max_length=255)
-    if secret is not None and len(secret) < 8:
-        raise bad_request("secret must be at least 8 characters")
+    if secret is not None and (problem := names.webhook_secret_problem(secret)) is not None:
+        raise bad_request(problem)
     headers = body.text_map("headers")
     if headers is not None and (problem := headers_problem(headers)) is not None:
         raise bad_request(problem)

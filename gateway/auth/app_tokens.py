@@ -12,6 +12,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
+from gateway import names
 from gateway.auth.credentials import secret_hash
 from gateway.auth.policy import ALL_REPOSITORY_ACTIONS, Identity, TokenLimits
 from gateway.store import AppToken, Store
@@ -20,7 +21,6 @@ PREFIX = "pgat_"
 PASSWORD_MIN = 8
 PASSWORD_MAX = 1024
 _SECRET_RE = re.compile(r"pgat_([a-f0-9]{12})_[A-Za-z0-9_-]{32,64}")
-_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _DURATION_RE = re.compile(r"([1-9][0-9]{0,5})([mhdw])")
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -64,12 +64,10 @@ def password_problem(password: str) -> str | None:
 
 
 def validate(name: str, namespaces: list[str], actions: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    from gateway.auth.scopes import is_valid_repository_name
-
-    if not _NAME_RE.fullmatch(name):
-        raise AppTokenError("a token name is 1-64 letters, digits, '.', '_' or '-'")
+    if (problem := names.TOKEN.problem(name)) is not None:
+        raise AppTokenError(problem)
     for namespace in namespaces:
-        if "/" in namespace or not is_valid_repository_name(namespace):
+        if not names.NAMESPACE.valid(namespace):
             raise AppTokenError(f"{namespace!r} is not a namespace name")
     unknown = [a for a in actions if a not in ALL_REPOSITORY_ACTIONS]
     if unknown or not actions:

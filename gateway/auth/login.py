@@ -20,7 +20,7 @@ import time
 from gateway.auth.app_tokens import app_token_identity, looks_like_app_token
 from gateway.auth.credentials import PasswordHasher
 from gateway.auth.policy import Identity
-from gateway.auth.scopes import is_valid_username
+from gateway.names import is_valid_username
 from gateway.auth.throttle import LoginThrottle
 from gateway.store import Store, StoreError
 

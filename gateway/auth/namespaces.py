@@ -6,18 +6,11 @@ import logging
 from collections.abc import Iterable
 
 from gateway.auth.policy import Identity, NamespaceFacts, Rules, TokenLimits, grant, namespace_of
-from gateway.auth.scopes import Scope, is_valid_team_name, is_valid_username
+from gateway.auth.scopes import Scope
+from gateway.names import could_be_a_user, is_valid_team_name, is_valid_username
 from gateway.store import Conflict, Store
 
 log = logging.getLogger(__name__)
-
-
-def could_be_a_user(name: str) -> bool:
-    """Whether a namespace name is one a user could have: a user's name is their personal
-    namespace, so only admins create such a namespace, lest someone take the name of a user yet
-    to come. Other users' namespaces carry what no user name can: `__` or `--`, or over 64
-    characters."""
-    return is_valid_username(name)
 
 
 async def namespace_facts(store: Store, identity: Identity, namespace: str, rules: Rules) -> NamespaceFacts:

@@ -1,4 +1,5 @@
-"""The registry scope grammar: `type[(class)]:name:action[,action]*`, and name/tag/digest rules.
+"""The registry scope grammar: `type[(class)]:name:action[,action]*`, and the tag and digest rules
+(the name grammars are gateway.names).
 
 Pure functions. Unknown resource types and actions are dropped, not fatal: a client asking
 for more than exists simply gets less.
@@ -10,17 +11,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
-NAME_PATTERN = rf"{COMPONENT}(?:/{COMPONENT})*"
-_NAME_RE = re.compile(NAME_PATTERN)
+from gateway.names import MAX_NAME_LENGTH, is_valid_repository_name
+
 _HOST_PREFIX_RE = re.compile(r"^[A-Za-z0-9.-]+(?::[0-9]+)?/")
 _TAG_RE = re.compile(r"[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}")
 _DIGEST_RE = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
 _SHA256_HEX_RE = re.compile(r"[a-f0-9]{64}")
 _SHA512_HEX_RE = re.compile(r"[a-f0-9]{128}")
 _LOWER_HEX_RE = re.compile(r"[a-f0-9]+")
-_USERNAME_RE = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
-MAX_NAME_LENGTH = 255
 
 REPOSITORY_ACTIONS = frozenset({"pull", "push", "delete", "*"})
 REGISTRY_ACTIONS = frozenset({"*"})
@@ -42,10 +40,6 @@ class Scope:
 
     def as_claim(self) -> dict[str, object]:
         return {"type": self.type, "name": self.name, "actions": list(self.actions)}
-
-
-def is_valid_repository_name(name: str) -> bool:
-    return len(name) <= MAX_NAME_LENGTH and _NAME_RE.fullmatch(name) is not None
 
 
 def is_valid_tag(tag: str) -> bool:
@@ -73,25 +67,6 @@ def is_supported_digest(digest: str) -> bool:
     algorithm, _, encoded = digest.partition(":")
     length = _SUPPORTED_HEX_LENGTHS.get(algorithm)
     return length is not None and len(encoded) == length and _LOWER_HEX_RE.fullmatch(encoded) is not None
-
-
-def is_valid_username(name: str) -> bool:
-    """User names double as personal namespace names, so they must be one name component."""
-    return 0 < len(name) <= 64 and _USERNAME_RE.fullmatch(name) is not None
-
-
-def is_valid_namespace_name(name: str) -> bool:
-    """A namespace is the first component of a repository name, so exactly one component."""
-    return "/" not in name and is_valid_repository_name(name)
-
-
-MAX_TEAM_LENGTH = 64
-
-
-def is_valid_team_name(name: str) -> bool:
-    """A team may carry the name of its namespace (a namespace created by a push is its team's),
-    so one name component, as a namespace; at most 64 characters."""
-    return len(name) <= MAX_TEAM_LENGTH and is_valid_namespace_name(name)
 
 
 def _repository_name(name: str) -> str | None:

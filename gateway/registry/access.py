@@ -13,7 +13,8 @@ from aiohttp import web
 from multidict import MultiDict
 
 from gateway import keys
-from gateway.auth.namespaces import could_be_a_user, namespace_facts
+from gateway.auth.namespaces import namespace_facts
+from gateway.names import could_be_a_user
 from gateway.auth.policy import Identity, namespace_of, repository_actions, reserved_message
 from gateway.auth.scopes import Scope, format_scopes
 from gateway.auth.tokens import TokenError, VerifiedToken

@@ -9,7 +9,8 @@ from typing import Literal
 
 from multidict import MultiMapping
 
-from gateway.auth.scopes import MAX_NAME_LENGTH, NAME_PATTERN, Scope
+from gateway.auth.scopes import Scope
+from gateway.names import MAX_NAME_LENGTH, NAME_PATTERN
 
 RouteKind = Literal["base", "catalog", "manifest", "blob", "upload", "tags", "referrers"]
 

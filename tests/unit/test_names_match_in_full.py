@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from gateway.api import names
+from gateway import names
 from gateway.auth import scopes
 from gateway.auth.app_tokens import AppTokenError, validate
 from gateway.events.hook_headers import header_problem
@@ -48,15 +48,17 @@ def _scope_name_ok(name: str) -> bool:
 
 
 CHECKS: list[tuple[str, Callable[[str], bool], str]] = [
-    ("user name", scopes.is_valid_username, "alice"),
-    ("repository name", scopes.is_valid_repository_name, "team/app"),
+    ("user name", names.USER.valid, "alice"),
+    ("repository name", names.REPOSITORY.valid, "team/app"),
     ("tag", scopes.is_valid_tag, "v1"),
     ("digest", scopes.is_valid_digest, SHA256),
     ("supported digest", scopes.is_supported_digest, SHA256),
     ("scope repository name", _scope_name_ok, "team/app"),
-    ("team name", names.is_valid_team_name, "web"),
-    ("namespace name", names.is_valid_namespace_name, "web"),
-    ("API token name", names.is_valid_token_name, "ci-token"),
+    ("team name", names.TEAM.valid, "web"),
+    ("namespace name", names.NAMESPACE.valid, "web"),
+    ("API token name", names.TOKEN.valid, "ci-token"),
+    ("webhook name", names.WEBHOOK.valid, "ci-hook"),
+    ("webhook URL", lambda url: names.webhook_url_problem(url, allow_private=False) is None, "https://hooks.example.com/x"),
     ("token name", _token_name_ok, "ci-token"),
     ("token namespace", _token_namespace_ok, "web"),
     ("upload id", _upload_id_ok, "abc-123"),
