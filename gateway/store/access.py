@@ -41,9 +41,10 @@ class AccessQueries(TombstoneQueries):
 
     async def delete_team(self, name: str) -> bool:
         """Deletes the team, its memberships, and detaches (makes admin-only) its namespaces."""
-        await self.execute("DELETE FROM team_members WHERE team = :name", {"name": name})
-        await self.execute("UPDATE namespaces SET team = NULL WHERE team = :name", {"name": name})
-        return await self.execute("DELETE FROM teams WHERE name = :name", {"name": name}) > 0
+        async with self.transaction():
+            await self.execute("DELETE FROM team_members WHERE team = :name", {"name": name})
+            await self.execute("UPDATE namespaces SET team = NULL WHERE team = :name", {"name": name})
+            return await self.execute("DELETE FROM teams WHERE name = :name", {"name": name}) > 0
 
     # -- members -----------------------------------------------------------------------------
 
@@ -93,14 +94,15 @@ class AccessQueries(TombstoneQueries):
         return _namespace(row) if row else None
 
     async def update_namespace(self, name: str, *, visibility: str | None = None, team: str | None = None) -> bool:
-        current = await self.get_namespace(name)
-        if current is None:
-            return False
-        await self.execute(
-            "UPDATE namespaces SET visibility = :visibility, team = :team WHERE name = :name",
-            {"name": name, "visibility": visibility or current.visibility, "team": team if team is not None else current.team},
-        )
-        return True
+        async with self.transaction():
+            current = await self.get_namespace(name)
+            if current is None:
+                return False
+            await self.execute(
+                "UPDATE namespaces SET visibility = :visibility, team = :team WHERE name = :name",
+                {"name": name, "visibility": visibility or current.visibility, "team": team if team is not None else current.team},
+            )
+            return True
 
     async def list_namespaces(self, after: str = "", limit: int = 1000) -> list[Namespace]:
         rows = await self.fetch_all(
@@ -112,16 +114,17 @@ class AccessQueries(TombstoneQueries):
         """Delete a namespace's row. A team (or ownerless) namespace with repositories in it is
         reserved first (see `delete_user`); a personal namespace only loses its settings (its
         user still owns it), so it is never reserved here."""
-        row = await self.get_namespace(name)
-        if row is None:
-            return Deletion(False)
-        personal = row.team is None and await self.fetch_one("SELECT name FROM users WHERE name = :name", {"name": name}) is not None
-        kind = "team" if row.team is not None else "none"
-        reserved = None if personal else await self.reserve_if_occupied(name, kind, row.team, deleted_by)
-        deleted = await self.execute("DELETE FROM namespaces WHERE name = :name", {"name": name}) > 0
-        if deleted and not personal and reserved is None:
-            reserved = await self.reserve_if_occupied(name, kind, row.team, deleted_by)
-        return Deletion(deleted, reserved)
+        async with self.transaction():
+            row = await self.get_namespace(name)
+            if row is None:
+                return Deletion(False)
+            personal = row.team is None and await self.fetch_one("SELECT name FROM users WHERE name = :name", {"name": name}) is not None
+            kind = "team" if row.team is not None else "none"
+            reserved = None if personal else await self.reserve_if_occupied(name, kind, row.team, deleted_by)
+            deleted = await self.execute("DELETE FROM namespaces WHERE name = :name", {"name": name}) > 0
+            if deleted and not personal and reserved is None:
+                reserved = await self.reserve_if_occupied(name, kind, row.team, deleted_by)
+            return Deletion(deleted, reserved)
 
     # -- application tokens ------------------------------------------------------------------
 
@@ -146,16 +149,17 @@ class AccessQueries(TombstoneQueries):
 
     async def revoke_app_token(self, username: str, name: str) -> str | None:
         """Delete the token and remember its id as revoked (JWTs issued from it die too)."""
-        row = await self.fetch_one(
-            "SELECT id FROM app_tokens WHERE username = :user AND name = :name", {"user": username, "name": name}
-        )
-        if row is None:
-            return None
-        await self.execute(
-            "INSERT INTO revoked_app_tokens (id, revoked_at) VALUES (:id, :now)", {"id": row["id"], "now": now()}
-        )
-        await self.execute("DELETE FROM app_tokens WHERE id = :id", {"id": row["id"]})
-        return str(row["id"])
+        async with self.transaction():
+            row = await self.fetch_one(
+                "SELECT id FROM app_tokens WHERE username = :user AND name = :name", {"user": username, "name": name}
+            )
+            if row is None:
+                return None
+            await self.execute(
+                "INSERT INTO revoked_app_tokens (id, revoked_at) VALUES (:id, :now)", {"id": row["id"], "now": now()}
+            )
+            await self.execute("DELETE FROM app_tokens WHERE id = :id", {"id": row["id"]})
+            return str(row["id"])
 
     async def revoked_app_token_ids(self, since: int) -> frozenset[str]:
         rows = await self.fetch_all("SELECT id FROM revoked_app_tokens WHERE revoked_at >= :since", {"since": since})

@@ -306,29 +306,30 @@ class EventQueries(SQLBase):
                 await self.execute(f"UPDATE repositories SET {column} = :at WHERE name = :name", params)
 
     async def index_push(self, manifest: ManifestRow, tag: str) -> None:
-        await self._touch_repository(manifest.repository, manifest.pushed_at, "last_push_at")
-        params = {
-            "repository": manifest.repository, "digest": manifest.digest, "media_type": manifest.media_type,
-            "size": manifest.size, "artifact_type": manifest.artifact_type, "subject": manifest.subject,
-            "annotations": json.dumps(manifest.annotations) if manifest.annotations else None, "at": manifest.pushed_at,
-            "tag": tag,
-        }
-        await self._upsert(
-            "UPDATE manifests SET media_type = :media_type, size = :size, artifact_type = :artifact_type,"
-            " subject = :subject, annotations = :annotations, pushed_at = :at"
-            " WHERE repository = :repository AND digest = :digest",
-            "INSERT INTO manifests (repository, digest, media_type, size, artifact_type, subject, annotations, pushed_at)"
-            " VALUES (:repository, :digest, :media_type, :size, :artifact_type, :subject, :annotations, :at)",
-            params,
-        )
-        if tag:
+        async with self.transaction():
+            await self._touch_repository(manifest.repository, manifest.pushed_at, "last_push_at")
+            params = {
+                "repository": manifest.repository, "digest": manifest.digest, "media_type": manifest.media_type,
+                "size": manifest.size, "artifact_type": manifest.artifact_type, "subject": manifest.subject,
+                "annotations": json.dumps(manifest.annotations) if manifest.annotations else None, "at": manifest.pushed_at,
+                "tag": tag,
+            }
             await self._upsert(
-                "UPDATE tags SET digest = :digest, media_type = :media_type, size = :size, pushed_at = :at"
-                " WHERE repository = :repository AND tag = :tag",
-                "INSERT INTO tags (repository, tag, digest, media_type, size, pushed_at)"
-                " VALUES (:repository, :tag, :digest, :media_type, :size, :at)",
+                "UPDATE manifests SET media_type = :media_type, size = :size, artifact_type = :artifact_type,"
+                " subject = :subject, annotations = :annotations, pushed_at = :at"
+                " WHERE repository = :repository AND digest = :digest",
+                "INSERT INTO manifests (repository, digest, media_type, size, artifact_type, subject, annotations, pushed_at)"
+                " VALUES (:repository, :digest, :media_type, :size, :artifact_type, :subject, :annotations, :at)",
                 params,
             )
+            if tag:
+                await self._upsert(
+                    "UPDATE tags SET digest = :digest, media_type = :media_type, size = :size, pushed_at = :at"
+                    " WHERE repository = :repository AND tag = :tag",
+                    "INSERT INTO tags (repository, tag, digest, media_type, size, pushed_at)"
+                    " VALUES (:repository, :tag, :digest, :media_type, :size, :at)",
+                    params,
+                )
 
     async def _upsert(self, update: str, insert: str, params: dict[str, Any]) -> None:
         """Update the row, or insert it when there is none. Another gateway on the same store may
@@ -347,9 +348,10 @@ class EventQueries(SQLBase):
             )
 
     async def index_delete_manifest(self, repository: str, digest: str) -> None:
-        params = {"repository": repository, "digest": digest}
-        await self.execute("DELETE FROM tags WHERE repository = :repository AND digest = :digest", params)
-        await self.execute("DELETE FROM manifests WHERE repository = :repository AND digest = :digest", params)
+        async with self.transaction():
+            params = {"repository": repository, "digest": digest}
+            await self.execute("DELETE FROM tags WHERE repository = :repository AND digest = :digest", params)
+            await self.execute("DELETE FROM manifests WHERE repository = :repository AND digest = :digest", params)
 
     async def index_delete_tag(self, repository: str, tag: str) -> None:
         await self.execute("DELETE FROM tags WHERE repository = :repository AND tag = :tag", {"repository": repository, "tag": tag})
@@ -362,11 +364,12 @@ class EventQueries(SQLBase):
 
     async def forget_repository(self, repository: str) -> None:
         """Drop a repository from the index (after its manifests were deleted upstream)."""
-        params = {"repository": repository}
-        await self.execute("DELETE FROM tags WHERE repository = :repository", params)
-        await self.execute("DELETE FROM manifests WHERE repository = :repository", params)
-        await self.execute("DELETE FROM uploads WHERE repository = :repository", params)
-        await self.execute("DELETE FROM repositories WHERE name = :repository", params)
+        async with self.transaction():
+            params = {"repository": repository}
+            await self.execute("DELETE FROM tags WHERE repository = :repository", params)
+            await self.execute("DELETE FROM manifests WHERE repository = :repository", params)
+            await self.execute("DELETE FROM uploads WHERE repository = :repository", params)
+            await self.execute("DELETE FROM repositories WHERE name = :repository", params)
 
     async def list_repositories(self, after: str = "", limit: int = 100) -> list[RepositoryRow]:
         rows = await self.fetch_all(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 import aiomysql
@@ -19,6 +21,10 @@ from gateway.store.sql import Row
 
 _MIGRATION_LOCK = "portus_gateway_migrate"
 _CREATE_TABLE = re.compile(r"\s*CREATE\s+TABLE\b", re.IGNORECASE)
+
+
+# The store and connection of the transaction the current task is in.
+_IN_TRANSACTION: ContextVar[tuple[object, aiomysql.Connection] | None] = ContextVar("mysql_transaction", default=None)
 
 
 class MySQLStore(Store):
@@ -54,9 +60,16 @@ class MySQLStore(Store):
             rendered += f" DEFAULT CHARSET=utf8mb4 COLLATE={EXACT_COLLATION}"
         return rendered
 
+    def _connection(self) -> contextlib.AbstractAsyncContextManager[aiomysql.Connection]:
+        """The current transaction's connection, or one from the pool for this statement alone."""
+        current = _IN_TRANSACTION.get()
+        if current is not None and current[0] is self:
+            return contextlib.nullcontext(current[1])
+        return self._pool.acquire()  # type: ignore[no-any-return]
+
     async def fetch_all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         try:
-            async with self._pool.acquire() as conn, conn.cursor() as cursor:
+            async with self._connection() as conn, conn.cursor() as cursor:
                 await cursor.execute(named_to_pyformat(sql), dict(params or {}))
                 return list(await cursor.fetchall())
         except (pymysql.err.Error, OSError) as exc:
@@ -64,12 +77,36 @@ class MySQLStore(Store):
 
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
         try:
-            async with self._pool.acquire() as conn, conn.cursor() as cursor:
+            async with self._connection() as conn, conn.cursor() as cursor:
                 return int(await cursor.execute(named_to_pyformat(sql), dict(params or {})))
         except pymysql.err.IntegrityError as exc:
             raise Conflict(str(exc)) from None
         except (pymysql.err.Error, OSError) as exc:
             raise StoreUnavailable(str(exc)) from None
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        current = _IN_TRANSACTION.get()
+        if current is not None and current[0] is self:
+            yield
+            return
+        try:
+            conn = await self._pool.acquire()
+        except (pymysql.err.Error, OSError) as exc:
+            raise StoreUnavailable(str(exc)) from None
+        joined = _IN_TRANSACTION.set((self, conn))
+        try:
+            await _guarded(conn.begin())
+            try:
+                yield
+                await _guarded(conn.commit())
+            except BaseException:
+                with contextlib.suppress(pymysql.err.Error, OSError):
+                    await asyncio.shield(conn.rollback())
+                raise
+        finally:
+            _IN_TRANSACTION.reset(joined)
+            self._pool.release(conn)
 
     async def _migration_lock(self) -> contextlib.AbstractAsyncContextManager[None]:
         @contextlib.asynccontextmanager
@@ -89,3 +126,10 @@ class MySQLStore(Store):
     async def close(self) -> None:
         self._pool.close()
         await self._pool.wait_closed()
+
+
+async def _guarded(step: Awaitable[None]) -> None:
+    try:
+        await step
+    except (pymysql.err.Error, OSError) as exc:
+        raise StoreUnavailable(str(exc)) from None

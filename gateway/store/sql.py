@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 Row = Mapping[str, Any]
@@ -24,6 +25,11 @@ class SQLBase(ABC):
     @abstractmethod
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
         """Run one statement in its own transaction; returns the affected row count."""
+
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[None]:
+        """All statements of this task inside the block commit together or not at all. A block
+        inside another of the same task joins it; other tasks' statements never join it."""
 
     def data_version(self) -> object | None:
         """Something that changes whenever any process commits a write, checked without a query;

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,10 @@ SELECT group_concat(seq) AS seqs, group_concat(body) AS bodies FROM (
 )"""
 
 
+# The store whose transaction the current task is in (SQLite has one connection to share).
+_IN_TRANSACTION: ContextVar[object | None] = ContextVar("sqlite_transaction", default=None)
+
+
 class SQLiteStore(Store):
     dialect = "sqlite"
     autoincrement_pk = "INTEGER PRIMARY KEY AUTOINCREMENT"
@@ -35,6 +41,9 @@ class SQLiteStore(Store):
         self._db = connection
         self._shm: int | None = None  # the WAL index, read for its change counter
         self._shm_path = "" if path == ":memory:" else path + "-shm"
+        # Held for a whole transaction: the one connection carries every task's statements, and
+        # another task's must neither join the transaction nor see what it has not committed.
+        self._transaction_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: str) -> SQLiteStore:
@@ -75,6 +84,12 @@ class SQLiteStore(Store):
         statement stays open between the two, and a write queued in between finds the connection
         in a read transaction that another process's commit made stale: SQLite refuses it at once
         ("database is locked"), busy_timeout or not."""
+        if self._transaction_lock.locked() and _IN_TRANSACTION.get() is not self:
+            async with self._transaction_lock:
+                return await self._fetch_all(sql, params)
+        return await self._fetch_all(sql, params)
+
+    async def _fetch_all(self, sql: str, params: Mapping[str, Any] | None) -> list[Row]:
         try:
             return [dict(row) for row in await self._db.execute_fetchall(*_positional(sql, params))]
         except sqlite3.Error as exc:
@@ -91,6 +106,12 @@ class SQLiteStore(Store):
         return SettledBatch(tuple(int(s) for s in str(row["seqs"]).split(",")), str(row["bodies"]))
 
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        if self._transaction_lock.locked() and _IN_TRANSACTION.get() is not self:
+            async with self._transaction_lock:
+                return await self._execute(sql, params)
+        return await self._execute(sql, params)
+
+    async def _execute(self, sql: str, params: Mapping[str, Any] | None) -> int:
         try:
             # One turn of the thread: the statement has run to its end, nothing is left to close.
             return (await self._db.execute(*_positional(sql, params))).rowcount
@@ -99,18 +120,32 @@ class SQLiteStore(Store):
         except sqlite3.Error as exc:
             raise StoreUnavailable(str(exc)) from None
 
-    async def _migration_lock(self) -> contextlib.AbstractAsyncContextManager[None]:
-        @contextlib.asynccontextmanager
-        async def lock() -> AsyncIterator[None]:
-            await self.execute("BEGIN IMMEDIATE")
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """BEGIN IMMEDIATE takes the database's write lock at once (waiting up to busy_timeout
+        for another process's), so a transaction never fails half-way for want of it."""
+        if _IN_TRANSACTION.get() is self:
+            yield
+            return
+        async with self._transaction_lock:
+            joined = _IN_TRANSACTION.set(self)
             try:
-                yield
-            except BaseException:
-                await self.execute("ROLLBACK")
-                raise
-            await self.execute("COMMIT")
+                await self._execute("BEGIN IMMEDIATE", None)
+                try:
+                    yield
+                    await self._execute("COMMIT", None)
+                except BaseException:
+                    await asyncio.shield(self._rollback())
+                    raise
+            finally:
+                _IN_TRANSACTION.reset(joined)
 
-        return lock()
+    async def _rollback(self) -> None:
+        with contextlib.suppress(StoreUnavailable):
+            await self._execute("ROLLBACK", None)
+
+    async def _migration_lock(self) -> contextlib.AbstractAsyncContextManager[None]:
+        return self.transaction()
 
     async def close(self) -> None:
         if self._shm is not None:

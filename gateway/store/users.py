@@ -40,26 +40,27 @@ class UserQueries(TombstoneQueries):
         account. When repositories are in their namespace the name is reserved (a tombstone)
         before anything is deleted: a failure half-way leaves a reserved name, never a free one
         with the repositories in it. A second look after the deletion catches a push that raced it."""
-        if await self.get_user(name) is None:
-            return Deletion(False)
-        reserved = await self.reserve_if_occupied(name, "user", name, deleted_by)
-        moment = now()
-        for row in await self.fetch_all("SELECT id FROM app_tokens WHERE username = :name", {"name": name}):
-            await self.execute("INSERT INTO revoked_app_tokens (id, revoked_at) VALUES (:id, :now)", {"id": row["id"], "now": moment})
-        await self.execute("DELETE FROM team_members WHERE username = :name", {"name": name})
-        await self.execute("DELETE FROM app_tokens WHERE username = :name", {"name": name})
-        await self.revoke_refresh_tokens(name)
-        deleted = await self.execute("DELETE FROM users WHERE name = :name", {"name": name}) > 0
-        if not deleted:
-            return Deletion(False, reserved)
-        await self.execute(
-            "INSERT INTO revoked_subjects (name, revoked_at) VALUES (:name, :now)", {"name": name, "now": moment}
-        )
-        # A later user of the same name starts with a private namespace of no settings.
-        await self.execute("DELETE FROM namespaces WHERE name = :name AND team IS NULL", {"name": name})
-        if reserved is None:
+        async with self.transaction():
+            if await self.get_user(name) is None:
+                return Deletion(False)
             reserved = await self.reserve_if_occupied(name, "user", name, deleted_by)
-        return Deletion(True, reserved)
+            moment = now()
+            for row in await self.fetch_all("SELECT id FROM app_tokens WHERE username = :name", {"name": name}):
+                await self.execute("INSERT INTO revoked_app_tokens (id, revoked_at) VALUES (:id, :now)", {"id": row["id"], "now": moment})
+            await self.execute("DELETE FROM team_members WHERE username = :name", {"name": name})
+            await self.execute("DELETE FROM app_tokens WHERE username = :name", {"name": name})
+            await self.revoke_refresh_tokens(name)
+            deleted = await self.execute("DELETE FROM users WHERE name = :name", {"name": name}) > 0
+            if not deleted:
+                return Deletion(False, reserved)
+            await self.execute(
+                "INSERT INTO revoked_subjects (name, revoked_at) VALUES (:name, :now)", {"name": name, "now": moment}
+            )
+            # A later user of the same name starts with a private namespace of no settings.
+            await self.execute("DELETE FROM namespaces WHERE name = :name AND team IS NULL", {"name": name})
+            if reserved is None:
+                reserved = await self.reserve_if_occupied(name, "user", name, deleted_by)
+            return Deletion(True, reserved)
 
     async def revoked_subjects(self, since: int) -> dict[str, int]:
         """Deleted users: tokens of theirs issued up to the returned moment are void."""
