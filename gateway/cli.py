@@ -30,6 +30,7 @@ from gateway.config import ConfigError, Settings, describe, load_settings, uses_
 from gateway.envfile import CONFIG_VARIABLE, env_file_text, read_env_file
 from gateway.ops.logs import configure_logging
 from gateway.private_files import private_dir
+from gateway.services.errors import ServiceError
 from gateway.store import Conflict, Store, StoreError, open_store
 
 PROG = "portus-gateway"
@@ -457,6 +458,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (CommandError, StoreError, KeyFileError, SecretsKeyError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
+    except ServiceError as exc:
+        print(f"{PROG}: {exc.message}", file=sys.stderr)
         return 1
     except OSError as exc:  # the machine said no: a port in use, a directory not writable, ...
         print(f"{PROG}: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""), file=sys.stderr)

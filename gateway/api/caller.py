@@ -15,8 +15,10 @@ from aiohttp import web
 from gateway import keys
 from gateway.api.errors import BASIC_CHALLENGE, TOO_MANY_REQUESTS, UNAUTHORIZED, ApiError, forbidden
 from gateway.auth.login import Throttled, decode_basic
+from gateway.auth.permissions import Actor
 from gateway.auth.policy import Identity
 from gateway.ops import observe
+from gateway.services.context import Services
 
 # Longer credentials are refused before any lookup or hashing (as at /v2/token).
 _MAX_CREDENTIAL = 4096
@@ -40,7 +42,20 @@ class Caller:
 
     @property
     def admin(self) -> bool:
-        return self.identity.admin and not self.via_app_token
+        return self.actor.admin
+
+    @property
+    def actor(self) -> Actor:
+        return Actor.of(self.identity)
+
+
+def services(request: web.Request) -> Services:
+    """What gateway.services works with, from the gateway's application."""
+    app = request.config_dict
+    return Services(
+        app[keys.STORE], app[keys.HASHER], app[keys.REVOCATIONS], app[keys.POLICY_RULES],
+        app[keys.SETTINGS].webhooks_allow_private_targets,
+    )
 
 
 def _unauthorized(message: str) -> ApiError:

@@ -1,6 +1,6 @@
 """The API's one middleware: every failure leaves as `{"error": {"code", "message"}}` JSON.
 
-It covers our own `ApiError`, aiohttp's routing errors (unknown path 404, wrong method 405,
+It covers our own `ApiError`, the refusals of gateway.services, aiohttp's routing errors (unknown path 404, wrong method 405,
 body too large 413) and store failures (503; a racing duplicate is still a 409). Anything
 else is a bug and is left to aiohttp, which logs it with its traceback.
 """
@@ -12,10 +12,19 @@ import logging
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from gateway.api.errors import CONFLICT, KINDS_BY_STATUS, UNAVAILABLE, ApiError, error_response
+from gateway.api.errors import (
+    BAD_REQUEST, CONFLICT, FORBIDDEN, KINDS_BY_STATUS, NOT_FOUND, UNAVAILABLE, ApiError, ErrorKind, error_response,
+)
+from gateway.services import errors
 from gateway.store import Conflict, StoreError
 
 log = logging.getLogger(__name__)
+
+# What each refusal of gateway.services is in the API.
+SERVICE_KINDS: dict[type[errors.ServiceError], ErrorKind] = {
+    errors.Invalid: BAD_REQUEST, errors.Forbidden: FORBIDDEN, errors.NotFound: NOT_FOUND,
+    errors.Conflict: CONFLICT, errors.Unavailable: UNAVAILABLE,
+}
 
 # Headers of aiohttp's HTTP exceptions worth keeping on the JSON answer.
 _KEPT_HEADERS = ("Allow",)
@@ -28,6 +37,10 @@ async def api_errors(request: web.Request, handler: Handler) -> web.StreamRespon
     except ApiError as exc:
         log.info("API %s %s refused (%d %s): %s", request.method, request.path, exc.kind.status, exc.kind.code, exc.message)
         return error_response(exc.kind.status, exc.kind.code, exc.message, exc.headers)
+    except errors.ServiceError as exc:
+        kind = SERVICE_KINDS[type(exc)]
+        log.info("API %s %s refused (%d %s): %s", request.method, request.path, kind.status, kind.code, exc.message)
+        return error_response(kind.status, kind.code, exc.message)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -1,0 +1,23 @@
+"""The refusals every service shares, worded once: the predicates of gateway.auth.permissions
+turned into `Forbidden` with a message that says who may."""
+
+from __future__ import annotations
+
+from gateway.auth.permissions import Actor, may_manage_user
+from gateway.services.errors import Forbidden
+
+
+def require_admin(actor: Actor, action: str) -> None:
+    if actor.admin:
+        return
+    if actor.via_app_token:
+        raise Forbidden(f"only admins may {action}, and application tokens may only read their own user's resources")
+    raise Forbidden(f"only admins may {action}")
+
+
+def require_self_or_admin(actor: Actor, username: str, action: str) -> None:
+    if may_manage_user(actor, username):
+        return
+    if actor.via_app_token:
+        raise Forbidden(f"application tokens may only read their own user ({actor.name!r}), so may not {action}")
+    raise Forbidden(f"only {username!r} themself or an admin may {action}")
