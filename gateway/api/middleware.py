@@ -38,9 +38,9 @@ async def api_errors(request: web.Request, handler: Handler) -> web.StreamRespon
         log.info("API %s %s refused (%d %s): %s", request.method, request.path, exc.kind.status, exc.kind.code, exc.message)
         return error_response(exc.kind.status, exc.kind.code, exc.message, exc.headers)
     except errors.ServiceError as exc:
-        kind = SERVICE_KINDS[type(exc)]
-        log.info("API %s %s refused (%d %s): %s", request.method, request.path, kind.status, kind.code, exc.message)
-        return error_response(kind.status, kind.code, exc.message)
+        refusal = SERVICE_KINDS[type(exc)]
+        log.info("API %s %s refused (%d %s): %s", request.method, request.path, refusal.status, refusal.code, exc.message)
+        return error_response(refusal.status, refusal.code, exc.message)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
