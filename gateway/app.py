@@ -15,7 +15,6 @@ from gateway.auth.endpoint import get_token, post_token
 from gateway.auth.grant_cache import GrantCache
 from gateway.auth.keyfiles import load_or_create_signing_key, load_verification_key
 from gateway.auth.login import Authenticator, CredentialCache
-from gateway.auth.policy import Rules
 from gateway.auth.sealing import load_or_create_sealer
 from gateway.auth.throttle import LoginThrottle
 from gateway.auth.revocation import RevocationView, refreshing
@@ -156,13 +155,6 @@ async def _api_version_header(request: web.Request, response: web.StreamResponse
         response.headers[API_VERSION_HEADER] = API_VERSION
 
 
-def rules_from(settings: Settings) -> Rules:
-    return Rules(
-        delete_enabled=settings.delete_enabled, contributors_delete=settings.delete_contributors,
-        global_visibility=settings.global_visibility, auto_create=settings.auto_create_namespaces,
-    )
-
-
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(handler_args=_HANDLER_ARGS)
     if settings.password_cost < DEFAULT_COST:
@@ -172,7 +164,7 @@ def create_app(settings: Settings) -> web.Application:
         )
     app[keys.SETTINGS] = settings
     app[keys.HASHER] = PasswordHasher(processes=settings.server_workers, cost=settings.password_cost)
-    app[keys.POLICY_RULES] = rules_from(settings)
+    app[keys.POLICY_RULES] = settings.policy_rules()
     app[keys.REVOCATIONS] = RevocationView()
     app[keys.MANIFEST_CACHE] = ManifestCache()
     app[keys.GRANT_CACHE] = GrantCache()

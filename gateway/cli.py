@@ -19,17 +19,18 @@ from typing import Any
 
 from gateway import cli_tombstones as tombstones
 from gateway.auth.app_tokens import AppTokenError, new_app_token, parse_duration, password_problem
-from gateway.auth.credentials import hash_password
+from gateway.auth.credentials import PasswordHasher, hash_password
 from gateway.auth.sealing import Sealer, SecretsKeyError, load_or_create_sealer, new_key, read_keys, write_keys
 from gateway.auth.policy import ROLES, VISIBILITIES
 from gateway.auth.keyfiles import KeyFileError, load_or_create_signing_key, load_verification_key, write_key_pair
-from gateway.auth.revocation import ENABLED_AGAIN_NOTE
+from gateway.auth.revocation import ENABLED_AGAIN_NOTE, RevocationView
 from gateway.names import is_valid_namespace_name, is_valid_repository_name, is_valid_team_name, is_valid_username
 from gateway.auth.tokens import rfc3339
 from gateway.config import ConfigError, Settings, describe, load_settings, uses_data_dir
 from gateway.envfile import CONFIG_VARIABLE, env_file_text, read_env_file
 from gateway.ops.logs import configure_logging
 from gateway.private_files import private_dir
+from gateway.services.context import Services
 from gateway.services.errors import ServiceError
 from gateway.store import Conflict, Store, StoreError, open_store
 
@@ -164,6 +165,15 @@ def _require_database(settings: Settings) -> None:
             "(or give --config / --env-file), or use ./portus-gateway of the checkout scripts/run started "
             "the gateway in (it reads the settings saved in data/gateway.env)",
         )
+
+
+def _services(settings: Settings, store: Store) -> Services:
+    """What gateway.services works with, for this command: its revocation view is its own
+    (the running gateways read revocations from the store at their next refresh)."""
+    return Services(
+        store, PasswordHasher(cost=settings.password_cost), RevocationView(), settings.policy_rules(),
+        settings.webhooks_allow_private_targets,
+    )
 
 
 async def _with_store(settings: Settings, work: Callable[[Store], Awaitable[None]]) -> None:

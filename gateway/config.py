@@ -19,6 +19,7 @@ from yarl import URL
 
 from gateway import names, safe_json
 from gateway.auth.credentials import DEFAULT_COST, MAX_COST, MIN_COST
+from gateway.auth.policy import Rules
 from gateway.events.hook_headers import headers_problem
 from gateway.events.model import ACTIONS as EVENT_ACTIONS
 from gateway.events.targets import target_problem
@@ -100,6 +101,12 @@ class Settings:
     password_cost: int = DEFAULT_COST
     secrets_key_file: Path | None = None
     webhooks_allow_private_targets: bool = False
+
+    def policy_rules(self) -> Rules:
+        return Rules(
+            delete_enabled=self.delete_enabled, contributors_delete=self.delete_contributors,
+            global_visibility=self.global_visibility, auto_create=self.auto_create_namespaces,
+        )
 
     @property
     def effective_database_url(self) -> str:
