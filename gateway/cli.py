@@ -23,6 +23,7 @@ from gateway.auth.credentials import PasswordHasher, hash_password
 from gateway.auth.sealing import Sealer, SecretsKeyError, load_or_create_sealer, new_key, read_keys, write_keys
 from gateway.auth.policy import ROLES, VISIBILITIES
 from gateway.auth.keyfiles import KeyFileError, load_or_create_signing_key, load_verification_key, write_key_pair
+from gateway.auth.permissions import OPERATOR
 from gateway.auth.revocation import ENABLED_AGAIN_NOTE, RevocationView
 from gateway.names import NAMESPACE, is_valid_username
 from gateway.auth.tokens import rfc3339
@@ -30,7 +31,6 @@ from gateway.config import ConfigError, Settings, describe, load_settings, uses_
 from gateway.envfile import CONFIG_VARIABLE, env_file_text, read_env_file
 from gateway.ops.logs import configure_logging
 from gateway.private_files import private_dir
-from gateway.auth.permissions import OPERATOR
 from gateway.services import namespaces, teams
 from gateway.services.context import Services
 from gateway.services.errors import ServiceError
