@@ -27,11 +27,11 @@ from gateway.services.errors import Conflict, Forbidden, Invalid, NotFound
 from gateway.services.guards import require_admin, require_self_or_admin
 from gateway.services.paging import page_of
 from gateway.services.teams import existing_team, require_team_owner, valid_name
+from gateway.services.tombstones import refuse_if_reserved
 from gateway.store import Conflict as StoreConflict
 from gateway.store import Deletion, Namespace
 
 DEFAULT_VISIBILITY = "private"
-TOMBSTONES_PATH = "/api/v1/tombstones"
 
 
 @dataclass(frozen=True)
@@ -99,16 +99,6 @@ async def _require_manager(services: Services, actor: Actor, found: _Found, acti
         require_admin(actor, f"{action} (namespace {namespace.name!r} belongs to no team)")
 
 
-def reserved_message(name: str, repositories: int, wanted: str) -> str:
-    """Why `wanted` (e.g. "a namespace named 'x'") may not take the reserved name `name`."""
-    return (
-        f"the name {name!r} is reserved: namespace {name!r} was deleted with {repositories} repositories"
-        f" still in it, and {wanted} would take them over; an admin must release or purge it first"
-        f" (POST {TOMBSTONES_PATH}/{name}/release or /purge, or `namespace release {name}` or `namespace purge {name}`"
-        " on the command line)"
-    )
-
-
 async def list_namespaces(
     services: Services, actor: Actor, after: str, limit: int
 ) -> tuple[list[Namespace], str | None]:
@@ -141,9 +131,7 @@ async def create_namespace(
         async with store.transaction():
             if await store.get_user(name) is not None:
                 raise Conflict(f"{name!r} is the personal namespace of user {name!r}")
-            tombstone = await store.get_tombstone(name)
-            if tombstone is not None:
-                raise Conflict(reserved_message(name, tombstone.repositories, f"a namespace named {name!r}"))
+            await refuse_if_reserved(services, name, f"a namespace named {name!r}")
             return await store.create_namespace(name, team, visibility)
     except StoreConflict:
         raise Conflict(f"namespace {name!r} already exists") from None
