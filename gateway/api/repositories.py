@@ -19,7 +19,7 @@ from gateway.api.names import checked
 from gateway.api.paging import collect, page_body, page_request
 from gateway.api.render import json_response, time_text
 from gateway.auth.namespaces import PullFilter
-from gateway.store.events import RepositoryRow, TagRow
+from gateway.store import RepositoryRow, TagRow
 
 
 def repository_json(row: RepositoryRow) -> dict[str, Any]:

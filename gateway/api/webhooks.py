@@ -18,8 +18,7 @@ from gateway.api.render import json_response, no_content
 from gateway.events.hook_headers import headers_problem
 from gateway.events.model import ACTIONS
 from gateway.events.targets import redacted_url
-from gateway.store import Conflict
-from gateway.store.events import Webhook
+from gateway.store import Conflict, Webhook
 
 _FIELDS = ("url", "secret", "headers", "actions", "repository_pattern")
 

@@ -29,8 +29,7 @@ from gateway.config import Settings, WebhookSetting
 from gateway.events.hook_headers import DELIVERY_HEADER, SIGNATURE_HEADER
 from gateway.events.model import ENVELOPE_MEDIA_TYPE, envelope_bytes
 from gateway.events.targets import address_problem, redact
-from gateway.store import Conflict, Store, StoreError
-from gateway.store.events import EventRow, SettledBatch, Webhook, WebhookFailure
+from gateway.store import Conflict, EventRow, SettledBatch, Store, StoreError, Webhook, WebhookFailure
 
 log = logging.getLogger(__name__)
 

@@ -39,7 +39,7 @@ from gateway.registry.referrers import referrers
 from gateway.registry.tags import tag_list
 from gateway.registry.upload_state import chunk_out_of_order, known_state, remember, status_response, with_latest_state
 from gateway.registry.validation import manifest_problem, reference_problem
-from gateway.store.uploads import UploadState
+from gateway.store import UploadState
 from gateway.registry.recording import record_answer, record_exchange
 from gateway.registry.uploads import PARAM as UPLOAD_PARAM
 from gateway.registry.uploads import add_param, split_query

@@ -23,7 +23,7 @@ from gateway.registry.errors import error_response
 from gateway.registry.routes import Route
 from gateway.registry.uploads import PARAM as UPLOAD_PARAM
 from gateway.registry.uploads import add_param, split_query
-from gateway.store.uploads import UploadState
+from gateway.store import UploadState
 
 _CONTENT_RANGE = re.compile(r"(?:bytes[ =])?(\d{1,19})-(\d{1,19})")  # offsets fit in 64 bits
 _MAC_BYTES = 32

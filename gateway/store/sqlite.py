@@ -15,8 +15,7 @@ import aiosqlite
 
 from gateway.private_files import private_dir, private_file
 from gateway.store.base import Store, named_to_qmark
-from gateway.store.events import SettledBatch
-from gateway.store.records import Conflict, StoreUnavailable
+from gateway.store.records import Conflict, SettledBatch, StoreUnavailable
 from gateway.store.sql import Row
 
 

@@ -3,18 +3,8 @@ every gateway instance (registry 2.8 neither checks chunk order nor survives a s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from gateway.store.records import Conflict
+from gateway.store.records import Conflict, UploadState
 from gateway.store.sql import SQLBase, now
-
-
-@dataclass(frozen=True)
-class UploadState:
-    id: str
-    repository: str
-    offset: int
-    state: str
 
 
 class UploadQueries(SQLBase):
