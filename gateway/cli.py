@@ -20,14 +20,14 @@ from typing import Any
 from gateway import cli_tombstones as tombstones
 from gateway.auth.app_tokens import AppTokenError, new_app_token, parse_duration, password_problem
 from gateway.auth.credentials import PasswordHasher, hash_password
-from gateway.auth.sealing import Sealer, SecretsKeyError, load_or_create_sealer, new_key, read_keys, write_keys
-from gateway.auth.policy import ROLES, VISIBILITIES
 from gateway.auth.keyfiles import KeyFileError, load_or_create_signing_key, load_verification_key, write_key_pair
+from gateway.auth.policy import ROLES, VISIBILITIES
 from gateway.auth.revocation import ENABLED_AGAIN_NOTE, RevocationView
-from gateway.names import is_valid_namespace_name, is_valid_repository_name, is_valid_team_name, is_valid_username
+from gateway.auth.sealing import Sealer, SecretsKeyError, load_or_create_sealer, new_key, read_keys, write_keys
 from gateway.auth.tokens import rfc3339
 from gateway.config import ConfigError, Settings, describe, load_settings, uses_data_dir
 from gateway.envfile import CONFIG_VARIABLE, env_file_text, read_env_file
+from gateway.names import is_valid_namespace_name, is_valid_repository_name, is_valid_team_name, is_valid_username
 from gateway.ops.logs import configure_logging
 from gateway.private_files import private_dir
 from gateway.services.context import Services

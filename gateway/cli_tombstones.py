@@ -50,7 +50,10 @@ async def reserved_problem(store: Store, name: str, wanted: str) -> str | None:
 async def list_tombstones(store: Store) -> None:
     for t in await store.list_tombstones():
         owner = f"{t.former_kind}:{t.former_owner}" if t.former_owner else t.former_kind
-        print(f"{t.name} repositories={t.repositories} former={owner} deleted_by={t.deleted_by} deleted_at={rfc3339(t.deleted_at)}")
+        print(
+            f"{t.name} repositories={t.repositories} former={owner} deleted_by={t.deleted_by}"
+            f" deleted_at={rfc3339(t.deleted_at)}"
+        )
 
 
 async def release(store: Store, name: str) -> None:

@@ -10,10 +10,9 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway import keys
+from gateway import keys, names
 from gateway.api.caller import Caller, authenticate
 from gateway.api.errors import bad_request
-from gateway import names
 from gateway.api.names import checked
 from gateway.api.paging import page_body, page_request
 from gateway.api.render import json_response

@@ -15,18 +15,17 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway import keys
+from gateway import keys, names
 from gateway.api.caller import Caller, authenticate, require_admin, require_self_or_admin
 from gateway.api.errors import ApiError, bad_request, conflict, forbidden, not_found
 from gateway.api.inputs import Body, json_object
-from gateway import names
 from gateway.api.names import checked, namespace_param
 from gateway.api.paging import collect, page_body, page_request
 from gateway.api.render import json_response, namespace_json
-from gateway.api.tombstones import deletion_response, reserved_conflict
 from gateway.api.teams import existing_team, require_owner
-from gateway.names import could_be_a_user
+from gateway.api.tombstones import deletion_response, reserved_conflict
 from gateway.auth.policy import VISIBILITIES
+from gateway.names import could_be_a_user
 from gateway.store import Conflict, Namespace
 
 DEFAULT_VISIBILITY = "private"

@@ -11,10 +11,9 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway import keys
+from gateway import keys, names
 from gateway.api.caller import authenticate
 from gateway.api.errors import forbidden, not_found
-from gateway import names
 from gateway.api.names import checked
 from gateway.api.paging import collect, page_body, page_request
 from gateway.api.render import json_response, time_text

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway import keys
+from gateway import keys, names
 from gateway.api.caller import Caller, authenticate
 from gateway.api.errors import conflict, forbidden, not_found
 from gateway.api.inputs import Body, json_object
-from gateway import names
 from gateway.api.names import checked, team_param
 from gateway.api.paging import collect, page_body, page_request
 from gateway.api.render import json_response, no_content, team_json

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway import keys
+from gateway import keys, names
 from gateway.api.caller import authenticate, require_self_or_admin
 from gateway.api.errors import bad_request, conflict, not_found
 from gateway.api.inputs import Body, json_object
-from gateway import names
 from gateway.api.names import checked, user_param
 from gateway.api.paging import collect, in_memory, page_body, page_request
 from gateway.api.render import app_token_json, json_response, no_content

@@ -12,11 +12,10 @@ import time
 
 from aiohttp import web
 
-from gateway import keys
+from gateway import keys, names
 from gateway.api.caller import authenticate, require_admin, require_self_or_admin
 from gateway.api.errors import bad_request, conflict, forbidden, not_found
 from gateway.api.inputs import Body, json_object
-from gateway import names
 from gateway.api.names import checked, user_param
 from gateway.api.paging import collect, page_body, page_request
 from gateway.api.render import json_response, user_json

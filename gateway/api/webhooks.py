@@ -11,8 +11,8 @@ from aiohttp import web
 from gateway import keys, names
 from gateway.api.caller import authenticate, require_admin
 from gateway.api.errors import bad_request, conflict, not_found
-from gateway.api.names import checked
 from gateway.api.inputs import Body, json_object
+from gateway.api.names import checked
 from gateway.api.paging import collect, page_body, page_request
 from gateway.api.render import json_response, no_content
 from gateway.events.hook_headers import headers_problem

@@ -83,7 +83,9 @@ def chunk_out_of_order(request: web.Request, route: Route, access: Access, state
         return None
     match = _CONTENT_RANGE.fullmatch(header.strip())
     if match is None:
-        return error_response("BLOB_UPLOAD_INVALID", "malformed Content-Range", status=416, headers=_where(request, route, access, state))
+        return error_response(
+            "BLOB_UPLOAD_INVALID", "malformed Content-Range", status=416, headers=_where(request, route, access, state)
+        )
     start, end = int(match.group(1)), int(match.group(2))
     if start == state.offset and end >= start:
         return None

@@ -76,7 +76,9 @@ class IndexQueries(SQLBase):
             await self.execute("DELETE FROM manifests WHERE repository = :repository AND digest = :digest", params)
 
     async def index_delete_tag(self, repository: str, tag: str) -> None:
-        await self.execute("DELETE FROM tags WHERE repository = :repository AND tag = :tag", {"repository": repository, "tag": tag})
+        await self.execute(
+            "DELETE FROM tags WHERE repository = :repository AND tag = :tag", {"repository": repository, "tag": tag}
+        )
 
     async def manifest_digests(self, repository: str) -> list[str]:
         rows = await self.fetch_all(
@@ -97,14 +99,19 @@ class IndexQueries(SQLBase):
         rows = await self.fetch_all(
             "SELECT * FROM repositories WHERE name > :after ORDER BY name LIMIT :limit", {"after": after, "limit": limit}
         )
-        return [RepositoryRow(r["name"], int(r["created_at"]), _optional_int(r["last_push_at"]), _optional_int(r["last_pull_at"])) for r in rows]
+        return [
+            RepositoryRow(r["name"], int(r["created_at"]), _optional_int(r["last_push_at"]), _optional_int(r["last_pull_at"]))
+            for r in rows
+        ]
 
     async def list_tags(self, repository: str, after: str = "", limit: int = 100) -> list[TagRow]:
         rows = await self.fetch_all(
             "SELECT * FROM tags WHERE repository = :repository AND tag > :after ORDER BY tag LIMIT :limit",
             {"repository": repository, "after": after, "limit": limit},
         )
-        return [TagRow(r["repository"], r["tag"], r["digest"], r["media_type"], int(r["size"]), int(r["pushed_at"])) for r in rows]
+        return [
+            TagRow(r["repository"], r["tag"], r["digest"], r["media_type"], int(r["size"]), int(r["pushed_at"])) for r in rows
+        ]
 
     async def referrers(self, repository: str, subject: str) -> list[ManifestRow]:
         rows = await self.fetch_all(

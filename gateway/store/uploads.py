@@ -11,7 +11,8 @@ class UploadQueries(SQLBase):
     async def save_upload(self, upload: UploadState) -> None:
         params = {"id": upload.id, "repository": upload.repository, "offset": upload.offset, "state": upload.state, "now": now()}
         updated = await self.execute(
-            "UPDATE uploads SET upload_offset = :offset, state = :state, updated_at = :now WHERE id = :id AND repository = :repository",
+            "UPDATE uploads SET upload_offset = :offset, state = :state, updated_at = :now"
+            " WHERE id = :id AND repository = :repository",
             params,
         )
         if not updated:

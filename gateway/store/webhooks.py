@@ -187,7 +187,9 @@ class WebhookQueries(SQLBase):
             {"webhook": webhook, "state": state, "limit": limit},
         )
         return [
-            WebhookFailure(r["webhook"], int(r["event_seq"]), r["state"], int(r["attempts"]), r["last_error"], int(r["updated_at"]))
+            WebhookFailure(
+                r["webhook"], int(r["event_seq"]), r["state"], int(r["attempts"]), r["last_error"], int(r["updated_at"])
+            )
             for r in rows
         ]
 
