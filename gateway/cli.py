@@ -266,7 +266,7 @@ def _namespace_command(settings: Settings, args: argparse.Namespace) -> None:
                 print(f"{ns.name} team={ns.team or '-'} visibility={ns.visibility}")
             return
         if args.action == "tombstones":
-            await tombstones.list_tombstones(store)
+            await tombstones.list_tombstones(_services(settings, store))
             return
         if args.action in ("delete", "release", "purge"):
             if "/" in args.name or not is_valid_repository_name(args.name):
@@ -302,9 +302,9 @@ async def _namespace_removal(settings: Settings, store: Store, action: str, name
     """`namespace delete | release | purge NAME`."""
     try:
         if action == "release":
-            await tombstones.release(store, name)
+            await tombstones.release(_services(settings, store), name)
         elif action == "purge":
-            await tombstones.purge(store, settings, name)
+            await tombstones.purge(_services(settings, store), settings, name)
         else:
             deletion = await store.delete_namespace(name, deleted_by=tombstones.CLI_ACTOR)
             if not deletion.deleted:

@@ -37,9 +37,14 @@ async def refuse_if_reserved(services: Services, name: str, wanted: str) -> None
     """Raise Conflict when `name` is reserved: taking it (`wanted`, e.g. "a user named 'x'")
     would hand its repositories over without an admin deciding so."""
     tombstone = await services.store.get_tombstone(name)
-    if tombstone is None:
-        return
-    raise Conflict(
+    if tombstone is not None:
+        raise Conflict(reserved_message(tombstone, wanted))
+
+
+def reserved_message(tombstone: Tombstone, wanted: str) -> str:
+    """Why `wanted` may not take the reserved name, and how an admin frees it (API or CLI)."""
+    name = tombstone.name
+    return (
         f"the name {name!r} is reserved: namespace {name!r} was deleted with {tombstone.repositories} repositories"
         f" still in it, and {wanted} would take them over; an admin must release or purge it first"
         f" (POST {API_PATH}/{name}/release or /purge, or `namespace release {name}` or `namespace purge {name}`"
