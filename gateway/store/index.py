@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from gateway.store.records import Conflict, ManifestRow, RepositoryRow, TagRow
+from gateway.store.records import ManifestRow, RepositoryRow, TagRow
 from gateway.store.sql import SQLBase
 
 
@@ -16,52 +16,34 @@ def _optional_int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-class IndexQueries(SQLBase):
-    async def _touch_repository(self, name: str, at: int, column: str) -> None:
-        params = {"name": name, "at": at}
-        if await self.execute(f"UPDATE repositories SET {column} = :at WHERE name = :name", params) == 0:
-            try:
-                await self.execute(
-                    f"INSERT INTO repositories (name, created_at, {column}) VALUES (:name, :at, :at)", params
-                )
-            except Conflict:
-                await self.execute(f"UPDATE repositories SET {column} = :at WHERE name = :name", params)
+_MANIFEST_COLUMNS = ("media_type", "size", "artifact_type", "subject", "annotations", "pushed_at")
+_TAG_COLUMNS = ("digest", "media_type", "size", "pushed_at")
 
+
+class IndexQueries(SQLBase):
     async def index_push(self, manifest: ManifestRow, tag: str) -> None:
+        """Index a pushed manifest (and its tag) in one transaction. Each row is an upsert: the same
+        tag or manifest pushed through two instances at once updates what the other inserted,
+        rather than fail a push the registry has already taken."""
+        params = {
+            "name": manifest.repository, "created_at": manifest.pushed_at, "last_push_at": manifest.pushed_at,
+            "repository": manifest.repository, "digest": manifest.digest, "media_type": manifest.media_type,
+            "size": manifest.size, "artifact_type": manifest.artifact_type, "subject": manifest.subject,
+            "annotations": json.dumps(manifest.annotations) if manifest.annotations else None,
+            "pushed_at": manifest.pushed_at, "tag": tag,
+        }
         async with self.transaction():
-            await self._touch_repository(manifest.repository, manifest.pushed_at, "last_push_at")
-            params = {
-                "repository": manifest.repository, "digest": manifest.digest, "media_type": manifest.media_type,
-                "size": manifest.size, "artifact_type": manifest.artifact_type, "subject": manifest.subject,
-                "annotations": json.dumps(manifest.annotations) if manifest.annotations else None, "at": manifest.pushed_at,
-                "tag": tag,
-            }
-            await self._upsert(
-                "UPDATE manifests SET media_type = :media_type, size = :size, artifact_type = :artifact_type,"
-                " subject = :subject, annotations = :annotations, pushed_at = :at"
-                " WHERE repository = :repository AND digest = :digest",
-                "INSERT INTO manifests (repository, digest, media_type, size, artifact_type, subject, annotations, pushed_at)"
-                " VALUES (:repository, :digest, :media_type, :size, :artifact_type, :subject, :annotations, :at)",
+            await self.execute(self.upsert("repositories", ("name",), ("created_at", "last_push_at"), ("last_push_at",)), params)
+            await self.execute(
+                self.upsert(
+                    "manifests", ("repository", "digest"), _MANIFEST_COLUMNS, _MANIFEST_COLUMNS,
+                ),
                 params,
             )
             if tag:
-                await self._upsert(
-                    "UPDATE tags SET digest = :digest, media_type = :media_type, size = :size, pushed_at = :at"
-                    " WHERE repository = :repository AND tag = :tag",
-                    "INSERT INTO tags (repository, tag, digest, media_type, size, pushed_at)"
-                    " VALUES (:repository, :tag, :digest, :media_type, :size, :at)",
-                    params,
+                await self.execute(
+                    self.upsert("tags", ("repository", "tag"), _TAG_COLUMNS, _TAG_COLUMNS), params
                 )
-
-    async def _upsert(self, update: str, insert: str, params: dict[str, Any]) -> None:
-        """Update the row, or insert it when there is none. Another gateway on the same store may
-        insert it between the two (the same tag or manifest pushed through both at once): then
-        update what it inserted, rather than fail a push the registry has already taken."""
-        if await self.execute(update, params) == 0:
-            try:
-                await self.execute(insert, params)
-            except Conflict:
-                await self.execute(update, params)
 
     async def index_pulls(self, pulls: Iterable[tuple[str, int]]) -> None:
         for repository, at in pulls:

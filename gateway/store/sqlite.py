@@ -68,6 +68,9 @@ class SQLiteStore(Store):
             raise StoreUnavailable(f"cannot open SQLite database {path}: {exc}") from None
         return cls(connection, path)
 
+    def _on_duplicate(self, keys: tuple[str, ...], updates: tuple[str, ...]) -> str:
+        return f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in updates)
+
     def data_version(self) -> object | None:
         """Changes with every commit, from this process or another (the CLI, a sibling worker):
         the first 48 bytes of the WAL index (-shm) are the header SQLite's own readers check,
