@@ -27,7 +27,6 @@ from gateway.auth.sealing import Sealer, SecretsKeyError, load_or_create_sealer,
 from gateway.auth.tokens import rfc3339
 from gateway.config import ConfigError, Settings, describe, load_settings, uses_data_dir
 from gateway.envfile import CONFIG_VARIABLE, env_file_text, read_env_file
-from gateway.names import NAMESPACE
 from gateway.ops.logs import configure_logging
 from gateway.private_files import private_dir
 from gateway.services import namespaces, teams, users
@@ -266,10 +265,11 @@ def _namespace_command(settings: Settings, args: argparse.Namespace) -> None:
                 print(f"{ns.name} team={ns.team or '-'} visibility={ns.visibility}")
         elif args.action == "tombstones":
             await tombstones.list_tombstones(services)
-        elif args.action in ("delete", "release", "purge"):
-            if (problem := NAMESPACE.problem(args.name)) is not None:
-                raise CommandError(problem)
-            await _namespace_removal(settings, store, args.action, args.name)
+        elif args.action == "delete":
+            deletion = await namespaces.delete_namespace(services, OPERATOR, args.name)
+            print(tombstones.deletion_line(f"namespace {args.name}", deletion))
+        elif args.action in ("release", "purge"):
+            await _tombstone_command(settings, services, args.action, args.name)
         elif args.action == "add":
             await namespaces.create_namespace(services, OPERATOR, args.name, args.team, args.visibility)
             print(f"namespace {args.name} created (team {args.team}, {args.visibility})")
@@ -280,18 +280,13 @@ def _namespace_command(settings: Settings, args: argparse.Namespace) -> None:
     asyncio.run(_with_store(settings, work))
 
 
-async def _namespace_removal(settings: Settings, store: Store, action: str, name: str) -> None:
-    """`namespace delete | release | purge NAME`."""
+async def _tombstone_command(settings: Settings, services: Services, action: str, name: str) -> None:
+    """`namespace release | purge NAME`."""
     try:
         if action == "release":
-            await tombstones.release(_services(settings, store), name)
-        elif action == "purge":
-            await tombstones.purge(_services(settings, store), settings, name)
+            await tombstones.release(services, name)
         else:
-            deletion = await store.delete_namespace(name, deleted_by=tombstones.CLI_ACTOR)
-            if not deletion.deleted:
-                raise CommandError(f"no such namespace {name!r}")
-            print(tombstones.deletion_line(f"namespace {name}", deletion))
+            await tombstones.purge(services, settings, name)
     except tombstones.TombstoneCommandError as exc:
         raise CommandError(str(exc)) from None
 

@@ -20,7 +20,7 @@ def _moment_ms(request: web.Request, name: str) -> int | None:
     if text is None:
         return None
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text)  # Python 3.11 reads a trailing Z
     except ValueError:
         raise bad_request(f"{name} must be an RFC 3339 time such as 2026-11-26T10:00:00Z") from None
     if moment.tzinfo is None:

@@ -176,7 +176,9 @@ SCHEMAS: dict[str, Schema] = {
         ("message", "purged"), closed=False,
     ),
 }
-for _item in ("User", "Team", "Member", "Namespace", "AppToken", "Repository", "Tag", "Event", "Webhook", "WebhookFailure", "Tombstone"):
+for _item in (
+    "User", "Team", "Member", "Namespace", "AppToken", "Repository", "Tag", "Event", "Webhook", "WebhookFailure", "Tombstone",
+):
     SCHEMAS[f"{_item}Page"] = _object(
         {"items": {"type": "array", "items": _ref(_item)},
          "next": {"type": "string", "nullable": True, "description": "pass as ?after= for the next page; null at the end"}},
@@ -200,7 +202,9 @@ PARAMETERS: dict[str, Schema] = {
     "repository": _path_param("name", REPOSITORY_NAME),
     "webhook": _path_param("webhook", WEBHOOK_NAME),
     "eventRepository": {"name": "repository", "in": "query", "required": False, "schema": REPOSITORY_NAME},
-    "eventAction": {"name": "action", "in": "query", "required": False, "schema": {"type": "string", "enum": list(EVENT_ACTIONS)}},
+    "eventAction": {
+        "name": "action", "in": "query", "required": False, "schema": {"type": "string", "enum": list(EVENT_ACTIONS)},
+    },
     "eventActor": {"name": "actor", "in": "query", "required": False, "schema": USER_NAME},
     "since": {"name": "since", "in": "query", "required": False, "schema": TIME, "description": "RFC 3339, inclusive"},
     "until": {"name": "until", "in": "query", "required": False, "schema": TIME, "description": "RFC 3339, inclusive"},
@@ -226,7 +230,8 @@ def _errors(codes: tuple[str, ...]) -> dict[str, Schema]:
     for code in sorted({*_ALWAYS, *codes}):
         response: Schema = {"description": _ERROR_DESCRIPTIONS[code], "content": {"application/json": {"schema": _ref("Error")}}}
         if code == "401":
-            response["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}, "description": 'Basic realm="portus-gateway"'}}
+            challenge = {"schema": {"type": "string"}, "description": 'Basic realm="portus-gateway"'}
+            response["headers"] = {"WWW-Authenticate": challenge}
         if code == "429":
             response["headers"] = {"Retry-After": {"schema": {"type": "integer"}}}
         responses[code] = response
@@ -280,7 +285,9 @@ PATHS: dict[str, dict[str, Schema]] = {
     "/openapi.json": {
         "get": {
             "operationId": "getOpenAPI", "tags": ["meta"], "summary": "this document", "security": [],
-            "responses": {"200": {"description": "the OpenAPI document", "content": {"application/json": {"schema": {"type": "object"}}}}},
+            "responses": {
+                "200": {"description": "the OpenAPI document", "content": {"application/json": {"schema": {"type": "object"}}}},
+            },
         },
     },
     "/users": {
@@ -346,7 +353,8 @@ PATHS: dict[str, dict[str, Schema]] = {
                    " one the caller may not see is 404, as a missing one)",
                    {"200": _json("Namespace", "the namespace")}, params=("namespace",), errors=("403", "404")),
         "patch": _op("updateNamespace", "namespaces",
-                     "change visibility or team (team owners and admins; a user may change their personal namespace's visibility)",
+                     "change visibility or team (team owners and admins;"
+                     " a user may change their personal namespace's visibility)",
                      {"200": _json("Namespace", "the changed namespace")}, params=("namespace",), body="NamespacePatch",
                      errors=("403", "404", "409")),
         "delete": _op("deleteNamespace", "namespaces", "delete a namespace's row (its managers)", _DELETED_OR_RESERVED,
@@ -390,7 +398,8 @@ PATHS: dict[str, dict[str, Schema]] = {
                    params=("eventRepository", "eventAction", "eventActor", "since", "until", "limit", "eventAfter")),
     },
     "/webhooks": {
-        "get": _op("listWebhooks", "webhooks", "list webhook endpoints (admins)", {"200": _json("WebhookPage", "a page of webhooks")},
+        "get": _op("listWebhooks", "webhooks", "list webhook endpoints (admins)",
+                   {"200": _json("WebhookPage", "a page of webhooks")},
                    params=_PAGED, errors=("403",)),
         "post": _op("createWebhook", "webhooks", "add a webhook endpoint (admins); it receives events from now on",
                     _created("Webhook", _WEBHOOK_LINKS), body="NewWebhook", errors=("403", "409")),
@@ -421,7 +430,7 @@ _DOCUMENT: dict[str, Any] = {
         "version": "1",
         "description": "Users, teams, namespaces, application tokens and repositories. HTTP Basic with a password "
                        "or an application token (which may only read its own user's resources). Lists are paged "
-                       "with ?limit= and ?after=; errors are {\"error\": {\"code\", \"message\"}}.",
+                       'with ?limit= and ?after=; errors are {"error": {"code", "message"}}.',
     },
     "servers": [{"url": API_PREFIX}],
     "security": [{"basicAuth": []}],

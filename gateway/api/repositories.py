@@ -22,7 +22,10 @@ def repository_json(row: RepositoryRow) -> dict[str, Any]:
 
 
 def tag_json(row: TagRow) -> dict[str, Any]:
-    return {"name": row.tag, "digest": row.digest, "media_type": row.media_type, "size": row.size, "pushed_at": time_text(row.pushed_at)}
+    return {
+        "name": row.tag, "digest": row.digest, "media_type": row.media_type, "size": row.size,
+        "pushed_at": time_text(row.pushed_at),
+    }
 
 
 async def list_repositories(request: web.Request) -> web.Response:

@@ -76,7 +76,10 @@ async def delete_webhook(request: web.Request) -> web.Response:
 async def list_failures(request: web.Request) -> web.Response:
     failures = await webhooks.list_failures(services(request), (await authenticate(request)).actor, _name(request))
     items = [
-        {"event_seq": f.event_seq, "state": f.state, "attempts": f.attempts, "last_error": f.last_error, "updated_at": f.updated_at}
+        {
+            "event_seq": f.event_seq, "state": f.state, "attempts": f.attempts, "last_error": f.last_error,
+            "updated_at": f.updated_at,
+        }
         for f in failures
     ]
     return json_response({"items": items, "next": None})

@@ -24,9 +24,9 @@ from gateway.auth.permissions import (
 from gateway.auth.policy import VISIBILITIES
 from gateway.services.context import Services
 from gateway.services.errors import Conflict, Forbidden, Invalid, NotFound
-from gateway.services.guards import require_admin, require_self_or_admin
+from gateway.services.guards import require_admin, require_self_or_admin, valid_name
 from gateway.services.paging import page_of
-from gateway.services.teams import existing_team, require_team_owner, valid_name
+from gateway.services.teams import existing_team, require_team_owner
 from gateway.services.tombstones import refuse_if_reserved
 from gateway.store import Conflict as StoreConflict
 from gateway.store import Deletion, Namespace

@@ -11,16 +11,10 @@ from gateway.auth.permissions import OPERATOR, Actor, may_manage_team, may_read_
 from gateway.auth.policy import ROLES
 from gateway.services.context import Services
 from gateway.services.errors import Conflict, Forbidden, Invalid, NotFound
+from gateway.services.guards import valid_name
 from gateway.services.paging import page_of
 from gateway.store import Conflict as StoreConflict
 from gateway.store import Member, Team
-
-
-def valid_name(grammar: names.Grammar, name: str) -> str:
-    """`name`, or raise Invalid with the grammar's message."""
-    if (problem := grammar.problem(name)) is not None:
-        raise Invalid(problem)
-    return name
 
 
 async def existing_team(services: Services, name: str) -> Team:

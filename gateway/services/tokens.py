@@ -9,18 +9,12 @@ from gateway.auth.app_tokens import AppTokenError, NewAppToken, new_app_token, p
 from gateway.auth.permissions import Actor
 from gateway.services.context import Services
 from gateway.services.errors import Conflict, Forbidden, Invalid, NotFound
-from gateway.services.guards import require_self_or_admin
+from gateway.services.guards import require_self_or_admin, valid_name
 from gateway.store import AppToken
 from gateway.store import Conflict as StoreConflict
 
 ACTIONS = ("pull", "push", "delete")
 DEFAULT_ACTIONS = ("pull",)
-
-
-def _valid(grammar: names.Grammar, name: str) -> str:
-    if (problem := grammar.problem(name)) is not None:
-        raise Invalid(problem)
-    return name
 
 
 async def _require_user(services: Services, username: str) -> None:
@@ -29,7 +23,7 @@ async def _require_user(services: Services, username: str) -> None:
 
 
 async def list_tokens(services: Services, actor: Actor, username: str) -> list[AppToken]:
-    _valid(names.USER, username)
+    valid_name(names.USER, username)
     require_self_or_admin(actor, username, "list this user's application tokens")
     await _require_user(services, username)
     return await services.store.list_app_tokens(username)
@@ -40,11 +34,11 @@ async def create_token(
     namespaces: list[str] | None = None, actions: list[str] | None = None, expires: str | None = None,
 ) -> NewAppToken:
     """`expires`: a lifetime such as 90m, 12h, 30d or 2w (at most ten years); None never expires."""
-    _valid(names.USER, username)
+    valid_name(names.USER, username)
     require_self_or_admin(actor, username, "create application tokens for this user")
     if actor.via_app_token:
         raise Forbidden("an application token cannot make another; sign in with the password")
-    _valid(names.TOKEN, name)
+    valid_name(names.TOKEN, name)
     try:
         expires_in = parse_duration(expires) if expires is not None else None
         chosen = list(DEFAULT_ACTIONS if actions is None else actions)
@@ -60,11 +54,11 @@ async def create_token(
 
 
 async def revoke_token(services: Services, actor: Actor, username: str, name: str) -> None:
-    _valid(names.USER, username)
+    valid_name(names.USER, username)
     require_self_or_admin(actor, username, "revoke this user's application tokens")
     if actor.via_app_token:
         raise Forbidden("an application token cannot revoke tokens; sign in with the password")
-    _valid(names.TOKEN, name)
+    valid_name(names.TOKEN, name)
     token_id = await services.store.revoke_app_token(username, name)
     if token_id is None:
         raise NotFound(f"{username!r} has no application token named {name!r}")

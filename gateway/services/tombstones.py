@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway import names
 from gateway.auth.permissions import Actor
 from gateway.registry.purge import Actor as PurgeRecorder
 from gateway.registry.purge import Purged, PurgeError, Upstream, purge_namespace
 from gateway.services.context import Services
 from gateway.services.errors import Conflict, NotFound, Unavailable
-from gateway.services.guards import require_admin
+from gateway.services.guards import require_admin, valid_name
 from gateway.store import Tombstone
 
 API_PATH = "/api/v1/tombstones"
@@ -59,6 +60,7 @@ async def list_tombstones(services: Services, actor: Actor, after: str = "", lim
 
 
 async def get_tombstone(services: Services, actor: Actor, name: str) -> Tombstone:
+    valid_name(names.NAMESPACE, name)
     require_admin(actor, "read reserved namespaces")
     tombstone = await services.store.get_tombstone(name)
     if tombstone is None:
@@ -67,6 +69,7 @@ async def get_tombstone(services: Services, actor: Actor, name: str) -> Tombston
 
 
 async def release_tombstone(services: Services, actor: Actor, name: str) -> Released:
+    valid_name(names.NAMESPACE, name)
     require_admin(actor, "release reserved namespaces")
     store = services.store
     async with store.transaction():
@@ -84,6 +87,7 @@ async def purge_tombstone(
     `upstream`, each delete recorded by `recorder`), then free the name. Not one transaction:
     the registry's deletes cannot be rolled back, and a purge stopped half way keeps what it
     did and the reservation, so running it again finishes it."""
+    valid_name(names.NAMESPACE, name)
     require_admin(actor, "purge reserved namespaces")
     store = services.store
     if await store.get_tombstone(name) is None:

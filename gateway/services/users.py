@@ -18,7 +18,7 @@ from gateway.auth.permissions import Actor
 from gateway.auth.revocation import ENABLED_AGAIN_NOTE
 from gateway.services.context import Services
 from gateway.services.errors import Conflict, Forbidden, Invalid, NotFound
-from gateway.services.guards import require_admin, require_self_or_admin
+from gateway.services.guards import require_admin, require_self_or_admin, valid_name
 from gateway.services.tombstones import refuse_if_reserved
 from gateway.store import Conflict as StoreConflict
 from gateway.store import Deletion, User
@@ -40,12 +40,6 @@ class UserChanged:
     revoked_logins: int = 0  # stored logins (refresh tokens) the change revoked
 
 
-def _valid_name(name: str) -> str:
-    if (problem := names.USER.problem(name)) is not None:
-        raise Invalid(problem)
-    return name
-
-
 def _valid_password(password: str) -> str:
     if (problem := password_problem(password)) is not None:
         raise Invalid(problem)
@@ -62,7 +56,7 @@ async def list_users(services: Services, actor: Actor, after: str = "", limit: i
 
 
 async def get_user(services: Services, actor: Actor, name: str) -> User:
-    _valid_name(name)
+    valid_name(names.USER, name)
     require_self_or_admin(actor, name, "read this user")
     user = await services.store.get_user(name)
     if user is None:
@@ -72,7 +66,7 @@ async def get_user(services: Services, actor: Actor, name: str) -> User:
 
 async def create_user(services: Services, actor: Actor, name: str, password: str, *, admin: bool = False) -> User:
     require_admin(actor, "create users")
-    _valid_name(name)
+    valid_name(names.USER, name)
     _valid_password(password)
     store = services.store
     if await store.get_user(name) is not None:  # before the slow hash; checked again below
@@ -94,7 +88,7 @@ async def create_user(services: Services, actor: Actor, name: str, password: str
 
 
 async def update_user(services: Services, actor: Actor, name: str, change: UserChange) -> UserChanged:
-    _valid_name(name)
+    valid_name(names.USER, name)
     require_self_or_admin(actor, name, "change this user")
     if change.password is not None:
         _valid_password(change.password)
@@ -132,7 +126,7 @@ async def update_user(services: Services, actor: Actor, name: str, change: UserC
 
 
 async def delete_user(services: Services, actor: Actor, name: str) -> Deletion:
-    _valid_name(name)
+    valid_name(names.USER, name)
     require_self_or_admin(actor, name, "delete this user")
     if actor.admin and name == actor.name:
         raise Forbidden("admins may not delete themselves; ask another admin")
