@@ -16,11 +16,12 @@ from gateway.store.events import EventQueries
 from gateway.store.uploads import UploadQueries
 from gateway.store.records import StoreUnavailable
 from gateway.store.schema import MIGRATIONS, sql_for
+from gateway.store.sessions import SessionQueries
 from gateway.store.sql import now
 from gateway.store.users import UserQueries
 
 
-class Store(UserQueries, AccessQueries, EventQueries, UploadQueries):
+class Store(UserQueries, AccessQueries, EventQueries, UploadQueries, SessionQueries):
     """One object owns the connections; everything else asks it, never a driver."""
 
     @abstractmethod
