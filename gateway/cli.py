@@ -195,6 +195,17 @@ async def _migrate(settings: Settings) -> None:
     print(f"applied migrations {', '.join(map(str, applied))}" if applied else "database is up to date")
 
 
+async def _announce_setup(settings: Settings) -> None:
+    """The first-run setup URL, logged once by the supervisor (its workers stay quiet)."""
+    from gateway.ui.first_run import announce_setup
+
+    store = await open_store(settings.effective_database_url)
+    try:
+        await announce_setup(settings, store, load_or_create_sealer(settings.effective_secrets_key_file))
+    finally:
+        await store.close()
+
+
 def _user_command(settings: Settings, args: argparse.Namespace) -> None:
     name: str = getattr(args, "name", "")
     if args.action != "list" and not is_valid_username(name):
@@ -407,7 +418,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
             raise ConfigError("GATEWAY_TLS_CERT_FILE", str(exc)) from None
     workers = settings.server_workers if args.workers is None else args.workers
     if args.worker:
-        run_server(settings, certificate, reuse_port=True)
+        run_server(settings, certificate, reuse_port=True, announce_setup=False)  # the supervisor did
     elif workers <= 1:
         run_server(settings, certificate)
     else:
@@ -416,6 +427,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         except PortTaken as exc:
             raise CommandError(str(exc)) from None
         asyncio.run(_migrate(settings))  # once, before the workers race for it
+        asyncio.run(_announce_setup(settings))
         config_args = ["--config", str(args.config)] if args.config else []
         config_args += ["--env-file", str(args.env_file)] if args.env_file else []
         if run_workers(config_args, workers) != 0:
