@@ -29,8 +29,10 @@ def missing(what: str) -> NoReturn:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One browser a module. Not longer: Playwright's sync API leaves its event loop marked as
+    running in this thread while it is open, and the async tests of other modules need none."""
     if not CHROMIUM.exists():
         missing(f"Debian's chromium ({CHROMIUM})")
     try:
