@@ -18,7 +18,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 AXE = REPO_ROOT / ".cache" / "node" / "node_modules" / "axe-core" / "axe.min.js"
 # A gateway on its first run: no admin in the store, none configured.
 NO_ADMIN = {"GATEWAY_ADMIN_USERNAME": "", "GATEWAY_ADMIN_PASSWORD": ""}
-_SETUP_URL = re.compile(r"(http://\S+/ui/setup\?code=\S+)")
+_SETUP_URL = re.compile(r"first run: .* create one at (http://\S+/ui/setup\?code=\S+)")
 
 
 def missing(what: str) -> NoReturn:

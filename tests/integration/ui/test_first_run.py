@@ -30,9 +30,25 @@ def _fill_setup(page: Any, name: str, password: str, again: str | None = None) -
 def test_the_log_names_one_setup_url_on_a_first_run_only(make_gateway: Callable[..., Gateway], gateway: Gateway) -> None:
     fresh = make_gateway(NO_ADMIN, add_users=False)
     assert setup_url(fresh).startswith(f"{fresh.url}/ui/setup?code=")
+    assert fresh.cli("setup-url").stdout.strip() == setup_url(fresh)  # what scripts/run prints
+    refused = gateway.cli("setup-url", check=False)
+    assert refused.returncode == 1 and "no setup to do" in refused.stderr
     fresh.stop()
     assert len(setup_urls(fresh)) == 1  # one line, also once the log is complete
     assert "first run" not in gateway.log_text()  # GATEWAY_ADMIN_* given: no setup
+
+
+def test_with_several_workers_one_line_names_the_code_every_worker_accepts(
+    make_gateway: Callable[..., Gateway], new_page: Callable[[], Any],
+) -> None:
+    fresh = make_gateway({**NO_ADMIN, "GATEWAY_SERVER_WORKERS": "2"}, add_users=False)
+    url = setup_url(fresh)
+    for _ in range(6):  # new connections, spread over the workers by the kernel
+        page = new_page()
+        page.goto(url)
+        assert page.locator("h1").inner_text() == "Create the first admin"
+    fresh.stop()
+    assert len(setup_urls(fresh)) == 1
 
 
 def test_the_setup_code_creates_the_admin_and_signs_them_in_once(make_gateway: Callable[..., Gateway], new_page: Callable[[], Any]) -> None:
