@@ -18,18 +18,20 @@ from pathlib import Path
 from typing import Any
 
 from gateway import cli_tombstones as tombstones
-from gateway.auth.app_tokens import AppTokenError, new_app_token, parse_duration, password_problem
-from gateway.auth.credentials import PasswordHasher, hash_password
+from gateway.auth.credentials import PasswordHasher
 from gateway.auth.sealing import Sealer, SecretsKeyError, load_or_create_sealer, new_key, read_keys, write_keys
 from gateway.auth.policy import ROLES, VISIBILITIES
 from gateway.auth.keyfiles import KeyFileError, load_or_create_signing_key, load_verification_key, write_key_pair
-from gateway.auth.revocation import ENABLED_AGAIN_NOTE, RevocationView
-from gateway.names import is_valid_namespace_name, is_valid_repository_name, is_valid_team_name, is_valid_username
+from gateway.auth.revocation import RevocationView
+from gateway.names import is_valid_namespace_name, is_valid_repository_name, is_valid_team_name
 from gateway.auth.tokens import rfc3339
 from gateway.config import ConfigError, Settings, describe, load_settings, uses_data_dir
 from gateway.envfile import CONFIG_VARIABLE, env_file_text, read_env_file
 from gateway.ops.logs import configure_logging
 from gateway.private_files import private_dir
+from gateway.auth.permissions import OPERATOR
+from gateway.services import tokens as app_tokens
+from gateway.services import users
 from gateway.services.context import Services
 from gateway.services.errors import ServiceError
 from gateway.store import Conflict, Store, StoreError, open_store
@@ -226,44 +228,26 @@ async def _announce_setup(settings: Settings) -> None:
 
 def _user_command(settings: Settings, args: argparse.Namespace) -> None:
     name: str = getattr(args, "name", "")
-    if args.action != "list" and not is_valid_username(name):
-        raise CommandError(f"{name!r} is not a valid user name (lowercase letters, digits, '.', '_', '-')")
     password = _read_password() if args.action in ("add", "passwd") else ""
-    if args.action in ("add", "passwd") and (problem := password_problem(password)) is not None:
-        raise CommandError(problem)
 
     async def work(store: Store) -> None:
+        services = _services(settings, store)
         if args.action == "add":
-            if (problem := await tombstones.reserved_problem(store, name, f"a user named {name!r}")) is not None:
-                raise CommandError(problem)
-            if await store.get_namespace(name) is not None:
-                raise CommandError(f"a namespace named {name!r} exists; a user would take it over as their own")
-            try:
-                await store.create_user(name, hash_password(password, settings.password_cost), admin=args.admin)
-            except Conflict:
-                raise CommandError(f"user {name!r} already exists") from None
+            await users.create_user(services, OPERATOR, name, password, admin=args.admin)
             print(f"user {name} created{' (admin)' if args.admin else ''}")
         elif args.action in ("disable", "enable"):
-            before = await store.get_user(name)
-            if before is None or not await store.set_user_disabled(name, args.action == "disable"):
-                raise CommandError(f"no such user {name!r}")
-            if args.action == "disable":
-                await store.revoke_refresh_tokens(name)
+            changed = await users.update_user(services, OPERATOR, name, users.UserChange(disabled=args.action == "disable"))
             print(f"user {name} {args.action}d")
-            if args.action == "enable" and before.disabled:
-                print(ENABLED_AGAIN_NOTE)
+            if changed.note is not None:
+                print(changed.note)
         elif args.action == "delete":
-            deletion = await store.delete_user(name, deleted_by=tombstones.CLI_ACTOR)
-            if not deletion.deleted:
-                raise CommandError(f"no such user {name!r}")
+            deletion = await users.delete_user(services, OPERATOR, name)
             print(tombstones.deletion_line(f"user {name}", deletion))
         elif args.action == "passwd":
-            if not await store.set_user_password(name, hash_password(password, settings.password_cost)):
-                raise CommandError(f"no such user {name!r}")
-            revoked = await store.revoke_refresh_tokens(name)
-            print(f"password of {name} changed; {revoked} stored login(s) (refresh tokens) revoked")
+            changed = await users.update_user(services, OPERATOR, name, users.UserChange(password=password))
+            print(f"password of {name} changed; {changed.revoked_logins} stored login(s) (refresh tokens) revoked")
         else:
-            for user in await store.list_users():
+            for user in await users.list_users(services, OPERATOR):
                 flags = [f for f, on in (("admin", user.admin), ("disabled", user.disabled)) if on]
                 print(user.name + (f" ({', '.join(flags)})" if flags else ""))
 
@@ -311,7 +295,7 @@ def _namespace_command(settings: Settings, args: argparse.Namespace) -> None:
                 print(f"{ns.name} team={ns.team or '-'} visibility={ns.visibility}")
             return
         if args.action == "tombstones":
-            await tombstones.list_tombstones(store)
+            await tombstones.list_tombstones(_services(settings, store))
             return
         if args.action in ("delete", "release", "purge"):
             if "/" in args.name or not is_valid_repository_name(args.name):
@@ -347,9 +331,9 @@ async def _namespace_removal(settings: Settings, store: Store, action: str, name
     """`namespace delete | release | purge NAME`."""
     try:
         if action == "release":
-            await tombstones.release(store, name)
+            await tombstones.release(_services(settings, store), name)
         elif action == "purge":
-            await tombstones.purge(store, settings, name)
+            await tombstones.purge(_services(settings, store), settings, name)
         else:
             deletion = await store.delete_namespace(name, deleted_by=tombstones.CLI_ACTOR)
             if not deletion.deleted:
@@ -361,27 +345,20 @@ async def _namespace_removal(settings: Settings, store: Store, action: str, name
 
 def _token_command(settings: Settings, args: argparse.Namespace) -> None:
     async def work(store: Store) -> None:
-        if await store.get_user(args.user) is None:
-            raise CommandError(f"no such user {args.user!r}")
+        services = _services(settings, store)
         if args.action == "create":
-            try:
-                expires = parse_duration(args.expires) if args.expires else None
-                created = new_app_token(args.user, args.name, args.namespace, args.actions.split(","), expires)
-            except AppTokenError as exc:
-                raise CommandError(str(exc)) from None
-            try:
-                await store.create_app_token(created.record)
-            except Conflict:
-                raise CommandError(f"{args.user} already has a token named {args.name!r}") from None
+            created = await app_tokens.create_token(
+                services, OPERATOR, args.user, args.name, namespaces=args.namespace,
+                actions=args.actions.split(","), expires=args.expires,
+            )
             print(f"token {args.name} for {args.user} created; shown only now: {created.secret}")
         elif args.action == "list":
-            for token in await store.list_app_tokens(args.user):
+            for token in await app_tokens.list_tokens(services, OPERATOR, args.user):
                 namespaces = ",".join(token.namespaces) or "*"
                 until = "never" if token.expires_at is None else rfc3339(token.expires_at)
                 print(f"{token.name} id={token.id} namespaces={namespaces} actions={','.join(token.actions)} expires={until}")
-        elif await store.revoke_app_token(args.user, args.name) is None:
-            raise CommandError(f"{args.user} has no token named {args.name!r}")
         else:
+            await app_tokens.revoke_token(services, OPERATOR, args.user, args.name)
             print(f"token {args.name} of {args.user} revoked")
 
     asyncio.run(_with_store(settings, work))

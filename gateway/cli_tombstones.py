@@ -13,14 +13,19 @@ import socket
 import aiohttp
 
 from gateway.auth.keyfiles import load_or_create_signing_key
+from gateway.auth.permissions import OPERATOR
 from gateway.auth.scopes import Scope
 from gateway.auth.tokens import TokenIssuer, rfc3339
 from gateway.config import Settings
-from gateway.registry.purge import Actor, PurgeError, Upstream, purge_namespace
+from gateway.registry.purge import Actor as PurgeRecorder
+from gateway.registry.purge import Upstream
+from gateway.services import tombstones
+from gateway.services.context import Services
+from gateway.services.tombstones import reserved_message
 from gateway.store import Deletion, Store
 
 # Who a deletion, release or purge from the command line is recorded as.
-CLI_ACTOR = "(command line)"
+CLI_ACTOR = OPERATOR.name
 
 
 class TombstoneCommandError(Exception):
@@ -38,25 +43,19 @@ def deletion_line(what: str, deletion: Deletion) -> str:
 
 
 async def reserved_problem(store: Store, name: str, wanted: str) -> str | None:
+    """Until `user add` and `namespace add` call `refuse_if_reserved` themselves."""
     tombstone = await store.get_tombstone(name)
-    if tombstone is None:
-        return None
-    return (
-        f"the name {name!r} is reserved: namespace {name!r} was deleted with {tombstone.repositories} repositories"
-        f" still in it, and {wanted} would take them over; run `namespace release {name}` or `namespace purge {name}` first"
-    )
+    return None if tombstone is None else reserved_message(tombstone, wanted)
 
 
-async def list_tombstones(store: Store) -> None:
-    for t in await store.list_tombstones():
+async def list_tombstones(services: Services) -> None:
+    for t in await tombstones.list_tombstones(services, OPERATOR):
         owner = f"{t.former_kind}:{t.former_owner}" if t.former_owner else t.former_kind
         print(f"{t.name} repositories={t.repositories} former={owner} deleted_by={t.deleted_by} deleted_at={rfc3339(t.deleted_at)}")
 
 
-async def release(store: Store, name: str) -> None:
-    if not await store.end_tombstone(name, "released", CLI_ACTOR):
-        raise TombstoneCommandError(f"namespace {name!r} is not reserved")
-    left = len(await store.namespace_repositories(name))
+async def release(services: Services, name: str) -> None:
+    left = (await tombstones.release_tombstone(services, OPERATOR, name)).repositories_left
     print(f"namespace {name} released: its {left} repositories remain, and whoever takes the name {name} next gets them")
 
 
@@ -80,24 +79,13 @@ def _upstream(settings: Settings, session: aiohttp.ClientSession) -> Upstream:
     return Upstream(session, settings.upstream_url.origin(), headers_for)
 
 
-async def purge(store: Store, settings: Settings, name: str) -> None:
-    if await store.get_tombstone(name) is None:
-        raise TombstoneCommandError(f"namespace {name!r} is not reserved")
-    if not settings.delete_enabled:
-        raise TombstoneCommandError("deletion is disabled in this gateway (delete.enabled = false); release the name instead")
+async def purge(services: Services, settings: Settings, name: str) -> None:
     connector: aiohttp.BaseConnector = (
         aiohttp.UnixConnector(str(settings.upstream_socket)) if settings.upstream_socket is not None else aiohttp.TCPConnector()
     )
     async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as session:
-        actor = Actor(CLI_ACTOR, socket.gethostname(), "command-line")
-        try:
-            purged = await purge_namespace(store, _upstream(settings, session), name, actor)
-        except PurgeError as exc:
-            raise TombstoneCommandError(
-                f"{exc} ({exc.repositories} repositories and {exc.manifests} manifests purged before it stopped;"
-                " the name stays reserved)"
-            ) from None
-    await store.end_tombstone(name, "purged", CLI_ACTOR)
+        recorder = PurgeRecorder(OPERATOR.name, socket.gethostname(), "command-line")
+        purged = await tombstones.purge_tombstone(services, OPERATOR, name, _upstream(settings, session), recorder)
     print(
         f"namespace {name} purged: {purged.manifests} manifests of {purged.repositories} repositories deleted"
         " in the registry (layers go at its next garbage collection); the name is free"

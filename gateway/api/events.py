@@ -1,26 +1,18 @@
-"""/events: the audit log. Admins see everything; others only events of repositories they may
-pull, and of those neither a mount's source repository they may not pull, nor another user's
-address, user agent or application token name, nor the gateway's own address. Newest first,
-filtered by repository, action, actor and time, paged by `after`."""
+"""/events: the audit log (who sees what: gateway/services/events.py). Newest first, filtered
+by repository, action, actor and time (RFC 3339), paged by `after` (the `next` of a page)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from aiohttp import web
 
-from gateway import keys
-from gateway.api.caller import Caller, authenticate
+from gateway.api.caller import authenticate, services
 from gateway.api.errors import bad_request
-from gateway import names
-from gateway.api.names import checked
 from gateway.api.paging import page_body, page_request
 from gateway.api.render import json_response
-from gateway.auth.namespaces import PullFilter
-from gateway.events.model import ACTIONS
-
-_BATCH = 200
+from gateway.services import events
+from gateway.services.events import EventQuery
 
 
 def _moment_ms(request: web.Request, name: str) -> int | None:
@@ -44,54 +36,14 @@ def _cursor(text: str) -> int | None:
     return int(text)
 
 
-async def _as_seen_by(body: dict[str, Any], caller: Caller, visible: PullFilter) -> dict[str, Any]:
-    """An event as a non-admin sees it (see the module docstring); the envelope's shape is kept."""
-    target = dict(body.get("target") or {})
-    source_repository = target.get("fromRepository")
-    if isinstance(source_repository, str) and not await visible.allows(source_repository):
-        del target["fromRepository"]
-    requested = dict(body.get("request") or {})
-    actor = dict(body.get("actor") or {})
-    if actor.get("name") != caller.name:
-        requested.update(addr="", useragent="")
-        actor.pop("applicationToken", None)
-    source = {**(body.get("source") or {}), "addr": ""}
-    return {**body, "target": target, "request": requested, "actor": actor, "source": source}
-
-
 async def list_events(request: web.Request) -> web.Response:
-    caller = await authenticate(request)
-    page = page_request(request)
-    query = request.query
-    repository = checked(names.REPOSITORY, query["repository"]) if "repository" in query else None
-    actor = checked(names.USER, query["actor"]) if "actor" in query else None
-    action = query.get("action")
-    if action is not None and action not in ACTIONS:
-        raise bad_request(f"action must be one of {', '.join(ACTIONS)}")
-    since, until = _moment_ms(request, "since"), _moment_ms(request, "until")
-    store = request.config_dict[keys.STORE]
-    visible = None if caller.admin else PullFilter(store, caller.identity, request.config_dict[keys.POLICY_RULES])
-    found: list[dict[str, object]] = []
-    cursor = _cursor(page.after)
-    more = False
-    while not more:
-        rows = await store.list_events(
-            repository=repository, action=action, actor=actor, since_ms=since, until_ms=until,
-            before_seq=cursor, limit=max(_BATCH, page.limit + 1),
-        )
-        if not rows:
-            break
-        for row in rows:
-            if visible is None or await visible.allows(row.repository):
-                if len(found) == page.limit:
-                    more = True
-                    break
-                shown = row.body if visible is None else await _as_seen_by(row.body, caller, visible)
-                found.append({**shown, "seq": row.seq})
-                cursor = row.seq
-        if not more and len(rows) < max(_BATCH, page.limit + 1):
-            break
-        if not more:
-            cursor = rows[-1].seq
-    next_key = str(found[-1]["seq"]) if more and found else None
-    return json_response(page_body(found, next_key))
+    identity = (await authenticate(request)).identity
+    page, query = page_request(request), request.query
+    asked = EventQuery(
+        repository=query.get("repository"), action=query.get("action"), actor=query.get("actor"),
+        since_ms=_moment_ms(request, "since"), until_ms=_moment_ms(request, "until"),
+        before_seq=_cursor(page.after), limit=page.limit,
+    )
+    found = await events.list_events(services(request), identity, asked)
+    items = [{**event.body, "seq": event.seq} for event in found.items]
+    return json_response(page_body(items, None if found.next is None else str(found.next)))

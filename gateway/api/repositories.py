@@ -1,9 +1,5 @@
-"""/repositories and /repositories/{name}/tags: what the caller may pull, paged.
-
-Answered from the gateway's repository index (kept from the events of what passed through
-it), filtered by the same policy as the token endpoint (a pull scope per repository), so the
-API never shows a repository whose pull a token request would refuse.
-"""
+"""/repositories and /repositories/{name}/tags: what the caller may pull (gateway/services/
+repositories.py), paged."""
 
 from __future__ import annotations
 
@@ -11,14 +7,10 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway import keys
-from gateway.api.caller import authenticate
-from gateway.api.errors import forbidden, not_found
-from gateway import names
-from gateway.api.names import checked
+from gateway.api.caller import authenticate, services
 from gateway.api.paging import collect, page_body, page_request
 from gateway.api.render import json_response, time_text
-from gateway.auth.namespaces import PullFilter
+from gateway.services import repositories
 from gateway.store.events import RepositoryRow, TagRow
 
 
@@ -34,30 +26,21 @@ def tag_json(row: TagRow) -> dict[str, Any]:
 
 
 async def list_repositories(request: web.Request) -> web.Response:
-    caller = await authenticate(request)
-    page = page_request(request)
-    store = request.config_dict[keys.STORE]
-    check = PullFilter(store, caller.identity, request.config_dict[keys.POLICY_RULES])
+    identity, page = (await authenticate(request)).identity, page_request(request)
 
-    async def allowed(row: RepositoryRow) -> bool:
-        return await check.allows(row.name)
+    async def fetch(after: str, count: int) -> list[RepositoryRow]:
+        return await repositories.list_repositories(services(request), identity, after, count)
 
-    found, next_name = await collect(store.list_repositories, lambda r: r.name, page, allowed)
+    found, next_name = await collect(fetch, lambda r: r.name, page)
     return json_response(page_body([repository_json(r) for r in found], next_name))
 
 
 async def list_tags(request: web.Request) -> web.Response:
-    caller = await authenticate(request)
-    repository = checked(names.REPOSITORY, request.match_info["name"])
-    page = page_request(request)
-    store = request.config_dict[keys.STORE]
-    if not await PullFilter(store, caller.identity, request.config_dict[keys.POLICY_RULES]).allows(repository):
-        raise forbidden(f"you may not pull {repository!r}")
+    identity, page = (await authenticate(request)).identity, page_request(request)
+    repository = request.match_info["name"]
 
     async def fetch(after: str, count: int) -> list[TagRow]:
-        return await store.list_tags(repository, after, count)
+        return await repositories.list_tags(services(request), identity, repository, after, count)
 
     found, next_name = await collect(fetch, lambda t: t.tag, page)
-    if not found and not page.after and not await store.list_tags(repository, "", 1):
-        raise not_found(f"no such repository {repository!r} (or it has no tags)")
     return json_response(page_body([tag_json(t) for t in found], next_name))

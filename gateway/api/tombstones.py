@@ -13,17 +13,18 @@ from typing import Any
 from aiohttp import web
 
 from gateway import keys
-from gateway.api.caller import authenticate, require_admin
-from gateway.api.errors import UNAVAILABLE, ApiError, conflict, not_found
+from gateway.api.caller import authenticate, services
+from gateway.api.errors import ApiError, conflict
 from gateway.api.names import namespace_param
 from gateway.api.paging import collect, page_body, page_request
 from gateway.api.render import json_response, no_content, time_text
 from gateway.auth.scopes import Scope
 from gateway.public import service_name
-from gateway.registry.purge import Actor, PurgeError, Upstream, purge_namespace
+from gateway.registry.purge import Actor as PurgeRecorder
+from gateway.registry.purge import Upstream
+from gateway.services import tombstones
+from gateway.services.tombstones import API_PATH, reserved_message
 from gateway.store import Deletion, Tombstone
-
-API_PATH = "/api/v1/tombstones"
 
 
 def tombstone_json(tombstone: Tombstone) -> dict[str, Any]:
@@ -50,48 +51,35 @@ def deletion_response(what: str, deletion: Deletion) -> web.Response:
 
 
 def reserved_conflict(tombstone: Tombstone, wanted: str) -> ApiError:
-    return conflict(
-        f"the name {tombstone.name!r} is reserved: namespace {tombstone.name!r} was deleted with"
-        f" {tombstone.repositories} repositories still in it, and {wanted} would take them over;"
-        f" an admin must release or purge it first ({API_PATH}/{tombstone.name})"
-    )
-
-
-async def _reserved(request: web.Request, name: str) -> Tombstone:
-    tombstone = await request.config_dict[keys.STORE].get_tombstone(name)
-    if tombstone is None:
-        raise not_found(f"namespace {name!r} is not reserved")
-    return tombstone
+    """Until the user and namespace handlers call `refuse_if_reserved` themselves."""
+    return conflict(reserved_message(tombstone, wanted))
 
 
 async def list_tombstones(request: web.Request) -> web.Response:
-    caller = await authenticate(request)
-    require_admin(caller, "list reserved namespaces")
-    page = page_request(request)
-    found, next_name = await collect(request.config_dict[keys.STORE].list_tombstones, lambda t: t.name, page)
+    actor, page = (await authenticate(request)).actor, page_request(request)
+
+    async def fetch(after: str, limit: int) -> list[Tombstone]:
+        return await tombstones.list_tombstones(services(request), actor, after, limit)
+
+    found, next_name = await collect(fetch, lambda t: t.name, page)
     return json_response(page_body([tombstone_json(t) for t in found], next_name))
 
 
 async def get_tombstone(request: web.Request) -> web.Response:
-    caller = await authenticate(request)
-    require_admin(caller, "read reserved namespaces")
-    return json_response(tombstone_json(await _reserved(request, namespace_param(request))))
+    actor = (await authenticate(request)).actor
+    return json_response(tombstone_json(await tombstones.get_tombstone(services(request), actor, namespace_param(request))))
 
 
 async def release_tombstone(request: web.Request) -> web.Response:
-    caller = await authenticate(request)
-    require_admin(caller, "release reserved namespaces")
+    actor = (await authenticate(request)).actor
     name = namespace_param(request)
-    tombstone = await _reserved(request, name)
-    store = request.config_dict[keys.STORE]
-    if not await store.end_tombstone(name, "released", caller.name):
-        raise not_found(f"namespace {name!r} is not reserved")
-    left = len(await store.namespace_repositories(name))
+    released = await tombstones.release_tombstone(services(request), actor, name)
+    left = released.repositories_left
     message = (
         f"namespace {name!r} released: its {left} repositories remain in the registry, and whoever takes"
         f" the name {name!r} next (a new user, or a team namespace) gets them"
     )
-    return json_response({"message": message, "released": {**tombstone_json(tombstone), "repositories": left}})
+    return json_response({"message": message, "released": {**tombstone_json(released.tombstone), "repositories": left}})
 
 
 def _upstream(request: web.Request, admin: str) -> Upstream:
@@ -109,25 +97,19 @@ def _upstream(request: web.Request, admin: str) -> Upstream:
     return Upstream(app[keys.UPSTREAM], settings.upstream_url.origin(), headers_for)
 
 
-async def purge_tombstone(request: web.Request) -> web.Response:
-    caller = await authenticate(request)
-    require_admin(caller, "purge reserved namespaces")
-    name = namespace_param(request)
-    await _reserved(request, name)
+def _recorder(request: web.Request, admin: str) -> PurgeRecorder:
+    """Who purges, for the delete events: this gateway's recorder and manifest cache."""
     app = request.config_dict
-    if not app[keys.POLICY_RULES].delete_enabled:
-        raise conflict("deletion is disabled in this gateway (delete.enabled = false); release the name instead")
-    store = app[keys.STORE]
-    recorder, cache = app[keys.EVENTS], app[keys.MANIFEST_CACHE]
-    actor = Actor(caller.name, recorder.source_addr, recorder.instance_id, cache.deleted)
-    try:
-        purged = await purge_namespace(store, _upstream(request, caller.name), name, actor)
-    except PurgeError as exc:
-        done = f" ({exc.repositories} repositories and {exc.manifests} manifests purged before it stopped; the name stays reserved)"
-        if exc.refused:
-            raise conflict(str(exc) + done) from None
-        raise ApiError(UNAVAILABLE, str(exc) + done) from None
-    await store.end_tombstone(name, "purged", caller.name)
+    events, cache = app[keys.EVENTS], app[keys.MANIFEST_CACHE]
+    return PurgeRecorder(admin, events.source_addr, events.instance_id, cache.deleted)
+
+
+async def purge_tombstone(request: web.Request) -> web.Response:
+    actor = (await authenticate(request)).actor
+    name = namespace_param(request)
+    purged = await tombstones.purge_tombstone(
+        services(request), actor, name, _upstream(request, actor.name), _recorder(request, actor.name)
+    )
     message = (
         f"namespace {name!r} purged: {purged.manifests} manifests of {purged.repositories} repositories deleted"
         " in the registry (their layers go at its next garbage collection); the name is free"

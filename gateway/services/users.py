@@ -1,33 +1,151 @@
-"""Users (stand-in until the lead's gateway/services/users.py lands on main: same signature,
-the API's rules for a new user)."""
+"""Accounts. Admins manage everyone; a user reads, re-passwords and deletes themself.
+
+What follows a change, here and nowhere else: a new password or a disabled account revokes the
+user's stored logins (refresh tokens) and ends their web sessions; disabling takes effect at once
+in this process (tokens already issued die on their next request), other processes at their next
+refresh; enabling again says that those stay revoked. Deleting a user revokes their application
+tokens and keeps their name reserved while their namespace holds repositories.
+"""
 
 from __future__ import annotations
+
+import time
+from dataclasses import dataclass
 
 from gateway import names
 from gateway.auth.app_tokens import password_problem
 from gateway.auth.permissions import Actor
+from gateway.auth.revocation import ENABLED_AGAIN_NOTE
 from gateway.services.context import Services
-from gateway.services.errors import Conflict, Invalid
-from gateway.services.guards import require_admin
+from gateway.services.errors import Conflict, Forbidden, Invalid, NotFound
+from gateway.services.guards import require_admin, require_self_or_admin
+from gateway.services.tombstones import refuse_if_reserved
 from gateway.store import Conflict as StoreConflict
-from gateway.store import User
+from gateway.store import Deletion, User
+
+
+@dataclass(frozen=True)
+class UserChange:
+    """What to change; None leaves it as it is."""
+
+    password: str | None = None
+    admin: bool | None = None
+    disabled: bool | None = None
+
+
+@dataclass(frozen=True)
+class UserChanged:
+    user: User
+    note: str | None = None  # what the caller should know: enabled again, old logins stay revoked
+    revoked_logins: int = 0  # stored logins (refresh tokens) the change revoked
+
+
+def _valid_name(name: str) -> str:
+    if (problem := names.USER.problem(name)) is not None:
+        raise Invalid(problem)
+    return name
+
+
+def _valid_password(password: str) -> str:
+    if (problem := password_problem(password)) is not None:
+        raise Invalid(problem)
+    return password
+
+
+def _no_such(name: str) -> NotFound:
+    return NotFound(f"no such user {name!r}")
+
+
+async def list_users(services: Services, actor: Actor, after: str = "", limit: int = 1000) -> list[User]:
+    require_admin(actor, "list users")
+    return await services.store.list_users(after, limit)
+
+
+async def get_user(services: Services, actor: Actor, name: str) -> User:
+    _valid_name(name)
+    require_self_or_admin(actor, name, "read this user")
+    user = await services.store.get_user(name)
+    if user is None:
+        raise _no_such(name)
+    return user
 
 
 async def create_user(services: Services, actor: Actor, name: str, password: str, *, admin: bool = False) -> User:
     require_admin(actor, "create users")
-    if (problem := names.USER.problem(name)) is not None:
-        raise Invalid(problem)
-    if (problem := password_problem(password)) is not None:
-        raise Invalid(problem)
+    _valid_name(name)
+    _valid_password(password)
     store = services.store
+    if await store.get_user(name) is not None:  # before the slow hash; checked again below
+        raise Conflict(f"user {name!r} already exists")
+    password_hash = await services.hasher.hash(password)  # outside the transaction: it takes a while
     async with store.transaction():
         if await store.get_user(name) is not None:
             raise Conflict(f"user {name!r} already exists")
-        if await store.get_tombstone(name) is not None:
-            raise Conflict(f"the name {name!r} is reserved")
+        await refuse_if_reserved(services, name, f"a user named {name!r}")
         if await store.get_namespace(name) is not None:
-            raise Conflict(f"a namespace named {name!r} exists; a user's name is their personal namespace")
+            # The user would inherit it as their personal namespace, with whatever repositories it holds.
+            raise Conflict(
+                f"a namespace named {name!r} exists; a user's name is their personal namespace (delete the namespace first)"
+            )
         try:
-            return await store.create_user(name, await services.hasher.hash(password), admin=admin)
+            return await store.create_user(name, password_hash, admin=admin)
         except StoreConflict:
             raise Conflict(f"user {name!r} already exists") from None
+
+
+async def update_user(services: Services, actor: Actor, name: str, change: UserChange) -> UserChanged:
+    _valid_name(name)
+    require_self_or_admin(actor, name, "change this user")
+    if change.password is not None:
+        _valid_password(change.password)
+    if (change.admin is not None or change.disabled is not None) and not actor.admin:
+        raise Forbidden("only admins may change the admin or disabled flags")
+    if name == actor.name and (change.admin is False or change.disabled is True):
+        raise Forbidden("admins may not drop their own admin rights or disable themselves; ask another admin")
+    store = services.store
+    before = await store.get_user(name)
+    if before is None:
+        raise _no_such(name)
+    password_hash = None if change.password is None else await services.hasher.hash(change.password)
+    async with store.transaction():
+        changed, revoked = True, 0
+        if password_hash is not None:
+            changed &= await store.set_user_password(name, password_hash)
+        if change.admin is not None:
+            changed &= await store.set_user_admin(name, change.admin)
+        if change.disabled is not None:
+            changed &= await store.set_user_disabled(name, change.disabled)
+        if not changed:
+            raise _no_such(name)
+        if password_hash is not None or change.disabled:
+            # Whoever held a stored login (docker's refresh token) or a web session must prove the new password.
+            revoked = await store.revoke_refresh_tokens(name)
+        after = await store.get_user(name)
+    if change.disabled is True:
+        services.revocations.disable(name)  # after the write, so a refresh from the store cannot undo it
+    elif change.disabled is False:
+        services.revocations.enable(name)
+    if after is None:
+        raise _no_such(name)
+    note = ENABLED_AGAIN_NOTE if change.disabled is False and before.disabled else None
+    return UserChanged(after, note, revoked)
+
+
+async def delete_user(services: Services, actor: Actor, name: str) -> Deletion:
+    _valid_name(name)
+    require_self_or_admin(actor, name, "delete this user")
+    if actor.admin and name == actor.name:
+        raise Forbidden("admins may not delete themselves; ask another admin")
+    store = services.store
+    async with store.transaction():
+        token_ids = [token.id for token in await store.list_app_tokens(name)]
+        deletion = await store.delete_user(name, deleted_by=actor.name)
+    if not deletion.deleted:
+        raise _no_such(name)
+    revocations = services.revocations
+    for token_id in token_ids:  # JWTs issued from them die at once in this process too
+        revocations.revoke_app_token(token_id)
+    if deletion.reserved is not None:
+        revocations.reserve(deletion.reserved.name, deletion.reserved.deleted_at)
+    revocations.delete(name, int(time.time()))
+    return deletion

@@ -1,0 +1,106 @@
+"""The audit log's query. Admins see everything; others only events of repositories they may
+pull, and of those neither a mount's source repository they may not pull, nor another user's
+address, user agent or application token name, nor the gateway's own address. Newest first,
+filtered by repository, action, actor and time, paged by sequence number.
+
+Who asks is an `Identity`, not only an `Actor`: an application token's limits narrow what its
+holder may pull, so what they may read here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gateway import names
+from gateway.auth.namespaces import PullFilter
+from gateway.auth.permissions import Actor
+from gateway.auth.policy import Identity
+from gateway.events.model import ACTIONS
+from gateway.services.context import Services
+from gateway.services.errors import Invalid
+
+# Rows read at a time while a non-admin's page fills up.
+_BATCH = 200
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    """Filters (None: any), times in milliseconds since the epoch (inclusive), and the page:
+    up to `limit` events older than sequence number `before_seq` (None: from the newest)."""
+
+    repository: str | None = None
+    action: str | None = None
+    actor: str | None = None
+    since_ms: int | None = None
+    until_ms: int | None = None
+    before_seq: int | None = None
+    limit: int = 100
+
+
+@dataclass(frozen=True)
+class SeenEvent:
+    """An event's sequence number and its envelope as the asker may see it."""
+
+    seq: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EventPage:
+    """Events newest first; `next`: the `before_seq` of the next page, None when nothing follows."""
+
+    items: list[SeenEvent]
+    next: int | None
+
+
+def _check(query: EventQuery) -> None:
+    if query.repository is not None and (problem := names.REPOSITORY.problem(query.repository)) is not None:
+        raise Invalid(problem)
+    if query.actor is not None and (problem := names.USER.problem(query.actor)) is not None:
+        raise Invalid(problem)
+    if query.action is not None and query.action not in ACTIONS:
+        raise Invalid(f"action must be one of {', '.join(ACTIONS)}")
+    if query.limit < 1:
+        raise Invalid("limit must be at least 1")
+
+
+async def as_seen_by(body: dict[str, Any], name: str, visible: PullFilter) -> dict[str, Any]:
+    """An event's envelope as the non-admin `name` sees it (see the module docstring); its
+    shape is kept."""
+    target = dict(body.get("target") or {})
+    source_repository = target.get("fromRepository")
+    if isinstance(source_repository, str) and not await visible.allows(source_repository):
+        del target["fromRepository"]
+    requested = dict(body.get("request") or {})
+    actor = dict(body.get("actor") or {})
+    if actor.get("name") != name:
+        requested.update(addr="", useragent="")
+        actor.pop("applicationToken", None)
+    source = {**(body.get("source") or {}), "addr": ""}
+    return {**body, "target": target, "request": requested, "actor": actor, "source": source}
+
+
+async def list_events(services: Services, identity: Identity, query: EventQuery) -> EventPage:
+    """One page of the audit log as `identity` may see it."""
+    _check(query)
+    store = services.store
+    visible = None if Actor.of(identity).admin else PullFilter(store, identity, services.rules)
+    batch_size = max(_BATCH, query.limit + 1)
+    found: list[SeenEvent] = []
+    cursor = query.before_seq
+    while True:
+        rows = await store.list_events(
+            repository=query.repository, action=query.action, actor=query.actor, since_ms=query.since_ms,
+            until_ms=query.until_ms, before_seq=cursor, limit=batch_size,
+        )
+        for row in rows:
+            if visible is not None and not await visible.allows(row.repository):
+                continue
+            if len(found) == query.limit:
+                return EventPage(found, found[-1].seq)
+            body = row.body if visible is None else await as_seen_by(row.body, identity.name, visible)
+            found.append(SeenEvent(row.seq, body))
+        if len(rows) < batch_size:
+            return EventPage(found, None)
+        cursor = rows[-1].seq

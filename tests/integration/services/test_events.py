@@ -1,0 +1,110 @@
+"""The audit log's query as a service: admins see every event whole; others only events of
+repositories they may pull, without another user's address, user agent or application token
+name, a mount's source they may not pull, or the gateway's address. Filters and pages."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.auth.policy import Identity, TokenLimits
+from gateway.events.model import Event, RequestInfo, Target, new_event_id
+from gateway.events.recorder import to_row
+from gateway.services import events
+from gateway.services.context import Services
+from gateway.services.errors import Invalid
+from gateway.services.events import EventQuery
+
+ROOT = Identity("root", admin=True)
+ALICE = Identity("alice")
+
+
+async def _record(
+    services: Services, actor: str, action: str, repository: str, *, source: str = "", token: str = "", at: float = 1000.0
+) -> None:
+    request = RequestInfo(new_event_id(), f"10.0.0.{len(actor)}", "registry.example", "PUT", f"{actor}-agent")
+    target = Target(repository, digest="sha256:" + "b" * 64, from_repository=source)
+    event = Event(new_event_id(), at, action, target, request, actor, token, "192.0.2.1", "gw-1")
+    assert await services.store.add_event(to_row(event))
+
+
+@pytest.fixture
+async def log(services: Services) -> Services:
+    """alice and bob, each with a private personal namespace, a public one, and events:
+    bob pushes to his own and to the public namespace, alice mounts from bob's into hers."""
+    store = services.store
+    for name in ("root", "alice", "bob"):
+        await store.create_user(name, "x", admin=name == "root")
+    await store.create_namespace("pub", None, "public")
+    await _record(services, "bob", "push", "bob/secret", token="bob-ci", at=1000.0)
+    await _record(services, "bob", "push", "pub/app", token="bob-ci", at=2000.0)
+    await _record(services, "alice", "mount", "alice/app", source="bob/secret", token="alice-laptop", at=3000.0)
+    await _record(services, "alice", "mount", "alice/tool", source="pub/app", at=4000.0)
+    return services
+
+
+async def test_admins_see_every_event_whole(log: Services) -> None:
+    page = await events.list_events(log, ROOT, EventQuery())
+    assert [e.body["target"]["repository"] for e in page.items] == ["alice/tool", "alice/app", "pub/app", "bob/secret"]
+    pushed = page.items[-1].body
+    assert pushed["request"]["addr"] == "10.0.0.3" and pushed["actor"]["applicationToken"] == "bob-ci"
+    assert pushed["source"]["addr"] == "192.0.2.1" and page.next is None
+
+
+async def test_others_see_only_events_of_repositories_they_may_pull(log: Services) -> None:
+    page = await events.list_events(log, ALICE, EventQuery())
+    assert [e.body["target"]["repository"] for e in page.items] == ["alice/tool", "alice/app", "pub/app"]
+
+
+async def test_another_users_address_agent_and_token_name_are_hidden(log: Services) -> None:
+    page = await events.list_events(log, ALICE, EventQuery(repository="pub/app"))
+    [bobs] = [e.body for e in page.items]
+    assert bobs["actor"] == {"name": "bob"}
+    assert bobs["request"]["addr"] == "" and bobs["request"]["useragent"] == ""
+    assert bobs["source"] == {"addr": "", "instanceID": "gw-1"}
+
+
+async def test_own_events_keep_address_and_token_name_but_not_the_gateways_address(log: Services) -> None:
+    page = await events.list_events(log, ALICE, EventQuery(repository="alice/app"))
+    [own] = [e.body for e in page.items]
+    assert own["actor"] == {"name": "alice", "applicationToken": "alice-laptop"}
+    assert own["request"]["addr"] == "10.0.0.5" and own["request"]["useragent"] == "alice-agent"
+    assert own["source"]["addr"] == ""
+
+
+async def test_a_mount_source_the_reader_may_not_pull_is_hidden(log: Services) -> None:
+    page = await events.list_events(log, ALICE, EventQuery(action="mount"))
+    sources = {e.body["target"]["repository"]: e.body["target"].get("fromRepository") for e in page.items}
+    assert sources == {"alice/app": None, "alice/tool": "pub/app"}
+    whole = await events.list_events(log, ROOT, EventQuery(repository="alice/app"))
+    assert whole.items[0].body["target"]["fromRepository"] == "bob/secret"
+
+
+async def test_an_application_tokens_limits_narrow_what_is_seen(log: Services) -> None:
+    limited = Identity("alice", limits=TokenLimits("t1", "ci", frozenset({"pub"}), frozenset({"pull"}), None))
+    page = await events.list_events(log, limited, EventQuery())
+    assert [e.body["target"]["repository"] for e in page.items] == ["pub/app"]
+
+
+async def test_filters_and_pages_go_newest_first(log: Services) -> None:
+    first = await events.list_events(log, ALICE, EventQuery(limit=2))
+    assert [e.body["target"]["repository"] for e in first.items] == ["alice/tool", "alice/app"]
+    assert first.next == first.items[-1].seq
+    rest = await events.list_events(log, ALICE, EventQuery(limit=2, before_seq=first.next))
+    assert [e.body["target"]["repository"] for e in rest.items] == ["pub/app"] and rest.next is None
+    timed = await events.list_events(log, ROOT, EventQuery(since_ms=2_000_000, until_ms=3_000_000))
+    assert [e.body["target"]["repository"] for e in timed.items] == ["alice/app", "pub/app"]
+    by_actor = await events.list_events(log, ROOT, EventQuery(actor="bob"))
+    assert {e.body["actor"]["name"] for e in by_actor.items} == {"bob"} and len(by_actor.items) == 2
+
+
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [
+        (EventQuery(action="tag"), "action must be one of push, pull, mount, delete"),
+        (EventQuery(repository="Bad Name"), "not a valid repository name"),
+        (EventQuery(actor="no spaces please"), "not a valid user name"),
+    ],
+)
+async def test_bad_filters_are_invalid(services: Services, query: EventQuery, problem: str) -> None:
+    with pytest.raises(Invalid, match=problem):
+        await events.list_events(services, ROOT, query)

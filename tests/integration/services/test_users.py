@@ -1,0 +1,154 @@
+"""The account rules (gateway/services/users.py), in-process on SQLite and MariaDB."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.auth.permissions import Actor
+from gateway.auth.policy import Identity, TokenLimits
+from gateway.services import errors, tokens, users
+from gateway.services.context import Services
+from gateway.services.users import UserChange
+from gateway.store import StoreUnavailable
+from gateway.store.events import ManifestRow
+from tests.integration.services.conftest import ADMIN, ALICE, BOB
+from tests.integration.store.test_transactions import fail_at
+
+PASSWORD = "a-long-password"
+
+
+async def _with_alice_and_bob(services: Services) -> None:
+    for name in ("alice", "bob"):
+        await users.create_user(services, ADMIN, name, PASSWORD)
+
+
+async def test_only_admins_create_users_and_an_application_token_is_never_admin(services: Services) -> None:
+    with pytest.raises(errors.Forbidden, match="only admins may create users"):
+        await users.create_user(services, ALICE, "carol", PASSWORD)
+    limits = TokenLimits("t1", "ci", frozenset(), frozenset({"pull"}))
+    through_token = Actor.of(Identity("root", admin=True, limits=limits))
+    assert not through_token.admin
+    with pytest.raises(errors.Forbidden, match="application tokens"):
+        await users.create_user(services, through_token, "carol", PASSWORD)
+    assert await services.store.get_user("carol") is None
+    created = await users.create_user(services, ADMIN, "carol", PASSWORD, admin=True)
+    assert created.admin and await services.hasher.verify(PASSWORD, created.password_hash)
+
+
+@pytest.mark.parametrize(
+    ("name", "password", "problem"),
+    [
+        ("Carol", PASSWORD, "not a valid user name"),
+        ("carol\n", PASSWORD, "not a valid user name"),
+        ("a__b", PASSWORD, "not a valid user name"),
+        ("carol", "short", "8 to 1024 characters"),
+        ("carol", "pgat_" + "x" * 20, "application token prefix"),
+    ],
+)
+async def test_a_bad_name_or_password_is_invalid_and_creates_nothing(
+    services: Services, name: str, password: str, problem: str
+) -> None:
+    with pytest.raises(errors.Invalid, match=problem):
+        await users.create_user(services, ADMIN, name, password)
+    assert await services.store.list_users() == []
+
+
+async def test_a_name_taken_by_a_user_a_namespace_or_a_reservation_conflicts(services: Services) -> None:
+    store = services.store
+    await users.create_user(services, ADMIN, "alice", PASSWORD)
+    with pytest.raises(errors.Conflict, match="already exists"):
+        await users.create_user(services, ADMIN, "alice", PASSWORD)
+    await store.create_team("web")
+    await store.create_namespace("webapps", "web", "private")
+    with pytest.raises(errors.Conflict, match="a namespace named 'webapps' exists"):
+        await users.create_user(services, ADMIN, "webapps", PASSWORD)
+    await store.index_push(_manifest("gone/app"), "v1")
+    await store.reserve_if_occupied("gone", "user", "gone", "root")
+    with pytest.raises(errors.Conflict, match="the name 'gone' is reserved"):
+        await users.create_user(services, ADMIN, "gone", PASSWORD)
+    assert [u.name for u in await store.list_users()] == ["alice"]
+
+
+async def test_users_read_themselves_and_admins_everyone(services: Services) -> None:
+    await _with_alice_and_bob(services)
+    assert (await users.get_user(services, ALICE, "alice")).name == "alice"
+    with pytest.raises(errors.Forbidden, match="only 'bob' themself or an admin"):
+        await users.get_user(services, ALICE, "bob")
+    with pytest.raises(errors.NotFound, match="no such user 'nobody'"):
+        await users.get_user(services, ADMIN, "nobody")
+    with pytest.raises(errors.Forbidden):
+        await users.list_users(services, ALICE)
+    assert [u.name for u in await users.list_users(services, ADMIN)] == ["alice", "bob"]
+
+
+async def test_only_admins_change_flags_and_never_their_own(services: Services) -> None:
+    await _with_alice_and_bob(services)
+    with pytest.raises(errors.Forbidden, match="only admins may change the admin or disabled flags"):
+        await users.update_user(services, ALICE, "alice", UserChange(admin=True))
+    with pytest.raises(errors.Forbidden, match="may not drop their own admin rights"):
+        await users.update_user(services, ADMIN, "root", UserChange(disabled=True))
+    assert not (await services.store.get_user("alice")).admin  # type: ignore[union-attr]
+
+
+async def test_disabling_revokes_stored_logins_at_once_and_enabling_says_they_stay_revoked(services: Services) -> None:
+    await _with_alice_and_bob(services)
+    store = services.store
+    await store.add_refresh_token("r1", "alice", "svc", "docker")
+    changed = await users.update_user(services, ADMIN, "alice", UserChange(disabled=True))
+    assert changed.user.disabled and changed.revoked_logins == 1 and changed.note is None
+    assert services.revocations.is_revoked("alice"), "the disabled user's tokens must die in this process at once"
+    refresh = await store.get_refresh_token("r1")
+    assert refresh is not None and refresh.revoked_at is not None
+    enabled = await users.update_user(services, ADMIN, "alice", UserChange(disabled=False))
+    assert not enabled.user.disabled and enabled.note is not None and "stay revoked" in enabled.note
+    assert not services.revocations.is_revoked("alice")
+
+
+async def test_a_new_password_replaces_the_old_and_revokes_stored_logins(services: Services) -> None:
+    await _with_alice_and_bob(services)
+    await services.store.add_refresh_token("r1", "alice", "svc", "docker")
+    changed = await users.update_user(services, ALICE, "alice", UserChange(password="another-long-one"))
+    assert changed.revoked_logins == 1
+    assert await services.hasher.verify("another-long-one", changed.user.password_hash)
+    assert not await services.hasher.verify(PASSWORD, changed.user.password_hash)
+    with pytest.raises(errors.Invalid):
+        await users.update_user(services, ALICE, "alice", UserChange(password="short"))
+
+
+async def test_deleting_a_user_revokes_their_tokens_at_once(services: Services) -> None:
+    await _with_alice_and_bob(services)
+    created = await tokens.create_token(services, ALICE, "alice", "ci")
+    with pytest.raises(errors.Forbidden, match="only 'alice' themself or an admin"):
+        await users.delete_user(services, BOB, "alice")
+    with pytest.raises(errors.Forbidden, match="admins may not delete themselves"):
+        await users.delete_user(services, ADMIN, "root")
+    deletion = await users.delete_user(services, ALICE, "alice")
+    assert deletion.deleted and deletion.reserved is None
+    assert services.revocations.is_revoked("alice", created.record.id, issued_at=0)
+    assert services.revocations.is_revoked("bob", created.record.id), "the token's id itself is revoked"
+    assert await services.store.get_user("alice") is None
+    with pytest.raises(errors.NotFound):
+        await users.delete_user(services, ADMIN, "alice")
+
+
+async def test_a_user_deletion_failing_half_way_changes_nothing_here_or_in_the_store(services: Services) -> None:
+    await _with_alice_and_bob(services)
+    created = await tokens.create_token(services, ALICE, "alice", "ci")
+    fail_at(services.store, "DELETE FROM users")
+    with pytest.raises(StoreUnavailable):
+        await users.delete_user(services, ADMIN, "alice")
+    assert await services.store.get_app_token(created.record.id) is not None
+    assert await services.store.revoked_app_token_ids(0) == frozenset()
+    assert not services.revocations.is_revoked("alice", created.record.id)
+
+
+async def test_deleting_a_user_with_repositories_reserves_the_name(services: Services) -> None:
+    await _with_alice_and_bob(services)
+    await services.store.index_push(_manifest("alice/app"), "v1")
+    deletion = await users.delete_user(services, ADMIN, "alice")
+    assert deletion.reserved is not None and deletion.reserved.repositories == 1
+    assert services.revocations.predates_reservation("alice/app", deletion.reserved.deleted_at)
+
+
+def _manifest(repository: str) -> ManifestRow:
+    return ManifestRow(repository, "sha256:" + "b" * 64, "application/vnd.oci.image.manifest.v1+json", 10, None, None, {}, 1000)
