@@ -122,3 +122,30 @@ async def test_a_cross_site_setup_creates_no_admin(make_gateway: Callable[..., G
         assert response.status == 200  # still open: nothing was created, the code is unused
     status, _, cookies = await _post(client, f"{fresh.url}/ui/setup", {"csrf": token, **data}, jar, fresh.url)
     assert status == 303 and "portus_session" in cookies
+
+
+async def test_behind_a_tls_proxy_the_cookie_is_secure_and_the_public_origin_counts(
+    make_gateway: Callable[..., Gateway], client: aiohttp.ClientSession,
+) -> None:
+    public = "https://registry.example"
+    proxied = make_gateway({"GATEWAY_PUBLIC_URL": public})
+    token, jar = await _form(client, f"{proxied.url}/ui/login")
+    data = {"csrf": token, "username": "alice", "password": USERS["alice"]}
+    status, body, _ = await _post(client, f"{proxied.url}/ui/login", data, jar, proxied.url)
+    assert _refused(status, body)  # the address behind the proxy is not the gateway's origin
+    headers = _cookie_header(jar) | {"Origin": public}
+    async with client.post(f"{proxied.url}/ui/login", data=data, headers=headers, allow_redirects=False) as response:
+        assert response.status == 303
+        cookie = response.cookies["portus_session"]
+        assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["path"] == "/ui"
+
+
+async def test_a_deleted_and_recreated_user_does_not_inherit_the_old_session(
+    make_gateway: Callable[..., Gateway], client: aiohttp.ClientSession,
+) -> None:
+    own = make_gateway()
+    jar = await _signed_in(client, own, "alice")
+    assert await _is_signed_in(client, own, jar)
+    own.cli("user", "delete", "alice")
+    own.add_user("alice", USERS["alice"])
+    assert not await _is_signed_in(client, own, jar)
