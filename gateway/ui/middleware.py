@@ -10,7 +10,7 @@ from aiohttp.typedefs import Handler
 
 from gateway.ui.errors import error_page
 from gateway.ui.forms import FIELD, expected_token, same_origin, token_matches
-from gateway.ui.pages import SESSION_ENDED, SIGNED_IN
+from gateway.ui.pages import VISITOR, Visitor, signed_in
 from gateway.ui.sessions import SESSION_COOKIE, UI_PATH, current_session, forget_cookie
 
 log = logging.getLogger(__name__)
@@ -26,8 +26,7 @@ async def ui_session(request: web.Request, handler: Handler) -> web.StreamRespon
     if request.path.startswith(STATIC_PREFIX):
         return await handler(request)
     who, stale = await current_session(request)
-    request[SIGNED_IN] = who
-    request[SESSION_ENDED] = stale
+    request[VISITOR] = Visitor(who, stale)
     try:
         response = await handler(request)
     except web.HTTPException as exc:
@@ -52,7 +51,7 @@ async def ui_forms(request: web.Request, handler: Handler) -> web.StreamResponse
         return error_page(request, 403, CROSS_SITE_MESSAGE)
     form = await request.post()
     given = form.get(FIELD)
-    if not isinstance(given, str) or not token_matches(given, expected_token(request, request[SIGNED_IN])):
+    if not isinstance(given, str) or not token_matches(given, expected_token(request, signed_in(request))):
         log.info("web UI: refused %s %s: missing or wrong form token", request.method, request.path)
         return error_page(request, 403, STALE_FORM_MESSAGE)
     return await handler(request)

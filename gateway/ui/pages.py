@@ -4,6 +4,7 @@ every page carries (no caching of personal pages, no framing, nothing loaded fro
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp_jinja2
@@ -12,8 +13,15 @@ from aiohttp import web
 from gateway.ui.forms import keep_pre_session_token, pre_session_token
 from gateway.ui.sessions import UI_PATH, SignedIn
 
-SIGNED_IN = "ui.signed_in"
-SESSION_ENDED = "ui.session_ended"
+@dataclass(frozen=True)
+class Visitor:
+    """Who is signed in (None: nobody), and whether the request came with a session that ended."""
+
+    signed_in: SignedIn | None
+    session_ended: bool = False
+
+
+VISITOR = web.RequestKey("ui_visitor", Visitor)
 
 HOME = f"{UI_PATH}/"
 LOGIN = f"{UI_PATH}/login"
@@ -27,15 +35,16 @@ _HEADERS = {
 
 
 def signed_in(request: web.Request) -> SignedIn | None:
-    who: SignedIn | None = request.get(SIGNED_IN)
-    return who
+    visitor = request.get(VISITOR)
+    return visitor.signed_in if visitor is not None else None
 
 
 def require_signed_in(request: web.Request) -> SignedIn:
     """The signed-in user, or off to the sign-in page (saying why when a session just ended)."""
     who = signed_in(request)
     if who is None:
-        raise web.HTTPFound(f"{LOGIN}?ended=1" if request.get(SESSION_ENDED) else LOGIN)
+        visitor = request.get(VISITOR)
+        raise web.HTTPFound(f"{LOGIN}?ended=1" if visitor is not None and visitor.session_ended else LOGIN)
     return who
 
 
