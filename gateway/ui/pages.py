@@ -13,6 +13,7 @@ from aiohttp import web
 from gateway.ui.forms import keep_pre_session_token, pre_session_token
 from gateway.ui.sessions import UI_PATH, SignedIn
 
+
 @dataclass(frozen=True)
 class Visitor:
     """Who is signed in (None: nobody), and whether the request came with a session that ended."""
