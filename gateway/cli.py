@@ -15,28 +15,32 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from gateway import cli_tombstones as tombstones
 from gateway.auth.credentials import PasswordHasher
 from gateway.auth.sealing import Sealer, SecretsKeyError, load_or_create_sealer, new_key, read_keys, write_keys
 from gateway.auth.policy import ROLES, VISIBILITIES
 from gateway.auth.keyfiles import KeyFileError, load_or_create_signing_key, load_verification_key, write_key_pair
+from gateway.auth.permissions import OPERATOR
 from gateway.auth.revocation import RevocationView
-from gateway.names import is_valid_namespace_name, is_valid_repository_name, is_valid_team_name
+from gateway.names import NAMESPACE
 from gateway.auth.tokens import rfc3339
 from gateway.config import ConfigError, Settings, describe, load_settings, uses_data_dir
 from gateway.envfile import CONFIG_VARIABLE, env_file_text, read_env_file
 from gateway.ops.logs import configure_logging
 from gateway.private_files import private_dir
-from gateway.auth.permissions import OPERATOR
+from gateway.services import namespaces, teams, users
 from gateway.services import tokens as app_tokens
-from gateway.services import users
 from gateway.services.context import Services
 from gateway.services.errors import ServiceError
-from gateway.store import Conflict, Store, StoreError, open_store
+from gateway.store import Store, StoreError, open_store
 
 PROG = "portus-gateway"
+# Rows a list command reads per page.
+_PAGE = 1000
+
+T = TypeVar("T")
 
 
 class CommandError(Exception):
@@ -254,35 +258,30 @@ def _user_command(settings: Settings, args: argparse.Namespace) -> None:
     asyncio.run(_with_store(settings, work))
 
 
-def _check_name(kind: str, name: str, valid: Callable[[str], bool]) -> None:
-    if not valid(name):
-        raise CommandError(f"{name!r} is not a valid {kind} name (lowercase letters and digits, separated by '.', '_', '__' or dashes)")
+async def _every(page: Callable[[str, int], Awaitable[tuple[Sequence[T], str | None]]]) -> list[T]:
+    """Every item of a paged service list, page after page."""
+    items: list[T] = []
+    after: str | None = ""
+    while after is not None:
+        found, after = await page(after, _PAGE)
+        items.extend(found)
+    return items
 
 
 def _team_command(settings: Settings, args: argparse.Namespace) -> None:
     async def work(store: Store) -> None:
+        services = _services(settings, store)
         if args.action == "list":
-            for team in await store.list_teams():
+            for team in await _every(lambda after, limit: teams.list_teams(services, OPERATOR, after, limit)):
                 print(team.name)
-            return
-        if args.action == "add":
-            _check_name("team", args.team, is_valid_team_name)
-            try:
-                await store.create_team(args.team)
-            except Conflict:
-                raise CommandError(f"team {args.team!r} already exists") from None
+        elif args.action == "add":
+            await teams.create_team(services, OPERATOR, args.team)
             print(f"team {args.team} created")
-            return
-        if await store.get_team(args.team) is None:
-            raise CommandError(f"no such team {args.team!r}")
-        if args.member_action == "add":
-            if await store.get_user(args.user) is None:
-                raise CommandError(f"no such user {args.user!r}")
-            added = await store.set_member(args.team, args.user, args.role)
+        elif args.member_action == "add":
+            added = await teams.put_member(services, OPERATOR, args.team, args.user, args.role)
             print(f"{args.user} {'added to' if added else 'now'} {args.team} as {args.role}")
-        elif not await store.remove_member(args.team, args.user):
-            raise CommandError(f"{args.user!r} is not a member of {args.team!r}")
         else:
+            await teams.remove_member(services, OPERATOR, args.team, args.user)
             print(f"{args.user} removed from {args.team}")
 
     asyncio.run(_with_store(settings, work))
@@ -290,39 +289,22 @@ def _team_command(settings: Settings, args: argparse.Namespace) -> None:
 
 def _namespace_command(settings: Settings, args: argparse.Namespace) -> None:
     async def work(store: Store) -> None:
+        services = _services(settings, store)
         if args.action == "list":
-            for ns in await store.list_namespaces():
+            for ns in await _every(lambda after, limit: namespaces.list_namespaces(services, OPERATOR, after, limit)):
                 print(f"{ns.name} team={ns.team or '-'} visibility={ns.visibility}")
-            return
-        if args.action == "tombstones":
-            await tombstones.list_tombstones(_services(settings, store))
-            return
-        if args.action in ("delete", "release", "purge"):
-            if "/" in args.name or not is_valid_repository_name(args.name):
-                raise CommandError(f"{args.name!r} is not a valid namespace name")
-            await _namespace_removal(settings, store, args.action, args.name)
-            return
-        if args.team is not None and await store.get_team(args.team) is None:
-            raise CommandError(f"no such team {args.team!r}")
-        if args.action == "add":
-            _check_name("namespace", args.name, is_valid_namespace_name)
-            if await store.get_user(args.name) is not None:
-                raise CommandError(f"{args.name!r} is a user's personal namespace")
-            if (problem := await tombstones.reserved_problem(store, args.name, f"a namespace named {args.name!r}")) is not None:
+        elif args.action == "tombstones":
+            await tombstones.list_tombstones(services)
+        elif args.action in ("delete", "release", "purge"):
+            if (problem := NAMESPACE.problem(args.name)) is not None:
                 raise CommandError(problem)
-            try:
-                await store.create_namespace(args.name, args.team, args.visibility)
-            except Conflict:
-                raise CommandError(f"namespace {args.name!r} already exists") from None
+            await _namespace_removal(settings, store, args.action, args.name)
+        elif args.action == "add":
+            await namespaces.create_namespace(services, OPERATOR, args.name, args.team, args.visibility)
             print(f"namespace {args.name} created (team {args.team}, {args.visibility})")
-            return
-        if args.visibility is None and args.team is None:
-            raise CommandError("nothing to change: give --visibility and/or --team")
-        if not await store.update_namespace(args.name, visibility=args.visibility, team=args.team):
-            if await store.get_user(args.name) is None or args.team is not None:
-                raise CommandError(f"no such namespace {args.name!r}")
-            await store.create_namespace(args.name, None, args.visibility)
-        print(f"namespace {args.name} updated")
+        else:
+            await namespaces.update_namespace(services, OPERATOR, args.name, visibility=args.visibility, team=args.team)
+            print(f"namespace {args.name} updated")
 
     asyncio.run(_with_store(settings, work))
 

@@ -21,8 +21,7 @@ from gateway.registry.purge import Actor as PurgeRecorder
 from gateway.registry.purge import Upstream
 from gateway.services import tombstones
 from gateway.services.context import Services
-from gateway.services.tombstones import reserved_message
-from gateway.store import Deletion, Store
+from gateway.store import Deletion
 
 # Who a deletion, release or purge from the command line is recorded as.
 CLI_ACTOR = OPERATOR.name
@@ -40,12 +39,6 @@ def deletion_line(what: str, deletion: Deletion) -> str:
         f"{what} deleted; namespace {reserved.name} still holds {reserved.repositories} repositories and stays"
         f" reserved until an admin runs `namespace release {reserved.name}` or `namespace purge {reserved.name}`"
     )
-
-
-async def reserved_problem(store: Store, name: str, wanted: str) -> str | None:
-    """Until `user add` and `namespace add` call `refuse_if_reserved` themselves."""
-    tombstone = await store.get_tombstone(name)
-    return None if tombstone is None else reserved_message(tombstone, wanted)
 
 
 async def list_tombstones(services: Services) -> None:

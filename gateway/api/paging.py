@@ -14,12 +14,11 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from gateway.api.errors import bad_request
+from gateway.services.paging import page_of
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 MAX_AFTER = 255
-# With a filter, rows are read in batches of at least this many until a page is full.
-_FILTER_BATCH = 200
 
 T = TypeVar("T")
 
@@ -53,24 +52,9 @@ async def collect(
     page: PageRequest,
     keep: Callable[[T], Awaitable[bool]] | None = None,
 ) -> tuple[list[T], str | None]:
-    """Up to `page.limit` items after `page.after` that `keep` accepts, and the key to go on from.
-
-    `fetch(after, n)` returns up to n items with keys > after, in key order. One more item than
-    the page holds is looked for, so `next` is null exactly when nothing follows.
-    """
-    batch_size = page.limit + 1 if keep is None else max(_FILTER_BATCH, page.limit + 1)
-    kept: list[T] = []
-    after = page.after
-    while True:
-        batch = await fetch(after, batch_size)
-        for item in batch:
-            if keep is None or await keep(item):
-                kept.append(item)
-                if len(kept) > page.limit:
-                    return kept[: page.limit], key(kept[page.limit - 1])
-        if len(batch) < batch_size:
-            return kept, None
-        after = key(batch[-1])
+    """Up to `page.limit` items after `page.after` that `keep` accepts, and the key to go on from
+    (see gateway.services.paging)."""
+    return await page_of(fetch, key, page.after, page.limit, keep)
 
 
 def in_memory(items: Sequence[T], key: Callable[[T], str]) -> Callable[[str, int], Awaitable[Sequence[T]]]:

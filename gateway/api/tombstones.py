@@ -14,7 +14,6 @@ from aiohttp import web
 
 from gateway import keys
 from gateway.api.caller import authenticate, services
-from gateway.api.errors import ApiError, conflict
 from gateway.api.names import namespace_param
 from gateway.api.paging import collect, page_body, page_request
 from gateway.api.render import json_response, no_content, time_text
@@ -23,7 +22,7 @@ from gateway.public import service_name
 from gateway.registry.purge import Actor as PurgeRecorder
 from gateway.registry.purge import Upstream
 from gateway.services import tombstones
-from gateway.services.tombstones import API_PATH, reserved_message
+from gateway.services.tombstones import API_PATH
 from gateway.store import Deletion, Tombstone
 
 
@@ -48,11 +47,6 @@ def deletion_response(what: str, deletion: Deletion) -> web.Response:
         " reserved until an admin releases or purges it"
     )
     return json_response({"message": message, "reserved": tombstone_json(reserved)})
-
-
-def reserved_conflict(tombstone: Tombstone, wanted: str) -> ApiError:
-    """Until the user and namespace handlers call `refuse_if_reserved` themselves."""
-    return conflict(reserved_message(tombstone, wanted))
 
 
 async def list_tombstones(request: web.Request) -> web.Response:

@@ -130,7 +130,7 @@ async def test_team_member_remove_takes_away_push(make_gateway: Callable[..., Ga
     status, body = await _token(gateway, "carol", PASSWORD, scope)
     assert status == 200 and _granted(str(body["token"]), "crew-space/app") == set(), body
     again = gateway.cli("team", "member", "remove", "crew", "carol", check=False)
-    assert "'carol' is not a member of 'crew'" in _one_line_failure(again, 1)
+    assert "'carol' is not a member of team 'crew'" in _one_line_failure(again, 1)
 
 
 # --- one-line failures ---------------------------------------------------------------------------

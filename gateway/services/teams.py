@@ -1,0 +1,120 @@
+"""Teams and their members: any signed-in user may found a team (and becomes its owner); members
+read it, owners and admins delete it and add, change and remove members; any member may leave.
+Non-admins only ever list their own teams. A team's existence is not hidden: a non-member is
+refused (Forbidden), not told it is missing.
+"""
+
+from __future__ import annotations
+
+from gateway import names
+from gateway.auth.permissions import OPERATOR, Actor, may_manage_team, may_read_team
+from gateway.auth.policy import ROLES
+from gateway.services.context import Services
+from gateway.services.errors import Conflict, Forbidden, Invalid, NotFound
+from gateway.services.paging import page_of
+from gateway.store import Conflict as StoreConflict
+from gateway.store import Member, Team
+
+
+def valid_name(grammar: names.Grammar, name: str) -> str:
+    """`name`, or raise Invalid with the grammar's message."""
+    if (problem := grammar.problem(name)) is not None:
+        raise Invalid(problem)
+    return name
+
+
+async def existing_team(services: Services, name: str) -> Team:
+    valid_name(names.TEAM, name)
+    team = await services.store.get_team(name)
+    if team is None:
+        raise NotFound(f"no such team {name!r}")
+    return team
+
+
+async def _role(services: Services, actor: Actor, team: str) -> str | None:
+    return None if actor.admin else await services.store.get_role(team, actor.name)
+
+
+async def require_team_owner(services: Services, actor: Actor, team: str, action: str) -> None:
+    if not may_manage_team(actor, await _role(services, actor, team)):
+        raise Forbidden(f"only owners of team {team!r} and admins may {action}")
+
+
+async def require_team_member(services: Services, actor: Actor, team: str, action: str) -> None:
+    if not may_read_team(actor, await _role(services, actor, team)):
+        raise Forbidden(f"only members of team {team!r} and admins may {action}")
+
+
+async def list_teams(services: Services, actor: Actor, after: str, limit: int) -> tuple[list[Team], str | None]:
+    """A page of the teams the actor may read (admins: all; others: their own), by name, and
+    the name to go on after (None at the end)."""
+
+    async def readable(team: Team) -> bool:
+        return may_read_team(actor, await services.store.get_role(team.name, actor.name))
+
+    return await page_of(services.store.list_teams, lambda t: t.name, after, limit, None if actor.admin else readable)
+
+
+async def create_team(services: Services, actor: Actor, name: str) -> Team:
+    """The team, its founder its first owner (both or neither). The command line's operator is
+    no user, so a team it founds has no owner until one is added."""
+    valid_name(names.TEAM, name)
+    store = services.store
+    try:
+        async with store.transaction():
+            team = await store.create_team(name)
+            if actor != OPERATOR:
+                await store.set_member(name, actor.name, "owner")
+    except StoreConflict:
+        raise Conflict(f"team {name!r} already exists") from None
+    return team
+
+
+async def get_team(services: Services, actor: Actor, name: str) -> Team:
+    team = await existing_team(services, name)
+    await require_team_member(services, actor, name, "read this team")
+    return team
+
+
+async def delete_team(services: Services, actor: Actor, name: str) -> None:
+    """Its memberships go with it; its namespaces stay, left to admins (see store.delete_team)."""
+    await existing_team(services, name)
+    await require_team_owner(services, actor, name, "delete this team")
+    if not await services.store.delete_team(name):
+        raise NotFound(f"no such team {name!r}")
+
+
+async def list_members(
+    services: Services, actor: Actor, team: str, after: str, limit: int
+) -> tuple[list[Member], str | None]:
+    await existing_team(services, team)
+    await require_team_member(services, actor, team, "list its members")
+
+    async def fetch(after: str, count: int) -> list[Member]:
+        return await services.store.list_members(team, after, count)
+
+    return await page_of(fetch, lambda m: m.username, after, limit)
+
+
+async def put_member(services: Services, actor: Actor, team: str, username: str, role: str) -> bool:
+    """Add `username` to the team with `role`, or change their role; True when added."""
+    valid_name(names.USER, username)
+    if role not in ROLES:
+        raise Invalid(f"role must be one of {', '.join(ROLES)}")
+    store = services.store
+    async with store.transaction():
+        await existing_team(services, team)
+        await require_team_owner(services, actor, team, "add or change members")
+        if await store.get_user(username) is None:
+            raise NotFound(f"no such user {username!r}")
+        return await store.set_member(team, username, role)
+
+
+async def remove_member(services: Services, actor: Actor, team: str, username: str) -> None:
+    """Owners and admins remove anyone; any member may leave (remove themself)."""
+    valid_name(names.USER, username)
+    await existing_team(services, team)
+    if username != actor.name:
+        await require_team_owner(services, actor, team, "remove members")
+    if not await services.store.remove_member(team, username):
+        raise NotFound(f"{username!r} is not a member of team {team!r}")
