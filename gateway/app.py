@@ -15,9 +15,9 @@ from gateway.auth.endpoint import get_token, post_token
 from gateway.auth.grant_cache import GrantCache
 from gateway.auth.keyfiles import load_or_create_signing_key, load_verification_key
 from gateway.auth.login import Authenticator, CredentialCache
+from gateway.auth.revocation import RevocationView, refreshing
 from gateway.auth.sealing import load_or_create_sealer
 from gateway.auth.throttle import LoginThrottle
-from gateway.auth.revocation import RevocationView, refreshing
 from gateway.auth.tokens import TokenIssuer, TokenVerifier
 from gateway.config import Settings, uses_data_dir
 from gateway.events.recorder import EventRecorder, default_source_addr, recording
@@ -170,7 +170,9 @@ def create_app(settings: Settings, *, announce_setup: bool = True) -> web.Applic
     app[keys.REVOCATIONS] = RevocationView()
     app[keys.MANIFEST_CACHE] = ManifestCache()
     app[keys.GRANT_CACHE] = GrantCache()
-    app.cleanup_ctx.extend([_keys_ctx, _store_ctx, _upstream_ctx, _events_ctx, _webhooks_ctx, _revocation_ctx, _manifest_cache_ctx, _senders_ctx])
+    app.cleanup_ctx.extend([
+        _keys_ctx, _store_ctx, _upstream_ctx, _events_ctx, _webhooks_ctx, _revocation_ctx, _manifest_cache_ctx, _senders_ctx,
+    ])
     app.on_response_prepare.append(_api_version_header)
     setup_ops(app)
     app.router.add_get("/v2/token", get_token)

@@ -19,15 +19,15 @@ from typing import Any, TypeVar
 
 from gateway import cli_tombstones as tombstones
 from gateway.auth.credentials import PasswordHasher
-from gateway.auth.sealing import Sealer, SecretsKeyError, load_or_create_sealer, new_key, read_keys, write_keys
-from gateway.auth.policy import ROLES, VISIBILITIES
 from gateway.auth.keyfiles import KeyFileError, load_or_create_signing_key, load_verification_key, write_key_pair
 from gateway.auth.permissions import OPERATOR
+from gateway.auth.policy import ROLES, VISIBILITIES
 from gateway.auth.revocation import RevocationView
-from gateway.names import NAMESPACE
+from gateway.auth.sealing import Sealer, SecretsKeyError, load_or_create_sealer, new_key, read_keys, write_keys
 from gateway.auth.tokens import rfc3339
 from gateway.config import ConfigError, Settings, describe, load_settings, uses_data_dir
 from gateway.envfile import CONFIG_VARIABLE, env_file_text, read_env_file
+from gateway.names import NAMESPACE
 from gateway.ops.logs import configure_logging
 from gateway.private_files import private_dir
 from gateway.services import namespaces, teams, users

@@ -44,7 +44,10 @@ def deletion_line(what: str, deletion: Deletion) -> str:
 async def list_tombstones(services: Services) -> None:
     for t in await tombstones.list_tombstones(services, OPERATOR):
         owner = f"{t.former_kind}:{t.former_owner}" if t.former_owner else t.former_kind
-        print(f"{t.name} repositories={t.repositories} former={owner} deleted_by={t.deleted_by} deleted_at={rfc3339(t.deleted_at)}")
+        print(
+            f"{t.name} repositories={t.repositories} former={owner} deleted_by={t.deleted_by}"
+            f" deleted_at={rfc3339(t.deleted_at)}"
+        )
 
 
 async def release(services: Services, name: str) -> None:

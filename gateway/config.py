@@ -8,7 +8,6 @@ line on stderr and exit code 2.
 from __future__ import annotations
 
 import dataclasses
-import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -208,7 +207,7 @@ def _optional_path(key: str, value: Any) -> Path | None:
 
 def _database_url(key: str, value: Any) -> str:
     text = _text(key, value).strip()
-    if text and not (text.startswith("sqlite:///") or text.startswith("mysql://")):
+    if text and not text.startswith(("sqlite:///", "mysql://")):
         raise ConfigError(key, f"expected sqlite:///PATH or mysql://USER:PASS@HOST:PORT/DB, got {text.split('://')[0]!r} scheme")
     if text.startswith("mysql://"):
         try:
@@ -357,13 +356,21 @@ OPTIONS: tuple[Option, ...] = (
     Option("login_max_failures", ("logins", "max_failures"), "GATEWAY_LOGINS_MAX_FAILURES", _int_between(1, 1000)),
     Option("login_failure_window", ("logins", "failure_window"), "GATEWAY_LOGINS_FAILURE_WINDOW", _int_between(1, 86400)),
     Option("webhooks", ("webhooks",), "GATEWAY_WEBHOOKS", _webhooks, secret=True),
-    Option("webhook_max_attempts", ("webhook_delivery", "max_attempts"), "GATEWAY_WEBHOOK_DELIVERY_MAX_ATTEMPTS", _int_between(1, 100)),
-    Option("webhook_backoff_initial", ("webhook_delivery", "backoff_initial"), "GATEWAY_WEBHOOK_DELIVERY_BACKOFF_INITIAL", _seconds),
+    Option(
+        "webhook_max_attempts", ("webhook_delivery", "max_attempts"), "GATEWAY_WEBHOOK_DELIVERY_MAX_ATTEMPTS",
+        _int_between(1, 100),
+    ),
+    Option(
+        "webhook_backoff_initial", ("webhook_delivery", "backoff_initial"), "GATEWAY_WEBHOOK_DELIVERY_BACKOFF_INITIAL", _seconds
+    ),
     Option("webhook_backoff_max", ("webhook_delivery", "backoff_max"), "GATEWAY_WEBHOOK_DELIVERY_BACKOFF_MAX", _seconds),
     Option("webhook_timeout", ("webhook_delivery", "timeout"), "GATEWAY_WEBHOOK_DELIVERY_TIMEOUT", _seconds),
     Option("events_retention_days", ("events", "retention_days"), "GATEWAY_EVENTS_RETENTION_DAYS", _int_between(0, 36500)),
     Option("events_retention_count", ("events", "retention_count"), "GATEWAY_EVENTS_RETENTION_COUNT", _int_between(0, 10**9)),
-    Option("events_upstream_secret", ("events", "upstream_secret"), "GATEWAY_EVENTS_UPSTREAM_SECRET", _optional_secret, secret=True, file_variant=True),
+    Option(
+        "events_upstream_secret", ("events", "upstream_secret"), "GATEWAY_EVENTS_UPSTREAM_SECRET", _optional_secret,
+        secret=True, file_variant=True,
+    ),
     Option("log_format", ("log_format",), "GATEWAY_LOG_FORMAT", _log_format),
     Option("token_previous_cert_files", ("token_previous_cert_files",), "GATEWAY_TOKEN_PREVIOUS_CERT_FILES", _path_list),
     Option("upstream_forward_token", ("upstream", "forward_token"), "GATEWAY_UPSTREAM_FORWARD_TOKEN", _bool),

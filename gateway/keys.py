@@ -10,14 +10,14 @@ from gateway.auth.grant_cache import GrantCache
 from gateway.auth.keyfiles import SigningKey
 from gateway.auth.login import Authenticator
 from gateway.auth.policy import Rules
-from gateway.auth.sealing import Sealer
 from gateway.auth.revocation import RevocationView
+from gateway.auth.sealing import Sealer
 from gateway.auth.tokens import TokenIssuer, TokenVerifier
 from gateway.config import Settings
-from gateway.ops.inflight import InFlight
-from gateway.ops.metrics import Metrics
 from gateway.events.recorder import EventRecorder
 from gateway.events.webhooks import WebhookDispatcher
+from gateway.ops.inflight import InFlight
+from gateway.ops.metrics import Metrics
 from gateway.registry.manifest_cache import ManifestCache
 from gateway.registry.storage_blobs import SenderPool
 from gateway.registry.uploads import UploadBinder

@@ -13,7 +13,15 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from gateway.api.errors import (
-    BAD_REQUEST, CONFLICT, FORBIDDEN, KINDS_BY_STATUS, NOT_FOUND, UNAVAILABLE, ApiError, ErrorKind, error_response,
+    BAD_REQUEST,
+    CONFLICT,
+    FORBIDDEN,
+    KINDS_BY_STATUS,
+    NOT_FOUND,
+    UNAVAILABLE,
+    ApiError,
+    ErrorKind,
+    error_response,
 )
 from gateway.services import errors
 from gateway.store import Conflict, StoreError

@@ -16,10 +16,10 @@ from gateway import names
 from gateway.api.inputs import MAX_LIST
 from gateway.api.paging import DEFAULT_LIMIT, MAX_AFTER, MAX_LIMIT
 from gateway.api.render import json_response
-from gateway.services.tokens import ACTIONS, DEFAULT_ACTIONS
 from gateway.auth.app_tokens import PASSWORD_MAX, PASSWORD_MIN
 from gateway.auth.policy import ROLES, VISIBILITIES
 from gateway.events.model import ACTIONS as EVENT_ACTIONS
+from gateway.services.tokens import ACTIONS, DEFAULT_ACTIONS
 
 API_PREFIX = "/api/v1"
 Schema = dict[str, Any]

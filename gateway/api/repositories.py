@@ -11,7 +11,7 @@ from gateway.api.caller import authenticate, services
 from gateway.api.paging import collect, page_body, page_request
 from gateway.api.render import json_response, time_text
 from gateway.services import repositories
-from gateway.store.events import RepositoryRow, TagRow
+from gateway.store import RepositoryRow, TagRow
 
 
 def repository_json(row: RepositoryRow) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from gateway.api.render import json_response, no_content
 from gateway.events.targets import redacted_url
 from gateway.services import webhooks
 from gateway.services.webhooks import WebhookChanges
-from gateway.store.events import Webhook
+from gateway.store import Webhook
 
 _FIELDS = ("url", "secret", "headers", "actions", "repository_pattern")
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
-import secrets
 import os
+import secrets
 import threading
 from concurrent.futures import Executor, ThreadPoolExecutor
 
@@ -77,10 +78,8 @@ def needs_rehash(encoded: str, cost: int = DEFAULT_COST) -> bool:
 def _kdf_thread_setup() -> None:
     """KDF threads yield the CPU to the event loop thread (Linux niceness is per thread), so a
     burst of cold logins slows other logins, not every request the process is serving."""
-    try:
+    with contextlib.suppress(AttributeError, OSError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-    except (AttributeError, OSError):
-        pass
 
 
 def kdf_threads(cpus: int, processes: int) -> int:

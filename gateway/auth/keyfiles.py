@@ -150,7 +150,7 @@ def self_signed_certificate(
 ) -> x509.Certificate:
     """A self-signed CA certificate, so a registry can use it directly as its `rootcertbundle`."""
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     return (
         x509.CertificateBuilder()
         .subject_name(name)

@@ -20,8 +20,8 @@ import time
 from gateway.auth.app_tokens import app_token_identity, looks_like_app_token
 from gateway.auth.credentials import PasswordHasher
 from gateway.auth.policy import Identity
-from gateway.names import is_valid_username
 from gateway.auth.throttle import LoginThrottle
+from gateway.names import is_valid_username
 from gateway.store import Store, StoreError
 
 log = logging.getLogger(__name__)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable
 
 from gateway.auth.policy import Identity, NamespaceFacts, Rules, TokenLimits, grant, namespace_of
 from gateway.auth.scopes import Scope
-from gateway.names import could_be_a_user, is_valid_team_name, is_valid_username
+from gateway.names import could_be_a_user, is_valid_team_name
 from gateway.store import Conflict, Store
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,10 @@ async def auto_create(store: Store, identity: Identity, namespace: str) -> bool:
     if await store.get_tombstone(namespace) is not None:
         return False
     if not identity.admin and could_be_a_user(namespace):
-        log.info("namespace %r not auto-created for %r: it could be a user's name, so only an admin creates it", namespace, identity.name)
+        log.info(
+            "namespace %r not auto-created for %r: it could be a user's name, so only an admin creates it",
+            namespace, identity.name,
+        )
         return False
     if not is_valid_team_name(namespace):
         log.info("namespace %r not auto-created for %r: too long to name its team", namespace, identity.name)
@@ -51,10 +55,8 @@ async def auto_create(store: Store, identity: Identity, namespace: str) -> bool:
             pass
     if await store.get_role(namespace, identity.name) != "owner":
         return False
-    try:
+    with contextlib.suppress(Conflict):
         await store.create_namespace(namespace, namespace, "private")
-    except Conflict:
-        pass
     log.info("namespace %r auto-created for %r", namespace, identity.name)
     return True
 
@@ -69,9 +71,11 @@ async def facts_for(store: Store, identity: Identity, requested: Iterable[Scope]
         if namespace in facts:
             continue
         found = await namespace_facts(store, identity, namespace, rules)
-        if found.kind == "missing" and rules.auto_create and "push" in scope.actions:
-            if await auto_create(store, identity, namespace):
-                found = await namespace_facts(store, identity, namespace, rules)
+        if (
+            found.kind == "missing" and rules.auto_create and "push" in scope.actions
+            and await auto_create(store, identity, namespace)
+        ):
+            found = await namespace_facts(store, identity, namespace, rules)
         facts[namespace] = found
     return facts
 

@@ -149,7 +149,8 @@ def _base_actions(identity: Identity, facts: NamespaceFacts, rules: Rules) -> Al
     if _visible(identity, facts.visibility):
         actions.add("pull")
     who = "anonymous callers" if identity.anonymous else "non-members"
-    return Allowance(frozenset(actions), f"namespace {facts.name!r} is {facts.visibility}; {who} {'pull only' if actions else 'have no access'}")
+    access = "pull only" if actions else "have no access"
+    return Allowance(frozenset(actions), f"namespace {facts.name!r} is {facts.visibility}; {who} {access}")
 
 
 def repository_actions(identity: Identity, repository: str, facts: NamespaceFacts, rules: Rules) -> Allowance:
@@ -162,7 +163,8 @@ def repository_actions(identity: Identity, repository: str, facts: NamespaceFact
         return Allowance(frozenset(), f"application token {limits.name!r} is not for this namespace")
     narrowed = allowance.actions & limits.actions
     if narrowed != allowance.actions:
-        return Allowance(narrowed, f"{allowance.reason}; application token {limits.name!r} allows {','.join(sorted(limits.actions))}")
+        allowed = ",".join(sorted(limits.actions))
+        return Allowance(narrowed, f"{allowance.reason}; application token {limits.name!r} allows {allowed}")
     return allowance
 
 

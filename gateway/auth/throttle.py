@@ -71,7 +71,9 @@ class LoginThrottle:
         else:
             self._put(self._watched, self._watched_limit, key, times, moment)
 
-    def _put(self, table: OrderedDict[bytes, tuple[float, ...]], limit: int, key: bytes, times: tuple[float, ...], now: float) -> None:
+    def _put(
+        self, table: OrderedDict[bytes, tuple[float, ...]], limit: int, key: bytes, times: tuple[float, ...], now: float
+    ) -> None:
         table[key] = times
         while table:  # the least recent keys first: those past the window, then any over the limit
             oldest = next(iter(table.values()))

@@ -66,7 +66,7 @@ def rfc3339(moment: float) -> str:
 
 
 def _format_rfc3339(moment: float) -> str:
-    return datetime.datetime.fromtimestamp(moment, datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.datetime.fromtimestamp(moment, datetime.UTC).isoformat().replace("+00:00", "Z")
 
 
 # Tokens are stamped in whole seconds: a busy token endpoint formats the same few instants.

@@ -100,7 +100,10 @@ def event_for(
         url = f"{exchange.origin}/v2/{route.name}/manifests/{digest}"
         if method == "PUT" and status == 201:
             action = "push"
-            size = len(exchange.manifest) if exchange.manifest is not None else _int(exchange.request_headers.get("Content-Length"))
+            size = (
+                len(exchange.manifest) if exchange.manifest is not None
+                else _int(exchange.request_headers.get("Content-Length"))
+            )
             target = Target(route.name, exchange.request_headers.get("Content-Type", ""), digest, size, url, tag)
         elif method == "GET" and status == 200:
             action = "pull"

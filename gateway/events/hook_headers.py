@@ -11,9 +11,10 @@ _VALUE = re.compile(r"[\t\x20-\x7e]*")  # visible ASCII, spaces and tabs: no CR,
 SIGNATURE_HEADER = "X-Gateway-Signature"
 DELIVERY_HEADER = "X-Gateway-Delivery"
 # Set by the gateway on every delivery, or by the HTTP client: an extra header may not replace them.
-RESERVED = frozenset(
-    {"content-type", "content-length", "transfer-encoding", "host", "connection", SIGNATURE_HEADER.lower(), DELIVERY_HEADER.lower()}
-)
+RESERVED = frozenset({
+    "content-type", "content-length", "transfer-encoding", "host", "connection",
+    SIGNATURE_HEADER.lower(), DELIVERY_HEADER.lower(),
+})
 
 
 def header_problem(name: str, value: str) -> str | None:

@@ -55,7 +55,7 @@ def new_event_id() -> str:
 
 @functools.lru_cache(maxsize=4)
 def _utc_second(second: int) -> str:
-    return datetime.datetime.fromtimestamp(second, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return datetime.datetime.fromtimestamp(second, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def rfc3339_nano(moment: float) -> str:

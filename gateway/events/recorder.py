@@ -14,8 +14,7 @@ from collections.abc import AsyncIterator
 from gateway.background import running
 from gateway.events.capture import Exchange, event_for, manifest_facts
 from gateway.events.model import Event, event_json
-from gateway.store import Store, StoreError
-from gateway.store.events import ManifestRow, NewEvent
+from gateway.store import ManifestRow, NewEvent, Store, StoreError
 
 log = logging.getLogger(__name__)
 

@@ -40,7 +40,7 @@ def _timestamp(text: Any) -> float | None:
     if not isinstance(text, str):
         return None
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+        moment = datetime.fromisoformat(text).timestamp()
     except ValueError:
         return None
     return moment if 0 <= moment < _LAST_SECOND else None
@@ -71,7 +71,9 @@ def parse_upstream_event(item: Any) -> Event | None:
             size=size, url=_str(target, "url"), tag=_str(target, "tag"),
             from_repository=_str(target, "fromRepository"),
         ),
-        request=RequestInfo(_str(request, "id"), _str(request, "addr"), _str(request, "host"), _str(request, "method"), _str(request, "useragent")),
+        request=RequestInfo(
+            _str(request, "id"), _str(request, "addr"), _str(request, "host"), _str(request, "method"), _str(request, "useragent")
+        ),
         actor=_str(item.get("actor"), "name"),
         app_token="",
         source_addr=_str(source, "addr"),
@@ -109,7 +111,7 @@ async def receive_upstream_events(request: web.Request) -> web.Response:
         return web.json_response({"error": {"code": "BAD_REQUEST", "message": "body is not JSON"}}, status=400)
     items = document.get("events") if isinstance(document, dict) else None
     if not isinstance(items, list):
-        return web.json_response({"error": {"code": "BAD_REQUEST", "message": "expected {\"events\": [...]}"}}, status=400)
+        return web.json_response({"error": {"code": "BAD_REQUEST", "message": 'expected {"events": [...]}'}}, status=400)
     recorder = request.app[keys.EVENTS]
     recorded = skipped = 0
     try:

@@ -29,8 +29,7 @@ from gateway.config import Settings, WebhookSetting
 from gateway.events.hook_headers import DELIVERY_HEADER, SIGNATURE_HEADER
 from gateway.events.model import ENVELOPE_MEDIA_TYPE, envelope_bytes
 from gateway.events.targets import address_problem, redact
-from gateway.store import Conflict, Store, StoreError
-from gateway.store.events import EventRow, SettledBatch, Webhook, WebhookFailure
+from gateway.store import Conflict, EventRow, SettledBatch, Store, StoreError, Webhook, WebhookFailure
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +50,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
-        return min(self.backoff_initial * 2 ** (attempt - 1), self.backoff_max)
+        return min(self.backoff_initial * 2.0 ** (attempt - 1), self.backoff_max)
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -111,7 +110,7 @@ class WebhookDispatcher:
                 if 200 <= response.status < 300:
                     return None
                 return f"HTTP {response.status}"
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:  # ValueError: a header aiohttp refuses
+        except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:  # ValueError: a header aiohttp refuses
             return redact(exc.__class__.__name__ + (f": {exc}" if str(exc) else ""), hook.url)
 
     async def _deliver(self, hook: Webhook, batch: SettledBatch) -> str | None:
@@ -210,7 +209,7 @@ class WebhookDispatcher:
         """One round over every endpoint; one endpoint failing does not stop the others' rounds."""
         hooks = await self._store.list_webhooks()
         results = await asyncio.gather(*(self.serve(hook) for hook in hooks), return_exceptions=True)
-        for hook, result in zip(hooks, results):
+        for hook, result in zip(hooks, results, strict=True):
             if isinstance(result, StoreError):
                 log.warning("webhook %s: delivery paused: %s", hook.name, result)
             elif isinstance(result, Exception):
@@ -261,7 +260,9 @@ async def seal_stored_secrets(store: Store) -> None:
 
 
 def policy_from(settings: Settings) -> RetryPolicy:
-    return RetryPolicy(settings.webhook_max_attempts, settings.webhook_backoff_initial, settings.webhook_backoff_max, settings.webhook_timeout)
+    return RetryPolicy(
+        settings.webhook_max_attempts, settings.webhook_backoff_initial, settings.webhook_backoff_max, settings.webhook_timeout
+    )
 
 
 async def delivering(dispatcher: WebhookDispatcher) -> AsyncIterator[None]:

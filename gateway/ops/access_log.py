@@ -9,7 +9,7 @@ that hold secrets or signed state are replaced by `redacted`.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import unquote_plus
 
 from aiohttp import web
@@ -66,7 +66,7 @@ class AccessLogger(AbstractAccessLogger):
     output: LogOutput | None = None  # where lines go without a logging record (gateway/ops/logs.py)
     # The labelled metric children per (route, method, status): `labels()` is a locked lookup
     # that every request would otherwise repeat four times.
-    children: dict[tuple[str, str, int], tuple[Any, Any, Any, Any]] = {}
+    children: ClassVar[dict[tuple[str, str, int], tuple[Any, Any, Any, Any]]] = {}
 
     @classmethod
     def bound(cls, metrics: Metrics, output: LogOutput | None = None) -> type[AccessLogger]:

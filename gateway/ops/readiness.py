@@ -82,7 +82,7 @@ async def readyz(request: web.Request) -> web.Response:
     app = request.app
     timeout = app[keys.SETTINGS].readiness_timeout
     results = await asyncio.gather(*(_run(check, app, timeout) for check in CHECKS.values()))
-    components = dict(zip(CHECKS, results))
+    components = dict(zip(CHECKS, results, strict=True))
     ready = all(result["status"] == "up" for result in results)
     body = {"status": "ready" if ready else "not ready", "checks": components}
     return web.json_response(body, status=200 if ready else 503, headers={"Cache-Control": "no-store"})

@@ -14,10 +14,10 @@ from multidict import MultiDict
 
 from gateway import keys
 from gateway.auth.namespaces import namespace_facts
-from gateway.names import could_be_a_user
 from gateway.auth.policy import Identity, namespace_of, repository_actions, reserved_message
 from gateway.auth.scopes import Scope, format_scopes
 from gateway.auth.tokens import TokenError, VerifiedToken
+from gateway.names import could_be_a_user
 from gateway.public import service_name, token_realm
 from gateway.registry.errors import challenge_header, error_response
 from gateway.registry.go_form import go_query

@@ -10,8 +10,8 @@ import aiohttp
 from aiohttp import web
 
 from gateway import keys
-from gateway.ops import observe
 from gateway.auth.scopes import is_valid_digest
+from gateway.ops import observe
 from gateway.registry.access import Access
 from gateway.registry.manifest_cache import MAX_ENTRY_BYTES, CachedManifest, accepted, cacheable_request, named
 from gateway.registry.recording import record_answer

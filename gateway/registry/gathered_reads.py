@@ -49,7 +49,8 @@ class _IdleWatch:
         if since is not None and self._loop.time() - since >= self._seconds:
             transport = self._request.transport
             log.info(
-                "%s %s: no byte of the body for %.0f s, connection closed", self._request.method, self._request.path, self._seconds
+                "%s %s: no byte of the body for %.0f s, connection closed",
+                self._request.method, self._request.path, self._seconds,
             )
             if transport is not None:
                 transport.close()

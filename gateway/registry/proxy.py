@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
 from aiohttp import web
@@ -20,29 +20,35 @@ from yarl import URL
 
 from gateway import keys
 from gateway.bodies import read_limited
+from gateway.events.capture import MANIFEST_LIMIT, manifest_facts
 from gateway.ops import observe
 from gateway.public import public_host, public_origin
+from gateway.registry.access import (
+    Access,
+    Challenge,
+    authorize,
+    challenge_response,
+    missing_namespace_denial,
+    registry_query,
+    without_mount,
+)
 from gateway.registry.cached_manifests import keep, serve_cached
 from gateway.registry.catalog import catalog
-from gateway.registry.access import (
-    Access, Challenge, authorize, challenge_response, missing_namespace_denial, registry_query, without_mount,
-)
 from gateway.registry.errors import error_response
 from gateway.registry.gathered_reads import gathered
 from gateway.registry.go_form import NEUTRAL_CONTENT_TYPE, without_form_body
+from gateway.registry.recording import record_answer, record_exchange
+from gateway.registry.referrers import referrers
+from gateway.registry.routes import InvalidName, Route, allowed_methods, match_route, method_actions
 from gateway.registry.splice import splice_body
 from gateway.registry.storage_blobs import open_blob, send_blob
 from gateway.registry.storage_blobs import wanted as storage_wanted
-from gateway.registry.routes import InvalidName, Route, allowed_methods, match_route, method_actions
-from gateway.events.capture import MANIFEST_LIMIT, manifest_facts
-from gateway.registry.referrers import referrers
 from gateway.registry.tags import tag_list
 from gateway.registry.upload_state import chunk_out_of_order, known_state, remember, status_response, with_latest_state
-from gateway.registry.validation import manifest_problem, reference_problem
-from gateway.store.uploads import UploadState
-from gateway.registry.recording import record_answer, record_exchange
 from gateway.registry.uploads import PARAM as UPLOAD_PARAM
 from gateway.registry.uploads import add_param, split_query
+from gateway.registry.validation import manifest_problem, reference_problem
+from gateway.store import UploadState
 
 log = logging.getLogger(__name__)
 
@@ -191,16 +197,19 @@ async def forward(request: web.Request, route: Route, access: Access) -> web.Str
         if refusal is not None:
             return refusal
     try:
+        body: bytes | AsyncIterator[bytes] | None = manifest
+        if body is None and streamed:
+            body = gathered(request, idle_timeout=settings.client_idle_timeout)
         upstream = await session.request(
             request.method,
             _upstream_url(request, access, upload),
             headers=_upstream_headers(request, route),
-            data=manifest if manifest is not None else gathered(request, idle_timeout=settings.client_idle_timeout) if streamed else None,
+            data=body,
             allow_redirects=False,
             timeout=_timeout(request, unbounded=request.method in _BODY_METHODS and manifest is None),
             skip_auto_headers=_NO_AUTO_HEADERS,
         )
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
         if streamed and request.content.exception() is not None:
             log.info("upload %s %s cut short by the client", request.method, request.path)
             return error_response("BLOB_UPLOAD_INVALID", "the upload was cut short", status=400)
@@ -246,7 +255,7 @@ async def _from_storage(request: web.Request, route: Route, access: Access) -> w
                 return None
             fd = await open_blob(pool, settings.upstream_storage_dir, route.reference, length)
             headers = head.headers.copy()
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+    except (TimeoutError, aiohttp.ClientError, OSError):
         return None  # the GET that follows reports what is wrong
     if fd is None:
         return None
@@ -264,7 +273,7 @@ async def _from_storage(request: web.Request, route: Route, access: Access) -> w
             owned = False
             await send_blob(request, response, pool, fd, length, settings.client_idle_timeout)
             await response.write_eof()
-        except (ConnectionError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, ConnectionError) as exc:
             log.info("blob %s from storage cut short: %s", route.reference, _why(exc))
             if request.transport is not None:
                 request.transport.close()
@@ -304,7 +313,7 @@ async def _stream_back(
         ):
             await _copy_body(response, upstream, settings.client_idle_timeout)
         await response.write_eof()
-    except (ConnectionError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, ConnectionError, aiohttp.ClientError) as exc:
         upstream.close()
         log.info("stream of %s %s cut short: %s", request.method, request.path, _why(exc))
         if request.transport is not None:

@@ -13,7 +13,6 @@ purge with what it did so far kept; the namespace stays reserved.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -134,7 +133,7 @@ async def purge_namespace(store: Store, upstream: Upstream, namespace: str, acto
             done += 1
     except PurgeError as exc:
         raise PurgeError(str(exc), refused=exc.refused, repositories=done, manifests=manifests) from None
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
+    except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
         raise PurgeError(
             f"the registry could not be reached or answered nonsense ({exc.__class__.__name__})",
             repositories=done, manifests=manifests,

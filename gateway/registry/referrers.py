@@ -11,7 +11,7 @@ from aiohttp import web
 
 from gateway import keys
 from gateway.registry.routes import Route
-from gateway.store.events import ManifestRow
+from gateway.store import ManifestRow
 
 INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
 PAGE = 1000

@@ -117,7 +117,7 @@ async def splice_body(
             if not moved:
                 wait_read = source if remaining and in_pipe < capacity else None
                 await _ready(loop, wait_read, target if in_pipe else None, read_timeout if in_pipe == 0 else client_timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise ConnectionResetError("the client stopped reading" if in_pipe else "the registry stalled mid-body") from None
     except ConnectionError:
         raise

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from urllib.parse import urlencode
 
 import aiohttp
@@ -36,7 +35,7 @@ async def tag_list(request: web.Request, route: Route) -> web.Response:
             body = await upstream.content.read(MAX_TAG_LIST_BYTES)
             if upstream.status != 200:
                 return web.Response(status=upstream.status, body=body, content_type="application/json")
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+    except (TimeoutError, aiohttp.ClientError, OSError):
         observe.upstream_failed(request, "unreachable")
         return error_response("UNAVAILABLE", "the upstream registry is unavailable", status=503)
     try:

@@ -23,7 +23,7 @@ from gateway.registry.errors import error_response
 from gateway.registry.routes import Route
 from gateway.registry.uploads import PARAM as UPLOAD_PARAM
 from gateway.registry.uploads import add_param, split_query
-from gateway.store.uploads import UploadState
+from gateway.store import UploadState
 
 _CONTENT_RANGE = re.compile(r"(?:bytes[ =])?(\d{1,19})-(\d{1,19})")  # offsets fit in 64 bits
 _MAC_BYTES = 32
@@ -83,7 +83,9 @@ def chunk_out_of_order(request: web.Request, route: Route, access: Access, state
         return None
     match = _CONTENT_RANGE.fullmatch(header.strip())
     if match is None:
-        return error_response("BLOB_UPLOAD_INVALID", "malformed Content-Range", status=416, headers=_where(request, route, access, state))
+        return error_response(
+            "BLOB_UPLOAD_INVALID", "malformed Content-Range", status=416, headers=_where(request, route, access, state)
+        )
     start, end = int(match.group(1)), int(match.group(2))
     if start == state.offset and end >= start:
         return None

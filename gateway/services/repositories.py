@@ -13,7 +13,7 @@ from gateway.auth.namespaces import PullFilter
 from gateway.auth.policy import Identity
 from gateway.services.context import Services
 from gateway.services.errors import Forbidden, Invalid, NotFound
-from gateway.store.events import RepositoryRow, TagRow
+from gateway.store import RepositoryRow, TagRow
 
 # Repositories read at a time while a page of pullable ones fills up.
 _BATCH = 200

@@ -89,7 +89,7 @@ async def complete_setup(services: Services, code: str, name: str, password: str
     store = services.store
     async with store.transaction():
         if not code or not await store.consume_setup_code(code_hash(code)):
-            raise SetupClosed()
+            raise SetupClosed
         if await store.has_admin():
-            raise SetupClosed()
+            raise SetupClosed
         return await create_user(services, SETUP_ACTOR, name, password, admin=True)

@@ -47,7 +47,8 @@ async def create_token(
     _valid(names.TOKEN, name)
     try:
         expires_in = parse_duration(expires) if expires is not None else None
-        created = new_app_token(username, name, namespaces or [], list(DEFAULT_ACTIONS if actions is None else actions), expires_in)
+        chosen = list(DEFAULT_ACTIONS if actions is None else actions)
+        created = new_app_token(username, name, namespaces or [], chosen, expires_in)
     except AppTokenError as exc:
         raise Invalid(str(exc)) from None
     await _require_user(services, username)

@@ -19,7 +19,7 @@ from gateway.services.context import Services
 from gateway.services.errors import Conflict, Invalid, NotFound
 from gateway.services.guards import require_admin
 from gateway.store import Conflict as StoreConflict
-from gateway.store.events import Webhook, WebhookFailure
+from gateway.store import Webhook, WebhookFailure
 
 MAX_SECRET_LENGTH = 255
 MAX_PATTERN_LENGTH = 255

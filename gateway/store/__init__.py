@@ -1,4 +1,7 @@
-"""Persistence behind one async interface: SQLite (embedded default) or MariaDB (aiomysql)."""
+"""Persistence behind one async interface: SQLite (embedded default) or MariaDB (aiomysql).
+
+Every row type, the store's errors and the webhook sealer interface are exported here; callers
+import them from `gateway.store`, never from the modules that hold the queries."""
 
 from __future__ import annotations
 
@@ -7,16 +10,28 @@ from gateway.store.records import (
     AppToken,
     Conflict,
     Deletion,
+    EventRow,
+    ManifestRow,
     Member,
     Namespace,
+    NewEvent,
     NotFound,
     RefreshToken,
+    RepositoryRow,
+    SettledBatch,
+    SetupCode,
     StoreError,
     StoreUnavailable,
+    TagRow,
     Team,
     Tombstone,
+    UiSession,
+    UploadState,
     User,
+    Webhook,
+    WebhookFailure,
 )
+from gateway.store.webhooks import FieldSealer, PlainText
 
 
 async def open_store(url: str) -> Store:
@@ -33,6 +48,8 @@ async def open_store(url: str) -> Store:
 
 
 __all__ = [
-    "AppToken", "Conflict", "Deletion", "Member", "Namespace", "NotFound", "RefreshToken", "Store", "StoreError",
-    "StoreUnavailable", "Team", "Tombstone", "User", "open_store",
+    "AppToken", "Conflict", "Deletion", "EventRow", "FieldSealer", "ManifestRow", "Member", "Namespace", "NewEvent",
+    "NotFound", "PlainText", "RefreshToken", "RepositoryRow", "SettledBatch", "SetupCode", "Store", "StoreError",
+    "StoreUnavailable", "TagRow", "Team", "Tombstone", "UiSession", "UploadState", "User", "Webhook", "WebhookFailure",
+    "open_store",
 ]

@@ -100,7 +100,10 @@ class AccessQueries(TombstoneQueries):
                 return False
             await self.execute(
                 "UPDATE namespaces SET visibility = :visibility, team = :team WHERE name = :name",
-                {"name": name, "visibility": visibility or current.visibility, "team": team if team is not None else current.team},
+                {
+                    "name": name, "visibility": visibility or current.visibility,
+                    "team": team if team is not None else current.team,
+                },
             )
             return True
 
@@ -118,7 +121,10 @@ class AccessQueries(TombstoneQueries):
             row = await self.get_namespace(name)
             if row is None:
                 return Deletion(False)
-            personal = row.team is None and await self.fetch_one("SELECT name FROM users WHERE name = :name", {"name": name}) is not None
+            personal = (
+                row.team is None
+                and await self.fetch_one("SELECT name FROM users WHERE name = :name", {"name": name}) is not None
+            )
             kind = "team" if row.team is not None else "none"
             reserved = None if personal else await self.reserve_if_occupied(name, kind, row.team, deleted_by)
             deleted = await self.execute("DELETE FROM namespaces WHERE name = :name", {"name": name}) > 0

@@ -52,6 +52,9 @@ class MySQLStore(Store):
             raise StoreUnavailable(f"cannot connect to MariaDB at {url.host}:{url.port or 3306}: {exc}") from None
         return cls(pool)
 
+    def _on_duplicate(self, keys: tuple[str, ...], updates: tuple[str, ...]) -> str:
+        return " ON DUPLICATE KEY UPDATE " + ", ".join(f"{c} = VALUES({c})" for c in updates)
+
     def render(self, sql: str) -> str:
         """...and a table a migration creates compares its text exactly, whatever the database
         default this connection saw when it opened (an ALTER DATABASE reaches new connections only)."""

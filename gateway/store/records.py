@@ -1,8 +1,13 @@
-"""Rows as the rest of the gateway sees them, and the store's own errors."""
+"""Rows as the rest of the gateway sees them, and the store's own errors: every type a store
+query takes or returns is here, so callers import them from `gateway.store` alone."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
 
 
 class StoreError(Exception):
@@ -98,6 +103,118 @@ class Deletion:
     deleted: bool
     reserved: Tombstone | None = None
 
+
+# -- the event log ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EventRow:
+    seq: int
+    id: str
+    created_at_ms: int
+    action: str
+    repository: str
+    body_json: str  # as stored: compact JSON, so webhooks send it without parsing it
+
+    @cached_property
+    def body(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(self.body_json)
+        return loaded
+
+
+@dataclass(frozen=True)
+class SettledBatch:
+    """Settled events after a webhook cursor, as a delivery sends them: their seqs in order and
+    their bodies joined with commas (the inside of an envelope's array), in the same order."""
+
+    seqs: tuple[int, ...]
+    bodies_json: str
+
+    @classmethod
+    def of(cls, events: Sequence[EventRow]) -> SettledBatch:
+        return cls(tuple(e.seq for e in events), ",".join(e.body_json for e in events))
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event ready to store: the indexed columns and the full distribution-shaped body."""
+
+    id: str
+    created_at_ms: int
+    action: str
+    repository: str
+    tag: str
+    digest: str
+    actor: str
+    body: dict[str, Any]
+
+
+# -- the repository index --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TagRow:
+    repository: str
+    tag: str
+    digest: str
+    media_type: str
+    size: int
+    pushed_at: int
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    repository: str
+    digest: str
+    media_type: str
+    size: int
+    artifact_type: str | None
+    subject: str | None
+    annotations: dict[str, str] | None
+    pushed_at: int
+
+
+@dataclass(frozen=True)
+class RepositoryRow:
+    name: str
+    created_at: int
+    last_push_at: int | None
+    last_pull_at: int | None
+
+
+# -- blob uploads ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class UploadState:
+    id: str
+    repository: str
+    offset: int
+    state: str
+
+
+# -- webhooks and their delivery state -------------------------------------------------------
+
+@dataclass(frozen=True)
+class Webhook:
+    name: str
+    url: str
+    secret: str
+    headers: dict[str, str]
+    actions: tuple[str, ...]
+    repository_pattern: str
+    source: str
+    cursor_seq: int
+
+
+@dataclass(frozen=True)
+class WebhookFailure:
+    webhook: str
+    event_seq: int
+    state: str
+    attempts: int
+    last_error: str
+    updated_at: int
+
+
+# -- web UI sessions and the first-run setup code ---------------------------------------------
 
 @dataclass(frozen=True)
 class UiSession:

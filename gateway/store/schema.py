@@ -206,7 +206,10 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
         6,
         (
             OnlyOn("mariadb", f"ALTER DATABASE CHARACTER SET utf8mb4 COLLATE {EXACT_COLLATION}"),
-            *(OnlyOn("mariadb", f"ALTER TABLE {table} CONVERT TO CHARACTER SET utf8mb4 COLLATE {EXACT_COLLATION}") for table in _TEXT_TABLES),
+            *(
+                OnlyOn("mariadb", f"ALTER TABLE {table} CONVERT TO CHARACTER SET utf8mb4 COLLATE {EXACT_COLLATION}")
+                for table in _TEXT_TABLES
+            ),
         ),
     ),
     (

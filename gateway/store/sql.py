@@ -31,6 +31,19 @@ class SQLBase(ABC):
         """All statements of this task inside the block commit together or not at all. A block
         inside another of the same task joins it; other tasks' statements never join it."""
 
+    def upsert(self, table: str, keys: tuple[str, ...], values: tuple[str, ...], updates: tuple[str, ...]) -> str:
+        """One statement that inserts a row (`keys` + `values`, each bound as `:column`) or, when
+        a row with those keys exists, sets its `updates` columns to the new values. One statement,
+        not an UPDATE then an INSERT: two instances indexing the same new row at once in
+        transactions wait for each other instead of deadlocking on InnoDB's gap locks."""
+        columns = keys + values
+        insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
+        return insert + self._on_duplicate(keys, updates)
+
+    @abstractmethod
+    def _on_duplicate(self, keys: tuple[str, ...], updates: tuple[str, ...]) -> str:
+        """The dialect's clause that turns an INSERT into an upsert."""
+
     def data_version(self) -> object | None:
         """Something that changes whenever any process commits a write, checked without a query;
         None when the dialect cannot tell (callers then must not cache what they read)."""

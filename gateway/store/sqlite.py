@@ -15,10 +15,8 @@ import aiosqlite
 
 from gateway.private_files import private_dir, private_file
 from gateway.store.base import Store, named_to_qmark
-from gateway.store.events import SettledBatch
-from gateway.store.records import Conflict, StoreUnavailable
+from gateway.store.records import Conflict, SettledBatch, StoreUnavailable
 from gateway.store.sql import Row
-
 
 _SETTLED_BATCH = """
 WITH batch AS (SELECT seq, created_at, body FROM events WHERE seq > :seq ORDER BY seq LIMIT :limit)
@@ -27,6 +25,14 @@ SELECT group_concat(seq) AS seqs, group_concat(body) AS bodies FROM (
     WHERE seq < COALESCE((SELECT MIN(seq) FROM batch WHERE created_at >= :settled), 9223372036854775807)
     ORDER BY seq
 )"""
+
+
+def _make_private(path: str) -> None:
+    """The database, its WAL files and their directory readable by this user alone."""
+    private_dir(Path(path).parent, tighten=False)
+    for name in (path, path + "-wal", path + "-shm"):
+        if name == path or os.path.exists(name):
+            private_file(Path(name))
 
 
 # The store whose transaction the current task is in (SQLite has one connection to share).
@@ -49,10 +55,7 @@ class SQLiteStore(Store):
     async def open(cls, path: str) -> SQLiteStore:
         if path != ":memory:":
             try:
-                private_dir(Path(path).parent, tighten=False)
-                for name in (path, path + "-wal", path + "-shm"):
-                    if name == path or os.path.exists(name):
-                        private_file(Path(name))
+                await asyncio.to_thread(_make_private, path)
             except OSError as exc:
                 raise StoreUnavailable(f"cannot open SQLite database {path}: {exc.strerror or exc}") from None
         try:
@@ -64,6 +67,9 @@ class SQLiteStore(Store):
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open SQLite database {path}: {exc}") from None
         return cls(connection, path)
+
+    def _on_duplicate(self, keys: tuple[str, ...], updates: tuple[str, ...]) -> str:
+        return f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in updates)
 
     def data_version(self) -> object | None:
         """Changes with every commit, from this process or another (the CLI, a sibling worker):

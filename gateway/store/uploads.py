@@ -3,25 +3,16 @@ every gateway instance (registry 2.8 neither checks chunk order nor survives a s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from gateway.store.records import Conflict
+from gateway.store.records import Conflict, UploadState
 from gateway.store.sql import SQLBase, now
-
-
-@dataclass(frozen=True)
-class UploadState:
-    id: str
-    repository: str
-    offset: int
-    state: str
 
 
 class UploadQueries(SQLBase):
     async def save_upload(self, upload: UploadState) -> None:
         params = {"id": upload.id, "repository": upload.repository, "offset": upload.offset, "state": upload.state, "now": now()}
         updated = await self.execute(
-            "UPDATE uploads SET upload_offset = :offset, state = :state, updated_at = :now WHERE id = :id AND repository = :repository",
+            "UPDATE uploads SET upload_offset = :offset, state = :state, updated_at = :now"
+            " WHERE id = :id AND repository = :repository",
             params,
         )
         if not updated:

@@ -46,7 +46,9 @@ class UserQueries(TombstoneQueries):
             reserved = await self.reserve_if_occupied(name, "user", name, deleted_by)
             moment = now()
             for row in await self.fetch_all("SELECT id FROM app_tokens WHERE username = :name", {"name": name}):
-                await self.execute("INSERT INTO revoked_app_tokens (id, revoked_at) VALUES (:id, :now)", {"id": row["id"], "now": moment})
+                await self.execute(
+                    "INSERT INTO revoked_app_tokens (id, revoked_at) VALUES (:id, :now)", {"id": row["id"], "now": moment}
+                )
             await self.execute("DELETE FROM team_members WHERE username = :name", {"name": name})
             await self.execute("DELETE FROM app_tokens WHERE username = :name", {"name": name})
             await self.revoke_refresh_tokens(name)

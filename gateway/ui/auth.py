@@ -29,7 +29,8 @@ def field(form: MultiDictProxy[Any], name: str) -> str:
 
 def _form(request: web.Request, *, username: str = "", error: str | None = None, status: int = 200) -> web.Response:
     notice = ENDED_NOTICE if request.query.get("ended") and error is None else None
-    return render(request, "login.html", {"title": "Sign in", "username": username, "error": error, "notice": notice}, status=status)
+    context = {"title": "Sign in", "username": username, "error": error, "notice": notice}
+    return render(request, "login.html", context, status=status)
 
 
 async def login_page(request: web.Request) -> web.Response:

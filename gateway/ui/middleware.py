@@ -17,8 +17,12 @@ log = logging.getLogger(__name__)
 
 STATIC_PREFIX = f"{UI_PATH}/static/"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-CROSS_SITE_MESSAGE = "This form was sent from another site, so it was refused. Open the page on this gateway and send it from there."
-STALE_FORM_MESSAGE = "This form is out of date (or did not come from this gateway), so it was refused. Reload the page and send it again."
+CROSS_SITE_MESSAGE = (
+    "This form was sent from another site, so it was refused. Open the page on this gateway and send it from there."
+)
+STALE_FORM_MESSAGE = (
+    "This form is out of date (or did not come from this gateway), so it was refused. Reload the page and send it again."
+)
 
 
 @web.middleware

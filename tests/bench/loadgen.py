@@ -7,6 +7,7 @@ generator itself used, so a table can show it was not the bottleneck.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import resource
 import shutil
@@ -58,7 +59,7 @@ async def costed(run: Awaitable[LoadResult], servers: Sequence[int], gateway: in
     before = [sysstat.cpu_seconds(pid) for pid in servers]
     gateway_before = sysstat.cpu_seconds(gateway) if gateway else 0.0
     result = await run
-    server = sum(sysstat.cpu_seconds(pid) - b for pid, b in zip(servers, before))
+    server = sum(sysstat.cpu_seconds(pid) - b for pid, b in zip(servers, before, strict=True))
     own = sysstat.cpu_seconds(gateway) - gateway_before if gateway else 0.0
     return replace(result, server_cpu_s=server, gateway_cpu_s=own)
 
@@ -91,16 +92,12 @@ def _header_args(flag: str, headers: dict[str, str]) -> list[str]:
     return args
 
 
-_script_path: Path | None = None
-
-
+@functools.cache
 def _wrk_script() -> Path:
-    global _script_path  # one temporary file per bench process
-    if _script_path is None:
-        with tempfile.NamedTemporaryFile("w", suffix=".lua", prefix="bench-wrk-", delete=False) as handle:
-            handle.write(_WRK_SCRIPT)
-        _script_path = Path(handle.name)
-    return _script_path
+    """The wrk script, written to a temporary file once per bench process."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", prefix="bench-wrk-", delete=False) as handle:
+        handle.write(_WRK_SCRIPT)
+    return Path(handle.name)
 
 
 async def wrk(url: str, headers: dict[str, str], connections: int, seconds: float) -> LoadResult:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -57,10 +58,8 @@ def rss_kib(pid: int) -> int:
 def reset_peak(pid: int) -> None:
     """Reset VmHWM (peak RSS) to the current RSS for the tree (needs the right to write clear_refs)."""
     for member in descendants(pid):
-        try:
+        with contextlib.suppress(OSError):
             Path(f"/proc/{member}/clear_refs").write_text("5")
-        except OSError:
-            pass
 
 
 def peak_rss_kib(pid: int) -> int:

@@ -46,10 +46,12 @@ async def test_oras_pushes_an_artifact_the_referrers_api_finds(gateway: Gateway,
         return int(response.status_code)
 
     assert await asyncio.to_thread(push) == 201
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"{gateway.url}/v2/{repo}/referrers/{subject_digest}", headers=headers) as response:
-            assert response.status == 200
-            index = await response.json(content_type=None)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{gateway.url}/v2/{repo}/referrers/{subject_digest}", headers=headers) as response,
+    ):
+        assert response.status == 200
+        index = await response.json(content_type=None)
     assert len(index["manifests"]) == 1
     found = index["manifests"][0]
     assert found["mediaType"] == OCI_MANIFEST

@@ -10,7 +10,11 @@ from pathlib import Path
 import aiohttp
 
 from tests.e2e.test_portus_deployment import (  # noqa: F401 (fixtures)
-    SERVICE, certificate, gateway_env, registry_manifest_status, token_registry,
+    SERVICE,
+    certificate,
+    gateway_env,
+    registry_manifest_status,
+    token_registry,
 )
 from tests.integration.api.conftest import PASSWORD, Api
 from tests.integration.api.test_tombstones import push_as

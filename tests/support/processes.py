@@ -11,10 +11,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from yarl import URL
@@ -193,7 +193,7 @@ class Gateway:
     # The suite makes hundreds of users: scrypt at N=2^14 (the cost before OWASP's 2^17) keeps it
     # as fast as it was. Webhook receivers of the tests listen on 127.0.0.1. Tests that check the
     # production defaults override both.
-    TEST_DEFAULTS = {"GATEWAY_AUTH_PASSWORD_COST": "14", "GATEWAY_WEBHOOK_DELIVERY_ALLOW_PRIVATE_TARGETS": "true"}
+    TEST_DEFAULTS: ClassVar[dict[str, str]] = {"GATEWAY_AUTH_PASSWORD_COST": "14", "GATEWAY_WEBHOOK_DELIVERY_ALLOW_PRIVATE_TARGETS": "true"}
 
     @property
     def url(self) -> str:

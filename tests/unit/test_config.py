@@ -233,7 +233,7 @@ def test_database_url_error_does_not_echo_the_password() -> None:
         ('database_url = "postgres://db/gw"\n', "database_url"),
         ("[upstream]\nconnect_timeout = -1\n", "upstream.connect_timeout"),
         ('colour = "blue"\n', "colour"),
-        ("[upstream]\nurl = \"http://x\"\n", "upstream.url"),
+        ('[upstream]\nurl = "http://x"\n', "upstream.url"),
         ("[nonsense]\nx = 1\n", "nonsense"),
         ('upstream = "http://registry:5000"\n', "upstream"),
     ],

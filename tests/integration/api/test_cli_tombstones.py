@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-
 from tests.integration.api.conftest import PASSWORD, Api, team_space, unique
 from tests.integration.api.test_tombstones import get_manifest, pull_as, push_as, token
 from tests.support.images import OCI_MANIFEST

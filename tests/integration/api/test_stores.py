@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-
-
 from tests.integration.api.conftest import Api, team_space, unique
 
 

@@ -50,7 +50,7 @@ async def after_second_of(moment_text: str) -> None:
     """Wait until the second a reservation was made in is over (token times are whole seconds)."""
     from datetime import datetime
 
-    moment = datetime.fromisoformat(moment_text.replace("Z", "+00:00")).timestamp()
+    moment = datetime.fromisoformat(moment_text).timestamp()
     while time.time() < moment + 1:  # a second at most
         await asyncio.sleep(0.05)
 

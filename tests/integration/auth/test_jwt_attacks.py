@@ -100,7 +100,7 @@ def sign_real(real: RealKey, payload: dict[str, Any], **header: Any) -> str:
 def attacker_cert(key: ec.EllipticCurvePrivateKey) -> str:
     """A self-signed CA certificate with the same subject as the gateway's own."""
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "portus-gateway token signer")])
-    start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=5)
+    start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -169,7 +169,7 @@ ATTACKS: dict[str, Callable[[RealKey], str]] = {
     "hs256-with-certificate-pem": lambda r: hs256(r, r.cert_pem),
     "hs256-with-public-key-pem": lambda r: hs256(r, r.public_pem),
     "hs256-with-x5c-text": lambda r: hs256(r, r.x5c[0].encode()),
-    "other-key-copied-kid": lambda r: with_attacker_key(r),
+    "other-key-copied-kid": with_attacker_key,
     "other-key-own-x5c-own-kid": _attacker_kid,
     "other-key-own-x5c-copied-kid": lambda r: with_attacker_key(r, x5c=True),
     "other-key-embedded-jwk-copied-kid": lambda r: with_attacker_key(r, jwk=True),
@@ -210,19 +210,23 @@ async def test_positive_control_token_forged_with_the_real_key_is_accepted(gatew
 async def test_positive_control_expired_within_leeway_is_accepted(gateway: Gateway, real: RealKey) -> None:
     now = int(time.time())
     token = sign_real(real, claims(real, exp=now - 20, iat=now - 320, nbf=now - 325))
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"{gateway.url}{PATH}", headers={"Authorization": f"Bearer {token}"}) as response:
-            assert response.status in (200, 404)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{gateway.url}{PATH}", headers={"Authorization": f"Bearer {token}"}) as response,
+    ):
+        assert response.status in (200, 404)
 
 
 @pytest.mark.parametrize("attack", list(ATTACKS))
 async def test_forged_token_is_refused_as_invalid_token(gateway: Gateway, real: RealKey, attack: str) -> None:
     token = ATTACKS[attack](real)
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"{gateway.url}{PATH}", headers={"Authorization": f"Bearer {token}"}) as response:
-            assert_invalid_token(response.status, response.headers)
-            body = await response.json()
-            assert body["errors"][0]["code"] == "UNAUTHORIZED"
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{gateway.url}{PATH}", headers={"Authorization": f"Bearer {token}"}) as response,
+    ):
+        assert_invalid_token(response.status, response.headers)
+        body = await response.json()
+        assert body["errors"][0]["code"] == "UNAUTHORIZED"
 
 
 async def test_forged_token_does_not_open_the_base_endpoint(gateway: Gateway, real: RealKey) -> None:
@@ -281,13 +285,15 @@ async def test_token_for_one_repository_is_insufficient_for_another(gateway: Gat
     ],
 )
 async def test_garbage_authorization_header_gets_401(gateway: Gateway, value: str, error: str | None) -> None:
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"{gateway.url}{PATH}", headers={"Authorization": value}) as response:
-            assert response.status == 401
-            challenge = response.headers["WWW-Authenticate"]
-            assert challenge.startswith("Bearer realm=")
-            if error is not None:
-                assert f'error="{error}"' in challenge
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{gateway.url}{PATH}", headers={"Authorization": value}) as response,
+    ):
+        assert response.status == 401
+        challenge = response.headers["WWW-Authenticate"]
+        assert challenge.startswith("Bearer realm=")
+        if error is not None:
+            assert f'error="{error}"' in challenge
 
 
 async def raw_get(gateway: Gateway, path: str, authorization: bytes) -> tuple[int, bytes]:

@@ -45,7 +45,7 @@ async def _post(session: aiohttp.ClientSession, gateway: Gateway, data: Any, **h
 
 @pytest.mark.parametrize(
     "body",
-    [b"[" * 100_000, b'{"events": [' + b"[" * 100_000 + b"]}", b'{"events": [{"target": ' + b"{\"a\":" * 50_000 + b"}"],
+    [b"[" * 100_000, b'{"events": [' + b"[" * 100_000 + b"]}", b'{"events": [{"target": ' + b'{"a":' * 50_000 + b"}"],
     ids=["deep", "deep-event", "deep-object"],
 )
 async def test_a_notification_nested_too_deeply_is_a_json_400(session: aiohttp.ClientSession, gateway: Gateway, body: bytes) -> None:

@@ -12,8 +12,7 @@ import pytest
 from gateway.events import webhooks
 from gateway.events.model import new_event_id
 from gateway.events.webhooks import BATCH, SETTLE_MS, RetryPolicy, WebhookDispatcher
-from gateway.store import Store
-from gateway.store.events import NewEvent, Webhook
+from gateway.store import NewEvent, Store, Webhook
 from tests.support.processes import free_port
 from tests.support.receiver import Receiver
 

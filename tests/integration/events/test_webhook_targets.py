@@ -11,8 +11,7 @@ from pathlib import Path
 
 import aiohttp
 
-from gateway.store import open_store
-from gateway.store.events import Webhook
+from gateway.store import Webhook, open_store
 from tests.integration.api.conftest import Api, no_traceback_since
 from tests.support.client import bearer
 from tests.support.images import push_image

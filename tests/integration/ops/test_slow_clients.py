@@ -37,7 +37,7 @@ async def _closed_by_server(reader: asyncio.StreamReader, writer: asyncio.Stream
                 line += 1
             if await asyncio.wait_for(reader.read(65536), DRIP_SECONDS) == b"":
                 return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             continue
         except ConnectionError:
             return True

@@ -99,9 +99,11 @@ async def test_repeated_content_type_headers_are_refused(gateway: Gateway) -> No
     finally:
         writer.close()
     assert status_line.split()[1] == b"400"
-    async with aiohttp.ClientSession() as session:
-        async with session.head(f"{gateway.url}/v2/alice/repeated/blobs/{digest}", headers=alice) as response:
-            assert response.status == 404
+    async with (
+        aiohttp.ClientSession() as session,
+        session.head(f"{gateway.url}/v2/alice/repeated/blobs/{digest}", headers=alice) as response,
+    ):
+        assert response.status == 404
 
 
 async def test_a_digest_in_a_form_body_does_not_replace_the_query_digest(gateway: Gateway) -> None:

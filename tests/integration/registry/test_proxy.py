@@ -23,7 +23,7 @@ async def test_every_repeated_accept_header_reaches_the_registry(gateway: Gatewa
         only_docker = [("Authorization", headers["Authorization"]), ("Accept", DOCKER_MANIFEST)]
         async with session.get(url, headers=only_docker) as response:
             assert response.status == 404  # registry 2.8 hides an OCI manifest from a client that does not accept it
-        both = only_docker + [("Accept", OCI_MANIFEST)]
+        both = [*only_docker, ("Accept", OCI_MANIFEST)]
         async with session.get(url, headers=both) as response:
             assert response.status == 200
             assert "sha256:" + hashlib.sha256(await response.read()).hexdigest() == digest
@@ -128,9 +128,11 @@ async def test_client_going_away_mid_download_leaves_the_gateway_healthy(gateway
             response = await session.get(f"{gateway.url}/v2/alice/abandon/blobs/{digest}", headers=headers)
             await response.content.read(65536)
             response.close()
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"{gateway.url}/v2/alice/abandon/blobs/{digest}", headers=headers) as response:
-            assert hashlib.sha256(await response.read()).hexdigest() == digest.split(":")[1]
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{gateway.url}/v2/alice/abandon/blobs/{digest}", headers=headers) as response,
+    ):
+        assert hashlib.sha256(await response.read()).hexdigest() == digest.split(":")[1]
     assert "Traceback" not in gateway.log_text()
 
 

@@ -111,7 +111,7 @@ async def test_a_client_that_breaks_off_an_upload_leaves_nothing_behind(make_gat
         for _ in range(5):
             location = await _start(session, gateway, "alice/broken", auth)
             target = location.split(gateway.url, 1)[-1]
-            reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+            _reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
             writer.write(
                 f"PUT {target}&digest={digest} HTTP/1.1\r\nHost: {gateway.host}\r\nAuthorization: {auth['Authorization']}\r\n"
                 f"Content-Type: application/octet-stream\r\nContent-Length: {len(data)}\r\n\r\n".encode()

@@ -12,7 +12,7 @@ from gateway.auth.permissions import OPERATOR, Actor
 from gateway.services import namespaces, teams
 from gateway.services.context import Services
 from gateway.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
-from gateway.store.events import ManifestRow
+from gateway.store import ManifestRow
 from tests.integration.services.conftest import ADMIN, ALICE, BOB
 
 CAROL = Actor("carol")

@@ -8,7 +8,7 @@ from gateway.auth.policy import Identity
 from gateway.services import repositories
 from gateway.services.context import Services
 from gateway.services.errors import Forbidden, Invalid, NotFound
-from gateway.store.events import ManifestRow
+from gateway.store import ManifestRow
 
 ALICE = Identity("alice")
 

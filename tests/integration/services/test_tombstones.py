@@ -18,7 +18,7 @@ from gateway.registry.purge import Upstream
 from gateway.services import tombstones
 from gateway.services.context import Services
 from gateway.services.errors import Conflict, Forbidden, NotFound, Unavailable
-from gateway.store.events import ManifestRow
+from gateway.store import ManifestRow
 from tests.integration.services.conftest import ADMIN, ALICE
 
 DIGEST = "sha256:" + "a" * 64

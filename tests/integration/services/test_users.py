@@ -9,8 +9,7 @@ from gateway.auth.policy import Identity, TokenLimits
 from gateway.services import errors, tokens, users
 from gateway.services.context import Services
 from gateway.services.users import UserChange
-from gateway.store import StoreUnavailable
-from gateway.store.events import ManifestRow
+from gateway.store import ManifestRow, StoreUnavailable
 from tests.integration.services.conftest import ADMIN, ALICE, BOB
 from tests.integration.store.test_transactions import fail_at
 

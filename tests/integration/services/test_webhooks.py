@@ -11,7 +11,7 @@ from gateway.services import webhooks
 from gateway.services.context import Services
 from gateway.services.errors import Conflict, Forbidden, Invalid, NotFound
 from gateway.services.webhooks import WebhookChanges
-from gateway.store.events import Webhook, WebhookFailure
+from gateway.store import Webhook, WebhookFailure
 from tests.integration.services.conftest import ADMIN, ALICE
 
 HOOK = WebhookChanges(url="https://hooks.example.com/in", secret="s3cret-enough", actions=("push",))

@@ -21,8 +21,7 @@ import aiohttp
 import pytest
 
 from gateway.events.model import new_event_id
-from gateway.store import Store
-from gateway.store.events import NewEvent
+from gateway.store import NewEvent, Store
 from tests.integration.api.conftest import PASSWORD, Api, no_traceback_since, team_space
 from tests.support.client import USERS, fetch_token
 from tests.support.images import OCI_MANIFEST, push_image

@@ -8,8 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 import gateway.store.base
-from gateway.store import Store, open_store
-from gateway.store.events import ManifestRow
+from gateway.store import ManifestRow, Store, open_store
 from gateway.store.schema import EXACT_COLLATION, MIGRATIONS
 from tests.support.processes import mariadb_database
 

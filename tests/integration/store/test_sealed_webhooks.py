@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.auth.sealing import Sealer, Unsealable, new_key
-from gateway.store import Store, base, open_store
-from gateway.store.events import PlainText, Webhook
+from gateway.store import PlainText, Store, Webhook, base, open_store
 
 SECRET = "hook-secret-3f9a1c"
 URL = "https://hooks.example.com/services/T0/B0/url-token-5e1d"

@@ -9,8 +9,7 @@ import time
 import pytest
 
 from gateway.events.model import new_event_id
-from gateway.store import AppToken, Conflict, Store, open_store
-from gateway.store.events import NewEvent, SettledBatch
+from gateway.store import AppToken, Conflict, NewEvent, SettledBatch, Store, open_store
 from gateway.store.schema import MIGRATIONS
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import time
 
-from gateway.store import Deletion, Store
-from gateway.store.events import ManifestRow
+from gateway.store import Deletion, ManifestRow, Store
 
 
 async def _push(store: Store, repository: str) -> None:

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from gateway.store import Store, StoreUnavailable
-from gateway.store.events import ManifestRow
+from gateway.store import ManifestRow, Store, StoreUnavailable
 
 
 class Boom(Exception):

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.store import Store
-from gateway.store.events import ManifestRow, Webhook, WebhookFailure
-from gateway.store.uploads import UploadState
+from gateway.store import ManifestRow, Store, UploadState, Webhook, WebhookFailure
 
 
 async def test_setting_a_user_flag_or_password_to_what_it_is_finds_the_user(store: Store) -> None:

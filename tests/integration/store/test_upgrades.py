@@ -16,8 +16,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 import gateway.store.base
-from gateway.store import Store, open_store
-from gateway.store.events import NewEvent
+from gateway.store import NewEvent, Store, open_store
 from gateway.store.schema import MIGRATIONS, sql_for
 
 _CREATED = re.compile(r"CREATE TABLE (\w+)")

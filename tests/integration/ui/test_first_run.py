@@ -112,7 +112,7 @@ def test_the_setup_form_refuses_differing_passwords_and_a_bad_name_and_escapes_i
     _fill_setup(page, hostile, "a-long-password")
     page.click("button[type=submit]")
     assert "not a valid user name" in page.locator(".error").inner_text()
-    assert "<b id=\"injected\">" in page.locator(".error").inner_text()
+    assert '<b id="injected">' in page.locator(".error").inner_text()
     assert page.locator("#injected").count() == 0
     assert page.input_value("#username") == hostile
     assert_accessible(page)

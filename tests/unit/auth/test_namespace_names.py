@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.names import could_be_a_user
-from gateway.names import is_valid_namespace_name, is_valid_team_name
+from gateway.names import could_be_a_user, is_valid_namespace_name, is_valid_team_name
 
 
 @pytest.mark.parametrize("name", ["carol", "web", "a.b", "a-b", "a_b", "x1", "w" * 64])

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.auth.scopes import Scope, format_scopes, is_supported_digest, is_valid_digest, is_valid_tag, parse_scope, parse_scopes
+from gateway.auth.scopes import (
+    Scope,
+    format_scopes,
+    is_supported_digest,
+    is_valid_digest,
+    is_valid_tag,
+    parse_scope,
+    parse_scopes,
+)
 from gateway.names import is_valid_repository_name
 
 SHA256 = "sha256:" + "0123456789abcdef" * 4

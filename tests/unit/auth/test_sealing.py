@@ -47,5 +47,5 @@ def test_the_key_file_is_created_private_once_and_reused(tmp_path: Path) -> None
 def test_a_malformed_key_file_is_refused_with_its_path(tmp_path: Path, content: str) -> None:
     path = tmp_path / "secrets.key"
     path.write_bytes(content.encode("latin-1"))
-    with pytest.raises(SecretsKeyError, match="secrets.key"):
+    with pytest.raises(SecretsKeyError, match=r"secrets\.key"):
         read_keys(path)

@@ -28,5 +28,5 @@ def test_event_timestamps_read_as_datetime_writes_them() -> None:
                1_799_999_999.123456, 86_399.9999999, 4_102_444_799.999999]
     moments += [1_700_000_000 + step * 0.0370001 for step in range(2000)]
     for moment in moments:
-        expected = datetime.datetime.fromtimestamp(moment, datetime.timezone.utc).isoformat(timespec="microseconds")
+        expected = datetime.datetime.fromtimestamp(moment, datetime.UTC).isoformat(timespec="microseconds")
         assert rfc3339_nano(moment) == expected.replace("+00:00", "Z"), moment

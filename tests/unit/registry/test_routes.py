@@ -7,7 +7,13 @@ from multidict import MultiDict
 
 from gateway.auth.scopes import Scope
 from gateway.registry.routes import (
-    InvalidName, Route, allowed_methods, match_route, mount_source, mount_sources, required_access,
+    InvalidName,
+    Route,
+    allowed_methods,
+    match_route,
+    mount_source,
+    mount_sources,
+    required_access,
 )
 
 DIGEST = "sha256:" + "a" * 64

@@ -12,25 +12,25 @@ import pytest
 
 from tests.support.processes import REPO_ROOT
 
-TESTS = '''\
+TESTS = """\
 import pytest
 
 def test_runs():
     pass
 
 {extra}
-'''
+"""
 
-SKIPPING = '''\
+SKIPPING = """\
 def test_needs_podman():
     pytest.skip("podman is not installed here")
-'''
+"""
 
-XFAILING = '''\
+XFAILING = """\
 @pytest.mark.xfail(reason="a known bug")
 def test_known_bug():
     assert False
-'''
+"""
 
 
 def run_pytest(tmp_path: Path, extra: str, ci: str | None, *args: str) -> subprocess.CompletedProcess[str]:

@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.processes import REPO_ROOT
 
-HANGING = '''\
+HANGING = """\
 import asyncio
 import subprocess
 
@@ -31,7 +31,7 @@ def test_hangs_on_a_subprocess(tmp_path):
 
 def test_runs_after_them():
     pass
-'''
+"""
 
 
 def test_every_test_has_a_default_deadline_that_raises_inside_the_test(request: pytest.FixtureRequest) -> None:

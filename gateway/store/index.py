@@ -1,0 +1,109 @@
+"""Queries on the repository index: the repositories, manifests and tags recorded from the pushes,
+pulls and deletes that passed through the gateway (listings, referrers and namespace occupancy
+read it instead of walking the registry)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from gateway.store.records import ManifestRow, RepositoryRow, TagRow
+from gateway.store.sql import SQLBase
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+_MANIFEST_COLUMNS = ("media_type", "size", "artifact_type", "subject", "annotations", "pushed_at")
+_TAG_COLUMNS = ("digest", "media_type", "size", "pushed_at")
+
+
+class IndexQueries(SQLBase):
+    async def index_push(self, manifest: ManifestRow, tag: str) -> None:
+        """Index a pushed manifest (and its tag) in one transaction. Each row is an upsert: the same
+        tag or manifest pushed through two instances at once updates what the other inserted,
+        rather than fail a push the registry has already taken."""
+        params = {
+            "name": manifest.repository, "created_at": manifest.pushed_at, "last_push_at": manifest.pushed_at,
+            "repository": manifest.repository, "digest": manifest.digest, "media_type": manifest.media_type,
+            "size": manifest.size, "artifact_type": manifest.artifact_type, "subject": manifest.subject,
+            "annotations": json.dumps(manifest.annotations) if manifest.annotations else None,
+            "pushed_at": manifest.pushed_at, "tag": tag,
+        }
+        async with self.transaction():
+            await self.execute(self.upsert("repositories", ("name",), ("created_at", "last_push_at"), ("last_push_at",)), params)
+            await self.execute(
+                self.upsert(
+                    "manifests", ("repository", "digest"), _MANIFEST_COLUMNS, _MANIFEST_COLUMNS,
+                ),
+                params,
+            )
+            if tag:
+                await self.execute(
+                    self.upsert("tags", ("repository", "tag"), _TAG_COLUMNS, _TAG_COLUMNS), params
+                )
+
+    async def index_pulls(self, pulls: Iterable[tuple[str, int]]) -> None:
+        for repository, at in pulls:
+            await self.execute(
+                "UPDATE repositories SET last_pull_at = :at WHERE name = :name", {"name": repository, "at": at}
+            )
+
+    async def index_delete_manifest(self, repository: str, digest: str) -> None:
+        async with self.transaction():
+            params = {"repository": repository, "digest": digest}
+            await self.execute("DELETE FROM tags WHERE repository = :repository AND digest = :digest", params)
+            await self.execute("DELETE FROM manifests WHERE repository = :repository AND digest = :digest", params)
+
+    async def index_delete_tag(self, repository: str, tag: str) -> None:
+        await self.execute(
+            "DELETE FROM tags WHERE repository = :repository AND tag = :tag", {"repository": repository, "tag": tag}
+        )
+
+    async def manifest_digests(self, repository: str) -> list[str]:
+        rows = await self.fetch_all(
+            "SELECT digest FROM manifests WHERE repository = :repository ORDER BY digest", {"repository": repository}
+        )
+        return [str(r["digest"]) for r in rows]
+
+    async def forget_repository(self, repository: str) -> None:
+        """Drop a repository from the index (after its manifests were deleted upstream)."""
+        async with self.transaction():
+            params = {"repository": repository}
+            await self.execute("DELETE FROM tags WHERE repository = :repository", params)
+            await self.execute("DELETE FROM manifests WHERE repository = :repository", params)
+            await self.execute("DELETE FROM uploads WHERE repository = :repository", params)
+            await self.execute("DELETE FROM repositories WHERE name = :repository", params)
+
+    async def list_repositories(self, after: str = "", limit: int = 100) -> list[RepositoryRow]:
+        rows = await self.fetch_all(
+            "SELECT * FROM repositories WHERE name > :after ORDER BY name LIMIT :limit", {"after": after, "limit": limit}
+        )
+        return [
+            RepositoryRow(r["name"], int(r["created_at"]), _optional_int(r["last_push_at"]), _optional_int(r["last_pull_at"]))
+            for r in rows
+        ]
+
+    async def list_tags(self, repository: str, after: str = "", limit: int = 100) -> list[TagRow]:
+        rows = await self.fetch_all(
+            "SELECT * FROM tags WHERE repository = :repository AND tag > :after ORDER BY tag LIMIT :limit",
+            {"repository": repository, "after": after, "limit": limit},
+        )
+        return [
+            TagRow(r["repository"], r["tag"], r["digest"], r["media_type"], int(r["size"]), int(r["pushed_at"])) for r in rows
+        ]
+
+    async def referrers(self, repository: str, subject: str) -> list[ManifestRow]:
+        rows = await self.fetch_all(
+            "SELECT * FROM manifests WHERE repository = :repository AND subject = :subject ORDER BY digest",
+            {"repository": repository, "subject": subject},
+        )
+        return [
+            ManifestRow(
+                r["repository"], r["digest"], r["media_type"], int(r["size"]), r["artifact_type"], r["subject"],
+                json.loads(r["annotations"]) if r["annotations"] else None, int(r["pushed_at"]),
+            )
+            for r in rows
+        ]
