@@ -33,6 +33,7 @@ from gateway.registry.proxy import v2_handler
 from gateway.registry.storage_blobs import senders
 from gateway.registry.uploads import UploadBinder
 from gateway.store import Conflict, Store, open_store
+from gateway.ui.app import setup_ui
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +156,8 @@ async def _api_version_header(request: web.Request, response: web.StreamResponse
         response.headers[API_VERSION_HEADER] = API_VERSION
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(settings: Settings, *, announce_setup: bool = True) -> web.Application:
+    """`announce_setup`: this process logs the first-run setup URL (see gateway.ui.first_run)."""
     app = web.Application(handler_args=_HANDLER_ARGS)
     if settings.password_cost < DEFAULT_COST:
         log.warning(
@@ -178,4 +180,5 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_post("/v2/webhooks/events", receive_upstream_events)
     app.router.add_route("*", "/v2{tail:(?s:.*)}", v2_handler)  # (?s): a %0A in the path is the handler's to judge
     setup_api(app)
+    setup_ui(app, announce_setup=announce_setup)
     return app

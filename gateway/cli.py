@@ -68,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=None, help="worker processes sharing the port (default: server.workers)")
     serve.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     commands.add_parser("migrate", help="apply database migrations")
+    commands.add_parser("setup-url", help="print the web UI's first-run URL (with its one-time code) while no admin exists")
 
     keys_parser = commands.add_parser("keys", help="token signing keys").add_subparsers(dest="action", required=True)
     generate = keys_parser.add_parser("generate", help="write DIR/token.key and DIR/token.crt")
@@ -158,7 +159,7 @@ def _read_password() -> str:
     return password
 
 
-_MANAGEMENT = frozenset({"user", "team", "namespace", "token", "secrets"})
+_MANAGEMENT = frozenset({"user", "team", "namespace", "token", "secrets", "setup-url"})
 
 
 def _require_database(settings: Settings) -> None:
@@ -198,6 +199,34 @@ async def _migrate(settings: Settings) -> None:
     finally:
         await store.close()
     print(f"applied migrations {', '.join(map(str, applied))}" if applied else "database is up to date")
+
+
+async def _print_setup_url(settings: Settings) -> None:
+    from gateway.services.setup import open_setup
+    from gateway.ui.first_run import setup_url
+
+    store = await open_store(settings.effective_database_url)
+    try:
+        configured = bool(settings.admin_username and settings.admin_password)
+        offer = await open_setup(store, load_or_create_sealer(settings.effective_secrets_key_file), admin_configured=configured)
+    finally:
+        await store.close()
+    if offer is None:
+        raise CommandError("no setup to do: an admin exists (or GATEWAY_ADMIN_* names one)")
+    if offer.code is None:
+        raise CommandError("the setup code was made by an instance with another secrets key: its log names the URL")
+    print(setup_url(settings, offer.code))
+
+
+async def _announce_setup(settings: Settings) -> None:
+    """The first-run setup URL, logged once by the supervisor (its workers stay quiet)."""
+    from gateway.ui.first_run import announce_setup
+
+    store = await open_store(settings.effective_database_url)
+    try:
+        await announce_setup(settings, store, load_or_create_sealer(settings.effective_secrets_key_file))
+    finally:
+        await store.close()
 
 
 def _user_command(settings: Settings, args: argparse.Namespace) -> None:
@@ -361,7 +390,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
             raise ConfigError("GATEWAY_TLS_CERT_FILE", str(exc)) from None
     workers = settings.server_workers if args.workers is None else args.workers
     if args.worker:
-        run_server(settings, certificate, reuse_port=True)
+        run_server(settings, certificate, reuse_port=True, announce_setup=False)  # the supervisor did
     elif workers <= 1:
         run_server(settings, certificate)
     else:
@@ -370,6 +399,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         except PortTaken as exc:
             raise CommandError(str(exc)) from None
         asyncio.run(_migrate(settings))  # once, before the workers race for it
+        asyncio.run(_announce_setup(settings))
         config_args = ["--config", str(args.config)] if args.config else []
         config_args += ["--env-file", str(args.env_file)] if args.env_file else []
         if run_workers(config_args, workers) != 0:
@@ -390,6 +420,8 @@ def run(argv: Sequence[str] | None = None) -> None:
         _serve(settings, args)
     elif args.command == "migrate":
         asyncio.run(_migrate(settings))
+    elif args.command == "setup-url":
+        asyncio.run(_print_setup_url(settings))
     elif args.command == "keys":
         try:
             key_path, cert_path = write_key_pair(args.out, args.type)

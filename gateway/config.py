@@ -100,6 +100,8 @@ class Settings:
     password_cost: int = DEFAULT_COST
     secrets_key_file: Path | None = None
     webhooks_allow_private_targets: bool = False
+    ui_session_idle: int = 2 * 3600
+    ui_session_max: int = 12 * 3600
 
     def policy_rules(self) -> Rules:
         return Rules(
@@ -115,6 +117,11 @@ class Settings:
     def database_is_default(self) -> bool:
         """Neither a data directory nor a database was given: the store is ./data of wherever this runs."""
         return not self.database_url and self.data_dir == DEFAULT_DATA_DIR
+
+    @property
+    def behind_tls(self) -> bool:
+        """Browsers reach us over HTTPS: we serve TLS, or the public URL says a proxy does."""
+        return self.tls_cert_file is not None or (self.public_url is not None and self.public_url.scheme == "https")
 
     @property
     def effective_secrets_key_file(self) -> Path:
@@ -382,6 +389,8 @@ OPTIONS: tuple[Option, ...] = (
         "webhooks_allow_private_targets", ("webhook_delivery", "allow_private_targets"),
         "GATEWAY_WEBHOOK_DELIVERY_ALLOW_PRIVATE_TARGETS", _bool,
     ),
+    Option("ui_session_idle", ("ui", "session_idle"), "GATEWAY_UI_SESSION_IDLE", _int_between(1, 30 * 86400)),
+    Option("ui_session_max", ("ui", "session_max"), "GATEWAY_UI_SESSION_MAX", _int_between(1, 365 * 86400)),
 )
 
 

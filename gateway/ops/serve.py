@@ -128,11 +128,13 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
-def run_server(settings: Settings, certificate: ServerCertificate | None, *, reuse_port: bool = False) -> None:
+def run_server(
+    settings: Settings, certificate: ServerCertificate | None, *, reuse_port: bool = False, announce_setup: bool = True,
+) -> None:
     from gateway.app import create_app
 
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        runner.run(_serve(create_app(settings), settings, certificate, reuse_port))
+        runner.run(_serve(create_app(settings, announce_setup=announce_setup), settings, certificate, reuse_port))
     log.info("stopped (pid %d)", os.getpid())
 
 

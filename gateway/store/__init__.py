@@ -19,11 +19,13 @@ from gateway.store.records import (
     RefreshToken,
     RepositoryRow,
     SettledBatch,
+    SetupCode,
     StoreError,
     StoreUnavailable,
     TagRow,
     Team,
     Tombstone,
+    UiSession,
     UploadState,
     User,
     Webhook,
@@ -47,7 +49,7 @@ async def open_store(url: str) -> Store:
 
 __all__ = [
     "AppToken", "Conflict", "Deletion", "EventRow", "FieldSealer", "ManifestRow", "Member", "Namespace", "NewEvent",
-    "NotFound", "PlainText", "RefreshToken", "RepositoryRow", "SettledBatch", "Store", "StoreError",
-    "StoreUnavailable", "TagRow", "Team", "Tombstone", "UploadState", "User", "Webhook", "WebhookFailure",
+    "NotFound", "PlainText", "RefreshToken", "RepositoryRow", "SettledBatch", "SetupCode", "Store", "StoreError",
+    "StoreUnavailable", "TagRow", "Team", "Tombstone", "UiSession", "UploadState", "User", "Webhook", "WebhookFailure",
     "open_store",
 ]

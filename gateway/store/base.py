@@ -16,13 +16,14 @@ from gateway.store.events import EventQueries
 from gateway.store.index import IndexQueries
 from gateway.store.records import StoreUnavailable
 from gateway.store.schema import MIGRATIONS, sql_for
+from gateway.store.sessions import SessionQueries
 from gateway.store.sql import now
 from gateway.store.uploads import UploadQueries
 from gateway.store.users import UserQueries
 from gateway.store.webhooks import WebhookQueries
 
 
-class Store(UserQueries, AccessQueries, EventQueries, IndexQueries, WebhookQueries, UploadQueries):
+class Store(UserQueries, AccessQueries, EventQueries, IndexQueries, WebhookQueries, UploadQueries, SessionQueries):
     """One object owns the connections; everything else asks it, never a driver."""
 
     @abstractmethod

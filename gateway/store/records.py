@@ -212,3 +212,26 @@ class WebhookFailure:
     attempts: int
     last_error: str
     updated_at: int
+
+
+# -- web UI sessions and the first-run setup code ---------------------------------------------
+
+@dataclass(frozen=True)
+class UiSession:
+    """A web UI session; `id_hash` is the hash of the id the browser's cookie holds."""
+
+    id_hash: str
+    username: str
+    created_at: int
+    last_seen_at: int
+    ended_at: int | None
+
+
+@dataclass(frozen=True)
+class SetupCode:
+    """The first-run setup code: its hash decides, its sealed copy is shown in the log."""
+
+    code_hash: str
+    sealed_code: str
+    created_at: int
+    used_at: int | None

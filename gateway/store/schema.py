@@ -265,4 +265,28 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
             "UPDATE refresh_tokens SET last_used_at = created_at",
         ),
     ),
+    (
+        10,
+        (
+            # Web UI sessions: only a hash of the session id (the cookie's value) is kept, so
+            # a copy of the database opens no session. Ended rows stay until pruned.
+            """CREATE TABLE ui_sessions (
+                id_hash CHAR(64) NOT NULL PRIMARY KEY,
+                username VARCHAR(64) NOT NULL,
+                created_at BIGINT NOT NULL,
+                last_seen_at BIGINT NOT NULL,
+                ended_at BIGINT NULL
+            )""",
+            "CREATE INDEX ui_sessions_by_user ON ui_sessions (username)",
+            # The one first-run setup code (id 1) every process accepts: its hash decides, the
+            # sealed copy lets any process holding the secrets key show it in its log.
+            """CREATE TABLE ui_setup_code (
+                id INTEGER NOT NULL PRIMARY KEY,
+                code_hash CHAR(64) NOT NULL,
+                sealed_code TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                used_at BIGINT NULL
+            )""",
+        ),
+    ),
 )
