@@ -114,6 +114,7 @@ async def update_user(services: Services, actor: Actor, name: str, change: UserC
         if password_hash is not None or change.disabled:
             # Whoever held a stored login (docker's refresh token) or a web session must prove the new password.
             revoked = await store.revoke_refresh_tokens(name)
+            await store.end_sessions(name)
         after = await store.get_user(name)
     if change.disabled is True:
         services.revocations.disable(name)  # after the write, so a refresh from the store cannot undo it
@@ -134,6 +135,8 @@ async def delete_user(services: Services, actor: Actor, name: str) -> Deletion:
     async with store.transaction():
         token_ids = [token.id for token in await store.list_app_tokens(name)]
         deletion = await store.delete_user(name, deleted_by=actor.name)
+        if deletion.deleted:
+            await store.end_sessions(name)
     if not deletion.deleted:
         raise _no_such(name)
     revocations = services.revocations

@@ -151,3 +151,20 @@ async def test_deleting_a_user_with_repositories_reserves_the_name(services: Ser
 
 def _manifest(repository: str) -> ManifestRow:
     return ManifestRow(repository, "sha256:" + "b" * 64, "application/vnd.oci.image.manifest.v1+json", 10, None, None, {}, 1000)
+
+
+async def test_a_new_password_a_disable_or_a_deletion_ends_the_users_web_sessions(services: Services) -> None:
+    await _with_alice_and_bob(services)
+    store = services.store
+    for number, change in enumerate((UserChange(password="another-long-one"), UserChange(disabled=True))):
+        await store.create_session(f"alice-{number}", "alice")
+        await store.create_session(f"bob-{number}", "bob")
+        await users.update_user(services, ADMIN, "alice", change)
+        ended = await store.get_session(f"alice-{number}")
+        assert ended is not None and ended.ended_at is not None, change
+        kept = await store.get_session(f"bob-{number}")
+        assert kept is not None and kept.ended_at is None, "another user's session must stay"
+    await store.create_session("alice-last", "alice")
+    await users.delete_user(services, ADMIN, "alice")
+    last = await store.get_session("alice-last")
+    assert last is None or last.ended_at is not None
