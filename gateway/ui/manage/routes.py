@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import aiohttp_jinja2
 from aiohttp import web
 
-from gateway.ui.manage import tokens
+from gateway.ui.manage import teams, tokens
 
 
 def when(seconds: int | None, missing: str = "") -> str:
@@ -22,3 +22,11 @@ def add_manage_pages(ui: web.Application) -> None:
     ui.router.add_get("/tokens", tokens.tokens_page)
     ui.router.add_post("/tokens", tokens.create)
     ui.router.add_post("/tokens/{name}/revoke", tokens.revoke)
+    ui.router.add_get("/teams", teams.teams_page)
+    ui.router.add_post("/teams", teams.create)
+    ui.router.add_get("/teams/{team}", teams.team_page)
+    ui.router.add_post("/teams/{team}/members", teams.add_member)
+    ui.router.add_post("/teams/{team}/members/{user}/role", teams.change_role)
+    ui.router.add_post("/teams/{team}/members/{user}/remove", teams.remove_member)
+    ui.router.add_post("/teams/{team}/namespaces", teams.create_namespace)
+    ui.router.add_post("/teams/{team}/namespaces/{namespace}/visibility", teams.change_visibility)
