@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import aiohttp_jinja2
 from aiohttp import web
 
-from gateway.ui.manage import teams, tokens
+from gateway.ui.manage import teams, tokens, users
 
 
 def when(seconds: int | None, missing: str = "") -> str:
@@ -30,3 +30,7 @@ def add_manage_pages(ui: web.Application) -> None:
     ui.router.add_post("/teams/{team}/members/{user}/remove", teams.remove_member)
     ui.router.add_post("/teams/{team}/namespaces", teams.create_namespace)
     ui.router.add_post("/teams/{team}/namespaces/{namespace}/visibility", teams.change_visibility)
+    ui.router.add_get("/users", users.users_page)
+    ui.router.add_post("/users", users.create)
+    ui.router.add_post("/users/password-reset", users.reset_password)
+    ui.router.add_post("/users/{name}/{change}", users.change)
