@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import aiohttp_jinja2
 from aiohttp import web
 
-from gateway.ui.manage import teams, tokens, users
+from gateway.ui.manage import audit, teams, tokens, users
 
 
 def when(seconds: int | None, missing: str = "") -> str:
@@ -34,3 +34,4 @@ def add_manage_pages(ui: web.Application) -> None:
     ui.router.add_post("/users", users.create)
     ui.router.add_post("/users/password-reset", users.reset_password)
     ui.router.add_post("/users/{name}/{change}", users.change)
+    ui.router.add_get("/audit", audit.audit_page)
