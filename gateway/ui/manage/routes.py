@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import aiohttp_jinja2
 from aiohttp import web
 
-from gateway.ui.manage import audit, teams, tokens, users
+from gateway.ui.manage import audit, health, teams, tokens, users, webhooks
 
 
 def when(seconds: int | None, missing: str = "") -> str:
@@ -35,3 +35,7 @@ def add_manage_pages(ui: web.Application) -> None:
     ui.router.add_post("/users/password-reset", users.reset_password)
     ui.router.add_post("/users/{name}/{change}", users.change)
     ui.router.add_get("/audit", audit.audit_page)
+    ui.router.add_get("/webhooks", webhooks.webhooks_page)
+    ui.router.add_get("/webhooks/{name}", webhooks.webhook_page)
+    ui.router.add_post("/webhooks/{name}/redeliver", webhooks.redeliver)
+    ui.router.add_get("/health", health.health_page)

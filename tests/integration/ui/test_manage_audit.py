@@ -4,31 +4,14 @@ repository there, an admin sees everything."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import aiohttp
-
 from tests.integration.ui.conftest import assert_accessible, sign_in
-from tests.support.client import USERS, bearer
-from tests.support.images import push_image
+from tests.integration.ui.pushing import push_images
+from tests.support.client import USERS
 from tests.support.processes import Gateway
-
-
-async def _push_all(gateway: Gateway, pushes: list[tuple[str, str, str]]) -> None:
-    async with aiohttp.ClientSession() as session:
-        for user, repository, tag in pushes:
-            headers = await bearer(session, gateway.url, gateway.host, user, f"repository:{repository}:pull,push")
-            await push_image(session, gateway.url, repository, tag, headers, seed=tag)
-
-
-def _push(gateway: Gateway, pushes: list[tuple[str, str, str]]) -> None:
-    """In a thread of its own: Playwright's sync API holds this thread's event loop."""
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, _push_all(gateway, pushes)).result()
 
 
 def _column(page: Any, name: str) -> list[str]:
@@ -50,7 +33,7 @@ def test_the_audit_log_filters_pages_and_hides_other_users_private_repositories(
     make_gateway: Callable[..., Gateway], new_page: Callable[[], Any],
 ) -> None:
     own = make_gateway()
-    _push(own, [("alice", "alice/shown", "v1"), ("alice", "alice/shown", "v2"), ("alice", "alice/shown", "v3"), ("bob", "bob/hidden", "x")])
+    push_images(own, [("alice", "alice/shown", "v1"), ("alice", "alice/shown", "v2"), ("alice", "alice/shown", "v3"), ("bob", "bob/hidden", "x")])
     admin = new_page()
     sign_in(admin, own, *Gateway.ADMIN)
     _events_shown(admin, f"{own.url}/ui/audit?action=push", 4)
