@@ -78,11 +78,15 @@ async def _run(check: Callable[[web.Application], Awaitable[None]], app: web.App
     return result
 
 
-async def readyz(request: web.Request) -> web.Response:
-    app = request.app
+async def check_components(app: web.Application) -> dict[str, dict[str, object]]:
+    """Every check's result by name (the readiness probe's, and the admins' health page's)."""
     timeout = app[keys.SETTINGS].readiness_timeout
     results = await asyncio.gather(*(_run(check, app, timeout) for check in CHECKS.values()))
-    components = dict(zip(CHECKS, results, strict=True))
-    ready = all(result["status"] == "up" for result in results)
+    return dict(zip(CHECKS, results, strict=True))
+
+
+async def readyz(request: web.Request) -> web.Response:
+    components = await check_components(request.app)
+    ready = all(result["status"] == "up" for result in components.values())
     body = {"status": "ready" if ready else "not ready", "checks": components}
     return web.json_response(body, status=200 if ready else 503, headers={"Cache-Control": "no-store"})

@@ -26,7 +26,7 @@ from gateway.services.context import Services
 from gateway.services.errors import Conflict, Forbidden, Invalid, NotFound
 from gateway.services.guards import require_admin, require_self_or_admin, valid_name
 from gateway.services.paging import page_of
-from gateway.services.teams import existing_team, require_team_owner
+from gateway.services.teams import existing_team, require_team_member, require_team_owner
 from gateway.services.tombstones import refuse_if_reserved
 from gateway.store import Conflict as StoreConflict
 from gateway.store import Deletion, Namespace
@@ -110,6 +110,19 @@ async def list_namespaces(
 
     store = services.store
     return await page_of(store.list_namespaces, lambda n: n.name, after, limit, None if actor.admin else visible)
+
+
+async def list_team_namespaces(
+    services: Services, actor: Actor, team: str, after: str, limit: int
+) -> tuple[list[Namespace], str | None]:
+    """A page of a team's namespaces, by name, for its members and admins (they see them all)."""
+    await existing_team(services, team)
+    await require_team_member(services, actor, team, "list its namespaces")
+
+    async def of_team(namespace: Namespace) -> bool:
+        return namespace.team == team
+
+    return await page_of(services.store.list_namespaces, lambda n: n.name, after, limit, of_team)
 
 
 async def create_namespace(

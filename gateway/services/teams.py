@@ -6,6 +6,8 @@ refused (Forbidden), not told it is missing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from gateway import names
 from gateway.auth.permissions import OPERATOR, Actor, may_manage_team, may_read_team
 from gateway.auth.policy import ROLES
@@ -15,6 +17,15 @@ from gateway.services.guards import valid_name
 from gateway.services.paging import page_of
 from gateway.store import Conflict as StoreConflict
 from gateway.store import Member, Team
+
+
+@dataclass(frozen=True)
+class TeamRights:
+    """What the actor is in a team and may do there: `role` their own membership (None: not a
+    member, admins included), `manages` whether they may manage it (owners and admins)."""
+
+    role: str | None
+    manages: bool
 
 
 async def existing_team(services: Services, name: str) -> Team:
@@ -68,6 +79,13 @@ async def get_team(services: Services, actor: Actor, name: str) -> Team:
     team = await existing_team(services, name)
     await require_team_member(services, actor, name, "read this team")
     return team
+
+
+async def team_rights(services: Services, actor: Actor, name: str) -> TeamRights:
+    """The actor's place in a team they may read (so a page offers only what they may do)."""
+    await get_team(services, actor, name)
+    role = await services.store.get_role(name, actor.name)
+    return TeamRights(role, may_manage_team(actor, role))
 
 
 async def delete_team(services: Services, actor: Actor, name: str) -> None:

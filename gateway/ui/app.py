@@ -15,6 +15,7 @@ from aiohttp import web
 
 from gateway.ui import auth, first_run, home
 from gateway.ui.errors import ui_errors
+from gateway.ui.manage.routes import add_manage_pages
 from gateway.ui.middleware import ui_forms, ui_session
 from gateway.ui.pages import HOME
 from gateway.ui.sessions import UI_PATH
@@ -38,6 +39,7 @@ def create_ui_app() -> web.Application:
     ui.router.add_post("/logout", auth.logout)
     ui.router.add_get("/setup", first_run.setup_page)
     ui.router.add_post("/setup", first_run.setup)
+    add_manage_pages(ui)
     ui.router.add_static("/static", STATIC_DIR)
     return ui
 

@@ -1,0 +1,93 @@
+"""The audit log page: events newest first with filters (repository, action, actor, from and
+to dates in UTC), paged with the service's cursor; each user sees what gateway.services.events
+shows them (admins everything, others only what they may pull)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from aiohttp import web
+from yarl import URL
+
+from gateway.auth.policy import Identity
+from gateway.events.model import ACTIONS
+from gateway.services.errors import Invalid
+from gateway.services.events import EventPage, EventQuery, list_events
+from gateway.ui.context import services
+from gateway.ui.manage.common import PAGE_SIZE
+from gateway.ui.pages import render, require_signed_in
+from gateway.ui.sessions import UI_PATH
+
+AUDIT_PATH = f"{UI_PATH}/audit"
+FILTERS = ("repository", "action", "actor", "since", "until")
+MAX_LIMIT = 100
+_DAY = timedelta(days=1)
+
+
+def _day_ms(text: str, label: str, *, end: bool = False) -> int | None:
+    """A date field (YYYY-MM-DD, UTC) as milliseconds: the day's first, or with `end` its last."""
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise Invalid(f"{label} must be a date like 2024-05-31") from None
+    moment = datetime.combine(day + _DAY if end else day, time(), UTC)
+    return int(moment.timestamp() * 1000) - (1 if end else 0)
+
+
+def _number(text: str, what: str) -> int | None:
+    if not text:
+        return None
+    if not text.isdigit() or len(text) > 18:
+        raise Invalid(f"{what} is not a number")
+    return int(text)
+
+
+def _query(filters: dict[str, str], before: str, limit: str) -> EventQuery:
+    """`limit`: events a page (at most MAX_LIMIT, PAGE_SIZE when not given)."""
+    return EventQuery(
+        repository=filters["repository"] or None, action=filters["action"] or None, actor=filters["actor"] or None,
+        since_ms=_day_ms(filters["since"], "from"), until_ms=_day_ms(filters["until"], "to", end=True),
+        before_seq=_number(before, "the page to start from"),
+        limit=min(_number(limit, "the page size") or PAGE_SIZE, MAX_LIMIT),
+    )
+
+
+def _rows(page: EventPage) -> list[dict[str, Any]]:
+    """What the table shows of each event (as the service let the asker see it)."""
+    rows = []
+    for event in page.items:
+        target, actor = event.body.get("target") or {}, event.body.get("actor") or {}
+        rows.append({
+            "time": str(event.body.get("timestamp", ""))[:19].replace("T", " "), "action": event.body.get("action", ""),
+            "repository": target.get("repository", ""), "tag": target.get("tag", ""),
+            "digest": str(target.get("digest", "")), "actor": actor.get("name", "") or "(anonymous)",
+        })
+    return rows
+
+
+async def audit_page(request: web.Request) -> web.Response:
+    who = require_signed_in(request)
+    filters = {name: request.query.get(name, "").strip()[:256] for name in FILTERS}
+    rows: list[dict[str, Any]] = []
+    older, error, status = None, None, 200
+    try:
+        identity = Identity(who.user.name, admin=who.user.admin)
+        query = _query(filters, request.query.get("before", ""), request.query.get("limit", ""))
+        page = await list_events(services(request), identity, query)
+    except Invalid as exc:
+        error, status = exc.message, 400
+    else:
+        rows = _rows(page)
+        if page.next is not None:
+            kept = {name: value for name, value in filters.items() if value}
+            if "limit" in request.query:
+                kept["limit"] = request.query["limit"]
+            older = str(URL(AUDIT_PATH).with_query({**kept, "before": str(page.next)}))
+    context = {
+        "title": "Audit log", "nav": "audit", "filters": filters, "actions": ACTIONS, "events": rows,
+        "older": older, "flash": None, "error": error,
+    }
+    return render(request, "manage_audit.html", context, status=status)

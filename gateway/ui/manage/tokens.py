@@ -1,0 +1,62 @@
+"""My application tokens: the list, the form to create one (its secret shown once, in the
+answer to the POST and nowhere else), and revoking one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from gateway.services import tokens
+from gateway.services.errors import Conflict, Invalid
+from gateway.ui.context import services
+from gateway.ui.manage.common import checked, done, flash, text
+from gateway.ui.pages import render, require_signed_in
+from gateway.ui.sessions import UI_PATH
+
+TOKENS_PATH = f"{UI_PATH}/tokens"
+NEVER = "never"
+# The expiry choices offered (a lifetime tokens.create_token understands), the first the default.
+EXPIRIES = (("30d", "30 days"), ("7d", "7 days"), ("13w", "90 days"), ("52w", "one year"), (NEVER, "never"))
+
+
+async def _page(
+    request: web.Request, *, form: dict[str, Any] | None = None, error: str | None = None, status: int = 200,
+) -> web.Response:
+    who = require_signed_in(request)
+    listed = await tokens.list_tokens(services(request), who.actor, who.user.name)
+    context = {
+        "title": "Application tokens", "nav": "tokens", "tokens": listed, "actions": tokens.ACTIONS,
+        "expiries": EXPIRIES, "flash": flash(request), "error": error,
+        "form": form or {"name": "", "namespaces": "", "actions": list(tokens.DEFAULT_ACTIONS), "expires": EXPIRIES[0][0]},
+    }
+    return render(request, "manage_tokens.html", context, status=status)
+
+
+async def tokens_page(request: web.Request) -> web.Response:
+    return await _page(request)
+
+
+async def create(request: web.Request) -> web.Response:
+    who = require_signed_in(request)
+    form = await request.post()
+    name, namespaces, expires = text(form, "name"), text(form, "namespaces"), text(form, "expires")
+    actions = checked(form, "actions")
+    try:
+        created = await tokens.create_token(
+            services(request), who.actor, who.user.name, name,
+            namespaces=namespaces.replace(",", " ").split(), actions=actions,
+            expires=None if expires == NEVER else expires,
+        )
+    except (Invalid, Conflict) as exc:
+        kept = {"name": name, "namespaces": namespaces, "actions": actions, "expires": expires}
+        return await _page(request, form=kept, error=exc.message, status=400 if isinstance(exc, Invalid) else 409)
+    context = {"title": "Token created", "nav": "tokens", "token": created.record, "secret": created.secret}
+    return render(request, "manage_token_created.html", context)
+
+
+async def revoke(request: web.Request) -> web.Response:
+    who = require_signed_in(request)
+    name = request.match_info["name"]
+    await tokens.revoke_token(services(request), who.actor, who.user.name, name)
+    raise done(TOKENS_PATH, f"Token {name} revoked.")

@@ -1,0 +1,75 @@
+"""Admins' user pages: the list (paged), adding a user, disabling and enabling, making and
+unmaking admins, and resetting a password. The users service refuses everyone else (a 403 page)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway.services import users
+from gateway.services.errors import Conflict, Invalid
+from gateway.services.users import UserChange
+from gateway.ui.context import services
+from gateway.ui.manage.common import PAGE_SIZE, after, done, flash, text
+from gateway.ui.pages import render, require_signed_in
+from gateway.ui.sessions import UI_PATH
+
+USERS_PATH = f"{UI_PATH}/users"
+PASSWORDS_DIFFER = "The two passwords differ. Type the same password twice."
+# The flag changes offered on each row: the change and what the page says once it is done.
+CHANGES = {
+    "disable": (UserChange(disabled=True), "{name} is disabled; their sessions and logins have ended."),
+    "enable": (UserChange(disabled=False), "{name} is enabled again."),
+    "make-admin": (UserChange(admin=True), "{name} is now an admin."),
+    "unmake-admin": (UserChange(admin=False), "{name} is no longer an admin."),
+}
+
+
+async def _page(request: web.Request, *, name: str = "", error: str | None = None, status: int = 200) -> web.Response:
+    who = require_signed_in(request)
+    listed = await users.list_users(services(request), who.actor, after(request), PAGE_SIZE + 1)
+    context = {
+        "title": "Users", "nav": "users", "users": listed[:PAGE_SIZE],
+        "next_after": listed[PAGE_SIZE - 1].name if len(listed) > PAGE_SIZE else None,
+        "flash": flash(request), "error": error, "name": name,
+    }
+    return render(request, "manage_users.html", context, status=status)
+
+
+async def users_page(request: web.Request) -> web.Response:
+    return await _page(request)
+
+
+async def create(request: web.Request) -> web.Response:
+    who = require_signed_in(request)
+    form = await request.post()
+    name, password = text(form, "name"), form.get("password", "")
+    if not isinstance(password, str) or password != form.get("password_again"):
+        return await _page(request, name=name, error=PASSWORDS_DIFFER, status=400)
+    try:
+        await users.create_user(services(request), who.actor, name, password, admin=bool(form.get("admin")))
+    except (Invalid, Conflict) as exc:
+        return await _page(request, name=name, error=exc.message, status=400 if isinstance(exc, Invalid) else 409)
+    raise done(USERS_PATH, f"User {name} added.")
+
+
+async def change(request: web.Request) -> web.Response:
+    who = require_signed_in(request)
+    name, wanted = request.match_info["name"], CHANGES.get(request.match_info["change"])
+    if wanted is None:
+        raise web.HTTPNotFound
+    changed = await users.update_user(services(request), who.actor, name, wanted[0])
+    message = wanted[1].format(name=name)
+    raise done(USERS_PATH, f"{message} {changed.note}" if changed.note else message)
+
+
+async def reset_password(request: web.Request) -> web.Response:
+    who = require_signed_in(request)
+    form = await request.post()
+    name, password = text(form, "name"), form.get("password", "")
+    if not isinstance(password, str) or password != form.get("password_again"):
+        return await _page(request, error=PASSWORDS_DIFFER, status=400)
+    try:
+        await users.update_user(services(request), who.actor, name, UserChange(password=password))
+    except Invalid as exc:
+        return await _page(request, error=exc.message, status=400)
+    raise done(USERS_PATH, f"The password of {name} is reset; their sessions and logins have ended.")

@@ -1,0 +1,74 @@
+"""Admins' webhook and health pages in the browser: a webhook whose endpoint is down shows its
+failed delivery, and the button queues it again; the health page shows the components and the
+version; non-admins get a 403 page for both."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+from gateway import __version__
+from tests.integration.ui.conftest import assert_accessible, sign_in
+from tests.integration.ui.pushing import push_images
+from tests.support.client import USERS
+from tests.support.processes import Gateway, free_port
+
+FAST = {
+    "GATEWAY_WEBHOOK_DELIVERY_BACKOFF_INITIAL": "0.1",
+    "GATEWAY_WEBHOOK_DELIVERY_BACKOFF_MAX": "0.2",
+    "GATEWAY_WEBHOOK_DELIVERY_MAX_ATTEMPTS": "2",
+    "GATEWAY_WEBHOOK_DELIVERY_TIMEOUT": "1",
+}
+
+
+def _add_webhook(gateway: Gateway, name: str, url: str) -> None:
+    auth = base64.b64encode(":".join(Gateway.ADMIN).encode()).decode()
+    request = urllib.request.Request(
+        f"{gateway.url}/api/v1/webhooks", data=json.dumps({"name": name, "url": url, "secret": "a-secret-value"}).encode(),
+        headers={"Authorization": f"Basic {auth}", "Content-Type": "application/json"}, method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
+
+
+def _failures_shown(page: Any, url: str, timeout: float = 30.0) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        page.goto(url)
+        states = list(page.locator(".failure-state").all_inner_texts())
+        if states or time.monotonic() > deadline:
+            return states
+        time.sleep(0.3)
+
+
+def test_an_admin_sees_a_failed_delivery_and_sends_it_again(make_gateway: Callable[..., Gateway], new_page: Callable[[], Any]) -> None:
+    own = make_gateway(FAST)
+    _add_webhook(own, "down", f"http://127.0.0.1:{free_port()}/hook")
+    push_images(own, [("alice", "alice/hooked", "v1")])
+    admin = new_page()
+    sign_in(admin, own, *Gateway.ADMIN)
+    admin.goto(f"{own.url}/ui/webhooks")
+    assert "down" in admin.locator(".webhook-name").all_inner_texts()
+    assert_accessible(admin)
+    admin.click("a.webhook-name:text-is('down')")
+    assert _failures_shown(admin, admin.url) == ["failed"]
+    assert_accessible(admin)
+    admin.click("button:text('Send the failed deliveries again')")
+    assert admin.locator(".notice").inner_text() == "1 failed delivery queued again."
+
+    admin.goto(f"{own.url}/ui/health")
+    statuses = dict(zip(admin.locator(".component-name").all_inner_texts(), admin.locator(".component-status").all_inner_texts(), strict=True))
+    assert statuses == {"store": "up", "upstream": "up", "signing key": "up"}
+    assert admin.locator(".gateway-version").inner_text() == __version__
+    assert_accessible(admin)
+
+    alice = new_page()
+    sign_in(alice, own, "alice", USERS["alice"])
+    for path, message in (("webhooks", "only admins may list webhooks"), ("health", "only admins may see the gateway's health")):
+        response = alice.goto(f"{own.url}/ui/{path}")
+        assert response is not None and response.status == 403
+        assert alice.locator(".error-message").inner_text() == message

@@ -1,0 +1,79 @@
+"""My application tokens in the browser: one created in the UI shows its secret once (in the
+answer to the POST, never cached nor in a URL), works as a password at the token endpoint, and
+stops working once revoked there."""
+
+from __future__ import annotations
+
+import base64
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+from tests.integration.ui.conftest import assert_accessible, sign_in
+from tests.support.client import USERS
+from tests.support.processes import Gateway
+
+
+def token_endpoint_status(gateway: Gateway, user: str, password: str) -> int:
+    """The status of `GET /v2/token` with Basic auth, as `docker login` sends it."""
+    auth = base64.b64encode(f"{user}:{password}".encode()).decode()
+    request = urllib.request.Request(f"{gateway.url}/v2/token?service={gateway.host}", headers={"Authorization": f"Basic {auth}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def _create(page: Any, gateway: Gateway, name: str, *, push: bool = False) -> Any:
+    page.goto(f"{gateway.url}/ui/tokens")
+    page.fill("#token-name", name)
+    page.fill("#token-namespaces", "alice")
+    if push:
+        page.check("input[name=actions][value=push]")
+    page.select_option("#token-expires", "7d")
+    with page.expect_navigation() as answer:
+        page.click("form[action$='/ui/tokens'] button[type=submit]")
+    return answer.value
+
+
+def test_a_token_made_in_the_ui_logs_in_until_it_is_revoked(gateway: Gateway, page: Any) -> None:
+    name = f"ci-{time.time_ns()}"
+    sign_in(page, gateway, "alice", USERS["alice"])
+    page.goto(f"{gateway.url}/ui/tokens")
+    assert_accessible(page)
+
+    response = _create(page, gateway, name, push=True)
+    assert response.status == 200 and response.headers["cache-control"] == "no-store"
+    secret = page.input_value("#token-secret")
+    assert secret.startswith("pgat_")
+    assert secret not in page.url
+    assert page.locator("h1").inner_text() == f"Token {name} created"
+    assert_accessible(page)
+    assert token_endpoint_status(gateway, "alice", secret) == 200
+
+    page.goto(f"{gateway.url}/ui/tokens")
+    row = page.locator(".token-row", has=page.locator(".token-name", has_text=name))
+    assert row.count() == 1
+    cells = row.locator("td").all_inner_texts()
+    assert cells[1:3] == ["alice", "pull, push"] and cells[5] == "never"
+    assert secret not in page.content()  # shown once only
+
+    row.locator("button", has_text="Revoke").click()
+    assert page.locator(".notice").inner_text() == f"Token {name} revoked."
+    assert page.locator(".token-name", has_text=name).count() == 0
+    assert token_endpoint_status(gateway, "alice", secret) == 401
+    assert_accessible(page)
+
+
+def test_a_bad_token_form_says_why_and_keeps_what_was_typed(gateway: Gateway, page: Any) -> None:
+    sign_in(page, gateway, "bob", USERS["bob"])
+    page.goto(f"{gateway.url}/ui/tokens")
+    page.fill("#token-name", "fine-name")
+    page.uncheck("input[name=actions][value=pull]")
+    page.click("form[action$='/ui/tokens'] button[type=submit]")
+    assert "actions must be among pull, push, delete" in page.locator(".error").inner_text()
+    assert page.input_value("#token-name") == "fine-name"
+    assert page.locator("#token-secret").count() == 0
+    assert_accessible(page)
