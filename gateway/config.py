@@ -18,7 +18,7 @@ from yarl import URL
 
 from gateway import names, safe_json
 from gateway.auth.credentials import DEFAULT_COST, MAX_COST, MIN_COST
-from gateway.auth.policy import Rules
+from gateway.auth.policy import VISIBILITIES, Rules
 from gateway.events.hook_headers import headers_problem
 from gateway.events.model import ACTIONS as EVENT_ACTIONS
 from gateway.events.targets import target_problem
@@ -240,8 +240,8 @@ def _bool(key: str, value: Any) -> bool:
 
 def _visibility(key: str, value: Any) -> str:
     text = _text(key, value).strip()
-    if text not in {"public", "protected", "private"}:
-        raise ConfigError(key, f"expected public, protected or private, got {value!r}")
+    if text not in VISIBILITIES:
+        raise ConfigError(key, f"expected {', '.join(VISIBILITIES)}, got {value!r}")
     return text
 
 
