@@ -102,6 +102,7 @@ class Settings:
     webhooks_allow_private_targets: bool = False
     ui_session_idle: int = 2 * 3600
     ui_session_max: int = 12 * 3600
+    ui_anonymous_browsing: bool = False
 
     def policy_rules(self) -> Rules:
         return Rules(
@@ -391,6 +392,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("ui_session_idle", ("ui", "session_idle"), "GATEWAY_UI_SESSION_IDLE", _int_between(1, 30 * 86400)),
     Option("ui_session_max", ("ui", "session_max"), "GATEWAY_UI_SESSION_MAX", _int_between(1, 365 * 86400)),
+    Option("ui_anonymous_browsing", ("ui", "anonymous_browsing"), "GATEWAY_UI_ANONYMOUS_BROWSING", _bool),
 )
 
 

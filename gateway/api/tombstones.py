@@ -12,15 +12,11 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway import keys
 from gateway.api.caller import authenticate, services
 from gateway.api.names import namespace_param
 from gateway.api.paging import collect, page_body, page_request
 from gateway.api.render import json_response, no_content, time_text
-from gateway.auth.scopes import Scope
-from gateway.public import service_name
-from gateway.registry.purge import Actor as PurgeRecorder
-from gateway.registry.purge import Upstream
+from gateway.registry.deleting import recorder_for, upstream_for
 from gateway.services import tombstones
 from gateway.services.tombstones import API_PATH
 from gateway.store import Deletion, Tombstone
@@ -76,33 +72,11 @@ async def release_tombstone(request: web.Request) -> web.Response:
     return json_response({"message": message, "released": {**tombstone_json(released.tombstone), "repositories": left}})
 
 
-def _upstream(request: web.Request, admin: str) -> Upstream:
-    """The registry, with a token of the gateway's own per repository when it verifies tokens."""
-    app = request.config_dict
-    settings = app[keys.SETTINGS]
-    service = service_name(request, settings)
-
-    def headers_for(repository: str) -> dict[str, str]:
-        if not settings.upstream_forward_token:
-            return {}
-        issued = app[keys.ISSUER].issue(admin, service, [Scope("repository", repository, ("pull", "delete"))])
-        return {"Authorization": f"Bearer {issued.token}"}
-
-    return Upstream(app[keys.UPSTREAM], settings.upstream_url.origin(), headers_for)
-
-
-def _recorder(request: web.Request, admin: str) -> PurgeRecorder:
-    """Who purges, for the delete events: this gateway's recorder and manifest cache."""
-    app = request.config_dict
-    events, cache = app[keys.EVENTS], app[keys.MANIFEST_CACHE]
-    return PurgeRecorder(admin, events.source_addr, events.instance_id, cache.deleted)
-
-
 async def purge_tombstone(request: web.Request) -> web.Response:
     actor = (await authenticate(request)).actor
     name = namespace_param(request)
     purged = await tombstones.purge_tombstone(
-        services(request), actor, name, _upstream(request, actor.name), _recorder(request, actor.name)
+        services(request), actor, name, upstream_for(request, actor.name), recorder_for(request, actor.name)
     )
     message = (
         f"namespace {name!r} purged: {purged.manifests} manifests of {purged.repositories} repositories deleted"

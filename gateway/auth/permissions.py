@@ -28,6 +28,9 @@ class Actor:
         return cls(identity.name, identity.admin and not via_token, via_token)
 
 
+# A visitor who is not signed in (the web UI's anonymous browsing): public namespaces only.
+ANONYMOUS_ACTOR = Actor("")
+
 # The command line: whoever can run it holds the database, so it acts as an admin.
 OPERATOR = Actor("(command line)", admin=True)
 
@@ -49,7 +52,10 @@ def may_manage_team(actor: Actor, role: str | None) -> bool:
 
 def may_see_namespace(actor: Actor, name: str, visibility: str, role: str | None) -> bool:
     """Whether a namespace shows at all: public and protected ones to every signed-in user,
-    private ones to their user, their team's members (`role`) and admins."""
+    private ones to their user, their team's members (`role`) and admins; to a visitor who is
+    not signed in, public ones only."""
+    if actor.name == "":
+        return visibility == "public"
     return actor.admin or visibility != "private" or name == actor.name or role is not None
 
 

@@ -90,7 +90,7 @@ async def _tagged_digests(upstream: Upstream, repository: str) -> set[str]:
     return digests
 
 
-async def _delete(upstream: Upstream, repository: str, digest: str) -> bool:
+async def delete_upstream(upstream: Upstream, repository: str, digest: str) -> bool:
     """Delete one manifest; True when it was there, False when it was already gone."""
     url = upstream.origin.join(URL(f"/v2/{quote(repository, safe='/')}/manifests/{digest}", encoded=True))
     async with upstream.session.delete(url, headers=dict(upstream.headers_for(repository)), timeout=_TIMEOUT) as response:
@@ -107,9 +107,12 @@ async def _delete(upstream: Upstream, repository: str, digest: str) -> bool:
         raise PurgeError(f"the registry answered {response.status} to deleting {repository}@{digest}")
 
 
-def _event(actor: Actor, upstream: Upstream, repository: str, digest: str) -> Event:
+def delete_event(
+    actor: Actor, upstream: Upstream, repository: str, digest: str, useragent: str = "portus-gateway purge"
+) -> Event:
+    """The delete event of one manifest deleted by the gateway itself (`useragent`: which part)."""
     url = f"{upstream.origin}/v2/{repository}/manifests/{digest}"
-    request = RequestInfo(new_event_id(), "", "", "DELETE", "portus-gateway purge")
+    request = RequestInfo(new_event_id(), "", "", "DELETE", useragent)
     return Event(
         new_event_id(), time.time(), "delete", Target(repository, "", digest, 0, url), request, actor.name, "",
         actor.source_addr, actor.instance_id,
@@ -125,9 +128,9 @@ async def purge_namespace(store: Store, upstream: Upstream, namespace: str, acto
         for repository in repositories:
             digests = set(await store.manifest_digests(repository)) | await _tagged_digests(upstream, repository)
             for digest in sorted(digests):
-                if await _delete(upstream, repository, digest):
+                if await delete_upstream(upstream, repository, digest):
                     manifests += 1
-                    await store.add_event(to_row(_event(actor, upstream, repository, digest)))
+                    await store.add_event(to_row(delete_event(actor, upstream, repository, digest)))
                 actor.on_deleted(repository, digest)
             await store.forget_repository(repository)
             done += 1

@@ -29,3 +29,11 @@ def valid_name(grammar: names.Grammar, name: str) -> str:
     if (problem := grammar.problem(name)) is not None:
         raise Invalid(problem)
     return name
+
+
+def search_text(text: str) -> str:
+    """What a search over names looks for: names are lowercase, so the text is too; no longer
+    than a name can be. Every character is literal (see gateway.store.sql.like_literal)."""
+    if len(text) > names.MAX_NAME_LENGTH:
+        raise Invalid(f"search for at most {names.MAX_NAME_LENGTH} characters")
+    return text.lower()

@@ -24,7 +24,7 @@ from gateway.auth.permissions import (
 from gateway.auth.policy import VISIBILITIES
 from gateway.services.context import Services
 from gateway.services.errors import Conflict, Forbidden, Invalid, NotFound
-from gateway.services.guards import require_admin, require_self_or_admin, valid_name
+from gateway.services.guards import require_admin, require_self_or_admin, search_text, valid_name
 from gateway.services.paging import page_of
 from gateway.services.teams import existing_team, require_team_member, require_team_owner
 from gateway.services.tombstones import refuse_if_reserved
@@ -123,6 +123,21 @@ async def list_team_namespaces(
         return namespace.team == team
 
     return await page_of(services.store.list_namespaces, lambda n: n.name, after, limit, of_team)
+
+
+async def search_namespaces(
+    services: Services, actor: Actor, text: str, after: str, limit: int
+) -> tuple[list[Namespace], str | None]:
+    """A page of the namespaces with rows whose name contains `text` that the actor may see."""
+    wanted = search_text(text)
+
+    async def visible(namespace: Namespace) -> bool:
+        return await _visible(services, actor, namespace)
+
+    async def fetch(start: str, count: int) -> list[Namespace]:
+        return await services.store.search_namespaces(wanted, start, count)
+
+    return await page_of(fetch, lambda n: n.name, after, limit, None if actor.admin else visible)
 
 
 async def create_namespace(

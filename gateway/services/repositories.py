@@ -8,12 +8,19 @@ caller is shown a repository whose pull a token request would refuse. Who asks i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from gateway import names
 from gateway.auth.namespaces import PullFilter
+from gateway.auth.permissions import Actor
 from gateway.auth.policy import Identity
 from gateway.services.context import Services
 from gateway.services.errors import Forbidden, Invalid, NotFound
-from gateway.store import RepositoryRow, TagRow
+from gateway.services.events import EventQuery, list_events
+from gateway.services.guards import search_text, valid_name
+from gateway.services.namespaces import get_namespace
+from gateway.services.paging import page_of
+from gateway.store import ManifestRow, RepositoryRow, TagRow
 
 # Repositories read at a time while a page of pullable ones fills up.
 _BATCH = 200
@@ -50,3 +57,82 @@ async def list_tags(services: Services, identity: Identity, repository: str, aft
     if not tags and not after:
         raise NotFound(f"no such repository {repository!r} (or it has no tags)")
     return tags
+
+
+# Push events read to tell who pushed the tags of a page (one page of the audit log).
+PUSHERS_LOOKED_AT = 200
+
+
+@dataclass(frozen=True)
+class TagPage:
+    """A page of a repository's tags, the name to go on after (None at the end), and the
+    referrers (signatures, SBOMs...) of each digest on the page that has any."""
+
+    repository: RepositoryRow
+    tags: list[TagRow]
+    next: str | None
+    referrers: dict[str, list[ManifestRow]]
+
+
+def _repository_name(name: str) -> str:
+    return valid_name(names.REPOSITORY, name)
+
+
+async def list_namespace_repositories(
+    services: Services, identity: Identity, namespace: str, after: str, limit: int
+) -> tuple[list[RepositoryRow], str | None]:
+    """A page of the repositories in a namespace the identity may see, those it may pull."""
+    await get_namespace(services, Actor.of(identity), namespace)
+    visible = PullFilter(services.store, identity, services.rules)
+
+    async def fetch(start: str, count: int) -> list[RepositoryRow]:
+        return await services.store.list_repositories_in(namespace, start, count)
+
+    return await page_of(fetch, lambda r: r.name, after, limit, lambda r: visible.allows(r.name))
+
+
+async def search_repositories(
+    services: Services, identity: Identity, text: str, after: str, limit: int
+) -> tuple[list[RepositoryRow], str | None]:
+    """A page of the repositories whose name contains `text` that the identity may pull."""
+    wanted = search_text(text)
+    visible = PullFilter(services.store, identity, services.rules)
+
+    async def fetch(start: str, count: int) -> list[RepositoryRow]:
+        return await services.store.search_repositories(wanted, start, count)
+
+    return await page_of(fetch, lambda r: r.name, after, limit, lambda r: visible.allows(r.name))
+
+
+async def tag_page(services: Services, identity: Identity, repository: str, after: str, limit: int) -> TagPage:
+    """A repository the identity may pull, with a page of its tags. One it may not pull is not
+    found, exactly as one that does not exist."""
+    _repository_name(repository)
+    store = services.store
+    row = await store.get_repository(repository)
+    if row is None or not await PullFilter(store, identity, services.rules).allows(repository):
+        raise NotFound(f"no such repository {repository!r}")
+
+    async def fetch(start: str, count: int) -> list[TagRow]:
+        return await store.list_tags(repository, start, count)
+
+    tags, following = await page_of(fetch, lambda t: t.tag, after, limit)
+    referrers: dict[str, list[ManifestRow]] = {}
+    for digest in dict.fromkeys(t.digest for t in tags):
+        if found := await store.referrers(repository, digest):
+            referrers[digest] = found
+    return TagPage(row, tags, following, referrers)
+
+
+async def tag_pushers(services: Services, identity: Identity, repository: str) -> dict[str, str]:
+    """Who pushed each tag last, from the latest push events of the repository the identity may
+    read (one page of the audit log: a tag pushed before them is missing)."""
+    page = await list_events(
+        services, identity, EventQuery(repository=_repository_name(repository), action="push", limit=PUSHERS_LOOKED_AT),
+    )
+    pushers: dict[str, str] = {}
+    for event in page.items:
+        tag, actor = (event.body.get("target") or {}).get("tag"), (event.body.get("actor") or {}).get("name")
+        if isinstance(tag, str) and tag and isinstance(actor, str) and tag not in pushers:
+            pushers[tag] = actor
+    return pushers

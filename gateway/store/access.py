@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.store.records import AppToken, Conflict, Deletion, Member, Namespace, Team
-from gateway.store.sql import Row, now
+from gateway.store.sql import Row, like_literal, now
 from gateway.store.tombstones import TombstoneQueries
 
 
@@ -110,6 +110,14 @@ class AccessQueries(TombstoneQueries):
     async def list_namespaces(self, after: str = "", limit: int = 1000) -> list[Namespace]:
         rows = await self.fetch_all(
             "SELECT * FROM namespaces WHERE name > :after ORDER BY name LIMIT :limit", {"after": after, "limit": limit}
+        )
+        return [_namespace(r) for r in rows]
+
+    async def search_namespaces(self, contains: str, after: str = "", limit: int = 100) -> list[Namespace]:
+        """The namespace rows whose name contains `contains` (lowercase), after `after`, by name."""
+        rows = await self.fetch_all(
+            "SELECT * FROM namespaces WHERE name > :after AND name LIKE :pattern ESCAPE '!' ORDER BY name LIMIT :limit",
+            {"after": after, "pattern": "%" + like_literal(contains) + "%", "limit": limit},
         )
         return [_namespace(r) for r in rows]
 

@@ -9,11 +9,18 @@ from collections.abc import Iterable
 from typing import Any
 
 from gateway.store.records import ManifestRow, RepositoryRow, TagRow
-from gateway.store.sql import SQLBase
+from gateway.store.sql import Row, SQLBase, like_literal
 
 
 def _optional_int(value: Any) -> int | None:
     return None if value is None else int(value)
+
+
+def _repositories(rows: list[Row]) -> list[RepositoryRow]:
+    return [
+        RepositoryRow(r["name"], int(r["created_at"]), _optional_int(r["last_push_at"]), _optional_int(r["last_pull_at"]))
+        for r in rows
+    ]
 
 
 _MANIFEST_COLUMNS = ("media_type", "size", "artifact_type", "subject", "annotations", "pushed_at")
@@ -85,6 +92,27 @@ class IndexQueries(SQLBase):
             RepositoryRow(r["name"], int(r["created_at"]), _optional_int(r["last_push_at"]), _optional_int(r["last_pull_at"]))
             for r in rows
         ]
+
+    async def get_repository(self, name: str) -> RepositoryRow | None:
+        rows = await self.fetch_all("SELECT * FROM repositories WHERE name = :name", {"name": name})
+        return _repositories(rows)[0] if rows else None
+
+    async def list_repositories_in(self, namespace: str, after: str = "", limit: int = 100) -> list[RepositoryRow]:
+        """The repositories named `NAMESPACE/...` after `after`, by name (names are lowercase, so
+        a case-insensitive LIKE matches exactly as a case-sensitive one would)."""
+        rows = await self.fetch_all(
+            "SELECT * FROM repositories WHERE name > :after AND name LIKE :pattern ESCAPE '!' ORDER BY name LIMIT :limit",
+            {"after": after, "pattern": like_literal(namespace + "/") + "%", "limit": limit},
+        )
+        return _repositories(rows)
+
+    async def search_repositories(self, contains: str, after: str = "", limit: int = 100) -> list[RepositoryRow]:
+        """The repositories whose name contains `contains` (lowercase), after `after`, by name."""
+        rows = await self.fetch_all(
+            "SELECT * FROM repositories WHERE name > :after AND name LIKE :pattern ESCAPE '!' ORDER BY name LIMIT :limit",
+            {"after": after, "pattern": "%" + like_literal(contains) + "%", "limit": limit},
+        )
+        return _repositories(rows)
 
     async def list_tags(self, repository: str, after: str = "", limit: int = 100) -> list[TagRow]:
         rows = await self.fetch_all(

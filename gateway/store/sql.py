@@ -15,6 +15,15 @@ def now() -> int:
     return int(time.time())
 
 
+LIKE_ESCAPE = "!"
+
+
+def like_literal(text: str) -> str:
+    """`text` as a LIKE pattern that matches it literally (with `ESCAPE '!'`): a `%` or `_` a
+    user typed is just a character."""
+    return "".join(LIKE_ESCAPE + c if c in "!%_" else c for c in text)
+
+
 class SQLBase(ABC):
     dialect = ""  # what `OnlyOn` statements of the migrations name: "sqlite" or "mariadb"
     autoincrement_pk = ""

@@ -13,7 +13,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from gateway.ui import auth, first_run, home
+from gateway.ui import auth, browse, browse_delete, first_run, home
 from gateway.ui.errors import ui_errors
 from gateway.ui.manage.routes import add_manage_pages
 from gateway.ui.middleware import ui_forms, ui_session
@@ -40,6 +40,12 @@ def create_ui_app() -> web.Application:
     ui.router.add_get("/setup", first_run.setup_page)
     ui.router.add_post("/setup", first_run.setup)
     add_manage_pages(ui)
+    ui.router.add_get("/namespaces", browse.namespaces_page)
+    ui.router.add_get("/namespaces/{namespace}", browse.namespace_page)
+    ui.router.add_get("/repositories/{name:.+}", browse.repository_page)
+    ui.router.add_get("/search", browse.search_page)
+    ui.router.add_get("/manifests/delete", browse_delete.confirm_page)
+    ui.router.add_post("/manifests/delete", browse_delete.delete)
     ui.router.add_static("/static", STATIC_DIR)
     return ui
 

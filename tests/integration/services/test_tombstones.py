@@ -5,21 +5,16 @@ registry on loopback."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable
 
-import aiohttp
 import pytest
-from aiohttp import web
-from yarl import URL
 
 from gateway.auth.policy import Rules
 from gateway.registry.purge import Actor as PurgeRecorder
-from gateway.registry.purge import Upstream
 from gateway.services import tombstones
 from gateway.services.context import Services
 from gateway.services.errors import Conflict, Forbidden, NotFound, Unavailable
 from gateway.store import ManifestRow
-from tests.integration.services.conftest import ADMIN, ALICE
+from tests.integration.services.conftest import ADMIN, ALICE, Registry
 
 DIGEST = "sha256:" + "a" * 64
 RECORDER = PurgeRecorder("root", "127.0.0.1", "test")
@@ -34,43 +29,6 @@ async def _reserve(services: Services, owner: str = "dora") -> str:
     deletion = await store.delete_user(owner, deleted_by="root")
     assert deletion.reserved is not None
     return owner
-
-
-def _registry(delete_status: int) -> web.Application:
-    """A registry with no tags that answers every manifest DELETE with `delete_status`."""
-    app = web.Application()
-
-    async def tags(request: web.Request) -> web.Response:
-        return web.json_response({"tags": []})
-
-    async def delete(request: web.Request) -> web.Response:
-        return web.Response(status=delete_status)
-
-    app.router.add_get("/v2/{name:.+}/tags/list", tags)
-    app.router.add_delete("/v2/{name:.+}/manifests/{digest}", delete)
-    return app
-
-
-Registry = Callable[[int], Awaitable[Upstream]]
-
-
-@pytest.fixture
-async def upstream() -> AsyncIterator[Registry]:
-    """`await upstream(status)`: a stand-in registry on loopback answering deletes with `status`."""
-    runners: list[web.AppRunner] = []
-    async with aiohttp.ClientSession() as session:
-
-        async def start(status: int) -> Upstream:
-            runner = web.AppRunner(_registry(status))
-            runners.append(runner)
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", 0).start()
-            port = runner.addresses[0][1]
-            return Upstream(session, URL(f"http://127.0.0.1:{port}"), lambda repository: {})
-
-        yield start
-        for runner in runners:
-            await runner.cleanup()
 
 
 async def test_reserved_name_is_refused_with_the_api_path_and_the_cli_command(services: Services) -> None:

@@ -1,0 +1,222 @@
+"""Browsing in the browser: namespaces → repositories → tags with their digest, size, pusher and
+pull line; search; paging; anonymous visitors (only with the setting on); deleting a manifest.
+Nobody sees a private repository of others on any of these pages."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import aiohttp
+import pytest
+
+from tests.integration.ui.conftest import assert_accessible, sign_in
+from tests.support.client import USERS, fetch_token
+from tests.support.images import OCI_MANIFEST, push_image
+from tests.support.processes import Gateway, Registry
+
+T = TypeVar("T")
+IMAGES = (("web-open/app", "v1"), ("web-open/app", "v2"), ("web-open/app", "v3"), ("web-open/tool", "v1"),
+          ("web-secret/hidden-thing", "v1"), ("ops-inside/app", "v1"))
+PRIVATE_NAMES = ("web-secret", "hidden-thing")
+
+
+def in_thread(make: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine to its end beside Playwright's sync API (which holds this thread's loop)."""
+    async def main() -> T:
+        return await make()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, main()).result()
+
+
+async def admin_headers(session: aiohttp.ClientSession, gateway: Gateway, repository: str, actions: str) -> dict[str, str]:
+    body = await fetch_token(session, gateway.url, gateway.host, *Gateway.ADMIN, f"repository:{repository}:{actions}")
+    return {"Authorization": f"Bearer {body['token']}"}
+
+
+async def push_all(gateway: Gateway) -> dict[tuple[str, str], tuple[str, int]]:
+    """The admin pushes IMAGES; their digests and manifest sizes as the registry serves them."""
+    pushed: dict[tuple[str, str], tuple[str, int]] = {}
+    async with aiohttp.ClientSession() as session:
+        for repository, tag in IMAGES:
+            headers = await admin_headers(session, gateway, repository, "pull,push")
+            digest = await push_image(session, gateway.url, repository, tag, headers, seed=f"{repository}:{tag}")
+            async with session.get(
+                f"{gateway.url}/v2/{repository}/manifests/{tag}", headers={**headers, "Accept": OCI_MANIFEST}
+            ) as response:
+                pushed[(repository, tag)] = (digest, len(await response.read()))
+    return pushed
+
+
+@pytest.fixture(scope="module")
+def browsing(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Gateway, dict[tuple[str, str], tuple[str, int]]]]:
+    """A gateway browsable anonymously: team web's public web-open and private web-secret, team
+    ops's protected ops-inside, alice in no team, bob in web as a viewer; IMAGES pushed."""
+    gateway = Gateway(tmp_path_factory.mktemp("browse"), registry.url, {"GATEWAY_UI_ANONYMOUS_BROWSING": "true"})
+    for name, password in USERS.items():
+        gateway.add_user(name, password)
+    for team in ("web", "ops"):
+        gateway.cli("team", "add", team)
+    gateway.cli("team", "member", "add", "web", "bob", "--role", "viewer")
+    for namespace, team, visibility in (("web-open", "web", "public"), ("web-secret", "web", "private"),
+                                        ("ops-inside", "ops", "protected")):
+        gateway.cli("namespace", "add", namespace, "--team", team, "--visibility", visibility)
+    gateway.start()
+    pushed = in_thread(lambda: push_all(gateway))
+    yield gateway, pushed
+    gateway.stop()
+
+
+def human(size: int) -> str:
+    return f"{size} B" if size < 1024 else f"{size / 1024:.1f} KiB"
+
+
+def assert_no_private_name(page: Any) -> None:
+    html = page.content()
+    for name in PRIVATE_NAMES:
+        assert name not in html, f"{page.url} shows {name}"
+
+
+def test_admin_browses_to_a_pushed_tag_with_its_digest_size_pusher_and_pull_line(browsing: Any, page: Any) -> None:
+    gateway, pushed = browsing
+    sign_in(page, gateway, *Gateway.ADMIN)
+    page.goto(f"{gateway.url}/ui/namespaces")
+    assert page.locator(".namespace-name").all_inner_texts() == ["admin", "ops-inside", "web-open", "web-secret"]
+    assert_accessible(page)
+    page.click("a.namespace-name:text-is('web-open')")
+    assert page.locator(".repository-name").all_inner_texts() == ["web-open/app", "web-open/tool"]
+    assert_accessible(page)
+    page.click("a.repository-name:text-is('web-open/app')")
+    digest, size = pushed[("web-open/app", "v1")]
+    first = page.locator("article.tag").first
+    assert first.locator(".tag-name").inner_text() == "v1"
+    assert first.locator("code.digest").get_attribute("title") == digest
+    assert first.locator("code.digest").inner_text() == digest[:19]
+    assert first.locator("input.copy-field").first.input_value() == digest
+    assert first.locator(".size").inner_text() == human(size)
+    assert first.locator(".media-type").inner_text() == OCI_MANIFEST
+    assert first.locator(".pushed-by").inner_text() == "admin"
+    assert first.locator(".pull-line").input_value() == f"docker pull {gateway.host}/web-open/app:v1"
+    assert f"podman pull {gateway.host}/web-open/app:v1" in page.content()
+    assert_accessible(page)
+
+
+def test_another_user_never_sees_a_private_repository_on_any_browse_page(browsing: Any, page: Any) -> None:
+    gateway, _ = browsing
+    sign_in(page, gateway, "alice", USERS["alice"])
+    for path in ("/ui/", "/ui/namespaces", "/ui/namespaces/web-open", "/ui/search?q=web", "/ui/search?q=hidden",
+                 "/ui/search?q=e", "/ui/repositories/web-open/app"):
+        page.goto(gateway.url + path)
+        assert_no_private_name(page)
+    page.goto(f"{gateway.url}/ui/search?q=app")
+    assert page.locator(".repository-name").all_inner_texts() == ["ops-inside/app", "web-open/app"]
+    hidden = page.goto(f"{gateway.url}/ui/repositories/web-secret/hidden-thing")
+    missing_text = page.locator(".error-message").inner_text()
+    missing = page.goto(f"{gateway.url}/ui/repositories/web-secret/nothing-here")
+    assert hidden is not None and missing is not None and hidden.status == missing.status == 404
+    assert missing_text.replace("hidden-thing", "X") == page.locator(".error-message").inner_text().replace("nothing-here", "X")
+    page.goto(f"{gateway.url}/ui/namespaces/web-secret")
+    assert page.locator("h1").inner_text() == "Not found"
+    assert_accessible(page)
+
+    member = page.context.browser.new_context().new_page()
+    sign_in(member, gateway, "bob", USERS["bob"])
+    member.goto(f"{gateway.url}/ui/search?q=hidden")
+    assert member.locator(".repository-name").all_inner_texts() == ["web-secret/hidden-thing"]
+    member.context.close()
+
+
+@pytest.mark.parametrize("text", ["%", "_", "'", "<script>alert(1)</script>"])
+def test_search_takes_special_characters_as_plain_text(browsing: Any, page: Any, text: str) -> None:
+    gateway, _ = browsing
+    sign_in(page, gateway, "alice", USERS["alice"])
+    page.goto(f"{gateway.url}/ui/search")
+    page.fill("#search-q", text)
+    page.click("form.search button[type=submit]")
+    assert page.locator("#search-q").input_value() == text
+    assert page.locator(".repository-name").count() == 0
+    assert page.locator("main script").count() == 0
+    assert_accessible(page)
+
+
+def test_search_and_tags_page_past_a_full_page(browsing: Any, page: Any) -> None:
+    gateway, _ = browsing
+    sign_in(page, gateway, *Gateway.ADMIN)
+    page.goto(f"{gateway.url}/ui/repositories/web-open/app?limit=2")
+    assert page.locator(".tag-name").all_inner_texts() == ["v1", "v2"]
+    page.click("a[rel=next]")
+    assert page.locator(".tag-name").all_inner_texts() == ["v3"]
+    assert page.locator("a[rel=next]").count() == 0
+    page.goto(f"{gateway.url}/ui/search?q=e&limit=2")
+    assert page.locator(".repository-name").all_inner_texts() == ["ops-inside/app", "web-open/app"]
+    page.click("text=More repositories")
+    assert page.locator(".repository-name").all_inner_texts() == ["web-open/tool", "web-secret/hidden-thing"]
+    page.goto(f"{gateway.url}/ui/namespaces?limit=2")  # two rows, and the admin's own namespace where it sorts
+    assert page.locator(".namespace-name").all_inner_texts() == ["admin", "ops-inside", "web-open"]
+    page.click("a[rel=next]")
+    assert page.locator(".namespace-name").all_inner_texts() == ["web-secret"]
+
+
+def test_anonymous_visitors_see_public_namespaces_only_when_allowed(browsing: Any, gateway: Gateway, page: Any) -> None:
+    allowing, _ = browsing
+    page.goto(f"{allowing.url}/ui/namespaces")
+    assert page.locator(".namespace-name").all_inner_texts() == ["web-open"]
+    assert "ops-inside" not in page.content()
+    assert_accessible(page)
+    page.goto(f"{allowing.url}/ui/search?q=app")
+    assert page.locator(".repository-name").all_inner_texts() == ["web-open/app"]
+    page.goto(f"{allowing.url}/ui/repositories/web-open/app")
+    assert page.locator(".tag-name").all_inner_texts() == ["v1", "v2", "v3"]
+    assert page.locator(".pushed-by").count() == 0
+    assert page.locator(".danger-link").count() == 0
+    assert_accessible(page)
+    refused = page.goto(f"{allowing.url}/ui/repositories/ops-inside/app")
+    assert refused is not None and refused.status == 404
+
+    page.goto(f"{gateway.url}/ui/namespaces")
+    assert page.url == f"{gateway.url}/ui/login"
+    page.goto(f"{gateway.url}/ui/search?q=a")
+    assert page.url == f"{gateway.url}/ui/login"
+
+
+def test_deleting_a_manifest_removes_its_tag_and_the_audit_log_shows_who(browsing: Any, page: Any) -> None:
+    gateway, pushed = browsing
+    digest, _ = pushed[("web-open/tool", "v1")]
+    viewer = page.context.browser.new_context().new_page()
+    sign_in(viewer, gateway, "bob", USERS["bob"])
+    viewer.goto(f"{gateway.url}/ui/repositories/web-open/tool")
+    assert viewer.locator(".danger-link").count() == 0
+    refused = viewer.goto(f"{gateway.url}/ui/manifests/delete?repository=web-open/tool&digest={digest}")
+    assert refused is not None and refused.status == 403
+    viewer.context.close()
+
+    sign_in(page, gateway, *Gateway.ADMIN)
+    page.goto(f"{gateway.url}/ui/repositories/web-open/tool")
+    page.click(".danger-link")
+    assert page.locator("h1").inner_text() == "Delete a manifest"
+    assert_accessible(page)
+    page.click("button.danger")
+    assert re.fullmatch(rf"{re.escape(gateway.url)}/ui/repositories/web-open/tool\?deleted=sha256.*", page.url)
+    assert page.locator(".notice").inner_text().startswith("Manifest sha256:")
+    assert page.locator(".tag-name").count() == 0
+
+    async def after() -> tuple[list[str], list[dict[str, Any]]]:
+        async with aiohttp.ClientSession() as session:
+            headers = await admin_headers(session, gateway, "web-open/tool", "pull")
+            async with session.get(f"{gateway.url}/v2/web-open/tool/tags/list", headers=headers) as response:
+                tags = (await response.json()).get("tags") or [] if response.status == 200 else []
+            auth = {"Authorization": aiohttp.encode_basic_auth(*Gateway.ADMIN)}
+            async with session.get(
+                f"{gateway.url}/api/v1/events", params={"repository": "web-open/tool", "action": "delete"}, headers=auth
+            ) as response:
+                assert response.status == 200
+                events = (await response.json())["items"]
+        return tags, events
+
+    tags, events = in_thread(after)
+    assert "v1" not in tags
+    assert [(e["actor"]["name"], e["target"]["digest"]) for e in events] == [("admin", digest)]
