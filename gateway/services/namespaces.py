@@ -119,10 +119,10 @@ async def list_team_namespaces(
     await existing_team(services, team)
     await require_team_member(services, actor, team, "list its namespaces")
 
-    async def of_team(namespace: Namespace) -> bool:
-        return namespace.team == team
+    async def fetch(start: str, count: int) -> list[Namespace]:
+        return await services.store.list_team_namespaces(team, start, count)
 
-    return await page_of(services.store.list_namespaces, lambda n: n.name, after, limit, of_team)
+    return await page_of(fetch, lambda n: n.name, after, limit)
 
 
 async def search_namespaces(

@@ -113,6 +113,13 @@ class AccessQueries(TombstoneQueries):
         )
         return [_namespace(r) for r in rows]
 
+    async def list_team_namespaces(self, team: str, after: str = "", limit: int = 1000) -> list[Namespace]:
+        rows = await self.fetch_all(
+            "SELECT * FROM namespaces WHERE team = :team AND name > :after ORDER BY name LIMIT :limit",
+            {"team": team, "after": after, "limit": limit},
+        )
+        return [_namespace(r) for r in rows]
+
     async def search_namespaces(self, contains: str, after: str = "", limit: int = 100) -> list[Namespace]:
         """The namespace rows whose name contains `contains` (lowercase), after `after`, by name."""
         rows = await self.fetch_all(

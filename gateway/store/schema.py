@@ -289,4 +289,11 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        11,
+        (
+            # A team's namespaces, in name order, one page at a time (the web UI's team page).
+            "CREATE INDEX namespaces_by_team ON namespaces (team, name)",
+        ),
+    ),
 )
