@@ -1,9 +1,9 @@
-"""Who is calling the API (HTTP Basic: a password or an application token) and the checks
-every resource shares: admin only, the user themself or an admin.
+"""Who is calling the API (HTTP Basic: a password or an application token), and the
+`Services` its handlers call.
 
 Authentication is separate from authorization: `authenticate` only says who the caller is
-(and refuses writes through application tokens, which may only read); each handler then
-decides what that caller may do with the resource it addresses.
+(and refuses writes through application tokens, which may only read); the service a handler
+calls decides what that caller's `actor` may do (gateway/services/guards.py).
 """
 
 from __future__ import annotations
@@ -39,10 +39,6 @@ class Caller:
     @property
     def via_app_token(self) -> bool:
         return self.identity.limits is not None
-
-    @property
-    def admin(self) -> bool:
-        return self.actor.admin
 
     @property
     def actor(self) -> Actor:
@@ -90,19 +86,3 @@ async def authenticate(request: web.Request) -> Caller:
             f" sign in with the password of {caller.name!r} to change anything"
         )
     return caller
-
-
-def require_admin(caller: Caller, action: str) -> None:
-    if caller.admin:
-        return
-    if caller.via_app_token:
-        raise forbidden(f"only admins may {action}, and application tokens may only read their own user's resources")
-    raise forbidden(f"only admins may {action}")
-
-
-def require_self_or_admin(caller: Caller, username: str, action: str) -> None:
-    if caller.admin or caller.name == username:
-        return
-    if caller.via_app_token:
-        raise forbidden(f"application tokens may only read their own user ({caller.name!r}), so may not {action}")
-    raise forbidden(f"only {username!r} themself or an admin may {action}")
