@@ -133,14 +133,13 @@ async def delete_user(services: Services, actor: Actor, name: str) -> Deletion:
         raise Forbidden("admins may not delete themselves; ask another admin")
     store = services.store
     async with store.transaction():
-        token_ids = [token.id for token in await store.list_app_tokens(name)]
         deletion = await store.delete_user(name, deleted_by=actor.name)
         if deletion.deleted:
             await store.end_sessions(name)
     if not deletion.deleted:
         raise _no_such(name)
     revocations = services.revocations
-    for token_id in token_ids:  # JWTs issued from them die at once in this process too
+    for token_id in deletion.revoked_tokens:  # JWTs issued from them die at once in this process too
         revocations.revoke_app_token(token_id)
     if deletion.reserved is not None:
         revocations.reserve(deletion.reserved.name, deletion.reserved.deleted_at)

@@ -98,10 +98,12 @@ class Tombstone:
 
 @dataclass(frozen=True)
 class Deletion:
-    """What deleting a user or a namespace did: whether it existed, and the reservation left."""
+    """What deleting a user or a namespace did: whether it existed, the reservation left, and
+    the ids of the application tokens it revoked (a user's)."""
 
     deleted: bool
     reserved: Tombstone | None = None
+    revoked_tokens: tuple[str, ...] = ()
 
 
 # -- the event log ---------------------------------------------------------------------------

@@ -45,9 +45,11 @@ class UserQueries(TombstoneQueries):
                 return Deletion(False)
             reserved = await self.reserve_if_occupied(name, "user", name, deleted_by)
             moment = now()
-            for row in await self.fetch_all("SELECT id FROM app_tokens WHERE username = :name", {"name": name}):
+            rows = await self.fetch_all("SELECT id FROM app_tokens WHERE username = :name", {"name": name})
+            token_ids = tuple(str(row["id"]) for row in rows)
+            for token_id in token_ids:
                 await self.execute(
-                    "INSERT INTO revoked_app_tokens (id, revoked_at) VALUES (:id, :now)", {"id": row["id"], "now": moment}
+                    "INSERT INTO revoked_app_tokens (id, revoked_at) VALUES (:id, :now)", {"id": token_id, "now": moment}
                 )
             await self.execute("DELETE FROM team_members WHERE username = :name", {"name": name})
             await self.execute("DELETE FROM app_tokens WHERE username = :name", {"name": name})
@@ -62,7 +64,7 @@ class UserQueries(TombstoneQueries):
             await self.execute("DELETE FROM namespaces WHERE name = :name AND team IS NULL", {"name": name})
             if reserved is None:
                 reserved = await self.reserve_if_occupied(name, "user", name, deleted_by)
-            return Deletion(True, reserved)
+            return Deletion(True, reserved, token_ids)
 
     async def revoked_subjects(self, since: int) -> dict[str, int]:
         """Deleted users: tokens of theirs issued up to the returned moment are void."""
