@@ -11,6 +11,7 @@ from gateway.auth.policy import ROLES, VISIBILITIES
 from gateway.services import namespaces, teams
 from gateway.services.errors import Conflict, Invalid
 from gateway.ui.context import services
+from gateway.ui.errors import status_of
 from gateway.ui.manage.common import PAGE_SIZE, after, done, flash, text
 from gateway.ui.pages import render, require_signed_in
 from gateway.ui.sessions import UI_PATH
@@ -42,7 +43,7 @@ async def create(request: web.Request) -> web.Response:
     try:
         await teams.create_team(services(request), who.actor, name)
     except (Invalid, Conflict) as exc:
-        return await _teams_page(request, name=name, error=exc.message, status=400 if isinstance(exc, Invalid) else 409)
+        return await _teams_page(request, name=name, error=exc.message, status=status_of(exc))
     raise done(team_path(name), f"Team {name} created; you are its owner.")
 
 

@@ -10,6 +10,7 @@ from aiohttp import web
 from gateway.services import tokens
 from gateway.services.errors import Conflict, Invalid
 from gateway.ui.context import services
+from gateway.ui.errors import status_of
 from gateway.ui.manage.common import checked, done, flash, text
 from gateway.ui.pages import render, require_signed_in
 from gateway.ui.sessions import UI_PATH
@@ -50,7 +51,7 @@ async def create(request: web.Request) -> web.Response:
         )
     except (Invalid, Conflict) as exc:
         kept = {"name": name, "namespaces": namespaces, "actions": actions, "expires": expires}
-        return await _page(request, form=kept, error=exc.message, status=400 if isinstance(exc, Invalid) else 409)
+        return await _page(request, form=kept, error=exc.message, status=status_of(exc))
     context = {"title": "Token created", "nav": "tokens", "token": created.record, "secret": created.secret}
     return render(request, "manage_token_created.html", context)
 

@@ -7,8 +7,11 @@ from aiohttp import web
 
 from gateway.services import users
 from gateway.services.errors import Conflict, Invalid
+from gateway.services.paging import page_of
 from gateway.services.users import UserChange
+from gateway.store import User
 from gateway.ui.context import services
+from gateway.ui.errors import status_of
 from gateway.ui.manage.common import PAGE_SIZE, after, done, flash, text
 from gateway.ui.pages import render, require_signed_in
 from gateway.ui.sessions import UI_PATH
@@ -26,10 +29,14 @@ CHANGES = {
 
 async def _page(request: web.Request, *, name: str = "", error: str | None = None, status: int = 200) -> web.Response:
     who = require_signed_in(request)
-    listed = await users.list_users(services(request), who.actor, after(request), PAGE_SIZE + 1)
+    using = services(request)
+
+    async def fetch(start: str, count: int) -> list[User]:
+        return await users.list_users(using, who.actor, start, count)
+
+    listed, next_after = await page_of(fetch, lambda u: u.name, after(request), PAGE_SIZE)
     context = {
-        "title": "Users", "nav": "users", "users": listed[:PAGE_SIZE],
-        "next_after": listed[PAGE_SIZE - 1].name if len(listed) > PAGE_SIZE else None,
+        "title": "Users", "nav": "users", "users": listed, "next_after": next_after,
         "flash": flash(request), "error": error, "name": name,
     }
     return render(request, "manage_users.html", context, status=status)
@@ -48,7 +55,7 @@ async def create(request: web.Request) -> web.Response:
     try:
         await users.create_user(services(request), who.actor, name, password, admin=bool(form.get("admin")))
     except (Invalid, Conflict) as exc:
-        return await _page(request, name=name, error=exc.message, status=400 if isinstance(exc, Invalid) else 409)
+        return await _page(request, name=name, error=exc.message, status=status_of(exc))
     raise done(USERS_PATH, f"User {name} added.")
 
 
