@@ -15,7 +15,9 @@ gateway is the only door to the registry, and every manifest push or delete thro
 commits its event before the client hears success, after the registry changed: so a tag that
 moved has changed the version, whoever moved it. A push or delete through this process also
 forgets the repository's tags at once, and a fill that raced one is not kept (the generation).
-A store that cannot tell its version (MariaDB) gets no tag entries. `TAG_SECONDS` bounds what a
+On MariaDB the version is the change row every process polls (gateway/store/versioning.py), so
+a tag moved through another instance is seen within one poll; while the version cannot be read,
+no tag entry is used or kept. `TAG_SECONDS` bounds what a
 change the store never saw (a push straight to the registry, behind the gateway's back) could
 leave behind.
 """
