@@ -23,6 +23,7 @@ from gateway.store.sql import Row
 from gateway.store.versioning import BUMP, READ, changes_decisions
 
 _MIGRATION_LOCK = "portus_gateway_migrate"
+_NO_SUCH_TABLE = 1146  # ER_NO_SUCH_TABLE
 _CREATE_TABLE = re.compile(r"\s*CREATE\s+TABLE\b", re.IGNORECASE)
 
 
@@ -156,7 +157,7 @@ class MySQLStore(Store):
             try:
                 yield
                 if current.changes_decisions:
-                    await self._execute(BUMP, None)
+                    await self._bump(conn)
                 await _guarded(conn.commit())
                 if current.changes_decisions:
                     self._local_changes += 1
@@ -167,6 +168,19 @@ class MySQLStore(Store):
         finally:
             _IN_TRANSACTION.reset(joined)
             self._pool.release(conn)
+
+    async def _bump(self, conn: aiomysql.Connection) -> None:
+        """Count one more decision-changing commit. A database whose migrations have not reached
+        the change_version table (a migration writing rows, before it exists) has nothing to
+        count and nobody polling it."""
+        try:
+            async with conn.cursor() as cursor:
+                await cursor.execute(BUMP)
+        except pymysql.err.ProgrammingError as exc:
+            if exc.args[0] != _NO_SUCH_TABLE:
+                raise StoreUnavailable(str(exc)) from None
+        except (pymysql.err.Error, OSError) as exc:
+            raise StoreUnavailable(str(exc)) from None
 
     async def _migration_lock(self) -> contextlib.AbstractAsyncContextManager[None]:
         @contextlib.asynccontextmanager
