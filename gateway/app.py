@@ -156,7 +156,7 @@ async def _senders_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _manifest_cache_ctx(app: web.Application) -> AsyncIterator[None]:
-    async for _ in following(app[keys.MANIFEST_CACHE], app[keys.STORE]):
+    async for _ in following(app[keys.MANIFEST_CACHE], app[keys.STORE], app[keys.CHANGES]):
         yield
 
 
