@@ -33,6 +33,7 @@ from gateway.registry.proxy import v2_handler
 from gateway.registry.storage_blobs import senders
 from gateway.registry.uploads import UploadBinder
 from gateway.store import Conflict, Store, open_store
+from gateway.store.change_watch import ChangeWatch, watching
 from gateway.ui.app import setup_ui
 
 log = logging.getLogger(__name__)
@@ -132,8 +133,16 @@ async def _webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
         await session.close()
 
 
+async def _changes_ctx(app: web.Application) -> AsyncIterator[None]:
+    watch = ChangeWatch(app[keys.STORE], app[keys.SETTINGS].changes_poll_seconds)
+    app[keys.CHANGES] = watch
+    async for _ in watching(watch):
+        yield
+
+
 async def _revocation_ctx(app: web.Application) -> AsyncIterator[None]:
-    async for _ in refreshing(app[keys.REVOCATIONS], app[keys.STORE], app[keys.SETTINGS].revocation_refresh_seconds):
+    settings = app[keys.SETTINGS]
+    async for _ in refreshing(app[keys.REVOCATIONS], app[keys.STORE], app[keys.CHANGES], settings.revocation_refresh_seconds):
         yield
 
 
@@ -147,7 +156,7 @@ async def _senders_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _manifest_cache_ctx(app: web.Application) -> AsyncIterator[None]:
-    async for _ in following(app[keys.MANIFEST_CACHE], app[keys.STORE]):
+    async for _ in following(app[keys.MANIFEST_CACHE], app[keys.STORE], app[keys.CHANGES]):
         yield
 
 
@@ -171,7 +180,8 @@ def create_app(settings: Settings, *, announce_setup: bool = True) -> web.Applic
     app[keys.MANIFEST_CACHE] = ManifestCache()
     app[keys.GRANT_CACHE] = GrantCache()
     app.cleanup_ctx.extend([
-        _keys_ctx, _store_ctx, _upstream_ctx, _events_ctx, _webhooks_ctx, _revocation_ctx, _manifest_cache_ctx, _senders_ctx,
+        _keys_ctx, _store_ctx, _changes_ctx, _upstream_ctx, _events_ctx, _webhooks_ctx, _revocation_ctx, _manifest_cache_ctx,
+        _senders_ctx,
     ])
     app.on_response_prepare.append(_api_version_header)
     setup_ops(app)

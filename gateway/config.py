@@ -69,7 +69,8 @@ class Settings:
     upstream_connect_timeout: float = 10.0
     upstream_read_timeout: float = 300.0
     upload_session_ttl: int = 86400
-    revocation_refresh_seconds: float = 1.0
+    revocation_refresh_seconds: float = 10.0
+    changes_poll_seconds: float = 0.25
     log_level: str = "INFO"
     delete_enabled: bool = True
     delete_contributors: bool = False
@@ -175,6 +176,16 @@ def _seconds(key: str, value: Any) -> float:
     if isinstance(value, bool) or not 0 < number <= 86400:
         raise ConfigError(key, f"must be between 0 and 86400 seconds, got {value!r}")
     return number
+
+
+def _seconds_between(low: float, high: float) -> Callable[[str, Any], float]:
+    def parse(key: str, value: Any) -> float:
+        number = _seconds(key, value)
+        if not low <= number <= high:
+            raise ConfigError(key, f"must be between {low} and {high} seconds, got {value!r}")
+        return number
+
+    return parse
 
 
 def _http_url(key: str, value: Any) -> URL:
@@ -349,6 +360,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("upstream_read_timeout", ("upstream", "read_timeout"), "GATEWAY_UPSTREAM_READ_TIMEOUT", _seconds),
     Option("upload_session_ttl", ("uploads", "session_ttl"), "GATEWAY_UPLOADS_SESSION_TTL", _int_between(60, 7 * 86400)),
     Option("revocation_refresh_seconds", ("revocation", "refresh_seconds"), "GATEWAY_REVOCATION_REFRESH_SECONDS", _seconds),
+    # At most 0.4: MariaDB's polled version is trusted for 0.8 s (gateway/store/mysql.py).
+    Option("changes_poll_seconds", ("changes", "poll_seconds"), "GATEWAY_CHANGES_POLL_SECONDS", _seconds_between(0.05, 0.4)),
     Option("log_level", ("log_level",), "GATEWAY_LOG_LEVEL", _log_level),
     Option("delete_enabled", ("delete", "enabled"), "GATEWAY_DELETE_ENABLED", _bool),
     Option("delete_contributors", ("delete", "contributors"), "GATEWAY_DELETE_CONTRIBUTORS", _bool),

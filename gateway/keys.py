@@ -22,6 +22,7 @@ from gateway.registry.manifest_cache import ManifestCache
 from gateway.registry.storage_blobs import SenderPool
 from gateway.registry.uploads import UploadBinder
 from gateway.store import Store
+from gateway.store.change_watch import ChangeWatch
 
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Store)
@@ -33,6 +34,7 @@ HASHER = web.AppKey("hasher", PasswordHasher)
 AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
 POLICY_RULES = web.AppKey("policy_rules", Rules)
 REVOCATIONS = web.AppKey("revocations", RevocationView)
+CHANGES = web.AppKey("changes", ChangeWatch)
 UPLOAD_BINDER = web.AppKey("upload_binder", UploadBinder)
 UPSTREAM = web.AppKey("upstream", aiohttp.ClientSession)
 METRICS = web.AppKey("metrics", Metrics)

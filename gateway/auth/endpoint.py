@@ -145,22 +145,27 @@ async def _token_body(request: web.Request, identity: Identity, service: str, re
 
 async def _decide(
     request: web.Request, key: bytes, version: object | None, scopes: list[str]
-) -> tuple[Identity, tuple[Scope, ...]]:
+) -> tuple[Identity, tuple[Scope, ...], object | None]:
     """Who the Basic credentials name and what they are granted: from the grant cache while the
-    store is unchanged (and the caller not throttled), else from the store."""
+    store is unchanged (and the caller not throttled), else from the store. Also the version the
+    decision holds for: None when the store changed while it was made (this request founding a
+    namespace, say), since then neither this decision nor an answer kept under the version read
+    before it (a racing request's, made before the change) may stand for it."""
     cache = request.app[keys.GRANT_CACHE]
     hit = cache.get(key, version)
     if hit is not None and hit.identity.anonymous:
-        return hit.identity, hit.granted
+        return hit.identity, hit.granted, version
     if hit is not None:
         authenticator, address = request.app[keys.AUTHENTICATOR], request.remote or ""
         if not authenticator.retry_after(hit.identity.name, address):
             authenticator.succeeded(hit.identity.name, address)  # a success, as `login` would have counted it
-            return hit.identity, hit.granted
+            return hit.identity, hit.granted, version
     identity = await _basic_identity(request)
     granted = await _grant_for(request, identity, parse_scopes(scopes))
+    if version is not None and request.app[keys.STORE].data_version() != version:
+        return identity, granted, None
     cache.put(key, version, identity, granted)
-    return identity, granted
+    return identity, granted, version
 
 
 async def get_token(request: web.Request) -> web.Response:
@@ -174,7 +179,7 @@ async def get_token(request: web.Request) -> web.Response:
         cache = request.app[keys.GRANT_CACHE]
         key = cache.key(request.headers.get("Authorization", ""), service, scopes)
         version = None if offline else request.app[keys.STORE].data_version()
-        identity, granted = await _decide(request, key, version, scopes)
+        identity, granted, version = await _decide(request, key, version, scopes)
         second = int(time.time())
         answer = cache.answer(key, version, second)
         if answer is not None:

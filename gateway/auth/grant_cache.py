@@ -6,8 +6,10 @@ granted) keyed by a hash of the Authorization header, service and requested scop
 with the store's data version (see `SQLBase.data_version`) read *before* the decision was made.
 A hit needs the version to be unchanged now, so any commit by anyone (a password change, a
 disabled user, a new team member, from the API, the CLI or another worker) makes every entry a
-miss. Stores that cannot tell (MariaDB) get no caching. Only password logins and anonymous
-requests are kept (application tokens expire on their own clock), and only successes.
+miss (on MariaDB, any write that can change a decision, seen by every instance within one poll
+of the change row: gateway/store/versioning.py; while it cannot be read, nothing is cached).
+Only password logins and anonymous requests are kept (application tokens expire on their own
+clock), and only successes.
 
 The answer itself (the signed token and its JSON) is kept too, for the rest of the second it was
 stamped in: tokens carry whole seconds, so within that second the same request, decided the

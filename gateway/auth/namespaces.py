@@ -17,17 +17,16 @@ log = logging.getLogger(__name__)
 async def namespace_facts(store: Store, identity: Identity, namespace: str, rules: Rules) -> NamespaceFacts:
     if namespace == "":
         return NamespaceFacts("", "global", rules.global_visibility)
-    if await store.get_tombstone(namespace) is not None:  # before any owner: a new one must not inherit it
+    standing = await store.namespace_standing(namespace, identity.name)
+    if standing.reserved:  # before any owner: a new one must not inherit it
         return NamespaceFacts(namespace, "reserved")
-    row = await store.get_namespace(namespace)
-    if row is not None and row.team is not None:
-        role = None if identity.anonymous else await store.get_role(row.team, identity.name)
-        return NamespaceFacts(namespace, "team", row.visibility, role)
-    if await store.get_user(namespace) is not None:
-        role = "owner" if identity.name == namespace else None
-        return NamespaceFacts(namespace, "personal", row.visibility if row else "private", role)
-    if row is not None:
-        return NamespaceFacts(namespace, "unowned", row.visibility)
+    visibility = standing.visibility or "private"
+    if standing.team is not None:
+        return NamespaceFacts(namespace, "team", visibility, None if identity.anonymous else standing.role)
+    if standing.user_named:
+        return NamespaceFacts(namespace, "personal", visibility, "owner" if identity.name == namespace else None)
+    if standing.row:
+        return NamespaceFacts(namespace, "unowned", visibility)
     return NamespaceFacts(namespace, "missing")
 
 

@@ -1,11 +1,13 @@
 """An in-memory view of who may no longer use issued tokens, refreshed from the store.
 
-The proxy asks it on every request; it never touches the database itself.
+The proxy asks it on every request; it never touches the database itself. It is refreshed when
+the store's change watch sees a new data version (any process's revocation bumps it, so every
+instance follows within one poll of `changes.poll_seconds`), and at the latest every
+`revocation.refresh_seconds` (for what only time changes: old entries leaving the view).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -13,6 +15,7 @@ from collections.abc import AsyncIterator
 from gateway.auth.policy import namespace_of
 from gateway.background import running
 from gateway.store import Store, StoreError
+from gateway.store.change_watch import ChangeWatch
 
 log = logging.getLogger(__name__)
 
@@ -84,18 +87,20 @@ class RevocationView:
             self._disabled, self._revoked_app_tokens, self._deleted = disabled, revoked, deleted
             self._reserved = reserved
 
-    async def run(self, store: Store, interval: float) -> None:
-        """Refresh forever; a failing store keeps the last view (and says so)."""
+    async def run(self, store: Store, watch: ChangeWatch, interval: float) -> None:
+        """Refresh at each change the watch sees, else every `interval`; a failing store keeps
+        the last view (and says so)."""
+        seen = watch.generation
         while True:
-            await asyncio.sleep(interval)
+            seen = await watch.changed_since(seen, interval)
             try:
                 await self.refresh(store)
             except StoreError as exc:
                 log.warning("revocation view not refreshed: %s", exc)
 
 
-async def refreshing(view: RevocationView, store: Store, interval: float) -> AsyncIterator[None]:
+async def refreshing(view: RevocationView, store: Store, watch: ChangeWatch, interval: float) -> AsyncIterator[None]:
     """Cleanup-context body: load once, then keep refreshing until shutdown."""
     await view.refresh(store)
-    async with running(view.run(store, interval), "revocation-refresh"):
+    async with running(view.run(store, watch, interval), "revocation-refresh"):
         yield

@@ -6,8 +6,9 @@ Entries are per repository (a digest present in one repository may be missing in
 only ever served after `authorize` found pull on that repository, like any other request.
 Bounded by entry count and total bytes (least recently used goes first). An entry goes at once
 when a DELETE of that digest (manifest or blob) passes through this process, and within
-`POLL_SECONDS` when another process (a sibling worker, another instance) recorded the delete:
-every process follows the durable delete events in the store.
+one poll of the store's change watch (at most `POLL_SECONDS`) when another process (a sibling
+worker, another instance) recorded the delete: every process follows the durable delete events
+in the store.
 
 Tags move, so a tag is only ever remembered as "this tag named that digest when the store's
 data version (`SQLBase.data_version`) was V", and used only while the version is still V. The
@@ -15,14 +16,15 @@ gateway is the only door to the registry, and every manifest push or delete thro
 commits its event before the client hears success, after the registry changed: so a tag that
 moved has changed the version, whoever moved it. A push or delete through this process also
 forgets the repository's tags at once, and a fill that raced one is not kept (the generation).
-A store that cannot tell its version (MariaDB) gets no tag entries. `TAG_SECONDS` bounds what a
+On MariaDB the version is the change row every process polls (gateway/store/versioning.py), so
+a tag moved through another instance is seen within one poll; while the version cannot be read,
+no tag entry is used or kept. `TAG_SECONDS` bounds what a
 change the store never saw (a push straight to the registry, behind the gateway's back) could
 leave behind.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import time
@@ -33,6 +35,7 @@ from dataclasses import dataclass
 from gateway.background import running
 from gateway.registry.routes import Route
 from gateway.store import Store, StoreError
+from gateway.store.change_watch import ChangeWatch
 
 log = logging.getLogger(__name__)
 
@@ -147,11 +150,14 @@ class ManifestCache:
         for key in [key for key in self._tags if key[0] == repository]:
             del self._tags[key]
 
-    async def follow_deletes(self, store: Store, interval: float = POLL_SECONDS) -> None:
-        """Evict what other processes deleted, from the durable delete events; never returns."""
+    async def follow_deletes(self, store: Store, watch: ChangeWatch, interval: float = POLL_SECONDS) -> None:
+        """Evict what other processes deleted, from the durable delete events, looking when the
+        store changed (a delete of an indexed manifest changes it) and at least every
+        `interval`; never returns."""
         seq = await store.max_event_seq()
+        seen = watch.generation
         while True:
-            await asyncio.sleep(interval)
+            seen = await watch.changed_since(seen, interval)
             try:
                 seq, deletes = await store.deletes_after(seq)
                 for repository, digest in deletes:
@@ -182,7 +188,7 @@ def cacheable_request(method: str, route: Route, headers: Mapping[str, str]) -> 
     return route.kind == "manifest" and method in ("GET", "HEAD") and not any(h in headers for h in _BYPASS_HEADERS)
 
 
-async def following(cache: ManifestCache, store: Store) -> AsyncIterator[None]:
+async def following(cache: ManifestCache, store: Store, watch: ChangeWatch) -> AsyncIterator[None]:
     """Cleanup-context body: follow delete events until shutdown."""
-    async with running(cache.follow_deletes(store), "manifest-cache-deletes"):
+    async with running(cache.follow_deletes(store, watch), "manifest-cache-deletes"):
         yield

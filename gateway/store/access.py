@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from gateway.store.records import AppToken, Conflict, Deletion, Member, Namespace, Team
+from gateway.store.records import AppToken, Conflict, Deletion, Member, Namespace, NamespaceStanding, Team
 from gateway.store.sql import Row, like_literal, now
 from gateway.store.tombstones import TombstoneQueries
 
 
 def _namespace(row: Row) -> Namespace:
     return Namespace(row["name"], row["team"], row["visibility"], int(row["created_at"]))
+
+
+# One round trip for what used to be three or four (tombstone, namespace, role, user): a token
+# request the grant cache cannot answer pays it per namespace, and on MariaDB each trip counts.
+_STANDING = """
+SELECT
+    (SELECT COUNT(*) FROM namespace_tombstones WHERE name = :ns AND ended_at IS NULL) AS reserved,
+    (SELECT COUNT(*) FROM namespaces WHERE name = :ns) AS has_row,
+    (SELECT team FROM namespaces WHERE name = :ns) AS team,
+    (SELECT visibility FROM namespaces WHERE name = :ns) AS visibility,
+    (SELECT m.role FROM namespaces n JOIN team_members m ON m.team = n.team
+        WHERE n.name = :ns AND m.username = :user) AS role,
+    (SELECT COUNT(*) FROM users WHERE name = :ns) AS user_named"""
 
 
 def _app_token(row: Row) -> AppToken:
@@ -80,6 +93,14 @@ class AccessQueries(TombstoneQueries):
         return row["role"] if row else None
 
     # -- namespaces --------------------------------------------------------------------------
+
+    async def namespace_standing(self, namespace: str, username: str) -> NamespaceStanding:
+        row = await self.fetch_one(_STANDING, {"ns": namespace, "user": username})
+        assert row is not None  # a SELECT without FROM has its one row
+        return NamespaceStanding(
+            reserved=int(row["reserved"]) > 0, row=int(row["has_row"]) > 0, team=row["team"],
+            visibility=row["visibility"], role=row["role"], user_named=int(row["user_named"]) > 0,
+        )
 
     async def create_namespace(self, name: str, team: str | None, visibility: str) -> Namespace:
         moment = now()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import aiomysql
@@ -18,13 +20,29 @@ from gateway.store.base import Store, named_to_pyformat
 from gateway.store.records import Conflict, StoreUnavailable
 from gateway.store.schema import EXACT_COLLATION
 from gateway.store.sql import Row
+from gateway.store.versioning import BUMP, READ, changes_decisions
 
 _MIGRATION_LOCK = "portus_gateway_migrate"
+_NO_SUCH_TABLE = 1146  # ER_NO_SUCH_TABLE
 _CREATE_TABLE = re.compile(r"\s*CREATE\s+TABLE\b", re.IGNORECASE)
 
 
-# The store and connection of the transaction the current task is in.
-_IN_TRANSACTION: ContextVar[tuple[object, aiomysql.Connection] | None] = ContextVar("mysql_transaction", default=None)
+# A polled version is trusted this long after the poll that read it began: a change committed
+# elsewhere just after that read is then at most this old when caches stop trusting it (the
+# promise is 1 s). Polls come every `changes.poll_seconds` (at most 0.4 s), so this only runs
+# out when polls fail or stall, and then nothing is cached until one succeeds.
+FRESH_SECONDS = 0.8
+
+
+@dataclass
+class _Transaction:
+    store: object
+    conn: aiomysql.Connection
+    changes_decisions: bool = False
+
+
+# The transaction the current task is in.
+_IN_TRANSACTION: ContextVar[_Transaction | None] = ContextVar("mysql_transaction", default=None)
 
 
 class MySQLStore(Store):
@@ -33,6 +51,9 @@ class MySQLStore(Store):
 
     def __init__(self, pool: aiomysql.Pool) -> None:
         self._pool = pool
+        self._polled: int | None = None  # change_version as last read
+        self._polled_at = 0.0  # monotonic time that read began
+        self._local_changes = 0  # decision-changing commits of this process since it opened
 
     @classmethod
     async def open(cls, url_text: str, *, minsize: int = 1, maxsize: int = 10) -> MySQLStore:
@@ -63,11 +84,30 @@ class MySQLStore(Store):
             rendered += f" DEFAULT CHARSET=utf8mb4 COLLATE={EXACT_COLLATION}"
         return rendered
 
+    def data_version(self) -> object | None:
+        """The change_version row as last polled, and this process's own decision-changing
+        commits since (they count at once here; other processes see them at their next poll).
+        None until a poll succeeded, or when the last one began too long ago to vouch for now."""
+        if self._polled is None or time.monotonic() - self._polled_at > FRESH_SECONDS:
+            return None
+        return (self._polled, self._local_changes)
+
+    async def poll_version(self) -> None:
+        began = time.monotonic()
+        row = await self.fetch_one(READ)
+        if row is None:
+            raise StoreUnavailable("the change_version row is missing: run `portus-gateway migrate`")
+        self._polled, self._polled_at = int(row["version"]), began
+
+    def _current(self) -> _Transaction | None:
+        current = _IN_TRANSACTION.get()
+        return current if current is not None and current.store is self else None
+
     def _connection(self) -> contextlib.AbstractAsyncContextManager[aiomysql.Connection]:
         """The current transaction's connection, or one from the pool for this statement alone."""
-        current = _IN_TRANSACTION.get()
-        if current is not None and current[0] is self:
-            return contextlib.nullcontext(current[1])
+        current = self._current()
+        if current is not None:
+            return contextlib.nullcontext(current.conn)
         return self._pool.acquire()  # type: ignore[no-any-return]
 
     async def fetch_all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
@@ -79,6 +119,18 @@ class MySQLStore(Store):
             raise StoreUnavailable(str(exc)) from None
 
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        """...and a write that can change a decision bumps the change version in its transaction
+        (one of its own when the caller has none; see gateway/store/versioning.py)."""
+        if not changes_decisions(sql):
+            return await self._execute(sql, params)
+        async with self.transaction():
+            count = await self._execute(sql, params)
+            current = self._current()
+            if count and current is not None:
+                current.changes_decisions = True
+            return count
+
+    async def _execute(self, sql: str, params: Mapping[str, Any] | None) -> int:
         try:
             async with self._connection() as conn, conn.cursor() as cursor:
                 return int(await cursor.execute(named_to_pyformat(sql), dict(params or {})))
@@ -89,20 +141,26 @@ class MySQLStore(Store):
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
-        current = _IN_TRANSACTION.get()
-        if current is not None and current[0] is self:
+        """...bumping the change version last, just before the commit, when a statement in it
+        changed a decision: every transaction takes that row's lock last and holds it briefly."""
+        if self._current() is not None:
             yield
             return
         try:
             conn = await self._pool.acquire()
         except (pymysql.err.Error, OSError) as exc:
             raise StoreUnavailable(str(exc)) from None
-        joined = _IN_TRANSACTION.set((self, conn))
+        current = _Transaction(self, conn)
+        joined = _IN_TRANSACTION.set(current)
         try:
             await _guarded(conn.begin())
             try:
                 yield
+                if current.changes_decisions:
+                    await self._bump(conn)
                 await _guarded(conn.commit())
+                if current.changes_decisions:
+                    self._local_changes += 1
             except BaseException:
                 with contextlib.suppress(pymysql.err.Error, OSError):
                     await asyncio.shield(conn.rollback())
@@ -110,6 +168,19 @@ class MySQLStore(Store):
         finally:
             _IN_TRANSACTION.reset(joined)
             self._pool.release(conn)
+
+    async def _bump(self, conn: aiomysql.Connection) -> None:
+        """Count one more decision-changing commit. A database whose migrations have not reached
+        the change_version table (a migration writing rows, before it exists) has nothing to
+        count and nobody polling it."""
+        try:
+            async with conn.cursor() as cursor:
+                await cursor.execute(BUMP)
+        except pymysql.err.ProgrammingError as exc:
+            if exc.args[0] != _NO_SUCH_TABLE:
+                raise StoreUnavailable(str(exc)) from None
+        except (pymysql.err.Error, OSError) as exc:
+            raise StoreUnavailable(str(exc)) from None
 
     async def _migration_lock(self) -> contextlib.AbstractAsyncContextManager[None]:
         @contextlib.asynccontextmanager

@@ -71,6 +71,18 @@ class Namespace:
 
 
 @dataclass(frozen=True)
+class NamespaceStanding:
+    """Everything a token decision needs about one namespace and one caller, read at once."""
+
+    reserved: bool  # an active tombstone holds the name
+    row: bool  # a namespaces row exists
+    team: str | None
+    visibility: str | None
+    role: str | None  # the caller's role in the namespace's team
+    user_named: bool  # a user of this name exists (a personal namespace)
+
+
+@dataclass(frozen=True)
 class AppToken:
     id: str
     username: str

@@ -296,4 +296,13 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
             "CREATE INDEX namespaces_by_team ON namespaces (team, name)",
         ),
     ),
+    (
+        12,
+        (
+            # One row counting the writes that can change a cached decision: MariaDB has no
+            # data version of its own, so every instance polls this (gateway/store/versioning.py).
+            "CREATE TABLE change_version (id INTEGER NOT NULL PRIMARY KEY, version BIGINT NOT NULL)",
+            "INSERT INTO change_version (id, version) VALUES (1, 0)",
+        ),
+    ),
 )

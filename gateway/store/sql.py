@@ -54,9 +54,15 @@ class SQLBase(ABC):
         """The dialect's clause that turns an INSERT into an upsert."""
 
     def data_version(self) -> object | None:
-        """Something that changes whenever any process commits a write, checked without a query;
-        None when the dialect cannot tell (callers then must not cache what they read)."""
+        """Something that changes whenever any process commits a write that can change a cached
+        decision, checked without a query; None when the dialect cannot tell now (callers then
+        must not cache what they read)."""
         return None
+
+    async def poll_version(self) -> None:
+        """Read what `data_version` reports from the database, for dialects that must ask it
+        (MariaDB); called a few times a second by the change watch. Nothing to do elsewhere."""
+        return
 
     async def fetch_one(self, sql: str, params: Mapping[str, Any] | None = None) -> Row | None:
         rows = await self.fetch_all(sql, params)

@@ -129,7 +129,7 @@ async def test_application_token_works_with_skopeo_within_its_limits_and_dies_on
             async with session.get(tags_url, headers=bearer) as response:
                 return response.status
 
-        # The gateway re-reads revocations about once a second; 30 s only keeps a broken one from hanging.
+        # The gateway re-reads revocations when the store changes; 30 s only keeps a broken one from hanging.
         refused = await eventually_async(tags_status, lambda status: status == 401, timeout=30)
         assert refused == 401, "a JWT issued from a revoked application token stops working (another process revoked it)"
         async with session.get(f"{gateway.url}/v2/token", params=params, headers=headers) as response:

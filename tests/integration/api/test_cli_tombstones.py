@@ -25,7 +25,7 @@ async def test_cli_user_delete_reserves_the_name_until_released(store_admin: Api
     deleted = gateway.cli("user", "delete", owner).stdout
     assert f"user {owner} deleted; namespace {owner} still holds 1 repositories and stays reserved" in deleted
     assert f"`namespace release {owner}`" in deleted
-    deadline = time.monotonic() + 30  # the running gateway re-reads the store every second; 30 s: generous, only against a hang
+    deadline = time.monotonic() + 30  # the running gateway follows the store within a poll; 30 s: generous, only against a hang
     while (await get_manifest(admin, old, f"{owner}/app", digest))[0] != 401:
         assert time.monotonic() < deadline, "a token from before the deletion still pulls"
         await asyncio.sleep(0.2)

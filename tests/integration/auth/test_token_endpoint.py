@@ -374,8 +374,8 @@ async def test_disabled_user_can_neither_refresh_nor_log_in(
     assert status == 400, "refresh tokens revoked by disabling stay revoked"
 
 
-# The gateway re-reads who is disabled about once a second; this deadline only keeps a broken
-# gateway from hanging the test, it is no promise of speed.
+# The gateway re-reads who is disabled when the store changes (within a poll); this deadline
+# only keeps a broken gateway from hanging the test, it is no promise of speed.
 REVOCATION_DEADLINE = 30.0
 
 

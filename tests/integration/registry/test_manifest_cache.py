@@ -110,9 +110,11 @@ async def test_a_tag_pushed_again_here_is_answered_with_its_new_digest_at_once(g
 
 
 @pytest.mark.parametrize("store", ["sqlite", "mariadb"])
-async def test_a_tag_moved_through_another_gateway_on_the_same_store_is_never_answered_stale(
+async def test_a_tag_moved_through_another_gateway_on_the_same_store_is_followed_there(
     make_gateway: Callable[..., Gateway], tmp_path: Path, mariadb_url: str, store: str
 ) -> None:
+    """On SQLite the other gateway sees the move at once (the WAL index); on MariaDB within one
+    poll of the change version (the promise is 1 s), and never an older digest afterwards."""
     shared = (
         {"GATEWAY_DATA_DIR": str(tmp_path / "shared")} if store == "sqlite"
         else {"GATEWAY_DATABASE_URL": mariadb_url, "GATEWAY_DATA_DIR": str(tmp_path / "shared")}
@@ -126,11 +128,11 @@ async def test_a_tag_moved_through_another_gateway_on_the_same_store_is_never_an
         url = f"{puller.url}/v2/{repository}/manifests/v1"
         for n in range(4):
             digest = await push_image(session, pusher.url, repository, "v1", push, seed=f"moved {n}")
+            if store == "mariadb":
+                seen = await eventually_async(lambda: _digest_by_tag(session, url, pull), lambda found, want=digest: found == want, timeout=20)
+                assert seen == digest, "the other gateway kept answering the tag's old digest"
             for _ in range(5):
                 assert await _digest_by_tag(session, url, pull) == digest
                 assert await _digest_by_tag(session, url, pull, "HEAD") == digest
         answered = await _answers_from_memory(session, puller, "tag")
-    if store == "sqlite":
-        assert answered > 0, "between pushes the tag was answered from memory"
-    else:
-        assert answered == 0, "MariaDB cannot tell its data version: tags always go to the registry"
+    assert answered > 0, "between pushes the tag was answered from memory"

@@ -148,7 +148,7 @@ async def test_a_deleted_and_recreated_user_does_not_inherit_the_old_session(
     jar = await _signed_in(client, own, "alice")
     assert await _is_signed_in(client, own, jar)
     # Rows count whole seconds: the new alice must be born in a later second than the session
-    # (within the same one only the revocation view, refreshed every second, would tell).
+    # (within the same one only the revocation view, refreshed when the store changes, would tell).
     await asyncio.sleep(1.1)
     own.cli("user", "delete", "alice")
     own.add_user("alice", USERS["alice"])

@@ -1,0 +1,46 @@
+"""Which statements bump MariaDB's change version: writes that can change a decision only."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.store.versioning import DECISION_TABLES, changes_decisions
+
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE users SET disabled = :disabled, updated_at = :now WHERE name = :name",
+    "INSERT INTO team_members (team, username, role, created_at) VALUES (:team, :user, :role, :now)",
+    "DELETE FROM app_tokens WHERE id = :id",
+    "INSERT INTO revoked_app_tokens (id, revoked_at) VALUES (:id, :now)",
+    "  insert into tags (repository, tag) values (:r, :t) ON DUPLICATE KEY UPDATE digest = VALUES(digest)",
+    "DELETE FROM manifests WHERE repository = :repository",
+    "INSERT INTO namespace_tombstones (name) VALUES (:name)",
+    "UPDATE `namespaces` SET visibility = :v WHERE name = :n",
+    "REPLACE INTO users (name) VALUES (:n)",
+    "INSERT IGNORE INTO teams (name) VALUES (:n)",
+    "UPDATE app_tokens SET last_used_at = :now, namespaces = :ns WHERE id = :id",
+])
+def test_a_write_that_can_change_a_decision_bumps_the_version(sql: str) -> None:
+    assert changes_decisions(sql)
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT * FROM users WHERE name = :name",
+    "UPDATE app_tokens SET last_used_at = :now WHERE id = :id",
+    "UPDATE refresh_tokens SET last_used_at = :now WHERE token_hash = :hash",
+    "INSERT INTO events (id, body) VALUES (:id, :body)",
+    "UPDATE repositories SET last_pull_at = :at WHERE name = :name",
+    "UPDATE webhooks SET cursor_seq = :seq WHERE name = :name",
+    "INSERT INTO uploads (id) VALUES (:id)",
+    "UPDATE change_version SET version = version + 1 WHERE id = 1",
+    "INSERT INTO users_archive (name) VALUES (:n)",
+])
+def test_reads_bookkeeping_and_other_tables_leave_it_alone(sql: str) -> None:
+    assert not changes_decisions(sql)
+
+
+def test_every_decision_table_exists_in_the_schema() -> None:
+    from gateway.store.schema import MIGRATIONS
+
+    created = " ".join(str(s) for _, statements in MIGRATIONS for s in statements)
+    assert all(f"CREATE TABLE {table} (" in created for table in DECISION_TABLES)
