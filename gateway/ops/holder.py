@@ -1,22 +1,25 @@
 """Who this process is among the gateways sharing one database, as the holder of the leases
 they share (webhook delivery).
 
-The holder id is the instance id kept in the data dir plus the worker index of `serve --workers
-N`, so it survives a restart: a restarted instance (or a worker the supervisor started again)
-takes its own lease back at once instead of waiting for it to run out. Two live processes must
-never share one, or both would deliver: each keeps an exclusive lock on a file of its worker
-index while it runs (the kernel drops it when the process dies, kill -9 included). A process
-that finds the lock taken (two instances given one data dir) or has no data dir uses a random
-id, and its leases are taken over only when they run out, a few seconds later.
+The holder id is the instance id kept in the data dir, the host's name (hashed) and the worker
+index of `serve --workers N`, so it survives a restart: a restarted instance (or a worker the
+supervisor started again) takes its own lease back at once instead of waiting for it to run
+out. Two live processes must never share one, or both would deliver: on one host each keeps an
+exclusive lock on a file of its worker index while it runs (the kernel drops it when the
+process dies, kill -9 included), and a data dir copied to another host gives another holder
+there. A process that finds the lock taken (two instances given one data dir) or has no data
+dir uses a random id, and its leases are taken over only when they run out, seconds later.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import logging
 import os
 import re
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,9 +32,9 @@ INSTANCE_FILE = "instance-id"
 _INSTANCE_ID = re.compile(r"[0-9a-f]{32}")
 
 
-def holder_id(instance: str, worker: int) -> str:
-    """What a lease row names (at most 64 characters: 32 for the instance, the rest the worker)."""
-    return f"{instance}/{worker}"
+def holder_id(instance: str, worker: int, host: str) -> str:
+    """What a lease row names: at most 64 characters (instance 32, host 8, worker up to 20)."""
+    return f"{instance}-{hashlib.sha256(host.encode()).hexdigest()[:8]}/{worker}"
 
 
 def random_instance_id() -> str:
@@ -95,7 +98,7 @@ def lease_holder(data_dir: Path | None, worker: int) -> Iterator[str]:
         except OSError as exc:
             log.warning("cannot keep an instance id in %s (%s): a restarted instance waits for its leases", data_dir, exc)
     try:
-        yield holder_id(instance, worker)
+        yield holder_id(instance, worker, socket.gethostname())
     finally:
         if fd is not None:
             os.close(fd)

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from gateway.ops.holder import INSTANCE_FILE
+from gateway.ops.holder import INSTANCE_FILE, holder_id
 from gateway.store import open_store
 from tests.integration.events.helpers import push, recorded_ids
 from tests.support.processes import Gateway, free_port
@@ -71,7 +72,7 @@ async def test_the_other_instance_delivers_the_batch_of_a_holder_killed_mid_post
     assert holder is not None
     by_instance = {instance_id(gateway): gateway for gateway in (first, second)}
     assert len(by_instance) == 2, "each instance has its own id"
-    by_instance[holder.split("/")[0]].stop(signal.SIGKILL)
+    by_instance[holder.split("-")[0]].stop(signal.SIGKILL)
 
     await receiver.wait_for(expected, timeout=TAKEOVER_DEADLINE)
     counts = Counter(receiver.delivered_ids())
@@ -86,7 +87,7 @@ async def test_an_instance_restarted_after_kill_9_takes_its_own_lease_back(
     expected = await recorded_ids(gateway, "push")
     await eventually(lambda: receiver.held_attempts, lambda n: n >= 1, timeout=60)
     before = await lease_holder(database_url)
-    assert before == f"{instance_id(gateway)}/0"
+    assert before == holder_id(instance_id(gateway), 0, socket.gethostname())
 
     gateway.stop(signal.SIGKILL)
     gateway.start()  # the same data dir, so the same instance id

@@ -8,10 +8,11 @@ from pathlib import Path
 from gateway.ops.holder import INSTANCE_FILE, holder_id, lease_holder, load_or_create_instance_id, parse_instance_id
 
 
-def test_a_holder_id_fits_the_lease_column_and_names_the_worker() -> None:
+def test_a_holder_id_fits_the_lease_column_and_names_the_worker_and_host() -> None:
     instance = "0" * 32
-    assert len(holder_id(instance, 63)) <= 64
-    assert holder_id(instance, 0) != holder_id(instance, 1)
+    assert len(holder_id(instance, 2**63, "h" * 255)) <= 64
+    assert holder_id(instance, 0, "gw1") != holder_id(instance, 1, "gw1")
+    assert holder_id(instance, 0, "gw1") != holder_id(instance, 0, "gw2"), "a data dir copied to another host"
 
 
 def test_the_instance_id_is_kept_in_the_data_dir(tmp_path: Path) -> None:
