@@ -25,6 +25,7 @@ from gateway.events.retention import pruning
 from gateway.events.targets import PublicResolver
 from gateway.events.upstream import receive_upstream_events
 from gateway.events.webhooks import WebhookDispatcher, delivering, policy_from, seal_stored_secrets, sync_configured
+from gateway.ops.holder import lease_holder
 from gateway.ops.setup import setup_ops
 from gateway.private_files import private_dir
 from gateway.registry.errors import API_VERSION, API_VERSION_HEADER
@@ -120,15 +121,17 @@ async def _webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
     connector = aiohttp.TCPConnector(resolver=None if allow_private else PublicResolver())
     session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
     metrics = app[keys.METRICS]
-    dispatcher = WebhookDispatcher(
-        store, session, policy_from(settings), app[keys.EVENTS].instance_id,
-        on_failure=metrics.webhook_failed, on_depth=metrics.set_outbox_depth, allow_private_targets=allow_private,
-    )
-    app[keys.WEBHOOKS] = dispatcher
+    data_dir = settings.data_dir if settings.data_dir.is_dir() else None  # _keys_ctx made it if anything lives there
     try:
-        async for _ in delivering(dispatcher):
-            async for _ in pruning(store, settings.events_retention_days, settings.events_retention_count):
-                yield
+        with lease_holder(data_dir, app[keys.WORKER]) as holder:
+            dispatcher = WebhookDispatcher(
+                store, session, policy_from(settings), holder,
+                on_failure=metrics.webhook_failed, on_depth=metrics.set_outbox_depth, allow_private_targets=allow_private,
+            )
+            app[keys.WEBHOOKS] = dispatcher
+            async for _ in delivering(dispatcher):
+                async for _ in pruning(store, settings.events_retention_days, settings.events_retention_count):
+                    yield
     finally:
         await session.close()
 
@@ -165,8 +168,9 @@ async def _api_version_header(request: web.Request, response: web.StreamResponse
         response.headers[API_VERSION_HEADER] = API_VERSION
 
 
-def create_app(settings: Settings, *, announce_setup: bool = True) -> web.Application:
-    """`announce_setup`: this process logs the first-run setup URL (see gateway.ui.first_run)."""
+def create_app(settings: Settings, *, announce_setup: bool = True, worker: int = 0) -> web.Application:
+    """`announce_setup`: this process logs the first-run setup URL (see gateway.ui.first_run);
+    `worker`: its index among the processes of `serve --workers N` (see gateway.ops.holder)."""
     app = web.Application(handler_args=_HANDLER_ARGS)
     if settings.password_cost < DEFAULT_COST:
         log.warning(
@@ -174,6 +178,7 @@ def create_app(settings: Settings, *, announce_setup: bool = True) -> web.Applic
             settings.password_cost, DEFAULT_COST,
         )
     app[keys.SETTINGS] = settings
+    app[keys.WORKER] = worker
     app[keys.HASHER] = PasswordHasher(processes=settings.server_workers, cost=settings.password_cost)
     app[keys.POLICY_RULES] = settings.policy_rules()
     app[keys.REVOCATIONS] = RevocationView()

@@ -66,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the gateway")
     serve.add_argument("--workers", type=int, default=None, help="worker processes sharing the port (default: server.workers)")
-    serve.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    serve.add_argument("--worker", type=int, nargs="?", const=0, default=None, help=argparse.SUPPRESS)  # its index
     commands.add_parser("migrate", help="apply database migrations")
     commands.add_parser("setup-url", help="print the web UI's first-run URL (with its one-time code) while no admin exists")
 
@@ -389,8 +389,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         except CertificateError as exc:
             raise ConfigError("GATEWAY_TLS_CERT_FILE", str(exc)) from None
     workers = settings.server_workers if args.workers is None else args.workers
-    if args.worker:
-        run_server(settings, certificate, reuse_port=True, announce_setup=False)  # the supervisor did
+    if args.worker is not None:
+        run_server(settings, certificate, reuse_port=True, announce_setup=False, worker=args.worker)  # the supervisor announced
     elif workers <= 1:
         run_server(settings, certificate)
     else:

@@ -25,6 +25,7 @@ from gateway.store import Store
 from gateway.store.change_watch import ChangeWatch
 
 SETTINGS = web.AppKey("settings", Settings)
+WORKER = web.AppKey("worker", int)  # index among the processes of `serve --workers N`; 0 alone
 STORE = web.AppKey("store", Store)
 SIGNING_KEY = web.AppKey("signing_key", SigningKey)
 SEALER = web.AppKey("sealer", Sealer)

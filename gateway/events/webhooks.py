@@ -3,11 +3,16 @@
 Each endpoint has a cursor (the last event seq it has been given) and a lease in the store.
 An instance delivers to an endpoint only while it holds that endpoint's lease, taken with one
 atomic UPDATE, so with several gateways on one database each event goes to each endpoint
-once. Events are read only once they are a couple of seconds old, so an event whose insert
+once. The lease is short and a heartbeat keeps it while a round runs (gateway/events/lease.py),
+so a holder killed mid-delivery is taken over within a few seconds, by another instance or by
+the same one restarted, which takes its own lease back at once since its holder id survives
+restarts (gateway/ops/holder.py). The taker starts again from the saved cursor: a batch in
+flight at the crash is delivered again, the only duplicates besides retries.
+Events are read only once they are a couple of seconds old, so an event whose insert
 committed late (seq allocated earlier than a neighbour's) is never skipped by the cursor.
 Writes are few, since every commit bumps the store's data version, which the token and manifest
 caches check: an endpoint with nothing to send is only read, and a round of deliveries saves
-its cursor (extending the lease in the same UPDATE) once a second and at its end.
+its cursor once a second and at its end, and extends its lease once a second.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import aiohttp
 from gateway.background import running
 from gateway.config import Settings, WebhookSetting
 from gateway.events.hook_headers import DELIVERY_HEADER, SIGNATURE_HEADER
+from gateway.events.lease import Lease, LeaseLost, lease_until
 from gateway.events.model import ENVELOPE_MEDIA_TYPE, envelope_bytes
 from gateway.events.targets import address_problem, redact
 from gateway.store import Conflict, EventRow, SettledBatch, Store, StoreError, Webhook, WebhookFailure
@@ -34,7 +40,6 @@ from gateway.store import Conflict, EventRow, SettledBatch, Store, StoreError, W
 log = logging.getLogger(__name__)
 
 SETTLE_MS = 2000
-LEASE_MS = 15_000
 BATCH = 200
 POLL_SECONDS = 1.0
 CURSOR_SAVE_SECONDS = 1.0
@@ -113,30 +118,25 @@ class WebhookDispatcher:
         except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:  # ValueError: a header aiohttp refuses
             return redact(exc.__class__.__name__ + (f": {exc}" if str(exc) else ""), hook.url)
 
-    async def _deliver(self, hook: Webhook, batch: SettledBatch) -> str | None:
-        """Deliver with retries and backoff, keeping the lease alive; the last error or None."""
+    async def _deliver(self, hook: Webhook, batch: SettledBatch, lease: Lease) -> str | None:
+        """Deliver with retries and backoff while the lease is held; the last error or None.
+        LeaseLost (the attempt in flight cancelled) when it goes to another instance."""
         error: str | None = None
         body = envelope_bytes(batch.bodies_json)
         for attempt in range(1, self._policy.max_attempts + 1):
-            error = await self._post(hook, body)
+            error = await lease.while_held(self._post(hook, body))
             if error is None:
                 return None
             self.failures += 1
             self._on_failure(hook.name)
             log.warning("webhook %s: delivery attempt %d of %d failed: %s", hook.name, attempt, self._policy.max_attempts, error)
             if attempt < self._policy.max_attempts:
-                delay = self._policy.delay(attempt)
-                if not await self._extend_lease(hook, delay):
-                    return "lease lost"
-                await asyncio.sleep(delay)
+                await lease.while_held(asyncio.sleep(self._policy.delay(attempt)))
         return error
 
-    def _lease_until(self, extra_seconds: float = 0.0) -> int:
-        """Long enough for the next wait and attempt, plus a margin."""
-        return _now_ms() + int((extra_seconds + self._policy.timeout) * 1000) + LEASE_MS
-
-    async def _extend_lease(self, hook: Webhook, extra_seconds: float = 0.0) -> bool:
-        return await self._store.lease_webhook(hook.name, self._holder, _now_ms(), self._lease_until(extra_seconds))
+    async def _advance(self, hook: Webhook, cursor: int) -> None:
+        if not await self._store.advance_webhook(hook.name, self._holder, cursor, lease_until(_now_ms())):
+            raise LeaseLost("the cursor is no longer this holder's to move")
 
     async def _mark_failed(self, hook: Webhook, batch: SettledBatch, error: str) -> None:
         for seq in batch.seqs:
@@ -144,16 +144,16 @@ class WebhookDispatcher:
                 WebhookFailure(hook.name, seq, "failed", self._policy.max_attempts, error, int(time.time()))
             )
 
-    async def _redeliver(self, hook: Webhook) -> None:
+    async def _redeliver(self, hook: Webhook, lease: Lease) -> None:
         seqs = await self._store.claim_redeliveries(hook.name, BATCH)
         if not seqs:
             return
         batch = SettledBatch.of(await self._store.get_events(seqs))
-        error = await self._deliver(hook, batch) if batch.seqs else None
+        error = await self._deliver(hook, batch, lease) if batch.seqs else None
         if error is None:
             for seq in seqs:
                 await self._store.clear_failure(hook.name, seq)
-        elif error != "lease lost":
+        else:
             await self._mark_failed(hook, batch, error)
 
     async def _settled(self, hook: Webhook, cursor: int) -> tuple[int, int, SettledBatch]:
@@ -176,34 +176,41 @@ class WebhookDispatcher:
 
     async def serve(self, hook: Webhook) -> None:
         """Everything pending for one endpoint, while this instance holds its lease."""
-        if not await self._pending(hook) or not await self._extend_lease(hook):
+        if not await self._pending(hook):
+            return
+        lease = await Lease.take(self._store, hook.name, self._holder, _now_ms())
+        if lease is None:
             return
         try:
-            await self._redeliver(hook)
-            current = await self._store.get_webhook(hook.name)
-            cursor = saved = current.cursor_seq if current else hook.cursor_seq
-            saved_at = time.monotonic()
-            while True:
-                read, last, wanted = await self._settled(hook, cursor)
-                if not read:
-                    break
-                error = await self._deliver(hook, wanted) if wanted.seqs else None
-                if error == "lease lost":
-                    return  # the next holder delivers again from the saved cursor: at least once
-                if error is not None:
-                    log.error("webhook %s: %d events marked failed: %s", hook.name, len(wanted.seqs), error)
-                    await self._mark_failed(hook, wanted, error)
-                cursor = last
-                if read < BATCH:
-                    break  # caught up with what has settled: the rest waits for the next round
-                if time.monotonic() - saved_at >= CURSOR_SAVE_SECONDS:
-                    if not await self._store.advance_webhook(hook.name, self._holder, cursor, self._lease_until()):
-                        return
-                    saved, saved_at = cursor, time.monotonic()
-            if cursor != saved:
-                await self._store.advance_webhook(hook.name, self._holder, cursor, self._lease_until())
+            async with lease.kept():
+                await self._round(hook, lease)
+        except LeaseLost as exc:  # the next holder delivers again from the saved cursor: at least once
+            log.warning("webhook %s: delivery round stopped, lease lost: %s", hook.name, exc)
         finally:
             await self._store.release_webhook(hook.name, self._holder)
+
+    async def _round(self, hook: Webhook, lease: Lease) -> None:
+        await self._redeliver(hook, lease)
+        current = await self._store.get_webhook(hook.name)
+        cursor = saved = current.cursor_seq if current else hook.cursor_seq
+        saved_at = time.monotonic()
+        while True:
+            lease.check()
+            read, last, wanted = await self._settled(hook, cursor)
+            if not read:
+                break
+            error = await self._deliver(hook, wanted, lease) if wanted.seqs else None
+            if error is not None:
+                log.error("webhook %s: %d events marked failed: %s", hook.name, len(wanted.seqs), error)
+                await self._mark_failed(hook, wanted, error)
+            cursor = last
+            if read < BATCH:
+                break  # caught up with what has settled: the rest waits for the next round
+            if time.monotonic() - saved_at >= CURSOR_SAVE_SECONDS:
+                await self._advance(hook, cursor)
+                saved, saved_at = cursor, time.monotonic()
+        if cursor != saved:
+            await self._advance(hook, cursor)
 
     async def run_once(self) -> None:
         """One round over every endpoint; one endpoint failing does not stop the others' rounds."""

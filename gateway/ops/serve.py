@@ -6,7 +6,7 @@ reloads the certificate) and a graceful stop on SIGTERM or SIGINT: the listening
 at once, requests in flight (a long blob upload, say) get up to `server.shutdown_grace`
 seconds to finish, then the application's resources close (events flushed, pools closed).
 
-Several (`serve --workers N`): the supervisor starts N copies of `serve --worker`, each
+Several (`serve --workers N`): the supervisor starts N copies of `serve --worker INDEX`, each
 binding the same port with SO_REUSEPORT so the kernel spreads connections over them. It
 forwards SIGTERM/SIGINT and SIGHUP, restarts a worker that dies, and points all of them at one
 PROMETHEUS_MULTIPROC_DIR so /metrics on any worker reports the sum of all.
@@ -129,34 +129,38 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 def run_server(
-    settings: Settings, certificate: ServerCertificate | None, *, reuse_port: bool = False, announce_setup: bool = True,
+    settings: Settings, certificate: ServerCertificate | None, *,
+    reuse_port: bool = False, announce_setup: bool = True, worker: int = 0,
 ) -> None:
     from gateway.app import create_app
 
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        runner.run(_serve(create_app(settings, announce_setup=announce_setup), settings, certificate, reuse_port))
+        app = create_app(settings, announce_setup=announce_setup, worker=worker)
+        runner.run(_serve(app, settings, certificate, reuse_port))
     log.info("stopped (pid %d)", os.getpid())
 
 
 class Supervisor:
-    """Starts, watches and stops the worker processes; all of it synchronous and signal-driven."""
+    """Starts, watches and stops the worker processes; all of it synchronous and signal-driven.
+    Each worker gets its index as the last argument, and one started again gets the same one
+    (it names the worker's webhook leases, see gateway.ops.holder)."""
 
     def __init__(self, command: Sequence[str], count: int) -> None:
         self.command = list(command)
         self.count = count
         self.metrics_dir = tempfile.mkdtemp(prefix="portus-gateway-metrics-")
         self.env = {**os.environ, MULTIPROC_ENV: self.metrics_dir}
-        self.workers: dict[int, tuple[subprocess.Popen[bytes], float]] = {}
+        self.workers: dict[int, tuple[subprocess.Popen[bytes], float, int]] = {}
         self.stopping = False
         self.failed = 0
 
-    def _start_one(self) -> None:
+    def _start_one(self, index: int) -> None:
         # Own session: a terminal's Ctrl-C reaches only the supervisor, which stops workers once.
-        process = subprocess.Popen(self.command, env=self.env, start_new_session=True)
-        self.workers[process.pid] = (process, time.monotonic())
+        process = subprocess.Popen([*self.command, str(index)], env=self.env, start_new_session=True)
+        self.workers[process.pid] = (process, time.monotonic(), index)
 
     def _signal_all(self, signum: int) -> None:
-        for process, _ in self.workers.values():
+        for process, _, _ in self.workers.values():
             if process.poll() is None:
                 process.send_signal(signum)
 
@@ -172,7 +176,7 @@ class Supervisor:
     def _reap(self) -> None:
         from prometheus_client.multiprocess import mark_process_dead
 
-        for pid, (process, started) in list(self.workers.items()):
+        for pid, (process, started, index) in list(self.workers.items()):
             code = process.poll()
             if code is None:
                 continue
@@ -186,15 +190,15 @@ class Supervisor:
                 self._on_stop(signal.SIGTERM, None)
                 continue
             log.error("supervisor: worker %d exited with %d; starting a new one", pid, code)
-            self._start_one()
+            self._start_one(index)
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._on_stop)
         signal.signal(signal.SIGINT, self._on_stop)
         signal.signal(signal.SIGHUP, self._on_hup)
         try:
-            for _ in range(self.count):
-                self._start_one()
+            for index in range(self.count):
+                self._start_one(index)
             log.info("supervisor (pid %d): started %d workers", os.getpid(), self.count)
             while self.workers:
                 self._reap()

@@ -147,6 +147,15 @@ class WebhookQueries(SQLBase):
         )
         return count > 0
 
+    async def extend_webhook_lease(self, name: str, holder: str, until_ms: int) -> bool:
+        """Extend a lease this holder has; False once another took it, it was released or the
+        endpoint deleted (an expired lease nobody took is still this holder's to extend)."""
+        count = await self.execute(
+            "UPDATE webhooks SET lease_until = :until WHERE name = :name AND leased_by = :holder",
+            {"name": name, "holder": holder, "until": until_ms},
+        )
+        return count > 0
+
     async def release_webhook(self, name: str, holder: str) -> None:
         await self.execute(
             "UPDATE webhooks SET leased_by = NULL, lease_until = 0 WHERE name = :name AND leased_by = :holder",

@@ -24,13 +24,16 @@ class Delivery:
 @dataclass
 class Receiver:
     """Answers 200 and keeps each delivery, unless `plan` says otherwise for the next requests:
-    "500" answers an error, "slow" answers only after `slow_seconds` (past the sender's timeout)."""
+    "500" answers an error, "slow" answers only after `slow_seconds` (past the sender's timeout),
+    "hold" keeps the attempt in flight until `release()` (or the stop), then answers 503."""
 
     port: int
     plan: list[str] = field(default_factory=list)
     slow_seconds: float = 3.0
     deliveries: list[Delivery] = field(default_factory=list)
     refused_attempts: int = 0
+    held_attempts: int = 0
+    _released: asyncio.Event = field(default_factory=asyncio.Event)
     _runner: web.AppRunner | None = None
 
     @property
@@ -43,6 +46,10 @@ class Receiver:
         if mode == "500":
             self.refused_attempts += 1
             return web.Response(status=500, text="receiver failing on purpose")
+        if mode == "hold":
+            self.held_attempts += 1
+            await self._released.wait()
+            return web.Response(status=503, text="held, then refused on purpose")
         if mode == "slow":
             self.refused_attempts += 1
             await asyncio.sleep(self.slow_seconds)
@@ -57,7 +64,12 @@ class Receiver:
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
 
+    def release(self) -> None:
+        """Answer the attempts held in flight, and hold no more."""
+        self._released.set()
+
     async def stop(self) -> None:
+        self.release()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

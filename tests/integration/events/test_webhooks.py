@@ -13,8 +13,8 @@ from collections.abc import Callable
 import aiohttp
 
 from gateway.store import open_store
+from tests.integration.events.helpers import push, recorded_ids, store_url
 from tests.support.client import bearer
-from tests.support.images import push_image
 from tests.support.processes import Gateway, free_port, mariadb_database
 from tests.support.receiver import Receiver
 from tests.support.waiting import eventually, eventually_async
@@ -31,24 +31,6 @@ FAST_RETRIES = {
 def webhook_env(receiver: Receiver, **extra: str) -> dict[str, str]:
     hooks = [{"name": "audit", "url": receiver.url, "secret": SECRET}]
     return {"GATEWAY_WEBHOOKS": json.dumps(hooks), **FAST_RETRIES, **extra}
-
-
-def database_url(gateway: Gateway) -> str:
-    return gateway.env.get("GATEWAY_DATABASE_URL") or f"sqlite:///{gateway.workdir / 'data' / 'gateway.db'}"
-
-
-async def recorded_ids(gateway: Gateway, action: str | None = None) -> set[str]:
-    store = await open_store(database_url(gateway))
-    try:
-        return {row.id for row in await store.list_events(action=action, limit=100_000)}
-    finally:
-        await store.close()
-
-
-async def push(gateway: Gateway, repo: str, tag: str) -> str:
-    async with aiohttp.ClientSession() as session:
-        headers = await bearer(session, gateway.url, gateway.host, "alice", f"repository:{repo}:pull,push")
-        return await push_image(session, gateway.url, repo, tag, headers, seed=tag)
 
 
 async def failures_counted(gateway: Gateway) -> float:
@@ -108,7 +90,7 @@ async def test_push_event_survives_kill_9_right_after_the_push(make_gateway: Cal
     digest = await push(gateway, "alice/killed", "v1")
     gateway.stop(signal.SIGKILL)
     gateway.start()
-    store = await open_store(database_url(gateway))
+    store = await open_store(store_url(gateway))
     try:
         events = await store.list_events(repository="alice/killed", action="push")
         tags = await store.list_tags("alice/killed")

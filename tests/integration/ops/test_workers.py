@@ -1,8 +1,10 @@
 """`serve --workers N`: several processes answer on one port (SO_REUSEPORT), /metrics adds up all of
-them, and SIGTERM to the supervisor stops every worker."""
+them, SIGTERM to the supervisor stops every worker, and each worker has an index of its own
+(its webhook lease holder id), kept by the one started in place of a dead worker."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -20,6 +22,22 @@ REQUESTS = 60
 def worker_pids(supervisor: int) -> set[int]:
     children = Path(f"/proc/{supervisor}/task/{supervisor}/children")
     return {int(pid) for pid in children.read_text().split()} if children.exists() else set()
+
+
+def worker_index(pid: int) -> int:
+    """The index the supervisor gave the worker: the last argument of its command line."""
+    return int(Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")[-1])
+
+
+def lock_held(path: Path) -> bool:
+    """Whether a live process holds the lock on `path` (trying to take it, and letting it go)."""
+    with path.open("rb") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
 
 
 def alive(pid: int) -> bool:
@@ -58,6 +76,9 @@ def test_two_workers_answer_on_one_port_and_stop_together(make_gateway: Callable
     # Access lines are written in batches, a fraction of a second after the answer.
     pids = wait_until(answered_by, lambda found: found == workers)
     assert pids == workers, f"requests answered by {pids}, workers are {workers}"
+    assert sorted(worker_index(pid) for pid in workers) == [0, 1]
+    data = gateway.workdir / "data"
+    assert lock_held(data / "holder-0.lock") and lock_held(data / "holder-1.lock"), "each worker holds its own holder id"
 
     gateway.process.send_signal(signal.SIGTERM)
     assert gateway.process.wait(20) == 0
@@ -74,8 +95,11 @@ def test_a_worker_that_dies_is_replaced(make_gateway: Callable[..., Gateway]) ->
     # Past the early-exit window, a crash is replaced rather than taken as a failed start.
     wait_until(gateway.log_text, lambda text: False, timeout=5.5)
     victim = min(workers)
+    indexes = {pid: worker_index(pid) for pid in workers}
     os.kill(victim, signal.SIGKILL)
     replaced = wait_until(lambda: worker_pids(supervisor), lambda pids: len(pids) == 2 and victim not in pids)
     assert len(replaced) == 2 and victim not in replaced, replaced
+    [successor] = replaced - workers
+    assert worker_index(successor) == indexes[victim], "the new worker takes the dead one's webhook leases back"
     assert f"worker {victim} exited with -9; starting a new one" in gateway.log_text()
     assert wait_until(lambda: get(f"{gateway.url}/readyz")[0], lambda status: status == 200) == 200
