@@ -324,3 +324,32 @@ async def test_a_user_disabled_through_one_instance_is_refused_by_the_other(star
         params = {"service": service, "scope": f"repository:{repo}:pull"}
         async with session.get(f"{second.url}/v2/token", params=params, headers=basic) as response:
             assert response.status == 401, await response.text()
+
+
+async def test_an_application_token_revoked_through_one_instance_is_refused_by_the_other(start_cluster: Callable[..., Cluster]) -> None:
+    cluster = start_cluster()
+    first, second = cluster.gateways
+    service = cluster.balancer.host
+    repo = unique("bob/app-token")
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{second.url}/api/v1/users/bob/tokens", json={"name": "ci", "actions": ["pull", "push"]}, headers=cluster.admin()) as response:
+            assert response.status == 201, await response.text()
+            secret = (await response.json())["secret"]
+        token = (await fetch_token(session, first.url, service, "bob", secret, f"repository:{repo}:pull,push"))["token"]
+        bob = {"Authorization": f"Bearer {token}"}
+        await push_image(session, first.url, repo, "v1", bob, seed=repo)
+
+        async def tags_on_first() -> int:
+            async with session.get(f"{first.url}/v2/{repo}/tags/list", headers=bob) as response:
+                return response.status
+
+        assert await tags_on_first() == 200
+        async with session.delete(f"{second.url}/api/v1/users/bob/tokens/ci", headers=cluster.admin()) as response:
+            assert response.status == 204, await response.text()
+
+        assert await eventually_async(tags_on_first, lambda status: status == 401, timeout=10) == 401
+        params = {"service": service, "scope": f"repository:{repo}:pull"}
+        with_token = {"Authorization": aiohttp.encode_basic_auth("bob", secret)}
+        async with session.get(f"{first.url}/v2/token", params=params, headers=with_token) as response:
+            assert response.status == 401, await response.text()
+        await fetch_token(session, first.url, service, "bob", USERS["bob"], f"repository:{repo}:pull")  # bob himself is not
