@@ -9,7 +9,7 @@ import hashlib
 import json
 import signal
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -139,6 +139,21 @@ class Upload:
                 self.offset = first + len(chunk)
             return response
 
+    async def stream(self, data: bytes) -> aiohttp.ClientResponse:
+        """One PATCH whose body is sent in pieces without a length (chunked transfer encoding)."""
+
+        async def pieces() -> AsyncIterator[bytes]:
+            for start in range(0, len(data), CHUNK):
+                yield data[start : start + CHUNK]
+
+        headers = {**self.auth, "Content-Type": "application/octet-stream"}
+        async with self.session.patch(self.location, data=pieces(), headers=headers) as response:
+            await response.read()
+            if response.status == 202:
+                self.location = response.headers["Location"]
+                self.offset += len(data)
+            return response
+
     async def finish(self, whole: bytes) -> None:
         async with self.session.put(self.location, params={"digest": sha(whole)}, headers=self.auth) as response:
             assert response.status == 201, await response.text()
@@ -176,6 +191,9 @@ async def test_chunks_of_one_keep_alive_connection_land_on_both_instances_and_a_
             response = await upload.patch(whole[start : start + CHUNK])
             assert response.status == 202
             assert response.headers["Range"] == f"0-{upload.offset - 1}"
+        big = blob_bytes(256, f"{repo}-big")  # 16 MiB streamed with Transfer-Encoding: chunked, as skopeo does
+        assert (await upload.stream(big)).status == 202
+        whole += big
         for _ in gateways:  # one wrong chunk for each instance: round-robin alternates
             wrong = await upload.patch(b"x" * 100, start=upload.offset + 10)
             assert wrong.status == 416
@@ -184,8 +202,8 @@ async def test_chunks_of_one_keep_alive_connection_land_on_both_instances_and_a_
         assert await upload.pulled(sha(whole)) == whole
     assert len(connections) == 1, "every request went over one keep-alive client connection"
 
-    patches = await wait_until_all_logged(gateways, "PATCH", upload.uuid, 10)
-    assert sorted(patches[0] + patches[1]) == [202] * 8 + [416] * 2
+    patches = await wait_until_all_logged(gateways, "PATCH", upload.uuid, 11)
+    assert sorted(patches[0] + patches[1]) == [202] * 9 + [416] * 2
     assert all(len(statuses) >= 4 for statuses in patches), f"chunks per instance: {[len(s) for s in patches]}"
     assert all(416 in statuses for statuses in patches), "each instance refused a wrong chunk with the shared offset"
     assert Counter(balancer.served_by()).keys() == {"gateway-1", "gateway-2"}
