@@ -371,3 +371,32 @@ async def test_an_application_token_revoked_through_one_instance_is_refused_by_t
         async with session.get(f"{first.url}/v2/token", params=params, headers=with_token) as response:
             assert response.status == 401, await response.text()
         await fetch_token(session, first.url, service, "bob", USERS["bob"], f"repository:{repo}:pull")  # bob himself is not
+
+
+def from_address(address: str) -> aiohttp.ClientSession:
+    """A client connecting from another loopback address (127.0.0.0/8 is all local)."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(address, 0)))
+
+
+async def test_behind_a_trusted_balancer_failed_logins_are_counted_per_client_address(start_cluster: Callable[..., Cluster]) -> None:
+    cluster = start_cluster({"GATEWAY_SERVER_TRUSTED_PROXIES": "127.0.0.1", "GATEWAY_LOGINS_MAX_FAILURES": "2"})
+    balancer = cluster.balancer  # it connects to the instances from 127.0.0.1
+    params = {"service": balancer.host}
+    right = {"Authorization": aiohttp.encode_basic_auth("alice", USERS["alice"])}
+    # The guesser names alice's address itself: the balancer replaces it with the real one.
+    wrong = {"Authorization": aiohttp.encode_basic_auth("alice", "not-her-password"), "X-Forwarded-For": "127.0.0.2"}
+    async with from_address("127.0.0.3") as guesser, from_address("127.0.0.2") as alice:
+        for _ in range(2 * len(cluster.gateways)):  # round-robin: the limit reached on each instance
+            async with guesser.get(f"{balancer.url}/v2/token", params=params, headers=wrong) as response:
+                assert response.status == 401
+        for _ in cluster.gateways:
+            async with guesser.get(f"{balancer.url}/v2/token", params=params, headers=right) as response:
+                assert response.status == 429, "the guessing address waits, even with the password"
+            async with alice.get(f"{balancer.url}/v2/token", params=params, headers=right) as response:
+                assert response.status == 200, "alice's own address is not held back"
+
+    lines = await eventually(
+        lambda: [line for g in cluster.gateways for line in access_lines(g) if line["path"].startswith("/v2/token")],
+        lambda found: len(found) >= 8,
+    )
+    assert Counter(line["remote"] for line in lines) == {"127.0.0.3": 6, "127.0.0.2": 2}

@@ -110,6 +110,7 @@ def test_the_instances_share_the_database_and_keys_and_have_their_own_data(compo
     shared = {environment[key].rpartition("/")[0] for key in ("GATEWAY_TOKEN_KEY_FILE", "GATEWAY_TOKEN_CERT_FILE", "GATEWAY_SECRETS_KEY_FILE")}
     assert shared == {"/keys"}
     assert volume_at(first, "/keys") == volume_at(second, "/keys") == volume_at(compose["services"]["keys"], "/keys")
+    assert environment["GATEWAY_SERVER_TRUSTED_PROXIES"], "client addresses read from the balancer's X-Forwarded-For"
     data = environment["GATEWAY_DATA_DIR"]
     assert {volume_at(first, data), volume_at(second, data)} == {"gateway-data", "gateway-2-data"}
     for gateway in (first, second):
@@ -140,7 +141,7 @@ def test_the_balancer_runs_haproxy_cfg_over_every_gateway_instance(compose: dict
     assert [words[1] for words in lines if words[0] == "bind"] == [":5000"]
     assert ["balance", "roundrobin"] in lines
     assert ["option", "http-server-close"] in lines, "each request of a keep-alive connection balanced again"
-    assert ["option", "forwardfor"] in lines
+    assert ["http-request", "set-header", "X-Forwarded-For", "%[src]"] in lines, "the client's address, never one it sent"
     assert ["option", "httpchk", "GET", "/readyz"] in lines
     timeouts = {words[1]: words[2] for words in lines if words[0] == "timeout"}
     assert timeouts["server"] == timeouts["client"] == "10m", "long uploads outlive GATEWAY_UPSTREAM_READ_TIMEOUT"
