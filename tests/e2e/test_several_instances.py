@@ -31,6 +31,7 @@ from tests.support.waiting import eventually, eventually_async
 pytestmark = pytest.mark.slow
 
 CHUNK = 64 * 1024
+CLIENT = "127.0.0.2"  # the test clients' address; the balancer's is 127.0.0.1
 WEBHOOK_SECRET = "several-instances-webhook-secret"
 
 
@@ -63,6 +64,7 @@ def start_cluster(make_gateway: Callable[..., Gateway], tmp_path: Path) -> Itera
             "GATEWAY_TOKEN_CERT_FILE": str(cert_file),
             "GATEWAY_SECRETS_KEY_FILE": str(keys / "secrets.key"),
             "GATEWAY_LOG_FORMAT": "json",
+            "GATEWAY_SERVER_TRUSTED_PROXIES": "127.0.0.1",  # where haproxy connects from; clients use 127.0.0.2
             **(extra_env or {}),
         }
         gateways = [make_gateway(env), make_gateway(env, add_users=False)]
@@ -183,7 +185,8 @@ async def test_chunks_of_one_keep_alive_connection_land_on_both_instances_and_a_
     repo = unique("alice/spread")
     whole = blob_bytes(8, repo)
     trace, connections = counting_connections()
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1), trace_configs=[trace]) as session:
+    client = aiohttp.TCPConnector(limit=1, local_addr=(CLIENT, 0))
+    async with aiohttp.ClientSession(connector=client, trace_configs=[trace]) as session:
         auth = await bearer(session, balancer.url, balancer.host, "alice", f"repository:{repo}:pull,push")
         upload = Upload(session, balancer.url, repo, auth)
         await upload.begin()
@@ -206,6 +209,8 @@ async def test_chunks_of_one_keep_alive_connection_land_on_both_instances_and_a_
     assert sorted(patches[0] + patches[1]) == [202] * 9 + [416] * 2
     assert all(len(statuses) >= 4 for statuses in patches), f"chunks per instance: {[len(s) for s in patches]}"
     assert all(416 in statuses for statuses in patches), "each instance refused a wrong chunk with the shared offset"
+    remotes = {line["remote"] for g in gateways for line in access_lines(g) if upload.uuid in line["path"]}
+    assert remotes == {CLIENT}, "each instance logged the client, not the balancer"
     assert Counter(balancer.served_by()).keys() == {"gateway-1", "gateway-2"}
 
 
@@ -214,7 +219,7 @@ async def test_an_instance_killed_mid_upload_and_restarted_loses_nothing(start_c
     balancer, (first, second) = cluster.balancer, cluster.gateways
     repo = unique("alice/killed")
     whole = blob_bytes(8, repo)
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as session:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1, local_addr=(CLIENT, 0))) as session:
         auth = await bearer(session, balancer.url, balancer.host, "alice", f"repository:{repo}:pull,push")
         upload = Upload(session, balancer.url, repo, auth)
         await upload.begin()
@@ -284,7 +289,7 @@ async def test_each_push_is_recorded_once_and_delivered_to_a_webhook_once(start_
     balancer = cluster.balancer
     repo = unique("alice/audited")
     try:
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as session:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1, local_addr=(CLIENT, 0))) as session:
             auth = await bearer(session, balancer.url, balancer.host, "alice", f"repository:{repo}:pull,push")
             digests = {await push_image(session, balancer.url, repo, f"t{i}", auth, seed=f"{repo}-{i}") for i in range(6)}
 
@@ -299,6 +304,7 @@ async def test_each_push_is_recorded_once_and_delivered_to_a_webhook_once(start_
         assert len(ids) == len(set(ids)) == 6, "each push recorded once"
         assert {event["target"]["digest"] for event in events} == digests
         assert len({event["source"]["instanceID"] for event in events}) == 2, "both instances recorded pushes"
+        assert {event["request"]["addr"] for event in events} == {CLIENT}, "the pusher's address, not the balancer's"
         manifest_puts = [served(g, "PUT", f"/v2/{repo}/manifests/") for g in cluster.gateways]
         assert all(manifest_puts), f"manifest PUTs per instance: {[len(p) for p in manifest_puts]}"
 
@@ -379,13 +385,13 @@ def from_address(address: str) -> aiohttp.ClientSession:
 
 
 async def test_behind_a_trusted_balancer_failed_logins_are_counted_per_client_address(start_cluster: Callable[..., Cluster]) -> None:
-    cluster = start_cluster({"GATEWAY_SERVER_TRUSTED_PROXIES": "127.0.0.1", "GATEWAY_LOGINS_MAX_FAILURES": "2"})
+    cluster = start_cluster({"GATEWAY_LOGINS_MAX_FAILURES": "2"})
     balancer = cluster.balancer  # it connects to the instances from 127.0.0.1
     params = {"service": balancer.host}
     right = {"Authorization": aiohttp.encode_basic_auth("alice", USERS["alice"])}
     # The guesser names alice's address itself: the balancer replaces it with the real one.
     wrong = {"Authorization": aiohttp.encode_basic_auth("alice", "not-her-password"), "X-Forwarded-For": "127.0.0.2"}
-    async with from_address("127.0.0.3") as guesser, from_address("127.0.0.2") as alice:
+    async with from_address("127.0.0.3") as guesser, from_address(CLIENT) as alice:
         for _ in range(2 * len(cluster.gateways)):  # round-robin: the limit reached on each instance
             async with guesser.get(f"{balancer.url}/v2/token", params=params, headers=wrong) as response:
                 assert response.status == 401
