@@ -22,6 +22,7 @@ from gateway.auth.policy import VISIBILITIES, Rules
 from gateway.events.hook_headers import headers_problem
 from gateway.events.model import ACTIONS as EVENT_ACTIONS
 from gateway.events.targets import target_problem
+from gateway.ops.forwarded import Networks, parse_networks
 
 
 class ConfigError(Exception):
@@ -104,6 +105,7 @@ class Settings:
     ui_session_idle: int = 2 * 3600
     ui_session_max: int = 12 * 3600
     ui_anonymous_browsing: bool = False
+    trusted_proxies: Networks = ()
 
     def policy_rules(self) -> Rules:
         return Rules(
@@ -333,6 +335,17 @@ def _path_list(key: str, value: Any) -> tuple[Path, ...]:
     return tuple(Path(item.strip()) for item in items if item.strip())
 
 
+def _networks(key: str, value: Any) -> Networks:
+    """A TOML list of addresses or CIDR networks, or one comma-separated string."""
+    items = value if isinstance(value, list) else _text(key, value).split(",")
+    if not all(isinstance(item, str) for item in items):
+        raise ConfigError(key, f"expected IP addresses or networks, got {value!r}")
+    try:
+        return parse_networks(items)
+    except ValueError as exc:
+        raise ConfigError(key, str(exc)) from None
+
+
 def _username(key: str, value: Any) -> str | None:
     text = _optional_text(key, value)
     if text is not None and (problem := names.USER.problem(text)) is not None:
@@ -394,6 +407,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("shutdown_grace", ("server", "shutdown_grace"), "GATEWAY_SERVER_SHUTDOWN_GRACE", _seconds),
     Option("header_timeout", ("server", "header_timeout"), "GATEWAY_SERVER_HEADER_TIMEOUT", _seconds),
     Option("keepalive_timeout", ("server", "keepalive_timeout"), "GATEWAY_SERVER_KEEPALIVE_TIMEOUT", _seconds),
+    Option("trusted_proxies", ("server", "trusted_proxies"), "GATEWAY_SERVER_TRUSTED_PROXIES", _networks),
     Option("readiness_timeout", ("readiness", "timeout"), "GATEWAY_READINESS_TIMEOUT", _seconds),
     Option("refresh_max_age", ("tokens", "refresh_max_age"), "GATEWAY_TOKENS_REFRESH_MAX_AGE", _int_between(60, 3650 * 86400)),
     Option("refresh_max_idle", ("tokens", "refresh_max_idle"), "GATEWAY_TOKENS_REFRESH_MAX_IDLE", _int_between(60, 3650 * 86400)),

@@ -87,7 +87,7 @@ class AccessLogger(AbstractAccessLogger):
         fields: dict[str, Any] = {
             # Requests aiohttp refused before any handler ran (a TLS hello on a plain port) get one here.
             "request_id": info.request_id if info else new_request_id(),
-            "remote": request.remote,
+            "remote": (info.remote if info else None) or request.remote,
             "method": method,
             "path": loggable_target(request),
             "status": status,

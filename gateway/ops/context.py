@@ -25,6 +25,7 @@ class RequestInfo:
     user: str | None = None
     repository: str = ""
     action: str = ""
+    remote: str | None = None  # the client behind a trusted proxy (gateway/ops/forwarded.py)
 
 
 REQUEST_INFO = web.RequestKey("request_info", RequestInfo)

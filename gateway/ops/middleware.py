@@ -1,5 +1,6 @@
-"""The operations middleware and signal: a request id on every request; requests and uploads in
-flight counted (a graceful stop waits for the former, /metrics shows the latter)."""
+"""The operations middleware and signal: a request id on every request; the client's address
+behind a trusted proxy; requests and uploads in flight counted (a graceful stop waits for the
+former, /metrics shows the latter)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from gateway.ops.context import (
     info_of,
     request_id_for,
 )
+from gateway.ops.forwarded import client_address
 
 _UPLOAD_METHODS = frozenset({"PATCH", "PUT", "POST"})
 _UPLOAD_MARK = "/blobs/uploads/"
@@ -26,7 +28,15 @@ def is_upload_body(request: web.Request) -> bool:
 
 @web.middleware
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request[REQUEST_INFO] = RequestInfo(request_id_for(request))
+    info = request[REQUEST_INFO] = RequestInfo(request_id_for(request))
+    trusted = request.app[keys.SETTINGS].trusted_proxies
+    if trusted:
+        client = client_address(request.remote, request.headers.getall("X-Forwarded-For", ()), trusted)
+        if client is not None and client != request.remote:
+            # Handlers (logins, events, the registry's X-Forwarded-For) read `remote`; the access
+            # logger gets the connection's request, so it reads the info.
+            info.remote = client
+            request = request.clone(remote=client)
     in_flight = request.app[keys.IN_FLIGHT]
     in_flight.enter()
     try:
