@@ -32,6 +32,7 @@ from tests.support.processes import Gateway
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 PULL_BATCH_SECONDS = 1.5  # pull events a kill -9 may take with it: the last flush interval, and some
 RECOVERY_TARGET = 5.0
+UNCONFIRMED_SECONDS = 2.5  # webhook cursor save interval (1 s) + delivery timeout (1 s) + slack
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,9 @@ def availability(journal: Journal, stack: Stack, run_end: float) -> Outcome:
     outcome = Outcome(journal.ops, journal.faults, recovery, windows, errors, server_errors)
     logged = [(name, moment, line) for name, gw in stack.gateways.items() for moment, line in access_5xx(gw)]
     outside_log = [(name, line) for name, moment, line in logged if not inside(moment, windows)]
+    kinds = Counter(f"{name} {json.loads(line)['status']} {json.loads(line)['route']}" for name, _, line in logged)
+    if kinds:
+        outcome.notes.append("5xx in the access logs (instance, status, route): " + ", ".join(f"{k} x{n}" for k, n in sorted(kinds.items())))
     server_errors["access log"] = (len(logged) - len(outside_log), len(outside_log))
     outside_ops = [op for op in journal.ops if (op.status or 0) >= 500 and not _op_inside(op, windows)]
     detail = "; ".join([f"{op.kind} on {op.instance}: {op.detail}" for op in outside_ops[:3]] + [f"{n}: {line[:300]}" for n, line in outside_log[:3]])
@@ -166,8 +170,9 @@ def availability(journal: Journal, stack: Stack, run_end: float) -> Outcome:
     for name, gateway in stack.gateways.items():
         lines = error_lines(gateway)
         outside_lines = [line for moment, line in lines if not inside(moment, windows)]
+        unhandled = sum('"aiohttp.server"' in line for _, line in lines)
         if lines:
-            outcome.notes.append(f"gateway {name}: {len(lines)} ERROR lines, {len(outside_lines)} outside windows"
+            outcome.notes.append(f"gateway {name}: {len(lines)} ERROR lines ({unhandled} unhandled exceptions), {len(outside_lines)} outside windows"
                                  + (f"; first outside: {outside_lines[0][:400]}" if outside_lines else ""))
     return outcome
 
@@ -295,11 +300,20 @@ async def events_and_webhooks(
                         f"{len(expected)} events; {len(undelivered)} not delivered within {webhook_timeout:.0f} s"))
     arrivals = stack.receiver.first_arrivals()
     copies = {i: times for i, times in arrivals.items() if len(times) > 1}
-    retries = {i for i, times in copies.items() if inside(times[0], windows)}
+    # A copy is a retry when the first one may not have been confirmed: it arrived inside a fault
+    # window or shortly before the fault (the cursor is saved once a second, a delivery times out
+    # after one).
+    resent = [(start - UNCONFIRMED_SECONDS, end) for start, end in windows]
+    retries = {i for i, times in copies.items() if inside(times[0], resent)}
     others = sorted(set(copies) - retries)
     checks.append(Check("webhook copies beyond the first only as retries of a faulted delivery", not others,
                         f"{sum(len(t) - 1 for t in copies.values())} extra copies of {len(copies)} events; "
-                        f"{len(retries)} retries after a fault; unexplained: {others[:5]}"))
+                        f"{len(retries)} retries of a delivery a fault cut short; unexplained: {others[:5]}"))
+    for event_id in sorted(copies)[:10]:
+        times = copies[event_id]
+        nearest = min(journal.faults, key=lambda f: abs(f.start - times[0]))
+        notes.append(f"webhook copy: event {event_id} arrived {len(times)} times, at "
+                     + ", ".join(f"{t - nearest.start:+.1f} s" for t in times) + f" from the start of '{nearest.name}'")
     notes.append(f"audit log: {len(events)} events ({Counter(e['action'] for e in events)}); deliveries: "
                  f"{len(stack.receiver.deliveries)} POSTs")
     return checks, notes
