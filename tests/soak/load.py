@@ -9,7 +9,8 @@ import random
 import shutil
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
@@ -33,7 +34,7 @@ class Load:
     journal: Journal
     workdir: Path
     until: float  # wall clock
-    run_id: str = uuid.uuid4().hex[:6]
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
 
     def __post_init__(self) -> None:
         self._counter = itertools.count()
@@ -50,8 +51,7 @@ class Load:
             workers.append(self._loop("api", lambda: self._api_write(session)))
             await asyncio.gather(*workers)
 
-    async def _loop(self, kind: str, step: object) -> None:
-        assert callable(step)
+    async def _loop(self, kind: str, step: Callable[[], Awaitable[None]]) -> None:
         while time.time() < self.until:
             await step()
             await asyncio.sleep(PAUSE[kind])
