@@ -217,8 +217,7 @@ async def byte_for_byte(session: aiohttp.ClientSession, journal: Journal, stack:
 async def api_writes(session: aiohttp.ClientSession, journal: Journal, stack: Stack) -> Check:
     gateway = stack.gateways["a"]
     auth = {"Authorization": aiohttp.encode_basic_auth(*Gateway.ADMIN)}
-    status, body = await _fetch(session, f"{gateway.url}/api/v1/users/alice/tokens?limit=1000", auth)
-    tokens = {item["name"] for item in json.loads(body)["items"]} if status == 200 else set()
+    tokens = {item["name"] for item in await _pages(session, f"{gateway.url}/api/v1/users/alice/tokens")}
     missing = []
     for write in journal.writes:
         if write.what == "token":
@@ -230,21 +229,27 @@ async def api_writes(session: aiohttp.ClientSession, journal: Journal, stack: St
     return Check("every API write answered 201 is there", not missing, f"{len(journal.writes)} writes; missing: {missing[:5]}")
 
 
-async def audit_log(session: aiohttp.ClientSession, gateway: Gateway) -> list[dict[str, Any]]:
-    """The whole audit log through /api/v1/events, page by page."""
+async def _pages(session: aiohttp.ClientSession, url: str) -> list[dict[str, Any]]:
+    """Every item of an /api/v1 list, page by page, as the admin."""
     auth = {"Authorization": aiohttp.encode_basic_auth(*Gateway.ADMIN)}
-    events: list[dict[str, Any]] = []
+    items: list[dict[str, Any]] = []
     after = ""
     for _ in range(10_000):  # pages; a bound, not a hope
-        status, body = await _fetch(session, f"{gateway.url}/api/v1/events?limit=1000&after={after}", auth)
-        if status != 200:
-            raise RuntimeError(f"/api/v1/events answered {status}: {body[:300]!r}")
+        async with session.get(url, params={"limit": "1000", "after": after}, headers=auth) as response:
+            body = await response.read()
+            if response.status != 200:
+                raise RuntimeError(f"{url} answered {response.status}: {body[:300]!r}")
         page = json.loads(body)
-        events += page["items"]
+        items += page["items"]
         if page["next"] is None:
-            return events
+            return items
         after = page["next"]
-    raise RuntimeError("the audit log did not end within 10,000 pages")
+    raise RuntimeError(f"{url} did not end within 10,000 pages")
+
+
+async def audit_log(session: aiohttp.ClientSession, gateway: Gateway) -> list[dict[str, Any]]:
+    """The whole audit log through /api/v1/events."""
+    return await _pages(session, f"{gateway.url}/api/v1/events")
 
 
 def _pull_shortfall(journal: Journal, events: list[dict[str, Any]]) -> tuple[dict[str, int], dict[str, int]]:

@@ -1,5 +1,5 @@
 """The faults, one after another at fixed points of the run: `kill -9` of one gateway instance (the
-one holding the webhook's delivery lease when it can be caught holding it) and its restart on the
+one holding the webhook's delivery lease) and its restart on the
 same data dir, a restart of MariaDB, a restart of the registry."""
 
 from __future__ import annotations
@@ -16,6 +16,16 @@ LEASE_WATCH_SECONDS = 5.0
 
 
 async def _kill_a_gateway(stack: Stack, journal: Journal) -> None:
+    """The receiver holds the next delivery past the sender's timeout, so an instance is caught
+    holding the delivery lease in the middle of a round (a round is otherwise a few milliseconds
+    long): that instance is the one killed."""
+    refused = stack.receiver.refused_attempts
+    stack.receiver.plan.append("slow")
+    deadline = time.monotonic() + LEASE_WATCH_SECONDS
+    while stack.receiver.refused_attempts == refused and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    if stack.receiver.refused_attempts == refused:  # no delivery came: the plan must not linger
+        stack.receiver.plan.clear()
     victim = await stack.lease_holder(LEASE_WATCH_SECONDS)
     name = victim or "a"
     fault = Fault(f"kill -9 gateway {name}" + (" (lease holder)" if victim else ""), name, time.time())
