@@ -71,7 +71,7 @@ def recovery_times(journal: Journal) -> dict[str, dict[str, float | None]]:
     return times
 
 
-def _event_time(stamp: str) -> float:
+def event_time(stamp: str) -> float:
     """An event's RFC 3339 timestamp (nanoseconds, trailing Z) as a Unix time."""
     whole, _, fraction = stamp.rstrip("Z").partition(".")
     moment = datetime.datetime.fromisoformat(whole).replace(tzinfo=datetime.UTC)
@@ -84,7 +84,7 @@ def webhook_recovery(journal: Journal, stack: Stack) -> dict[str, float | None]:
     for fault in journal.faults:
         arrived = [
             at for delivery, at in zip(stack.receiver.deliveries, stack.receiver.arrivals, strict=True)
-            if any(_event_time(event["timestamp"]) >= fault.end for event in delivery.events)
+            if any(event_time(event["timestamp"]) >= fault.end for event in delivery.events)
         ]
         times[fault.name] = min(arrived) - fault.end if arrived else None
     return times
