@@ -48,7 +48,7 @@ from gateway.registry.upload_state import chunk_out_of_order, known_state, remem
 from gateway.registry.uploads import PARAM as UPLOAD_PARAM
 from gateway.registry.uploads import add_param, split_query
 from gateway.registry.validation import manifest_problem, reference_problem
-from gateway.store import UploadState
+from gateway.store import StoreError, UploadState
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,16 @@ _BUFFERED_BODY = 64 * 1024
 
 
 async def v2_handler(request: web.Request) -> web.StreamResponse:
+    """Every /v2 request but the token endpoint's. A store that fails mid-request (MariaDB
+    restarting) is a 503 the client retries, never a 500 with a traceback."""
+    try:
+        return await _handle(request)
+    except StoreError as exc:
+        log.warning("store unavailable for %s %s: %s", request.method, request.path, exc)
+        return error_response("UNAVAILABLE", "the gateway's store is unavailable; try again", status=503)
+
+
+async def _handle(request: web.Request) -> web.StreamResponse:
     try:
         route = match_route(request.path)
     except InvalidName as exc:
