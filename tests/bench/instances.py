@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.bench import sysstat
@@ -16,7 +16,7 @@ from tests.bench.common import Bench, Row, alternate, median, say
 from tests.bench.loadgen import LoadResult, combined, wrk
 from tests.bench.manifests import TAG, ManifestTarget
 from tests.bench.stack import pid_of
-from tests.bench.tokens import WARM_USERS, ensure_warm_users, warm_users_script
+from tests.bench.tokens import WARM_USERS, ensure_warm_users, too_slow, warm_users_script
 from tests.support.processes import Gateway
 
 CONNECTIONS = 64
@@ -30,12 +30,13 @@ class Load:
     url: str
     headers: dict[str, str]
     script: Path | None = None  # the warm users' token requests, kept warm before each run
+    warm_ups: list[float] = field(default_factory=list)  # seconds each warm-up before a run took
 
 
 async def _spread(bench: Bench, instances: list[Gateway], load: Load) -> LoadResult:
     """CONNECTIONS split across `instances` at once; the gateway CPU is that of all of them."""
     if load.script is not None:
-        await ensure_warm_users(bench, instances, bench.plan.seconds)
+        load.warm_ups.append(await ensure_warm_users(bench, instances, bench.plan.seconds))
     pids = [pid_of(g) for g in instances]
     before = [sysstat.cpu_seconds(pid) for pid in pids]
     share = CONNECTIONS // len(instances)
@@ -73,7 +74,11 @@ async def _compare(bench: Bench, figure: str, unit: str, load: Load) -> None:
     for result in one + two:
         if result.errors:
             say(f"  warning: {result.errors} errors in a run of {figure}")
-    bench.add(scaling_row(figure, unit, one, two, os.cpu_count() or 1))
+    row = scaling_row(figure, unit, one, two, os.cpu_count() or 1)
+    if load.script is not None:
+        row.detail["warm_up_seconds"] = [round(w, 1) for w in load.warm_ups]
+        row.detail["credentials_partly_cold"] = any(too_slow(w, bench.plan.seconds) for w in load.warm_ups)
+    bench.add(row)
 
 
 async def run_all(bench: Bench) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from tests.bench.common import Row
 from tests.bench.databases import STORE_NAMES, STORES
+from tests.bench.report import COLD_NOTE
 
 WARM_TOKENS = "token endpoint c=64, 200 distinct warm users"
 
@@ -29,9 +30,13 @@ def _ratio_cell(row: Row) -> str:
     return f"{ratio} ({row.gateway:,.0f} / {reference} {row.unit})"
 
 
+def _cold(row: Row) -> str:
+    return f" ({COLD_NOTE})" if row.detail.get("credentials_partly_cold") else ""
+
+
 def _tokens_cell(row: Row) -> str:
     p99 = row.detail.get("p99_ms")
-    return f"{row.gateway:,.0f} tokens/s" + (f" (p99 {p99:.1f} ms)" if isinstance(p99, (int, float)) else "")
+    return f"{row.gateway:,.0f} tokens/s" + (f" (p99 {p99:.1f} ms)" if isinstance(p99, (int, float)) else "") + _cold(row)
 
 
 def _tokens_met(rows: dict[str, Row]) -> bool | None:
@@ -70,7 +75,7 @@ def _scaling_cell(row: Row) -> str:
     one, two = row.detail.get("one_instance_cpu_ms_per_request"), row.detail.get("two_instances_cpu_ms_per_request")
     ratio = "-" if row.ratio is None else f"{row.ratio:.2f}x"
     cpu = f"; gateway CPU {one:.2f} -> {two:.2f} ms/req" if isinstance(one, (int, float)) and isinstance(two, (int, float)) else ""
-    return f"{ratio} ({row.reference or 0:,.0f} -> {row.gateway:,.0f} {row.unit}){cpu}"
+    return f"{ratio} ({row.reference or 0:,.0f} -> {row.gateway:,.0f} {row.unit}){cpu}" + _cold(row)
 
 
 def _row_met(rows: dict[str, Row]) -> bool | None:

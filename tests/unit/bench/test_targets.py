@@ -71,3 +71,10 @@ def test_instances_show_the_throughput_ratio_and_the_cpu_per_request_of_one_and_
 
 def test_a_run_without_any_of_the_figures_has_no_table() -> None:
     assert summary([Row("blob GET 256 MiB", "MB/s", 1, 1, "x", "", None)]) == ""
+
+
+def test_a_token_figure_whose_warm_up_outlasted_the_credential_cache_says_so() -> None:
+    cold = _tokens("mariadb", 5, 3000.0)
+    cold.detail["credentials_partly_cold"] = True
+    line = _line(summary([_tokens("sqlite", 8953, 12.0), cold]), "tokens/s")
+    assert "partly cold" in line[2] and "partly cold" not in line[1]
