@@ -54,6 +54,7 @@ class Row:
     met: bool | None
     higher_is_better: bool = True
     detail: dict[str, Any] = field(default_factory=dict)
+    store: str = "sqlite"
 
     @property
     def ratio(self) -> float | None:
@@ -65,7 +66,7 @@ class Row:
         return {
             "figure": self.figure, "unit": self.unit, "gateway": self.gateway, "reference": self.reference,
             "reference_name": self.reference_name, "ratio": None if self.ratio is None else round(self.ratio, 3),
-            "target": self.target, "met": self.met, "detail": self.detail,
+            "target": self.target, "met": self.met, "store": self.store, "detail": self.detail,
         }
 
 
@@ -75,15 +76,22 @@ class Bench:
     plan: Plan
     session: aiohttp.ClientSession
     workdir: Path
-    rows: list[Row] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)  # shared by the benches of one run, one per store
     started: float = field(default_factory=time.monotonic)
+    warm_users: list[tuple[str, str]] = field(default_factory=list)  # made once, by tokens.ensure_warm_users
+    warmed: dict[str, float] = field(default_factory=dict)  # instance URL -> when its last warm-up began
+
+    @property
+    def store(self) -> str:
+        return self.stack.store
 
     def add(self, row: Row) -> None:
+        row.store = self.store
         self.rows.append(row)
         ratio = f" ratio {row.ratio:.2f}" if row.ratio is not None else ""
         reference = f" vs {row.reference:,.1f}" if row.reference is not None else ""
         verdict = {True: "met", False: "NOT met", None: "-"}[row.met]
-        say(f"  {row.figure}: {row.gateway:,.1f}{reference} {row.unit}{ratio} [{row.target}: {verdict}]")
+        say(f"  [{row.store}] {row.figure}: {row.gateway:,.1f}{reference} {row.unit}{ratio} [{row.target}: {verdict}]")
 
 
 def say(message: str) -> None:

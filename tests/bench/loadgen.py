@@ -92,6 +92,54 @@ def _header_args(flag: str, headers: dict[str, str]) -> list[str]:
     return args
 
 
+def _lua_string(text: str) -> str:
+    return '"' + "".join(c if c.isprintable() and c not in '"\\' else f"\\{ord(c):03d}" for c in text) + '"'
+
+
+def rotating_lua(requests: Sequence[tuple[str, str]]) -> str:
+    """A wrk script sending GETs of (path, Authorization) pairs in turn (many users, one run)."""
+    if not requests:
+        raise ValueError("no requests to rotate through")
+    pairs = ",\n".join(f"  {{{_lua_string(path)}, {_lua_string(auth)}}}" for path, auth in requests)
+    return f"""
+local pairs_ = {{
+{pairs}
+}}
+local requests = {{}}
+init = function(args)
+  for i, pair in ipairs(pairs_) do
+    requests[i] = wrk.format("GET", pair[1], {{["Authorization"] = pair[2]}})
+  end
+end
+local n = 0
+request = function()
+  n = n % #requests + 1
+  return requests[n]
+end
+""" + _WRK_SCRIPT
+
+
+def write_script(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.write_text(text)
+    return path
+
+
+def combined(results: Sequence[LoadResult]) -> LoadResult:
+    """Runs that went on at the same time (one per instance) as one: requests and CPU add up, the
+    slowest run's duration and the worst p50/p99 stand for all (percentiles do not add). The load
+    generators' own CPU is the largest one seen: each run's figure is read from RUSAGE_CHILDREN,
+    which also holds a sibling that ended first."""
+    if not results:
+        raise ValueError("no runs to combine")
+    return LoadResult(
+        requests=sum(r.requests for r in results), seconds=max(r.seconds for r in results),
+        p50_ms=max(r.p50_ms for r in results), p99_ms=max(r.p99_ms for r in results),
+        errors=sum(r.errors for r in results), loadgen_cpu_s=max(r.loadgen_cpu_s for r in results),
+        server_cpu_s=sum(r.server_cpu_s for r in results), gateway_cpu_s=sum(r.gateway_cpu_s for r in results),
+    )
+
+
 @functools.cache
 def _wrk_script() -> Path:
     """The wrk script, written to a temporary file once per bench process."""
@@ -100,12 +148,12 @@ def _wrk_script() -> Path:
     return Path(handle.name)
 
 
-async def wrk(url: str, headers: dict[str, str], connections: int, seconds: float) -> LoadResult:
-    """GET `url` with `connections` keep-alive connections for `seconds`."""
+async def wrk(url: str, headers: dict[str, str], connections: int, seconds: float, script: Path | None = None) -> LoadResult:
+    """GET `url` with `connections` keep-alive connections for `seconds` (`script`: see `rotating_script`)."""
     threads = 1 if connections < 4 else 2
     args = [
         shutil.which("wrk") or "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s",
-        "-s", str(_wrk_script()), *_header_args("-H", headers), url,
+        "-s", str(script or _wrk_script()), *_header_args("-H", headers), url,
     ]
     out, cpu = await _run(args, seconds + 30)
     match = re.search(r"^BENCH (\d+) (\d+) (\d+) (\d+) (\d+)$", out, re.MULTILINE)

@@ -10,8 +10,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.bench.common import Bench, Row
+from tests.bench.common import Plan, Row
+from tests.bench.databases import STORE_NAMES
 from tests.support.processes import REPO_ROOT
+
+COLD_NOTE = "partly cold: the warm-up outlasted the 60 s credential cache"
 
 
 def _number(value: float, unit: str) -> str:
@@ -33,6 +36,12 @@ def _gateway_cell(row: Row) -> str:
         cell += f", gateway CPU {row.detail['gateway_cpu_ms_per_request']:.2f} ms/req"
     if "gateway_cpu_s_per_gb" in row.detail:
         cell += f", gateway CPU {row.detail['gateway_cpu_s_per_gb']:.2f} s/GB"
+    if "gateway_cpu_s_per_gib" in row.detail:
+        cell += f", gateway CPU {row.detail['gateway_cpu_s_per_gib']:.2f} s/GiB pushed"
+    if row.detail.get("credentials_partly_cold"):
+        cell += f", {COLD_NOTE}"
+    if "two_instances_cpu_ms_per_request" in row.detail:
+        cell += f", gateway CPU {row.detail['two_instances_cpu_ms_per_request']:.2f} ms/req (all instances)"
     if "healthz_busy_p99_ms" in row.detail:
         d = row.detail
         cell += (f" (KDF bound ~{d['kdf_bound_tokens_per_s']:.0f}/s at {d['scrypt_ms']:.0f} ms a hash);"
@@ -41,12 +50,21 @@ def _gateway_cell(row: Row) -> str:
     return cell
 
 
-def markdown(rows: list[Row]) -> str:
-    lines = [
-        "| figure | gateway | compared with | ratio | target | met |",
-        "|---|---|---|---|---|---|",
-    ]
+def by_figure(rows: list[Row]) -> list[Row]:
+    """Each figure's rows next to each other (one per store), figures in the order first measured."""
+    order: dict[str, int] = {}
     for row in rows:
+        order.setdefault(row.figure, len(order))
+    return sorted(rows, key=lambda row: order[row.figure])  # stable: stores stay in run order
+
+
+def markdown(rows: list[Row]) -> str:
+    stores = len({row.store for row in rows}) > 1
+    lines = [
+        "| figure | " + ("store | " if stores else "") + "gateway | compared with | ratio | target | met |",
+        "|---|" + ("---|" if stores else "") + "---|---|---|---|---|",
+    ]
+    for row in by_figure(rows):
         reference = "-" if row.reference is None else (
             f"{_number(row.reference, row.unit)} {row.unit}" + _latency(row, "reference") + f" ({row.reference_name})"
         )
@@ -55,9 +73,12 @@ def markdown(rows: list[Row]) -> str:
                           f" {row.detail['gateway_side_cpu_ms_per_request']:.2f} ms gateway + registry")
         if "plain_gateway_cpu_ms_per_request" in row.detail:
             reference += f", gateway CPU {row.detail['plain_gateway_cpu_ms_per_request']:.2f} ms/req"
+        if "one_instance_cpu_ms_per_request" in row.detail:
+            reference += f", gateway CPU {row.detail['one_instance_cpu_ms_per_request']:.2f} ms/req"
         ratio = "-" if row.ratio is None else f"{row.ratio:.2f}x"
         met = {True: "yes", False: "**no**", None: "-"}[row.met]
-        lines.append(f"| {row.figure} | {_gateway_cell(row)} | {reference} | {ratio} | {row.target} | {met} |")
+        store = f"{STORE_NAMES.get(row.store, row.store)} | " if stores else ""
+        lines.append(f"| {row.figure} | {store}{_gateway_cell(row)} | {reference} | {ratio} | {row.target} | {met} |")
     return "\n".join(lines)
 
 
@@ -85,16 +106,16 @@ def machine() -> dict[str, Any]:
     }
 
 
-def document(bench: Bench, argv: list[str]) -> dict[str, Any]:
+def document(rows: list[Row], plan: Plan, workers: int, started: float, argv: list[str]) -> dict[str, Any]:
     return {
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": " ".join(["python -m tests.bench", *argv]),
         "revision": _git_revision(),
         "machine": machine(),
-        "plan": bench.plan.__dict__,
-        "gateway_workers": bench.stack.workers,
-        "seconds": round(time.monotonic() - bench.started, 1),
-        "rows": [row.as_dict() for row in bench.rows],
+        "plan": plan.__dict__,
+        "gateway_workers": workers,
+        "seconds": round(time.monotonic() - started, 1),
+        "rows": [row.as_dict() for row in rows],
     }
 
 
@@ -111,7 +132,7 @@ def row_of(saved: dict[str, Any]) -> Row:
     if detail.get("gateway_side_cpu_ms_per_request") == 0 and detail.get("reference_cpu_ms_per_request") == 0:
         for key in ("gateway_cpu_ms_per_request", "gateway_side_cpu_ms_per_request", "reference_cpu_ms_per_request"):
             detail.pop(key, None)  # runs of a version that recorded no CPU for this figure
-    return Row(**fields, higher_is_better=saved["unit"] != "MiB", detail=detail)
+    return Row(**fields, higher_is_better=saved["unit"] != "MiB", detail=detail, store=saved.get("store", "sqlite"))
 
 
 def write_json(path: Path, doc: dict[str, Any]) -> None:

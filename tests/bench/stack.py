@@ -11,6 +11,10 @@
   every event to a receiver in this process), both reading blob bodies from the registry's
   storage directory (`upstream.storage_dir`), as `scripts/run` sets them up. `upstream_socket=False`
   puts them on the TCP `registry` instead.
+
+On MariaDB (`databases` given) `gateway` and `hooked` each get a database of their own, and
+`peers` are further instances of `gateway` on its database (each with its own data dir, the same
+signing key and secrets key), as several instances behind one address run.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,12 +84,15 @@ class Stack:
     workers: int = 1
     with_hooked: bool = True
     upstream_socket: bool = True
+    databases: Callable[[str], str] | None = None  # a fresh GATEWAY_DATABASE_URL by name; None: SQLite
+    instances: int = 1
     registry: Registry | None = None
     upstream: Registry | None = None
     portus: TokenAuthRegistry | None = None
     gateway: Gateway | None = None
     hooked: Gateway | None = None
     receiver: HookReceiver | None = None
+    peers: list[Gateway] = field(default_factory=list)
     key_dir: Path = field(init=False)
 
     def _gateway_env(self, data: str) -> dict[str, str]:
@@ -92,6 +100,7 @@ class Stack:
             "GATEWAY_SERVICE": SERVICE, "GATEWAY_ISSUER": ISSUER, "GATEWAY_TOKEN_TTL": "7200",
             "GATEWAY_TOKEN_KEY_FILE": str(self.key_dir / "token.key"),
             "GATEWAY_TOKEN_CERT_FILE": str(self.key_dir / "token.crt"),
+            "GATEWAY_SECRETS_KEY_FILE": str(self.key_dir / "secrets.key"),  # instances on one database share it
             "GATEWAY_SERVER_WORKERS": str(self.workers),
             "GATEWAY_DATA_DIR": str(self.workdir / data),
             "GATEWAY_AUTH_PASSWORD_COST": str(DEFAULT_COST),  # measure what production pays
@@ -119,22 +128,38 @@ class Stack:
             portus_dir, realm=f"http://127.0.0.1:{gateway_port}/v2/token", service=SERVICE, issuer=ISSUER,
             rootcertbundle=self.key_dir / "token.crt",
         ).start()
-        self.gateway = self._new_gateway("gateway", gateway_port, {})
+        shared = self._database("gateway")
+        self.gateway = self._new_gateway("gateway", gateway_port, shared)
+        for index in range(2, self.instances + 1):
+            self.peers.append(self._new_gateway(f"gateway{index}", 0, shared, add_user=False))
         if self.with_hooked:
             self.receiver = HookReceiver()
             await self.receiver.start()
             hook = [{"name": "bench", "url": self.receiver.url, "secret": "bench-webhook-secret"}]
-            self.hooked = self._new_gateway("hooked", 0, {"GATEWAY_WEBHOOKS": json.dumps(hook)})
+            self.hooked = self._new_gateway("hooked", 0, {**self._database("hooked"), "GATEWAY_WEBHOOKS": json.dumps(hook)})
         return self
 
-    def _new_gateway(self, name: str, port: int, extra: dict[str, str]) -> Gateway:
+    def _database(self, name: str) -> dict[str, str]:
+        return {"GATEWAY_DATABASE_URL": self.databases(name)} if self.databases is not None else {}
+
+    def _new_gateway(self, name: str, port: int, extra: dict[str, str], *, add_user: bool = True) -> Gateway:
         gateway = Gateway(self.workdir / name, self.registry.url if self.registry else "", port=port)
         gateway.env = {**self._gateway_env(f"{name}/data"), **extra}
-        gateway.add_user(*USER)
+        if add_user:
+            gateway.add_user(*USER)
         return gateway.start()
 
+    @property
+    def store(self) -> str:
+        return "sqlite" if self.databases is None else "mariadb"
+
+    @property
+    def instances_started(self) -> list[Gateway]:
+        """`gateway` and its peers: the instances sharing its store."""
+        return [g for g in (self.gateway, *self.peers) if g is not None]
+
     async def stop(self) -> None:
-        for process in (self.hooked, self.gateway, self.portus, self.upstream, self.registry):
+        for process in (self.hooked, *self.peers, self.gateway, self.portus, self.upstream, self.registry):
             if process is not None:
                 process.stop()
         if self.receiver is not None:
@@ -146,9 +171,12 @@ class Stack:
         return "upstream" if self.upstream is not None else "registry"
 
     def pid(self, name: str = "gateway") -> int:
-        process = getattr(self, name)
-        assert process is not None and process.process is not None
-        return int(process.process.pid)
+        return pid_of(getattr(self, name))
+
+
+def pid_of(process: Gateway | Registry | None) -> int:
+    assert process is not None and process.process is not None
+    return int(process.process.pid)
 
 
 async def fetch_token(session: aiohttp.ClientSession, gateway_url: str, *scopes: str, user: tuple[str, str] = USER) -> str:

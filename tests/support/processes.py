@@ -269,10 +269,14 @@ class MariaDBServer:
 
     @classmethod
     def from_environment(cls) -> MariaDBServer:
-        raw = os.environ.get("TEST_MARIADB_URL", "").strip() or DEFAULT_MARIADB_URL
+        return cls.parse(os.environ.get("TEST_MARIADB_URL", "").strip() or DEFAULT_MARIADB_URL, "TEST_MARIADB_URL")
+
+    @classmethod
+    def parse(cls, raw: str, source: str) -> MariaDBServer:
+        """`mysql://user[:password]@host:port`; `source` names where it came from in the error."""
         url = URL(raw)
         if url.scheme != "mysql" or not url.host or url.path not in ("", "/"):
-            raise ValueError("TEST_MARIADB_URL must look like mysql://user[:password]@host:port (a server, no database)")
+            raise ValueError(f"{source} must look like mysql://user[:password]@host:port (a server, no database)")
         return cls(url.host, url.port or 3306, url.user or "root", url.password or "")
 
     def connect(self, **options: object) -> Any:
