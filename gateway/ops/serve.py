@@ -33,6 +33,7 @@ from gateway import keys
 from gateway.config import Settings
 from gateway.ops.access_log import AccessLogger
 from gateway.ops.header_deadline import HeaderDeadlineRunner
+from gateway.ops.heap import keep_freed_buffers
 from gateway.ops.logs import ACCESS_LOGGER_NAME, log_output
 from gateway.ops.metrics import MULTIPROC_ENV
 from gateway.ops.tls import ServerCertificate
@@ -134,6 +135,7 @@ def run_server(
 ) -> None:
     from gateway.app import create_app
 
+    keep_freed_buffers()
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         app = create_app(settings, announce_setup=announce_setup, worker=worker)
         runner.run(_serve(app, settings, certificate, reuse_port))

@@ -20,7 +20,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 
-from aiohttp import web
+from aiohttp import StreamReader, web
 
 # aiohttp stops reading a request body by itself at 128 KiB buffered (twice its 64 KiB limit):
 # a read that brings that much came from a client that keeps up.
@@ -61,24 +61,47 @@ class _IdleWatch:
         self._timer.cancel()
 
 
-async def gathered(request: web.Request, pause: float = PAUSE, idle_timeout: float | None = None) -> AsyncIterator[bytes]:
-    """The request body as it arrives, in pieces gathered by short pauses while it trickles; the
-    connection is closed when the client sends nothing for `idle_timeout` seconds."""
+async def _next_piece(content: StreamReader) -> bytes:
+    """The next piece the parser fed, as it was fed (no join); b"" at the end of the body."""
+    while True:
+        piece, end_of_chunk = await content.readchunk()
+        if piece or not end_of_chunk:
+            return piece
+
+
+async def gathered(
+    request: web.Request, pause: float = PAUSE, idle_timeout: float | None = None
+) -> AsyncIterator[list[bytes]]:
+    """The request body as it arrives, in batches gathered by short pauses while it trickles; the
+    connection is closed when the client sends nothing for `idle_timeout` seconds.
+
+    A batch is the pieces the HTTP parser fed since the last one (one per HTTP chunk), not their
+    join: a 32 KiB chunk is copied out of the socket's read and again by the parser already, and
+    the writer of the upstream request sends a batch with one writev (relayed_body.py)."""
     content = request.content
     transport = request.transport
     watch = _IdleWatch(request, idle_timeout) if idle_timeout else None
     loop = asyncio.get_running_loop()
+    taken = 0  # of content.total_bytes: what is fed but not taken yet can be read without waiting
     try:
         while True:
             if watch is not None:
                 watch.waiting_since = loop.time()
-            piece = await content.readany()
+            piece = await _next_piece(content)
             if watch is not None:
                 watch.waiting_since = None
             if not piece:
                 return
-            yield piece
-            if len(piece) >= FULL_READ or content.at_eof() or transport is None or not transport.is_reading():
+            batch, size = [piece], len(piece)
+            while content.total_bytes > taken + size:
+                piece = await _next_piece(content)
+                if not piece:
+                    break
+                batch.append(piece)
+                size += len(piece)
+            taken += size
+            yield batch
+            if size >= FULL_READ or content.at_eof() or transport is None or not transport.is_reading():
                 continue  # a full read, the end of the body, or aiohttp's own flow control holds it
             transport.pause_reading()
             try:

@@ -1,8 +1,8 @@
 """The /v2 handler: route, authorize, then stream to and from the upstream registry.
 
 Bodies are never buffered: the client's body is handed to the upstream request as a stream
-(read in gathered pieces, see gathered_reads.py), and the upstream's body is written back chunk
-by chunk as it arrives.
+(read in gathered pieces, see gathered_reads.py, sent on a batch at a time, relayed_body.py),
+and the upstream's body is written back chunk by chunk as it arrives.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 
 import aiohttp
 from aiohttp import web
@@ -39,6 +39,7 @@ from gateway.registry.gathered_reads import gathered
 from gateway.registry.go_form import NEUTRAL_CONTENT_TYPE, without_form_body
 from gateway.registry.recording import record_answer, record_exchange
 from gateway.registry.referrers import referrers
+from gateway.registry.relayed_body import RelayedBody
 from gateway.registry.routes import InvalidName, Route, allowed_methods, match_route, method_actions
 from gateway.registry.splice import splice_body
 from gateway.registry.storage_blobs import open_blob, send_blob
@@ -207,9 +208,9 @@ async def forward(request: web.Request, route: Route, access: Access) -> web.Str
         if refusal is not None:
             return refusal
     try:
-        body: bytes | AsyncIterator[bytes] | None = manifest
+        body: bytes | RelayedBody | None = manifest
         if body is None and streamed:
-            body = gathered(request, idle_timeout=settings.client_idle_timeout)
+            body = RelayedBody(gathered(request, idle_timeout=settings.client_idle_timeout))
         upstream = await session.request(
             request.method,
             _upstream_url(request, access, upload),

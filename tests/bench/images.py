@@ -35,17 +35,18 @@ def _write_blob(blobs: Path, data: bytes) -> dict[str, object]:
     return {"digest": f"sha256:{digest}", "size": len(data)}
 
 
-def build_image(path: Path, size: int, seed: int) -> Path:
-    """An OCI layout of LAYERS uncompressed layers adding up to about `size` bytes."""
+def build_image(path: Path, size: int, seed: int, layers_count: int = LAYERS) -> Path:
+    """An OCI layout of `layers_count` uncompressed layers adding up to about `size` bytes (a
+    layer of 256 MiB or more is too big for `randbytes`)."""
     blobs = path / "blobs" / "sha256"
     blobs.mkdir(parents=True)
     generator = random.Random(seed)
     layers, diff_ids = [], []
-    for index in range(LAYERS):
+    for index in range(layers_count):
         raw = io.BytesIO()
         with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
             info = tarfile.TarInfo(f"layer{index}/data.bin")
-            info.size = size // LAYERS
+            info.size = size // layers_count
             tar.addfile(info, io.BytesIO(generator.randbytes(info.size)))
         data = raw.getvalue()
         descriptor = _write_blob(blobs, data)

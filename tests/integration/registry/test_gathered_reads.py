@@ -46,10 +46,11 @@ async def server() -> AsyncIterator[Server]:
             digest, size = hashlib.sha256(), 0
             seen.pieces, seen.transport = 0, request.transport
             try:
-                async for piece in gathered(request, pause):
+                async for batch in gathered(request, pause):
                     seen.pieces += 1  # `gathered` pauses (if it does) as soon as the loop asks for more
-                    size += len(piece)
-                    digest.update(piece)
+                    for piece in batch:
+                        size += len(piece)
+                        digest.update(piece)
             except Exception as exc:  # what the client's departure looks like to the reader
                 seen.reports.append({"error": type(exc).__name__})
                 raise

@@ -132,3 +132,68 @@ async def test_a_client_that_breaks_off_an_upload_leaves_nothing_behind(make_gat
     assert "Traceback" not in log
     assert "upstream unavailable" not in log, "a client leaving is not the registry failing"
     assert log.count("cut short by the client") == 5
+
+
+async def _chunked_patch(gateway: Gateway, location: str, auth: dict[str, str]) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A PATCH whose body follows in chunks, sent from a bare socket as Go's HTTP client does."""
+    target = location.split(gateway.url, 1)[-1]
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+    writer.write(
+        f"PATCH {target} HTTP/1.1\r\nHost: {gateway.host}\r\nAuthorization: {auth['Authorization']}\r\n"
+        "Content-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
+    )
+    return reader, writer
+
+
+async def _send_chunk(writer: asyncio.StreamWriter, data: bytes) -> None:
+    """Size line and bytes, then the CRLF on its own (skopeo's way)."""
+    writer.write(b"%x\r\n" % len(data) + data)
+    await writer.drain()
+    writer.write(b"\r\n")
+    await writer.drain()
+
+
+async def test_a_chunked_patch_of_odd_chunk_sizes_arrives_byte_for_byte(gateway: Gateway) -> None:
+    sizes = [1, 7, 32768, 32769, 3, 131072 + 5, 65535, 1, 300_001, 2]
+    parts = [os.urandom(size) for size in sizes]
+    data = b"".join(parts)
+    async with aiohttp.ClientSession() as session:
+        auth = await bearer(session, gateway.url, gateway.host, "alice", "repository:alice/odd-chunks:pull,push")
+        location = await _start(session, gateway, "alice/odd-chunks", auth)
+        reader, writer = await _chunked_patch(gateway, location, auth)
+        for index, part in enumerate(parts):
+            await _send_chunk(writer, part)
+            if index % 3 == 0:
+                await asyncio.sleep(0.01)  # some arrive alone, others together
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+        head = (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)).decode()
+        writer.close()
+        assert head.startswith("HTTP/1.1 202"), head
+        location = next(line.split(": ", 1)[1] for line in head.split("\r\n") if line.lower().startswith("location:"))
+        async with session.put(location, params={"digest": _digest(data)}, headers=auth) as response:
+            assert response.status == 201, await response.text()
+        assert await _blob(session, gateway, "alice/odd-chunks", _digest(data), auth) == data
+
+
+async def test_a_client_that_stops_mid_chunked_patch_gets_the_upload_cut_and_can_resume(
+    make_gateway: Callable[..., Gateway],
+) -> None:
+    gateway = make_gateway()
+    data = os.urandom(3 * MiB)
+    async with aiohttp.ClientSession() as session:
+        auth = await bearer(session, gateway.url, gateway.host, "alice", "repository:alice/stopped:pull,push")
+        location = await _start(session, gateway, "alice/stopped", auth)
+        _reader, writer = await _chunked_patch(gateway, location, auth)
+        for offset in range(0, 2 * MiB, 32768):
+            await _send_chunk(writer, data[offset : offset + 32768])
+        writer.write(b"8000\r\n" + data[:100])  # a chunk begun and never finished
+        await writer.drain()
+        writer.transport.abort()
+        log = await eventually(gateway.log_text, lambda text: "cut short by the client" in text)
+        assert "Traceback" not in log
+        # The registry never took the broken body: a fresh upload of the whole blob completes.
+        location = await _start(session, gateway, "alice/stopped", auth)
+        async with session.put(location, params={"digest": _digest(data)}, data=data, headers=auth) as response:
+            assert response.status == 201, await response.text()
+        assert await _blob(session, gateway, "alice/stopped", _digest(data), auth) == data

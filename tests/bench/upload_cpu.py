@@ -1,0 +1,190 @@
+"""Gateway CPU seconds per GiB uploaded in one chunked-transfer PATCH: `python -m tests.bench.upload_cpu`.
+
+Three ways of pushing the same amount, each repeated, the gateway's CPU (utime + stime of the
+process tree, from /proc) read before and after each push, the median printed:
+- `skopeo`: a skopeo push of an image of a few big pseudo-random layers (skopeo gzips each and
+  sends it as one PATCH with chunked encoding, flushing every 32 KiB chunk and then its closing
+  CRLF on its own);
+- `aiohttp`: one blob PATCHed by an aiohttp client from an iterator of 32 KiB pieces (chunked
+  encoding, each chunk written whole);
+- `split`: the same from a bare socket, writing each chunk's header and bytes, then its CRLF, as
+  two sends like skopeo does, with no compression to share the cores with.
+
+The stack is the bench's (tests/bench/stack.py): the registry on a Unix socket as the gateway's
+upstream, `upstream.storage_dir` set. CPU time, not wall time: the machine may be shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import random
+import shutil
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+
+from tests.bench import sysstat
+from tests.bench.common import Bench, GiB, MiB, Plan, median, say, written_back
+from tests.bench.images import Skopeo, build_image
+from tests.bench.stack import Stack, fetch_token, warm_logins
+
+REPOSITORY = "alice/bench-upload-cpu"
+CHUNK = 32 * 1024
+
+
+class BigLayers(Skopeo):
+    """skopeo pushing images of 128 MiB layers, however big the image."""
+
+    def _fresh_layout(self) -> Path:
+        self.count += 1
+        size = self.bench.plan.image_bytes
+        return build_image(self.bench.workdir / f"image{self.count}", size, self.count, max(1, size // (128 * MiB)))
+
+
+class Pieces:
+    """`size` pseudo-random bytes in CHUNK pieces, the same every time, made once."""
+
+    def __init__(self, size: int) -> None:
+        block = random.Random(size).randbytes(8 * MiB)
+        self.size = size
+        self.block = block
+        digest = hashlib.sha256()
+        for piece in self:
+            digest.update(piece)
+        self.digest = "sha256:" + digest.hexdigest()
+
+    def __iter__(self) -> Iterator[bytes]:
+        view = memoryview(self.block)
+        sent = 0
+        while sent < self.size:
+            offset = sent % len(self.block)
+            piece = view[offset : offset + min(CHUNK, self.size - sent)]
+            sent += len(piece)
+            yield bytes(piece)
+
+
+async def _start(session: aiohttp.ClientSession, base: str, headers: dict[str, str]) -> str:
+    async with session.post(f"{base}/v2/{REPOSITORY}/blobs/uploads/", headers=headers) as response:
+        if response.status != 202:
+            raise RuntimeError(f"upload POST: {response.status} {await response.text()}")
+        return urljoin(base + "/", response.headers["Location"])
+
+
+async def _finish(session: aiohttp.ClientSession, location: str, headers: dict[str, str], digest: str) -> None:
+    separator = "&" if "?" in location else "?"
+    async with session.put(f"{location}{separator}digest={digest}", headers={**headers, "Content-Length": "0"}) as response:
+        if response.status != 201:
+            raise RuntimeError(f"closing PUT: {response.status} {await response.text()}")
+
+
+async def push_aiohttp(session: aiohttp.ClientSession, base: str, headers: dict[str, str], pieces: Pieces) -> None:
+    async def body() -> AsyncIterator[bytes]:
+        for piece in pieces:
+            yield piece
+
+    location = await _start(session, base, headers)
+    patch_headers = {**headers, "Content-Type": "application/octet-stream"}
+    async with session.patch(location, data=body(), headers=patch_headers) as response:
+        if response.status != 202:
+            raise RuntimeError(f"PATCH: {response.status} {await response.text()}")
+        location = urljoin(base + "/", response.headers["Location"])
+    await _finish(session, location, headers, pieces.digest)
+
+
+async def push_split(session: aiohttp.ClientSession, base: str, headers: dict[str, str], pieces: Pieces) -> None:
+    location = await _start(session, base, headers)
+    url = urlsplit(location)
+    reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    try:
+        head = [f"PATCH {url.path}?{url.query} HTTP/1.1", f"Host: {url.netloc}", "Transfer-Encoding: chunked",
+                "Content-Type: application/octet-stream", *(f"{k}: {v}" for k, v in headers.items())]
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode())
+        for piece in pieces:
+            writer.write(f"{len(piece):x}\r\n".encode() + piece)
+            await writer.drain()
+            writer.write(b"\r\n")
+            await writer.drain()
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+        status_line = await reader.readline()
+        answer: dict[str, str] = {}
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode().partition(":")
+            answer[name.strip().lower()] = value.strip()
+    finally:
+        writer.close()
+    if b" 202 " not in status_line:
+        raise RuntimeError(f"PATCH: {status_line!r}")
+    await _finish(session, urljoin(base + "/", answer["location"]), headers, pieces.digest)
+
+
+async def _measure(label: str, pid: int, repeats: int, size: int, push: Callable[[], Awaitable[object]]) -> float:
+    figures = []
+    for _ in range(repeats):
+        await written_back()
+        before = sysstat.cpu_seconds(pid)
+        await push()
+        figures.append((sysstat.cpu_seconds(pid) - before) / (size / GiB))
+        say(f"  {label}: {figures[-1]:.3f} s/GiB")
+    result = median(figures)
+    say(f"{label}: median {result:.3f} s of gateway CPU per GiB ({', '.join(f'{f:.3f}' for f in figures)})")
+    return result
+
+
+async def _run(args: argparse.Namespace) -> dict[str, float]:
+    workdir = Path(tempfile.mkdtemp(prefix="portus-upload-cpu-"))
+    stack = Stack(workdir, workers=args.workers, with_hooked=False)
+    size = int(args.gib * GiB)
+    results: dict[str, float] = {}
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=300)
+    try:
+        await stack.start()
+        assert stack.gateway is not None
+        base, pid = stack.gateway.url, stack.pid()
+        await warm_logins(base)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            token = await fetch_token(session, base, f"repository:{REPOSITORY}:pull,push")
+            headers = {"Authorization": f"Bearer {token}"}
+            if "skopeo" in args.ways:
+                plan = Plan(False, args.repeats, 5.0, 0, 0, size, 0, 0)
+                skopeo = BigLayers(Bench(stack, plan, session, workdir))
+                results["skopeo"] = await _measure(
+                    "skopeo push", pid, args.repeats, size, lambda: skopeo.push(stack.gateway.host, True)  # type: ignore[union-attr]
+                )
+            pieces = Pieces(size)
+            if "aiohttp" in args.ways:
+                results["aiohttp"] = await _measure(
+                    "aiohttp chunked PATCH", pid, args.repeats, size, lambda: push_aiohttp(session, base, headers, pieces)
+                )
+            if "split" in args.ways:
+                results["split"] = await _measure(
+                    "split-CRLF chunked PATCH", pid, args.repeats, size, lambda: push_split(session, base, headers, pieces)
+                )
+    finally:
+        await stack.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench.upload_cpu", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--gib", type=float, default=1.0, help="GiB per push (default %(default)s)")
+    parser.add_argument("--repeats", type=int, default=3, help="pushes per way (default %(default)s)")
+    parser.add_argument("--workers", type=int, default=1, help="gateway worker processes")
+    parser.add_argument("--ways", default="skopeo,aiohttp,split", help="comma-separated: %(default)s")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    args.ways = {w.strip() for w in args.ways.split(",")}
+    results = asyncio.run(_run(args))
+    for way, figure in results.items():
+        print(f"{way}: {figure:.3f} s gateway CPU per GiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
