@@ -14,6 +14,7 @@ from gateway.store.records import (
     ManifestRow,
     Member,
     Namespace,
+    NamespaceLookup,
     NewEvent,
     NotFound,
     RefreshToken,
@@ -48,8 +49,8 @@ async def open_store(url: str) -> Store:
 
 
 __all__ = [
-    "AppToken", "Conflict", "Deletion", "EventRow", "FieldSealer", "ManifestRow", "Member", "Namespace", "NewEvent",
-    "NotFound", "PlainText", "RefreshToken", "RepositoryRow", "SettledBatch", "SetupCode", "Store", "StoreError",
+    "AppToken", "Conflict", "Deletion", "EventRow", "FieldSealer", "ManifestRow", "Member", "Namespace", "NamespaceLookup",
+    "NewEvent", "NotFound", "PlainText", "RefreshToken", "RepositoryRow", "SettledBatch", "SetupCode", "Store", "StoreError",
     "StoreUnavailable", "TagRow", "Team", "Tombstone", "UiSession", "UploadState", "User", "Webhook", "WebhookFailure",
     "open_store",
 ]

@@ -71,6 +71,18 @@ class Namespace:
 
 
 @dataclass(frozen=True)
+class NamespaceLookup:
+    """Many namespaces at once, as access decisions need them (`AccessQueries.namespace_lookup`):
+    their rows by name, the reserved ones, those that are users' names, and the asker's role
+    by team."""
+
+    rows: dict[str, Namespace]
+    reserved: set[str]
+    users: set[str]
+    roles: dict[str, str]
+
+
+@dataclass(frozen=True)
 class AppToken:
     id: str
     username: str
