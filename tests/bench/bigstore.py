@@ -224,7 +224,9 @@ def database(kind: str, workdir: Path) -> Database:
             cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
 
     def fill(shape: bigdata.Shape) -> Filled:
-        return bigfill.fill_mariadb(lambda: server.connect(database=name, autocommit=False), shape, say)
+        return bigfill.fill_mariadb(
+            lambda: server.connect(database=name, autocommit=False, local_infile=True), shape, say, workdir,
+        )
 
     return Database(server.url(name), fill, drop)
 
