@@ -103,8 +103,10 @@ class EventQueries(SQLBase):
             # A time window in the past: the newest rows are not in it, so walking the key from
             # the top would read every event after the window, and reading the window's rows
             # whole to sort them costs a row each. Its seqs come from the time index alone (a
-            # narrow entry each), then the page's rows by their key.
-            seqs = await self.fetch_all(f"SELECT seq FROM events WHERE {where} ORDER BY seq DESC LIMIT :limit", params)
+            # narrow entry each), then the page's rows by their key. Ordered by `seq + 0`, which
+            # no index holds: by `seq`, MariaDB (with statistics) walked the primary key from the
+            # newest event for its order, a minute for a day five months back at ten million.
+            seqs = await self.fetch_all(f"SELECT seq FROM events WHERE {where} ORDER BY seq + 0 DESC LIMIT :limit", params)
             return await self._events_by_seq([int(r["seq"]) for r in seqs])
         rows = await self.fetch_all(f"SELECT * FROM events WHERE {where} ORDER BY seq DESC LIMIT :limit", params)
         return [_event(r) for r in rows]
