@@ -17,6 +17,7 @@ import base64
 import random
 import secrets
 import shutil
+import sqlite3
 import sys
 import tempfile
 import time
@@ -209,6 +210,18 @@ class Database:
     drop: Callable[[], None]
 
 
+def reused_sqlite(path: Path, shape: bigdata.Shape) -> Database:
+    """A SQLite store this bench filled before (`--reuse-sqlite`, at the same scale): its rows
+    are made again from the shape, its end from its newest event. Kept at the end."""
+
+    def filled(_shape: bigdata.Shape) -> Filled:
+        with sqlite3.connect(path) as connection:
+            newest = int(connection.execute("SELECT MAX(created_at) FROM events").fetchone()[0])
+        return Filled(shape, bigdata.repository_names(shape), bigdata.tag_counts(shape), newest + 1, 0.0)
+
+    return Database(f"sqlite:///{path}", filled, lambda: None)
+
+
 def database(kind: str, workdir: Path) -> Database:
     if kind == "sqlite":
         path = workdir / "sqlite" / "gateway.db"
@@ -237,9 +250,11 @@ def _started(gateway: Gateway) -> float:
     return time.monotonic() - started
 
 
-async def run_store(kind: str, shape: bigdata.Shape, workdir: Path, registry: Registry, samples: int) -> StoreRun:
-    say(f"{kind}: a fresh database")
-    db = database(kind, workdir)
+async def run_store(
+    kind: str, shape: bigdata.Shape, workdir: Path, registry: Registry, samples: int, reuse: Path | None = None
+) -> StoreRun:
+    say(f"{kind}: {'the database of ' + str(reuse) if reuse else 'a fresh database'}")
+    db = reused_sqlite(reuse, shape) if reuse else database(kind, workdir)
     try:
         store = await open_store(db.url)
         started = time.monotonic()
@@ -317,6 +332,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--store", default="sqlite,mariadb", help="comma-separated: sqlite, mariadb")
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full size (default 1)")
     parser.add_argument("--samples", type=int, default=SAMPLES, help="requests of each kind measured")
+    parser.add_argument(
+        "--reuse-sqlite", type=Path, metavar="FILE",
+        help="measure a SQLite store an earlier run filled at the same --scale (kept) instead of a fresh one",
+    )
     return parser
 
 
@@ -333,7 +352,8 @@ async def main(argv: list[str]) -> int:
     try:
         for kind in kinds:
             started = time.monotonic()
-            runs.append(await run_store(kind, shape, workdir, registry, args.samples))
+            reuse = args.reuse_sqlite if kind == "sqlite" else None
+            runs.append(await run_store(kind, shape, workdir, registry, args.samples, reuse))
             say(f"{kind}: done in {time.monotonic() - started:.0f} s")
     finally:
         registry.stop()
