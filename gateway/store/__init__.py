@@ -9,6 +9,7 @@ from gateway.store.base import Store
 from gateway.store.records import (
     AppToken,
     Conflict,
+    CountMark,
     Deletion,
     EventRow,
     ManifestRow,
@@ -49,8 +50,8 @@ async def open_store(url: str) -> Store:
 
 
 __all__ = [
-    "AppToken", "Conflict", "Deletion", "EventRow", "FieldSealer", "ManifestRow", "Member", "Namespace", "NamespaceLookup",
-    "NewEvent", "NotFound", "PlainText", "RefreshToken", "RepositoryRow", "SettledBatch", "SetupCode", "Store", "StoreError",
-    "StoreUnavailable", "TagRow", "Team", "Tombstone", "UiSession", "UploadState", "User", "Webhook", "WebhookFailure",
-    "open_store",
+    "AppToken", "Conflict", "CountMark", "Deletion", "EventRow", "FieldSealer", "ManifestRow", "Member", "Namespace",
+    "NamespaceLookup", "NewEvent", "NotFound", "PlainText", "RefreshToken", "RepositoryRow", "SettledBatch",
+    "SetupCode", "Store", "StoreError", "StoreUnavailable", "TagRow", "Team", "Tombstone", "UiSession", "UploadState",
+    "User", "Webhook", "WebhookFailure", "open_store",
 ]

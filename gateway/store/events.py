@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from gateway.store.records import Conflict, EventRow, NewEvent, SettledBatch
+from gateway.store.records import Conflict, CountMark, EventRow, NewEvent, SettledBatch
 from gateway.store.sql import Row, SQLBase
 
 # Rows per multi-row INSERT: 8 parameters each stays far below every driver's limit.
@@ -161,7 +161,8 @@ class EventQueries(SQLBase):
         return top, [(str(r["repository"]), str(r["digest"] or "")) for r in rows]
 
     async def prune_events(
-        self, older_than_ms: int | None, keep: int | None, *, slack: int = 0, chunk: int = PRUNE_CHUNK
+        self, older_than_ms: int | None, keep: int | None, *, slack: int = 0, chunk: int = PRUNE_CHUNK,
+        mark: CountMark | None = None,
     ) -> int:
         """Remove the events older than `older_than_ms`, then all but the newest `keep` (when
         more than `keep + slack` may be there). Every statement reads or removes at most a few
@@ -181,7 +182,7 @@ class EventQueries(SQLBase):
                 if len(rows) < chunk:
                     break
         if keep is not None:
-            cut = await self._count_cut(keep, slack)
+            cut = await self._count_cut(keep, slack, mark or CountMark())
             while cut is not None:
                 row = await self.fetch_one(
                     "SELECT seq FROM events WHERE seq <= :cut ORDER BY seq LIMIT 1 OFFSET :skip", {"cut": cut, "skip": chunk - 1}
@@ -192,19 +193,25 @@ class EventQueries(SQLBase):
                     break
         return removed
 
-    async def _count_cut(self, keep: int, slack: int) -> int | None:
+    async def _count_cut(self, keep: int, slack: int, mark: CountMark) -> int | None:
         """The newest seq to remove so that `keep` events remain; None when nothing is to go.
 
         MIN and MAX of the key first (two statements: SQLite reads one of them from the key
         alone, not both): the log holds at most MAX - MIN + 1 events, and when that is within
         `keep + slack`, nothing is walked. Otherwise the newest `keep` rows are stepped over
         `_COUNT_STEP` at a time (what `ORDER BY seq DESC OFFSET keep` does, in statements short
-        enough to let others run between them)."""
+        enough to let others run between them). `mark` remembers the last walk: at most `keep`
+        events up to its newest seq, so until more than `slack` new seqs follow, no walk is
+        needed even where gaps in the key make MAX - MIN say otherwise."""
         top = await self.fetch_one("SELECT MAX(seq) AS seq FROM events")
         bottom = await self.fetch_one("SELECT MIN(seq) AS seq FROM events")
         if top is None or bottom is None or top["seq"] is None or int(top["seq"]) - int(bottom["seq"]) + 1 <= keep + slack:
             return None
-        below, counted = int(top["seq"]) + 1, 0
+        newest = int(top["seq"])
+        if mark.top and mark.at_most + max(0, newest - mark.top) <= keep + slack:
+            return None  # gaps in the key (MariaDB's bulk inserts leave them) would walk every time
+        mark.top, mark.at_most = newest, keep  # after this walk, at most `keep` remain up to `newest`
+        below, counted = newest + 1, 0
         while counted < keep:
             step = min(_COUNT_STEP, keep - counted)
             row = await self.fetch_one(

@@ -148,6 +148,15 @@ class SettledBatch:
         return cls(tuple(e.seq for e in events), ",".join(e.body_json for e in events))
 
 
+@dataclass
+class CountMark:
+    """What the last walk of retention by count learnt (kept by the pruning loop between rounds):
+    at most `at_most` events had seqs up to `top` (0: no walk yet)."""
+
+    top: int = 0
+    at_most: int = 0
+
+
 @dataclass(frozen=True)
 class NewEvent:
     """An event ready to store: the indexed columns and the full distribution-shaped body."""

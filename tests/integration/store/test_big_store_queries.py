@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gateway.events.model import new_event_id
-from gateway.store import ManifestRow, NewEvent, Store, open_store
+from gateway.store import CountMark, ManifestRow, NewEvent, Store, open_store
 
 
 def _event(created_at_ms: int, *, repository: str = "team/app", action: str = "pull", actor: str = "alice") -> NewEvent:
@@ -137,3 +137,32 @@ async def test_the_referrers_of_a_page_of_digests_come_in_one_statement(store: S
     assert found == {s: await store.referrers("team/app", s) for s in (subjects[0], subjects[2])}
     assert [m.digest[7] for m in found[subjects[0]]] == ["9", "e", "f"]
     assert await store.referrers_of("team/app", []) == {}
+
+
+async def test_a_count_walk_is_not_repeated_until_new_events_outgrow_the_slack(store: Store) -> None:
+    for at in range(1, 21):
+        assert await store.add_event(_event(at))
+    seqs = sorted(e.seq for e in await store.list_events(limit=1000))
+    await store.execute(f"DELETE FROM events WHERE seq IN ({', '.join(str(s) for s in seqs[10:16])})")  # gaps
+    mark = CountMark()
+    walked: list[str] = []
+    original = store.fetch_all
+
+    async def recording(sql: str, params: dict[str, object] | None = None) -> list[dict[str, object]]:
+        walked.extend([sql] if "OFFSET" in sql else [])
+        return await original(sql, params)
+
+    store.fetch_all = recording  # type: ignore[method-assign]
+    try:
+        assert await store.prune_events(None, 14, slack=1, mark=mark) == 0, "14 events: nothing to remove"
+        assert len(walked) == 1 and (mark.top, mark.at_most) == (seqs[-1], 14)
+        assert await store.prune_events(None, 14, slack=1, mark=mark) == 0
+        assert len(walked) == 1, "MAX - MIN is 20 over 14 + 1, but no new event came: no second walk"
+        assert await store.add_event(_event(21))
+        assert await store.prune_events(None, 14, slack=1, mark=mark) == 0
+        assert len(walked) == 1, "one new event is within the slack"
+        assert await store.add_event(_event(22))
+        assert await store.prune_events(None, 14, slack=1, mark=mark) == 2
+    finally:
+        del store.fetch_all
+    assert await _remaining(store) == [3, 4, 5, 6, 7, 8, 9, 10, 17, 18, 19, 20, 21, 22]
