@@ -1,11 +1,24 @@
-"""Request bodies the gateway reads whole (manifests, upstream notifications), up to a limit."""
+"""Bodies the gateway reads whole (manifests, upstream notifications, the registry's tag
+lists), up to a limit."""
 
 from __future__ import annotations
 
-from aiohttp import web
+from typing import Protocol
+
+from aiohttp import StreamReader
 
 
-async def read_limited(request: web.Request, limit: int) -> bytes | None:
+class HasBody(Protocol):
+    """A request the gateway serves or a response it receives from the registry."""
+
+    @property
+    def content_length(self) -> int | None: ...
+
+    @property
+    def content(self) -> StreamReader: ...
+
+
+async def read_limited(request: HasBody, limit: int) -> bytes | None:
     """The whole body however it arrives (a length, chunks, pieces with pauses between); None as
     soon as it is known to be over `limit` bytes. `StreamReader.read(n)` would return only what
     has arrived so far."""

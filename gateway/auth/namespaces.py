@@ -9,24 +9,36 @@ from collections.abc import Iterable
 from gateway.auth.policy import Identity, NamespaceFacts, Rules, TokenLimits, grant, namespace_of
 from gateway.auth.scopes import Scope
 from gateway.names import could_be_a_user, is_valid_team_name
-from gateway.store import Conflict, Store
+from gateway.store import Conflict, NamespaceLookup, Store
 
 log = logging.getLogger(__name__)
 
 
 async def namespace_facts(store: Store, identity: Identity, namespace: str, rules: Rules) -> NamespaceFacts:
+    """One namespace's facts for `identity`, in one statement (see `facts_from` for the rule)."""
     if namespace == "":
         return NamespaceFacts("", "global", rules.global_visibility)
     standing = await store.namespace_standing(namespace, identity.name)
-    if standing.reserved:  # before any owner: a new one must not inherit it
+    return facts_from(standing.lookup(namespace), identity, namespace, rules)
+
+
+def facts_from(lookup: NamespaceLookup, identity: Identity, namespace: str, rules: Rules) -> NamespaceFacts:
+    """What kind of namespace it is and the caller's standing in it, from a lookup of one
+    namespace or of a page of them made beforehand. A reserved name comes before any owner: a
+    new one must not inherit it."""
+    if namespace == "":
+        return NamespaceFacts("", "global", rules.global_visibility)
+    if namespace in lookup.reserved:
         return NamespaceFacts(namespace, "reserved")
-    visibility = standing.visibility or "private"
-    if standing.team is not None:
-        return NamespaceFacts(namespace, "team", visibility, None if identity.anonymous else standing.role)
-    if standing.user_named:
-        return NamespaceFacts(namespace, "personal", visibility, "owner" if identity.name == namespace else None)
-    if standing.row:
-        return NamespaceFacts(namespace, "unowned", visibility)
+    row = lookup.rows.get(namespace)
+    if row is not None and row.team is not None:
+        role = None if identity.anonymous else lookup.roles.get(row.team)
+        return NamespaceFacts(namespace, "team", row.visibility, role)
+    if namespace in lookup.users:
+        role = "owner" if identity.name == namespace else None
+        return NamespaceFacts(namespace, "personal", row.visibility if row else "private", role)
+    if row is not None:
+        return NamespaceFacts(namespace, "unowned", row.visibility)
     return NamespaceFacts(namespace, "missing")
 
 
@@ -87,6 +99,16 @@ class PullFilter:
         self._identity = identity
         self._rules = rules
         self._facts: dict[str, NamespaceFacts] = {}
+
+    async def prefetch(self, repositories: Iterable[str]) -> None:
+        """Look up the namespaces of many repositories at once (a page of a listing), so that
+        `allows` on them needs no statement of its own."""
+        wanted = sorted({namespace_of(r) for r in repositories} - self._facts.keys() - {""})
+        if not wanted:
+            return
+        lookup = await self._store.namespace_lookup(wanted, "" if self._identity.anonymous else self._identity.name)
+        for namespace in wanted:
+            self._facts[namespace] = facts_from(lookup, self._identity, namespace, self._rules)
 
     async def allows(self, repository: str) -> bool:
         scope = Scope("repository", repository, ("pull",))

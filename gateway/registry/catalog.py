@@ -47,6 +47,7 @@ async def catalog(request: web.Request, access: Access) -> web.Response:
         batch = await store.list_repositories(after=cursor, limit=max(n, 100))
         if not batch:
             break
+        await check.prefetch(row.name for row in batch)
         for row in batch:
             if await check.allows(row.name):
                 if len(found) == n:

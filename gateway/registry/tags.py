@@ -9,6 +9,7 @@ import aiohttp
 from aiohttp import web
 
 from gateway import keys, safe_json
+from gateway.bodies import read_limited
 from gateway.ops import observe
 from gateway.registry.catalog import page_params
 from gateway.registry.errors import error_response
@@ -32,7 +33,11 @@ async def tag_list(request: web.Request, route: Route) -> web.Response:
     try:
         asked = {"Accept": "application/json", **forwarded_authorization(request)}
         async with request.app[keys.UPSTREAM].get(url, headers=asked, timeout=timeout) as upstream:
-            body = await upstream.content.read(MAX_TAG_LIST_BYTES)
+            # Whole: `content.read(n)` returns what has arrived so far, and a list of a thousand
+            # tags (11 kB) arrived in pieces about every other time (a 503 "unreadable").
+            body = await read_limited(upstream, MAX_TAG_LIST_BYTES)
+            if body is None:
+                return error_response("UNAVAILABLE", "the upstream registry answered a tag list too large to page", status=503)
             if upstream.status != 200:
                 return web.Response(status=upstream.status, body=body, content_type="application/json")
     except (TimeoutError, aiohttp.ClientError, OSError):

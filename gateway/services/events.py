@@ -86,7 +86,10 @@ async def list_events(services: Services, identity: Identity, query: EventQuery)
     _check(query)
     store = services.store
     visible = None if Actor.of(identity).admin else PullFilter(store, identity, services.rules)
-    batch_size = max(_BATCH, query.limit + 1)
+    if visible is not None and query.repository is not None and not await visible.allows(query.repository):
+        return EventPage([], None)  # every row would be skipped: not one read
+    # An admin's rows are all kept: one more than the page tells whether another follows.
+    batch_size = query.limit + 1 if visible is None else max(_BATCH, query.limit + 1)
     found: list[SeenEvent] = []
     cursor = query.before_seq
     while True:
@@ -94,6 +97,8 @@ async def list_events(services: Services, identity: Identity, query: EventQuery)
             repository=query.repository, action=query.action, actor=query.actor, since_ms=query.since_ms,
             until_ms=query.until_ms, before_seq=cursor, limit=batch_size,
         )
+        if visible is not None:
+            await visible.prefetch(row.repository for row in rows)
         for row in rows:
             if visible is not None and not await visible.allows(row.repository):
                 continue

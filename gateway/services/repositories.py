@@ -35,6 +35,7 @@ async def list_repositories(services: Services, identity: Identity, after: str =
     kept: list[RepositoryRow] = []
     while True:
         batch = await store.list_repositories(after, batch_size)
+        await visible.prefetch(row.name for row in batch)
         for row in batch:
             if await visible.allows(row.name):
                 kept.append(row)
@@ -117,10 +118,7 @@ async def tag_page(services: Services, identity: Identity, repository: str, afte
         return await store.list_tags(repository, start, count)
 
     tags, following = await page_of(fetch, lambda t: t.tag, after, limit)
-    referrers: dict[str, list[ManifestRow]] = {}
-    for digest in dict.fromkeys(t.digest for t in tags):
-        if found := await store.referrers(repository, digest):
-            referrers[digest] = found
+    referrers = await store.referrers_of(repository, [t.digest for t in tags]) if tags else {}
     return TagPage(row, tags, following, referrers)
 
 

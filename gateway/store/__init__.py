@@ -9,11 +9,13 @@ from gateway.store.base import Store
 from gateway.store.records import (
     AppToken,
     Conflict,
+    CountMark,
     Deletion,
     EventRow,
     ManifestRow,
     Member,
     Namespace,
+    NamespaceLookup,
     NamespaceStanding,
     NewEvent,
     NotFound,
@@ -49,8 +51,8 @@ async def open_store(url: str) -> Store:
 
 
 __all__ = [
-    "AppToken", "Conflict", "Deletion", "EventRow", "FieldSealer", "ManifestRow", "Member", "Namespace",
-    "NamespaceStanding", "NewEvent", "NotFound", "PlainText", "RefreshToken", "RepositoryRow", "SettledBatch",
-    "SetupCode", "Store", "StoreError", "StoreUnavailable", "TagRow", "Team", "Tombstone", "UiSession",
+    "AppToken", "Conflict", "CountMark", "Deletion", "EventRow", "FieldSealer", "ManifestRow", "Member", "Namespace",
+    "NamespaceLookup", "NamespaceStanding", "NewEvent", "NotFound", "PlainText", "RefreshToken", "RepositoryRow",
+    "SettledBatch", "SetupCode", "Store", "StoreError", "StoreUnavailable", "TagRow", "Team", "Tombstone", "UiSession",
     "UploadState", "User", "Webhook", "WebhookFailure", "open_store",
 ]

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from gateway.store.records import AppToken, Conflict, Deletion, Member, Namespace, NamespaceStanding, Team
+from collections.abc import Sequence
+
+from gateway.store.records import (
+    AppToken,
+    Conflict,
+    Deletion,
+    Member,
+    Namespace,
+    NamespaceLookup,
+    NamespaceStanding,
+    Team,
+)
 from gateway.store.sql import Row, like_literal, now
 from gateway.store.tombstones import TombstoneQueries
+
+# Names in one IN (...) list: far below every driver's limit on parameters.
+_IN_LIST = 500
 
 
 def _namespace(row: Row) -> Namespace:
@@ -140,6 +154,32 @@ class AccessQueries(TombstoneQueries):
             {"team": team, "after": after, "limit": limit},
         )
         return [_namespace(r) for r in rows]
+
+    async def namespace_lookup(self, names: Sequence[str], username: str) -> NamespaceLookup:
+        """What deciding access to many namespaces at once needs, in four statements a
+        `_IN_LIST` names rather than four a namespace: their rows, which are reserved, which are
+        users, and `username`'s role in the teams that own them."""
+        lookup = NamespaceLookup({}, set(), set(), {})
+        for start in range(0, len(names), _IN_LIST):
+            params = {f"n{i}": name for i, name in enumerate(names[start:start + _IN_LIST])}
+            listed = ", ".join(f":{key}" for key in params)
+            for row in await self.fetch_all(f"SELECT * FROM namespaces WHERE name IN ({listed})", params):
+                lookup.rows[row["name"]] = _namespace(row)
+            rows = await self.fetch_all(
+                f"SELECT DISTINCT name FROM namespace_tombstones WHERE name IN ({listed}) AND ended_at IS NULL", params
+            )
+            lookup.reserved.update(r["name"] for r in rows)
+            users = await self.fetch_all(f"SELECT name FROM users WHERE name IN ({listed})", params)
+            lookup.users.update(r["name"] for r in users)
+        teams = sorted({row.team for row in lookup.rows.values() if row.team is not None})
+        for start in range(0, len(teams), _IN_LIST):
+            params = {f"t{i}": team for i, team in enumerate(teams[start:start + _IN_LIST])}
+            listed = ", ".join(f":{key}" for key in params)
+            rows = await self.fetch_all(
+                f"SELECT team, role FROM team_members WHERE username = :user AND team IN ({listed})", {**params, "user": username}
+            )
+            lookup.roles.update((r["team"], r["role"]) for r in rows)
+        return lookup
 
     async def search_namespaces(self, contains: str, after: str = "", limit: int = 100) -> list[Namespace]:
         """The namespace rows whose name contains `contains` (lowercase), after `after`, by name."""

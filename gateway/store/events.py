@@ -8,11 +8,15 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from gateway.store.records import Conflict, EventRow, NewEvent, SettledBatch
+from gateway.store.records import Conflict, CountMark, EventRow, NewEvent, SettledBatch
 from gateway.store.sql import Row, SQLBase
 
 # Rows per multi-row INSERT: 8 parameters each stays far below every driver's limit.
 _BATCH = 100
+# Events removed by one DELETE of a prune (a few milliseconds of the database each).
+PRUNE_CHUNK = 2_000
+# Events stepped over by one statement while finding where the newest `keep` begin.
+_COUNT_STEP = 50_000
 
 
 def _event_params(event: NewEvent, suffix: str = "") -> dict[str, Any]:
@@ -94,9 +98,26 @@ class EventQueries(SQLBase):
         if before_seq is not None:
             clauses.append("seq < :before")
             params["before"] = before_seq
-        rows = await self.fetch_all(
-            f"SELECT * FROM events WHERE {' AND '.join(clauses)} ORDER BY seq DESC LIMIT :limit", params
-        )
+        where = " AND ".join(clauses)
+        if until_ms is not None and repository is None and action is None and actor is None:
+            # A time window in the past: the newest rows are not in it, so walking the key from
+            # the top would read every event after the window, and reading the window's rows
+            # whole to sort them costs a row each. Its seqs come from the time index alone (a
+            # narrow entry each), then the page's rows by their key. Ordered by `seq + 0`, which
+            # no index holds: by `seq`, MariaDB (with statistics) walked the primary key from the
+            # newest event for its order, a minute for a day five months back at ten million.
+            seqs = await self.fetch_all(f"SELECT seq FROM events WHERE {where} ORDER BY seq + 0 DESC LIMIT :limit", params)
+            return await self._events_by_seq([int(r["seq"]) for r in seqs])
+        rows = await self.fetch_all(f"SELECT * FROM events WHERE {where} ORDER BY seq DESC LIMIT :limit", params)
+        return [_event(r) for r in rows]
+
+    async def _events_by_seq(self, seqs: Sequence[int]) -> list[EventRow]:
+        """The events with these seqs, newest first."""
+        if not seqs:
+            return []
+        names = {f"s{i}": s for i, s in enumerate(seqs)}
+        placeholders = ", ".join(f":{n}" for n in names)
+        rows = await self.fetch_all(f"SELECT * FROM events WHERE seq IN ({placeholders}) ORDER BY seq DESC", names)
         return [_event(r) for r in rows]
 
     async def events_after(self, seq: int, settled_before_ms: int, limit: int) -> list[EventRow]:
@@ -139,14 +160,66 @@ class EventQueries(SQLBase):
         )
         return top, [(str(r["repository"]), str(r["digest"] or "")) for r in rows]
 
-    async def prune_events(self, older_than_ms: int | None, keep: int | None) -> int:
+    async def prune_events(
+        self, older_than_ms: int | None, keep: int | None, *, slack: int = 0, chunk: int = PRUNE_CHUNK,
+        mark: CountMark | None = None,
+    ) -> int:
+        """Remove the events older than `older_than_ms`, then all but the newest `keep` (when
+        more than `keep + slack` may be there). Every statement reads or removes at most a few
+        thousand rows, by an index, so a prune of millions (retention just turned on) never holds
+        the database for long: other statements run in between."""
         removed = 0
         if older_than_ms is not None:
-            removed += await self.execute("DELETE FROM events WHERE created_at < :before", {"before": older_than_ms})
+            while True:
+                rows = await self.fetch_all(
+                    "SELECT seq FROM events WHERE created_at < :before ORDER BY created_at LIMIT :chunk",
+                    {"before": older_than_ms, "chunk": chunk},
+                )
+                if rows:
+                    seqs = {f"s{i}": int(r["seq"]) for i, r in enumerate(rows)}
+                    listed = ", ".join(f":{name}" for name in seqs)
+                    removed += await self.execute(f"DELETE FROM events WHERE seq IN ({listed})", seqs)
+                if len(rows) < chunk:
+                    break
         if keep is not None:
-            row = await self.fetch_one(
-                "SELECT seq FROM events ORDER BY seq DESC LIMIT 1 OFFSET :keep", {"keep": keep}
-            )
-            if row is not None:
-                removed += await self.execute("DELETE FROM events WHERE seq <= :seq", {"seq": int(row["seq"])})
+            cut = await self._count_cut(keep, slack, mark or CountMark())
+            while cut is not None:
+                row = await self.fetch_one(
+                    "SELECT seq FROM events WHERE seq <= :cut ORDER BY seq LIMIT 1 OFFSET :skip", {"cut": cut, "skip": chunk - 1}
+                )
+                upper = cut if row is None else int(row["seq"])
+                removed += await self.execute("DELETE FROM events WHERE seq <= :upper", {"upper": upper})
+                if upper == cut:
+                    break
         return removed
+
+    async def _count_cut(self, keep: int, slack: int, mark: CountMark) -> int | None:
+        """The newest seq to remove so that `keep` events remain; None when nothing is to go.
+
+        MIN and MAX of the key first (two statements: SQLite reads one of them from the key
+        alone, not both): the log holds at most MAX - MIN + 1 events, and when that is within
+        `keep + slack`, nothing is walked. Otherwise the newest `keep` rows are stepped over
+        `_COUNT_STEP` at a time (what `ORDER BY seq DESC OFFSET keep` does, in statements short
+        enough to let others run between them). `mark` remembers the last walk: at most `keep`
+        events up to its newest seq, so until more than `slack` new seqs follow, no walk is
+        needed even where gaps in the key make MAX - MIN say otherwise."""
+        top = await self.fetch_one("SELECT MAX(seq) AS seq FROM events")
+        bottom = await self.fetch_one("SELECT MIN(seq) AS seq FROM events")
+        if top is None or bottom is None or top["seq"] is None or int(top["seq"]) - int(bottom["seq"]) + 1 <= keep + slack:
+            return None
+        newest = int(top["seq"])
+        if mark.top and mark.at_most + max(0, newest - mark.top) <= keep + slack:
+            return None  # gaps in the key (MariaDB's bulk inserts leave them) would walk every time
+        mark.top, mark.at_most = newest, keep  # after this walk, at most `keep` remain up to `newest`
+        below, counted = newest + 1, 0
+        while counted < keep:
+            step = min(_COUNT_STEP, keep - counted)
+            row = await self.fetch_one(
+                "SELECT seq FROM events WHERE seq < :below ORDER BY seq DESC LIMIT 1 OFFSET :skip",
+                {"below": below, "skip": step - 1},
+            )
+            if row is None:
+                return None  # no more than `keep` events after all
+            below, counted = int(row["seq"]), counted + step
+        row = await self.fetch_one("SELECT MAX(seq) AS seq FROM events WHERE seq < :below", {"below": below})
+        return None if row is None or row["seq"] is None else int(row["seq"])

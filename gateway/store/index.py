@@ -5,7 +5,7 @@ read it instead of walking the registry)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from gateway.store.records import ManifestRow, RepositoryRow, TagRow
@@ -16,12 +16,24 @@ def _optional_int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
+def _manifest(r: Row) -> ManifestRow:
+    return ManifestRow(
+        r["repository"], r["digest"], r["media_type"], int(r["size"]), r["artifact_type"], r["subject"],
+        json.loads(r["annotations"]) if r["annotations"] else None, int(r["pushed_at"]),
+    )
+
+
 def _repositories(rows: list[Row]) -> list[RepositoryRow]:
     return [
         RepositoryRow(r["name"], int(r["created_at"]), _optional_int(r["last_push_at"]), _optional_int(r["last_pull_at"]))
         for r in rows
     ]
 
+
+# Subjects in one IN (...) list: far below every driver's limit on parameters.
+_IN_LIST = 500
+# The character after "/": every name that starts with "NAMESPACE/" sorts below "NAMESPACE0".
+_AFTER_SLASH = chr(ord("/") + 1)
 
 _MANIFEST_COLUMNS = ("media_type", "size", "artifact_type", "subject", "annotations", "pushed_at")
 _TAG_COLUMNS = ("digest", "media_type", "size", "pushed_at")
@@ -99,10 +111,16 @@ class IndexQueries(SQLBase):
 
     async def list_repositories_in(self, namespace: str, after: str = "", limit: int = 100) -> list[RepositoryRow]:
         """The repositories named `NAMESPACE/...` after `after`, by name (names are lowercase, so
-        a case-insensitive LIKE matches exactly as a case-sensitive one would)."""
+        a case-insensitive LIKE matches exactly as a case-sensitive one would). The LIKE alone
+        bounds no index range (SQLite's LIKE optimisation needs a case-insensitive column): the
+        names are also kept within (`NAMESPACE/`, `NAMESPACE0`), which holds exactly the valid
+        names with that prefix (`NAMESPACE/` itself is none), so the read stops at the
+        namespace's end."""
+        prefix = namespace + "/"
         rows = await self.fetch_all(
-            "SELECT * FROM repositories WHERE name > :after AND name LIKE :pattern ESCAPE '!' ORDER BY name LIMIT :limit",
-            {"after": after, "pattern": like_literal(namespace + "/") + "%", "limit": limit},
+            "SELECT * FROM repositories WHERE name > :after AND name < :end AND name LIKE :pattern ESCAPE '!'"
+            " ORDER BY name LIMIT :limit",
+            {"after": max(after, prefix), "end": namespace + _AFTER_SLASH, "pattern": like_literal(prefix) + "%", "limit": limit},
         )
         return _repositories(rows)
 
@@ -128,10 +146,20 @@ class IndexQueries(SQLBase):
             "SELECT * FROM manifests WHERE repository = :repository AND subject = :subject ORDER BY digest",
             {"repository": repository, "subject": subject},
         )
-        return [
-            ManifestRow(
-                r["repository"], r["digest"], r["media_type"], int(r["size"]), r["artifact_type"], r["subject"],
-                json.loads(r["annotations"]) if r["annotations"] else None, int(r["pushed_at"]),
+        return [_manifest(r) for r in rows]
+
+    async def referrers_of(self, repository: str, subjects: Sequence[str]) -> dict[str, list[ManifestRow]]:
+        """`referrers` of many subjects (a page of tags' digests) in one statement: the subjects
+        that have any, each with its referrers in digest order."""
+        found: dict[str, list[ManifestRow]] = {}
+        wanted = list(dict.fromkeys(subjects))
+        for start in range(0, len(wanted), _IN_LIST):
+            params: dict[str, Any] = {f"s{i}": s for i, s in enumerate(wanted[start:start + _IN_LIST])}
+            listed = ", ".join(f":{key}" for key in params)
+            rows = await self.fetch_all(
+                f"SELECT * FROM manifests WHERE repository = :repository AND subject IN ({listed}) ORDER BY subject, digest",
+                {**params, "repository": repository},
             )
-            for r in rows
-        ]
+            for row in rows:
+                found.setdefault(row["subject"], []).append(_manifest(row))
+        return found

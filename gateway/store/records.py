@@ -81,6 +81,24 @@ class NamespaceStanding:
     role: str | None  # the caller's role in the namespace's team
     user_named: bool  # a user of this name exists (a personal namespace)
 
+    def lookup(self, name: str) -> NamespaceLookup:
+        """The same facts as a lookup of this one namespace, for the one rule that reads them."""
+        rows = {name: Namespace(name, self.team, self.visibility or "private", 0)} if self.row else {}
+        roles = {self.team: self.role} if self.team is not None and self.role is not None else {}
+        return NamespaceLookup(rows, {name} if self.reserved else set(), {name} if self.user_named else set(), roles)
+
+
+@dataclass(frozen=True)
+class NamespaceLookup:
+    """Many namespaces at once, as access decisions need them (`AccessQueries.namespace_lookup`):
+    their rows by name, the reserved ones, those that are users' names, and the asker's role
+    by team."""
+
+    rows: dict[str, Namespace]
+    reserved: set[str]
+    users: set[str]
+    roles: dict[str, str]
+
 
 @dataclass(frozen=True)
 class AppToken:
@@ -146,6 +164,15 @@ class SettledBatch:
     @classmethod
     def of(cls, events: Sequence[EventRow]) -> SettledBatch:
         return cls(tuple(e.seq for e in events), ",".join(e.body_json for e in events))
+
+
+@dataclass
+class CountMark:
+    """What the last walk of retention by count learnt (kept by the pruning loop between rounds):
+    at most `at_most` events had seqs up to `top` (0: no walk yet)."""
+
+    top: int = 0
+    at_most: int = 0
 
 
 @dataclass(frozen=True)

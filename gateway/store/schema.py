@@ -305,4 +305,18 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
             "INSERT INTO change_version (id, version) VALUES (1, 0)",
         ),
     ),
+    (
+        13,
+        (
+            # The audit log filtered by action, by actor, and by repository and action (the web
+            # UI's "who pushed each tag"), newest first: a page read from the index, not a walk
+            # of the whole log for the rows that match (tests/bench/bigstore.py, docs/performance.md).
+            "CREATE INDEX events_by_action ON events (action, seq)",
+            "CREATE INDEX events_by_actor ON events (actor, seq)",
+            "CREATE INDEX events_by_repository_action ON events (repository, action, seq)",
+            # The referrers of a digest in digest order: without `digest` in it, SQLite's planner
+            # took the primary key for its order and read every manifest of the repository.
+            "CREATE INDEX manifests_by_subject_digest ON manifests (repository, subject, digest)",
+        ),
+    ),
 )

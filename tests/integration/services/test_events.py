@@ -108,3 +108,22 @@ async def test_filters_and_pages_go_newest_first(log: Services) -> None:
 async def test_bad_filters_are_invalid(services: Services, query: EventQuery, problem: str) -> None:
     with pytest.raises(Invalid, match=problem):
         await events.list_events(services, ROOT, query)
+
+
+async def test_a_repository_the_asker_may_not_pull_is_answered_without_reading_the_log(
+    log: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[object] = []
+    original = log.store.list_events
+
+    async def counted(**filters: object) -> object:
+        reads.append(filters)
+        return await original(**filters)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(log.store, "list_events", counted)
+    page = await events.list_events(log, ALICE, EventQuery(repository="bob/secret"))
+    assert page.items == [] and page.next is None and reads == []
+    assert [e.body["target"]["repository"] for e in (await events.list_events(log, ALICE, EventQuery(repository="pub/app"))).items] == [
+        "pub/app"
+    ]
+    assert len(reads) == 1

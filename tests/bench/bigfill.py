@@ -1,0 +1,217 @@
+"""Write the rows of tests/bench/bigdata.py into a migrated store, fast: straight through the
+driver (sqlite3 / pymysql), many rows a statement, big transactions. Not through the gateway's
+store: it inserts one event a statement and would take hours for ten million."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from gateway.auth.credentials import hash_password
+from tests.bench import bigdata
+
+PASSWORD = "bench-password"
+ADMIN = "benchadmin"
+USER = "benchuser"
+USER_TEAMS = 10  # the bench user is a viewer of the first teams (public, protected and private)
+COMMIT_ROWS = 200_000
+
+
+class Cursor(Protocol):
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]], /) -> Any: ...
+
+    def execute(self, sql: str, /) -> Any: ...
+
+
+class Connection(Protocol):
+    def cursor(self) -> Any: ...
+
+    def commit(self) -> None: ...
+
+
+@dataclass
+class Filled:
+    """What was written, for the requests to pick their cursors from."""
+
+    shape: bigdata.Shape
+    repositories: list[str]
+    tag_counts: list[int]
+    end_ms: int
+    seconds: float
+
+    @property
+    def big_repository(self) -> str:
+        return self.repositories[self.tag_counts.index(max(self.tag_counts))]
+
+
+def _insert(connection: Connection, mark: str, table: str, columns: str, rows: Iterable[Sequence[Any]]) -> int:
+    """All `rows` into `table`, committing every COMMIT_ROWS; returns how many."""
+    width = columns.count(",") + 1
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join([mark] * width)})"
+    cursor = connection.cursor()
+    batch: list[Sequence[Any]] = []
+    written = 0
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= 10_000:
+            cursor.executemany(sql, batch)
+            written += len(batch)
+            batch = []
+            if written % COMMIT_ROWS == 0:
+                connection.commit()
+    if batch:
+        cursor.executemany(sql, batch)
+        written += len(batch)
+    connection.commit()
+    return written
+
+
+def fill(
+    connection: Connection, mark: str, shape: bigdata.Shape, say: Any,
+    write_events: Callable[[Connection, list[bigdata.EventRow]], int] | None = None,
+) -> Filled:
+    """Every row of a store of `shape` through a DB-API `connection` whose placeholder is `mark`
+    (events through `write_events` when given)."""
+    write_events = write_events or _events_by_insert(mark)
+    started = time.monotonic()
+    end_ms = int(time.time() * 1000)
+    now = end_ms // 1000
+    hashed = hash_password(PASSWORD, cost=14)  # one hash for every user: the KDF once, not 10,000 times
+    users = [(bigdata.user_name(i), hashed, 0, 0, now, now) for i in range(shape.users)]
+    users += [(ADMIN, hashed, 1, 0, now, now), (USER, hashed, 0, 0, now, now)]
+    _insert(connection, mark, "users", "name, password_hash, admin, disabled, created_at, updated_at", users)
+    _insert(connection, mark, "teams", "name, created_at", [(bigdata.team_name(i), now) for i in range(shape.teams)])
+    members = [(*m, now) for m in bigdata.members(shape)]
+    members += [(bigdata.team_name(i), USER, "viewer", now) for i in range(min(USER_TEAMS, shape.teams))]
+    _insert(connection, mark, "team_members", "team, username, role, created_at", members)
+    _insert(
+        connection, mark, "namespaces", "name, team, visibility, created_at",
+        [(*n, now) for n in bigdata.namespaces(shape)],
+    )
+    names = bigdata.repository_names(shape)
+    counts = bigdata.tag_counts(shape)
+    start_ms = end_ms - shape.days * bigdata.DAY_MS
+    _insert(
+        connection, mark, "repositories", "name, created_at, last_push_at, last_pull_at",
+        [(n, start_ms // 1000, now - i % 86_400, now - i % 3_600) for i, n in enumerate(names)],
+    )
+    say(f"  {len(names):,} repositories, {shape.users:,} users, {shape.teams:,} teams")
+    tags = _insert(
+        connection, mark, "tags", "repository, tag, digest, media_type, size, pushed_at",
+        bigdata.tags(names, counts, start_ms),
+    )
+    _insert(
+        connection, mark, "manifests", "repository, digest, media_type, size, artifact_type, subject, annotations, pushed_at",
+        ((t[0], t[2], t[3], t[4], None, None, None, t[5]) for t in bigdata.tags(names, counts, start_ms)),
+    )
+    say(f"  {tags:,} tags and their manifests ({time.monotonic() - started:.0f} s)")
+    written = 0
+    for chunk in bigdata.events(shape, names, end_ms):
+        written += write_events(connection, chunk)
+        if written % 1_000_000 < len(chunk):
+            say(f"  {written:,} events ({time.monotonic() - started:.0f} s)")
+    return Filled(shape, names, counts, end_ms, time.monotonic() - started)
+
+
+EVENT_COLUMNS = "id, created_at, action, repository, tag, digest, actor, body"
+
+
+def _events_by_insert(mark: str) -> Callable[[Connection, list[bigdata.EventRow]], int]:
+    def write(connection: Connection, rows: list[bigdata.EventRow]) -> int:
+        return _insert(connection, mark, "events", EVENT_COLUMNS, rows)
+
+    return write
+
+
+def _events_by_load_data(workdir: Path) -> Callable[[Connection, list[bigdata.EventRow]], int]:
+    """MariaDB's LOAD DATA LOCAL INFILE: several times faster than multi-row INSERTs. The
+    generated values hold no tab, newline or backslash; NULL is written `\\N`."""
+    path = workdir / "events.tsv"
+
+    def write(connection: Connection, rows: list[bigdata.EventRow]) -> int:
+        with path.open("w", encoding="utf-8") as out:
+            for row in rows:
+                out.write("\t".join("\\N" if v is None else str(v) for v in row) + "\n")
+        cursor = connection.cursor()
+        cursor.execute(
+            f"LOAD DATA LOCAL INFILE '{path}' INTO TABLE events FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\'"
+            f" LINES TERMINATED BY '\\n' ({EVENT_COLUMNS})"
+        )
+        connection.commit()
+        return len(rows)
+
+    return write
+
+
+def _secondary_indexes_sqlite(connection: sqlite3.Connection) -> list[str]:
+    rows = connection.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL"
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def _secondary_indexes_mariadb(connection: Any) -> dict[str, list[str]]:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW INDEX FROM events")
+        rows = cursor.fetchall()
+    indexes: dict[str, list[str]] = {}
+    for row in sorted(rows, key=lambda r: (r[2], r[3])):
+        _table, non_unique, key, _seq, column = row[:5]
+        if key != "PRIMARY" and non_unique:
+            indexes.setdefault(key, []).append(column)
+    return indexes
+
+
+def fill_sqlite(path: str, shape: bigdata.Shape, say: Any) -> Filled:
+    """The events' secondary indexes are dropped for the load and made again after it, from
+    their own SQL: one sort each instead of ten million random inserts."""
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=OFF")
+    connection.execute("PRAGMA cache_size=-512000")
+    try:
+        indexes = _secondary_indexes_sqlite(connection)
+        for sql in indexes:
+            connection.execute("DROP INDEX " + sql.split()[2])
+        filled = fill(connection, "?", shape, say)
+        started = time.monotonic()
+        for sql in indexes:
+            connection.execute(sql)
+        connection.commit()
+        say(f"  events' indexes made again in {time.monotonic() - started:.0f} s")
+        # No ANALYZE: the gateway never runs it, so its planner works without statistics here too.
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        filled.seconds += time.monotonic() - started
+        return filled
+    finally:
+        connection.close()
+
+
+def fill_mariadb(connect: Any, shape: bigdata.Shape, say: Any, workdir: Path) -> Filled:
+    """`connect()`: a pymysql connection to the (migrated) database, LOAD DATA LOCAL allowed.
+    The events' secondary indexes are dropped for the load and added again after it."""
+    connection = connect()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET SESSION unique_checks = 0, foreign_key_checks = 0")
+            indexes = _secondary_indexes_mariadb(connection)
+            if indexes:
+                cursor.execute("ALTER TABLE events " + ", ".join(f"DROP INDEX {name}" for name in indexes))
+        filled = fill(connection, "%s", shape, say, _events_by_load_data(workdir))
+        started = time.monotonic()
+        with connection.cursor() as cursor:
+            if indexes:
+                added = (f"ADD INDEX {name} ({', '.join(columns)})" for name, columns in indexes.items())
+                cursor.execute("ALTER TABLE events " + ", ".join(added))
+            say(f"  events' indexes made again in {time.monotonic() - started:.0f} s")
+            for table in ("users", "teams", "team_members", "namespaces", "repositories", "tags", "manifests", "events"):
+                cursor.execute(f"ANALYZE TABLE {table}")
+                cursor.fetchall()
+        filled.seconds += time.monotonic() - started
+        return filled
+    finally:
+        connection.close()

@@ -1,0 +1,67 @@
+"""Facts about many namespaces from one lookup (a page of a listing) are the facts looked up one
+namespace at a time: reserved, team (with and without a role), personal (with and without
+settings), unowned, missing and global; for a user, another user and an anonymous caller."""
+
+from __future__ import annotations
+
+import time
+
+from gateway.auth.namespaces import PullFilter, facts_from, namespace_facts
+from gateway.auth.policy import ANONYMOUS, Identity, Rules
+from gateway.store import Store
+
+NAMESPACES = ("", "gone", "web", "ops", "alice", "bob", "carol", "loose", "nobody", "ended")
+
+
+async def _world(store: Store) -> None:
+    for name in ("alice", "bob", "carol"):
+        await store.create_user(name, "x")
+    await store.create_team("web")
+    await store.create_team("ops")
+    await store.set_member("web", "alice", "contributor")
+    await store.create_namespace("web", "web", "private")
+    await store.create_namespace("ops", "ops", "protected")
+    await store.create_namespace("bob", None, "public")
+    await store.create_namespace("loose", None, "public")
+    now = int(time.time())
+    for name, ended in (("gone", None), ("ended", now)):
+        await store.execute(
+            "INSERT INTO namespace_tombstones (name, deleted_at, former_kind, former_owner, deleted_by, repositories,"
+            " ended_at) VALUES (:name, :at, 'team', NULL, 'root', 1, :ended)",
+            {"name": name, "at": now, "ended": ended},
+        )
+
+
+async def test_one_lookup_gives_the_facts_of_one_lookup_per_namespace(store: Store) -> None:
+    await _world(store)
+    rules = Rules()
+    wanted = [n for n in NAMESPACES if n]
+    for identity in (Identity("alice"), Identity("carol"), ANONYMOUS, Identity("root", admin=True)):
+        lookup = await store.namespace_lookup(wanted, identity.name)
+        for namespace in NAMESPACES:
+            expected = await namespace_facts(store, identity, namespace, rules)
+            assert facts_from(lookup, identity, namespace, rules) == expected, (identity, namespace)
+
+
+async def test_a_prefetched_page_is_decided_without_a_statement_per_namespace(store: Store) -> None:
+    await _world(store)
+    repositories = [f"{n}/app" for n in NAMESPACES if n] + ["single"]
+    one_by_one = [await PullFilter(store, Identity("alice"), Rules()).allows(r) for r in repositories]
+    prefetched = PullFilter(store, Identity("alice"), Rules())
+    await prefetched.prefetch(repositories)
+    statements: list[str] = []
+    original = store.fetch_all
+
+    async def counting(sql: str, params: dict[str, object] | None = None) -> list[dict[str, object]]:
+        statements.append(sql)
+        return await original(sql, params)
+
+    store.fetch_all = counting  # type: ignore[method-assign]
+    try:
+        assert [await prefetched.allows(r) for r in repositories] == one_by_one
+    finally:
+        del store.fetch_all
+    assert statements == []
+    decided = dict(zip(repositories, one_by_one, strict=True))
+    assert decided["web/app"] and decided["ops/app"] and decided["alice/app"] and decided["bob/app"]
+    assert not decided["gone/app"] and not decided["carol/app"] and not decided["nobody/app"]

@@ -1,0 +1,168 @@
+"""The queries that keep a big store O(page): retention in short statements (by age, and down
+to a count with and without gaps in the sequence), a namespace's repositories read within the
+namespace, and the audit log's filters read from their indexes (migration 13)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.events.model import new_event_id
+from gateway.store import CountMark, ManifestRow, NewEvent, Store, open_store
+
+
+def _event(created_at_ms: int, *, repository: str = "team/app", action: str = "pull", actor: str = "alice") -> NewEvent:
+    return NewEvent(
+        id=new_event_id(), created_at_ms=created_at_ms, action=action, repository=repository, tag="v1",
+        digest="sha256:" + "0" * 64, actor=actor, body={"at": created_at_ms},
+    )
+
+
+async def _remaining(store: Store) -> list[int]:
+    return sorted(e.created_at_ms for e in await store.list_events(limit=1000))
+
+
+async def test_pruning_by_age_removes_exactly_the_old_events_a_chunk_at_a_time(store: Store) -> None:
+    # created_at not in seq order: pull events are written in batches, by several processes
+    moments = [5, 1, 7, 2, 9, 3, 11, 4, 6, 8, 10, 12]
+    for at in moments:
+        assert await store.add_event(_event(at))
+    assert await store.prune_events(7, None, chunk=2) == 6
+    assert await _remaining(store) == [7, 8, 9, 10, 11, 12]
+    assert await store.prune_events(7, None, chunk=2) == 0
+
+
+async def test_pruning_to_a_count_keeps_the_newest_even_across_gaps(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("gateway.store.events._COUNT_STEP", 2)  # walk the newest rows in many short steps
+    for at in range(1, 15):
+        assert await store.add_event(_event(at))
+    seqs = [e.seq for e in await store.list_events(limit=1000)]  # newest first
+    gone = seqs[1:4]  # gaps among the newest (what failed inserts leave on MariaDB)
+    await store.execute(f"DELETE FROM events WHERE seq IN ({', '.join(str(s) for s in gone)})")
+    assert await store.prune_events(None, 5, chunk=2) == 6
+    assert [e.seq for e in await store.list_events(limit=1000)] == [s for s in seqs if s not in gone][:5]
+
+
+async def test_pruning_to_a_count_waits_until_the_log_outgrows_the_slack(store: Store) -> None:
+    for at in range(1, 11):
+        assert await store.add_event(_event(at))
+    assert await store.prune_events(None, 8, slack=2) == 0, "10 events are within 8 + 2"
+    assert await store.prune_events(None, 8, slack=1) == 2
+    assert await _remaining(store) == [3, 4, 5, 6, 7, 8, 9, 10]
+    assert await store.prune_events(None, 20) == 0
+
+
+async def test_a_namespaces_repositories_are_exactly_those_named_under_it(store: Store) -> None:
+    for name in ("ns/a", "ns/a/b", "ns/b", "ns-x/c", "ns0/d", "nsa/e", "ns_/f", "n/g", "other/h"):
+        manifest = ManifestRow(name, "sha256:" + "1" * 64, "application/vnd.oci.image.manifest.v1+json", 10, None, None, None, 1)
+        await store.index_push(manifest, "v1")
+    assert [r.name for r in await store.list_repositories_in("ns")] == ["ns/a", "ns/a/b", "ns/b"]
+    assert [r.name for r in await store.list_repositories_in("ns", after="ns/a")] == ["ns/a/b", "ns/b"]
+    assert [r.name for r in await store.list_repositories_in("ns", after="a", limit=1)] == ["ns/a"]
+    assert await store.list_repositories_in("ns", after="ns/b") == []
+    assert [r.name for r in await store.list_repositories_in("ns-x")] == ["ns-x/c"]
+
+
+async def _plan(store: Store, sql: str, params: dict[str, object]) -> str:
+    return " | ".join(str(r["detail"]) for r in await store.fetch_all("EXPLAIN QUERY PLAN " + sql, params))
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path: Path) -> Store:
+    opened = await open_store(f"sqlite:///{tmp_path / 'plans.db'}")
+    await opened.migrate()
+    return opened
+
+
+async def test_audit_filters_and_namespace_pages_read_only_their_index_range(sqlite_store: Store) -> None:
+    """SQLite's plans, without statistics (the gateway never runs ANALYZE): each filter of the
+    audit log is a range of its own index in seq order, not a walk of the log; a namespace's
+    repositories are bounded on both sides."""
+    store = sqlite_store
+    try:
+        listed = "SELECT * FROM events WHERE 1 = 1 AND {} ORDER BY seq DESC LIMIT 100"
+        assert "events_by_action (action=?)" in await _plan(store, listed.format("action = :action"), {"action": "delete"})
+        assert "events_by_actor (actor=?)" in await _plan(store, listed.format("actor = :actor"), {"actor": "alice"})
+        both = listed.format("repository = :repository AND action = :action")
+        plan = await _plan(store, both, {"repository": "team/app", "action": "push"})
+        assert "events_by_repository_action (repository=? AND action=?)" in plan and "TEMP B-TREE" not in plan
+        referrers = "SELECT * FROM manifests WHERE repository = :repository AND subject = :subject ORDER BY digest"
+        plan = await _plan(store, referrers, {"repository": "team/app", "subject": "sha256:x"})
+        assert "manifests_by_subject_digest (repository=? AND subject=?)" in plan and "TEMP B-TREE" not in plan
+        seen: list[str] = []
+        original = store.fetch_all
+
+        async def recording(sql: str, params: dict[str, object] | None = None) -> list[dict[str, object]]:
+            seen.append(sql)
+            return await original(sql, params)
+
+        store.fetch_all = recording  # type: ignore[method-assign]
+        await store.list_repositories_in("team")
+        del store.fetch_all
+        plan = await _plan(store, seen[0], {"after": "team/", "end": "team0", "pattern": "team/%", "limit": 100})
+        assert "(name>? AND name<?)" in plan
+    finally:
+        await store.close()
+
+
+async def test_a_time_window_in_the_past_pages_newest_first_like_any_other_filter(store: Store) -> None:
+    moments = [10, 30, 20, 50, 40, 35, 70, 60, 25, 45, 55, 15]  # not in seq order
+    for at in moments:
+        assert await store.add_event(_event(at))
+    everything = await store.list_events(limit=1000)
+    expected = [e.seq for e in everything if 20 <= e.created_at_ms <= 50]
+    assert [e.seq for e in await store.list_events(since_ms=20, until_ms=50, limit=1000)] == expected
+    first = await store.list_events(since_ms=20, until_ms=50, limit=3)
+    assert [e.seq for e in first] == expected[:3]
+    rest = await store.list_events(since_ms=20, until_ms=50, before_seq=first[-1].seq, limit=1000)
+    assert [e.seq for e in rest] == expected[3:]
+    assert [e.seq for e in await store.list_events(until_ms=25, limit=1000)] == [
+        e.seq for e in everything if e.created_at_ms <= 25
+    ]
+    assert await store.list_events(since_ms=80, until_ms=90) == []
+    assert everything[0].body == {"at": 15}, "rows come back whole"
+    assert [e.body for e in await store.list_events(until_ms=15)] == [{"at": 15}, {"at": 10}]
+
+
+async def test_the_referrers_of_a_page_of_digests_come_in_one_statement(store: Store) -> None:
+    def manifest(digest: str, subject: str | None) -> ManifestRow:
+        return ManifestRow("team/app", digest, "application/vnd.oci.image.manifest.v1+json", 1, "sig", subject, None, 1)
+
+    subjects = ["sha256:" + c * 64 for c in "abc"]
+    for i, referrer in enumerate(["sha256:" + c * 64 for c in "fed"]):
+        await store.index_push(manifest(referrer, subjects[0] if i < 2 else subjects[2]), "")
+    await store.index_push(manifest("sha256:" + "9" * 64, subjects[0]), "")  # another repository's referrer
+    found = await store.referrers_of("team/app", [*subjects, subjects[0]])
+    assert found == {s: await store.referrers("team/app", s) for s in (subjects[0], subjects[2])}
+    assert [m.digest[7] for m in found[subjects[0]]] == ["9", "e", "f"]
+    assert await store.referrers_of("team/app", []) == {}
+
+
+async def test_a_count_walk_is_not_repeated_until_new_events_outgrow_the_slack(store: Store) -> None:
+    for at in range(1, 21):
+        assert await store.add_event(_event(at))
+    seqs = sorted(e.seq for e in await store.list_events(limit=1000))
+    await store.execute(f"DELETE FROM events WHERE seq IN ({', '.join(str(s) for s in seqs[10:16])})")  # gaps
+    mark = CountMark()
+    walked: list[str] = []
+    original = store.fetch_all
+
+    async def recording(sql: str, params: dict[str, object] | None = None) -> list[dict[str, object]]:
+        walked.extend([sql] if "OFFSET" in sql else [])
+        return await original(sql, params)
+
+    store.fetch_all = recording  # type: ignore[method-assign]
+    try:
+        assert await store.prune_events(None, 14, slack=1, mark=mark) == 0, "14 events: nothing to remove"
+        assert len(walked) == 1 and (mark.top, mark.at_most) == (seqs[-1], 14)
+        assert await store.prune_events(None, 14, slack=1, mark=mark) == 0
+        assert len(walked) == 1, "MAX - MIN is 20 over 14 + 1, but no new event came: no second walk"
+        assert await store.add_event(_event(21))
+        assert await store.prune_events(None, 14, slack=1, mark=mark) == 0
+        assert len(walked) == 1, "one new event is within the slack"
+        assert await store.add_event(_event(22))
+        assert await store.prune_events(None, 14, slack=1, mark=mark) == 2
+    finally:
+        del store.fetch_all
+    assert await _remaining(store) == [3, 4, 5, 6, 7, 8, 9, 10, 17, 18, 19, 20, 21, 22]
