@@ -305,7 +305,7 @@ async def test_each_push_is_recorded_once_and_delivered_to_a_webhook_once(start_
         assert {event["target"]["digest"] for event in events} == digests
         assert len({event["source"]["instanceID"] for event in events}) == 2, "both instances recorded pushes"
         assert {event["request"]["addr"] for event in events} == {CLIENT}, "the pusher's address, not the balancer's"
-        manifest_puts = [served(g, "PUT", f"/v2/{repo}/manifests/") for g in cluster.gateways]
+        manifest_puts = await wait_until_all_logged(cluster.gateways, "PUT", f"/v2/{repo}/manifests/", 6)
         assert all(manifest_puts), f"manifest PUTs per instance: {[len(p) for p in manifest_puts]}"
 
         await receiver.wait_for(set(ids), timeout=60)
