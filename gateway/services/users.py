@@ -1,5 +1,8 @@
 """Accounts. Admins manage everyone; a user reads, re-passwords and deletes themself.
 
+A user who changes their own password from a web session proves the current one first
+(`change_own_password`): a session is a browser that may have been left open, not the password.
+
 What follows a change, here and nowhere else: a new password or a disabled account revokes the
 user's stored logins (refresh tokens) and ends their web sessions; disabling takes effect at once
 in this process (tokens already issued die on their next request), other processes at their next
@@ -10,11 +13,13 @@ tokens and keeps their name reserved while their namespace holds repositories.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from gateway import names
 from gateway.auth.app_tokens import password_problem
 from gateway.auth.permissions import Actor
+from gateway.auth.policy import Identity
 from gateway.auth.revocation import ENABLED_AGAIN_NOTE
 from gateway.services.context import Services
 from gateway.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -38,6 +43,24 @@ class UserChanged:
     user: User
     note: str | None = None  # what the caller should know: enabled again, old logins stay revoked
     revoked_logins: int = 0  # stored logins (refresh tokens) the change revoked
+
+
+# The gateway's login (user, password) -> an identity or None: the same check, and the same
+# throttling of failures, as the sign-in page and the token endpoint; it may raise
+# gateway.auth.login.Throttled, which the caller answers as those do.
+Authenticate = Callable[[str, str], Awaitable[Identity | None]]
+
+WRONG_CURRENT_PASSWORD = "the current password is wrong"
+NEW_PASSWORDS_DIFFER = "the two copies of the new password differ; type the same new password twice"
+
+
+@dataclass(frozen=True)
+class OwnPasswordChange:
+    """What a user types to change their own password."""
+
+    current: str
+    new: str
+    again: str
 
 
 def _valid_password(password: str) -> str:
@@ -145,3 +168,21 @@ async def delete_user(services: Services, actor: Actor, name: str) -> Deletion:
         revocations.reserve(deletion.reserved.name, deletion.reserved.deleted_at)
     revocations.delete(name, int(time.time()))
     return deletion
+
+
+async def change_own_password(
+    services: Services, actor: Actor, change: OwnPasswordChange, authenticate: Authenticate
+) -> UserChanged:
+    """The actor's new password, once they proved the current one; what follows is what follows
+    any new password (`update_user`: every stored login and web session of theirs ends, so a
+    caller that keeps the actor signed in starts a new session). The new password is checked
+    before the current one, so a typing mistake costs no attempt of the login throttle."""
+    if actor.via_app_token:
+        raise Forbidden("an application token may not change its user's password; sign in with the password")
+    if change.new != change.again:
+        raise Invalid(NEW_PASSWORDS_DIFFER)
+    _valid_password(change.new)
+    identity = await authenticate(actor.name, change.current)
+    if identity is None or identity.limits is not None or identity.name != actor.name:
+        raise Forbidden(WRONG_CURRENT_PASSWORD)
+    return await update_user(services, actor, actor.name, UserChange(password=change.new))

@@ -27,6 +27,10 @@ def field(form: MultiDictProxy[Any], name: str) -> str:
     return value if isinstance(value, str) and len(value) <= _MAX_FIELD else ""
 
 
+def throttled_message(exc: Throttled) -> str:
+    return f"Too many failed attempts: try again in {exc.retry_after} s."
+
+
 def _form(request: web.Request, *, username: str = "", error: str | None = None, status: int = 200) -> web.Response:
     notice = ENDED_NOTICE if request.query.get("ended") and error is None else None
     context = {"title": "Sign in", "username": username, "error": error, "notice": notice}
@@ -45,7 +49,7 @@ async def login(request: web.Request) -> web.Response:
     try:
         identity = await request.config_dict[keys.AUTHENTICATOR].login(username, password, request.remote or "")
     except Throttled as exc:
-        return _form(request, username=username, error=f"Too many failed attempts: try again in {exc.retry_after} s.", status=429)
+        return _form(request, username=username, error=throttled_message(exc), status=429)
     if identity is None:
         return _form(request, username=username, error=WRONG_CREDENTIALS, status=401)
     if identity.limits is not None:

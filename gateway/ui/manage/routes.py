@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import aiohttp_jinja2
 from aiohttp import web
 
-from gateway.ui.manage import audit, health, teams, tokens, users, webhooks
+from gateway.ui.manage import account, audit, health, teams, tokens, users, webhooks
 
 
 def when(seconds: int | None, missing: str = "") -> str:
@@ -19,6 +19,8 @@ def when(seconds: int | None, missing: str = "") -> str:
 
 def add_manage_pages(ui: web.Application) -> None:
     aiohttp_jinja2.get_env(ui).filters["when"] = when
+    ui.router.add_get("/account", account.account_page)
+    ui.router.add_post("/account/password", account.change_password)
     ui.router.add_get("/tokens", tokens.tokens_page)
     ui.router.add_post("/tokens", tokens.create)
     ui.router.add_post("/tokens/{name}/revoke", tokens.revoke)

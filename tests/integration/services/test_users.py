@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from gateway.auth.login import Authenticator, CredentialCache, Throttled
 from gateway.auth.permissions import Actor
 from gateway.auth.policy import Identity, TokenLimits
+from gateway.auth.throttle import LoginThrottle
 from gateway.services import errors, tokens, users
 from gateway.services.context import Services
-from gateway.services.users import UserChange
+from gateway.services.users import OwnPasswordChange, UserChange
 from gateway.store import ManifestRow, StoreUnavailable
 from tests.integration.services.conftest import ADMIN, ALICE, BOB
 from tests.integration.store.test_transactions import fail_at
@@ -168,3 +170,85 @@ async def test_a_new_password_a_disable_or_a_deletion_ends_the_users_web_session
     await users.delete_user(services, ADMIN, "alice")
     last = await store.get_session("alice-last")
     assert last is None or last.ended_at is not None
+
+
+def _authenticator(services: Services, max_failures: int = 5) -> Authenticator:
+    """The gateway's login over this store, failures throttled per (user, address)."""
+    return Authenticator(services.store, services.hasher, CredentialCache(), LoginThrottle(max_failures, 300))
+
+
+def _from(authenticator: Authenticator, address: str = "192.0.2.7") -> users.Authenticate:
+    async def authenticate(username: str, password: str) -> Identity | None:
+        return await authenticator.login(username, password, address)
+
+    return authenticate
+
+
+async def test_users_change_their_own_password_proving_the_current_one(services: Services) -> None:
+    await _with_alice_and_bob(services)
+    store, authenticate = services.store, _from(_authenticator(services))
+    await store.add_refresh_token("r1", "alice", "svc", "docker")
+    for number in range(2):
+        await store.create_session(f"alice-{number}", "alice")
+    await store.create_session("bob-0", "bob")
+    refused = (
+        (OwnPasswordChange("not-her-password", "another-long-one", "another-long-one"), errors.Forbidden, "current password is wrong"),
+        (OwnPasswordChange(PASSWORD, "another-long-one", "another-long-two"), errors.Invalid, "two copies of the new password differ"),
+        (OwnPasswordChange(PASSWORD, "short", "short"), errors.Invalid, "a password has 8 to 1024 characters"),
+        (OwnPasswordChange(PASSWORD, "pgat_" + "x" * 20, "pgat_" + "x" * 20), errors.Invalid, "application token prefix"),
+    )
+    for change, kind, problem in refused:
+        with pytest.raises(kind, match=problem):
+            await users.change_own_password(services, ALICE, change, authenticate)
+        unchanged = await store.get_user("alice")
+        assert unchanged is not None and await services.hasher.verify(PASSWORD, unchanged.password_hash)
+        still = await store.get_session("alice-0")
+        assert still is not None and still.ended_at is None, "a refused change ends no session"
+
+    changed = await users.change_own_password(services, ALICE, OwnPasswordChange(PASSWORD, "another-long-one", "another-long-one"), authenticate)
+    assert changed.user.name == "alice" and changed.revoked_logins == 1
+    assert await services.hasher.verify("another-long-one", changed.user.password_hash)
+    assert await authenticate("alice", PASSWORD) is None
+    assert await authenticate("alice", "another-long-one") == Identity("alice")
+    for number in range(2):
+        ended = await store.get_session(f"alice-{number}")
+        assert ended is not None and ended.ended_at is not None
+    kept = await store.get_session("bob-0")
+    assert kept is not None and kept.ended_at is None, "another user's session must stay"
+    bob = await store.get_user("bob")
+    assert bob is not None and await services.hasher.verify(PASSWORD, bob.password_hash)
+
+
+async def test_a_wrong_current_password_counts_as_a_failed_login_and_typing_mistakes_do_not(services: Services) -> None:
+    await _with_alice_and_bob(services)
+    authenticator = _authenticator(services, max_failures=2)
+    authenticate = _from(authenticator)
+    for _ in range(3):  # more than the throttle allows: checked before the current password, so free
+        with pytest.raises(errors.Invalid):
+            await users.change_own_password(services, ALICE, OwnPasswordChange(PASSWORD, "another-long-one", "typo"), authenticate)
+    for _ in range(2):
+        with pytest.raises(errors.Forbidden, match="current password is wrong"):
+            await users.change_own_password(services, ALICE, OwnPasswordChange("wrong-password", "another-long-one", "another-long-one"), authenticate)
+    with pytest.raises(Throttled):  # even the right one waits, here and at the sign-in page
+        await users.change_own_password(services, ALICE, OwnPasswordChange(PASSWORD, "another-long-one", "another-long-one"), authenticate)
+    with pytest.raises(Throttled):
+        await authenticator.login("alice", PASSWORD, "192.0.2.7")
+    alice = await services.store.get_user("alice")
+    assert alice is not None and await services.hasher.verify(PASSWORD, alice.password_hash)
+    assert await authenticator.login("bob", PASSWORD, "192.0.2.7") == Identity("bob"), "only alice's attempts are throttled"
+
+
+async def test_an_application_token_never_changes_a_password(services: Services) -> None:
+    await _with_alice_and_bob(services)
+    created = await tokens.create_token(services, ALICE, "alice", "ci")
+    authenticate = _from(_authenticator(services))
+    identity = await authenticate("alice", created.secret)
+    assert identity is not None and identity.limits is not None
+    change = OwnPasswordChange(PASSWORD, "another-long-one", "another-long-one")
+    with pytest.raises(errors.Forbidden, match="an application token may not change its user's password"):
+        await users.change_own_password(services, Actor.of(identity), change, authenticate)
+    as_current = OwnPasswordChange(created.secret, "another-long-one", "another-long-one")
+    with pytest.raises(errors.Forbidden, match="current password is wrong"):  # a token is not the password
+        await users.change_own_password(services, ALICE, as_current, authenticate)
+    alice = await services.store.get_user("alice")
+    assert alice is not None and await services.hasher.verify(PASSWORD, alice.password_hash)

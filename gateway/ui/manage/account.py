@@ -1,0 +1,54 @@
+"""My account: who I am, and changing my own password (proving the current one: a session is
+a browser that may have been left open). The change ends every other session of mine; this
+browser gets a new session at once, so it stays signed in."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway import keys
+from gateway.auth.login import Throttled
+from gateway.auth.policy import Identity
+from gateway.services import users
+from gateway.services.errors import Forbidden, Invalid
+from gateway.services.users import OwnPasswordChange
+from gateway.ui.auth import field, throttled_message
+from gateway.ui.context import services
+from gateway.ui.errors import status_of
+from gateway.ui.manage.common import done, flash
+from gateway.ui.pages import render, require_signed_in
+from gateway.ui.sessions import UI_PATH, start_session
+
+ACCOUNT_PATH = f"{UI_PATH}/account"
+CHANGED = "Your password is changed. Your other sessions have ended; this one stays signed in."
+
+
+async def _page(request: web.Request, *, error: str | None = None, status: int = 200) -> web.Response:
+    who = require_signed_in(request)
+    context = {"title": "Your account", "nav": "account", "user": who.user, "flash": flash(request), "error": error}
+    return render(request, "manage_account.html", context, status=status)
+
+
+async def account_page(request: web.Request) -> web.Response:
+    return await _page(request)
+
+
+async def change_password(request: web.Request) -> web.Response:
+    who = require_signed_in(request)
+    form = await request.post()
+    change = OwnPasswordChange(field(form, "current_password"), field(form, "new_password"), field(form, "new_password_again"))
+    authenticator, address = request.config_dict[keys.AUTHENTICATOR], request.remote or ""
+
+    async def authenticate(username: str, password: str) -> Identity | None:
+        return await authenticator.login(username, password, address)
+
+    try:
+        await users.change_own_password(services(request), who.actor, change, authenticate)
+    except (Invalid, Forbidden) as exc:
+        return await _page(request, error=exc.message, status=status_of(exc))
+    except Throttled as exc:
+        return await _page(request, error=throttled_message(exc), status=429)
+    response = done(ACCOUNT_PATH, CHANGED)
+    await start_session(request, response, who.user.name)  # the change ended this session too
+    raise response
+
