@@ -9,6 +9,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import html
 import json
 import time
 import urllib.error
@@ -244,3 +245,22 @@ def test_a_webhook_from_the_settings_is_read_only_and_its_password_never_shown(
     assert "edited there" in admin.locator(".config-note").inner_text()
     assert admin.locator(".webhook-url").inner_text() == "http://hooker:***@127.0.0.1:9/hook"
     assert admin.locator("a:text('Delete this webhook')").count() == 0
+
+    token = admin.locator("input[name=csrf]").first.get_attribute("value")
+    refusal = "webhook 'from-settings' is configured in the settings; change it there"
+    for path, form in (("", {"url": "http://127.0.0.1:9/changed", "repository_pattern": "x/*"}), ("/delete", {})):
+        answer = admin.request.post(f"{own.url}/ui/webhooks/from-settings{path}", form={**form, "csrf": token}, headers={"Origin": own.url})
+        assert answer.status == 409 and refusal in html.unescape(answer.text()) and PASSWORD not in answer.text()
+    hook = _hook(own, "from-settings")
+    assert hook is not None and (hook["url"], hook["repository_pattern"]) == ("http://hooker:***@127.0.0.1:9/hook", "")
+
+
+def test_a_private_target_is_refused_as_the_api_refuses_it(make_gateway: Callable[..., Gateway], new_page: Callable[[], Any]) -> None:
+    own = make_gateway({"GATEWAY_WEBHOOK_DELIVERY_ALLOW_PRIVATE_TARGETS": "false"}, add_users=False)
+    admin = _admin(new_page, own)
+    url = "http://127.0.0.1:9/hook"
+    answer = _fill_new(admin, own, "private", url)
+    problem = names.webhook_url_problem(url, False)
+    assert answer.status == 400 and problem is not None
+    assert admin.locator(".error").inner_text() == problem
+    assert _hook(own, "private") is None
