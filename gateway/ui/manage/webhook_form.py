@@ -12,6 +12,7 @@ from multidict import MultiDictProxy
 from yarl import URL
 
 from gateway.services.errors import Invalid
+from gateway.ui.auth import field as raw_field
 from gateway.ui.manage.common import checked, text
 
 MAX_HEADER_LINES = 50
@@ -32,7 +33,7 @@ class WebhookForm:
     @classmethod
     def posted(cls, form: MultiDictProxy[Any]) -> WebhookForm:
         return cls(
-            name=text(form, "name"), url=text(form, "url"), secret=text(form, "secret"),
+            name=text(form, "name"), url=text(form, "url"), secret=raw_field(form, "secret"),
             actions=checked(form, "actions"), repository_pattern=text(form, "repository_pattern"),
             headers=text(form, "headers"), clear_headers=bool(form.get("clear_headers")),
         )
