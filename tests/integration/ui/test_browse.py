@@ -114,10 +114,10 @@ def test_admin_browses_to_a_pushed_tag_with_its_digest_size_pusher_and_pull_line
     assert_accessible(page)
 
 
-def test_the_tags_page_shows_an_indexs_platforms_and_no_size_for_it(browsing: Any, page: Any) -> None:
+def test_the_tags_page_shows_an_indexs_platforms_escaped_and_no_size_for_it(browsing: Any, page: Any) -> None:
     gateway, _ = browsing
     platforms = [{"os": "linux", "architecture": "amd64"}, {"os": "linux", "architecture": "arm64", "variant": "v8"},
-                 {"os": "unknown", "architecture": "unknown"}]
+                 {"os": "unknown", "architecture": "unknown"}, {"os": "<b>bold", "architecture": "amd64"}]
 
     async def push() -> None:
         async with aiohttp.ClientSession() as session:
@@ -129,7 +129,8 @@ def test_the_tags_page_shows_an_indexs_platforms_and_no_size_for_it(browsing: An
     page.goto(f"{gateway.url}/ui/repositories/admin/multi")
     tag = page.locator("article.tag")
     assert tag.locator(".tag-name").all_inner_texts() == ["both"]
-    assert tag.locator(".platform").all_inner_texts() == ["linux/amd64", "linux/arm64/v8"]
+    assert tag.locator(".platform").all_inner_texts() == ["linux/amd64", "linux/arm64/v8", "<b>bold/amd64"]
+    assert tag.locator(".platform b").count() == 0  # what a pusher wrote is text, never markup
     assert tag.locator(".size").inner_text() == "-"
     assert tag.locator(".manifest-size").inner_text().endswith("B")
     assert_accessible(page)
