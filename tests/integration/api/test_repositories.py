@@ -98,7 +98,9 @@ async def test_lists_come_from_the_index_even_while_the_upstream_is_down(
     no_traceback_since(gateway, 0)
 
 
-async def test_tags_give_an_images_size_and_an_indexs_platforms(admin: Api) -> None:
+async def test_tags_give_an_images_size_and_an_indexs_platforms(store_admin: Api) -> None:
+    """Pushed through a gateway on each store, read back through /api/v1."""
+    admin = store_admin
     owner = await admin.new_user()
     repository = f"{owner}/multi"
     gateway = admin.gateway
