@@ -151,8 +151,16 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "Tag": _object(
         {"name": {"type": "string"}, "digest": {"type": "string"}, "media_type": {"type": "string"},
-         "size": {"type": "integer"}, "pushed_at": TIME},
-        ("name", "digest", "media_type", "size", "pushed_at"), closed=False,
+         "size": {"type": "integer", "description": "the manifest's own bytes"}, "pushed_at": TIME,
+         "image_size": {
+             "type": "integer", "nullable": True,
+             "description": "an image manifest's config and layers, in bytes; null for an index or when not recorded",
+         },
+         "platforms": {
+             "type": "array", "items": {"type": "string"}, "maxItems": 32,
+             "description": "an index's os/arch[/variant] (attestations left out); empty for an image manifest",
+         }},
+        ("name", "digest", "media_type", "size", "pushed_at", "image_size", "platforms"), closed=False,
     ),
     "Tombstone": _object(
         {"namespace": NAMESPACE_NAME, "repositories": {"type": "integer", "description": "when it was deleted"},

@@ -24,7 +24,7 @@ def repository_json(row: RepositoryRow) -> dict[str, Any]:
 def tag_json(row: TagRow) -> dict[str, Any]:
     return {
         "name": row.tag, "digest": row.digest, "media_type": row.media_type, "size": row.size,
-        "pushed_at": time_text(row.pushed_at),
+        "pushed_at": time_text(row.pushed_at), "image_size": row.image_size, "platforms": list(row.platforms),
     }
 
 

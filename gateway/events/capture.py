@@ -10,6 +10,7 @@ from typing import Any
 
 from gateway import safe_json
 from gateway.auth.scopes import is_valid_digest
+from gateway.events.image_facts import ImageFacts, image_facts
 from gateway.events.model import Event, RequestInfo, Target, new_event_id
 from gateway.registry.routes import Route
 
@@ -42,6 +43,7 @@ class ManifestFacts:
     artifact_type: str | None
     subject: str | None
     annotations: dict[str, str] | None
+    image: ImageFacts
 
 
 def manifest_facts(body: bytes, content_type: str) -> ManifestFacts:
@@ -64,7 +66,7 @@ def manifest_facts(body: bytes, content_type: str) -> ManifestFacts:
     return ManifestFacts(
         media_type=media_type, artifact_type=artifact_type,
         subject=subject_digest if isinstance(subject_digest, str) and is_valid_digest(subject_digest) else None,
-        annotations=annotations,
+        annotations=annotations, image=image_facts(document),
     )
 
 

@@ -65,7 +65,7 @@ class EventRecorder:
             facts = manifest_facts(manifest or b"", target.media_type)
             row = ManifestRow(
                 target.repository, target.digest, facts.media_type, target.size, facts.artifact_type,
-                facts.subject, facts.annotations, at,
+                facts.subject, facts.annotations, at, facts.image.size, facts.image.platforms,
             )
             await self._store.index_push(row, target.tag)
         elif event.action == "delete" and target.digest.startswith("sha") and "/manifests/" in target.url:

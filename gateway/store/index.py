@@ -16,10 +16,15 @@ def _optional_int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
+def _platforms(value: Any) -> tuple[str, ...]:
+    return tuple(str(value).split()) if value else ()
+
+
 def _manifest(r: Row) -> ManifestRow:
     return ManifestRow(
         r["repository"], r["digest"], r["media_type"], int(r["size"]), r["artifact_type"], r["subject"],
         json.loads(r["annotations"]) if r["annotations"] else None, int(r["pushed_at"]),
+        _optional_int(r["image_size"]), _platforms(r["platforms"]),
     )
 
 
@@ -35,7 +40,7 @@ _IN_LIST = 500
 # The character after "/": every name that starts with "NAMESPACE/" sorts below "NAMESPACE0".
 _AFTER_SLASH = chr(ord("/") + 1)
 
-_MANIFEST_COLUMNS = ("media_type", "size", "artifact_type", "subject", "annotations", "pushed_at")
+_MANIFEST_COLUMNS = ("media_type", "size", "artifact_type", "subject", "annotations", "pushed_at", "image_size", "platforms")
 _TAG_COLUMNS = ("digest", "media_type", "size", "pushed_at")
 
 
@@ -49,7 +54,8 @@ class IndexQueries(SQLBase):
             "repository": manifest.repository, "digest": manifest.digest, "media_type": manifest.media_type,
             "size": manifest.size, "artifact_type": manifest.artifact_type, "subject": manifest.subject,
             "annotations": json.dumps(manifest.annotations) if manifest.annotations else None,
-            "pushed_at": manifest.pushed_at, "tag": tag,
+            "pushed_at": manifest.pushed_at, "tag": tag, "image_size": manifest.image_size,
+            "platforms": " ".join(manifest.platforms) or None,
         }
         async with self.transaction():
             await self.execute(self.upsert("repositories", ("name",), ("created_at", "last_push_at"), ("last_push_at",)), params)
@@ -133,12 +139,19 @@ class IndexQueries(SQLBase):
         return _repositories(rows)
 
     async def list_tags(self, repository: str, after: str = "", limit: int = 100) -> list[TagRow]:
+        """A page of tags with their manifest's image size and platforms (read by primary key)."""
         rows = await self.fetch_all(
-            "SELECT * FROM tags WHERE repository = :repository AND tag > :after ORDER BY tag LIMIT :limit",
+            "SELECT t.repository, t.tag, t.digest, t.media_type, t.size, t.pushed_at, m.image_size, m.platforms"
+            " FROM tags t LEFT JOIN manifests m ON m.repository = t.repository AND m.digest = t.digest"
+            " WHERE t.repository = :repository AND t.tag > :after ORDER BY t.tag LIMIT :limit",
             {"repository": repository, "after": after, "limit": limit},
         )
         return [
-            TagRow(r["repository"], r["tag"], r["digest"], r["media_type"], int(r["size"]), int(r["pushed_at"])) for r in rows
+            TagRow(
+                r["repository"], r["tag"], r["digest"], r["media_type"], int(r["size"]), int(r["pushed_at"]),
+                _optional_int(r["image_size"]), _platforms(r["platforms"]),
+            )
+            for r in rows
         ]
 
     async def referrers(self, repository: str, subject: str) -> list[ManifestRow]:

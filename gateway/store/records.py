@@ -197,8 +197,10 @@ class TagRow:
     tag: str
     digest: str
     media_type: str
-    size: int
+    size: int  # the manifest's own bytes
     pushed_at: int
+    image_size: int | None = None  # config + layers; None for an index or a row indexed before
+    platforms: tuple[str, ...] = ()  # an index's os/arch[/variant]
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,8 @@ class ManifestRow:
     subject: str | None
     annotations: dict[str, str] | None
     pushed_at: int
+    image_size: int | None = None
+    platforms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

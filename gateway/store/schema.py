@@ -319,4 +319,14 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
             "CREATE INDEX manifests_by_subject_digest ON manifests (repository, subject, digest)",
         ),
     ),
+    (
+        14,
+        (
+            # What the tags page and /api/v1 show of an image: an image manifest's size (config
+            # and layers) and an index's platforms, space-separated (gateway/events/image_facts.py,
+            # at most 1 KiB). Rows indexed before stay NULL: unknown, shown as "-".
+            "ALTER TABLE manifests ADD COLUMN image_size BIGINT NULL",
+            "ALTER TABLE manifests ADD COLUMN platforms VARCHAR(1024) NULL",
+        ),
+    ),
 )

@@ -61,7 +61,9 @@ class TagView:
     digest: str
     short: str
     media_type: str
-    size: str
+    size: str  # the image's (config and layers); "-" when unknown (an index, or indexed before)
+    manifest_size: str
+    platforms: tuple[str, ...]
     pushed: Moment | None
     pushed_by: str | None
     referrers: list[Referrer]
@@ -72,8 +74,9 @@ class TagView:
 def tag_view(row: TagRow, host: str, pushed_by: str | None, referrers: list[ManifestRow]) -> TagView:
     reference = f"{host}/{row.repository}:{row.tag}"
     return TagView(
-        row.tag, row.digest, short_digest(row.digest), row.media_type, human_size(row.size), moment(row.pushed_at),
-        pushed_by,
+        row.tag, row.digest, short_digest(row.digest), row.media_type,
+        "-" if row.image_size is None else human_size(row.image_size), human_size(row.size), row.platforms,
+        moment(row.pushed_at), pushed_by,
         [Referrer(r.artifact_type or r.media_type, r.digest, short_digest(r.digest), human_size(r.size)) for r in referrers],
         f"docker pull {reference}", f"podman pull {reference}",
     )

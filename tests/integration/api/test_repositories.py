@@ -10,6 +10,7 @@ import aiohttp
 
 from tests.integration.api.conftest import PASSWORD, Api, no_traceback_since, team_space
 from tests.support.client import fetch_token
+from tests.support.images import push_image, push_index
 from tests.support.processes import Gateway, free_port
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -95,3 +96,25 @@ async def test_lists_come_from_the_index_even_while_the_upstream_is_down(
     assert [r["name"] for r in (await api.ok("GET", "/repositories"))["items"]] == ["alice/indexed"]
     assert [t["name"] for t in (await api.ok("GET", "/repositories/alice/indexed/tags"))["items"]] == ["v1"]
     no_traceback_since(gateway, 0)
+
+
+async def test_tags_give_an_images_size_and_an_indexs_platforms(store_admin: Api) -> None:
+    """Pushed through a gateway on each store, read back through /api/v1."""
+    admin = store_admin
+    owner = await admin.new_user()
+    repository = f"{owner}/multi"
+    gateway = admin.gateway
+    token = await fetch_token(admin.session, gateway.url, gateway.host, *Gateway.ADMIN, f"repository:{repository}:pull,push")
+    headers = {"Authorization": f"Bearer {token['token']}"}
+    await push_image(admin.session, gateway.url, repository, "single", headers, seed="single")
+    platforms = [{"os": "linux", "architecture": "amd64"}, {"os": "linux", "architecture": "arm64", "variant": "v8"},
+                 {"os": "unknown", "architecture": "unknown"}]
+    await push_index(admin.session, gateway.url, repository, "both", headers, platforms)
+    config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}, "seed": "single"})
+    expected_size = len(config.encode()) + len(f"layer {repository} single".encode())
+
+    tags = {t["name"]: t for t in (await admin.as_(owner).ok("GET", f"/repositories/{repository}/tags"))["items"]}
+    assert set(tags) == {"both", "single"}
+    assert (tags["single"]["image_size"], tags["single"]["platforms"]) == (expected_size, [])
+    assert tags["single"]["size"] != expected_size  # the manifest's own bytes, as before
+    assert (tags["both"]["image_size"], tags["both"]["platforms"]) == (None, ["linux/amd64", "linux/arm64/v8"])

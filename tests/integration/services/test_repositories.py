@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from gateway.auth.policy import Identity
@@ -46,3 +48,25 @@ async def test_tags_are_refused_unknown_or_invalid(index: Services) -> None:
         await repositories.list_tags(index, ALICE, "pub/none")
     with pytest.raises(Invalid):
         await repositories.list_tags(index, ALICE, "Pub/B")
+
+
+async def test_tags_carry_their_manifests_image_size_and_platforms(services: Services) -> None:
+    await services.store.create_namespace("pub", None, "public")
+    image = ManifestRow("pub/img", "sha256:" + "a" * 64, "application/vnd.oci.image.manifest.v1+json", 10, None, None, None, 1, 3100)
+    index = ManifestRow(
+        "pub/img", "sha256:" + "b" * 64, "application/vnd.oci.image.index.v1+json", 20, None, None, None, 1,
+        None, ("linux/amd64", "linux/arm64/v8"),
+    )
+    unknown = ManifestRow("pub/img", "sha256:" + "c" * 64, "application/vnd.oci.image.manifest.v1+json", 30, None, None, None, 1)
+    for row, tag in ((image, "image"), (index, "multi"), (unknown, "old")):
+        await services.store.index_push(row, tag)
+    tags = {t.tag: t for t in await repositories.list_tags(services, ALICE, "pub/img")}
+    assert (tags["image"].size, tags["image"].image_size, tags["image"].platforms) == (10, 3100, ())
+    assert (tags["multi"].size, tags["multi"].image_size, tags["multi"].platforms) == (20, None, ("linux/amd64", "linux/arm64/v8"))
+    assert (tags["old"].image_size, tags["old"].platforms) == (None, ())
+    signature = ManifestRow("pub/img", "sha256:" + "d" * 64, "application/vnd.oci.image.manifest.v1+json", 5, "sig", index.digest, None, 1, 77)
+    await services.store.index_push(signature, "")
+    [referrer] = (await services.store.referrers_of("pub/img", [index.digest]))[index.digest]
+    assert (referrer.image_size, referrer.platforms) == (77, ())
+    await services.store.index_push(replace(image, pushed_at=2, image_size=4200), "image")  # pushed again: updated
+    assert [t.image_size for t in await repositories.list_tags(services, ALICE, "pub/img", "", 1)] == [4200]

@@ -5,6 +5,7 @@ Nobody sees a private repository of others on any of these pages."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +16,7 @@ import pytest
 
 from tests.integration.ui.conftest import assert_accessible, sign_in
 from tests.support.client import USERS, fetch_token
-from tests.support.images import OCI_MANIFEST, push_image
+from tests.support.images import OCI_MANIFEST, push_image, push_index
 from tests.support.processes import Gateway, Registry
 
 T = TypeVar("T")
@@ -75,6 +76,12 @@ def human(size: int) -> str:
     return f"{size} B" if size < 1024 else f"{size / 1024:.1f} KiB"
 
 
+def image_size(repository: str, seed: str) -> int:
+    """The config and layer bytes of an image `push_image` pushed."""
+    config = {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}, "seed": seed}
+    return len(json.dumps(config).encode()) + len(f"layer {repository} {seed}".encode())
+
+
 def assert_no_private_name(page: Any) -> None:
     html = page.content()
     for name in PRIVATE_NAMES:
@@ -97,11 +104,35 @@ def test_admin_browses_to_a_pushed_tag_with_its_digest_size_pusher_and_pull_line
     assert first.locator("code.digest").get_attribute("title") == digest
     assert first.locator("code.digest").inner_text() == digest[:19]
     assert first.locator("input.copy-field").first.input_value() == digest
-    assert first.locator(".size").inner_text() == human(size)
+    assert first.locator(".size").inner_text() == human(image_size("web-open/app", "web-open/app:v1"))
+    assert first.locator(".manifest-size").inner_text() == human(size)
+    assert first.locator(".platform").count() == 0
     assert first.locator(".media-type").inner_text() == OCI_MANIFEST
     assert first.locator(".pushed-by").inner_text() == "admin"
     assert first.locator(".pull-line").input_value() == f"docker pull {gateway.host}/web-open/app:v1"
     assert f"podman pull {gateway.host}/web-open/app:v1" in page.content()
+    assert_accessible(page)
+
+
+def test_the_tags_page_shows_an_indexs_platforms_escaped_and_no_size_for_it(browsing: Any, page: Any) -> None:
+    gateway, _ = browsing
+    platforms = [{"os": "linux", "architecture": "amd64"}, {"os": "linux", "architecture": "arm64", "variant": "v8"},
+                 {"os": "unknown", "architecture": "unknown"}, {"os": "<b>bold", "architecture": "amd64"}]
+
+    async def push() -> None:
+        async with aiohttp.ClientSession() as session:
+            headers = await admin_headers(session, gateway, "admin/multi", "pull,push")
+            await push_index(session, gateway.url, "admin/multi", "both", headers, platforms)
+
+    in_thread(push)
+    sign_in(page, gateway, *Gateway.ADMIN)
+    page.goto(f"{gateway.url}/ui/repositories/admin/multi")
+    tag = page.locator("article.tag")
+    assert tag.locator(".tag-name").all_inner_texts() == ["both"]
+    assert tag.locator(".platform").all_inner_texts() == ["linux/amd64", "linux/arm64/v8", "<b>bold/amd64"]
+    assert tag.locator(".platform b").count() == 0  # what a pusher wrote is text, never markup
+    assert tag.locator(".size").inner_text() == "-"
+    assert tag.locator(".manifest-size").inner_text().endswith("B")
     assert_accessible(page)
 
 
