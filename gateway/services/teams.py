@@ -88,10 +88,28 @@ async def team_rights(services: Services, actor: Actor, name: str) -> TeamRights
     return TeamRights(role, may_manage_team(actor, role))
 
 
-async def delete_team(services: Services, actor: Actor, name: str) -> None:
-    """Its memberships go with it; its namespaces stay, left to admins (see store.delete_team)."""
-    await existing_team(services, name)
+async def manageable_teams(services: Services, actor: Actor, limit: int) -> tuple[list[Team], str | None]:
+    """The first `limit` teams the actor may manage (admins: all; others: those they own), so a
+    form offers only teams it may move namespaces into; and the name to go on after."""
+
+    async def owned(team: Team) -> bool:
+        return may_manage_team(actor, await services.store.get_role(team.name, actor.name))
+
+    return await page_of(services.store.list_teams, lambda t: t.name, "", limit, None if actor.admin else owned)
+
+
+async def check_delete_team(services: Services, actor: Actor, name: str) -> Team:
+    """The team, if the actor may delete it (else the refusal `delete_team` would give), so a
+    page asks for a confirmation only of those who may."""
+    team = await existing_team(services, name)
     await require_team_owner(services, actor, name, "delete this team")
+    return team
+
+
+async def delete_team(services: Services, actor: Actor, name: str) -> None:
+    """Its memberships go with it; its namespaces stay, with their repositories and visibility,
+    but belong to no team, so only admins manage them (see store.delete_team)."""
+    await check_delete_team(services, actor, name)
     if not await services.store.delete_team(name):
         raise NotFound(f"no such team {name!r}")
 

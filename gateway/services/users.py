@@ -149,11 +149,37 @@ async def update_user(services: Services, actor: Actor, name: str, change: UserC
     return UserChanged(after, note, revoked)
 
 
-async def delete_user(services: Services, actor: Actor, name: str) -> Deletion:
+@dataclass(frozen=True)
+class UserDeletionPreview:
+    """What deleting a user would do: `tokens` application tokens revoked, and `repositories`
+    in their personal namespace (any keep its name reserved)."""
+
+    user: User
+    tokens: int
+    repositories: int
+
+
+def _require_may_delete(actor: Actor, name: str) -> None:
     valid_name(names.USER, name)
     require_self_or_admin(actor, name, "delete this user")
     if actor.admin and name == actor.name:
         raise Forbidden("admins may not delete themselves; ask another admin")
+
+
+async def check_delete_user(services: Services, actor: Actor, name: str) -> UserDeletionPreview:
+    """What deleting the user would do, if the actor may (else the refusal `delete_user` would
+    give), so a page asks for a confirmation only of those who may, saying what follows."""
+    _require_may_delete(actor, name)
+    store = services.store
+    user = await store.get_user(name)
+    if user is None:
+        raise _no_such(name)
+    tokens = await store.list_app_tokens(name)
+    return UserDeletionPreview(user, len(tokens), len(await store.namespace_repositories(name)))
+
+
+async def delete_user(services: Services, actor: Actor, name: str) -> Deletion:
+    _require_may_delete(actor, name)
     store = services.store
     async with store.transaction():
         deletion = await store.delete_user(name, deleted_by=actor.name)

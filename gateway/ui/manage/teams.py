@@ -1,5 +1,6 @@
 """Teams: my teams (admins: all) and founding one; a team's page with its members and roles and
-its namespaces with their visibility, and the owners' forms to change them (any member may
+its namespaces with their visibility, and the owners' forms to change them, to move a namespace
+into another team they manage and to delete the team after a confirmation (any member may
 leave). Every form posts to the service that decides whether the actor may."""
 
 from __future__ import annotations
@@ -55,13 +56,38 @@ async def team_page(request: web.Request) -> web.Response:
     owned, namespaces_next = await namespaces.list_team_namespaces(
         found, who.actor, team, after(request, "namespaces_after"), PAGE_SIZE,
     )
+    targets: list[str] = []
+    more_targets = False
+    if rights.manages and owned:
+        managed, next_managed = await teams.manageable_teams(found, who.actor, PAGE_SIZE)
+        targets, more_targets = [t.name for t in managed if t.name != team], next_managed is not None
     context = {
         "title": f"Team {team}", "nav": "teams", "team": team, "rights": rights, "roles": ROLES,
         "visibilities": VISIBILITIES, "members": members, "members_next": members_next,
         "namespaces": owned, "namespaces_next": namespaces_next, "flash": flash(request), "error": None,
-        "team_path": team_path(team),
+        "team_path": team_path(team), "targets": targets, "more_targets": more_targets,
     }
     return render(request, "manage_team.html", context)
+
+
+async def confirm_delete(request: web.Request) -> web.Response:
+    """What deleting the team does, before the form that does it (for who may only)."""
+    who = require_signed_in(request)
+    name, found = request.match_info["team"], services(request)
+    team = await teams.check_delete_team(found, who.actor, name)
+    owned, more = await namespaces.list_team_namespaces(found, who.actor, team.name, "", PAGE_SIZE)
+    context = {
+        "title": f"Delete team {team.name}", "nav": "teams", "team": team.name, "team_path": team_path(team.name),
+        "namespaces": owned, "more_namespaces": more is not None,
+    }
+    return render(request, "manage_team_delete.html", context)
+
+
+async def delete(request: web.Request) -> web.Response:
+    who = require_signed_in(request)
+    team = request.match_info["team"]
+    await teams.delete_team(services(request), who.actor, team)
+    raise done(TEAMS_PATH, f"Team {team} deleted. Any namespaces it had now belong to no team; admins manage them.")
 
 
 async def add_member(request: web.Request) -> web.Response:
@@ -103,3 +129,11 @@ async def change_visibility(request: web.Request) -> web.Response:
     visibility = text(await request.post(), "visibility")
     await namespaces.update_namespace(services(request), who.actor, name, visibility=visibility)
     raise done(team_path(team), f"Namespace {name} is now {visibility}.")
+
+
+async def move_namespace(request: web.Request) -> web.Response:
+    """Into another team: the same rules as PATCH /api/v1/namespaces/NAME with a team."""
+    who = require_signed_in(request)
+    name, target = request.match_info["namespace"], text(await request.post(), "team")
+    await namespaces.update_namespace(services(request), who.actor, name, team=target)
+    raise done(team_path(target), f"Namespace {name} moved to team {target}.")

@@ -1,5 +1,6 @@
 """Admins' user pages: the list (paged), adding a user, disabling and enabling, making and
-unmaking admins, and resetting a password. The users service refuses everyone else (a 403 page)."""
+unmaking admins, resetting a password, and deleting a user after a confirmation that says what
+follows. The users service refuses everyone else (a 403 page)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from gateway.store import User
 from gateway.ui.context import services
 from gateway.ui.errors import status_of
 from gateway.ui.manage.common import PAGE_SIZE, after, done, flash, text
-from gateway.ui.pages import render, require_signed_in
+from gateway.ui.pages import LOGIN, render, require_signed_in
 from gateway.ui.sessions import UI_PATH
 
 USERS_PATH = f"{UI_PATH}/users"
@@ -80,3 +81,28 @@ async def reset_password(request: web.Request) -> web.Response:
     except Invalid as exc:
         return await _page(request, error=exc.message, status=400)
     raise done(USERS_PATH, f"The password of {name} is reset; their sessions and logins have ended.")
+
+
+async def confirm_delete(request: web.Request) -> web.Response:
+    """What deleting the user does, before the form that does it (for who may only)."""
+    who = require_signed_in(request)
+    preview = await users.check_delete_user(services(request), who.actor, request.match_info["name"])
+    context = {
+        "title": f"Delete user {preview.user.name}", "nav": "users", "preview": preview,
+        "back": USERS_PATH if who.user.admin else f"{UI_PATH}/account",
+    }
+    return render(request, "manage_user_delete.html", context)
+
+
+async def delete(request: web.Request) -> web.Response:
+    who = require_signed_in(request)
+    name = request.match_info["name"]
+    deletion = await users.delete_user(services(request), who.actor, name)
+    message = f"User {name} deleted; their application tokens are revoked and their sessions and logins have ended."
+    if deletion.reserved is not None:
+        count = deletion.reserved.repositories
+        message += (
+            f" Their namespace {name} holds {count} {'repository' if count == 1 else 'repositories'}, so the name"
+            " stays reserved until an admin releases or purges it."
+        )
+    raise done(USERS_PATH if who.user.admin else LOGIN, message)

@@ -147,6 +147,31 @@ async def test_owners_and_admins_delete_a_team_and_others_may_not(services: Serv
     assert await services.store.get_role("web", "bob") is None, "memberships go with the team"
 
 
+async def test_the_deletion_check_refuses_as_the_deletion_does_and_deletes_nothing(services: Services) -> None:
+    await _team(services, "web", ALICE)
+    await _users(services, "bob")
+    await teams.put_member(services, ALICE, "web", "bob", "contributor")
+    with pytest.raises(Forbidden, match="only owners of team 'web' and admins may delete this team"):
+        await teams.check_delete_team(services, BOB, "web")
+    with pytest.raises(NotFound, match="no such team 'nope'"):
+        await teams.check_delete_team(services, ADMIN, "nope")
+    assert (await teams.check_delete_team(services, ALICE, "web")).name == "web"
+    assert (await teams.check_delete_team(services, ADMIN, "web")).name == "web"
+    assert await services.store.get_role("web", "bob") == "contributor"
+
+
+async def test_the_teams_one_may_manage_are_those_one_owns_and_for_admins_all(services: Services) -> None:
+    await _team(services, "web", ALICE)
+    await _team(services, "data", BOB)
+    await _team(services, "ops", BOB)
+    await teams.put_member(services, BOB, "data", "alice", "contributor")
+    await teams.put_member(services, BOB, "ops", "alice", "owner")
+    managed, more = await teams.manageable_teams(services, ALICE, 100)
+    assert ([t.name for t in managed], more) == (["ops", "web"], None)
+    managed, more = await teams.manageable_teams(services, ADMIN, 2)
+    assert ([t.name for t in managed], more) == (["data", "ops"], "ops")
+
+
 # --- members ---------------------------------------------------------------------------------
 
 

@@ -151,6 +151,24 @@ async def test_deleting_a_user_with_repositories_reserves_the_name(services: Ser
     assert services.revocations.predates_reservation("alice/app", deletion.reserved.deleted_at)
 
 
+async def test_the_deletion_preview_refuses_as_the_deletion_does_and_counts_what_follows(services: Services) -> None:
+    await _with_alice_and_bob(services)
+    await services.store.create_user("root", "hash", admin=True)
+    await tokens.create_token(services, ALICE, "alice", "ci")
+    await tokens.create_token(services, ALICE, "alice", "laptop")
+    await services.store.index_push(_manifest("alice/app"), "v1")
+    with pytest.raises(errors.Forbidden, match="only 'alice' themself or an admin"):
+        await users.check_delete_user(services, BOB, "alice")
+    with pytest.raises(errors.Forbidden, match="admins may not delete themselves"):
+        await users.check_delete_user(services, ADMIN, "root")
+    with pytest.raises(errors.NotFound, match="no such user 'carol'"):
+        await users.check_delete_user(services, ADMIN, "carol")
+    preview = await users.check_delete_user(services, ADMIN, "alice")
+    assert (preview.user.name, preview.tokens, preview.repositories) == ("alice", 2, 1)
+    assert (await users.check_delete_user(services, BOB, "bob")).tokens == 0
+    assert await services.store.get_user("alice") is not None, "a preview deletes nothing"
+
+
 def _manifest(repository: str) -> ManifestRow:
     return ManifestRow(repository, "sha256:" + "b" * 64, "application/vnd.oci.image.manifest.v1+json", 10, None, None, {}, 1000)
 

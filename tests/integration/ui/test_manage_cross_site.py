@@ -1,10 +1,13 @@
 """The management forms refuse what a hostile page would send (plain aiohttp, as
 test_cross_site.py does): no form token, or a foreign Origin, changes nothing; the same form
-from our own page with the token works. The webhook forms also refuse a signed-in non-admin."""
+from our own page with the token works. The webhook forms also refuse a signed-in non-admin; the
+team and user deletions and the namespace move, with a valid token, give the service's refusal
+(and no form) to who may not."""
 
 from __future__ import annotations
 
 import base64
+import html
 import re
 import time
 
@@ -135,3 +138,103 @@ async def test_a_non_admin_posting_the_webhook_forms_is_refused(gateway: Gateway
         assert (await _webhook_status(session, gateway, f"{name}-new"))[0] == 404
         _, hook = await _webhook_status(session, gateway, name)
         assert hook["url"] == "http://127.0.0.1:9/hook"
+
+
+async def _api(session: aiohttp.ClientSession, gateway: Gateway, method: str, path: str, auth: dict[str, str], body: object = None) -> tuple[int, object]:
+    async with session.request(method, f"{gateway.url}/api/v1{path}", headers=auth, json=body) as response:
+        return response.status, await response.json() if response.status != 204 else None
+
+
+def _basic(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+async def _forgeries_change_nothing(
+    session: aiohttp.ClientSession, url: str, data: dict[str, str], jar: dict[str, str], token: str, gateway: Gateway,
+) -> None:
+    for extra, origin in (({}, gateway.url), ({"csrf": token}, FOREIGN), ({"csrf": "x" * len(token)}, gateway.url)):
+        status, body = await _post(session, url, {**data, **extra}, jar, origin)
+        assert status == 403 and "refused" in body
+
+
+async def test_the_team_forms_without_the_form_token_or_from_elsewhere_change_nothing(gateway: Gateway) -> None:
+    team, target = f"forged{time.time_ns() % 10**9}", f"forgedto{time.time_ns() % 10**9}"
+    namespace = f"{team}__app"
+    alice = _basic("alice", USERS["alice"])
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
+        for name in (team, target):
+            assert (await _api(session, gateway, "POST", "/teams", alice, {"name": name}))[0] == 201
+        assert (await _api(session, gateway, "POST", "/namespaces", alice, {"name": namespace, "team": team}))[0] == 201
+        jar = await _signed_in(session, gateway, "alice", USERS["alice"])
+        page, jar = await _page(session, f"{gateway.url}/ui/teams/{team}", jar)
+        token = _token(page)
+        move = f"{gateway.url}/ui/teams/{team}/namespaces/{namespace}/team"
+        await _forgeries_change_nothing(session, move, {"team": target}, jar, token, gateway)
+        await _forgeries_change_nothing(session, f"{gateway.url}/ui/teams/{team}/delete", {}, jar, token, gateway)
+        _, shown = await _api(session, gateway, "GET", f"/namespaces/{namespace}", alice)
+        assert isinstance(shown, dict) and shown["team"] == team
+        assert (await _api(session, gateway, "GET", f"/teams/{team}", alice))[0] == 200
+
+        status, _ = await _post(session, move, {"team": target, "csrf": token}, jar, gateway.url)
+        _, shown = await _api(session, gateway, "GET", f"/namespaces/{namespace}", alice)
+        assert status == 303 and isinstance(shown, dict) and shown["team"] == target
+        status, _ = await _post(session, f"{gateway.url}/ui/teams/{team}/delete", {"csrf": token}, jar, gateway.url)
+        assert status == 303 and (await _api(session, gateway, "GET", f"/teams/{team}", alice))[0] == 404
+
+
+async def test_the_user_delete_form_without_the_form_token_or_from_elsewhere_deletes_nobody(gateway: Gateway) -> None:
+    name = f"forgedvictim{time.time_ns() % 10**9}"
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
+        assert (await _api(session, gateway, "POST", "/users", ADMIN_AUTH, {"name": name, "password": "victim-password-1"}))[0] == 201
+        jar = await _signed_in(session, gateway, *Gateway.ADMIN)
+        page, jar = await _page(session, f"{gateway.url}/ui/users/{name}/delete", jar)
+        token = _token(page)
+        await _forgeries_change_nothing(session, f"{gateway.url}/ui/users/{name}/delete", {}, jar, token, gateway)
+        assert (await _api(session, gateway, "GET", f"/users/{name}", ADMIN_AUTH))[0] == 200
+        status, _ = await _post(session, f"{gateway.url}/ui/users/{name}/delete", {"csrf": token}, jar, gateway.url)
+        assert status == 303 and (await _api(session, gateway, "GET", f"/users/{name}", ADMIN_AUTH))[0] == 404
+
+
+async def test_who_may_not_posting_the_new_forms_is_refused_with_the_services_message(gateway: Gateway) -> None:
+    """With a valid form token: the service, not the form, says no, and the page offers no form."""
+    team, others = f"notbobs{time.time_ns() % 10**9}", f"bobsown{time.time_ns() % 10**9}"
+    namespace = f"{team}__app"
+    alice, bob = _basic("alice", USERS["alice"]), _basic("bob", USERS["bob"])
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
+        assert (await _api(session, gateway, "POST", "/teams", alice, {"name": team}))[0] == 201
+        assert (await _api(session, gateway, "POST", "/namespaces", alice, {"name": namespace, "team": team}))[0] == 201
+        assert (await _api(session, gateway, "PUT", f"/teams/{team}/members/bob", alice, {"role": "contributor"}))[0] in (200, 201)
+        assert (await _api(session, gateway, "POST", "/teams", bob, {"name": others}))[0] == 201
+        assert (await _api(session, gateway, "PUT", f"/teams/{others}/members/alice", bob, {"role": "contributor"}))[0] in (200, 201)
+        bob_jar = await _signed_in(session, gateway, "bob", USERS["bob"])
+        page, bob_jar = await _page(session, f"{gateway.url}/ui/tokens", bob_jar)
+        bob_token = _token(page)
+        alice_jar = await _signed_in(session, gateway, "alice", USERS["alice"])
+        page, alice_jar = await _page(session, f"{gateway.url}/ui/tokens", alice_jar)
+        alice_token = _token(page)
+        admin_jar = await _signed_in(session, gateway, *Gateway.ADMIN)
+        page, admin_jar = await _page(session, f"{gateway.url}/ui/users", admin_jar)
+        admin_token = _token(page)
+        move = f"{gateway.url}/ui/teams/{team}/namespaces/{namespace}/team"
+        hostile = '<b id="injected">x</b>'
+        for jar, url, data, status_wanted, message in (
+            (bob_jar, f"{gateway.url}/ui/teams/{team}/delete", {"csrf": bob_token}, 403,
+             f"only owners of team {team!r} and admins may delete this team"),
+            (bob_jar, move, {"team": others, "csrf": bob_token}, 403,
+             f"only owners of team {team!r} and admins may change this namespace"),
+            (alice_jar, move, {"team": others, "csrf": alice_token}, 403,
+             f"only owners of team {others!r} and admins may move namespaces into it"),
+            (bob_jar, f"{gateway.url}/ui/users/alice/delete", {"csrf": bob_token}, 403,
+             "only 'alice' themself or an admin may delete this user"),
+            (admin_jar, f"{gateway.url}/ui/users/{Gateway.ADMIN[0]}/delete", {"csrf": admin_token}, 403,
+             "admins may not delete themselves; ask another admin"),
+            (alice_jar, move, {"team": hostile, "csrf": alice_token}, 400, "not a valid team name"),
+        ):
+            status, body = await _post(session, url, data, jar, gateway.url)
+            main = body.split("<main", 1)[1]
+            assert status == status_wanted and message in html.unescape(main) and "<form" not in main, (url, status, body)
+            assert "<b id=" not in main
+        _, shown = await _api(session, gateway, "GET", f"/namespaces/{namespace}", alice)
+        assert isinstance(shown, dict) and shown["team"] == team
+        assert (await _api(session, gateway, "GET", f"/teams/{team}", alice))[0] == 200
+        assert (await _api(session, gateway, "GET", "/users/alice", ADMIN_AUTH))[0] == 200
