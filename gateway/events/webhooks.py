@@ -95,6 +95,7 @@ class WebhookDispatcher:
         self._on_failure = on_failure
         self._on_depth = on_depth
         self.failures = 0
+        self._rounds: dict[str, asyncio.Task[None]] = {}  # each endpoint's round in progress
 
     async def _post(self, hook: Webhook, body: bytes) -> str | None:
         """One delivery attempt; None on success, else what went wrong (no URL password in it)."""
@@ -212,27 +213,44 @@ class WebhookDispatcher:
         if cursor != saved:
             await self._advance(hook, cursor)
 
+    async def _round_of(self, hook: Webhook) -> None:
+        try:
+            await self.serve(hook)
+        except StoreError as exc:
+            log.warning("webhook %s: delivery paused: %s", hook.name, exc)
+        except Exception:
+            log.exception("webhook %s: delivery round failed", hook.name)
+
     async def run_once(self) -> None:
-        """One round over every endpoint; one endpoint failing does not stop the others' rounds."""
+        """Start a round for every endpoint that has none running. Each endpoint's rounds run on
+        their own: one whose receiver is down (retries with backoff can take minutes) holds up
+        only its own deliveries, never the next round of the others."""
         hooks = await self._store.list_webhooks()
-        results = await asyncio.gather(*(self.serve(hook) for hook in hooks), return_exceptions=True)
-        for hook, result in zip(hooks, results, strict=True):
-            if isinstance(result, StoreError):
-                log.warning("webhook %s: delivery paused: %s", hook.name, result)
-            elif isinstance(result, Exception):
-                log.error("webhook %s: delivery round failed", hook.name, exc_info=result)
+        for hook in hooks:
+            running_round = self._rounds.get(hook.name)
+            if running_round is None or running_round.done():
+                self._rounds[hook.name] = asyncio.create_task(self._round_of(hook), name=f"webhook-round-{hook.name}")
+        listed = {hook.name for hook in hooks}
+        for name in [name for name, task in self._rounds.items() if task.done() and name not in listed]:
+            del self._rounds[name]
 
     async def run(self) -> None:
         rounds = 0
-        while True:
-            try:
-                await self.run_once()
-                if rounds % DEPTH_EVERY_ROUNDS == 0:
-                    self._on_depth(await self._store.outbox_depth())
-            except StoreError as exc:
-                log.warning("webhook delivery paused: %s", exc)
-            rounds += 1
-            await asyncio.sleep(POLL_SECONDS)
+        try:
+            while True:
+                try:
+                    await self.run_once()
+                    if rounds % DEPTH_EVERY_ROUNDS == 0:
+                        self._on_depth(await self._store.outbox_depth())
+                except StoreError as exc:
+                    log.warning("webhook delivery paused: %s", exc)
+                rounds += 1
+                await asyncio.sleep(POLL_SECONDS)
+        finally:
+            for task in self._rounds.values():
+                task.cancel()
+            await asyncio.gather(*self._rounds.values(), return_exceptions=True)
+            self._rounds.clear()
 
 
 def webhook_from_setting(setting: WebhookSetting, cursor: int) -> Webhook:

@@ -60,12 +60,12 @@ def test_an_owner_manages_members_and_namespaces_and_a_viewer_leaves(
     alice.select_option("#namespace-visibility", "private")
     _submit(alice, "form[action$='/namespaces']")
     row = alice.locator(".namespace-row", has=alice.locator(".namespace-name", has_text=namespace))
-    assert row.locator("select").input_value() == "private"
-    row.locator("select").select_option("public")
+    assert row.locator("select[name='visibility']").input_value() == "private"
+    row.locator("select[name='visibility']").select_option("public")
     row.locator("button", has_text="Change").click()
     assert alice.locator(".notice").inner_text() == f"Namespace {namespace} is now public."
     row = alice.locator(".namespace-row", has=alice.locator(".namespace-name", has_text=namespace))
-    assert row.locator("select").input_value() == "public"
+    assert row.locator("select[name='visibility']").input_value() == "public"
     assert_accessible(alice)
 
     bob = new_page()
