@@ -7,7 +7,8 @@ once. The lease is short and a heartbeat keeps it while a round runs (gateway/ev
 so a holder killed mid-delivery is taken over within a few seconds, by another instance or by
 the same one restarted, which takes its own lease back at once since its holder id survives
 restarts (gateway/ops/holder.py). The taker starts again from the saved cursor: a batch in
-flight at the crash is delivered again, the only duplicates besides retries.
+flight at the crash is delivered again, the only duplicates besides retries. Each endpoint's
+rounds run as their own task, so one receiver that hangs or keeps failing delays only itself.
 Events are read only once they are a couple of seconds old, so an event whose insert
 committed late (seq allocated earlier than a neighbour's) is never skipped by the cursor.
 Writes are few, since every commit bumps the store's data version, which the token and manifest
