@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import aiohttp
@@ -25,3 +26,12 @@ async def bearer(session: aiohttp.ClientSession, gateway_url: str, service: str,
     """Authorization headers with a token for `user` (a test user from USERS) and `scopes`."""
     body = await fetch_token(session, gateway_url, service, user, USERS[user], *scopes)
     return {"Authorization": f"Bearer {body['token']}"}
+
+
+async def send_chunk(writer: asyncio.StreamWriter, data: bytes) -> None:
+    """One chunk of a chunked body as Go's HTTP client (skopeo) sends it: the size line and the
+    data, then the CRLF flushed on its own."""
+    writer.write(b"%x\r\n" % len(data) + data)
+    await writer.drain()
+    writer.write(b"\r\n")
+    await writer.drain()

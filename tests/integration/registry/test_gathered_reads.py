@@ -16,6 +16,7 @@ import pytest
 from aiohttp import web
 
 from gateway.registry.gathered_reads import gathered
+from tests.support.client import send_chunk
 from tests.support.processes import free_port
 
 # Long against what the test does inside a pause (a hundred writes to a local socket), so that
@@ -81,13 +82,6 @@ async def _open(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     return reader, writer
 
 
-async def _send_chunk(writer: asyncio.StreamWriter, data: bytes) -> None:
-    """One chunk as Go's HTTP client sends it: size line and data, then the CRLF on its own."""
-    writer.write(b"%x\r\n" % len(data) + data)
-    await writer.drain()
-    writer.write(b"\r\n")
-    await writer.drain()
-
 
 async def _first_piece_read(seen: Seen) -> None:
     """Until the handler has its first piece: then `gathered` has stopped reading for its pause."""
@@ -101,10 +95,10 @@ async def test_a_trickling_body_is_read_in_a_few_gathered_pieces_intact(server: 
     port, seen = await server(PAUSE)
     chunks = [os.urandom(1024 + n) for n in range(100)]
     reader, writer = await _open(port)
-    await _send_chunk(writer, chunks[0])
+    await send_chunk(writer, chunks[0])
     await _first_piece_read(seen)
     for chunk in chunks[1:]:
-        await _send_chunk(writer, chunk)  # each flushed, and the server given its turn to read it
+        await send_chunk(writer, chunk)  # each flushed, and the server given its turn to read it
         await asyncio.sleep(0)
     writer.write(b"0\r\n\r\n")
     await writer.drain()
@@ -123,7 +117,7 @@ async def test_a_trickling_body_is_read_in_a_few_gathered_pieces_intact(server: 
 async def test_a_client_gone_during_a_pause_ends_the_read_with_an_error(server: Server) -> None:
     port, seen = await server(PAUSE)
     _reader, writer = await _open(port)
-    await _send_chunk(writer, os.urandom(4096))
+    await send_chunk(writer, os.urandom(4096))
     await _first_piece_read(seen)
     assert seen.transport is not None and not seen.transport.is_reading(), "the server is pausing now"
     writer.transport.abort()

@@ -13,7 +13,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.support.client import bearer
+from tests.support.client import bearer, send_chunk
 from tests.support.processes import Gateway
 from tests.support.waiting import eventually
 
@@ -145,13 +145,6 @@ async def _chunked_patch(gateway: Gateway, location: str, auth: dict[str, str]) 
     return reader, writer
 
 
-async def _send_chunk(writer: asyncio.StreamWriter, data: bytes) -> None:
-    """Size line and bytes, then the CRLF on its own (skopeo's way)."""
-    writer.write(b"%x\r\n" % len(data) + data)
-    await writer.drain()
-    writer.write(b"\r\n")
-    await writer.drain()
-
 
 async def test_a_chunked_patch_of_odd_chunk_sizes_arrives_byte_for_byte(gateway: Gateway) -> None:
     sizes = [1, 7, 32768, 32769, 3, 131072 + 5, 65535, 1, 300_001, 2]
@@ -162,7 +155,7 @@ async def test_a_chunked_patch_of_odd_chunk_sizes_arrives_byte_for_byte(gateway:
         location = await _start(session, gateway, "alice/odd-chunks", auth)
         reader, writer = await _chunked_patch(gateway, location, auth)
         for index, part in enumerate(parts):
-            await _send_chunk(writer, part)
+            await send_chunk(writer, part)
             if index % 3 == 0:
                 await asyncio.sleep(0.01)  # some arrive alone, others together
         writer.write(b"0\r\n\r\n")
@@ -186,7 +179,7 @@ async def test_a_client_that_stops_mid_chunked_patch_gets_the_upload_cut_and_can
         location = await _start(session, gateway, "alice/stopped", auth)
         _reader, writer = await _chunked_patch(gateway, location, auth)
         for offset in range(0, 2 * MiB, 32768):
-            await _send_chunk(writer, data[offset : offset + 32768])
+            await send_chunk(writer, data[offset : offset + 32768])
         writer.write(b"8000\r\n" + data[:100])  # a chunk begun and never finished
         await writer.drain()
         writer.transport.abort()

@@ -6,14 +6,11 @@ others get a 403 page and no form."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import hmac
 import html
 import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -21,6 +18,7 @@ from typing import Any
 import aiohttp
 
 from gateway import names
+from tests.integration.ui.api_calls import api_as
 from tests.integration.ui.conftest import assert_accessible, sign_in
 from tests.support.client import USERS, bearer
 from tests.support.images import push_image
@@ -38,17 +36,7 @@ def _unique(prefix: str) -> str:
 
 def api(gateway: Gateway, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
     """An admin's /api/v1 request: its status and its JSON (None when it has none)."""
-    auth = base64.b64encode(":".join(Gateway.ADMIN).encode()).decode()
-    request = urllib.request.Request(
-        f"{gateway.url}/api/v1{path}", data=json.dumps(body).encode() if body is not None else None, method=method,
-        headers={"Authorization": f"Basic {auth}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            text = response.read()
-            return int(response.status), json.loads(text) if text else None
-    except urllib.error.HTTPError as exc:
-        return int(exc.code), json.loads(exc.read() or b"null")
+    return api_as(gateway, *Gateway.ADMIN, method, path, body)
 
 
 def _hook(gateway: Gateway, name: str) -> dict[str, Any] | None:
