@@ -333,7 +333,9 @@ def _token_command(settings: Settings, args: argparse.Namespace) -> None:
             for token in await app_tokens.list_tokens(services, OPERATOR, args.user):
                 namespaces = ",".join(token.namespaces) or "*"
                 until = "never" if token.expires_at is None else rfc3339(token.expires_at)
-                print(f"{token.name} id={token.id} namespaces={namespaces} actions={','.join(token.actions)} expires={until}")
+                imported = f" imported={token.origin}" if token.origin else ""
+                actions = ",".join(token.actions)
+                print(f"{token.name} id={token.id} namespaces={namespaces} actions={actions} expires={until}{imported}")
         else:
             await app_tokens.revoke_token(services, OPERATOR, args.user, args.name)
             print(f"token {args.name} of {args.user} revoked")

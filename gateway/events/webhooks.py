@@ -226,7 +226,7 @@ class WebhookDispatcher:
         """Start a round for every endpoint that has none running. Each endpoint's rounds run on
         their own: one whose receiver is down (retries with backoff can take minutes) holds up
         only its own deliveries, never the next round of the others."""
-        hooks = await self._store.list_webhooks()
+        hooks = [hook for hook in await self._store.list_webhooks() if hook.disabled_reason is None]
         for hook in hooks:
             running_round = self._rounds.get(hook.name)
             if running_round is None or running_round.done():
