@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from yarl import URL
+
 from gateway import cli_tombstones as tombstones
 from gateway.auth.credentials import PasswordHasher
 from gateway.auth.keyfiles import KeyFileError, load_or_create_signing_key, load_verification_key, write_key_pair
@@ -135,6 +137,15 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("user")
     revoke.add_argument("name")
 
+    importing = commands.add_parser("import", help="import another registry front end's data").add_subparsers(
+        dest="action", required=True
+    )
+    portus = importing.add_parser(
+        "portus", help="import a Portus 2.4/2.5 database: users, teams, namespaces, tokens, webhooks, index, activities"
+    )
+    portus.add_argument("--from", dest="source", required=True, metavar="mysql://USER:PASS@HOST:PORT/DB")
+    portus.add_argument("--dry-run", action="store_true", help="read and check everything, report, write nothing")
+
     secrets = commands.add_parser("secrets", help="the key sealing stored webhook secrets").add_subparsers(
         dest="action", required=True
     )
@@ -159,7 +170,7 @@ def _read_password() -> str:
     return password
 
 
-_MANAGEMENT = frozenset({"user", "team", "namespace", "token", "secrets", "setup-url"})
+_MANAGEMENT = frozenset({"user", "team", "namespace", "token", "secrets", "setup-url", "import"})
 
 
 def _require_database(settings: Settings) -> None:
@@ -365,6 +376,40 @@ async def _rotate_secrets(settings: Settings, drop_previous: bool) -> None:
     print("restart every gateway instance with the new key file")
 
 
+async def _import_portus(settings: Settings, source: str, dry_run: bool) -> None:
+    """`import portus`: read the Portus database, check and map it, write it in one transaction."""
+    from gateway.portus.plan import plan_import
+    from gateway.portus.progress import LogProgress, TerminalProgress
+    from gateway.portus.source import PortusSourceError, parse_source_url, read_portus
+    from gateway.services.portus_import import ImportRefused, import_portus, print_report
+
+    try:
+        source_url = parse_source_url(source)
+        if settings.database_url.startswith("mysql://") and same_database(URL(settings.database_url), source_url):
+            raise CommandError("--from names the gateway's own database: import Portus's into another one")
+        progress = TerminalProgress(sys.stderr) if sys.stderr.isatty() else LogProgress()
+        plan = plan_import(await read_portus(source, progress.reading))
+    except PortusSourceError as exc:
+        raise CommandError(str(exc)) from None
+    sealer = load_or_create_sealer(settings.effective_secrets_key_file)
+
+    async def work(store: Store) -> None:
+        store.use_sealer(sealer)
+        try:
+            report = await import_portus(_services(settings, store), plan, dry_run=dry_run, progress=progress)
+        except ImportRefused as exc:
+            for problem in exc.problems:
+                print(f"problem: {problem}", file=sys.stderr)
+            raise CommandError(exc.message) from None
+        print_report(report, sys.stdout)
+
+    await _with_store(settings, work)
+
+
+def same_database(one: URL, other: URL) -> bool:
+    return (one.host, one.port or 3306, one.path.strip("/")) == (other.host, other.port or 3306, other.path.strip("/"))
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     """Check keys and certificates first (one line on a bad one), then serve: alone or as a supervisor."""
     from gateway.ops.port_check import PortTaken, refuse_taken_port
@@ -443,6 +488,8 @@ def run(argv: Sequence[str] | None = None) -> None:
         print(env_file_text(saved, Path.cwd()), end="")
     elif args.command == "secrets":
         asyncio.run(_rotate_secrets(settings, args.drop_previous))
+    elif args.command == "import":
+        asyncio.run(_import_portus(settings, args.source, args.dry_run))
     elif args.command == "config":
         for key, value in describe(settings).items():
             print(f"{key} = {value}")

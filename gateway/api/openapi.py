@@ -19,7 +19,7 @@ from gateway.api.render import json_response
 from gateway.auth.app_tokens import PASSWORD_MAX, PASSWORD_MIN
 from gateway.auth.policy import ROLES, VISIBILITIES
 from gateway.events.model import ACTIONS as EVENT_ACTIONS
-from gateway.events.model import IMPORTED_ACTION
+from gateway.events.model import LOGGED_ACTIONS
 from gateway.services.tokens import ACTIONS, DEFAULT_ACTIONS
 
 API_PREFIX = "/api/v1"
@@ -130,7 +130,7 @@ SCHEMAS: dict[str, Schema] = {
     }, ("name",)),
     "Event": _object(
         {"id": {"type": "string"}, "seq": {"type": "integer"}, "timestamp": TIME,
-         "action": {"type": "string", "enum": [*EVENT_ACTIONS, IMPORTED_ACTION]}, "target": {"type": "object"},
+         "action": {"type": "string", "enum": list(LOGGED_ACTIONS)}, "target": {"type": "object"},
          "request": {"type": "object"}, "actor": {"type": "object"}, "source": {"type": "object"}},
         ("id", "seq", "timestamp", "action", "target", "request", "actor", "source"), closed=False,
     ),
@@ -216,7 +216,7 @@ PARAMETERS: dict[str, Schema] = {
     "webhook": _path_param("webhook", WEBHOOK_NAME),
     "eventRepository": {"name": "repository", "in": "query", "required": False, "schema": REPOSITORY_NAME},
     "eventAction": {
-        "name": "action", "in": "query", "required": False, "schema": {"type": "string", "enum": list(EVENT_ACTIONS)},
+        "name": "action", "in": "query", "required": False, "schema": {"type": "string", "enum": list(LOGGED_ACTIONS)},
     },
     "eventActor": {"name": "actor", "in": "query", "required": False, "schema": USER_NAME},
     "since": {"name": "since", "in": "query", "required": False, "schema": TIME, "description": "RFC 3339, inclusive"},

@@ -11,7 +11,7 @@ from aiohttp import web
 from yarl import URL
 
 from gateway.auth.policy import Identity
-from gateway.events.model import ACTIONS
+from gateway.events.model import LOGGED_ACTIONS
 from gateway.services.errors import Invalid
 from gateway.services.events import EventPage, EventQuery, list_events
 from gateway.ui.context import services
@@ -87,7 +87,7 @@ async def audit_page(request: web.Request) -> web.Response:
                 kept["limit"] = request.query["limit"]
             older = str(URL(AUDIT_PATH).with_query({**kept, "before": str(page.next)}))
     context = {
-        "title": "Audit log", "nav": "audit", "filters": filters, "actions": ACTIONS, "events": rows,
+        "title": "Audit log", "nav": "audit", "filters": filters, "actions": LOGGED_ACTIONS, "events": rows,
         "older": older, "flash": None, "error": error,
     }
     return render(request, "manage_audit.html", context, status=status)
