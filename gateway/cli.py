@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -38,6 +39,7 @@ from gateway.services.errors import ServiceError
 from gateway.store import Store, StoreError, open_store
 
 PROG = "portus-gateway"
+log = logging.getLogger("gateway.cli")
 # Rows a list command reads per page.
 _PAGE = 1000
 
@@ -459,6 +461,9 @@ def run(argv: Sequence[str] | None = None) -> None:
     config_file = args.config or (Path(environ[CONFIG_VARIABLE]) if environ.get(CONFIG_VARIABLE) else None)
     settings = load_settings(environ, config_file)
     configure_logging(settings.log_level, settings.log_format)
+    if getattr(args, "worker", None) is None:  # once: the supervisor's workers read the same settings
+        for note in settings.notes:
+            log.warning("%s", note)
     if args.command in _MANAGEMENT:
         _require_database(settings)  # before anything is created in a data dir made up on the spot
     if args.command not in ("keys", "config") and uses_data_dir(settings):

@@ -1,24 +1,27 @@
-"""Moving from Portus with real clients: a Portus database built in MariaDB is imported with the
-command line into a running gateway's store; then the Portus password pushes with skopeo (and is
-rehashed), the Portus application token passes `docker login` and pushes, roles and a protected
-namespace decide grants at the token endpoint as they did in Portus."""
+"""Moving from Portus with real clients: the gateway runs with the Portus container's own
+environment (MariaDB store, machine FQDN, delete setting, Rails leftovers; loopback addresses),
+a Portus database built in MariaDB is imported with the command line into its store; then the
+Portus password pushes with skopeo (and is rehashed), the Portus application token passes
+`docker login` and pushes, roles and a protected namespace decide grants at the token endpoint
+as they did in Portus."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import jwt
 import pytest
+from yarl import URL
 
 from gateway.store import open_store
 from tests.e2e.clients import Skopeo
 from tests.e2e.test_docker_login import DockerCLI
 from tests.support.oci_layout import build_layout
 from tests.support.portus import CONTRIBUTOR, OWNER, PROTECTED, VIEWER, PortusDatabase, portus_database
-from tests.support.processes import Gateway, mariadb_database
+from tests.support.processes import Gateway, Registry, free_port, mariadb_database
 from tests.support.waiting import eventually_async
 
 
@@ -50,10 +53,33 @@ async def granted(gateway: Gateway, user: str | None, password: str | None, scop
     return {action for entry in access for action in entry["actions"]}
 
 
+@pytest.fixture
+def portus_gateway(registry: Registry, tmp_path: Path) -> Iterator[tuple[Gateway, str]]:
+    """A gateway started with Portus's variables for its store, name and delete setting: (gateway, store URL)."""
+    store_url, drop = mariadb_database("portus_gateway_store")
+    store = URL(store_url)
+    port = free_port()
+    env = {
+        "MARIADB_HOST": store.host or "127.0.0.1", "MARIADB_PORT": str(store.port or 3306), "MARIADB_USER": store.user or "root",
+        "MARIADB_PASSWORD": store.password or "", "MARIADB_DATABASE": store.path.strip("/"),
+        "PORTUS_MACHINE_FQDN_VALUE": f"127.0.0.1:{port}", "PORTUS_DELETE_ENABLED": "false", "PUMA_WORKERS": "1",
+        "PORTUS_SECRET_KEY_BASE": "b" * 64, "RACK_ENV": "production", "RAILS_SERVE_STATIC_FILES": "true",
+    }
+    gateway = Gateway(tmp_path / "gateway", registry.url, env, port=port)
+    try:
+        yield gateway.start(), store_url
+    finally:
+        gateway.stop()
+        drop()
+
+
 async def test_a_portus_installation_moves_over_with_its_passwords_tokens_and_roles(
-    portus: PortusDatabase, make_gateway: Callable[..., Gateway], tmp_path: Path
+    portus: PortusDatabase, portus_gateway: tuple[Gateway, str], tmp_path: Path
 ) -> None:
-    gateway = make_gateway(add_users=False)
+    gateway, store_url = portus_gateway
+    log = gateway.log_text()
+    assert "MARIADB_HOST/PORT/USER/PASSWORD/DATABASE (Portus's) is read as GATEWAY_DATABASE_URL" in log
+    assert "ignored, Portus settings that mean nothing to the gateway: PORTUS_SECRET_KEY_BASE, RACK_ENV" in log
     imported = gateway.cli("import", "portus", "--from", portus.url)
     assert "user:" in imported.stdout and "4 imported" in imported.stdout, imported.stdout + imported.stderr
     again = gateway.cli("import", "portus", "--from", portus.url)
@@ -67,7 +93,7 @@ async def test_a_portus_installation_moves_over_with_its_passwords_tokens_and_ro
 
     # ...and is rehashed with the gateway's KDF after that first login.
     async def alice_hash() -> str:
-        store = await open_store(f"sqlite:///{gateway.workdir / 'data' / 'gateway.db'}")
+        store = await open_store(store_url)
         try:
             user = await store.get_user("alice")
             assert user is not None
@@ -95,3 +121,5 @@ async def test_a_portus_installation_moves_over_with_its_passwords_tokens_and_ro
     assert await granted(gateway, "eve", portus.passwords["eve"], scope) == set()
     assert await granted(gateway, "eve", portus.passwords["eve"], "repository:shared/app:pull") == {"pull"}
     assert await granted(gateway, None, None, "repository:shared/app:pull") == set()
+    # PORTUS_DELETE_ENABLED=false: not even the owner deletes.
+    assert await granted(gateway, "alice", portus.passwords["alice"], "repository:web/app:delete") == set()
