@@ -25,6 +25,9 @@ PREFIX = "pgat_"
 PASSWORD_MIN = 8
 PASSWORD_MAX = 1024
 _SECRET_RE = re.compile(r"pgat_([a-f0-9]{12})_[A-Za-z0-9_-]{32,64}")
+# Portus's tokens are Devise.friendly_token: 20 URL-safe base64 characters. Only a password of
+# that shape is tried against a user's imported tokens (a bcrypt run each, until first used).
+_PORTUS_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{20}")
 _DURATION_RE = re.compile(r"([1-9][0-9]{0,5})([mhdw])")
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -109,6 +112,10 @@ async def app_token_identity(store: Store, username: str, secret: str, now: floa
         return None
     limits = TokenLimits(record.id, record.name, frozenset(record.namespaces), frozenset(record.actions), record.expires_at)
     return Identity(user.name, admin=user.admin, limits=limits)
+
+
+def may_be_imported_token(secret: str) -> bool:
+    return _PORTUS_TOKEN_RE.fullmatch(secret) is not None
 
 
 def token_identity(user: User, record: AppToken) -> Identity:

@@ -21,6 +21,7 @@ from gateway.auth.app_tokens import (
     app_token_identity,
     first_use_of_imported_token,
     looks_like_app_token,
+    may_be_imported_token,
     settled_imported_token,
     token_identity,
 )
@@ -124,7 +125,7 @@ class Authenticator:
         if user is not None and self._cache.hit(key):
             ok = True
         else:
-            if user is not None and not user.disabled:
+            if user is not None and not user.disabled and may_be_imported_token(password):
                 imported = await self._store.imported_app_tokens(username)
                 if (token := settled_imported_token(imported, password)) is not None:
                     return token_identity(user, token), ""

@@ -177,8 +177,9 @@ class WebhookDispatcher:
         return bool(await self._store.claim_redeliveries(hook.name, 1))
 
     async def serve(self, hook: Webhook) -> None:
-        """Everything pending for one endpoint, while this instance holds its lease."""
-        if not await self._pending(hook):
+        """Everything pending for one endpoint, while this instance holds its lease; nothing for a
+        disabled one (an import the gateway cannot deliver as it was, until an admin changes it)."""
+        if hook.disabled_reason is not None or not await self._pending(hook):
             return
         lease = await Lease.take(self._store, hook.name, self._holder, _now_ms())
         if lease is None:
@@ -226,7 +227,7 @@ class WebhookDispatcher:
         """Start a round for every endpoint that has none running. Each endpoint's rounds run on
         their own: one whose receiver is down (retries with backoff can take minutes) holds up
         only its own deliveries, never the next round of the others."""
-        hooks = [hook for hook in await self._store.list_webhooks() if hook.disabled_reason is None]
+        hooks = await self._store.list_webhooks()
         for hook in hooks:
             running_round = self._rounds.get(hook.name)
             if running_round is None or running_round.done():
