@@ -24,7 +24,7 @@ from gateway.portus.source import PortusSourceError, read_portus
 from gateway.services.context import Services
 from gateway.services.events import EventQuery, list_events
 from gateway.services.portus_import import ImportRefused, ImportReport, import_portus
-from gateway.store import Store, open_store
+from gateway.store import Store, Webhook, open_store
 from tests.support.portus import (
     CONTRIBUTOR,
     FORM,
@@ -326,7 +326,11 @@ async def test_conflicts_with_gateway_data_are_reported_and_never_overwritten(po
     services, store = fresh, fresh.store
     await store.create_user("bob", "scrypt$gateway-own-hash")
     await store.create_team("web")
+    await store.add_webhook(Webhook("ours", "https://hooks.example.test/ours", "our-secret-1", {}, (), "", "api", 0), 0)
     report = await run_import(services, portus.url)
+    ours = await store.get_webhook("ours")
+    assert ours is not None and ours.cursor_seq == await store.max_event_seq() > 0, "the imported history is not news to it"
+    assert report.webhooks_moved == 1
     bob = await store.get_user("bob")
     assert bob is not None and bob.password_hash == "scrypt$gateway-own-hash"
     assert await store.list_members("web") == []  # the gateway's own team: Portus's members are not merged in
