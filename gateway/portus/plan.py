@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +41,7 @@ from gateway.portus.source import PortusData, Row, seconds
 from gateway.store import NewEvent
 
 ORIGIN = "portus"
+EVENT_ID_PREFIX = "portus-"  # every imported audit entry's id: portus-activity-N, portus-tag-N
 VISIBILITY = {0: "private", 1: "protected", 2: "public"}
 ROLE = {0: "viewer", 1: "contributor", 2: "owner"}
 REQUEST_METHOD = {0: "GET", 1: "POST"}
@@ -160,11 +161,16 @@ class Plan:
     tokens: list[PlannedToken] = field(default_factory=list)
     webhooks: list[PlannedWebhook] = field(default_factory=list)
     repositories: list[PlannedRepository] = field(default_factory=list)
-    events: list[NewEvent] = field(default_factory=list)
+    event_count: int = 0
+    make_events: Callable[[], Iterator[NewEvent]] = field(default=lambda: iter(()), repr=False)
     problems: list[Problem] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     global_visibility: str | None = None
+
+    def events(self) -> Iterator[NewEvent]:
+        """The audit entries, oldest activity first, then a push entry for each tag no push names."""
+        return self.make_events()
 
 
 def _int(row: Row, column: str) -> int | None:
@@ -430,16 +436,20 @@ class _Planner:
             ))
 
     def _name_of(self, kind: str, ident: int | None) -> str:
+        """The name of the row an activity is about, when it still exists (as imported, if it is)."""
         if ident is None:
             return ""
-        found = {
-            "User": lambda i: self.user_names.get(i) or _text(self.users.get(i, {}), "username"),
-            "Team": lambda i: _text(self.teams.get(i, {}), "name"),
-            "Namespace": lambda i: self.namespace_names.get(i, _text(self.namespaces.get(i, {}), "name")),
-            "Repository": lambda i: self.repository_names.get(i, ""),
-            "Tag": lambda i: _text(self.tags.get(i, {}), "name"),
-        }.get(kind)
-        return found(ident) if found else ""
+        if kind == "User":
+            return self.user_names.get(ident) or _text(self.users.get(ident, {}), "username")
+        if kind == "Team":
+            return _text(self.teams.get(ident, {}), "name")
+        if kind == "Namespace":
+            return self.namespace_names.get(ident, _text(self.namespaces.get(ident, {}), "name"))
+        if kind == "Repository":
+            return self.repository_names.get(ident, "")
+        if kind == "Tag":
+            return _text(self.tags.get(ident, {}), "name")
+        return ""
 
     def _event(self, event_id: str, at: int, action: str, repository: str, tag: Row | None, actor: str) -> NewEvent:
         target = Target(
@@ -451,46 +461,62 @@ class _Planner:
         )
         return NewEvent(event_id, at * 1000, action, repository, target.tag, target.digest, actor, event_json(event))
 
+    def _activity(self, row: Row) -> tuple[str, str, str, Row | None]:
+        """An activity's key, audit action, repository (or namespace) name and tag row."""
+        key = _text(row, "key")
+        trackable_type, trackable_id = _text(row, "trackable_type"), _int(row, "trackable_id")
+        recipient_id = _int(row, "recipient_id")
+        repository = ""
+        if trackable_type in ("Repository", "Namespace"):
+            repository = self._name_of(trackable_type, trackable_id)
+        tag = self.tags.get(recipient_id) if _text(row, "recipient_type") == "Tag" and recipient_id is not None else None
+        if key == "repository.push" and repository:
+            action = "push"
+        elif key in ("repository.delete", "repository.delete_tag", "tag.delete", "namespace.delete") and repository:
+            action = "delete"
+        else:
+            action = IMPORTED_ACTION
+        return key, action, repository, tag
+
     def plan_events(self) -> None:
+        """Counted now, made while they are written (`Plan.events`): years of activity would
+        otherwise sit in memory twice, as rows and as audit entries."""
         pushed_tags: set[int] = set()
         for row in self.data.rows("activities"):
-            key = _text(row, "key")
-            trackable_type, trackable_id = _text(row, "trackable_type"), _int(row, "trackable_id")
-            recipient_type, recipient_id = _text(row, "recipient_type"), _int(row, "recipient_id")
-            actor = self._name_of(_text(row, "owner_type"), _int(row, "owner_id"))
-            repository = ""
-            if trackable_type == "Repository":
-                repository = self._name_of("Repository", trackable_id)
-            elif trackable_type == "Namespace":
-                repository = self._name_of("Namespace", trackable_id)
-            tag = self.tags.get(recipient_id) if recipient_type == "Tag" and recipient_id is not None else None
-            if key == "repository.push" and repository:
-                if tag is not None and recipient_id is not None:
-                    pushed_tags.add(recipient_id)
-                action = "push"
-            elif key in ("repository.delete", "repository.delete_tag", "tag.delete", "namespace.delete") and repository:
-                action = "delete"
-            else:
-                action = IMPORTED_ACTION
-            new = self._event(f"portus-activity-{row['id']}", _time(row), action, repository, tag, actor)
-            new.body["portus"] = {
-                "key": key,
-                "trackable": {"type": trackable_type, "id": trackable_id, "name": self._name_of(trackable_type, trackable_id)},
-                "recipient": {"type": recipient_type, "id": recipient_id, "name": self._name_of(recipient_type, recipient_id)},
-                "parameters": _text(row, "parameters")[:_PARAMETERS_MAX],
-            }
-            self.plan.events.append(new)
-        for planned_repository in self.plan.repositories:
-            for planned in planned_repository.tags:
-                if planned.source_id in pushed_tags:
-                    continue
+            _, action, _, tag = self._activity(row)
+            if action == "push" and tag is not None:
+                pushed_tags.add(int(tag["id"]))
+        unpushed = [
+            (repository.name, planned) for repository in self.plan.repositories for planned in repository.tags
+            if planned.source_id not in pushed_tags
+        ]
+        self.plan.event_count = len(self.data.rows("activities")) + len(unpushed)
+
+        def events() -> Iterator[NewEvent]:
+            for row in self.data.rows("activities"):
+                yield self._activity_event(row)
+            for repository, planned in unpushed:
                 tag = self.tags[planned.source_id]
                 actor = self.user_names.get(_int(tag, "user_id") or -1) or _text(tag, "username")
-                event_id = f"portus-tag-{planned.source_id}"
-                new = self._event(event_id, planned.pushed_at, "push", planned_repository.name, tag, actor)
+                new = self._event(f"{EVENT_ID_PREFIX}tag-{planned.source_id}", planned.pushed_at, "push", repository, tag, actor)
                 new.body["portus"] = {"key": "tag", "note": "the tag as Portus held it (no push activity names it)"}
-                self.plan.events.append(new)
-        self.plan.events.sort(key=lambda e: (e.created_at_ms, e.id))
+                yield new
+
+        self.plan.make_events = events
+
+    def _activity_event(self, row: Row) -> NewEvent:
+        key, action, repository, tag = self._activity(row)
+        actor = self._name_of(_text(row, "owner_type"), _int(row, "owner_id"))
+        trackable_type, trackable_id = _text(row, "trackable_type"), _int(row, "trackable_id")
+        recipient_type, recipient_id = _text(row, "recipient_type"), _int(row, "recipient_id")
+        new = self._event(f"{EVENT_ID_PREFIX}activity-{row['id']}", _time(row), action, repository, tag, actor)
+        new.body["portus"] = {
+            "key": key,
+            "trackable": {"type": trackable_type, "id": trackable_id, "name": self._name_of(trackable_type, trackable_id)},
+            "recipient": {"type": recipient_type, "id": recipient_id, "name": self._name_of(recipient_type, recipient_id)},
+            "parameters": _text(row, "parameters")[:_PARAMETERS_MAX],
+        }
+        return new
 
 
 def plan_import(data: PortusData) -> Plan:
@@ -525,6 +551,6 @@ def kinds(plan: Plan) -> Iterable[tuple[str, int]]:
     yield "token", len(plan.tokens)
     yield "repository", len(plan.repositories)
     yield "tag", sum(len(r.tags) for r in plan.repositories)
-    yield "event", len(plan.events)
+    yield "event", plan.event_count
     yield "webhook", len(plan.webhooks)
 

@@ -24,6 +24,7 @@ from typing import Protocol, TextIO, TypeVar
 from gateway import names
 from gateway.auth.policy import ALL_REPOSITORY_ACTIONS
 from gateway.portus.plan import (
+    EVENT_ID_PREFIX,
     ORIGIN,
     Plan,
     PlannedMember,
@@ -38,7 +39,7 @@ from gateway.portus.plan import (
 )
 from gateway.services.context import Services
 from gateway.services.errors import Invalid
-from gateway.store import AppToken, Webhook
+from gateway.store import AppToken, ImportedTag, NewEvent, Webhook
 
 log = logging.getLogger(__name__)
 
@@ -251,24 +252,41 @@ class _Importer:
         self.progress.start("tag", total)
         count = self.report.count("tag")
         for repository in repositories:
+            new = []
             for tag in repository.tags:
-                self.progress.advance()
                 if tag.source_id in done:
                     count.unchanged += 1
                 elif repository.name not in self.repositories:
                     self.skip("tag", tag.source_id, f"{repository.name}:{tag.name}: its repository is not imported")
                 else:
-                    await self.store.import_tag(repository.name, tag.name, tag.digest, tag.size, tag.pushed_at)
-                    await self.record("tag", tag.source_id, f"{repository.name}:{tag.name}", digest=tag.digest)
-                    count.imported += 1
+                    new.append(tag)
+            if new:
+                await self.store.import_tags(repository.name, [ImportedTag(t.name, t.digest, t.size, t.pushed_at) for t in new])
+                await self.store.record_imports(
+                    ORIGIN, "tag", [(t.source_id, f"{repository.name}:{t.name}", detail(digest=t.digest)) for t in new]
+                )
+                count.imported += len(new)
+            self.progress.advance(len(repository.tags))
 
     async def events(self) -> None:
         """The audit entries, in batches; an entry whose id is stored already came from an earlier run."""
-        events = self.plan.events
-        self.progress.start("event", len(events))
+        stored = await self.store.event_ids_with_prefix(EVENT_ID_PREFIX)
         count = self.report.count("event")
-        for start in range(0, len(events), _EVENT_BATCH):
-            batch = events[start:start + _EVENT_BATCH]
+        self.progress.start("event", self.plan.event_count)
+        batch: list[NewEvent] = []
+        for event in self.plan.events():
+            if event.id in stored:
+                count.unchanged += 1
+                self.progress.advance()
+                continue
+            batch.append(event)
+            if len(batch) >= _EVENT_BATCH:
+                await self._add_events(batch, count)
+                batch = []
+        await self._add_events(batch, count)
+
+    async def _add_events(self, batch: list[NewEvent], count: KindCount) -> None:
+        if batch:
             added = await self.store.add_events(batch)
             count.imported += added
             count.unchanged += len(batch) - added

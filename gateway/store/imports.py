@@ -3,7 +3,20 @@ rows (`imported_rows`), and the inserts that keep a source row's own times."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from gateway.store.sql import SQLBase, now
+
+_BATCH = 100  # rows per multi-row INSERT: a few hundred parameters, far below every driver's limit
+
+
+@dataclass(frozen=True)
+class ImportedTag:
+    tag: str
+    digest: str
+    image_size: int
+    pushed_at: int
 
 
 class ImportQueries(SQLBase):
@@ -58,24 +71,45 @@ class ImportQueries(SQLBase):
             {"name": name, "at": created_at, "push": last_push_at, "pull": last_pull_at},
         )
 
-    async def import_tag(self, repository: str, tag: str, digest: str, image_size: int, pushed_at: int) -> None:
-        """A tag as the source knew it: its digest, the image's size and when it was pushed. The
-        media type and the manifest's own size are unknown ("" and 0) until it is pushed again."""
-        params = {"repository": repository, "tag": tag, "digest": digest, "size": image_size, "at": pushed_at}
-        manifest = await self.fetch_one(
-            "SELECT digest FROM manifests WHERE repository = :repository AND digest = :digest", params
+    async def import_tags(self, repository: str, tags: Sequence[ImportedTag]) -> None:
+        """The tags of a repository new to the index, as the source knew them: digest, the image's
+        size, when pushed. The media type and the manifest's own size are unknown ("" and 0)
+        until it is pushed again. A few multi-row INSERTs, not a few statements a tag."""
+        manifests: dict[str, ImportedTag] = {}
+        for tag in tags:
+            manifests.setdefault(tag.digest, tag)
+        await self._insert_rows(
+            "manifests (repository, digest, media_type, size, pushed_at, image_size)", "(:r{i}, :d{i}, '', 0, :at{i}, :size{i})",
+            [{"r": repository, "d": t.digest, "at": t.pushed_at, "size": t.image_size} for t in manifests.values()],
         )
-        if manifest is None:
-            await self.execute(
-                "INSERT INTO manifests (repository, digest, media_type, size, pushed_at, image_size)"
-                " VALUES (:repository, :digest, '', 0, :at, :size)",
-                params,
-            )
-        await self.execute(
-            "INSERT INTO tags (repository, tag, digest, media_type, size, pushed_at)"
-            " VALUES (:repository, :tag, :digest, '', 0, :at)",
-            params,
+        await self._insert_rows(
+            "tags (repository, tag, digest, media_type, size, pushed_at)", "(:r{i}, :t{i}, :d{i}, '', 0, :at{i})",
+            [{"r": repository, "t": t.tag, "d": t.digest, "at": t.pushed_at} for t in tags],
         )
+
+    async def record_imports(self, origin: str, kind: str, rows: Sequence[tuple[int, str, str]]) -> None:
+        """`record_import` for many (source id, target, detail) rows at once."""
+        moment = now()
+        await self._insert_rows(
+            "imported_rows (origin, kind, source_id, target, detail, imported_at)", "(:o{i}, :k{i}, :s{i}, :t{i}, :d{i}, :at{i})",
+            [{"o": origin, "k": kind, "s": s, "t": t, "d": d, "at": moment} for s, t, d in rows],
+        )
+
+    async def _insert_rows(self, into: str, values: str, rows: Sequence[dict[str, object]]) -> None:
+        for start in range(0, len(rows), _BATCH):
+            params: dict[str, object] = {}
+            listed = []
+            for i, row in enumerate(rows[start:start + _BATCH]):
+                listed.append(values.format(i=i))
+                params.update({f"{key}{i}": value for key, value in row.items()})
+            await self.execute(f"INSERT INTO {into} VALUES " + ", ".join(listed), params)
+
+    async def event_ids_with_prefix(self, prefix: str) -> set[str]:
+        """The ids of the stored events whose id starts with `prefix` (a range of the unique index)."""
+        rows = await self.fetch_all(
+            "SELECT id FROM events WHERE id >= :low AND id < :high", {"low": prefix, "high": prefix + "\uffff"}
+        )
+        return {str(r["id"]) for r in rows}
 
     async def move_webhook_cursors(self, caught_up_at: int, to: int) -> int:
         """Webhooks that had delivered everything up to `caught_up_at` now start after `to`: events

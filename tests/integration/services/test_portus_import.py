@@ -369,7 +369,7 @@ async def test_a_failure_part_way_rolls_back_every_write(portus: Portus, fresh: 
     async def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(store, "import_tag", broken)
+    monkeypatch.setattr(store, "import_tags", broken)
     with pytest.raises(RuntimeError):
         await import_portus(services, plan, dry_run=False)
     assert await store.list_users() == [] and await store.list_teams() == []
