@@ -19,6 +19,7 @@ from yarl import URL
 from gateway.store import open_store
 from tests.e2e.clients import Skopeo
 from tests.e2e.test_docker_login import DockerCLI
+from tests.integration.ui.test_cross_site import _form, _post
 from tests.support.oci_layout import build_layout
 from tests.support.portus import CONTRIBUTOR, OWNER, PROTECTED, VIEWER, PortusDatabase, portus_database
 from tests.support.processes import Gateway, Registry, free_port, mariadb_database
@@ -39,6 +40,21 @@ def portus() -> Iterator[PortusDatabase]:
         db.token(alice, "alice", "ci")
         yield db
     drop()
+
+
+async def token_shown_as_imported(gateway: Gateway, user: str, password: str) -> None:
+    """The API and the web UI's token list say where the token came from."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
+        auth = {"Authorization": aiohttp.encode_basic_auth(user, password)}
+        async with session.get(f"{gateway.url}/api/v1/users/{user}/tokens", headers=auth) as response:
+            body = await response.json()
+        assert [(t["name"], t["imported_from"]) for t in body["items"]] == [("ci", "portus")], body
+        token, jar = await _form(session, f"{gateway.url}/ui/login")
+        form = {"csrf": token, "username": user, "password": password}
+        status, _, cookies = await _post(session, f"{gateway.url}/ui/login", form, jar, gateway.url)
+        assert status == 303, status
+        async with session.get(f"{gateway.url}/ui/tokens", headers={"Cookie": f"portus_session={cookies['portus_session']}"}) as page:
+            assert 'ci <span class="meta">(imported from Portus)</span>' in await page.text()
 
 
 async def granted(gateway: Gateway, user: str | None, password: str | None, scope: str) -> set[str]:
@@ -112,6 +128,7 @@ async def test_a_portus_installation_moves_over_with_its_passwords_tokens_and_ro
     assert with_token.ok, with_token.describe()
     listed = gateway.cli("token", "list", "alice")
     assert "ci id=" in listed.stdout and "imported=portus" in listed.stdout
+    await token_shown_as_imported(gateway, "alice", portus.passwords["alice"])
 
     # Roles as in Portus: a contributor pushes, a viewer only pulls; a protected namespace is
     # pulled by any signed-in user, not by anonymous callers or into a private one.
