@@ -49,6 +49,14 @@ class Store(
             rows = []
         return {int(r["version"]) for r in rows}
 
+    async def _holds_a_users_table(self) -> bool:
+        """A `users` table before the gateway's first migration is some other application's."""
+        try:
+            await self.fetch_all("SELECT 1 AS one FROM users LIMIT 1")
+        except StoreUnavailable:
+            return False
+        return True
+
     def render(self, sql: str) -> str:
         """A migration statement in this dialect's SQL."""
         return sql.format(autoincrement_pk=self.autoincrement_pk)
@@ -58,6 +66,11 @@ class Store(
         applied_now: list[int] = []
         async with await self._migration_lock():
             done = await self.applied_migrations()
+            if not done and await self._holds_a_users_table():
+                raise StoreUnavailable(
+                    "the database holds another application's tables (Portus's, with MARIADB_DATABASE unchanged?): "
+                    "give the gateway a database of its own and import Portus's with `import portus --from`"
+                )
             for version, statements in MIGRATIONS:
                 if version in done:
                     continue

@@ -24,7 +24,7 @@ from gateway.portus.source import PortusSourceError, read_portus
 from gateway.services.context import Services
 from gateway.services.events import EventQuery, list_events
 from gateway.services.portus_import import ImportRefused, ImportReport, import_portus
-from gateway.store import Store, Webhook, open_store
+from gateway.store import Store, StoreUnavailable, Webhook, open_store
 from tests.support.portus import (
     CONTRIBUTOR,
     FORM,
@@ -383,3 +383,12 @@ async def test_a_database_that_is_not_portus_is_refused_in_one_line() -> None:
             await read_portus(url)
     finally:
         drop()
+
+
+async def test_the_gateway_refuses_to_put_its_tables_into_portuss_database(portus: Portus) -> None:
+    store = await open_store(portus.url)
+    try:
+        with pytest.raises(StoreUnavailable, match="holds another application's tables"):
+            await store.migrate()
+    finally:
+        await store.close()
