@@ -38,23 +38,31 @@ def portus() -> Iterator[PortusDatabase]:
         db.namespace("web", team)
         db.namespace("shared", team, PROTECTED)
         db.token(alice, "alice", "ci")
+        db.activity("team.add_member", ("Team", team), alice, ("User", bob))
         yield db
     drop()
 
 
-async def token_shown_as_imported(gateway: Gateway, user: str, password: str) -> None:
-    """The API and the web UI's token list say where the token came from."""
+async def ui_page(gateway: Gateway, user: str, password: str, path: str) -> str:
+    """A web UI page as `user` sees it, signed in through the login form."""
     async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
-        auth = {"Authorization": aiohttp.encode_basic_auth(user, password)}
-        async with session.get(f"{gateway.url}/api/v1/users/{user}/tokens", headers=auth) as response:
-            body = await response.json()
-        assert [(t["name"], t["imported_from"]) for t in body["items"]] == [("ci", "portus")], body
         token, jar = await _form(session, f"{gateway.url}/ui/login")
         form = {"csrf": token, "username": user, "password": password}
         status, _, cookies = await _post(session, f"{gateway.url}/ui/login", form, jar, gateway.url)
         assert status == 303, status
-        async with session.get(f"{gateway.url}/ui/tokens", headers={"Cookie": f"portus_session={cookies['portus_session']}"}) as page:
-            assert 'ci <span class="meta">(imported from Portus)</span>' in await page.text()
+        async with session.get(f"{gateway.url}{path}", headers={"Cookie": f"portus_session={cookies['portus_session']}"}) as page:
+            assert page.status == 200
+            return await page.text()
+
+
+async def token_shown_as_imported(gateway: Gateway, user: str, password: str) -> None:
+    """The API and the web UI's token list say where the token came from."""
+    async with aiohttp.ClientSession() as session:
+        auth = {"Authorization": aiohttp.encode_basic_auth(user, password)}
+        async with session.get(f"{gateway.url}/api/v1/users/{user}/tokens", headers=auth) as response:
+            body = await response.json()
+    assert [(t["name"], t["imported_from"]) for t in body["items"]] == [("ci", "portus")], body
+    assert 'ci <span class="meta">(imported from Portus)</span>' in await ui_page(gateway, user, password, "/ui/tokens")
 
 
 async def granted(gateway: Gateway, user: str | None, password: str | None, scope: str) -> set[str]:
@@ -129,6 +137,7 @@ async def test_a_portus_installation_moves_over_with_its_passwords_tokens_and_ro
     listed = gateway.cli("token", "list", "alice")
     assert "ci id=" in listed.stdout and "imported=portus" in listed.stdout
     await token_shown_as_imported(gateway, "alice", portus.passwords["alice"])
+    assert "portus team.add_member" in await ui_page(gateway, *Gateway.ADMIN, "/ui/audit?action=portus")
 
     # Roles as in Portus: a contributor pushes, a viewer only pulls; a protected namespace is
     # pulled by any signed-in user, not by anonymous callers or into a private one.
