@@ -53,6 +53,7 @@ def test_a_dry_run_writes_nothing_and_the_import_seals_webhook_credentials(portu
         ("postgres://u:p@127.0.0.1/portus", "--from: expected mysql://USER:PASS@HOST:PORT/DB"),
         (f"mysql://root@127.0.0.1:{free_port()}/portus", "cannot read the Portus database at 127.0.0.1:"),
     ],
+    ids=["not-mysql", "unreachable"],  # the same ids in every xdist worker, whatever port was free
 )
 def test_a_bad_or_unreachable_source_fails_in_one_line(source: str, message: str, tmp_path: Path) -> None:
     result = _offline(tmp_path).cli("import", "portus", "--from", source, check=False)
