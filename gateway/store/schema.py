@@ -329,4 +329,15 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
             "ALTER TABLE manifests ADD COLUMN platforms VARCHAR(1024) NULL",
         ),
     ),
+    (
+        15,
+        (
+            # Where an account comes from: 'local' (a password of ours) or a directory ('ldap',
+            # 'oidc') that decides its password and its groups (gateway/identity/).
+            "ALTER TABLE users ADD COLUMN source VARCHAR(16) NOT NULL DEFAULT 'local'",
+            # Which directory added a membership: a sync changes and removes only those it added,
+            # never members added by hand (NULL).
+            "ALTER TABLE team_members ADD COLUMN managed_by VARCHAR(16) NULL",
+        ),
+    ),
 )
