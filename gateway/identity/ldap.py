@@ -106,11 +106,12 @@ class _Refused(Exception):
 class LdapDirectory:
     def __init__(self, config: LdapConfig) -> None:
         self.config = config
-        self._servers = [self._server(url) for url in config.urls]
         self._first = 0  # the server that answered last
         self._executor = ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="ldap")
 
     def _server(self, url: str) -> ldap3.Server:
+        """A new one for each connection: an ldap3 Server remembers an address that once failed
+        as unavailable, and would go on refusing it after the directory is back."""
         tls = None
         if url.startswith("ldaps://") or self.config.start_tls:
             tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=self.config.ca_file)  # the system's CAs when None
@@ -144,12 +145,12 @@ class LdapDirectory:
         """A connection bound as `user` (anonymous when None) on the first server that answers;
         _Refused when the server says the credentials are wrong."""
         problems = []
-        count = len(self._servers)
+        count = len(self.config.urls)
         for offset in range(count):
             index = (self._first + offset) % count
             connection = ldap3.Connection(
-                # receive_timeout: whole seconds (ldap3 packs it into a socket option)
-                self._servers[index], user=user, password=password, receive_timeout=math.ceil(self.config.timeout),
+                self._server(self.config.urls[index]), user=user, password=password,
+                receive_timeout=math.ceil(self.config.timeout),  # whole seconds: ldap3 packs it into a socket option
                 raise_exceptions=False, auto_referrals=False,
             )
             try:

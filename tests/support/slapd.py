@@ -37,6 +37,7 @@ PEOPLE_GROUPS: dict[str, tuple[str, ...]] = {
     "leo": (),
     "lisa": (),
     "lou": ("web-devs",),
+    "lily": ("web-devs",),
 }
 GROUP_NAMES = ("web-devs", "admins")
 
