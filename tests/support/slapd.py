@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import ipaddress
+import json
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -203,3 +204,18 @@ class Slapd:
 
     def remove_person(self, person: str) -> None:
         self.modify(f"dn: {person_dn(person)}\nchangetype: delete\n")
+
+
+def gateway_env(slapd: Slapd, team: str = "web") -> dict[str, str]:
+    """The gateway's [ldap] settings for this directory: search-then-bind as the service
+    account, `admins` the admin group, `web-devs` contributors of `team`."""
+    return {
+        "GATEWAY_LDAP_URL": slapd.url,
+        "GATEWAY_LDAP_BIND_DN": SERVICE_DN,
+        "GATEWAY_LDAP_BIND_PASSWORD": SERVICE_PW,
+        "GATEWAY_LDAP_USER_BASE": PEOPLE,
+        "GATEWAY_LDAP_GROUP_BASE": GROUPS,
+        "GATEWAY_LDAP_ADMIN_GROUP": group_dn("admins").upper(),  # DNs compare without case
+        "GATEWAY_LDAP_TEAM_GROUPS": json.dumps({team: {"group": group_dn("web-devs"), "role": "contributor"}}),
+        "GATEWAY_LDAP_TIMEOUT": "2",
+    }

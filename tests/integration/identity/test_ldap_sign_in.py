@@ -6,7 +6,6 @@ a clear 503 for its users while local accounts and application tokens keep worki
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,7 +23,7 @@ from gateway.identity.group_sync import GroupPlan
 from gateway.services import directory
 from gateway.services.context import Services
 from tests.support.processes import Registry
-from tests.support.slapd import GROUPS, PEOPLE, SERVICE_DN, SERVICE_PW, Slapd, group_dn, password
+from tests.support.slapd import Slapd, gateway_env, password
 
 ADMIN, ADMIN_PW = "root", "root-local-password"
 TEAM = "web"
@@ -39,15 +38,8 @@ def ldap_env(slapd: Slapd, data_dir: Path, upstream: str) -> dict[str, str]:
         "GATEWAY_AUTH_PASSWORD_COST": "10",
         "GATEWAY_ADMIN_USERNAME": ADMIN,
         "GATEWAY_ADMIN_PASSWORD": ADMIN_PW,
-        "GATEWAY_LDAP_URL": slapd.url,
-        "GATEWAY_LDAP_BIND_DN": SERVICE_DN,
-        "GATEWAY_LDAP_BIND_PASSWORD": SERVICE_PW,
-        "GATEWAY_LDAP_USER_BASE": PEOPLE,
-        "GATEWAY_LDAP_GROUP_BASE": GROUPS,
-        "GATEWAY_LDAP_ADMIN_GROUP": group_dn("admins").upper(),  # DNs compare without case
-        "GATEWAY_LDAP_TEAM_GROUPS": json.dumps({TEAM: {"group": group_dn("web-devs"), "role": "contributor"}}),
+        **gateway_env(slapd, TEAM),
         "GATEWAY_LDAP_SYNC_INTERVAL": "3600",  # the tests sync when they want to
-        "GATEWAY_LDAP_TIMEOUT": "2",
     }
 
 
