@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 SOURCE = "ldap"
 _INVALID_CREDENTIALS = 49
+_NO_SUCH_OBJECT = 32
+_SIZE_LIMIT_EXCEEDED = 4
 _MAX_GROUPS = 10_000
 _THREADS = 4
 _RDN_SEPARATOR = re.compile(r"(?<!\\),")
@@ -190,7 +192,14 @@ class LdapDirectory:
             log.warning("LDAP search under %r failed: %s", base, exc)
             raise DirectoryUnavailable("the LDAP directory is unavailable") from None
         result = (connection.result or {}).get("result")
-        if not ok and result not in (0, 4, 32):  # success, size limit exceeded, no such object
+        if result == _NO_SUCH_OBJECT and scope == ldap3.BASE:
+            return []  # the user's own DN (direct bind): no such user
+        if result == _NO_SUCH_OBJECT:
+            # A base that does not exist is a mistake in the settings, not a directory without
+            # users: treated as one, a sync would disable every LDAP account.
+            log.error("LDAP search base %r does not exist (check ldap.user_base and ldap.group_base)", base)
+            raise DirectoryUnavailable("the LDAP directory is unavailable")
+        if not ok and result not in (0, _SIZE_LIMIT_EXCEEDED):
             log.warning("LDAP search under %r answered %s", base, (connection.result or {}).get("description"))
             raise DirectoryUnavailable("the LDAP directory is unavailable")
         return list(connection.entries)

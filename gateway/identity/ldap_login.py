@@ -60,21 +60,34 @@ class LdapSignIn:
 
     async def sync_all(self) -> SyncRound:
         """Look every LDAP account up again and apply what the directory says now; raises
-        DirectoryUnavailable (the round stops, nothing is changed for those not yet looked up)."""
-        checked = changed = disabled = 0
+        DirectoryUnavailable (the round stops, nothing is changed for those not yet looked up).
+
+        Accounts the directory no longer has are disabled at the end of the round, unless it
+        found none of several: a directory that answers "nobody" for everyone (a service account
+        that lost its read access, a filter changed by mistake) is a fault to report, not a
+        reason to lock every LDAP user out."""
+        checked = changed = 0
+        missing: list[str] = []
         after = ""
         while users := await self._services.store.list_users_from(SOURCE, after, _PAGE):
             for user in users:
                 checked += 1
                 entry = await self.directory.lookup(user.name)
                 if entry is None:
-                    disabled += await accounts.forget_directory_user(self._services, user.name, SOURCE)
-                    continue
-                if user.disabled:
-                    continue
-                result = await accounts.apply_group_plan(self._services, user.name, SOURCE, self._plan(entry))
-                changed += bool(result.added or result.changed or result.removed or result.admin is not None)
+                    missing.append(user.name)
+                elif not user.disabled:
+                    result = await accounts.apply_group_plan(self._services, user.name, SOURCE, self._plan(entry))
+                    changed += bool(result.added or result.changed or result.removed or result.admin is not None)
             after = users[-1].name
+        if len(missing) > 1 and len(missing) == checked:
+            log.error(
+                "LDAP sync: the directory found none of the %d LDAP accounts; none disabled (check ldap.user_base,"
+                " ldap.user_filter and the service account's read access)", checked,
+            )
+            return SyncRound(checked, changed, 0)
+        disabled = 0
+        for name in missing:
+            disabled += await accounts.forget_directory_user(self._services, name, SOURCE)
         return SyncRound(checked, changed, disabled)
 
     async def run(self, interval: float) -> None:

@@ -124,3 +124,12 @@ async def test_no_answer_and_a_refused_service_account_are_unavailable_not_wrong
 def test_dns_compare_without_case_and_spaces() -> None:
     assert normalize_dn("CN=Web-Devs , OU=Groups,dc=Example,dc=org") == "cn=web-devs,ou=groups,dc=example,dc=org"
     assert normalize_dn(r"cn=a\,b,dc=org") == r"cn=a\,b,dc=org"
+
+
+async def test_a_search_base_that_does_not_exist_is_a_fault_not_an_empty_directory(directory: Directory) -> None:
+    with pytest.raises(DirectoryUnavailable):
+        await directory(user_base=f"ou=peple,{PEOPLE.split(',', 1)[1]}").lookup("lara")
+    with pytest.raises(DirectoryUnavailable):
+        await directory(group_base=f"ou=grups,{GROUPS.split(',', 1)[1]}").authenticate("lara", password("lara"))
+    direct = directory(bind_dn=None, bind_password=None, user_base=None, user_dn_template=f"uid={{username}},{PEOPLE}")
+    assert await direct.authenticate("nobody", "some-password") is None, "in direct bind, a missing DN is a missing user"

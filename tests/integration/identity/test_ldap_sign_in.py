@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from gateway.app import create_app
 from gateway.auth.credentials import hash_password
 from gateway.config import load_settings
 from gateway.identity.group_sync import GroupPlan
+from gateway.identity.ldap import LdapDirectory
+from gateway.identity.ldap_login import LdapSignIn
 from gateway.services import directory
 from gateway.services.context import Services
 from tests.support.processes import Registry
@@ -52,6 +55,11 @@ async def client(slapd: Slapd, registry: Registry, tmp_path: Path) -> AsyncItera
         await store.create_team(TEAM)
         await store.create_namespace(TEAM, TEAM, "private")
         yield test_client
+
+
+def _services(client: TestClient[Any, Any]) -> Services:
+    app = client.app
+    return Services(app[keys.STORE], app[keys.HASHER], app[keys.REVOCATIONS], app[keys.POLICY_RULES])
 
 
 def _basic(user: str, secret: str) -> dict[str, str]:
@@ -137,8 +145,7 @@ async def test_leaving_a_group_takes_push_away_at_the_next_sync_with_the_tokens_
 
 
 async def test_a_sign_in_syncs_at_once_and_its_own_token_works(client: TestClient[Any, Any], slapd: Slapd) -> None:
-    app = client.app
-    services = Services(app[keys.STORE], app[keys.HASHER], app[keys.REVOCATIONS], app[keys.POLICY_RULES])
+    services = _services(client)
     await directory.provision_user(services, "lily", "ldap")  # synced before, never signed in here (nothing cached)
     await directory.apply_group_plan(services, "lily", "ldap", GroupPlan({TEAM: "contributor"}))
     slapd.leave_group("lily", "web-devs")
@@ -158,6 +165,20 @@ async def test_a_user_gone_from_the_directory_is_disabled_at_the_next_sync(clien
     assert user is not None and user.disabled
     status, _ = await token(client, "liam", password("liam"))
     assert status == 401
+
+
+async def test_a_sync_that_finds_none_of_the_users_disables_nobody(client: TestClient[Any, Any], slapd: Slapd) -> None:
+    for name in ("lara", "lisa"):
+        await granted(client, name)
+    app = client.app
+    config = replace(app[keys.LDAP].directory.config, user_filter="(uid=renamed-{username})")  # a mistake in the settings
+    blind = LdapDirectory(config)
+    try:
+        done = await LdapSignIn(blind, _services(client)).sync_all()
+    finally:
+        blind.close()
+    assert (done.checked, done.disabled) == (2, 0)
+    assert not any(user.disabled for user in await app[keys.STORE].list_users_from("ldap"))
 
 
 async def test_a_directory_user_changes_their_password_in_the_directory_not_here(client: TestClient[Any, Any]) -> None:
