@@ -97,6 +97,7 @@ class Authenticator:
         self._cache = cache
         self._throttle = throttle
         self._checking: dict[bytes, asyncio.Future[bool]] = {}
+        self._binding: dict[bytes, asyncio.Future[User | None]] = {}
         self._rehashing: dict[str, asyncio.Task[None]] = {}
 
     def retry_after(self, username: str, address: str) -> int:
@@ -165,13 +166,28 @@ class Authenticator:
         directory stops working here within the cache's lifetime), without a sync."""
         key = CredentialCache.key(username, password, "\0" + directory.source)
         if user is None or not self._cache.hit(key):
-            user = await directory.sign_in(username, password)
+            user = await self._sign_in_once(key, directory, username, password)
             if user is None:
                 return None, f"wrong password, or no such user in the {directory.source} directory"
             self._cache.remember(key)
         if user.disabled:
             return None, "user is disabled"
         return Identity(user.name, admin=user.admin), ""
+
+    async def _sign_in_once(self, key: bytes, directory: DirectoryLogin, username: str, password: str) -> User | None:
+        """One directory bind (and sync) for concurrent sign-ins with the same credentials (a
+        CI fleet starting at once), as `_verify_once` is one KDF run; a failure reaches them all."""
+        binding = self._binding.get(key)
+        if binding is None:
+            binding = asyncio.ensure_future(directory.sign_in(username, password))
+            self._binding[key] = binding
+            binding.add_done_callback(lambda done: self._bound(key, done))
+        return await asyncio.shield(binding)
+
+    def _bound(self, key: bytes, done: asyncio.Future[User | None]) -> None:
+        self._binding.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved here too: every caller may have gone away
 
     def _rehash_later(self, username: str, password: str, old_hash: str) -> None:
         """Store a hash at the current cost in place of `old_hash` (once per user at a time)."""

@@ -6,6 +6,7 @@ a clear 503 for its users while local accounts and application tokens keep worki
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -21,7 +22,7 @@ from gateway.app import create_app
 from gateway.auth.credentials import hash_password
 from gateway.config import load_settings
 from gateway.identity.group_sync import GroupPlan
-from gateway.identity.ldap import LdapDirectory
+from gateway.identity.ldap import DirectoryEntry, LdapDirectory
 from gateway.identity.ldap_login import LdapSignIn
 from gateway.services import directory
 from gateway.services.context import Services
@@ -124,6 +125,24 @@ async def test_wrong_unknown_and_injected_credentials_are_refused(client: TestCl
     status, body = await token(client, user, secret)
     assert (status, body["error"]) == (401, "invalid_grant")
     assert await client.app[keys.STORE].list_users_from("ldap") == []
+
+
+async def test_a_burst_of_the_same_sign_in_binds_once(client: TestClient[Any, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    directory_client = client.app[keys.LDAP].directory
+    binds: list[str] = []
+    real = directory_client.authenticate
+
+    async def counted(username: str, secret: str) -> DirectoryEntry | None:
+        binds.append(username)
+        return await real(username, secret)
+
+    monkeypatch.setattr(directory_client, "authenticate", counted)
+    answers = await asyncio.gather(*(token(client, "lara", password("lara"), f"repository:{REPO}:pull") for _ in range(8)))
+    assert [status for status, _ in answers] == [200] * 8
+    assert binds == ["lara"]
+    wrong = await asyncio.gather(*(token(client, "lara", "not-her-password") for _ in range(3)))
+    assert [status for status, _ in wrong] == [401] * 3
+    assert binds == ["lara", "lara"], "a burst of the same wrong password is one bind too"
 
 
 async def test_leaving_a_group_takes_push_away_at_the_next_sync_with_the_tokens_issued_before(
