@@ -107,6 +107,8 @@ async def test_a_directory_password_works_at_the_token_endpoint_the_api_and_the_
     assert me.status == 200 and (await me.json())["source"] == "ldap"
     status, _ = await web_sign_in(client, "lara", password("lara"))
     assert status == 303
+    account = await (await client.get("/ui/account")).text()
+    assert "password of the LDAP directory; change it there" in account and "new_password" not in account
 
 
 async def test_the_admin_group_makes_an_admin_and_others_are_not(client: TestClient[Any, Any]) -> None:
