@@ -40,6 +40,7 @@ async def test_a_mapped_group_pushes_and_leaving_it_takes_push_away_at_the_next_
 
     pushed = skopeo.copy(f"oci:{layout.path}:v1", skopeo.ref(repository, "v1"), dest_creds=credentials)
     assert pushed.ok, pushed.describe()
+    assert f"{USER} (ldap)" in gateway.cli("user", "list").stdout.splitlines(), "made at the first sign-in"
 
     scope = f"repository:{repository}:pull,push"
     async with aiohttp.ClientSession() as session:
