@@ -178,7 +178,16 @@ async def test_a_sign_in_syncs_at_once_and_its_own_token_works(client: TestClien
 
 
 async def test_a_user_gone_from_the_directory_is_disabled_at_the_next_sync(client: TestClient[Any, Any], slapd: Slapd) -> None:
-    assert await granted(client, "liam") == f"repository:{REPO}:pull,push"
+    login = await client.get(  # as `docker login` does: it keeps the refresh token
+        "/v2/token", params={"offline_token": "true", "client_id": "docker"}, headers=_basic("liam", password("liam"))
+    )
+    refresh_token = (await login.json())["refresh_token"]
+
+    async def refresh() -> int:
+        form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "scope": f"repository:{REPO}:pull"}
+        return (await client.post("/v2/token", data=form)).status
+
+    assert await refresh() == 200
     slapd.remove_person("liam")
     done = await client.app[keys.LDAP].sync_all()
     assert done.disabled == 1
@@ -186,6 +195,7 @@ async def test_a_user_gone_from_the_directory_is_disabled_at_the_next_sync(clien
     assert user is not None and user.disabled
     status, _ = await token(client, "liam", password("liam"))
     assert status == 401
+    assert await refresh() == 400, "docker's stored login ends with the account"
 
 
 async def test_a_sync_that_finds_none_of_the_users_disables_nobody(client: TestClient[Any, Any], slapd: Slapd) -> None:
