@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import ConfigError, load_settings
+from gateway.config import ConfigError, describe, load_settings
 from gateway.identity.group_sync import TeamGroup
 from gateway.identity.ldap import LdapConfig
 
@@ -31,6 +31,7 @@ def test_several_urls_a_secret_file_and_a_team_map_from_toml(tmp_path: Path) -> 
         TeamGroup("web", "cn=web,ou=groups,dc=example,dc=org", "viewer"),
         TeamGroup("ops", "cn=ops,ou=groups,dc=example,dc=org", "owner"),
     )
+    assert describe(settings)["ldap_bind_password"] == "****", "config show masks it"
     ldap = LdapConfig.from_settings(settings)
     assert ldap is not None and ldap.mapping.admin_group == "cn=admins,ou=groups,dc=example,dc=org"
     assert LdapConfig.from_settings(load_settings({})) is None
