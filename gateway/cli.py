@@ -264,7 +264,10 @@ def _user_command(settings: Settings, args: argparse.Namespace) -> None:
             print(f"password of {name} changed; {changed.revoked_logins} stored login(s) (refresh tokens) revoked")
         else:
             for user in await users.list_users(services, OPERATOR):
-                flags = [f for f, on in (("admin", user.admin), ("disabled", user.disabled)) if on]
+                flags = [
+                    f for f, on in (("admin", user.admin), ("disabled", user.disabled), (user.source, user.source != "local"))
+                    if on
+                ]
                 print(user.name + (f" ({', '.join(flags)})" if flags else ""))
 
     asyncio.run(_with_store(settings, work))

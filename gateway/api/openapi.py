@@ -92,6 +92,7 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "User": _object(
         {"name": USER_NAME, "admin": {"type": "boolean"}, "disabled": {"type": "boolean"},
+         "source": {"type": "string", "description": "local, or the directory that owns the account (ldap)"},
          "created_at": TIME, "updated_at": TIME,
          "note": {"type": "string", "description": "only when a PATCH enabled a disabled user: what stays revoked"}},
         ("name", "admin", "disabled", "created_at", "updated_at"), closed=False,
@@ -105,7 +106,13 @@ SCHEMAS: dict[str, Schema] = {
     }),
     "Team": _object({"name": TEAM_NAME, "created_at": TIME}, ("name", "created_at"), closed=False),
     "NewTeam": _object({"name": TEAM_NAME}, ("name",)),
-    "Member": _object({"user": USER_NAME, "role": ROLE}, ("user", "role"), closed=False),
+    "Member": _object(
+        {"user": USER_NAME, "role": ROLE, "managed_by": {
+            "type": "string", "nullable": True,
+            "description": "the directory whose group sync added it (and may remove it); null: added by hand",
+        }},
+        ("user", "role"), closed=False,
+    ),
     "MemberRole": _object({"role": ROLE}, ("role",)),
     "Namespace": _object(
         {"name": NAMESPACE_NAME, "team": {**TEAM_NAME, "nullable": True}, "visibility": VISIBILITY, "created_at": TIME},

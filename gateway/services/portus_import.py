@@ -180,8 +180,12 @@ class _Importer:
         if taken:
             self.conflict("user", user.source_id, f"{user.name!r}: a namespace of that name exists or is reserved here")
             return None
+        # Portus's LDAP users stay the directory's: with [ldap] set, their directory password
+        # signs them in (an OAuth identity cannot be tied to an OpenID subject, so those stay
+        # password-less local accounts until an admin sets a password).
         await store.import_user(
-            user.name, user.password_hash, admin=user.admin, disabled=user.disabled, created_at=user.created_at
+            user.name, user.password_hash, admin=user.admin, disabled=user.disabled, created_at=user.created_at,
+            source="ldap" if user.how == "ldap" else "local",
         )
         return await self.record("user", user.source_id, user.name, how=user.how, email=user.email)
 

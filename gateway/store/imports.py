@@ -43,11 +43,16 @@ class ImportQueries(SQLBase):
         )
         return None if row is None else str(row["detail"])
 
-    async def import_user(self, name: str, password_hash: str, *, admin: bool, disabled: bool, created_at: int) -> None:
+    async def import_user(
+        self, name: str, password_hash: str, *, admin: bool, disabled: bool, created_at: int, source: str = "local"
+    ) -> None:
         await self.execute(
-            "INSERT INTO users (name, password_hash, admin, disabled, created_at, updated_at)"
-            " VALUES (:name, :hash, :admin, :disabled, :at, :at)",
-            {"name": name, "hash": password_hash, "admin": int(admin), "disabled": int(disabled), "at": created_at},
+            "INSERT INTO users (name, password_hash, admin, disabled, created_at, updated_at, source)"
+            " VALUES (:name, :hash, :admin, :disabled, :at, :at, :source)",
+            {
+                "name": name, "hash": password_hash, "admin": int(admin), "disabled": int(disabled),
+                "at": created_at, "source": source,
+            },
         )
 
     async def import_team(self, name: str, created_at: int) -> None:

@@ -191,6 +191,8 @@ async def test_users_keep_flags_and_portus_hashes_and_ldap_oauth_bots_get_no_pas
     for name in ("carol", "gina", "cibot"):
         assert users[name].password_hash == NO_PASSWORD, name
     assert await store.imported_detail("portus", "user", "carol") == '{"how":"ldap","email":"carol@example.test"}'
+    assert users["carol"].source == "ldap", "Portus's LDAP users sign in through the directory"
+    assert users["gina"].source == users["alice"].source == "local"
     assert await store.imported_detail("portus", "user", "gina") == '{"how":"oauth:github","email":"gina@example.test"}'
     assert report.count("user").imported == 8
     assert any("stars" in note for note in report.notes)
