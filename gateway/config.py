@@ -47,6 +47,7 @@ class WebhookSetting:
 
 
 DEFAULT_DATA_DIR = Path("./data")
+DEFAULT_OIDC_SCOPES = ("openid", "profile", "email")
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,14 @@ class Settings:
     ui_session_max: int = 12 * 3600
     ui_anonymous_browsing: bool = False
     trusted_proxies: Networks = ()
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_scopes: tuple[str, ...] = DEFAULT_OIDC_SCOPES
+    oidc_username_claim: str = "preferred_username"
+    oidc_groups_claim: str | None = None
+    oidc_admin_group: str | None = None
+    oidc_button_text: str = "Sign in with OpenID Connect"
 
     def policy_rules(self) -> Rules:
         return Rules(
@@ -126,6 +135,10 @@ class Settings:
     def behind_tls(self) -> bool:
         """Browsers reach us over HTTPS: we serve TLS, or the public URL says a proxy does."""
         return self.tls_cert_file is not None or (self.public_url is not None and self.public_url.scheme == "https")
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return self.oidc_issuer is not None
 
     @property
     def effective_secrets_key_file(self) -> Path:
@@ -353,6 +366,46 @@ def _username(key: str, value: Any) -> str | None:
     return text
 
 
+def _issuer(key: str, value: Any) -> str | None:
+    """An OpenID issuer, kept exactly as written (tokens must name it byte for byte): HTTPS, or
+    plain HTTP only on a loopback address (a provider on the same machine, as in the tests)."""
+    text = _text(key, value).strip()
+    if not text:
+        return None
+    url = _http_url(key, text)
+    if url.scheme != "https" and url.host not in ("127.0.0.1", "::1", "localhost"):
+        raise ConfigError(key, f"an issuer must be an https:// URL (plain http only on loopback), got {text!r}")
+    return text
+
+
+def _scopes(key: str, value: Any) -> tuple[str, ...]:
+    """A TOML list of scopes, or one string of scopes separated by spaces or commas; openid among them."""
+    items = value if isinstance(value, list) else _text(key, value).replace(",", " ").split()
+    if not all(isinstance(item, str) and item and item.isprintable() and " " not in item for item in items):
+        raise ConfigError(key, f"expected scope names, got {value!r}")
+    if "openid" not in items:
+        raise ConfigError(key, "must include openid")
+    return tuple(dict.fromkeys(items))
+
+
+def _claim(key: str, value: Any) -> str:
+    text = _text(key, value).strip()
+    if not text or len(text) > 128 or not text.isprintable():
+        raise ConfigError(key, f"expected a claim name, got {value!r}")
+    return text
+
+
+def _optional_claim(key: str, value: Any) -> str | None:
+    return _claim(key, value) if _text(key, value).strip() else None
+
+
+def _button_text(key: str, value: Any) -> str:
+    text = _text(key, value).strip()
+    if not text or len(text) > 80 or not text.isprintable():
+        raise ConfigError(key, "expected 1-80 printable characters")
+    return text
+
+
 OPTIONS: tuple[Option, ...] = (
     Option("listen", ("listen",), "GATEWAY_LISTEN", _listen),
     Option("upstream_url", ("upstream_url",), "GATEWAY_UPSTREAM_URL", _http_url),
@@ -420,6 +473,17 @@ OPTIONS: tuple[Option, ...] = (
     Option("ui_session_idle", ("ui", "session_idle"), "GATEWAY_UI_SESSION_IDLE", _int_between(1, 30 * 86400)),
     Option("ui_session_max", ("ui", "session_max"), "GATEWAY_UI_SESSION_MAX", _int_between(1, 365 * 86400)),
     Option("ui_anonymous_browsing", ("ui", "anonymous_browsing"), "GATEWAY_UI_ANONYMOUS_BROWSING", _bool),
+    Option("oidc_issuer", ("oidc", "issuer"), "GATEWAY_OIDC_ISSUER", _issuer),
+    Option("oidc_client_id", ("oidc", "client_id"), "GATEWAY_OIDC_CLIENT_ID", _optional_text),
+    Option(
+        "oidc_client_secret", ("oidc", "client_secret"), "GATEWAY_OIDC_CLIENT_SECRET", _optional_text,
+        secret=True, file_variant=True,
+    ),
+    Option("oidc_scopes", ("oidc", "scopes"), "GATEWAY_OIDC_SCOPES", _scopes),
+    Option("oidc_username_claim", ("oidc", "username_claim"), "GATEWAY_OIDC_USERNAME_CLAIM", _claim),
+    Option("oidc_groups_claim", ("oidc", "groups_claim"), "GATEWAY_OIDC_GROUPS_CLAIM", _optional_claim),
+    Option("oidc_admin_group", ("oidc", "admin_group"), "GATEWAY_OIDC_ADMIN_GROUP", _optional_text),
+    Option("oidc_button_text", ("oidc", "button_text"), "GATEWAY_OIDC_BUTTON_TEXT", _button_text),
 )
 
 
@@ -508,9 +572,21 @@ def _check_pairs(settings: Settings) -> None:
         raise ConfigError("GATEWAY_TOKEN_KEY_FILE", "token signing needs both a key file and a certificate file")
     if settings.admin_username and not settings.admin_password:
         raise ConfigError("GATEWAY_ADMIN_PASSWORD", "GATEWAY_ADMIN_USERNAME is set but no admin password is given")
+    _check_oidc(settings)
     for index, hook in enumerate(settings.webhooks):
         if (problem := target_problem(hook.url, settings.webhooks_allow_private_targets)) is not None:
             raise ConfigError(f"GATEWAY_WEBHOOKS[{index}].url", problem)
+
+
+def _check_oidc(settings: Settings) -> None:
+    if settings.oidc_issuer is None:
+        return
+    if not settings.oidc_client_id:
+        raise ConfigError("GATEWAY_OIDC_CLIENT_ID", "GATEWAY_OIDC_ISSUER is set but no client id is given")
+    if not settings.oidc_client_secret:
+        raise ConfigError("GATEWAY_OIDC_CLIENT_SECRET", "GATEWAY_OIDC_ISSUER is set but no client secret is given")
+    if settings.oidc_admin_group and not settings.oidc_groups_claim:
+        raise ConfigError("GATEWAY_OIDC_GROUPS_CLAIM", "team_groups or admin_group need the claim that lists the groups")
 
 
 def uses_data_dir(settings: Settings) -> bool:
