@@ -1,0 +1,1 @@
+"""Identities from outside the gateway: OpenID Connect providers (and LDAP directories)."""
