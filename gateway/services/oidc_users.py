@@ -45,7 +45,8 @@ def account_from_claims(
     people type; names here are lowercase) and otherwise taken as it is; groups are a list of
     strings (or one string), at most MAX_GROUPS of them."""
     raw = claims.get(username_claim)
-    username = raw.strip().lower() if isinstance(raw, str) else None
+    # ASCII only: Unicode lowercasing folds some letters into ASCII ones (KELVIN SIGN -> k).
+    username = (raw.strip().lower() if raw.isascii() else raw) if isinstance(raw, str) else None
     found = claims.get(groups_claim) if groups_claim else None
     items = [found] if isinstance(found, str) else found if isinstance(found, list) else []
     groups = tuple(group for group in items[:MAX_GROUPS] if isinstance(group, str) and 0 < len(group) <= 1024)
