@@ -76,7 +76,7 @@ class AccessQueries(TombstoneQueries):
     # -- members -----------------------------------------------------------------------------
 
     async def set_member(self, team: str, username: str, role: str) -> bool:
-        """Add or change a membership; True when it was added."""
+        """Add or change a membership (added by hand: no directory sync removes it); True when it was added."""
         params = {"team": team, "user": username, "role": role, "now": now()}
         try:
             await self.execute(
@@ -84,7 +84,10 @@ class AccessQueries(TombstoneQueries):
             )
             return True
         except Conflict:
-            await self.execute("UPDATE team_members SET role = :role WHERE team = :team AND username = :user", params)
+            # Set by hand, it is no directory's to change or remove any more.
+            await self.execute(
+                "UPDATE team_members SET role = :role, managed_by = NULL WHERE team = :team AND username = :user", params
+            )
             return False
 
     async def remove_member(self, team: str, username: str) -> bool:
@@ -98,7 +101,41 @@ class AccessQueries(TombstoneQueries):
             "SELECT * FROM team_members WHERE team = :team AND username > :after ORDER BY username LIMIT :limit",
             {"team": team, "after": after, "limit": limit},
         )
-        return [Member(r["team"], r["username"], r["role"]) for r in rows]
+        return [Member(r["team"], r["username"], r["role"], r["managed_by"]) for r in rows]
+
+    async def user_memberships(self, username: str) -> list[Member]:
+        """Every team membership of one user, by team (what a directory sync compares with)."""
+        rows = await self.fetch_all(
+            "SELECT * FROM team_members WHERE username = :user ORDER BY team", {"user": username}
+        )
+        return [Member(r["team"], r["username"], r["role"], r["managed_by"]) for r in rows]
+
+    async def set_managed_member(self, team: str, username: str, role: str, managed_by: str) -> bool:
+        """Add a membership a directory manages, or change its role; a membership added by hand
+        (or by another directory) is left as it is. True when something changed."""
+        params = {"team": team, "user": username, "role": role, "by": managed_by, "now": now()}
+        try:
+            await self.execute(
+                "INSERT INTO team_members (team, username, role, created_at, managed_by)"
+                " VALUES (:team, :user, :role, :now, :by)",
+                params,
+            )
+            return True
+        except Conflict:
+            count = await self.execute(
+                "UPDATE team_members SET role = :role"
+                " WHERE team = :team AND username = :user AND managed_by = :by AND role <> :role",
+                params,
+            )
+            return count > 0
+
+    async def remove_managed_member(self, team: str, username: str, managed_by: str) -> bool:
+        """Remove a membership only if `managed_by` added it."""
+        count = await self.execute(
+            "DELETE FROM team_members WHERE team = :team AND username = :user AND managed_by = :by",
+            {"team": team, "user": username, "by": managed_by},
+        )
+        return count > 0
 
     async def get_role(self, team: str, username: str) -> str | None:
         row = await self.fetch_one(

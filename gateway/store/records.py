@@ -30,6 +30,7 @@ class User:
     disabled: bool
     created_at: int
     updated_at: int
+    source: str = "local"  # 'local', or the directory that owns the account ('ldap', 'oidc')
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Member:
     team: str
     username: str
     role: str
+    managed_by: str | None = None  # the directory whose sync added it; None: added by hand
 
 
 @dataclass(frozen=True)

@@ -330,6 +330,17 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
         ),
     ),
     (
+        15,
+        (
+            # Where an account comes from: 'local' (a password of ours) or a directory ('ldap',
+            # 'oidc') that decides its password and its groups (gateway/identity/).
+            "ALTER TABLE users ADD COLUMN source VARCHAR(16) NOT NULL DEFAULT 'local'",
+            # Which directory added a membership: a sync changes and removes only those it added,
+            # never members added by hand (NULL).
+            "ALTER TABLE team_members ADD COLUMN managed_by VARCHAR(16) NULL",
+        ),
+    ),
+    (
         16,
         (
             # Who signed in with OpenID Connect: the provider's (issuer, subject) names the
