@@ -22,6 +22,7 @@ from gateway.auth.policy import VISIBILITIES, Rules
 from gateway.events.hook_headers import headers_problem
 from gateway.events.model import ACTIONS as EVENT_ACTIONS
 from gateway.events.targets import target_problem
+from gateway.identity.group_sync import GroupMapping, TeamGroup, parse_team_groups
 from gateway.ops.forwarded import Networks, parse_networks
 
 
@@ -113,6 +114,7 @@ class Settings:
     oidc_scopes: tuple[str, ...] = DEFAULT_OIDC_SCOPES
     oidc_username_claim: str = "preferred_username"
     oidc_groups_claim: str | None = None
+    oidc_team_groups: tuple[TeamGroup, ...] = ()
     oidc_admin_group: str | None = None
     oidc_button_text: str = "Sign in with OpenID Connect"
 
@@ -139,6 +141,13 @@ class Settings:
     @property
     def oidc_enabled(self) -> bool:
         return self.oidc_issuer is not None
+
+    @property
+    def oidc_groups(self) -> GroupMapping | None:
+        """What the provider's groups mean here; None when no groups claim is read."""
+        if self.oidc_groups_claim is None:
+            return None
+        return GroupMapping(self.oidc_team_groups, self.oidc_admin_group)
 
     @property
     def effective_secrets_key_file(self) -> Path:
@@ -399,6 +408,14 @@ def _optional_claim(key: str, value: Any) -> str | None:
     return _claim(key, value) if _text(key, value).strip() else None
 
 
+def _team_groups(key: str, value: Any) -> tuple[TeamGroup, ...]:
+    """team -> group (or {group, role}, or a list of them): see gateway.identity.group_sync."""
+    try:
+        return parse_team_groups(value)
+    except ValueError as exc:
+        raise ConfigError(key, str(exc)) from None
+
+
 def _button_text(key: str, value: Any) -> str:
     text = _text(key, value).strip()
     if not text or len(text) > 80 or not text.isprintable():
@@ -482,6 +499,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("oidc_scopes", ("oidc", "scopes"), "GATEWAY_OIDC_SCOPES", _scopes),
     Option("oidc_username_claim", ("oidc", "username_claim"), "GATEWAY_OIDC_USERNAME_CLAIM", _claim),
     Option("oidc_groups_claim", ("oidc", "groups_claim"), "GATEWAY_OIDC_GROUPS_CLAIM", _optional_claim),
+    Option("oidc_team_groups", ("oidc", "team_groups"), "GATEWAY_OIDC_TEAM_GROUPS", _team_groups),
     Option("oidc_admin_group", ("oidc", "admin_group"), "GATEWAY_OIDC_ADMIN_GROUP", _optional_text),
     Option("oidc_button_text", ("oidc", "button_text"), "GATEWAY_OIDC_BUTTON_TEXT", _button_text),
 )
@@ -585,7 +603,7 @@ def _check_oidc(settings: Settings) -> None:
         raise ConfigError("GATEWAY_OIDC_CLIENT_ID", "GATEWAY_OIDC_ISSUER is set but no client id is given")
     if not settings.oidc_client_secret:
         raise ConfigError("GATEWAY_OIDC_CLIENT_SECRET", "GATEWAY_OIDC_ISSUER is set but no client secret is given")
-    if settings.oidc_admin_group and not settings.oidc_groups_claim:
+    if (settings.oidc_team_groups or settings.oidc_admin_group) and not settings.oidc_groups_claim:
         raise ConfigError("GATEWAY_OIDC_GROUPS_CLAIM", "team_groups or admin_group need the claim that lists the groups")
 
 

@@ -6,6 +6,8 @@ application token instead) and links the two; later sign-ins follow the link, wh
 username claim says by then, so a renamed provider account keeps its own account and never
 reaches another's. A first sign-in whose name is taken (a local user, another subject's
 account, a reserved name or a namespace) is refused: a provider never takes over an account.
+The account is made, and the groups of each sign-in are applied (team roles, admin rights),
+by gateway.services.directory, the rules every directory shares, with `source` "oidc".
 """
 
 from __future__ import annotations
@@ -16,15 +18,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway import names
+from gateway.identity.group_sync import GroupMapping, plan_groups
 from gateway.services.context import Services
+from gateway.services.directory import apply_group_plan, provision_user
 from gateway.services.errors import Conflict, Forbidden, Invalid
-from gateway.services.tombstones import refuse_if_reserved
 from gateway.store import Conflict as StoreConflict
 from gateway.store import User
 
 log = logging.getLogger(__name__)
 
 MAX_GROUPS = 1000
+SOURCE = "oidc"  # users.source of the accounts a provider sign-in made
 
 
 @dataclass(frozen=True)
@@ -72,14 +76,11 @@ async def _first_sign_in(services: Services, account: ProviderAccount, username_
     store = services.store
     try:
         async with store.transaction():
-            if await store.get_user(name) is not None:
+            if await store.get_user(name) is not None:  # even another subject's: provision_user would hand it over
                 raise _taken(name)
-            await refuse_if_reserved(services, name, f"a user named {name!r}")
-            if await store.get_namespace(name) is not None:
-                raise Conflict(f"A namespace named {name!r} exists, and a user's name is their personal namespace. Ask an admin.")
-            user = await store.create_user(name, "")
+            user = await provision_user(services, name, SOURCE)
             await store.add_oidc_link(account.issuer, account.subject, name)
-    except StoreConflict:  # the same name or the same subject, signing in at the same moment
+    except StoreConflict:  # the same subject, signing in twice at the same moment
         linked = await store.oidc_link(account.issuer, account.subject)
         user_now = None if linked is None else await store.get_user(linked)
         if user_now is None:
@@ -89,9 +90,12 @@ async def _first_sign_in(services: Services, account: ProviderAccount, username_
     return user
 
 
-async def sign_in_with_provider(services: Services, account: ProviderAccount, username_claim: str) -> User:
-    """The user this provider account signs in as (created at its first sign-in); Forbidden
-    when that user is disabled."""
+async def sign_in_with_provider(
+    services: Services, account: ProviderAccount, username_claim: str, groups: GroupMapping | None = None
+) -> User:
+    """The user this provider account signs in as (created at its first sign-in), with the
+    team roles and admin rights its groups give under `groups` (None: groups are not read);
+    Forbidden when that user is disabled."""
     store = services.store
     linked = await store.oidc_link(account.issuer, account.subject)
     user = await store.get_user(linked) if linked is not None else None
@@ -99,10 +103,13 @@ async def sign_in_with_provider(services: Services, account: ProviderAccount, us
         user = await _first_sign_in(services, account, username_claim)
     if user.disabled:
         raise Forbidden("Your account on this gateway is disabled. Ask an admin.")
+    if groups is not None:
+        await apply_group_plan(services, user.name, SOURCE, plan_groups(account.groups, groups), at_login=True)
+        user = await store.get_user(user.name) or user
     return user
 
 
-async def signs_in_with_provider(services: Services, username: str) -> bool:
-    """Whether the user's account was made by a provider sign-in (no password of ours: the
-    command line takes one of their application tokens)."""
-    return await services.store.has_oidc_link(username)
+def signs_in_with_provider(user: User) -> bool:
+    """Whether a provider sign-in made the account: it has no password of ours, so the command
+    line takes one of its application tokens."""
+    return user.source == SOURCE

@@ -21,10 +21,6 @@ class IdentityQueries(SQLBase):
             {"issuer": issuer, "subject": subject, "user": username, "now": now()},
         )
 
-    async def has_oidc_link(self, username: str) -> bool:
-        row = await self.fetch_one("SELECT 1 AS one FROM oidc_links WHERE username = :user", {"user": username})
-        return row is not None
-
     async def begin_oidc_login(self, state_hash: str, browser_hash: str, max_age: int) -> None:
         """Record a sign-in under way; rows older than `max_age` seconds go (no callback uses them)."""
         moment = now()

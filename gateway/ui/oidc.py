@@ -112,7 +112,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
         token.issuer, token.subject, token.claims, settings.oidc_username_claim, settings.oidc_groups_claim
     )
     try:
-        user = await sign_in_with_provider(services(request), account, settings.oidc_username_claim)
+        user = await sign_in_with_provider(services(request), account, settings.oidc_username_claim, settings.oidc_groups)
     except ServiceError as exc:
         log.info("oidc: sign-in of %r from %s refused: %s", token.subject, token.issuer, exc.message)
         return _failed(request, status_of(exc), exc.message)

@@ -13,6 +13,7 @@ import pytest
 from yarl import URL
 
 from gateway.config import ConfigError, Settings, load_settings
+from gateway.identity.group_sync import GroupMapping, TeamGroup
 from tests.support.processes import REPO_ROOT
 
 
@@ -383,9 +384,11 @@ def test_oidc_settings_from_toml(tmp_path: Path) -> None:
         '[oidc]\nissuer = "http://127.0.0.1:9000"\nclient_id = "gw"\nclient_secret = "s"\nscopes = ["openid", "groups"]\n'
         'groups_claim = "groups"\nadmin_group = "admins"\nbutton_text = "Sign in with Example"\n'
     )
+    text += '[oidc.team_groups]\nweb = "web-devs"\nops = {group = "ops", role = "owner"}\n'
     settings = load_settings({}, _toml(tmp_path, text))
     assert (settings.oidc_issuer, settings.oidc_scopes, settings.oidc_admin_group) == ("http://127.0.0.1:9000", ("openid", "groups"), "admins")
     assert settings.oidc_button_text == "Sign in with Example"
+    assert settings.oidc_groups == GroupMapping((TeamGroup("web", "web-devs"), TeamGroup("ops", "ops", "owner")), "admins")
 
 
 @pytest.mark.parametrize(
@@ -397,6 +400,9 @@ def test_oidc_settings_from_toml(tmp_path: Path) -> None:
         (OIDC, "GATEWAY_OIDC_CLIENT_SECRET"),
         ({"GATEWAY_OIDC_ISSUER": OIDC["GATEWAY_OIDC_ISSUER"], "GATEWAY_OIDC_CLIENT_SECRET": "s"}, "GATEWAY_OIDC_CLIENT_ID"),
         ({**OIDC, "GATEWAY_OIDC_CLIENT_SECRET": "s", "GATEWAY_OIDC_ADMIN_GROUP": "admins"}, "GATEWAY_OIDC_GROUPS_CLAIM"),
+        ({**OIDC, "GATEWAY_OIDC_CLIENT_SECRET": "s", "GATEWAY_OIDC_TEAM_GROUPS": '{"web": "w"}'}, "GATEWAY_OIDC_GROUPS_CLAIM"),
+        ({**OIDC, "GATEWAY_OIDC_GROUPS_CLAIM": "g", "GATEWAY_OIDC_TEAM_GROUPS": '{"Web": "w"}'}, "GATEWAY_OIDC_TEAM_GROUPS"),
+        ({**OIDC, "GATEWAY_OIDC_GROUPS_CLAIM": "g", "GATEWAY_OIDC_TEAM_GROUPS": '{"web": {"group": "w", "role": "god"}}'}, "GATEWAY_OIDC_TEAM_GROUPS"),
         ({**OIDC, "GATEWAY_OIDC_CLIENT_SECRET": "s", "GATEWAY_OIDC_BUTTON_TEXT": "x" * 81}, "GATEWAY_OIDC_BUTTON_TEXT"),
         ({**OIDC, "GATEWAY_OIDC_CLIENT_SECRET": "s", "GATEWAY_OIDC_USERNAME_CLAIM": " "}, "GATEWAY_OIDC_USERNAME_CLAIM"),
     ],

@@ -29,7 +29,7 @@ async def _page(
     listed = await tokens.list_tokens(services(request), who.actor, who.user.name)
     context = {
         "title": "Application tokens", "nav": "tokens", "tokens": listed, "actions": tokens.ACTIONS,
-        "no_password": await signs_in_with_provider(services(request), who.user.name),
+        "no_password": signs_in_with_provider(who.user),
         "expiries": EXPIRIES, "flash": flash(request), "error": error,
         "form": form or {"name": "", "namespaces": "", "actions": list(tokens.DEFAULT_ACTIONS), "expires": EXPIRIES[0][0]},
     }

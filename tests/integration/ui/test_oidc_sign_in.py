@@ -1,6 +1,6 @@
 """Signing in with OpenID Connect in the browser, against a real provider (oidc-provider on
 node): the first sign-in creates the user, who then makes an application token for the
-command line; a callback with a `state` this browser did not begin, a replayed one, an ID
+command line, and joins the teams its groups map to (or is an admin); a callback with a `state` this browser did not begin, a replayed one, an ID
 token naming another issuer and one signed by a key the provider never published are all
 refused with a readable page, and a provider name that is a local user's takes nothing over."""
 
@@ -20,22 +20,30 @@ from gateway.ui.oidc import NOT_STARTED_HERE
 from tests.integration.ui.conftest import assert_accessible, sign_in
 from tests.integration.ui.pushing import push_images
 from tests.support.oidc_provider import OidcProvider, provider_sign_in
-from tests.support.processes import Gateway, Registry
+from tests.support.processes import Gateway, Registry, free_port
 
 
 @pytest.fixture(scope="module")
 def oidc_gateway(registry: Registry, oidc_provider: OidcProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     instance = Gateway(
         tmp_path_factory.mktemp("oidc-gateway"), registry.url,
-        oidc_provider.gateway_env(GATEWAY_OIDC_BUTTON_TEXT="Sign in with Example SSO"),
+        oidc_provider.gateway_env(
+            GATEWAY_OIDC_BUTTON_TEXT="Sign in with Example SSO", GATEWAY_OIDC_GROUPS_CLAIM="groups",
+            GATEWAY_OIDC_TEAM_GROUPS=json.dumps({"web": "web-devs", "ops": {"group": "ops", "role": "contributor"}}),
+            GATEWAY_OIDC_ADMIN_GROUP="gateway-admins",
+        ),
     ).start()
     yield instance
     instance.stop()
 
 
-def _admin_api(gateway: Gateway, path: str) -> tuple[int, Any]:
+def _admin_api(gateway: Gateway, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    """An /api/v1 call as the admin: a GET, or a POST of `body`."""
     auth = base64.b64encode(":".join(Gateway.ADMIN).encode()).decode()
-    request = urllib.request.Request(f"{gateway.url}/api/v1{path}", headers={"Authorization": f"Basic {auth}"})
+    request = urllib.request.Request(
+        f"{gateway.url}/api/v1{path}", data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Basic {auth}", "Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.load(response)
@@ -73,7 +81,10 @@ def _signed_in_as(page: Any) -> str | None:
     return names.inner_text() if names.count() == 1 else None
 
 
-def test_the_first_sign_in_creates_the_user_and_later_ones_find_them(oidc_gateway: Gateway, new_page: Callable[[], Any]) -> None:
+def test_the_first_sign_in_creates_the_user_with_the_teams_of_their_groups(
+    oidc_gateway: Gateway, new_page: Callable[[], Any]
+) -> None:
+    assert _admin_api(oidc_gateway, "/teams", {"name": "web"})[0] == 201
     page = new_page()
     page.goto(f"{oidc_gateway.url}/ui/login")
     assert page.locator("#oidc-sign-in").inner_text() == "Sign in with Example SSO"
@@ -86,6 +97,8 @@ def test_the_first_sign_in_creates_the_user_and_later_ones_find_them(oidc_gatewa
     assert _signed_in_as(page) == "ann"  # the provider's "Ann", lowercased
     status, user = _admin_api(oidc_gateway, "/users/ann")
     assert status == 200 and user["admin"] is False
+    status, members = _admin_api(oidc_gateway, "/teams/web/members")
+    assert status == 200 and [(m["user"], m["role"]) for m in members["items"]] == [("admin", "owner"), ("ann", "viewer")]
     flow_cookies = [c for c in page.context.cookies() if c["name"] == "portus_oidc"]
     assert flow_cookies == []
 
@@ -107,6 +120,14 @@ def test_a_provider_user_makes_an_app_token_that_pushes(oidc_gateway: Gateway, p
     page.click("form[action$='/ui/tokens'] button[type=submit]")
     secret = page.input_value("#token-secret")
     push_images(oidc_gateway, [("bob.builder", "bob.builder/app", "v1")], {"bob.builder": secret})
+
+
+def test_a_member_of_the_admin_group_signs_in_as_an_admin(oidc_gateway: Gateway, page: Any) -> None:
+    _sign_in_with_provider(page, oidc_gateway, "sub-boss")
+    assert _signed_in_as(page) == "boss"
+    assert page.locator("header .badge").inner_text() == "admin"
+    page.goto(f"{oidc_gateway.url}/ui/users")
+    assert page.locator("h1").inner_text() == "Users"
 
 
 def test_a_local_users_name_is_not_taken_over(oidc_gateway: Gateway, page: Any) -> None:
@@ -155,3 +176,31 @@ def test_an_id_token_from_another_issuer_or_key_is_refused(oidc_gateway: Gateway
 
 
 ACCOUNT_NAMES = {"sub-mallory-iss": "mallory-iss", "sub-mallory-key": "mallory-key"}
+
+
+def _get(url: str) -> tuple[int, str, str]:
+    """(status, content type, body) of a plain GET, no cookies."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.headers["Content-Type"], response.read().decode()
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, exc.headers["Content-Type"], exc.read().decode()
+
+
+def test_odd_callbacks_and_an_absent_provider_get_readable_pages(
+    oidc_gateway: Gateway, gateway: Gateway, make_gateway: Callable[..., Gateway], oidc_provider: OidcProvider
+) -> None:
+    for query in ("", "?state=s&code=c", "?error=access_denied&state=s", "?state=" + "s" * 10000, "?code=%00&state=%ff"):
+        status, kind, body = _get(f"{oidc_gateway.url}/ui/oidc/callback{query}")
+        assert (status, kind.split(";")[0]) == (400, "text/html"), query
+        assert "This sign-in was not started in this browser" in body
+    assert _get(f"{gateway.url}/ui/oidc/start")[0] == 404  # not configured there
+    assert "Sign in with" not in _get(f"{gateway.url}/ui/login")[2]
+
+    nobody = f"http://127.0.0.1:{free_port()}"
+    down = make_gateway(oidc_provider.gateway_env(GATEWAY_OIDC_ISSUER=nobody), add_users=False)
+    status, kind, body = _get(f"{down.url}/ui/oidc/start")
+    assert (status, kind.split(";")[0]) == (503, "text/html")
+    assert "does not answer right now" in body
+    assert "Sign in with OpenID Connect" in _get(f"{down.url}/ui/login")[2]  # the password form still works
