@@ -1,6 +1,10 @@
 """Username + password (or application token) -> Identity, with a short-lived cache of recent
 successful password checks and per-(user, address) throttling of failures.
 
+Accounts a directory owns (LDAP; `User.source`), and names no account has yet, are the
+directory's to check when one is configured (`DirectoryLogin`); local accounts never are, so
+the break-glass admin signs in while the directory is down.
+
 The cache key covers user name, password and the stored hash, and the user row is read on
 every login, so a changed password or a disabled user takes effect at once while a busy CI
 does not pay the KDF on every token request. Concurrent checks of the same credentials against
@@ -16,13 +20,14 @@ import base64
 import hashlib
 import logging
 import time
+from typing import Protocol
 
 from gateway.auth.app_tokens import app_token_identity, looks_like_app_token
 from gateway.auth.credentials import PasswordHasher
 from gateway.auth.policy import Identity
 from gateway.auth.throttle import LoginThrottle
 from gateway.names import is_valid_username
-from gateway.store import Store, StoreError
+from gateway.store import Store, StoreError, User
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +58,24 @@ class CredentialCache:
         self._entries[key] = now + self._ttl
 
 
+DIRECTORY_DOWN = "the user directory is unavailable, so this password cannot be checked now; try again later"
+
+
+class DirectoryUnavailable(Exception):
+    """A directory that decides this user's password (LDAP) did not answer: the caller says so
+    (503), never "wrong password"; local accounts keep signing in."""
+
+
+class DirectoryLogin(Protocol):
+    """A directory's sign-in (gateway.identity): it owns the accounts whose `source` it is."""
+
+    source: str
+
+    async def sign_in(self, username: str, password: str) -> User | None:
+        """The account, created or synced, when the directory accepts the password; None when
+        it does not; raises DirectoryUnavailable when it cannot say."""
+
+
 class Throttled(Exception):
     """Too many recent failures for this (user, address)."""
 
@@ -64,8 +87,12 @@ class Throttled(Exception):
 class Authenticator:
     """Credentials -> Identity: passwords (cached), application tokens, failure throttling."""
 
-    def __init__(self, store: Store, hasher: PasswordHasher, cache: CredentialCache, throttle: LoginThrottle) -> None:
+    def __init__(
+        self, store: Store, hasher: PasswordHasher, cache: CredentialCache, throttle: LoginThrottle,
+        directory: DirectoryLogin | None = None,
+    ) -> None:
         self._store = store
+        self._directory = directory
         self._hasher = hasher
         self._cache = cache
         self._throttle = throttle
@@ -110,6 +137,9 @@ class Authenticator:
 
     async def _password_login(self, username: str, password: str) -> tuple[Identity | None, str]:
         user = await self._store.get_user(username)
+        directory = self._directory
+        if directory is not None and (user is None or user.source == directory.source):
+            return await self._directory_login(directory, username, password, user)
         key = CredentialCache.key(username, password, user.password_hash if user else "")
         if user is not None and self._cache.hit(key):
             ok = True
@@ -125,6 +155,22 @@ class Authenticator:
             return None, "user is disabled"
         if self._hasher.needs_rehash(user.password_hash):
             self._rehash_later(user.name, password, user.password_hash)
+        return Identity(user.name, admin=user.admin), ""
+
+    async def _directory_login(
+        self, directory: DirectoryLogin, username: str, password: str, user: User | None
+    ) -> tuple[Identity | None, str]:
+        """A name the directory owns, or no account yet (the directory may know it): its bind
+        decides, and a success is cached like a local password's (a password changed in the
+        directory stops working here within the cache's lifetime), without a sync."""
+        key = CredentialCache.key(username, password, "\0" + directory.source)
+        if user is None or not self._cache.hit(key):
+            user = await directory.sign_in(username, password)
+            if user is None:
+                return None, f"wrong password, or no such user in the {directory.source} directory"
+            self._cache.remember(key)
+        if user.disabled:
+            return None, "user is disabled"
         return Identity(user.name, admin=user.admin), ""
 
     def _rehash_later(self, username: str, password: str, old_hash: str) -> None:
