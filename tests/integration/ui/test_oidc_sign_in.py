@@ -6,7 +6,6 @@ refused with a readable page, and a provider name that is a local user's takes n
 
 from __future__ import annotations
 
-import base64
 import json
 import urllib.error
 import urllib.request
@@ -17,6 +16,7 @@ import pytest
 
 from gateway.identity.oidc import REFUSED
 from gateway.ui.oidc import NOT_STARTED_HERE
+from tests.integration.ui.api_calls import api_as
 from tests.integration.ui.conftest import assert_accessible, sign_in
 from tests.integration.ui.pushing import push_images
 from tests.support.oidc_provider import OidcProvider, provider_sign_in
@@ -39,17 +39,7 @@ def oidc_gateway(registry: Registry, oidc_provider: OidcProvider, tmp_path_facto
 
 def _admin_api(gateway: Gateway, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
     """An /api/v1 call as the admin: a GET, or a POST of `body`."""
-    auth = base64.b64encode(":".join(Gateway.ADMIN).encode()).decode()
-    request = urllib.request.Request(
-        f"{gateway.url}/api/v1{path}", data=None if body is None else json.dumps(body).encode(),
-        headers={"Authorization": f"Basic {auth}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.load(response)
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return exc.code, json.load(exc)
+    return api_as(gateway, *Gateway.ADMIN, "GET" if body is None else "POST", path, body)
 
 
 def _start(page: Any, gateway: Gateway) -> None:
