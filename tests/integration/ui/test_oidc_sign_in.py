@@ -7,6 +7,7 @@ refused with a readable page, and a provider name that is a local user's takes n
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -153,6 +154,13 @@ def test_a_state_this_browser_did_not_begin_is_refused_and_a_state_works_once(
     page.context.add_cookies(flow)
     answer = page.goto(callback)
     assert answer is not None and answer.status == 400  # used up
+
+    other = new_page()  # the right state with a code the provider never gave
+    callback = _held_callback(other, oidc_gateway)
+    answer = other.goto(re.sub(r"code=[^&]+", "code=forged", callback))
+    assert answer is not None and answer.status == 401
+    assert other.locator(".error-message").inner_text() == REFUSED and _signed_in_as(other) is None
+    assert "the token endpoint answered 400 without an ID token (error 'invalid_grant')" in oidc_gateway.log_text()
 
 
 @pytest.mark.parametrize(("login", "reason"), [("sub-mallory-iss", "Invalid issuer"), ("sub-mallory-key", "Signature verification failed")])
