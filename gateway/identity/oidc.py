@@ -35,6 +35,7 @@ _MAX_DOCUMENT = 1 << 20  # a discovery document, a key set or a token response l
 _DISCOVERY_TTL = 3600.0
 _KEYS_REFETCH_AFTER = 60.0
 _TIMEOUT = aiohttp.ClientTimeout(total=10)
+_MAX_PARAMETER = 8192  # an access token longer than this is not sent on
 # Asymmetric algorithms only: never "none", never HMAC (the client secret is no signing key here).
 ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"})
 PROVIDER_DOWN = "The sign-in service does not answer right now. Try again in a moment, or sign in with a password."
@@ -66,6 +67,7 @@ class Discovery:
     jwks_uri: str
     algorithms: frozenset[str]
     post_secret: bool  # the provider takes the client secret in the form, not HTTP Basic
+    userinfo_endpoint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,8 @@ def flow_secrets(browser_secret: str) -> FlowSecrets:
 
 @dataclass(frozen=True)
 class VerifiedIdToken:
-    """The claims of an ID token that passed every check."""
+    """The claims of an ID token that passed every check (and, for the claims the gateway
+    reads that the token lacks, those of the provider's userinfo answer for the same subject)."""
 
     issuer: str
     subject: str
@@ -132,6 +135,7 @@ def parse_discovery(document: Any, issuer: str) -> Discovery:
         issuer=issuer, authorization_endpoint=_endpoint(document, "authorization_endpoint", secure),
         token_endpoint=_endpoint(document, "token_endpoint", secure), jwks_uri=_endpoint(document, "jwks_uri", secure),
         algorithms=frozenset(algorithms or {"RS256"}), post_secret=post_secret,
+        userinfo_endpoint=_endpoint(document, "userinfo_endpoint", secure) if "userinfo_endpoint" in document else None,
     )
 
 
@@ -201,6 +205,7 @@ class OidcClient:
         self.client_id = settings.oidc_client_id
         self._secret = settings.oidc_client_secret
         self._scopes = " ".join(settings.oidc_scopes)
+        self._wanted = tuple(claim for claim in (settings.oidc_username_claim, settings.oidc_groups_claim) if claim)
         self._session = session
         self._discovery: Discovery | None = None
         self._discovered_at = 0.0
@@ -270,4 +275,23 @@ class OidcClient:
         except jwt.InvalidTokenError as exc:
             raise SignInFailed(REFUSED, f"the ID token is malformed: {exc}") from None
         keys = await self._signing_keys(discovery, kid if isinstance(kid, str) else "")
-        return verify_id_token(token, keys, discovery, self.client_id, secrets.nonce)
+        verified = verify_id_token(token, keys, discovery, self.client_id, secrets.nonce)
+        access_token = answer.get("access_token")
+        if any(claim not in verified.claims for claim in self._wanted) and isinstance(access_token, str):
+            verified = await self._with_userinfo(discovery, verified, access_token)
+        return verified
+
+    async def _with_userinfo(self, discovery: Discovery, verified: VerifiedIdToken, access_token: str) -> VerifiedIdToken:
+        """The claims the ID token lacks, from the userinfo endpoint (providers that keep the
+        ID token small put the profile and the groups there), for the same subject only."""
+        if discovery.userinfo_endpoint is None or len(access_token) > _MAX_PARAMETER:
+            return verified
+        headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
+        status, answer = await self._fetch_json("GET", discovery.userinfo_endpoint, headers=headers)
+        if status >= 500:
+            raise ProviderUnavailable(PROVIDER_DOWN, f"the userinfo endpoint answered {status}")
+        if status != 200 or not isinstance(answer, Mapping):
+            raise SignInFailed(REFUSED, f"the userinfo endpoint answered {status} without a JSON object")
+        if answer.get("sub") != verified.subject:
+            raise SignInFailed(REFUSED, "the userinfo answer is about another subject")
+        return VerifiedIdToken(verified.issuer, verified.subject, {**answer, **verified.claims})

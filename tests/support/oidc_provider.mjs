@@ -9,7 +9,8 @@
 // without asking. An account's `trick` makes the token endpoint answer with a forged ID token:
 // "other-issuer" (signed with this provider's own key, naming another issuer) or "other-key"
 // (naming this issuer, signed with a key the provider never published, under its key id);
-// "hold" shows the redirect back to the gateway as a link instead of following it.
+// "hold" shows the redirect back to the gateway as a link instead of following it;
+// "userinfo-only" leaves the name and the groups out of the ID token (the userinfo endpoint has them).
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
@@ -87,7 +88,11 @@ provider.use(async (ctx, next) => {
   const claims = jose.decodeJwt(ctx.body.id_token);
   const trick = accounts[claims.sub]?.trick;
   if (trick === undefined) return;
-  const forged = trick === 'other-issuer' ? { ...claims, iss: 'http://127.0.0.1:1/another-issuer' } : claims;
+  let forged = trick === 'other-issuer' ? { ...claims, iss: 'http://127.0.0.1:1/another-issuer' } : claims;
+  if (trick === 'userinfo-only') {
+    const { preferred_username: _name, groups: _groups, ...rest } = claims;
+    forged = rest;
+  }
   const key = trick === 'other-key' ? foreignKey : ownKey;
   ctx.body = { ...ctx.body, id_token: await new jose.SignJWT(forged).setProtectedHeader({ alg: 'RS256', kid: KID }).sign(key) };
 });

@@ -26,6 +26,7 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
     "sub-bad-name": {"preferred_username": "not a name!", "groups": []},
     "sub-boss": {"preferred_username": "boss", "groups": ["gateway-admins"]},
     "sub-held": {"preferred_username": "held", "trick": "hold"},
+    "sub-quiet": {"preferred_username": "quiet", "groups": ["web-devs"], "trick": "userinfo-only"},
     "sub-mallory-iss": {"preferred_username": "mallory-iss", "trick": "other-issuer"},
     "sub-mallory-key": {"preferred_username": "mallory-key", "trick": "other-key"},
 }

@@ -124,10 +124,13 @@ def _document(**changes: Any) -> dict[str, Any]:
 def test_discovery_names_our_issuer_and_uses_https() -> None:
     discovery = parse_discovery(_document(), ISSUER)
     assert discovery.algorithms == {"RS256"} and not discovery.post_secret  # never HMAC or none, whatever is offered
+    assert discovery.userinfo_endpoint is None
+    assert parse_discovery(_document(userinfo_endpoint=f"{ISSUER}/me"), ISSUER).userinfo_endpoint == f"{ISSUER}/me"
     assert parse_discovery(_document(token_endpoint_auth_methods_supported=["client_secret_post"]), ISSUER).post_secret
     for bad in (
         _document(issuer="https://sso.example.org/"), _document(token_endpoint="http://sso.example.org/token"),
         _document(jwks_uri=None), _document(authorization_endpoint="javascript:alert(1)"), ["not", "an", "object"],
+        _document(userinfo_endpoint="http://sso.example.org/me"),
     ):
         with pytest.raises(ProviderUnavailable):
             parse_discovery(bad, ISSUER)
