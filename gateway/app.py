@@ -28,6 +28,7 @@ from gateway.events.upstream import receive_upstream_events
 from gateway.events.webhooks import WebhookDispatcher, delivering, policy_from, seal_stored_secrets, sync_configured
 from gateway.identity.ldap import LdapConfig, LdapDirectory
 from gateway.identity.ldap_login import LdapSignIn
+from gateway.identity.oidc import OidcClient
 from gateway.ops.holder import lease_holder
 from gateway.ops.setup import setup_ops
 from gateway.private_files import private_dir
@@ -190,6 +191,18 @@ async def _manifest_cache_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+async def _oidc_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The OpenID Connect client, with its own session to the provider, when one is configured."""
+    settings = app[keys.SETTINGS]
+    if not settings.oidc_enabled:
+        yield
+        return
+    session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
+    app[keys.OIDC] = OidcClient(settings, session)
+    yield
+    await session.close()
+
+
 async def _api_version_header(request: web.Request, response: web.StreamResponse) -> None:
     if request.path.startswith("/v2"):
         response.headers[API_VERSION_HEADER] = API_VERSION
@@ -213,7 +226,7 @@ def create_app(settings: Settings, *, announce_setup: bool = True, worker: int =
     app[keys.GRANT_CACHE] = GrantCache()
     app.cleanup_ctx.extend([
         _keys_ctx, _store_ctx, _changes_ctx, _upstream_ctx, _events_ctx, _webhooks_ctx, _revocation_ctx, _manifest_cache_ctx,
-        _senders_ctx, _ldap_sync_ctx,
+        _senders_ctx, _ldap_sync_ctx, _oidc_ctx,
     ])
     app.on_response_prepare.append(_api_version_header)
     setup_ops(app)

@@ -22,7 +22,7 @@ from gateway.auth.policy import VISIBILITIES, Rules
 from gateway.events.hook_headers import headers_problem
 from gateway.events.model import ACTIONS as EVENT_ACTIONS
 from gateway.events.targets import target_problem
-from gateway.identity.group_sync import TeamGroup, parse_team_groups
+from gateway.identity.group_sync import GroupMapping, TeamGroup, parse_team_groups
 from gateway.ops.forwarded import Networks, parse_networks
 from gateway.portus_settings import PortusSettingError, portus_environment
 
@@ -49,6 +49,7 @@ class WebhookSetting:
 
 
 DEFAULT_DATA_DIR = Path("./data")
+DEFAULT_OIDC_SCOPES = ("openid", "profile", "email")
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,15 @@ class Settings:
     ldap_admin_group: str | None = None
     ldap_team_groups: tuple[TeamGroup, ...] = ()
     ldap_sync_interval: float = 300.0
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_scopes: tuple[str, ...] = DEFAULT_OIDC_SCOPES
+    oidc_username_claim: str = "preferred_username"
+    oidc_groups_claim: str | None = None
+    oidc_team_groups: tuple[TeamGroup, ...] = ()
+    oidc_admin_group: str | None = None
+    oidc_button_text: str = "Sign in with OpenID Connect"
     # What start-up should warn of: Portus variables read in place of GATEWAY_* ones, or ignored.
     notes: tuple[str, ...] = dataclasses.field(default=(), compare=False)
 
@@ -146,6 +156,17 @@ class Settings:
     def behind_tls(self) -> bool:
         """Browsers reach us over HTTPS: we serve TLS, or the public URL says a proxy does."""
         return self.tls_cert_file is not None or (self.public_url is not None and self.public_url.scheme == "https")
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return self.oidc_issuer is not None
+
+    @property
+    def oidc_groups(self) -> GroupMapping | None:
+        """What the provider's groups mean here; None when no groups claim is read."""
+        if self.oidc_groups_claim is None:
+            return None
+        return GroupMapping(self.oidc_team_groups, self.oidc_admin_group)
 
     @property
     def effective_secrets_key_file(self) -> Path:
@@ -420,12 +441,52 @@ def _filter_template(*placeholders: str) -> Callable[[str, Any], str]:
     return parse
 
 
+def _issuer(key: str, value: Any) -> str | None:
+    """An OpenID issuer, kept exactly as written (tokens must name it byte for byte): HTTPS, or
+    plain HTTP only on a loopback address (a provider on the same machine, as in the tests)."""
+    text = _text(key, value).strip()
+    if not text:
+        return None
+    url = _http_url(key, text)
+    if url.scheme != "https" and url.host not in ("127.0.0.1", "::1", "localhost"):
+        raise ConfigError(key, f"an issuer must be an https:// URL (plain http only on loopback), got {text!r}")
+    return text
+
+
+def _scopes(key: str, value: Any) -> tuple[str, ...]:
+    """A TOML list of scopes, or one string of scopes separated by spaces or commas; openid among them."""
+    items = value if isinstance(value, list) else _text(key, value).replace(",", " ").split()
+    if not all(isinstance(item, str) and item and item.isprintable() and " " not in item for item in items):
+        raise ConfigError(key, f"expected scope names, got {value!r}")
+    if "openid" not in items:
+        raise ConfigError(key, "must include openid")
+    return tuple(dict.fromkeys(items))
+
+
+def _claim(key: str, value: Any) -> str:
+    text = _text(key, value).strip()
+    if not text or len(text) > 128 or not text.isprintable():
+        raise ConfigError(key, f"expected a claim name, got {value!r}")
+    return text
+
+
+def _optional_claim(key: str, value: Any) -> str | None:
+    return _claim(key, value) if _text(key, value).strip() else None
+
+
 def _team_groups(key: str, value: Any) -> tuple[TeamGroup, ...]:
     """A directory's group-to-team map (gateway.identity.group_sync), as a TOML table or JSON."""
     try:
         return parse_team_groups(value)
     except ValueError as exc:
         raise ConfigError(key, str(exc)) from None
+
+
+def _button_text(key: str, value: Any) -> str:
+    text = _text(key, value).strip()
+    if not text or len(text) > 80 or not text.isprintable():
+        raise ConfigError(key, "expected 1-80 printable characters")
+    return text
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -514,6 +575,18 @@ OPTIONS: tuple[Option, ...] = (
     Option("ldap_admin_group", ("ldap", "admin_group"), "GATEWAY_LDAP_ADMIN_GROUP", _optional_text),
     Option("ldap_team_groups", ("ldap", "team_groups"), "GATEWAY_LDAP_TEAM_GROUPS", _team_groups),
     Option("ldap_sync_interval", ("ldap", "sync_interval"), "GATEWAY_LDAP_SYNC_INTERVAL", _seconds_between(1, 86400)),
+    Option("oidc_issuer", ("oidc", "issuer"), "GATEWAY_OIDC_ISSUER", _issuer),
+    Option("oidc_client_id", ("oidc", "client_id"), "GATEWAY_OIDC_CLIENT_ID", _optional_text),
+    Option(
+        "oidc_client_secret", ("oidc", "client_secret"), "GATEWAY_OIDC_CLIENT_SECRET", _optional_text,
+        secret=True, file_variant=True,
+    ),
+    Option("oidc_scopes", ("oidc", "scopes"), "GATEWAY_OIDC_SCOPES", _scopes),
+    Option("oidc_username_claim", ("oidc", "username_claim"), "GATEWAY_OIDC_USERNAME_CLAIM", _claim),
+    Option("oidc_groups_claim", ("oidc", "groups_claim"), "GATEWAY_OIDC_GROUPS_CLAIM", _optional_claim),
+    Option("oidc_team_groups", ("oidc", "team_groups"), "GATEWAY_OIDC_TEAM_GROUPS", _team_groups),
+    Option("oidc_admin_group", ("oidc", "admin_group"), "GATEWAY_OIDC_ADMIN_GROUP", _optional_text),
+    Option("oidc_button_text", ("oidc", "button_text"), "GATEWAY_OIDC_BUTTON_TEXT", _button_text),
 )
 
 
@@ -613,6 +686,7 @@ def _check_pairs(settings: Settings) -> None:
     if settings.admin_username and not settings.admin_password:
         raise ConfigError("GATEWAY_ADMIN_PASSWORD", "GATEWAY_ADMIN_USERNAME is set but no admin password is given")
     _check_ldap(settings)
+    _check_oidc(settings)
     for index, hook in enumerate(settings.webhooks):
         if (problem := target_problem(hook.url, settings.webhooks_allow_private_targets)) is not None:
             raise ConfigError(f"GATEWAY_WEBHOOKS[{index}].url", problem)
@@ -632,6 +706,17 @@ def _check_ldap(settings: Settings) -> None:
         raise ConfigError("GATEWAY_LDAP_START_TLS", "start_tls is for ldap:// URLs; ldaps:// is TLS from the start")
     if (settings.ldap_team_groups or settings.ldap_admin_group) and not settings.ldap_group_base:
         raise ConfigError("GATEWAY_LDAP_GROUP_BASE", "team_groups and admin_group need group_base (where groups are searched)")
+
+
+def _check_oidc(settings: Settings) -> None:
+    if settings.oidc_issuer is None:
+        return
+    if not settings.oidc_client_id:
+        raise ConfigError("GATEWAY_OIDC_CLIENT_ID", "GATEWAY_OIDC_ISSUER is set but no client id is given")
+    if not settings.oidc_client_secret:
+        raise ConfigError("GATEWAY_OIDC_CLIENT_SECRET", "GATEWAY_OIDC_ISSUER is set but no client secret is given")
+    if (settings.oidc_team_groups or settings.oidc_admin_group) and not settings.oidc_groups_claim:
+        raise ConfigError("GATEWAY_OIDC_GROUPS_CLAIM", "team_groups or admin_group need the claim that lists the groups")
 
 
 def uses_data_dir(settings: Settings) -> bool:

@@ -17,6 +17,7 @@ from gateway.config import Settings
 from gateway.events.recorder import EventRecorder
 from gateway.events.webhooks import WebhookDispatcher
 from gateway.identity.ldap_login import LdapSignIn
+from gateway.identity.oidc import OidcClient
 from gateway.ops.inflight import InFlight
 from gateway.ops.metrics import Metrics
 from gateway.registry.manifest_cache import ManifestCache
@@ -46,4 +47,5 @@ WEBHOOKS = web.AppKey("webhooks", WebhookDispatcher)
 MANIFEST_CACHE = web.AppKey("manifest_cache", ManifestCache)
 GRANT_CACHE = web.AppKey("grant_cache", GrantCache)
 BLOB_SENDERS = web.AppKey("blob_senders", SenderPool)
+OIDC = web.AppKey("oidc", OidcClient)  # only when OpenID Connect is configured
 LDAP = web.AppKey("ldap", LdapSignIn)  # only when [ldap] names a directory

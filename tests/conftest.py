@@ -10,6 +10,7 @@ import pytest
 
 from gateway.store import Store, open_store
 from tests.support.client import USERS
+from tests.support.oidc_provider import OidcProvider
 from tests.support.processes import Gateway, Registry, mariadb_database
 from tests.support.slapd import Slapd
 
@@ -39,6 +40,14 @@ def gateway(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Ite
     for name, password in USERS.items():
         instance.add_user(name, password)
     instance.start()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
+    """One real OpenID provider for the session (see tests/support/oidc_provider.py)."""
+    instance = OidcProvider(tmp_path_factory.mktemp("oidc-provider")).start()
     yield instance
     instance.stop()
 

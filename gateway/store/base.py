@@ -13,6 +13,7 @@ from contextlib import AbstractAsyncContextManager
 
 from gateway.store.access import AccessQueries
 from gateway.store.events import EventQueries
+from gateway.store.identities import IdentityQueries
 from gateway.store.imports import ImportQueries
 from gateway.store.index import IndexQueries
 from gateway.store.records import StoreUnavailable
@@ -26,6 +27,7 @@ from gateway.store.webhooks import WebhookQueries
 
 class Store(
     UserQueries, AccessQueries, EventQueries, IndexQueries, WebhookQueries, UploadQueries, SessionQueries, ImportQueries,
+    IdentityQueries,
 ):
     """One object owns the connections; everything else asks it, never a driver."""
 

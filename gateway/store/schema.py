@@ -341,6 +341,29 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
         ),
     ),
     (
+        16,
+        (
+            # Who signed in with OpenID Connect: the provider's (issuer, subject) names the
+            # account for good, so a provider user renamed later (preferred_username) still
+            # reaches theirs and never another's.
+            """CREATE TABLE oidc_links (
+                issuer VARCHAR(255) NOT NULL,
+                subject VARCHAR(255) NOT NULL,
+                username VARCHAR(64) NOT NULL,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (issuer, subject)
+            )""",
+            "CREATE INDEX oidc_links_by_user ON oidc_links (username)",
+            # Sign-ins under way: the hash of their `state`, bound to the hash of the browser's
+            # flow cookie; a row is used once (deleted by the callback) within a few minutes.
+            """CREATE TABLE oidc_logins (
+                state_hash CHAR(64) NOT NULL PRIMARY KEY,
+                browser_hash CHAR(64) NOT NULL,
+                created_at BIGINT NOT NULL
+            )""",
+        ),
+    ),
+    (
         20,
         (
             # Imported from another registry front end (`portus-gateway import portus`): which

@@ -69,6 +69,7 @@ class UserQueries(TombstoneQueries):
                 )
             await self.execute("DELETE FROM team_members WHERE username = :name", {"name": name})
             await self.execute("DELETE FROM app_tokens WHERE username = :name", {"name": name})
+            await self.execute("DELETE FROM oidc_links WHERE username = :name", {"name": name})
             await self.revoke_refresh_tokens(name)
             deleted = await self.execute("DELETE FROM users WHERE name = :name", {"name": name}) > 0
             if not deleted:

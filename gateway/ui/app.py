@@ -13,7 +13,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from gateway.ui import auth, browse, browse_delete, first_run, home
+from gateway.ui import auth, browse, browse_delete, first_run, home, oidc
 from gateway.ui.errors import ui_errors
 from gateway.ui.manage.routes import add_manage_pages
 from gateway.ui.middleware import ui_forms, ui_session
@@ -37,6 +37,8 @@ def create_ui_app() -> web.Application:
     ui.router.add_get("/login", auth.login_page)
     ui.router.add_post("/login", auth.login)
     ui.router.add_post("/logout", auth.logout)
+    ui.router.add_get("/oidc/start", oidc.start)
+    ui.router.add_get("/oidc/callback", oidc.callback)
     ui.router.add_get("/setup", first_run.setup_page)
     ui.router.add_post("/setup", first_run.setup)
     add_manage_pages(ui)

@@ -34,7 +34,11 @@ def throttled_message(exc: Throttled) -> str:
 
 def _form(request: web.Request, *, username: str = "", error: str | None = None, status: int = 200) -> web.Response:
     notice = ENDED_NOTICE if request.query.get("ended") and error is None else None
-    context = {"title": "Sign in", "username": username, "error": error, "notice": notice}
+    settings = request.config_dict[keys.SETTINGS]
+    context = {
+        "title": "Sign in", "username": username, "error": error, "notice": notice,
+        "oidc_button": settings.oidc_button_text if settings.oidc_enabled else None,
+    }
     return render(request, "login.html", context, status=status)
 
 

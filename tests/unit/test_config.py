@@ -13,6 +13,7 @@ import pytest
 from yarl import URL
 
 from gateway.config import ConfigError, Settings, load_settings
+from gateway.identity.group_sync import GroupMapping, TeamGroup
 from tests.support.processes import REPO_ROOT
 
 
@@ -361,3 +362,58 @@ def test_a_config_file_that_cannot_be_read_as_toml_is_one_config_error(tmp_path:
     with pytest.raises(ConfigError) as caught:
         load_settings({}, path)
     assert caught.value.key == "config" and expected in str(caught.value)
+
+
+# --- OpenID Connect ---------------------------------------------------------------------------
+
+OIDC = {"GATEWAY_OIDC_ISSUER": "https://sso.example.org/realms/main", "GATEWAY_OIDC_CLIENT_ID": "portus-gateway"}
+
+
+def test_oidc_settings_from_the_environment_and_a_secret_file(tmp_path: Path) -> None:
+    secret = tmp_path / "oidc-secret"
+    secret.write_text("client-secret\n")
+    settings = load_settings({**OIDC, "GATEWAY_OIDC_CLIENT_SECRET_FILE": str(secret), "GATEWAY_OIDC_SCOPES": "openid,groups  email"})
+    assert settings.oidc_enabled and settings.oidc_issuer == "https://sso.example.org/realms/main"
+    assert (settings.oidc_client_secret, settings.oidc_scopes) == ("client-secret", ("openid", "groups", "email"))
+    assert (settings.oidc_username_claim, settings.oidc_groups_claim) == ("preferred_username", None)
+    assert not load_settings({}).oidc_enabled
+
+
+def test_oidc_settings_from_toml(tmp_path: Path) -> None:
+    text = (
+        '[oidc]\nissuer = "http://127.0.0.1:9000"\nclient_id = "gw"\nclient_secret = "s"\nscopes = ["openid", "groups"]\n'
+        'groups_claim = "groups"\nadmin_group = "admins"\nbutton_text = "Sign in with Example"\n'
+    )
+    text += '[oidc.team_groups]\nweb = "web-devs"\nops = {group = "ops", role = "owner"}\n'
+    settings = load_settings({}, _toml(tmp_path, text))
+    assert (settings.oidc_issuer, settings.oidc_scopes, settings.oidc_admin_group) == ("http://127.0.0.1:9000", ("openid", "groups"), "admins")
+    assert settings.oidc_button_text == "Sign in with Example"
+    assert settings.oidc_groups == GroupMapping((TeamGroup("web", "web-devs"), TeamGroup("ops", "ops", "owner")), "admins")
+
+
+@pytest.mark.parametrize(
+    ("env", "key"),
+    [
+        ({**OIDC, "GATEWAY_OIDC_ISSUER": "http://sso.example.org"}, "GATEWAY_OIDC_ISSUER"),
+        ({**OIDC, "GATEWAY_OIDC_ISSUER": "ftp://sso.example.org"}, "GATEWAY_OIDC_ISSUER"),
+        ({**OIDC, "GATEWAY_OIDC_CLIENT_SECRET": "s", "GATEWAY_OIDC_SCOPES": "profile email"}, "GATEWAY_OIDC_SCOPES"),
+        (OIDC, "GATEWAY_OIDC_CLIENT_SECRET"),
+        ({"GATEWAY_OIDC_ISSUER": OIDC["GATEWAY_OIDC_ISSUER"], "GATEWAY_OIDC_CLIENT_SECRET": "s"}, "GATEWAY_OIDC_CLIENT_ID"),
+        ({**OIDC, "GATEWAY_OIDC_CLIENT_SECRET": "s", "GATEWAY_OIDC_ADMIN_GROUP": "admins"}, "GATEWAY_OIDC_GROUPS_CLAIM"),
+        ({**OIDC, "GATEWAY_OIDC_CLIENT_SECRET": "s", "GATEWAY_OIDC_TEAM_GROUPS": '{"web": "w"}'}, "GATEWAY_OIDC_GROUPS_CLAIM"),
+        ({**OIDC, "GATEWAY_OIDC_GROUPS_CLAIM": "g", "GATEWAY_OIDC_TEAM_GROUPS": '{"Web": "w"}'}, "GATEWAY_OIDC_TEAM_GROUPS"),
+        ({**OIDC, "GATEWAY_OIDC_GROUPS_CLAIM": "g", "GATEWAY_OIDC_TEAM_GROUPS": '{"web": {"group": "w", "role": "god"}}'}, "GATEWAY_OIDC_TEAM_GROUPS"),
+        ({**OIDC, "GATEWAY_OIDC_CLIENT_SECRET": "s", "GATEWAY_OIDC_BUTTON_TEXT": "x" * 81}, "GATEWAY_OIDC_BUTTON_TEXT"),
+        ({**OIDC, "GATEWAY_OIDC_CLIENT_SECRET": "s", "GATEWAY_OIDC_USERNAME_CLAIM": " "}, "GATEWAY_OIDC_USERNAME_CLAIM"),
+    ],
+)
+def test_bad_oidc_settings_name_their_key(env: dict[str, str], key: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env)
+    assert caught.value.key == key
+
+
+def test_config_show_masks_the_oidc_client_secret(tmp_path: Path) -> None:
+    result = _cli(tmp_path, {**OIDC, "GATEWAY_OIDC_CLIENT_SECRET": "hunter2-oidc"}, "config", "show")
+    assert result.returncode == 0, result.stderr
+    assert "hunter2-oidc" not in result.stdout and "oidc_client_secret" in result.stdout

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from gateway.services import tokens
 from gateway.services.errors import Conflict, Invalid
+from gateway.services.oidc_users import signs_in_with_provider
 from gateway.ui.context import services
 from gateway.ui.errors import status_of
 from gateway.ui.manage.common import checked, done, flash, text
@@ -28,6 +29,7 @@ async def _page(
     listed = await tokens.list_tokens(services(request), who.actor, who.user.name)
     context = {
         "title": "Application tokens", "nav": "tokens", "tokens": listed, "actions": tokens.ACTIONS,
+        "no_password": signs_in_with_provider(who.user),
         "expiries": EXPIRIES, "flash": flash(request), "error": error,
         "form": form or {"name": "", "namespaces": "", "actions": list(tokens.DEFAULT_ACTIONS), "expires": EXPIRIES[0][0]},
     }
