@@ -19,6 +19,7 @@ from gateway.registry.purge import PurgeError, Upstream, delete_event, delete_up
 from gateway.services.context import Services
 from gateway.services.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from gateway.services.guards import valid_name
+from gateway.services.immutable import refuse_immutable_delete
 
 DELETE_DISABLED = "deletion is disabled in this gateway (delete.enabled = false)"
 USER_AGENT = "portus-gateway web UI"
@@ -46,6 +47,7 @@ async def check_delete(services: Services, identity: Identity, repository: str, 
         raise Forbidden(f"you may not delete in {repository!r}")
     if digest not in await store.manifest_digests(repository):
         raise NotFound(f"no such manifest {digest} in {repository!r}")
+    await refuse_immutable_delete(store, repository, digest=digest)
 
 
 async def delete_manifest(
