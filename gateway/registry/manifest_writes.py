@@ -26,9 +26,9 @@ from gateway.auth.scopes import is_valid_digest
 from gateway.registry.access import Access
 from gateway.registry.deleting import recorder_for, recorder_of, upstream_for, upstream_of
 from gateway.registry.errors import error_response
-from gateway.registry.purge import PurgeError
+from gateway.registry.purge import PurgeError, delete_upstream
 from gateway.registry.routes import Route
-from gateway.registry.upstream_manifests import head_digest
+from gateway.registry.upstream_manifests import Manifest, head_digest, put_manifest
 from gateway.services.context import Services
 from gateway.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError, Unavailable
 from gateway.services.immutable import immutable_message, immutable_pattern
@@ -100,6 +100,33 @@ async def write_refusal(request: web.Request, route: Route, access: Access, mani
         if current is not None and current != "sha256:" + hashlib.sha256(manifest).hexdigest():
             return _refused(route, patterns, [route.reference], "moved to another manifest")
     return None
+
+
+async def settle_write(request: web.Request, route: Route, access: Access, status: int, manifest: bytes | None) -> None:
+    """After the registry took a manifest PUT under a tag or a DELETE by digest: when a tag
+    deletion holds the repository now, it began while this write was on its way and may undo it
+    (its delete by digest takes a tag just pushed; its put-back revives a manifest just deleted).
+    Wait for it to end, then make the same write again. One statement when none holds it."""
+    tagged_put = request.method == "PUT" and status == 201 and manifest is not None and not is_valid_digest(route.reference)
+    digest_delete = request.method == "DELETE" and status == 202 and is_valid_digest(route.reference)
+    if not (tagged_put or digest_delete):
+        return
+    store = request.app[keys.STORE]
+    locked, _ = await store.manifest_write_facts(route.name, namespace_of(route.name))
+    if not locked:
+        return
+    upstream, recorder = upstream_for(request, access.subject), recorder_for(request, access.subject)
+    log.info("%s %s met a tag deletion in %s: writing again after it", request.method, request.path, route.name)
+    try:
+        if not await wait_for_tag_deletion(store, route.name, upstream, recorder):
+            log.warning("%s %s not written again: the tag deletion in %s still runs", request.method, request.path, route.name)
+        elif manifest is not None and tagged_put:
+            again = Manifest(manifest, request.headers.get("Content-Type", ""), "sha256:" + hashlib.sha256(manifest).hexdigest())
+            await put_manifest(upstream, route.name, route.reference, again)
+        else:
+            await delete_upstream(upstream, route.name, route.reference)
+    except (PurgeError, TimeoutError, aiohttp.ClientError, OSError) as exc:
+        log.warning("%s %s not written again after a tag deletion: %s", request.method, request.path, exc)
 
 
 def _refused(route: Route, patterns: tuple[str, ...], tags: list[str], verb: str) -> web.Response | None:

@@ -38,7 +38,7 @@ from gateway.registry.catalog import catalog
 from gateway.registry.errors import error_response
 from gateway.registry.gathered_reads import gathered
 from gateway.registry.go_form import NEUTRAL_CONTENT_TYPE, without_form_body
-from gateway.registry.manifest_writes import delete_tag_answer, write_refusal
+from gateway.registry.manifest_writes import delete_tag_answer, settle_write, write_refusal
 from gateway.registry.recording import record_answer, record_exchange
 from gateway.registry.referrers import referrers
 from gateway.registry.relayed_body import RelayedBody
@@ -245,6 +245,8 @@ async def forward(request: web.Request, route: Route, access: Access) -> web.Str
         kept = await keep(request, route, access, upstream)
         if kept is not None:
             return kept
+        if route.kind == "manifest":
+            await settle_write(request, route, access, upstream.status, manifest)
         refusal = await record_exchange(request, route, access, upstream, manifest)
         if refusal is not None:
             return refusal

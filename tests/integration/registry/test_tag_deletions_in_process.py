@@ -11,14 +11,17 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 from yarl import URL
 
 from gateway import keys
 from gateway.app import create_app
 from gateway.config import load_settings
 from gateway.registry import manifest_writes
+from gateway.registry.access import Access
+from gateway.registry.manifest_writes import settle_write
 from gateway.registry.purge import Upstream, delete_upstream
+from gateway.registry.routes import Route
 from gateway.registry.upstream_manifests import get_manifest, tag_digests
 from tests.support.images import push_image
 from tests.support.processes import Registry
@@ -71,5 +74,34 @@ async def test_the_sweep_finishes_a_deletion_cut_short(
         assert await eventually_async(lambda: store.get_tag_deletion(repository), lambda job: job is None) is None
         assert await tag_digests(upstream, repository) == {"kept": digest}
         assert await get_manifest(upstream, repository, "kept") == manifest
+    finally:
+        await client.close()
+
+
+async def test_a_push_that_met_a_deletion_on_its_way_is_made_again_after_it(
+    tmp_path: Path, registry: Registry, upstream: Upstream
+) -> None:
+    """A PUT of `new` passed the lock check, then a deletion of `gone` read the tags (not yet
+    `new`) and deleted the manifest by digest, taking `new` with it; the PUT, answered 201, finds
+    the lock, waits for the deletion (here: one whose holder died) and puts `new` back."""
+    repository = f"alice/race-{uuid.uuid4().hex[:8]}"
+    digest = ""
+    for tag in ("gone", "kept", "new"):
+        digest = await push_image(upstream.session, registry.url, repository, tag, {}, seed=repository)
+    manifest = await get_manifest(upstream, repository, "kept")
+    assert manifest is not None
+    client = await started(tmp_path, registry)
+    try:
+        store = client.app[keys.STORE]
+        until = int(time.time() * 1000) + 300
+        assert await store.lock_tag_deletion(repository, "gone", "dead", "alice", until)
+        assert await store.record_tag_deletion(repository, "dead", until, digest, manifest.media_type, manifest.body, ["kept"])
+        assert await delete_upstream(upstream, repository, digest)
+        request = make_mocked_request(
+            "PUT", f"/v2/{repository}/manifests/new", headers={"Content-Type": manifest.media_type}, app=client.app,
+        )
+        await settle_write(request, Route("manifest", repository, "new"), Access("alice"), 201, manifest.body)
+        assert await store.get_tag_deletion(repository) is None
+        assert await tag_digests(upstream, repository) == {"kept": digest, "new": digest}
     finally:
         await client.close()
