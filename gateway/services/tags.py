@@ -27,7 +27,6 @@ from dataclasses import dataclass
 import aiohttp
 
 from gateway import names
-from gateway.auth.namespaces import PullFilter
 from gateway.auth.policy import Identity
 from gateway.auth.scopes import is_valid_tag
 from gateway.events.model import Event, RequestInfo, Target, new_event_id
@@ -36,10 +35,10 @@ from gateway.registry.purge import Actor as DeleteRecorder
 from gateway.registry.purge import PurgeError, Upstream, delete_upstream
 from gateway.registry.upstream_manifests import Manifest, get_manifest, put_manifest, tag_digests
 from gateway.services.context import Services
-from gateway.services.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
+from gateway.services.errors import Conflict, Invalid, NotFound, Unavailable
 from gateway.services.guards import valid_name
 from gateway.services.immutable import refuse_immutable_delete
-from gateway.services.manifests import DELETE_DISABLED, USER_AGENT, may_delete
+from gateway.services.manifests import USER_AGENT, require_delete
 from gateway.store import Store, TagDeletion
 
 log = logging.getLogger(__name__)
@@ -66,14 +65,8 @@ async def check_tag_delete(services: Services, identity: Identity, repository: s
     valid_name(names.REPOSITORY, repository)
     if not is_valid_tag(tag):
         raise Invalid(f"{names.shown(tag)} is not a valid tag")
-    store = services.store
-    if not await PullFilter(store, identity, services.rules).allows(repository):
-        raise NotFound(f"no such repository {repository!r}")
-    if not await may_delete(services, identity, repository):
-        if not services.rules.delete_enabled:
-            raise Forbidden(DELETE_DISABLED)
-        raise Forbidden(f"you may not delete in {repository!r}")
-    await refuse_immutable_delete(store, repository, tag=tag)
+    await require_delete(services, identity, repository)
+    await refuse_immutable_delete(services.store, repository, tag=tag)
 
 
 def _lease(seconds: float = LEASE_SECONDS) -> int:

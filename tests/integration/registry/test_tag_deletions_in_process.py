@@ -22,7 +22,7 @@ from gateway.registry.access import Access
 from gateway.registry.manifest_writes import settle_write
 from gateway.registry.purge import Upstream, delete_upstream
 from gateway.registry.routes import Route
-from gateway.registry.upstream_manifests import get_manifest, tag_digests
+from gateway.registry.upstream_manifests import Manifest, get_manifest, tag_digests
 from tests.support.images import push_image
 from tests.support.processes import Registry
 from tests.support.waiting import eventually_async
@@ -33,6 +33,24 @@ async def started(tmp_path: Path, registry: Registry, **env: str) -> TestClient[
     client = TestClient(TestServer(create_app(settings, announce_setup=False)))
     await client.start_server()
     return client
+
+
+async def cut_short(
+    client: TestClient[aiohttp.web.Request, aiohttp.web.Application], upstream: Upstream, repository: str, *tags: str
+) -> tuple[str, Manifest]:
+    """`tags` pushed on one image; a deletion of the first, by a holder that died (its lease runs
+    out in 0.3 s) after deleting the manifest by digest, journaled to keep `kept`."""
+    digest = ""
+    for tag in tags:
+        digest = await push_image(upstream.session, str(upstream.origin), repository, tag, {}, seed=repository)
+    manifest = await get_manifest(upstream, repository, "kept")
+    assert manifest is not None
+    store = client.app[keys.STORE]
+    until = int(time.time() * 1000) + 300
+    assert await store.lock_tag_deletion(repository, tags[0], "dead", "alice", until)
+    assert await store.record_tag_deletion(repository, "dead", until, digest, manifest.media_type, manifest.body, ["kept"])
+    assert await delete_upstream(upstream, repository, digest)
+    return digest, manifest
 
 
 @pytest.fixture
@@ -59,18 +77,10 @@ async def test_the_sweep_finishes_a_deletion_cut_short(
 ) -> None:
     monkeypatch.setattr(manifest_writes, "SWEEP_SECONDS", 0.05)
     repository = f"alice/sweep-{uuid.uuid4().hex[:8]}"
-    digest = ""
-    for tag in ("gone", "kept"):
-        digest = await push_image(upstream.session, registry.url, repository, tag, {}, seed=repository)
-    manifest = await get_manifest(upstream, repository, "kept")
-    assert manifest is not None
     client = await started(tmp_path, registry)
     try:
+        digest, manifest = await cut_short(client, upstream, repository, "gone", "kept")
         store = client.app[keys.STORE]
-        until = int(time.time() * 1000) + 300
-        assert await store.lock_tag_deletion(repository, "gone", "dead", "alice", until)
-        assert await store.record_tag_deletion(repository, "dead", until, digest, manifest.media_type, manifest.body, ["kept"])
-        assert await delete_upstream(upstream, repository, digest)
         assert await eventually_async(lambda: store.get_tag_deletion(repository), lambda job: job is None) is None
         assert await tag_digests(upstream, repository) == {"kept": digest}
         assert await get_manifest(upstream, repository, "kept") == manifest
@@ -85,18 +95,10 @@ async def test_a_push_that_met_a_deletion_on_its_way_is_made_again_after_it(
     `new`) and deleted the manifest by digest, taking `new` with it; the PUT, answered 201, finds
     the lock, waits for the deletion (here: one whose holder died) and puts `new` back."""
     repository = f"alice/race-{uuid.uuid4().hex[:8]}"
-    digest = ""
-    for tag in ("gone", "kept", "new"):
-        digest = await push_image(upstream.session, registry.url, repository, tag, {}, seed=repository)
-    manifest = await get_manifest(upstream, repository, "kept")
-    assert manifest is not None
     client = await started(tmp_path, registry)
     try:
+        digest, manifest = await cut_short(client, upstream, repository, "gone", "kept", "new")
         store = client.app[keys.STORE]
-        until = int(time.time() * 1000) + 300
-        assert await store.lock_tag_deletion(repository, "gone", "dead", "alice", until)
-        assert await store.record_tag_deletion(repository, "dead", until, digest, manifest.media_type, manifest.body, ["kept"])
-        assert await delete_upstream(upstream, repository, digest)
         request = make_mocked_request(
             "PUT", f"/v2/{repository}/manifests/new", headers={"Content-Type": manifest.media_type}, app=client.app,
         )
