@@ -1,4 +1,4 @@
-"""Deleting one tag, and immutable tags.
+"""Deleting one tag alone.
 
 Registry 2.8 cannot delete a tag: it deletes a manifest (by digest) and with it every tag that
 names it. So a tag is deleted alone as a small job: take the repository's lock (a row in the
@@ -54,9 +54,6 @@ class TagDeleted:
     tag: str
     digest: str
     kept: tuple[str, ...]  # the other tags that name the same manifest, put back
-
-
-# -- deleting one tag ----------------------------------------------------------------------------
 
 
 async def check_tag_delete(services: Services, identity: Identity, repository: str, tag: str) -> None:
