@@ -5,7 +5,9 @@ API, the CLI and the web UI. Every other manifest write (a PUT, a DELETE by dige
 the store, in one statement, whether a tag deletion holds the repository (then it waits for
 it, 503 `UNAVAILABLE` after a while) and for the namespace's immutable tag patterns: a PUT that
 would move an immutable tag to another digest, or a DELETE of a manifest an immutable tag names,
-is refused with 403 `DENIED` naming the pattern. Blob traffic and pulls pay nothing for this.
+is refused with 403 `DENIED` naming the pattern. A manifest read the registry answers 404 while
+a deletion runs waits for it and asks again (the other tags are away between its delete and
+its put-back). Blob traffic and successful pulls pay nothing for this.
 """
 
 from __future__ import annotations
@@ -100,6 +102,18 @@ async def write_refusal(request: web.Request, route: Route, access: Access, mani
         if current is not None and current != "sha256:" + hashlib.sha256(manifest).hexdigest():
             return _refused(route, patterns, [route.reference], "moved to another manifest")
     return None
+
+
+async def read_held(request: web.Request, route: Route, access: Access) -> bool:
+    """A manifest GET or HEAD the registry answered 404: when a tag deletion holds the
+    repository, the manifest may be away between its delete and its put-back, so wait for the
+    deletion to end; True: ask the registry again. Only a 404 pays this statement."""
+    store = request.app[keys.STORE]
+    locked, _ = await store.manifest_write_facts(route.name, namespace_of(route.name))
+    if not locked:
+        return False
+    upstream, recorder = upstream_for(request, access.subject), recorder_for(request, access.subject)
+    return await wait_for_tag_deletion(store, route.name, upstream, recorder)
 
 
 async def settle_write(request: web.Request, route: Route, access: Access, status: int, manifest: bytes | None) -> None:

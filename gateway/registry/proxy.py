@@ -38,7 +38,7 @@ from gateway.registry.catalog import catalog
 from gateway.registry.errors import error_response
 from gateway.registry.gathered_reads import gathered
 from gateway.registry.go_form import NEUTRAL_CONTENT_TYPE, without_form_body
-from gateway.registry.manifest_writes import delete_tag_answer, settle_write, write_refusal
+from gateway.registry.manifest_writes import delete_tag_answer, read_held, settle_write, write_refusal
 from gateway.registry.recording import record_answer, record_exchange
 from gateway.registry.referrers import referrers
 from gateway.registry.relayed_body import RelayedBody
@@ -186,7 +186,8 @@ def _timeout(request: web.Request, unbounded: bool = False) -> aiohttp.ClientTim
     )
 
 
-async def forward(request: web.Request, route: Route, access: Access) -> web.StreamResponse:
+async def forward(request: web.Request, route: Route, access: Access, *, again: bool = False) -> web.StreamResponse:
+    """`again`: the request is asked a second time, after a tag deletion it met (see below)."""
     session = request.app[keys.UPSTREAM]
     settings = request.app[keys.SETTINGS]
     manifest: bytes | None = None
@@ -242,6 +243,12 @@ async def forward(request: web.Request, route: Route, access: Access) -> web.Str
             observe.upstream_failed(request, "status_5xx")
             log.warning("upstream answered %d to %s %s", upstream.status, request.method, request.path)
             return error_response("UNAVAILABLE", "the upstream registry failed", {"status": upstream.status}, status=503)
+        if (
+            upstream.status == 404 and route.kind == "manifest" and request.method in ("GET", "HEAD") and not again
+            and await read_held(request, route, access)
+        ):
+            upstream.release()
+            return await forward(request, route, access, again=True)
         kept = await keep(request, route, access, upstream)
         if kept is not None:
             return kept

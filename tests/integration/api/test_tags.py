@@ -162,5 +162,18 @@ async def test_a_push_waits_for_a_deletion_whose_holder_died_and_finishes_it(adm
         await store.close()
     assert await tags_of(admin, headers, repository) == ["keep1", "keep2", "new"]
     assert await manifest_of(admin, headers, repository, "keep2") == (200, body)
+
+    # A pull of a kept tag while a deletion has it away waits for the put-back.
+    store = await open_store(f"sqlite:///{gateway.workdir / 'data' / 'gateway.db'}")
+    try:
+        until = int(time.time() * 1000) + 1000
+        assert await store.lock_tag_deletion(repository, "new", "dead-holder", owner, until)
+        assert await store.record_tag_deletion(repository, "dead-holder", until, digest, OCI_MANIFEST, body, ["keep1", "keep2"])
+        async with admin.session.delete(f"{gateway.upstream_url}/v2/{repository}/manifests/{digest}") as response:
+            assert response.status == 202
+        assert await manifest_of(admin, headers, repository, "keep2") == (200, body)
+        assert await store.get_tag_deletion(repository) is None
+    finally:
+        await store.close()
     events = (await admin.get("/events", repository=repository, action="delete")).body["items"]
-    assert [(e["actor"]["name"], e["target"]["tag"]) for e in events] == [(owner, "gone")]
+    assert [(e["actor"]["name"], e["target"]["tag"]) for e in events] == [(owner, "new"), (owner, "gone")]
