@@ -147,30 +147,25 @@ async def test_a_push_waits_for_a_deletion_whose_holder_died_and_finishes_it(adm
         await push_image(admin.session, gateway.url, repository, tag, headers, seed=repository)
     _, body = await manifest_of(admin, headers, repository, "gone")
     store = await open_store(f"sqlite:///{gateway.workdir / 'data' / 'gateway.db'}")
-    try:
-        until = int(time.time() * 1000) + 1500
-        assert await store.lock_tag_deletion(repository, "gone", "dead-holder", owner, until)
+
+    async def cut_short(tag: str, lease_ms: int) -> None:
+        """A deletion of `tag` whose holder died just after deleting the manifest by digest."""
+        until = int(time.time() * 1000) + lease_ms
+        assert await store.lock_tag_deletion(repository, tag, "dead-holder", owner, until)
         assert await store.record_tag_deletion(repository, "dead-holder", until, digest, OCI_MANIFEST, body, ["keep1", "keep2"])
         async with admin.session.delete(f"{gateway.upstream_url}/v2/{repository}/manifests/{digest}") as response:
             assert response.status == 202
-        status, _ = await push_manifest(
-            admin.session, gateway.url, repository, "new", json.loads(body), headers,
-        )
+
+    try:
+        await cut_short("gone", 1500)
+        status, _ = await push_manifest(admin.session, gateway.url, repository, "new", json.loads(body), headers)
         assert status == 201
         assert await store.get_tag_deletion(repository) is None
-    finally:
-        await store.close()
-    assert await tags_of(admin, headers, repository) == ["keep1", "keep2", "new"]
-    assert await manifest_of(admin, headers, repository, "keep2") == (200, body)
+        assert await tags_of(admin, headers, repository) == ["keep1", "keep2", "new"]
+        assert await manifest_of(admin, headers, repository, "keep2") == (200, body)
 
-    # A pull of a kept tag while a deletion has it away waits for the put-back.
-    store = await open_store(f"sqlite:///{gateway.workdir / 'data' / 'gateway.db'}")
-    try:
-        until = int(time.time() * 1000) + 1000
-        assert await store.lock_tag_deletion(repository, "new", "dead-holder", owner, until)
-        assert await store.record_tag_deletion(repository, "dead-holder", until, digest, OCI_MANIFEST, body, ["keep1", "keep2"])
-        async with admin.session.delete(f"{gateway.upstream_url}/v2/{repository}/manifests/{digest}") as response:
-            assert response.status == 202
+        # A pull of a kept tag while a deletion has it away waits for the put-back.
+        await cut_short("new", 1000)
         assert await manifest_of(admin, headers, repository, "keep2") == (200, body)
         assert await store.get_tag_deletion(repository) is None
     finally:
