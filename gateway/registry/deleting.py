@@ -5,6 +5,7 @@ deletes for the delete events (this process's recorder and manifest cache)."""
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp.helpers import ChainMapProxy
 
 from gateway import keys
 from gateway.auth.scopes import Scope
@@ -15,8 +16,12 @@ from gateway.registry.purge import Upstream
 
 def upstream_for(request: web.Request, actor: str) -> Upstream:
     app = request.config_dict
+    return upstream_of(app, actor, service_name(request, app[keys.SETTINGS]))
+
+
+def upstream_of(app: web.Application | ChainMapProxy, actor: str, service: str) -> Upstream:
+    """The registry as `upstream_for` reaches it, for work that no request started (a sweep)."""
     settings = app[keys.SETTINGS]
-    service = service_name(request, settings)
 
     def headers_for(repository: str) -> dict[str, str]:
         if not settings.upstream_forward_token:
@@ -28,6 +33,9 @@ def upstream_for(request: web.Request, actor: str) -> Upstream:
 
 
 def recorder_for(request: web.Request, actor: str) -> DeleteRecorder:
-    app = request.config_dict
+    return recorder_of(request.config_dict, actor)
+
+
+def recorder_of(app: web.Application | ChainMapProxy, actor: str) -> DeleteRecorder:
     events, cache = app[keys.EVENTS], app[keys.MANIFEST_CACHE]
     return DeleteRecorder(actor, events.source_addr, events.instance_id, cache.deleted)

@@ -19,6 +19,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from gateway import keys
+from gateway.auth.scopes import is_valid_digest
 from gateway.bodies import read_limited
 from gateway.events.capture import MANIFEST_LIMIT, manifest_facts
 from gateway.ops import observe
@@ -37,6 +38,7 @@ from gateway.registry.catalog import catalog
 from gateway.registry.errors import error_response
 from gateway.registry.gathered_reads import gathered
 from gateway.registry.go_form import NEUTRAL_CONTENT_TYPE, without_form_body
+from gateway.registry.manifest_writes import delete_tag_answer, read_held, settle_write, write_refusal
 from gateway.registry.recording import record_answer, record_exchange
 from gateway.registry.referrers import referrers
 from gateway.registry.relayed_body import RelayedBody
@@ -94,6 +96,8 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             "UNSUPPORTED", f"{request.method[:20]} is not a method of this endpoint", status=405,
             headers={"Allow": ", ".join(allowed)},
         )
+    if route.kind == "manifest" and request.method == "DELETE" and not request.app[keys.POLICY_RULES].delete_enabled:
+        return error_response("UNSUPPORTED", "deletion is disabled in this gateway", status=405)
     actions = ",".join(method_actions(request.method)) if route.name else ""
     observe.note(request, route=route.kind, repository=route.name, action=actions)
     try:
@@ -118,6 +122,8 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         return await referrers(request, route)
     if route.kind == "tags" and request.method == "GET":
         return await tag_list(request, route)
+    if route.kind == "manifest" and request.method == "DELETE" and not is_valid_digest(route.reference):
+        return await delete_tag_answer(request, route, access)
     cached = await serve_cached(request, route, access)
     if cached is not None:
         return cached
@@ -180,7 +186,8 @@ def _timeout(request: web.Request, unbounded: bool = False) -> aiohttp.ClientTim
     )
 
 
-async def forward(request: web.Request, route: Route, access: Access) -> web.StreamResponse:
+async def forward(request: web.Request, route: Route, access: Access, *, again: bool = False) -> web.StreamResponse:
+    """`again`: the request is asked a second time, after a tag deletion it met (see below)."""
     session = request.app[keys.UPSTREAM]
     settings = request.app[keys.SETTINGS]
     manifest: bytes | None = None
@@ -196,6 +203,10 @@ async def forward(request: web.Request, route: Route, access: Access) -> web.Str
         refused = manifest_problem(manifest)
         if refused is not None:
             return error_response("MANIFEST_INVALID", refused, status=400)
+    if route.kind == "manifest" and request.method in ("PUT", "DELETE"):
+        refusal = await write_refusal(request, route, access, manifest)
+        if refusal is not None:
+            return refusal
     if storage_wanted(request.method, route, request.headers, settings.upstream_storage_dir):
         local = await _from_storage(request, route, access)
         if local is not None:
@@ -232,9 +243,17 @@ async def forward(request: web.Request, route: Route, access: Access) -> web.Str
             observe.upstream_failed(request, "status_5xx")
             log.warning("upstream answered %d to %s %s", upstream.status, request.method, request.path)
             return error_response("UNAVAILABLE", "the upstream registry failed", {"status": upstream.status}, status=503)
+        if (
+            upstream.status == 404 and route.kind == "manifest" and request.method in ("GET", "HEAD") and not again
+            and await read_held(request, route, access)
+        ):
+            upstream.release()
+            return await forward(request, route, access, again=True)
         kept = await keep(request, route, access, upstream)
         if kept is not None:
             return kept
+        if route.kind == "manifest":
+            await settle_write(request, route, access, upstream.status, manifest)
         refusal = await record_exchange(request, route, access, upstream, manifest)
         if refusal is not None:
             return refusal

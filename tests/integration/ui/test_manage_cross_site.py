@@ -13,7 +13,8 @@ import time
 
 import aiohttp
 
-from tests.support.client import USERS
+from tests.support.client import USERS, bearer
+from tests.support.images import push_image
 from tests.support.processes import Gateway
 
 FOREIGN = "http://evil.example"
@@ -238,3 +239,34 @@ async def test_who_may_not_posting_the_new_forms_is_refused_with_the_services_me
         assert isinstance(shown, dict) and shown["team"] == team
         assert (await _api(session, gateway, "GET", f"/teams/{team}", alice))[0] == 200
         assert (await _api(session, gateway, "GET", "/users/alice", ADMIN_AUTH))[0] == 200
+
+
+async def test_the_tag_forms_without_the_form_token_or_from_elsewhere_change_nothing(gateway: Gateway) -> None:
+    """Deleting a tag and setting immutable tags: a forged post changes nothing; alice's own works."""
+    team = f"forgedtags{time.time_ns() % 10**9}"
+    namespace, repository = f"{team}__app", f"{team}__app/img"
+    alice = _basic("alice", USERS["alice"])
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
+        assert (await _api(session, gateway, "POST", "/teams", alice, {"name": team}))[0] == 201
+        assert (await _api(session, gateway, "POST", "/namespaces", alice, {"name": namespace, "team": team}))[0] == 201
+        headers = await bearer(session, gateway.url, gateway.host, "alice", f"repository:{repository}:pull,push")
+        for tag in ("a", "b"):
+            await push_image(session, gateway.url, repository, tag, headers, seed=repository)
+        jar = await _signed_in(session, gateway, "alice", USERS["alice"])
+        page, jar = await _page(session, f"{gateway.url}/ui/namespaces/{namespace}", jar)
+        token = _token(page)
+        immutable = f"{gateway.url}/ui/namespaces/{namespace}/immutable-tags"
+        delete = f"{gateway.url}/ui/tags/delete"
+        await _forgeries_change_nothing(session, immutable, {"immutable_tags": "*"}, jar, token, gateway)
+        await _forgeries_change_nothing(session, delete, {"repository": repository, "tag": "a"}, jar, token, gateway)
+        _, shown = await _api(session, gateway, "GET", f"/namespaces/{namespace}", alice)
+        assert isinstance(shown, dict) and shown["immutable_tags"] == []
+        _, listed = await _api(session, gateway, "GET", f"/repositories/{repository}/tags", alice)
+        assert isinstance(listed, dict) and [t["name"] for t in listed["items"]] == ["a", "b"]
+
+        status, _ = await _post(session, delete, {"repository": repository, "tag": "a", "csrf": token}, jar, gateway.url)
+        _, listed = await _api(session, gateway, "GET", f"/repositories/{repository}/tags", alice)
+        assert status == 303 and isinstance(listed, dict) and [t["name"] for t in listed["items"]] == ["b"]
+        status, _ = await _post(session, immutable, {"immutable_tags": "b*", "csrf": token}, jar, gateway.url)
+        _, shown = await _api(session, gateway, "GET", f"/namespaces/{namespace}", alice)
+        assert status == 303 and isinstance(shown, dict) and shown["immutable_tags"] == ["b*"]
