@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from gateway import cli_maintenance as maintenance
 from gateway import cli_tombstones as tombstones
 from gateway.auth.credentials import PasswordHasher
 from gateway.auth.keyfiles import KeyFileError, load_or_create_signing_key, load_verification_key, write_key_pair
@@ -144,6 +145,11 @@ def _parser() -> argparse.ArgumentParser:
         help="keep only the new key in the file (else the previous one stays, for instances not yet restarted)",
     )
 
+    gc = commands.add_parser(
+        "gc", help="collect unreferenced blobs in the registry (gc.command); pushes wait on every instance meanwhile"
+    )
+    gc.add_argument("--dry-run", action="store_true", help="only report what would be deleted; writes go on")
+
     config = commands.add_parser("config", help="settings").add_subparsers(dest="action", required=True)
     config.add_parser("show", help="print the effective settings, secrets masked")
     config.add_parser(
@@ -159,7 +165,7 @@ def _read_password() -> str:
     return password
 
 
-_MANAGEMENT = frozenset({"user", "team", "namespace", "token", "secrets", "setup-url"})
+_MANAGEMENT = frozenset({"user", "team", "namespace", "token", "secrets", "setup-url", "gc"})
 
 
 def _require_database(settings: Settings) -> None:
@@ -436,6 +442,8 @@ def run(argv: Sequence[str] | None = None) -> None:
         _namespace_command(settings, args)
     elif args.command == "token":
         _token_command(settings, args)
+    elif args.command == "gc":
+        asyncio.run(_with_store(settings, lambda store: maintenance.run_gc(settings, _services(settings, store), args.dry_run)))
     elif args.command == "config" and args.action == "env":
         saved = {**environ, CONFIG_VARIABLE: str(config_file)} if config_file else environ
         print(env_file_text(saved, Path.cwd()), end="")

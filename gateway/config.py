@@ -8,6 +8,7 @@ line on stderr and exit code 2.
 from __future__ import annotations
 
 import dataclasses
+import shlex
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from gateway.events.hook_headers import headers_problem
 from gateway.events.model import ACTIONS as EVENT_ACTIONS
 from gateway.events.targets import target_problem
 from gateway.ops.forwarded import Networks, parse_networks
+from gateway.ops.schedule import BadSchedule, Schedule, parse_schedule
 
 
 class ConfigError(Exception):
@@ -106,6 +108,13 @@ class Settings:
     ui_session_max: int = 12 * 3600
     ui_anonymous_browsing: bool = False
     trusted_proxies: Networks = ()
+    gc_command: str | None = None
+    gc_schedule: Schedule | None = None
+    gc_storage_dir: Path | None = None
+    gc_drain_timeout: float = 300.0
+    gc_upload_idle: int = 60
+    gc_timeout: float = 3600.0
+    retention_schedule: Schedule | None = None
 
     def policy_rules(self) -> Rules:
         return Rules(
@@ -121,6 +130,11 @@ class Settings:
     def database_is_default(self) -> bool:
         """Neither a data directory nor a database was given: the store is ./data of wherever this runs."""
         return not self.database_url and self.data_dir == DEFAULT_DATA_DIR
+
+    @property
+    def gc_argv(self) -> tuple[str, ...]:
+        """The collector's command line, split as a shell would (checked when loaded)."""
+        return tuple(shlex.split(self.gc_command)) if self.gc_command else ()
 
     @property
     def behind_tls(self) -> bool:
@@ -346,6 +360,24 @@ def _networks(key: str, value: Any) -> Networks:
         raise ConfigError(key, str(exc)) from None
 
 
+def _command(key: str, value: Any) -> str | None:
+    text = _optional_text(key, value)
+    if text is None:
+        return None
+    try:
+        shlex.split(text)
+    except ValueError as exc:
+        raise ConfigError(key, f"not a command line ({exc})") from None
+    return text
+
+
+def _schedule(key: str, value: Any) -> Schedule | None:
+    try:
+        return parse_schedule(_text(key, value))
+    except BadSchedule as exc:
+        raise ConfigError(key, str(exc)) from None
+
+
 def _username(key: str, value: Any) -> str | None:
     text = _optional_text(key, value)
     if text is not None and (problem := names.USER.problem(text)) is not None:
@@ -420,6 +452,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("ui_session_idle", ("ui", "session_idle"), "GATEWAY_UI_SESSION_IDLE", _int_between(1, 30 * 86400)),
     Option("ui_session_max", ("ui", "session_max"), "GATEWAY_UI_SESSION_MAX", _int_between(1, 365 * 86400)),
     Option("ui_anonymous_browsing", ("ui", "anonymous_browsing"), "GATEWAY_UI_ANONYMOUS_BROWSING", _bool),
+    Option("gc_command", ("gc", "command"), "GATEWAY_GC_COMMAND", _command),
+    Option("gc_schedule", ("gc", "schedule"), "GATEWAY_GC_SCHEDULE", _schedule),
+    Option("gc_storage_dir", ("gc", "storage_dir"), "GATEWAY_GC_STORAGE_DIR", _optional_path),
+    Option("gc_drain_timeout", ("gc", "drain_timeout"), "GATEWAY_GC_DRAIN_TIMEOUT", _seconds),
+    Option("gc_upload_idle", ("gc", "upload_idle"), "GATEWAY_GC_UPLOAD_IDLE", _int_between(1, 86400)),
+    Option("gc_timeout", ("gc", "timeout"), "GATEWAY_GC_TIMEOUT", _seconds),
+    Option("retention_schedule", ("retention", "schedule"), "GATEWAY_RETENTION_SCHEDULE", _schedule),
 )
 
 

@@ -13,6 +13,7 @@ from gateway.auth.policy import Rules
 from gateway.auth.revocation import RevocationView
 from gateway.auth.sealing import Sealer
 from gateway.auth.tokens import TokenIssuer, TokenVerifier
+from gateway.background import Tasks
 from gateway.config import Settings
 from gateway.events.recorder import EventRecorder
 from gateway.events.webhooks import WebhookDispatcher
@@ -45,3 +46,4 @@ WEBHOOKS = web.AppKey("webhooks", WebhookDispatcher)
 MANIFEST_CACHE = web.AppKey("manifest_cache", ManifestCache)
 GRANT_CACHE = web.AppKey("grant_cache", GrantCache)
 BLOB_SENDERS = web.AppKey("blob_senders", SenderPool)
+MAINTENANCE = web.AppKey("maintenance", Tasks)  # runs started through the API or UI, and scheduled ones

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from gateway.api import events, members, namespaces, repositories, teams, tokens, tombstones, users, webhooks
+from gateway.api import events, gc, members, namespaces, repositories, teams, tokens, tombstones, users, webhooks
 from gateway.api.middleware import api_errors
 from gateway.api.openapi import API_PREFIX, openapi_handler
 
@@ -53,6 +53,8 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("DELETE", "/webhooks/{webhook}", webhooks.delete_webhook),
     ("GET", "/webhooks/{webhook}/failures", webhooks.list_failures),
     ("POST", "/webhooks/{webhook}/redeliver", webhooks.redeliver),
+    ("GET", "/gc", gc.get_gc),
+    ("POST", "/gc", gc.start_gc),
 )
 
 

@@ -171,6 +171,18 @@ SCHEMAS: dict[str, Schema] = {
          "purge": {"type": "string", "description": "how to delete the repositories and free the name"}},
         ("namespace", "repositories", "former_owner", "deleted_by", "deleted_at", "release", "purge"), closed=False,
     ),
+    "GcRequest": _object({"dry_run": {"type": "boolean", "default": False}}),
+    "GcRun": _object(
+        {"running": {"type": "boolean"},
+         "phase": {"type": "string", "enum": ["never run", "draining", "collecting", "measuring", "done", "failed"]},
+         "progress": {"type": "string", "nullable": True, "description": "while it runs: what it is doing"},
+         "dry_run": {"type": "boolean"},
+         "write_window": {"type": "boolean", "description": "pushes and deletes are refused now"},
+         "requested_by": {"type": "string", "nullable": True}, "started_at": OPTIONAL_TIME, "finished_at": OPTIONAL_TIME,
+         "result": {"type": "string", "nullable": True, "description": "the report of the run, once it ended"}},
+        ("running", "phase", "progress", "dry_run", "write_window", "requested_by", "started_at", "finished_at", "result"),
+        closed=False,
+    ),
     "Reserved": _object(
         {"message": {"type": "string"}, "reserved": _ref("Tombstone")}, ("message", "reserved"), closed=False,
     ),
@@ -428,6 +440,18 @@ PATHS: dict[str, dict[str, Schema]] = {
     "/webhooks/{webhook}/redeliver": {
         "post": _op("redeliverWebhook", "webhooks", "send the failed deliveries again (admins)",
                     {"202": _json("Redelivery", "queued for delivery")}, params=("webhook",), errors=("403", "404")),
+    },
+    "/gc": {
+        "get": _op("getGc", "maintenance", "the running or last blob garbage collection (admins)",
+                   {"200": _json("GcRun", "its state")}, errors=("403",)),
+        "post": {
+            **_op("startGc", "maintenance",
+                  "start a blob garbage collection (admins): pushes and deletes get 503 with Retry-After on every"
+                  " instance until it ends; a dry run only reports what would go (409 while one runs, 503 without"
+                  " gc.command)",
+                  {"202": _json("GcRun", "started; GET /gc follows it")}, errors=("403", "409", "413")),
+            "requestBody": {"required": False, "content": {"application/json": {"schema": _ref("GcRequest")}}},
+        },
     },
 }
 

@@ -49,6 +49,7 @@ from gateway.registry.upload_state import chunk_out_of_order, known_state, remem
 from gateway.registry.uploads import PARAM as UPLOAD_PARAM
 from gateway.registry.uploads import add_param, split_query
 from gateway.registry.validation import manifest_problem, reference_problem
+from gateway.registry.write_gate import write_refusal
 from gateway.store import StoreError, UploadState
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,9 @@ async def _handle(request: web.Request) -> web.StreamResponse:
     if problem is not None:
         code, message, status = problem
         return error_response(code, message, status=status)
+    refusal = await write_refusal(request, route)
+    if refusal is not None:
+        return refusal
     if route.kind == "base":
         return web.json_response({})
     if route.kind == "catalog":
@@ -196,6 +200,9 @@ async def forward(request: web.Request, route: Route, access: Access) -> web.Str
         refused = manifest_problem(manifest)
         if refused is not None:
             return error_response("MANIFEST_INVALID", refused, status=400)
+        window = await write_refusal(request, route)  # again: its body may have taken a while
+        if window is not None:
+            return window
     if storage_wanted(request.method, route, request.headers, settings.upstream_storage_dir):
         local = await _from_storage(request, route, access)
         if local is not None:

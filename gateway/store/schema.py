@@ -329,4 +329,43 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
             "ALTER TABLE manifests ADD COLUMN platforms VARCHAR(1024) NULL",
         ),
     ),
+    (
+        19,
+        (
+            # One row per kind of maintenance run (`gc`, `retention`), seen by every instance: who
+            # runs it (until `lease_until`, extended while it runs, so a crashed run ends by
+            # itself), its phase and progress, and the last result. For `gc`, `write_window` = 1
+            # while the lease holds means every instance refuses pushes (gateway/services/gc.py).
+            """CREATE TABLE maintenance_runs (
+                kind VARCHAR(16) NOT NULL PRIMARY KEY,
+                run_id VARCHAR(64) NULL,
+                holder VARCHAR(255) NULL,
+                requested_by VARCHAR(64) NULL,
+                dry_run INTEGER NOT NULL DEFAULT 0,
+                phase VARCHAR(32) NOT NULL,
+                progress VARCHAR(1024) NULL,
+                write_window INTEGER NOT NULL DEFAULT 0,
+                lease_until BIGINT NOT NULL,
+                started_at BIGINT NULL,
+                finished_at BIGINT NULL,
+                result TEXT NULL
+            )""",
+            "INSERT INTO maintenance_runs (kind, phase, lease_until) VALUES ('gc', 'idle', 0)",
+            "INSERT INTO maintenance_runs (kind, phase, lease_until) VALUES ('retention', 'idle', 0)",
+            # Tag retention per namespace, or per repository pattern in it ('' = the namespace's
+            # default), evaluated per repository (gateway/services/retention_rules.py).
+            """CREATE TABLE retention_policies (
+                namespace VARCHAR(255) NOT NULL,
+                repository_pattern VARCHAR(255) NOT NULL,
+                keep_last INTEGER NOT NULL,
+                keep_pulled_days INTEGER NULL,
+                keep_matching VARCHAR(256) NULL,
+                drop_matching VARCHAR(256) NULL,
+                min_age_hours INTEGER NULL,
+                updated_by VARCHAR(64) NOT NULL,
+                updated_at BIGINT NOT NULL,
+                PRIMARY KEY (namespace, repository_pattern)
+            )""",
+        ),
+    ),
 )

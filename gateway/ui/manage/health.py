@@ -1,20 +1,59 @@
 """Admins' health summary: the readiness checks (store, upstream, signing key) as the probe
-runs them, and the gateway's version."""
+runs them, the gateway's version, and blob garbage collection: its state (phase and progress
+while it runs, the last report after) and buttons to start a run or a dry run."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
-from gateway import __version__
+from gateway import __version__, keys
+from gateway.ops.maintenance import log_progress
 from gateway.ops.readiness import check_components
+from gateway.services import gc
+from gateway.services.errors import Conflict, Unavailable
 from gateway.services.guards import require_admin
+from gateway.store.sql import now
+from gateway.ui.context import services
+from gateway.ui.errors import status_of
+from gateway.ui.manage.common import done, flash
 from gateway.ui.pages import render, require_signed_in
+from gateway.ui.sessions import UI_PATH
+
+HEALTH_PATH = f"{UI_PATH}/health"
 
 
-async def health_page(request: web.Request) -> web.Response:
+async def _page(request: web.Request, *, error: str | None = None, status: int = 200) -> web.Response:
     who = require_signed_in(request)
     require_admin(who.actor, "see the gateway's health")
     root = request.match_info.apps[0]  # the gateway's application, whose objects the checks use
     components = await check_components(root)
-    context = {"title": "Health", "nav": "health", "components": components, "version": __version__}
-    return render(request, "manage_health.html", context)
+    run = await gc.gc_status(services(request), who.actor)
+    shown: dict[str, Any] = {
+        "running": run.live(now()), "phase": run.phase if run.run_id else None, "progress": run.progress,
+        "dry_run": run.dry_run, "started_at": run.started_at, "finished_at": run.finished_at, "result": run.result,
+        "requested_by": run.requested_by, "configured": bool(request.config_dict[keys.SETTINGS].gc_command),
+    }
+    context = {
+        "title": "Health", "nav": "health", "components": components, "version": __version__, "gc": shown,
+        "flash": flash(request), "error": error,
+    }
+    return render(request, "manage_health.html", context, status=status)
+
+
+async def health_page(request: web.Request) -> web.Response:
+    return await _page(request)
+
+
+async def start_gc(request: web.Request) -> web.Response:
+    """Start a run (or a dry run) in the background; the page then shows how it moves."""
+    who = require_signed_in(request)
+    dry_run = (await request.post()).get("dry_run") == "1"
+    config = gc.GcConfig.of(request.config_dict[keys.SETTINGS])
+    try:
+        run = await gc.begin_gc(services(request), who.actor, config, dry_run=dry_run)
+    except (Conflict, Unavailable) as exc:
+        return await _page(request, error=exc.message, status=status_of(exc))
+    request.config_dict[keys.MAINTENANCE].spawn(run.complete(log_progress("garbage collection")), f"gc-{run.run_id[:8]}")
+    raise done(HEALTH_PATH, "Garbage collection (dry run) started." if dry_run else "Garbage collection started.")
