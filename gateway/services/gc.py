@@ -88,6 +88,15 @@ class GcReport:
         return f"deleted {self.blobs} blobs and {self.manifests} untagged manifests, reclaimed {size}{late}"
 
 
+async def check_writable(store: Store) -> None:
+    """Refuse (Unavailable) a deletion the gateway itself would make in the registry (a manifest
+    deleted from the UI, a purge, retention) while the write window is open, as the proxy
+    refuses the clients' own."""
+    run = await store.maintenance_run(KIND)
+    if run is not None and run.refuses_writes(now()):
+        raise Unavailable("the registry is read-only during garbage collection; try again in a few minutes")
+
+
 def holder_name() -> str:
     return f"{socket.gethostname()[:200]}/{os.getpid()}"
 
