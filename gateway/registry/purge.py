@@ -29,7 +29,7 @@ MANIFEST_TYPES = ", ".join((
     "application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.index.v1+json",
     "application/vnd.docker.distribution.manifest.v2+json", "application/vnd.docker.distribution.manifest.list.v2+json",
 ))
-_TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=10)
+TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=10)
 _TAGS_PAGE = 1000
 
 
@@ -74,7 +74,7 @@ async def _tagged_digests(upstream: Upstream, repository: str) -> set[str]:
     name = quote(repository, safe="/")
     headers = dict(upstream.headers_for(repository))
     url = upstream.origin.join(URL(f"/v2/{name}/tags/list?n={_TAGS_PAGE}", encoded=True))
-    async with upstream.session.get(url, headers=headers, timeout=_TIMEOUT) as response:
+    async with upstream.session.get(url, headers=headers, timeout=TIMEOUT) as response:
         if response.status == 404:
             return set()
         if response.status != 200:
@@ -83,7 +83,7 @@ async def _tagged_digests(upstream: Upstream, repository: str) -> set[str]:
     digests: set[str] = set()
     for tag in tags:
         url = upstream.origin.join(URL(f"/v2/{name}/manifests/{quote(str(tag), safe='')}", encoded=True))
-        async with upstream.session.head(url, headers={**headers, "Accept": MANIFEST_TYPES}, timeout=_TIMEOUT) as head:
+        async with upstream.session.head(url, headers={**headers, "Accept": MANIFEST_TYPES}, timeout=TIMEOUT) as head:
             digest = head.headers.get("Docker-Content-Digest", "")
             if head.status == 200 and digest.startswith("sha256:"):
                 digests.add(digest)
@@ -93,7 +93,7 @@ async def _tagged_digests(upstream: Upstream, repository: str) -> set[str]:
 async def delete_upstream(upstream: Upstream, repository: str, digest: str) -> bool:
     """Delete one manifest; True when it was there, False when it was already gone."""
     url = upstream.origin.join(URL(f"/v2/{quote(repository, safe='/')}/manifests/{digest}", encoded=True))
-    async with upstream.session.delete(url, headers=dict(upstream.headers_for(repository)), timeout=_TIMEOUT) as response:
+    async with upstream.session.delete(url, headers=dict(upstream.headers_for(repository)), timeout=TIMEOUT) as response:
         if response.status in (200, 202):
             return True
         if response.status == 404:

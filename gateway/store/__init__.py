@@ -26,6 +26,7 @@ from gateway.store.records import (
     SetupCode,
     StoreError,
     StoreUnavailable,
+    TagDeletion,
     TagRow,
     Team,
     Tombstone,
@@ -54,6 +55,7 @@ async def open_store(url: str) -> Store:
 __all__ = [
     "AppToken", "Conflict", "CountMark", "Deletion", "EventRow", "FieldSealer", "MaintenanceRun", "ManifestRow", "Member",
     "Namespace", "NamespaceLookup", "NamespaceStanding", "NewEvent", "NotFound", "PlainText", "RefreshToken",
-    "RepositoryRow", "RetentionPolicyRow", "SettledBatch", "SetupCode", "Store", "StoreError", "StoreUnavailable", "TagRow",
-    "Team", "Tombstone", "UiSession", "UploadState", "User", "Webhook", "WebhookFailure", "open_store",
+    "RepositoryRow", "RetentionPolicyRow", "SettledBatch", "SetupCode", "Store", "StoreError", "StoreUnavailable",
+    "TagDeletion", "TagRow", "Team", "Tombstone", "UiSession", "UploadState", "User", "Webhook", "WebhookFailure",
+    "open_store",
 ]

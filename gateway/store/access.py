@@ -22,7 +22,10 @@ _IN_LIST = 500
 
 
 def _namespace(row: Row) -> Namespace:
-    return Namespace(row["name"], row["team"], row["visibility"], int(row["created_at"]))
+    patterns = row.get("immutable_tags") or ""
+    return Namespace(
+        row["name"], row["team"], row["visibility"], int(row["created_at"]), tuple(p for p in patterns.split(",") if p)
+    )
 
 
 # One round trip for what used to be three or four (tombstone, namespace, role, user): a token
@@ -128,16 +131,20 @@ class AccessQueries(TombstoneQueries):
         row = await self.fetch_one("SELECT * FROM namespaces WHERE name = :name", {"name": name})
         return _namespace(row) if row else None
 
-    async def update_namespace(self, name: str, *, visibility: str | None = None, team: str | None = None) -> bool:
+    async def update_namespace(
+        self, name: str, *, visibility: str | None = None, team: str | None = None,
+        immutable_tags: tuple[str, ...] | None = None,
+    ) -> bool:
         async with self.transaction():
             current = await self.get_namespace(name)
             if current is None:
                 return False
+            patterns = current.immutable_tags if immutable_tags is None else immutable_tags
             await self.execute(
-                "UPDATE namespaces SET visibility = :visibility, team = :team WHERE name = :name",
+                "UPDATE namespaces SET visibility = :visibility, team = :team, immutable_tags = :immutable WHERE name = :name",
                 {
                     "name": name, "visibility": visibility or current.visibility,
-                    "team": team if team is not None else current.team,
+                    "team": team if team is not None else current.team, "immutable": ",".join(patterns) or None,
                 },
             )
             return True

@@ -19,13 +19,15 @@ from gateway.store.records import StoreUnavailable
 from gateway.store.schema import MIGRATIONS, sql_for
 from gateway.store.sessions import SessionQueries
 from gateway.store.sql import now
+from gateway.store.tag_deletions import TagDeletionQueries
 from gateway.store.uploads import UploadQueries
 from gateway.store.users import UserQueries
 from gateway.store.webhooks import WebhookQueries
 
 
 class Store(
-    UserQueries, AccessQueries, EventQueries, IndexQueries, WebhookQueries, UploadQueries, SessionQueries, MaintenanceQueries
+    UserQueries, AccessQueries, EventQueries, IndexQueries, WebhookQueries, UploadQueries, SessionQueries,
+    TagDeletionQueries, MaintenanceQueries,
 ):
     """One object owns the connections; everything else asks it, never a driver."""
 

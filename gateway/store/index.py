@@ -87,6 +87,14 @@ class IndexQueries(SQLBase):
             "DELETE FROM tags WHERE repository = :repository AND tag = :tag", {"repository": repository, "tag": tag}
         )
 
+    async def tags_naming(self, repository: str, digest: str) -> list[str]:
+        """The indexed tags that name `digest` (read by the tags' primary key's repository)."""
+        rows = await self.fetch_all(
+            "SELECT tag FROM tags WHERE repository = :repository AND digest = :digest ORDER BY tag",
+            {"repository": repository, "digest": digest},
+        )
+        return [str(r["tag"]) for r in rows]
+
     async def manifest_digests(self, repository: str) -> list[str]:
         rows = await self.fetch_all(
             "SELECT digest FROM manifests WHERE repository = :repository ORDER BY digest", {"repository": repository}

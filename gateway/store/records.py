@@ -68,6 +68,7 @@ class Namespace:
     team: str | None
     visibility: str
     created_at: int
+    immutable_tags: tuple[str, ...] = ()  # fnmatch patterns of tags that may not move or go
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,22 @@ class NewEvent:
 
 
 # -- the repository index --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TagDeletion:
+    """A tag deletion in progress (gateway/store/tag_deletions.py). `digest`, `media_type`,
+    `manifest` and `restore_tags` are None until journaled, before anything is deleted."""
+
+    repository: str
+    tag: str
+    holder: str
+    lease_until: int  # ms
+    actor: str
+    digest: str | None = None
+    media_type: str | None = None
+    manifest: bytes | None = None
+    restore_tags: tuple[str, ...] | None = None
+
 
 @dataclass(frozen=True)
 class TagRow:

@@ -330,6 +330,29 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
         ),
     ),
     (
+        17,
+        (
+            # A tag deleted alone over registry 2.8 (gateway/services/tags.py): the row is the
+            # repository's lock against manifest writes through any instance, a lease, and the
+            # journal of the job (the manifest's exact bytes, base64, and the tags to put back
+            # under it), so a job cut short by a crash is finished by whoever finds it expired.
+            """CREATE TABLE tag_deletions (
+                repository VARCHAR(255) NOT NULL PRIMARY KEY,
+                tag VARCHAR(128) NOT NULL,
+                holder VARCHAR(64) NOT NULL,
+                lease_until BIGINT NOT NULL,
+                actor VARCHAR(64) NOT NULL,
+                digest VARCHAR(150) NULL,
+                media_type VARCHAR(255) NULL,
+                manifest MEDIUMTEXT NULL,
+                restore_tags MEDIUMTEXT NULL,
+                created_at BIGINT NOT NULL
+            )""",
+            # fnmatch-style patterns of tags that may not move or go, comma-separated.
+            "ALTER TABLE namespaces ADD COLUMN immutable_tags VARCHAR(1024) NULL",
+        ),
+    ),
+    (
         19,
         (
             # One row per kind of maintenance run (`gc`, `retention`), seen by every instance: who
