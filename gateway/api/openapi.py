@@ -447,7 +447,7 @@ PATHS: dict[str, dict[str, Schema]] = {
         "post": {
             **_op("startGc", "maintenance",
                   "start a blob garbage collection (admins): pushes and deletes get 503 with Retry-After on every"
-                  " instance until it ends; a dry run only reports what would go (409 while one runs, 503 without"
+                  " instance until it ends; a dry run only reports what would go (409 while one runs or without"
                   " gc.command)",
                   {"202": _json("GcRun", "started; GET /gc follows it")}, errors=("403", "409", "413")),
             "requestBody": {"required": False, "content": {"application/json": {"schema": _ref("GcRequest")}}},

@@ -116,8 +116,8 @@ async def begin_gc(
     """Take the store's gc row (Conflict while a run holds it) and, unless a dry run, open the
     write window. `slot`: a scheduled run, taken only if none started since that moment."""
     require_admin(actor, "run garbage collection")
-    if not config.command:
-        raise Unavailable("no collector is configured: set gc.command (GATEWAY_GC_COMMAND)")
+    if not config.command:  # a setting, not a passing failure: nothing to retry
+        raise Conflict("no collector is configured: set gc.command (GATEWAY_GC_COMMAND)")
     run_id = uuid.uuid4().hex
     taken = await services.store.take_maintenance(
         KIND, run_id, holder or holder_name(), actor.name, dry_run=dry_run, write_window=not dry_run,

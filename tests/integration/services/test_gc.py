@@ -42,7 +42,7 @@ async def test_only_admins_run_it_and_only_with_a_collector(services: Services, 
     with pytest.raises(Forbidden):
         await gc.gc_status(services, ALICE)
     unconfigured = gc.GcConfig((), None, 1, 1, 1)
-    with pytest.raises(Unavailable, match=r"set gc\.command"):
+    with pytest.raises(Conflict, match=r"set gc\.command"):
         await gc.begin_gc(services, ADMIN, unconfigured, dry_run=False)
     assert (await gc.gc_status(services, ADMIN)).run_id is None
 
