@@ -1,4 +1,4 @@
-"""The command line's maintenance runs: `gc [--dry-run]` (and `retention ...`).
+"""The command line's maintenance runs: `gc [--dry-run]`, and `retention set | show | run`.
 
 The run happens in this process, against the same store as the gateways, so its write window
 holds for every instance reading that store. Progress goes to stderr: a bar on a terminal, a
@@ -7,14 +7,21 @@ log line per phase (and every few seconds) otherwise; the report is the last lin
 
 from __future__ import annotations
 
+import argparse
+import socket
 import sys
 from typing import TextIO
 
 from gateway.auth.permissions import OPERATOR
+from gateway.auth.tokens import rfc3339
+from gateway.cli_tombstones import TombstoneCommandError, registry_session, registry_upstream
 from gateway.config import Settings
 from gateway.ops.maintenance import log_progress
-from gateway.services import gc
+from gateway.registry.purge import Actor as DeleteRecorder
+from gateway.services import gc, retention
 from gateway.services.context import Services
+from gateway.services.errors import Invalid
+from gateway.store import RetentionPolicyRow
 
 _BAR = 30
 
@@ -39,4 +46,50 @@ async def run_gc(settings: Settings, services: Services, dry_run: bool) -> None:
     finally:
         if on_terminal:
             sys.stderr.write("\n")
+    print(report.text())
+
+
+def policy_line(row: RetentionPolicyRow) -> str:
+    parts = [f"keep-last={row.keep_last}"]
+    parts += [f"keep-pulled-within={row.keep_pulled_days}d"] if row.keep_pulled_days else []
+    parts += [f"match={row.keep_matching}"] if row.keep_matching else []
+    parts += [f"exclude={row.drop_matching}"] if row.drop_matching else []
+    parts += [f"min-age={row.min_age_hours}h"] if row.min_age_hours else []
+    where = f"repositories {row.namespace}/{row.repository_pattern}" if row.repository_pattern else f"namespace {row.namespace}"
+    return f"{where}: {' '.join(parts)} (set by {row.updated_by} at {rfc3339(row.updated_at)})"
+
+
+async def set_retention(services: Services, args: argparse.Namespace) -> None:
+    spec = retention.PolicySpec(
+        args.keep_last, args.repository or "", args.keep_pulled_within, args.match, args.exclude, args.min_age,
+    )
+    print(policy_line(await retention.set_policy(services, OPERATOR, args.namespace, spec)))
+
+
+async def show_retention(services: Services, namespace: str) -> None:
+    rows = await retention.show_policies(services, OPERATOR, namespace)
+    for row in rows:
+        print(policy_line(row))
+    if not rows:
+        print(f"namespace {namespace}: no retention policy")
+
+
+async def run_retention(settings: Settings, services: Services, dry_run: bool) -> None:
+    """Every tag a policy lets go (or, dry, would), one line each, then the report."""
+    run = await retention.begin_run(services, OPERATOR, dry_run=dry_run)
+    on_terminal = sys.stderr.isatty()
+    progress = terminal_bar(sys.stderr) if on_terminal else log_progress("retention")
+    try:
+        async with registry_session(settings) as session:
+            upstream = None if dry_run else registry_upstream(settings, session)
+            recorder = None if dry_run else DeleteRecorder(OPERATOR.name, socket.gethostname(), "command-line")
+            report = await run.complete(upstream, recorder, progress)
+    except TombstoneCommandError as exc:
+        raise Invalid(str(exc)) from None
+    finally:
+        if on_terminal:
+            sys.stderr.write("\n")
+    verb = "would delete" if dry_run else "deleted"
+    for repository, tag, policy in report.deleted:
+        print(f"{verb} {repository}:{tag} (policy {policy})")
     print(report.text())

@@ -55,7 +55,16 @@ async def release(services: Services, name: str) -> None:
     print(f"namespace {name} released: its {left} repositories remain, and whoever takes the name {name} next gets them")
 
 
-def _upstream(settings: Settings, session: aiohttp.ClientSession) -> Upstream:
+def registry_session(settings: Settings) -> aiohttp.ClientSession:
+    """A session to the registry: over its Unix socket when one is set."""
+    connector: aiohttp.BaseConnector = (
+        aiohttp.UnixConnector(str(settings.upstream_socket)) if settings.upstream_socket is not None else aiohttp.TCPConnector()
+    )
+    return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+
+
+def registry_upstream(settings: Settings, session: aiohttp.ClientSession) -> Upstream:
+    """The registry as the command line reaches it (with a token of the gateway's own when it verifies them)."""
     issuer: TokenIssuer | None = None
     if settings.upstream_forward_token:
         if not settings.service:
@@ -76,12 +85,9 @@ def _upstream(settings: Settings, session: aiohttp.ClientSession) -> Upstream:
 
 
 async def purge(services: Services, settings: Settings, name: str) -> None:
-    connector: aiohttp.BaseConnector = (
-        aiohttp.UnixConnector(str(settings.upstream_socket)) if settings.upstream_socket is not None else aiohttp.TCPConnector()
-    )
-    async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as session:
+    async with registry_session(settings) as session:
         recorder = PurgeRecorder(OPERATOR.name, socket.gethostname(), "command-line")
-        purged = await tombstones.purge_tombstone(services, OPERATOR, name, _upstream(settings, session), recorder)
+        purged = await tombstones.purge_tombstone(services, OPERATOR, name, registry_upstream(settings, session), recorder)
     print(
         f"namespace {name} purged: {purged.manifests} manifests of {purged.repositories} repositories deleted"
         " in the registry (layers go at its next garbage collection); the name is free"
