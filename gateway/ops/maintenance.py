@@ -20,6 +20,8 @@ from gateway import keys
 from gateway.auth.permissions import SCHEDULER
 from gateway.background import Tasks, running
 from gateway.ops.schedule import Schedule
+from gateway.registry.deleting import recorder_of, upstream_of
+from gateway.services import retention
 from gateway.services.context import Services
 from gateway.services.errors import Conflict, ServiceError
 from gateway.services.gc import GcConfig, begin_gc
@@ -56,6 +58,11 @@ async def scheduled_gc(app: web.Application, slot: int) -> None:
     await run.complete(log_progress("garbage collection"))
 
 
+async def scheduled_retention(app: web.Application, slot: int) -> None:
+    run = await retention.begin_run(services_of(app), SCHEDULER, dry_run=False, slot=slot)
+    await run.complete(upstream_of(app, SCHEDULER.name), recorder_of(app, SCHEDULER.name), log_progress("retention"))
+
+
 async def _following(schedule: Schedule, name: str, start: Callable[[int], Awaitable[None]]) -> None:
     """Start `start(slot)` at each slot of the schedule after this process started."""
     tried = int(time.time())
@@ -83,6 +90,13 @@ async def maintaining(app: web.Application) -> AsyncIterator[None]:
             schedule = settings.gc_schedule
             await loops.enter_async_context(
                 running(_following(schedule, "garbage collection", lambda slot: scheduled_gc(app, slot)), "gc-schedule")
+            )
+        if settings.retention_schedule is not None:
+            await loops.enter_async_context(
+                running(
+                    _following(settings.retention_schedule, "retention", lambda slot: scheduled_retention(app, slot)),
+                    "retention-schedule",
+                )
             )
         try:
             yield
