@@ -215,7 +215,7 @@ class GcRun:
         while True:
             moving = await self._store.active_uploads(now() - config.upload_idle)
             waited = time.monotonic() - opened
-            if moving == 0 and waited >= SETTLE_SECONDS:
+            if moving == 0:
                 return False
             if time.monotonic() >= deadline:
                 return True

@@ -6,7 +6,8 @@ For each tag of the repository, in this order:
 1. pushed less than `min_age_hours` ago: kept (nothing young is ever touched);
 2. its name matches `keep_matching` (`--match`): kept;
 3. its name matches `drop_matching` (`--exclude`): deleted;
-4. among the newest `keep_last` of the tags not excluded, by push time (then name): kept;
+4. among the newest `keep_last` of the tags not excluded, by push time (pushed in the same
+   second: the name sorting last counts as newer, as `v2` after `v1`): kept;
 5. its manifest was pulled within `keep_pulled_days` (`--keep-pulled-within`): kept;
 6. otherwise deleted.
 
@@ -153,7 +154,7 @@ def evaluate(policy: Policy, tags: Sequence[TagFacts], now: int) -> list[Verdict
     drop = compile_tag_pattern(policy.drop_matching) if policy.drop_matching else None
     young_since = now - (policy.min_age_hours or 0) * 3600
     excluded = {t.tag for t in tags if drop is not None and drop.fullmatch(t.tag)}
-    ranked = sorted((t for t in tags if t.tag not in excluded), key=lambda t: (-t.pushed_at, t.tag))
+    ranked = sorted((t for t in tags if t.tag not in excluded), key=lambda t: (t.pushed_at, t.tag), reverse=True)
     newest = {t.tag for t in ranked[: policy.keep_last]}
     verdicts = []
     for t in sorted(tags, key=lambda t: t.tag):

@@ -47,9 +47,9 @@ def test_the_portus_bug_each_repository_counts_its_own_tags() -> None:
     }
 
 
-def test_equal_push_times_are_ranked_by_name() -> None:
-    same = [TagFacts(name, "sha256:" + "0" * 64, NOW - 99 * HOUR) for name in ("c", "a", "b")]
-    assert kept(Policy("team", "", keep_last=2), same) == ["a", "b"]
+def test_equal_push_times_are_ranked_by_name_the_last_as_the_newest() -> None:
+    same = [TagFacts(name, "sha256:" + "0" * 64, NOW - 99 * HOUR) for name in ("v2", "v1", "v3")]
+    assert kept(Policy("team", "", keep_last=2), same) == ["v2", "v3"]
 
 
 def test_match_keeps_exclude_drops_and_young_tags_are_never_touched() -> None:
