@@ -212,6 +212,7 @@ class GcRun:
         config = self._config
         opened = time.monotonic()
         deadline = opened + config.drain_timeout
+        self._note(DRAINING, "pushes paused; looking for running uploads")
         while True:
             moving = await self._store.active_uploads(now() - config.upload_idle)
             waited = time.monotonic() - opened

@@ -8,9 +8,11 @@ for as long as it looks at it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import shlex
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ import pytest
 from tests.e2e.clients import Skopeo, creds, oci_layout_manifest, unique
 from tests.support.client import USERS, bearer
 from tests.support.oci_layout import Layout, build_layout
-from tests.support.processes import Gateway, Registry, require_tool
+from tests.support.processes import REPO_ROOT, Gateway, Registry, require_tool
 from tests.support.waiting import eventually_async
 
 LAYER_SIZE = 192 * 1024
@@ -125,15 +127,17 @@ async def test_a_push_during_the_window_gets_503_with_retry_after_pulls_go_on_an
     kept = push(skopeo, tmp_path, kept_repository, layers=1)
     late = build_layout(tmp_path / "late", layers=1, layer_size=LAYER_SIZE, seed=late_repository)
     hold.touch()
+    # The window is opened by another process (the command line), as another instance would.
+    collection = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gateway", "gc", env=gc_gateway.environment(), cwd=REPO_ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
     try:
         async with aiohttp.ClientSession() as session:
-            async with session.post(f"{gc_gateway.url}/api/v1/gc", json={}, headers=ADMIN) as started:
-                assert started.status == 202, await started.text()
-                assert (await started.json())["write_window"] is True
+            state = await eventually_async(lambda: gc_state(session, gc_gateway), lambda s: s["phase"] == "collecting")
+            assert state["running"] and state["write_window"] and state["requested_by"] == "(command line)", state
             async with session.post(f"{gc_gateway.url}/api/v1/gc", json={}, headers=ADMIN) as again:
                 assert again.status == 409, await again.text()
-            state = await eventually_async(lambda: gc_state(session, gc_gateway), lambda s: s["phase"] == "collecting")
-            assert state["running"] and state["write_window"], state
 
             headers = await bearer(session, gc_gateway.url, gc_gateway.host, "alice", f"repository:{late_repository}:pull,push")
             async with session.post(f"{gc_gateway.url}/v2/{late_repository}/blobs/uploads/", headers=headers) as refused:
@@ -144,14 +148,29 @@ async def test_a_push_during_the_window_gets_503_with_retry_after_pulls_go_on_an
             assert not refused_push.ok and "503 Service Unavailable" in refused_push.stderr, refused_push.describe()
             pulls_intact(skopeo, tmp_path, kept_repository, kept)
             hold.unlink()
-            state = await eventually_async(lambda: gc_state(session, gc_gateway), lambda s: not s["running"], timeout=30)
-            assert state["phase"] == "done" and not state["write_window"], state
-            assert state["requested_by"] == "admin" and state["result"].startswith("deleted")
+            output, _ = await asyncio.wait_for(collection.communicate(), 60)
+            assert collection.returncode == 0 and output.startswith(b"deleted"), output
+            state = await gc_state(session, gc_gateway)
+            assert state["phase"] == "done" and not state["running"] and not state["write_window"], state
     finally:
         hold.unlink(missing_ok=True)
+        if collection.returncode is None:
+            collection.kill()
+            await collection.wait()
     pushed = skopeo.copy(f"oci:{late.path}:latest", skopeo.ref(late_repository, "v1"), dest_creds=creds("alice"))
     assert pushed.ok, pushed.describe()
     pulls_intact(skopeo, tmp_path, late_repository, late)
+
+
+async def test_an_admin_starts_a_dry_run_through_the_api_and_follows_it(gc_gateway: Gateway, hold: Path) -> None:
+    hold.unlink(missing_ok=True)
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{gc_gateway.url}/api/v1/gc", json={"dry_run": True}, headers=ADMIN) as started:
+            assert started.status == 202, await started.text()
+            body = await started.json()
+            assert body["dry_run"] is True and body["write_window"] is False and body["requested_by"] == "admin"
+        state = await eventually_async(lambda: gc_state(session, gc_gateway), lambda s: not s["running"], timeout=30)
+    assert state["phase"] == "done" and state["result"].startswith("dry run: "), state
 
 
 async def test_only_admins_may_see_or_start_a_collection(gc_gateway: Gateway) -> None:
