@@ -1,6 +1,7 @@
 """Admins' health summary: the readiness checks (store, upstream, signing key) as the probe
-runs them, the gateway's version, and blob garbage collection: its state (phase and progress
-while it runs, the last report after) and buttons to start a run or a dry run."""
+runs them, the gateway's version, and the maintenance runs: blob garbage collection and tag
+retention, each with its state (phase and progress while it runs, the last report after) and
+buttons to start one (a dry run of garbage collection too)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from aiohttp import web
 from gateway import __version__, keys
 from gateway.ops.maintenance import log_progress
 from gateway.ops.readiness import check_components
-from gateway.services import gc
+from gateway.registry.deleting import recorder_for, upstream_for
+from gateway.services import gc, retention
 from gateway.services.errors import Conflict, Unavailable
 from gateway.services.guards import require_admin
+from gateway.store import MaintenanceRun
 from gateway.store.sql import now
 from gateway.ui.context import services
 from gateway.ui.errors import status_of
@@ -29,17 +32,21 @@ async def _page(request: web.Request, *, error: str | None = None, status: int =
     require_admin(who.actor, "see the gateway's health")
     root = request.match_info.apps[0]  # the gateway's application, whose objects the checks use
     components = await check_components(root)
-    run = await gc.gc_status(services(request), who.actor)
-    shown: dict[str, Any] = {
-        "running": run.live(now()), "phase": run.phase if run.run_id else None, "progress": run.progress,
-        "dry_run": run.dry_run, "started_at": run.started_at, "finished_at": run.finished_at, "result": run.result,
-        "requested_by": run.requested_by, "configured": bool(request.config_dict[keys.SETTINGS].gc_command),
-    }
+    collection = _shown(await gc.gc_status(services(request), who.actor))
+    collection["configured"] = bool(request.config_dict[keys.SETTINGS].gc_command)
     context = {
-        "title": "Health", "nav": "health", "components": components, "version": __version__, "gc": shown,
-        "flash": flash(request), "error": error,
+        "title": "Health", "nav": "health", "components": components, "version": __version__, "gc": collection,
+        "retention": _shown(await retention.status(services(request), who.actor)), "flash": flash(request), "error": error,
     }
     return render(request, "manage_health.html", context, status=status)
+
+
+def _shown(run: MaintenanceRun) -> dict[str, Any]:
+    return {
+        "running": run.live(now()), "phase": run.phase if run.run_id else None, "progress": run.progress,
+        "dry_run": run.dry_run, "started_at": run.started_at, "finished_at": run.finished_at, "result": run.result,
+        "requested_by": run.requested_by,
+    }
 
 
 async def health_page(request: web.Request) -> web.Response:
@@ -57,3 +64,16 @@ async def start_gc(request: web.Request) -> web.Response:
         return await _page(request, error=exc.message, status=status_of(exc))
     request.config_dict[keys.MAINTENANCE].spawn(run.complete(log_progress("garbage collection")), f"gc-{run.run_id[:8]}")
     raise done(HEALTH_PATH, "Garbage collection (dry run) started." if dry_run else "Garbage collection started.")
+
+
+async def start_retention(request: web.Request) -> web.Response:
+    """Apply every retention policy now, in the background; the page shows how it moves."""
+    who = require_signed_in(request)
+    await request.post()  # the form token was checked; nothing else is sent
+    try:
+        run = await retention.begin_run(services(request), who.actor, dry_run=False)
+    except (Conflict, Unavailable) as exc:
+        return await _page(request, error=exc.message, status=status_of(exc))
+    work = run.complete(upstream_for(request, who.actor.name), recorder_for(request, who.actor.name), log_progress("retention"))
+    request.config_dict[keys.MAINTENANCE].spawn(work, f"retention-{(run.run_id or '')[:8]}")
+    raise done(HEALTH_PATH, "Retention run started.")

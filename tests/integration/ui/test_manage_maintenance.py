@@ -1,7 +1,8 @@
 """Maintenance in the browser: an admin starts a garbage collection (a dry run, then a real one)
 from the health page and sees its result; a namespace's owner sets a retention policy on its
-page and sees what it would delete, a bad pattern comes back with its reason, and a visitor who
-does not manage the namespace sees no retention section at all."""
+page and sees what it would delete, a bad pattern comes back with its reason; the admin applies
+retention from the health page and the tag goes; a visitor who does not manage the namespace
+sees no retention section at all."""
 
 from __future__ import annotations
 
@@ -26,11 +27,11 @@ def own_registry(tmp_path: Path) -> Iterator[Registry]:
     instance.stop()
 
 
-def _state_after_refreshes(page: Any, url: str, wanted: str, timeout: float = 30.0) -> str:
+def _state_after_refreshes(page: Any, url: str, wanted: str, timeout: float = 30.0, shown: str = ".gc-state") -> str:
     deadline = time.monotonic() + timeout
     while True:
         page.goto(url)
-        state = str(page.locator(".gc-state").inner_text())
+        state = str(page.locator(shown).inner_text())
         if wanted in state or time.monotonic() > deadline:
             return state
         time.sleep(0.3)
@@ -70,6 +71,15 @@ def test_an_admin_collects_garbage_and_an_owner_sets_a_retention_policy(
     assert alice.locator(".retention-policy").count() == 1
     assert alice.locator(".doomed-tag").all_inner_texts() == ["v2"]  # v3 is the newest, v1 matches the pattern kept
     assert_accessible(alice)
+
+    admin.goto(f"{own.url}/ui/health")
+    assert admin.locator(".retention-state").inner_text() == "Never run."
+    admin.click("button:text('Apply retention now')")
+    assert admin.locator(".notice").inner_text() == "Retention run started."
+    state = _state_after_refreshes(admin, f"{own.url}/ui/health", "done", shown=".retention-state")
+    assert "done, retention deleted 1 tags and kept 2 in 1 repositories" in state, state
+    alice.goto(f"{own.url}/ui/repositories/alice/kept")
+    assert sorted(alice.locator(".tag-name").all_inner_texts()) == ["v1", "v3"]
 
     bob = new_page()
     sign_in(bob, own, "bob", USERS["bob"])
