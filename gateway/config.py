@@ -547,6 +547,8 @@ def _check_pairs(settings: Settings) -> None:
         raise ConfigError("GATEWAY_TOKEN_KEY_FILE", "token signing needs both a key file and a certificate file")
     if settings.admin_username and not settings.admin_password:
         raise ConfigError("GATEWAY_ADMIN_PASSWORD", "GATEWAY_ADMIN_USERNAME is set but no admin password is given")
+    if settings.gc_schedule is not None and not settings.gc_command:
+        raise ConfigError("GATEWAY_GC_SCHEDULE", "a schedule needs the collector's command in GATEWAY_GC_COMMAND (gc.command)")
     for index, hook in enumerate(settings.webhooks):
         if (problem := target_problem(hook.url, settings.webhooks_allow_private_targets)) is not None:
             raise ConfigError(f"GATEWAY_WEBHOOKS[{index}].url", problem)

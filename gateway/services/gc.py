@@ -64,6 +64,7 @@ class GcConfig:
     drain_timeout: float
     upload_idle: int
     timeout: float
+    settle: float = SETTLE_SECONDS  # for requests that passed the gate before `collecting` to reach the registry
 
     @classmethod
     def of(cls, settings: Settings) -> GcConfig:
@@ -188,7 +189,7 @@ class GcRun:
         self._note(COLLECTING, "measuring the storage" if config.storage_dir else "starting the collector")
         await self._renew()
         if not self.dry_run:
-            await asyncio.sleep(SETTLE_SECONDS)  # requests that passed the gate before reach the registry
+            await asyncio.sleep(config.settle)
         root = config.storage_dir if config.storage_dir is not None and config.storage_dir.is_dir() else None
         before = None if root is None or self.dry_run else await asyncio.to_thread(disk_usage, root)
         collected = await run_collector(

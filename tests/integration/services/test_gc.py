@@ -33,7 +33,7 @@ def database_url(tmp_path: Path) -> Iterator[str]:
 
 
 def config(tmp_path: Path, *, code: str = f"print('{SAYS}')", drain_timeout: float = 10, upload_idle: int = 1) -> gc.GcConfig:
-    return gc.GcConfig((sys.executable, "-c", code), tmp_path, drain_timeout, upload_idle, 30)
+    return gc.GcConfig((sys.executable, "-c", code), tmp_path, drain_timeout, upload_idle, 30, settle=0)
 
 
 async def test_only_admins_run_it_and_only_with_a_collector(services: Services, tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
-"""Maintenance in the browser: an admin starts a garbage collection (a dry run, then a real one)
-from the health page and sees its result; a namespace's owner sets a retention policy on its
+"""Maintenance in the browser: an admin starts a garbage collection (a dry run) from the health
+page and sees its result; a namespace's owner sets a retention policy on its
 page and sees what it would delete, a bad pattern comes back with its reason; the admin applies
 retention from the health page and the tag goes; a visitor who does not manage the namespace
 sees no retention section at all."""
@@ -52,9 +52,7 @@ def test_an_admin_collects_garbage_and_an_owner_sets_a_retention_policy(
     assert admin.locator(".notice").inner_text() == "Garbage collection (dry run) started."
     state = _state_after_refreshes(admin, f"{own.url}/ui/health", "done")
     assert state.startswith("Last run (dry run) by admin") and "dry run: 0 blobs" in state, state
-    admin.click("button:text('Collect garbage now')")
-    state = _state_after_refreshes(admin, f"{own.url}/ui/health", "deleted")
-    assert "done, deleted 0 blobs and 0 untagged manifests, reclaimed" in state, state
+    assert admin.locator("button:text('Collect garbage now')").count() == 1  # a real run: tests/e2e/test_gc.py
 
     alice = new_page()
     sign_in(alice, own, "alice", USERS["alice"])

@@ -47,5 +47,7 @@ def test_a_bad_schedule_setting_is_one_config_error() -> None:
     with pytest.raises(ConfigError) as quoted:
         load_settings({"GATEWAY_GC_COMMAND": "docker-registry garbage-collect 'unclosed"})
     assert quoted.value.key == "GATEWAY_GC_COMMAND"
+    with pytest.raises(ConfigError, match="needs the collector's command"):
+        load_settings({"GATEWAY_GC_SCHEDULE": "daily 03:00"})
     settings = load_settings({"GATEWAY_GC_COMMAND": "registry garbage-collect --delete-untagged '/etc/my registry.yml'"})
     assert settings.gc_argv == ("registry", "garbage-collect", "--delete-untagged", "/etc/my registry.yml")
