@@ -63,7 +63,7 @@ async def scheduled_retention(app: web.Application, slot: int) -> None:
     await run.complete(upstream_of(app, SCHEDULER.name), recorder_of(app, SCHEDULER.name), log_progress("retention"))
 
 
-async def _following(schedule: Schedule, name: str, start: Callable[[int], Awaitable[None]]) -> None:
+async def follow_schedule(schedule: Schedule, name: str, start: Callable[[int], Awaitable[None]]) -> None:
     """Start `start(slot)` at each slot of the schedule after this process started."""
     tried = int(time.time())
     while True:
@@ -89,12 +89,12 @@ async def maintaining(app: web.Application) -> AsyncIterator[None]:
         if settings.gc_schedule is not None and settings.gc_command:
             schedule = settings.gc_schedule
             await loops.enter_async_context(
-                running(_following(schedule, "garbage collection", lambda slot: scheduled_gc(app, slot)), "gc-schedule")
+                running(follow_schedule(schedule, "garbage collection", lambda slot: scheduled_gc(app, slot)), "gc-schedule")
             )
         if settings.retention_schedule is not None:
             await loops.enter_async_context(
                 running(
-                    _following(settings.retention_schedule, "retention", lambda slot: scheduled_retention(app, slot)),
+                    follow_schedule(settings.retention_schedule, "retention", lambda slot: scheduled_retention(app, slot)),
                     "retention-schedule",
                 )
             )
