@@ -31,6 +31,7 @@ from gateway.ops.setup import setup_ops
 from gateway.private_files import private_dir
 from gateway.registry.errors import API_VERSION, API_VERSION_HEADER
 from gateway.registry.manifest_cache import ManifestCache, following
+from gateway.registry.manifest_writes import sweeping
 from gateway.registry.proxy import v2_handler
 from gateway.registry.storage_blobs import senders
 from gateway.registry.uploads import UploadBinder
@@ -164,6 +165,11 @@ async def _manifest_cache_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+async def _tag_deletions_ctx(app: web.Application) -> AsyncIterator[None]:
+    async for _ in sweeping(app):
+        yield
+
+
 async def _api_version_header(request: web.Request, response: web.StreamResponse) -> None:
     if request.path.startswith("/v2"):
         response.headers[API_VERSION_HEADER] = API_VERSION
@@ -187,7 +193,7 @@ def create_app(settings: Settings, *, announce_setup: bool = True, worker: int =
     app[keys.GRANT_CACHE] = GrantCache()
     app.cleanup_ctx.extend([
         _keys_ctx, _store_ctx, _changes_ctx, _upstream_ctx, _events_ctx, _webhooks_ctx, _revocation_ctx, _manifest_cache_ctx,
-        _senders_ctx, maintaining,
+        _senders_ctx, _tag_deletions_ctx, maintaining,
     ])
     app.on_response_prepare.append(_api_version_header)
     setup_ops(app)

@@ -1,4 +1,4 @@
-"""Command line: serve, keys, users, teams, namespaces (reserved ones too), tokens, migrate,
+"""Command line: serve, keys, users, teams, namespaces (reserved ones too), tags, tokens, migrate,
 secrets, config. Same settings and environment as `serve`.
 
 Every expected failure ends in one line on stderr: exit 2 for bad settings or usage, 1 for a
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from gateway import cli_maintenance as maintenance
+from gateway import cli_tags
 from gateway import cli_tombstones as tombstones
 from gateway.auth.credentials import PasswordHasher
 from gateway.auth.keyfiles import KeyFileError, load_or_create_signing_key, load_verification_key, write_key_pair
@@ -108,10 +109,14 @@ def _parser() -> argparse.ArgumentParser:
     ns_add.add_argument("name")
     ns_add.add_argument("--team", required=True)
     ns_add.add_argument("--visibility", choices=VISIBILITIES, default="private")
-    ns_update = namespaces.add_parser("update", help="change a namespace's visibility or team")
+    ns_update = namespaces.add_parser("update", help="change a namespace's visibility, team or immutable tags")
     ns_update.add_argument("name")
     ns_update.add_argument("--visibility", choices=VISIBILITIES)
     ns_update.add_argument("--team")
+    ns_update.add_argument(
+        "--immutable-tags", metavar="PATTERNS",
+        help="comma-separated patterns of tags that may not move or go, like 'v*,release-*'; '' lifts them",
+    )
     namespaces.add_parser("list", help="list namespaces")
     namespaces.add_parser(
         "delete", help="delete a namespace; one still holding repositories stays reserved"
@@ -123,6 +128,11 @@ def _parser() -> argparse.ArgumentParser:
     namespaces.add_parser(
         "purge", help="delete a reserved namespace's manifests in the registry, then free the name"
     ).add_argument("name")
+
+    tags = commands.add_parser("tag", help="tags").add_subparsers(dest="action", required=True)
+    tags.add_parser(
+        "delete", help="delete one tag; the manifest's other tags stay (with none, it stays by digest)"
+    ).add_argument("reference", metavar="REPOSITORY:TAG")
 
     tokens = commands.add_parser("token", help="application tokens").add_subparsers(dest="action", required=True)
     create = tokens.add_parser("create", help="create a token; prints the secret (once) as the last word")
@@ -179,7 +189,7 @@ def _read_password() -> str:
     return password
 
 
-_MANAGEMENT = frozenset({"user", "team", "namespace", "token", "secrets", "setup-url", "gc", "retention"})
+_MANAGEMENT = frozenset({"user", "team", "namespace", "tag", "token", "secrets", "setup-url", "gc", "retention"})
 
 
 def _require_database(settings: Settings) -> None:
@@ -311,7 +321,8 @@ def _namespace_command(settings: Settings, args: argparse.Namespace) -> None:
         services = _services(settings, store)
         if args.action == "list":
             for ns in await _every(lambda after, limit: namespaces.list_namespaces(services, OPERATOR, after, limit)):
-                print(f"{ns.name} team={ns.team or '-'} visibility={ns.visibility}")
+                immutable = f" immutable_tags={','.join(ns.immutable_tags)}" if ns.immutable_tags else ""
+                print(f"{ns.name} team={ns.team or '-'} visibility={ns.visibility}{immutable}")
         elif args.action == "tombstones":
             await tombstones.list_tombstones(services)
         elif args.action == "delete":
@@ -323,7 +334,9 @@ def _namespace_command(settings: Settings, args: argparse.Namespace) -> None:
             await namespaces.create_namespace(services, OPERATOR, args.name, args.team, args.visibility)
             print(f"namespace {args.name} created (team {args.team}, {args.visibility})")
         else:
-            await namespaces.update_namespace(services, OPERATOR, args.name, visibility=args.visibility, team=args.team)
+            await namespaces.update_namespace(
+                services, OPERATOR, args.name, visibility=args.visibility, team=args.team, immutable_tags=args.immutable_tags,
+            )
             print(f"namespace {args.name} updated")
 
     asyncio.run(_with_store(settings, work))
@@ -463,6 +476,8 @@ def run(argv: Sequence[str] | None = None) -> None:
         _team_command(settings, args)
     elif args.command == "namespace":
         _namespace_command(settings, args)
+    elif args.command == "tag":
+        asyncio.run(_with_store(settings, lambda store: cli_tags.delete(_services(settings, store), settings, args.reference)))
     elif args.command == "token":
         _token_command(settings, args)
     elif args.command == "gc":

@@ -8,16 +8,14 @@ log line per phase (and every few seconds) otherwise; the report is the last lin
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 from typing import TextIO
 
 from gateway.auth.permissions import OPERATOR
 from gateway.auth.tokens import rfc3339
-from gateway.cli_tombstones import TombstoneCommandError, registry_session, registry_upstream
+from gateway.cli_tombstones import TombstoneCommandError, cli_recorder, registry
 from gateway.config import Settings
 from gateway.ops.maintenance import log_progress
-from gateway.registry.purge import Actor as DeleteRecorder
 from gateway.services import gc, retention
 from gateway.services.context import Services
 from gateway.services.errors import Invalid
@@ -80,10 +78,11 @@ async def run_retention(settings: Settings, services: Services, dry_run: bool) -
     on_terminal = sys.stderr.isatty()
     progress = terminal_bar(sys.stderr) if on_terminal else log_progress("retention")
     try:
-        async with registry_session(settings) as session:
-            upstream = None if dry_run else registry_upstream(settings, session)
-            recorder = None if dry_run else DeleteRecorder(OPERATOR.name, socket.gethostname(), "command-line")
-            report = await run.complete(upstream, recorder, progress)
+        if dry_run:
+            report = await run.complete(None, None, progress)
+        else:
+            async with registry(settings) as upstream:
+                report = await run.complete(upstream, cli_recorder(), progress)
     except TombstoneCommandError as exc:
         raise Invalid(str(exc)) from None
     finally:

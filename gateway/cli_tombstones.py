@@ -8,7 +8,9 @@ verifies tokens (`upstream.forward_token`, which then needs `service` set).
 
 from __future__ import annotations
 
+import contextlib
 import socket
+from collections.abc import AsyncIterator
 
 import aiohttp
 
@@ -55,22 +57,13 @@ async def release(services: Services, name: str) -> None:
     print(f"namespace {name} released: its {left} repositories remain, and whoever takes the name {name} next gets them")
 
 
-def registry_session(settings: Settings) -> aiohttp.ClientSession:
-    """A session to the registry: over its Unix socket when one is set."""
-    connector: aiohttp.BaseConnector = (
-        aiohttp.UnixConnector(str(settings.upstream_socket)) if settings.upstream_socket is not None else aiohttp.TCPConnector()
-    )
-    return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
-
-
-def registry_upstream(settings: Settings, session: aiohttp.ClientSession) -> Upstream:
-    """The registry as the command line reaches it (with a token of the gateway's own when it verifies them)."""
+def _upstream(settings: Settings, session: aiohttp.ClientSession) -> Upstream:
     issuer: TokenIssuer | None = None
     if settings.upstream_forward_token:
         if not settings.service:
             raise TombstoneCommandError(
-                "the registry verifies the gateway's tokens: set service (GATEWAY_SERVICE) to purge from the"
-                " command line, or purge through the API"
+                "the registry verifies the gateway's tokens: set service (GATEWAY_SERVICE) to delete in it from"
+                " the command line, or do it through the API"
             )
         key = load_or_create_signing_key(settings.token_key_file, settings.token_cert_file, settings.data_dir)
         issuer = TokenIssuer(key, settings.issuer, settings.token_ttl)
@@ -84,10 +77,24 @@ def registry_upstream(settings: Settings, session: aiohttp.ClientSession) -> Ups
     return Upstream(session, settings.upstream_url.origin(), headers_for)
 
 
+@contextlib.asynccontextmanager
+async def registry(settings: Settings) -> AsyncIterator[Upstream]:
+    """The registry as the gateway reaches it, for a command that deletes there."""
+    connector: aiohttp.BaseConnector = (
+        aiohttp.UnixConnector(str(settings.upstream_socket)) if settings.upstream_socket is not None else aiohttp.TCPConnector()
+    )
+    async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as session:
+        yield _upstream(settings, session)
+
+
+def cli_recorder() -> PurgeRecorder:
+    """Who deletes, for the delete events of a command."""
+    return PurgeRecorder(OPERATOR.name, socket.gethostname(), "command-line")
+
+
 async def purge(services: Services, settings: Settings, name: str) -> None:
-    async with registry_session(settings) as session:
-        recorder = PurgeRecorder(OPERATOR.name, socket.gethostname(), "command-line")
-        purged = await tombstones.purge_tombstone(services, OPERATOR, name, registry_upstream(settings, session), recorder)
+    async with registry(settings) as upstream:
+        purged = await tombstones.purge_tombstone(services, OPERATOR, name, upstream, cli_recorder())
     print(
         f"namespace {name} purged: {purged.manifests} manifests of {purged.repositories} repositories deleted"
         " in the registry (layers go at its next garbage collection); the name is free"

@@ -45,6 +45,7 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "/tombstones/{namespace}/purge", tombstones.purge_tombstone),
     ("GET", "/repositories", repositories.list_repositories),
     ("GET", "/repositories/{name:.+}/tags", repositories.list_tags),
+    ("DELETE", "/repositories/{name:.+}/tags/{tag}", repositories.delete_one_tag),
     ("GET", "/events", events.list_events),
     ("GET", "/webhooks", webhooks.list_webhooks),
     ("POST", "/webhooks", webhooks.create_webhook),

@@ -16,6 +16,7 @@ from gateway.api.render import json_response, namespace_json
 from gateway.api.tombstones import deletion_response
 from gateway.auth.policy import VISIBILITIES
 from gateway.services import namespaces
+from gateway.services.errors import Invalid
 
 
 async def list_namespaces(request: web.Request) -> web.Response:
@@ -43,9 +44,15 @@ async def get_namespace(request: web.Request) -> web.Response:
 async def update_namespace(request: web.Request) -> web.Response:
     actor = (await authenticate(request)).actor
     name = namespace_param(request)
-    body = Body(await json_object(request), ("visibility", "team"))
+    body = Body(await json_object(request), ("visibility", "team", "immutable_tags"))
     visibility, team = body.choice("visibility", VISIBILITIES), body.text("team")
-    updated = await namespaces.update_namespace(services(request), actor, name, visibility=visibility, team=team)
+    immutable = body.texts("immutable_tags")
+    if immutable is not None and any("," in pattern for pattern in immutable):
+        raise Invalid("immutable_tags: one pattern per item, without commas")
+    updated = await namespaces.update_namespace(
+        services(request), actor, name, visibility=visibility, team=team,
+        immutable_tags=None if immutable is None else ",".join(immutable),
+    )
     return json_response(namespace_json(updated))
 
 

@@ -71,6 +71,13 @@ _WEBHOOK_FIELDS: dict[str, Schema] = {
     "repository_pattern": {"type": "string", "maxLength": 255, "description": "a glob such as team/*; empty: all"},
 }
 
+TAG_NAME = {"type": "string", "pattern": r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$"}
+IMMUTABLE_TAGS = {
+    "type": "array", "maxItems": 32, "items": {"type": "string", "pattern": r"^[a-zA-Z0-9._*?!\[\]-]{1,128}$"},
+    "description": "fnmatch patterns (v*, release-*) of tags that may not be moved to another manifest or deleted;"
+                   " [] lifts them",
+}
+
 _APP_TOKEN_PROPERTIES: dict[str, Schema] = {
     "name": TOKEN_NAME,
     "id": {"type": "string", "description": "the public part of the secret; appears in logs"},
@@ -104,13 +111,22 @@ SCHEMAS: dict[str, Schema] = {
     "Member": _object({"user": USER_NAME, "role": ROLE}, ("user", "role"), closed=False),
     "MemberRole": _object({"role": ROLE}, ("role",)),
     "Namespace": _object(
-        {"name": NAMESPACE_NAME, "team": {**TEAM_NAME, "nullable": True}, "visibility": VISIBILITY, "created_at": TIME},
-        ("name", "team", "visibility", "created_at"), closed=False,
+        {"name": NAMESPACE_NAME, "team": {**TEAM_NAME, "nullable": True}, "visibility": VISIBILITY, "created_at": TIME,
+         "immutable_tags": IMMUTABLE_TAGS},
+        ("name", "team", "visibility", "created_at", "immutable_tags"), closed=False,
     ),
     "NewNamespace": _object(
         {"name": NAMESPACE_NAME, "team": TEAM_NAME, "visibility": {**VISIBILITY, "default": "private"}}, ("name", "team")
     ),
-    "NamespacePatch": {**_object({"visibility": VISIBILITY, "team": TEAM_NAME}), "minProperties": 1},
+    "NamespacePatch": {
+        **_object({"visibility": VISIBILITY, "team": TEAM_NAME, "immutable_tags": IMMUTABLE_TAGS}), "minProperties": 1,
+    },
+    "TagDeleted": _object(
+        {"repository": REPOSITORY_NAME, "tag": TAG_NAME, "digest": {"type": "string"},
+         "kept": {"type": "array", "items": TAG_NAME,
+                  "description": "the other tags of the same manifest, kept (empty: the manifest stays by digest)"}},
+        ("repository", "tag", "digest", "kept"), closed=False,
+    ),
     "AppToken": _object(_APP_TOKEN_PROPERTIES, tuple(_APP_TOKEN_PROPERTIES), closed=False),
     "CreatedAppToken": _object(
         {**_APP_TOKEN_PROPERTIES, "secret": {"type": "string", "description": "shown only in this answer"}},
@@ -248,6 +264,7 @@ PARAMETERS: dict[str, Schema] = {
     "namespace": _path_param("namespace", NAMESPACE_NAME),
     "token": _path_param("token", TOKEN_NAME),
     "repository": _path_param("name", REPOSITORY_NAME),
+    "tag": _path_param("tag", TAG_NAME),
     "webhook": _path_param("webhook", WEBHOOK_NAME),
     "eventRepository": {"name": "repository", "in": "query", "required": False, "schema": REPOSITORY_NAME},
     "eventAction": {
@@ -271,7 +288,7 @@ _ERROR_DESCRIPTIONS = {
     "409": "already exists, or conflicts with an existing resource",
     "413": "request body too large",
     "429": "too many failed logins from this address; see Retry-After",
-    "503": "the gateway's database (or, for a purge, the registry) is unavailable",
+    "503": "the gateway's database (or, for a purge or a tag deletion, the registry) is unavailable",
 }
 _ALWAYS = ("400", "401", "429", "503")
 
@@ -440,6 +457,13 @@ PATHS: dict[str, dict[str, Schema]] = {
         "get": _op("listTags", "repositories", "list a repository's tags (if the caller may pull it)",
                    {"200": _json("TagPage", "a page of tags")}, params=("repository", *_PAGED),
                    errors=("403", "404")),
+    },
+    "/repositories/{name}/tags/{tag}": {
+        "delete": _op("deleteTag", "repositories",
+                      "delete one tag (who may delete manifests there); the manifest's other tags stay, byte for byte,"
+                      " and with no other tag it stays by digest; an immutable tag is refused (403)",
+                      {"200": _json("TagDeleted", "deleted")}, params=("repository", "tag"),
+                      errors=("403", "404", "409")),
     },
     "/events": {
         "get": _op("listEvents", "events",

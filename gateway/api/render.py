@@ -43,7 +43,7 @@ def member_json(member: Member) -> dict[str, Any]:
 def namespace_json(namespace: Namespace) -> dict[str, Any]:
     return {
         "name": namespace.name, "team": namespace.team, "visibility": namespace.visibility,
-        "created_at": time_text(namespace.created_at),
+        "created_at": time_text(namespace.created_at), "immutable_tags": list(namespace.immutable_tags),
     }
 
 

@@ -1,5 +1,6 @@
 """/repositories and /repositories/{name}/tags: what the caller may pull (gateway/services/
-repositories.py), paged."""
+repositories.py), paged; DELETE /repositories/{name}/tags/{tag} deletes one tag
+(gateway/services/tags.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from aiohttp import web
 from gateway.api.caller import authenticate, services
 from gateway.api.paging import collect, page_body, page_request
 from gateway.api.render import json_response, time_text
+from gateway.registry.deleting import recorder_for, upstream_for
 from gateway.services import repositories
+from gateway.services.tags import TagDeleted, delete_tag
 from gateway.store import RepositoryRow, TagRow
 
 
@@ -47,3 +50,17 @@ async def list_tags(request: web.Request) -> web.Response:
 
     found, next_name = await collect(fetch, lambda t: t.tag, page)
     return json_response(page_body([tag_json(t) for t in found], next_name))
+
+
+def tag_deleted_json(done: TagDeleted) -> dict[str, Any]:
+    return {"repository": done.repository, "tag": done.tag, "digest": done.digest, "kept": list(done.kept)}
+
+
+async def delete_one_tag(request: web.Request) -> web.Response:
+    identity = (await authenticate(request)).identity
+    repository, tag = request.match_info["name"], request.match_info["tag"]
+    done = await delete_tag(
+        services(request), identity, repository, tag, upstream_for(request, identity.name),
+        recorder_for(request, identity.name), useragent="portus-gateway API",
+    )
+    return json_response(tag_deleted_json(done))

@@ -59,8 +59,12 @@ async def scheduled_gc(app: web.Application, slot: int) -> None:
 
 
 async def scheduled_retention(app: web.Application, slot: int) -> None:
+    settings = app[keys.SETTINGS]
+    public = settings.public_url
+    audience = settings.service or (public.host_port_subcomponent or "" if public is not None else "")  # no request to ask
     run = await retention.begin_run(services_of(app), SCHEDULER, dry_run=False, slot=slot)
-    await run.complete(upstream_of(app, SCHEDULER.name), recorder_of(app, SCHEDULER.name), log_progress("retention"))
+    upstream = upstream_of(app, SCHEDULER.name, audience)
+    await run.complete(upstream, recorder_of(app, SCHEDULER.name), log_progress("retention"))
 
 
 async def follow_schedule(schedule: Schedule, name: str, start: Callable[[int], Awaitable[None]]) -> None:

@@ -15,23 +15,18 @@ from gateway.registry.purge import Upstream
 
 
 def upstream_for(request: web.Request, actor: str) -> Upstream:
-    return upstream_of(request.config_dict, actor, service_name(request, request.config_dict[keys.SETTINGS]))
+    app = request.config_dict
+    return upstream_of(app, actor, service_name(request, app[keys.SETTINGS]))
 
 
-AppObjects = web.Application | ChainMapProxy  # the application, or a request's view of it
-
-
-def upstream_of(app: AppObjects, actor: str, service: str | None = None) -> Upstream:
-    """The registry for work without a request (a scheduled retention run): the token audience
-    is `service`, else the configured one, else the public URL's host."""
+def upstream_of(app: web.Application | ChainMapProxy, actor: str, service: str) -> Upstream:
+    """The registry as `upstream_for` reaches it, for work that no request started (a sweep)."""
     settings = app[keys.SETTINGS]
-    public = settings.public_url
-    audience = service or settings.service or (public.host_port_subcomponent if public is not None else None) or ""
 
     def headers_for(repository: str) -> dict[str, str]:
         if not settings.upstream_forward_token:
             return {}
-        issued = app[keys.ISSUER].issue(actor, audience, [Scope("repository", repository, ("pull", "delete"))])
+        issued = app[keys.ISSUER].issue(actor, service, [Scope("repository", repository, ("pull", "delete"))])
         return {"Authorization": f"Bearer {issued.token}"}
 
     return Upstream(app[keys.UPSTREAM], settings.upstream_url.origin(), headers_for)
@@ -41,6 +36,6 @@ def recorder_for(request: web.Request, actor: str) -> DeleteRecorder:
     return recorder_of(request.config_dict, actor)
 
 
-def recorder_of(app: AppObjects, actor: str) -> DeleteRecorder:
+def recorder_of(app: web.Application | ChainMapProxy, actor: str) -> DeleteRecorder:
     events, cache = app[keys.EVENTS], app[keys.MANIFEST_CACHE]
     return DeleteRecorder(actor, events.source_addr, events.instance_id, cache.deleted)

@@ -19,6 +19,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from gateway import keys
+from gateway.auth.scopes import is_valid_digest
 from gateway.bodies import read_limited
 from gateway.events.capture import MANIFEST_LIMIT, manifest_facts
 from gateway.ops import observe
@@ -37,6 +38,7 @@ from gateway.registry.catalog import catalog
 from gateway.registry.errors import error_response
 from gateway.registry.gathered_reads import gathered
 from gateway.registry.go_form import NEUTRAL_CONTENT_TYPE, without_form_body
+from gateway.registry.manifest_writes import delete_tag_answer, settle_write, write_refusal
 from gateway.registry.recording import record_answer, record_exchange
 from gateway.registry.referrers import referrers
 from gateway.registry.relayed_body import RelayedBody
@@ -49,7 +51,7 @@ from gateway.registry.upload_state import chunk_out_of_order, known_state, remem
 from gateway.registry.uploads import PARAM as UPLOAD_PARAM
 from gateway.registry.uploads import add_param, split_query
 from gateway.registry.validation import manifest_problem, reference_problem
-from gateway.registry.write_gate import write_refusal
+from gateway.registry.write_gate import maintenance_refusal
 from gateway.store import StoreError, UploadState
 
 log = logging.getLogger(__name__)
@@ -95,6 +97,8 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             "UNSUPPORTED", f"{request.method[:20]} is not a method of this endpoint", status=405,
             headers={"Allow": ", ".join(allowed)},
         )
+    if route.kind == "manifest" and request.method == "DELETE" and not request.app[keys.POLICY_RULES].delete_enabled:
+        return error_response("UNSUPPORTED", "deletion is disabled in this gateway", status=405)
     actions = ",".join(method_actions(request.method)) if route.name else ""
     observe.note(request, route=route.kind, repository=route.name, action=actions)
     try:
@@ -111,7 +115,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
     if problem is not None:
         code, message, status = problem
         return error_response(code, message, status=status)
-    refusal = await write_refusal(request, route)
+    refusal = await maintenance_refusal(request, route)
     if refusal is not None:
         return refusal
     if route.kind == "base":
@@ -122,6 +126,8 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         return await referrers(request, route)
     if route.kind == "tags" and request.method == "GET":
         return await tag_list(request, route)
+    if route.kind == "manifest" and request.method == "DELETE" and not is_valid_digest(route.reference):
+        return await delete_tag_answer(request, route, access)
     cached = await serve_cached(request, route, access)
     if cached is not None:
         return cached
@@ -200,9 +206,13 @@ async def forward(request: web.Request, route: Route, access: Access) -> web.Str
         refused = manifest_problem(manifest)
         if refused is not None:
             return error_response("MANIFEST_INVALID", refused, status=400)
-        window = await write_refusal(request, route)  # again: its body may have taken a while
+        window = await maintenance_refusal(request, route)  # again: its body may have taken a while
         if window is not None:
             return window
+    if route.kind == "manifest" and request.method in ("PUT", "DELETE"):
+        refusal = await write_refusal(request, route, access, manifest)
+        if refusal is not None:
+            return refusal
     if storage_wanted(request.method, route, request.headers, settings.upstream_storage_dir):
         local = await _from_storage(request, route, access)
         if local is not None:
@@ -242,6 +252,8 @@ async def forward(request: web.Request, route: Route, access: Access) -> web.Str
         kept = await keep(request, route, access, upstream)
         if kept is not None:
             return kept
+        if route.kind == "manifest":
+            await settle_write(request, route, access, upstream.status, manifest)
         refusal = await record_exchange(request, route, access, upstream, manifest)
         if refusal is not None:
             return refusal

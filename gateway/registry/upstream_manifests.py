@@ -73,12 +73,17 @@ async def tag_digests(upstream: Upstream, repository: str) -> dict[str, str]:
     tags = [t for t in (document.get("tags") or []) if isinstance(t, str)] if isinstance(document, dict) else []
     gate = asyncio.Semaphore(_CONCURRENT_HEADS)
 
-    async def digest_of(tag: str) -> tuple[str, str]:
-        async with gate, upstream.session.head(
-            _url(upstream, repository, tag), headers={**headers, "Accept": MANIFEST_TYPES}, timeout=TIMEOUT
-        ) as head:
-            digest = head.headers.get("Docker-Content-Digest", "")
-            return tag, digest if head.status == 200 else ""
+    async def digest_of(tag: str) -> tuple[str, str | None]:
+        async with gate:
+            return tag, await head_digest(upstream, repository, tag)
 
     found = await asyncio.gather(*(digest_of(tag) for tag in tags))
     return {tag: digest for tag, digest in found if digest}
+
+
+async def head_digest(upstream: Upstream, repository: str, reference: str) -> str | None:
+    """The digest a tag names in the registry now; None when it names none."""
+    headers = {**upstream.headers_for(repository), "Accept": MANIFEST_TYPES}
+    async with upstream.session.head(_url(upstream, repository, reference), headers=headers, timeout=TIMEOUT) as head:
+        digest = head.headers.get("Docker-Content-Digest", "")
+        return digest if head.status == 200 and digest else None

@@ -24,12 +24,6 @@ def reference_problem(method: str, route: Route, query: Mapping[str, str]) -> tu
                 return "TAG_INVALID", f"{reference[:100]!r} is not a valid tag", 400
             # No manifest can have this name: reading or deleting it is a manifest not found.
             return "MANIFEST_UNKNOWN", f"no manifest {reference[:100]!r}: it is neither a tag nor a digest", 404
-        if method == "DELETE":
-            return (
-                "UNSUPPORTED",
-                "this registry cannot delete a tag on its own; delete the manifest by digest",
-                405,
-            )
     elif route.kind in ("blob", "referrers"):
         return _digest_problem(reference)
     elif route.kind == "upload":

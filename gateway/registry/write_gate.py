@@ -27,7 +27,7 @@ def _finishing_a_push(request: web.Request, route: Route) -> bool:
     return route.kind == "manifest" and request.method == "PUT"
 
 
-async def write_refusal(request: web.Request, route: Route) -> web.Response | None:
+async def maintenance_refusal(request: web.Request, route: Route) -> web.Response | None:
     """503 UNAVAILABLE with Retry-After for a write during the window; None to go on."""
     if request.method not in WRITE_METHODS or route.kind not in ("manifest", "blob", "upload"):
         return None

@@ -20,6 +20,7 @@ from gateway.services.context import Services
 from gateway.services.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from gateway.services.gc import check_writable
 from gateway.services.guards import valid_name
+from gateway.services.immutable import refuse_immutable_delete
 
 DELETE_DISABLED = "deletion is disabled in this gateway (delete.enabled = false)"
 USER_AGENT = "portus-gateway web UI"
@@ -32,21 +33,27 @@ async def may_delete(services: Services, identity: Identity, repository: str) ->
     return bool(grant(identity, [scope], facts, services.rules).scopes)
 
 
+async def require_delete(services: Services, identity: Identity, repository: str) -> None:
+    """NotFound for a repository the identity may not see, Forbidden where it may not delete."""
+    if not await PullFilter(services.store, identity, services.rules).allows(repository):
+        raise NotFound(f"no such repository {repository!r}")
+    if not await may_delete(services, identity, repository):
+        if not services.rules.delete_enabled:
+            raise Forbidden(DELETE_DISABLED)
+        raise Forbidden(f"you may not delete in {repository!r}")
+
+
 async def check_delete(services: Services, identity: Identity, repository: str, digest: str) -> None:
     """Refuse (NotFound, Forbidden, Invalid) what `delete_manifest` refuses before it acts, so
     a confirmation page is offered only for a delete that may happen."""
     valid_name(names.REPOSITORY, repository)
     if not is_valid_digest(digest):
         raise Invalid(f"{names.shown(digest)} is not a valid digest")
+    await require_delete(services, identity, repository)
     store = services.store
-    if not await PullFilter(store, identity, services.rules).allows(repository):
-        raise NotFound(f"no such repository {repository!r}")
-    if not await may_delete(services, identity, repository):
-        if not services.rules.delete_enabled:
-            raise Forbidden(DELETE_DISABLED)
-        raise Forbidden(f"you may not delete in {repository!r}")
     if digest not in await store.manifest_digests(repository):
         raise NotFound(f"no such manifest {digest} in {repository!r}")
+    await refuse_immutable_delete(store, repository, digest=digest)
 
 
 async def delete_manifest(

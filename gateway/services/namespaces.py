@@ -12,6 +12,7 @@ cannot be probed; one they see but may not manage is Forbidden.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from gateway import names
@@ -25,6 +26,7 @@ from gateway.auth.policy import VISIBILITIES
 from gateway.services.context import Services
 from gateway.services.errors import Conflict, Forbidden, Invalid, NotFound
 from gateway.services.guards import require_admin, require_self_or_admin, search_text, valid_name
+from gateway.services.immutable import parse_patterns
 from gateway.services.paging import page_of
 from gateway.services.teams import existing_team, require_team_member, require_team_owner
 from gateway.services.tombstones import refuse_if_reserved
@@ -170,16 +172,19 @@ async def get_namespace(services: Services, actor: Actor, name: str) -> Namespac
 
 
 async def update_namespace(
-    services: Services, actor: Actor, name: str, *, visibility: str | None = None, team: str | None = None
+    services: Services, actor: Actor, name: str, *, visibility: str | None = None, team: str | None = None,
+    immutable_tags: str | None = None,
 ) -> Namespace:
-    """Change who sees a namespace and/or move it into another team (whose owner the actor
-    must be too). A personal namespace never moves into a team."""
+    """Change who sees a namespace, move it into another team (whose owner the actor must be
+    too), and/or set its immutable tag patterns (comma-separated, "" lifts them; see
+    gateway/services/immutable.py). A personal namespace never moves into a team."""
     if visibility is not None:
         _valid_visibility(visibility)
     if team is not None:
         valid_name(names.TEAM, team)
-    if visibility is None and team is None:
-        raise Invalid("nothing to change: give visibility and/or team")
+    patterns = None if immutable_tags is None else parse_patterns(immutable_tags)
+    if visibility is None and team is None and patterns is None:
+        raise Invalid("nothing to change: give visibility, team and/or immutable tags")
     found = await _existing(services, actor, name)
     await _require_manager(services, actor, found, "change this namespace")
     if team is not None:
@@ -190,16 +195,24 @@ async def update_namespace(
     store = services.store
     async with store.transaction():
         if not found.stored:  # a personal namespace's first change creates its row
-            try:
+            with contextlib.suppress(StoreConflict):  # created meanwhile by its user's other request
                 await store.create_namespace(name, None, visibility or DEFAULT_VISIBILITY)
-            except StoreConflict:  # created meanwhile by its user's other request
-                await store.update_namespace(name, visibility=visibility)
-        elif not await store.update_namespace(name, visibility=visibility, team=team):
+            await store.update_namespace(name, visibility=visibility, immutable_tags=patterns)
+        elif not await store.update_namespace(name, visibility=visibility, team=team, immutable_tags=patterns):
             raise _no_such(name)  # deleted meanwhile
         updated = await store.get_namespace(name)
     if updated is None:
         raise _no_such(name)
     return updated
+
+
+async def may_change_namespace(services: Services, actor: Actor, name: str) -> bool:
+    """Whether `update_namespace` would let the actor change this (visible) namespace."""
+    try:
+        await _require_manager(services, actor, await _existing(services, actor, name), "change this namespace")
+    except (Forbidden, NotFound):
+        return False
+    return True
 
 
 async def delete_namespace(services: Services, actor: Actor, name: str) -> Deletion:

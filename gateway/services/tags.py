@@ -13,27 +13,21 @@ A job cut short (the process died, the registry failed half-way) keeps its row: 
 its lease run out (a manifest write or tag deletion waiting on the repository, or any process's
 sweep every few seconds, `finish_expired`) takes it over and runs it again from the deletion;
 each step may be repeated. Deleting is the same permission as deleting a manifest.
-
-Immutable tags: a namespace's fnmatch patterns (`v*`, `release-*`); a tag matching one may be
-pushed first and pushed again with the same digest, but not moved to another digest nor
-deleted, alone or with its manifest."""
+An immutable tag (gateway/services/immutable.py) is never deleted."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import fnmatch
 import logging
 import time
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import aiohttp
 
 from gateway import names
-from gateway.auth.namespaces import PullFilter
-from gateway.auth.policy import Identity, namespace_of
+from gateway.auth.policy import Identity
 from gateway.auth.scopes import is_valid_tag
 from gateway.events.model import Event, RequestInfo, Target, new_event_id
 from gateway.events.recorder import to_row
@@ -41,9 +35,11 @@ from gateway.registry.purge import Actor as DeleteRecorder
 from gateway.registry.purge import PurgeError, Upstream, delete_upstream
 from gateway.registry.upstream_manifests import Manifest, get_manifest, put_manifest, tag_digests
 from gateway.services.context import Services
-from gateway.services.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
+from gateway.services.errors import Conflict, Invalid, NotFound, Unavailable
+from gateway.services.gc import check_writable
 from gateway.services.guards import valid_name
-from gateway.services.manifests import DELETE_DISABLED, USER_AGENT, may_delete
+from gateway.services.immutable import refuse_immutable_delete
+from gateway.services.manifests import USER_AGENT, require_delete
 from gateway.store import Store, TagDeletion
 
 log = logging.getLogger(__name__)
@@ -51,9 +47,6 @@ log = logging.getLogger(__name__)
 LEASE_SECONDS = 20.0  # a job's lease, renewed at each of its steps
 HOLD_SECONDS = 30.0  # how long a manifest write or another deletion waits for a job
 _POLL_SECONDS = 0.05
-MAX_PATTERNS = 32
-MAX_PATTERNS_TEXT = 1024
-_PATTERN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-*?[]!")
 
 
 @dataclass(frozen=True)
@@ -62,52 +55,6 @@ class TagDeleted:
     tag: str
     digest: str
     kept: tuple[str, ...]  # the other tags that name the same manifest, put back
-
-
-# -- immutable tags ------------------------------------------------------------------------------
-
-
-def parse_patterns(text: str) -> tuple[str, ...]:
-    """Comma-separated fnmatch patterns (`*`, `?`, `[...]`) of tag characters; "" is none."""
-    if len(text) > MAX_PATTERNS_TEXT:
-        raise Invalid(f"immutable tag patterns are limited to {MAX_PATTERNS_TEXT} characters")
-    patterns = tuple(dict.fromkeys(p.strip() for p in text.split(",") if p.strip()))
-    if len(patterns) > MAX_PATTERNS:
-        raise Invalid(f"at most {MAX_PATTERNS} immutable tag patterns")
-    for pattern in patterns:
-        if not set(pattern) <= _PATTERN_CHARS or len(pattern) > 128:
-            raise Invalid(
-                f"{names.shown(pattern)} is not a tag pattern: tag characters (letters, digits, '.', '_', '-')"
-                " and '*', '?', '[...]', at most 128"
-            )
-    return patterns
-
-
-def immutable_pattern(patterns: Iterable[str], tag: str) -> str | None:
-    """The first pattern that makes `tag` immutable, or None."""
-    return next((p for p in patterns if fnmatch.fnmatchcase(tag, p)), None)
-
-
-def immutable_message(repository: str, tag: str, pattern: str, verb: str) -> str:
-    return (
-        f"tag {tag!r} of {repository!r} is immutable (pattern {pattern!r} of namespace"
-        f" {namespace_of(repository)!r}); it cannot be {verb}"
-    )
-
-
-async def namespace_patterns(store: Store, repository: str) -> tuple[str, ...]:
-    namespace = namespace_of(repository)
-    row = await store.get_namespace(namespace) if namespace else None
-    return row.immutable_tags if row is not None else ()
-
-
-async def refuse_immutable_delete(store: Store, repository: str, tags: Iterable[str]) -> None:
-    """Forbidden when any of `tags` (which a delete would remove) is immutable."""
-    patterns = await namespace_patterns(store, repository)
-    for tag in tags if patterns else ():
-        pattern = immutable_pattern(patterns, tag)
-        if pattern is not None:
-            raise Forbidden(immutable_message(repository, tag, pattern, "deleted"))
 
 
 # -- deleting one tag ----------------------------------------------------------------------------
@@ -119,14 +66,8 @@ async def check_tag_delete(services: Services, identity: Identity, repository: s
     valid_name(names.REPOSITORY, repository)
     if not is_valid_tag(tag):
         raise Invalid(f"{names.shown(tag)} is not a valid tag")
-    store = services.store
-    if not await PullFilter(store, identity, services.rules).allows(repository):
-        raise NotFound(f"no such repository {repository!r}")
-    if not await may_delete(services, identity, repository):
-        if not services.rules.delete_enabled:
-            raise Forbidden(DELETE_DISABLED)
-        raise Forbidden(f"you may not delete in {repository!r}")
-    await refuse_immutable_delete(store, repository, (tag,))
+    await require_delete(services, identity, repository)
+    await refuse_immutable_delete(services.store, repository, tag=tag)
 
 
 def _lease(seconds: float = LEASE_SECONDS) -> int:
@@ -146,6 +87,7 @@ async def delete_tag(
     """Delete `tag` of `repository` alone (see the module's docstring); NotFound when the
     registry has no such tag; the delete event names `recorder`'s actor and `useragent`."""
     await check_tag_delete(services, identity, repository, tag)
+    await check_writable(services.store)  # not while a garbage collection's window is open
     store = services.store
     holder = uuid.uuid4().hex
     await _lock(store, repository, tag, holder, upstream, recorder)

@@ -37,6 +37,17 @@ class TagDeletionQueries(SQLBase):
             return False
         return True
 
+    async def manifest_write_facts(self, repository: str, namespace: str) -> tuple[bool, tuple[str, ...]]:
+        """What a manifest write through /v2 must know, in one statement: whether a tag deletion
+        holds the repository, and the namespace's immutable tag patterns."""
+        row = await self.fetch_one(
+            "SELECT (SELECT COUNT(*) FROM tag_deletions WHERE repository = :repository) AS locked,"
+            " (SELECT immutable_tags FROM namespaces WHERE name = :namespace) AS patterns",
+            {"repository": repository, "namespace": namespace},
+        )
+        assert row is not None  # a SELECT without FROM has its one row
+        return int(row["locked"]) > 0, tuple(p for p in (row["patterns"] or "").split(",") if p)
+
     async def get_tag_deletion(self, repository: str) -> TagDeletion | None:
         row = await self.fetch_one("SELECT * FROM tag_deletions WHERE repository = :repository", {"repository": repository})
         return _job(row) if row else None

@@ -13,7 +13,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from gateway.ui import auth, browse, browse_delete, first_run, home
+from gateway.ui import auth, browse, browse_delete, browse_tags, first_run, home
 from gateway.ui.errors import ui_errors
 from gateway.ui.manage.routes import add_manage_pages
 from gateway.ui.middleware import ui_forms, ui_session
@@ -47,6 +47,9 @@ def create_ui_app() -> web.Application:
     ui.router.add_get("/search", browse.search_page)
     ui.router.add_get("/manifests/delete", browse_delete.confirm_page)
     ui.router.add_post("/manifests/delete", browse_delete.delete)
+    ui.router.add_get("/tags/delete", browse_tags.confirm_page)
+    ui.router.add_post("/tags/delete", browse_tags.delete)
+    ui.router.add_post("/namespaces/{namespace}/immutable-tags", browse_tags.change_immutable_tags)
     ui.router.add_static("/static", STATIC_DIR)
     return ui
 

@@ -16,8 +16,9 @@ from gateway.auth.policy import ANONYMOUS, Identity
 from gateway.public import public_host
 from gateway.services import retention
 from gateway.services.errors import Invalid
+from gateway.services.immutable import immutable_pattern, namespace_patterns
 from gateway.services.manifests import may_delete
-from gateway.services.namespaces import get_namespace, list_namespaces, search_namespaces
+from gateway.services.namespaces import get_namespace, list_namespaces, may_change_namespace, search_namespaces
 from gateway.services.repositories import list_namespace_repositories, search_repositories, tag_page, tag_pushers
 from gateway.store import Namespace
 from gateway.ui.browse_view import moment, next_link, page_size, query_text, tag_view
@@ -73,6 +74,7 @@ async def namespace_page(
         "title": f"Namespace {name}", "nav": "namespaces", "namespace": namespace,
         "repositories": [(r, moment(r.last_push_at)) for r in repositories],
         "next": next_link(request, "after", following), "flash": flash(request),
+        "may_change": not identity.anonymous and await may_change_namespace(services(request), Actor.of(identity), name),
         **await retention_section(request, identity, name, form=form, error=error),
     }
     return render(request, "browse_namespace.html", context, status=status)
@@ -85,13 +87,18 @@ async def repository_page(request: web.Request) -> web.Response:
     found = await tag_page(services(request), identity, name, after, limit)
     pushers = {} if identity.anonymous else await tag_pushers(services(request), identity, name)
     host = public_host(request, request.config_dict[keys.SETTINGS])
-    tags = [tag_view(t, host, pushers.get(t.tag), found.referrers.get(t.digest, [])) for t in found.tags]
+    patterns = await namespace_patterns(services(request).store, name)
+    tags = [
+        tag_view(t, host, pushers.get(t.tag), found.referrers.get(t.digest, []), immutable_pattern(patterns, t.tag))
+        for t in found.tags
+    ]
     context = {
         "title": f"Repository {name}", "nav": "namespaces", "repository": found.repository,
         "namespace": name.rpartition("/")[0], "tags": tags, "next": next_link(request, "after", found.next),
         "last_push": moment(found.repository.last_push_at), "last_pull": moment(found.repository.last_pull_at),
         "may_delete": not identity.anonymous and await may_delete(services(request), identity, name),
         "show_pushers": not identity.anonymous, "deleted": query_text(request, "deleted", 80),
+        "deleted_tag": query_text(request, "deleted_tag", 128),
     }
     return render(request, "browse_repository.html", context)
 

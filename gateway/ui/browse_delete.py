@@ -17,13 +17,13 @@ from gateway.ui.pages import render, require_signed_in
 from gateway.ui.sessions import UI_PATH
 
 
-def _identity(request: web.Request) -> Identity:
+def signed_in_identity(request: web.Request) -> Identity:
     who = require_signed_in(request)
     return Identity(who.user.name, admin=who.user.admin)
 
 
 async def confirm_page(request: web.Request) -> web.Response:
-    identity = _identity(request)
+    identity = signed_in_identity(request)
     repository, digest = query_text(request, "repository"), query_text(request, "digest", 200)
     await check_delete(services(request), identity, repository, digest)
     context = {
@@ -34,7 +34,7 @@ async def confirm_page(request: web.Request) -> web.Response:
 
 
 async def delete(request: web.Request) -> web.Response:
-    identity = _identity(request)
+    identity = signed_in_identity(request)
     form = await request.post()
     repository, digest = field(form, "repository"), field(form, "digest")
     await delete_manifest(

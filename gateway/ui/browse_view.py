@@ -69,16 +69,19 @@ class TagView:
     referrers: list[Referrer]
     docker_pull: str
     podman_pull: str
+    immutable: str | None = None  # the pattern that makes it immutable
 
 
-def tag_view(row: TagRow, host: str, pushed_by: str | None, referrers: list[ManifestRow]) -> TagView:
+def tag_view(
+    row: TagRow, host: str, pushed_by: str | None, referrers: list[ManifestRow], immutable: str | None = None
+) -> TagView:
     reference = f"{host}/{row.repository}:{row.tag}"
     return TagView(
         row.tag, row.digest, short_digest(row.digest), row.media_type,
         "-" if row.image_size is None else human_size(row.image_size), human_size(row.size), row.platforms,
         moment(row.pushed_at), pushed_by,
         [Referrer(r.artifact_type or r.media_type, r.digest, short_digest(r.digest), human_size(r.size)) for r in referrers],
-        f"docker pull {reference}", f"podman pull {reference}",
+        f"docker pull {reference}", f"podman pull {reference}", immutable,
     )
 
 

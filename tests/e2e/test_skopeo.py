@@ -267,3 +267,45 @@ async def test_push_and_pull_through_a_gateway_on_the_registrys_unix_socket(
     finally:
         upstream.stop()
         shutil.rmtree(socket_dir, ignore_errors=True)
+
+
+async def admin_call(gateway: Gateway, method: str, path: str, body: dict[str, object]) -> None:
+    auth = {"Authorization": aiohttp.encode_basic_auth(*Gateway.ADMIN)}
+    async with aiohttp.ClientSession() as session, session.request(
+        method, f"{gateway.url}/api/v1{path}", json=body, headers=auth
+    ) as response:
+        assert response.status in (200, 201), await response.text()
+
+
+async def test_one_tag_deleted_alone_and_immutable_tags_hold_against_skopeo(
+    skopeo: Skopeo, gateway: Gateway, tmp_path: Path
+) -> None:
+    """alice's team namespace makes `v*` immutable: skopeo can neither move v1 to another image
+    nor delete it (skopeo deletes by digest, which would take v1 too); deleting the tag `drop`
+    alone leaves `keep` pulling the byte-identical manifest."""
+    team = unique("imm").replace("-", "")
+    namespace = f"{team}--ns"
+    await admin_call(gateway, "POST", "/teams", {"name": team})
+    await admin_call(gateway, "PUT", f"/teams/{team}/members/alice", {"role": "owner"})
+    await admin_call(gateway, "POST", "/namespaces", {"name": namespace, "team": team})
+    await admin_call(gateway, "PATCH", f"/namespaces/{namespace}", {"immutable_tags": ["v*"]})
+    repository = f"{namespace}/app"
+    layout, other = make_layout(tmp_path, repository), build_layout(tmp_path / "other", layers=1, seed="other", tag="v1")
+    for tag in ("v1", "keep", "drop"):
+        pushed = skopeo.copy(f"oci:{layout.path}:v1", skopeo.ref(repository, tag), dest_creds=creds("alice"))
+        assert pushed.ok, pushed.describe()
+
+    moved = skopeo.copy(f"oci:{other.path}:v1", skopeo.ref(repository, "v1"), dest_creds=creds("alice"))
+    assert not moved.ok and "denied" in moved.stderr and "pattern 'v*'" in moved.stderr, moved.describe()
+    deleted = skopeo.delete(skopeo.ref(repository, "v1"), creds("alice"))
+    assert not deleted.ok and "immutable" in deleted.stderr, deleted.describe()
+
+    async with aiohttp.ClientSession() as session:
+        headers = await bearer(session, gateway.url, gateway.host, "alice", f"repository:{repository}:pull,push,delete")
+        async with session.delete(f"{gateway.url}/v2/{repository}/manifests/drop", headers=headers) as response:
+            assert response.status == 202, await response.text()
+    assert await stored_tags(gateway, repository) == (200, ["keep", "v1"])
+    back = tmp_path / "pulled-back"
+    pulled = skopeo.copy(skopeo.ref(repository, "keep"), f"oci:{back}:keep", src_creds=creds("alice"))
+    assert pulled.ok, pulled.describe()
+    assert oci_layout_manifest(back)[0] == layout.manifest_digest

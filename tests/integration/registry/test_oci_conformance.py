@@ -187,12 +187,16 @@ async def test_end_8_tag_list_paging(session: aiohttp.ClientSession, gateway: Ga
         assert response.status == 404 and await error_code(response) == "NAME_UNKNOWN"
 
 
-async def test_end_9_manifest_delete_and_tag_delete_unsupported(
+async def test_end_8b_tag_delete_and_end_9_manifest_delete(
     session: aiohttp.ClientSession, gateway: Gateway, auth: dict[str, str], repo: str
 ) -> None:
     digest = await push_image(session, gateway.url, repo, "gone", auth)
     async with session.delete(f"{gateway.url}/v2/{repo}/manifests/gone", headers=auth) as response:
-        assert response.status == 405 and await error_code(response) == "UNSUPPORTED"
+        assert response.status == 202
+    async with session.get(f"{gateway.url}/v2/{repo}/manifests/gone", headers={**auth, "Accept": OCI_MANIFEST}) as response:
+        assert response.status == 404 and await error_code(response) == "MANIFEST_UNKNOWN"
+    async with session.get(f"{gateway.url}/v2/{repo}/manifests/{digest}", headers={**auth, "Accept": OCI_MANIFEST}) as response:
+        assert response.status == 200
     async with session.delete(f"{gateway.url}/v2/{repo}/manifests/{digest}", headers=auth) as response:
         assert response.status == 202
     async with session.get(f"{gateway.url}/v2/{repo}/manifests/{digest}", headers=auth) as response:

@@ -81,3 +81,11 @@ async def test_a_private_repository_of_someone_else_is_not_found(pushed: Service
     await pushed.store.update_namespace("alice", visibility="private")
     with pytest.raises(NotFound, match="no such repository"):
         await delete_manifest(pushed, BOB_ID, "alice/app", DIGEST, await upstream(202), recorder("bob", []))
+
+
+async def test_a_manifest_with_an_immutable_tag_is_not_deleted(pushed: Services, upstream: Registry) -> None:
+    await pushed.store.update_namespace("alice", immutable_tags=("v1.*", "release-*"))
+    with pytest.raises(Forbidden, match=r"tag 'v1.0' of 'alice/app' is immutable \(pattern 'v1.\*'"):
+        await delete_manifest(pushed, ALICE_ID, "alice/app", DIGEST, await upstream(202), recorder("alice", []))
+    await delete_manifest(pushed, ALICE_ID, "alice/app", OTHER, await upstream(202), recorder("alice", []))
+    assert [t.tag for t in await pushed.store.list_tags("alice/app")] == ["v1", "v1.0"]

@@ -227,7 +227,7 @@ def test_deleting_a_manifest_removes_its_tag_and_the_audit_log_shows_who(browsin
 
     sign_in(page, gateway, *Gateway.ADMIN)
     page.goto(f"{gateway.url}/ui/repositories/web-open/tool")
-    page.click(".danger-link")
+    page.click(".delete-manifest")
     assert page.locator("h1").inner_text() == "Delete a manifest"
     assert_accessible(page)
     page.click("button.danger")
@@ -251,3 +251,54 @@ def test_deleting_a_manifest_removes_its_tag_and_the_audit_log_shows_who(browsin
     tags, events = in_thread(after)
     assert "v1" not in tags
     assert [(e["actor"]["name"], e["target"]["digest"]) for e in events] == [("admin", digest)]
+
+
+async def push_twice(gateway: Gateway, repository: str, tags: tuple[str, ...]) -> str:
+    """One image under each of `tags`, pushed by the admin; its digest."""
+    async with aiohttp.ClientSession() as session:
+        headers = await admin_headers(session, gateway, repository, "pull,push")
+        digests = {await push_image(session, gateway.url, repository, tag, headers, seed=repository) for tag in tags}
+    (digest,) = digests
+    return digest
+
+
+def test_deleting_one_tag_keeps_the_other_and_immutable_tags_are_set_on_the_namespace_page(browsing: Any, page: Any) -> None:
+    gateway, _ = browsing
+    in_thread(lambda: push_twice(gateway, "web-open/dup", ("a", "b")))
+    viewer = page.context.browser.new_context().new_page()
+    sign_in(viewer, gateway, "bob", USERS["bob"])
+    viewer.goto(f"{gateway.url}/ui/repositories/web-open/dup")
+    assert viewer.locator(".delete-tag").count() == 0
+    refused = viewer.goto(f"{gateway.url}/ui/tags/delete?repository=web-open/dup&tag=a")
+    assert refused is not None and refused.status == 403
+    viewer.goto(f"{gateway.url}/ui/namespaces/web-open")
+    assert viewer.locator("#immutable-tags").count() == 0
+    viewer.context.close()
+
+    sign_in(page, gateway, *Gateway.ADMIN)
+    page.goto(f"{gateway.url}/ui/namespaces/web-open")
+    page.fill("#immutable-tags", "b*, <script>")
+    page.click("text=Save immutable tags")
+    assert "is not a tag pattern" in page.locator("main").inner_text()
+    page.goto(f"{gateway.url}/ui/namespaces/web-open")
+    page.fill("#immutable-tags", "b*")
+    page.click("text=Save immutable tags")
+    assert page.locator(".notice").inner_text() == "Immutable tags of web-open: b*."
+    assert_accessible(page)
+
+    page.goto(f"{gateway.url}/ui/repositories/web-open/dup")
+    assert page.locator(".immutable").count() == 1 and page.locator(".delete-tag").count() == 1
+    page.click(".delete-tag")
+    assert page.locator("h1").inner_text() == "Delete a tag"
+    assert_accessible(page)
+    page.click("button.danger")
+    assert page.url == f"{gateway.url}/ui/repositories/web-open/dup?deleted_tag=a"
+    assert page.locator(".notice").inner_text() == "Tag a was deleted."
+    assert page.locator(".tag-name").all_inner_texts() == ["b"]
+    refused = page.goto(f"{gateway.url}/ui/tags/delete?repository=web-open/dup&tag=b")
+    assert refused is not None and refused.status == 403 and "pattern 'b*'" in page.locator("main").inner_text()
+
+    page.goto(f"{gateway.url}/ui/namespaces/web-open")
+    page.fill("#immutable-tags", "")
+    page.click("text=Save immutable tags")
+    assert page.locator(".notice").inner_text() == "Immutable tags of web-open: none."

@@ -91,6 +91,5 @@ def test_pushing_under_a_name_that_is_not_a_tag_is_tag_invalid() -> None:
     assert problem is not None and problem[0] == "TAG_INVALID" and problem[2] == 400
 
 
-def test_deleting_by_a_valid_tag_stays_unsupported() -> None:
-    problem = reference_problem("DELETE", Route("manifest", "alice/app", "v1"), {})
-    assert problem is not None and problem[0] == "UNSUPPORTED" and problem[2] == 405
+def test_deleting_by_a_valid_tag_is_no_problem() -> None:
+    assert reference_problem("DELETE", Route("manifest", "alice/app", "v1"), {}) is None
