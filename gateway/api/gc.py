@@ -21,7 +21,7 @@ from gateway.store.sql import now
 def run_json(run: MaintenanceRun) -> dict[str, Any]:
     live = run.live(now())
     return {
-        "running": live, "phase": run.phase if run.run_id else "never run", "progress": run.progress if live else None,
+        "running": live, "phase": run.shown_phase(now()) or "never run", "progress": run.progress if live else None,
         "dry_run": run.dry_run, "write_window": run.refuses_writes(now()), "requested_by": run.requested_by,
         "started_at": time_text(run.started_at), "finished_at": time_text(run.finished_at), "result": run.result,
     }

@@ -218,7 +218,8 @@ SCHEMAS: dict[str, Schema] = {
     "GcRequest": _object({"dry_run": {"type": "boolean", "default": False}}),
     "GcRun": _object(
         {"running": {"type": "boolean"},
-         "phase": {"type": "string", "enum": ["never run", "draining", "collecting", "measuring", "done", "failed"]},
+         "phase": {"type": "string", "enum": ["never run", "draining", "collecting", "measuring", "done", "failed",
+                                                 "interrupted"]},
          "progress": {"type": "string", "nullable": True, "description": "while it runs: what it is doing"},
          "dry_run": {"type": "boolean"},
          "write_window": {"type": "boolean", "description": "pushes and deletes are refused now"},

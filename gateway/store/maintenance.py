@@ -41,6 +41,12 @@ class MaintenanceRun:
     def refuses_writes(self, at: int) -> bool:
         return self.write_window and self.live(at)
 
+    def shown_phase(self, at: int) -> str | None:
+        """The phase to show: None before any run, `interrupted` for a run whose holder died."""
+        if self.run_id is None:
+            return None
+        return "interrupted" if self.finished_at is None and not self.live(at) else self.phase
+
 
 @dataclass(frozen=True)
 class RetentionPolicyRow:

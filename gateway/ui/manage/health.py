@@ -43,7 +43,7 @@ async def _page(request: web.Request, *, error: str | None = None, status: int =
 
 def _shown(run: MaintenanceRun) -> dict[str, Any]:
     return {
-        "running": run.live(now()), "phase": run.phase if run.run_id else None, "progress": run.progress,
+        "running": run.live(now()), "phase": run.shown_phase(now()), "progress": run.progress,
         "dry_run": run.dry_run, "started_at": run.started_at, "finished_at": run.finished_at, "result": run.result,
         "requested_by": run.requested_by,
     }

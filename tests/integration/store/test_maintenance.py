@@ -34,6 +34,7 @@ async def test_one_run_at_a_time_a_lease_that_runs_out_and_a_slot_taken_once(sto
     assert await store.take_maintenance(GC, "crashed", "host/1", "root", dry_run=False, write_window=True, phase=COLLECTING, lease_seconds=-1)
     run = await store.maintenance_run(GC)
     assert run is not None and not run.live(now()) and not run.refuses_writes(now())
+    assert run.shown_phase(now()) == "interrupted"
     assert await store.take_maintenance(GC, "next", "host/2", "root", dry_run=False, write_window=True, phase=DRAINING, lease_seconds=30)
     assert not await store.renew_maintenance(GC, "crashed", COLLECTING, None, 30, write_window=True)
     await store.finish_maintenance(GC, "next", DONE, "ok")
