@@ -28,9 +28,11 @@ def terminal_bar(stream: TextIO) -> gc.Reporter:
     """A one-line bar redrawn in place: the fraction when known, else the phase and what it does."""
 
     def report(phase: str, text: str, fraction: float | None) -> None:
-        filled = round((fraction or 0.0) * _BAR)
-        bar = f"[{'#' * filled}{'-' * (_BAR - filled)}] {round((fraction or 0.0) * 100):3d}%" if fraction is not None else ""
-        stream.write(f"\r\033[K{bar} {phase}: {text}"[:200])
+        bar = ""
+        if fraction is not None:
+            filled = round(fraction * _BAR)
+            bar = f"[{'#' * filled}{'-' * (_BAR - filled)}] {round(fraction * 100):3d}% "
+        stream.write(f"\r\033[K{bar}{phase}: {text}"[:200])
         stream.flush()
 
     return report
