@@ -30,6 +30,7 @@ from gateway.identity.ldap import LdapConfig, LdapDirectory
 from gateway.identity.ldap_login import LdapSignIn
 from gateway.identity.oidc import OidcClient
 from gateway.ops.holder import lease_holder
+from gateway.ops.maintenance import maintaining
 from gateway.ops.setup import setup_ops
 from gateway.private_files import private_dir
 from gateway.registry.errors import API_VERSION, API_VERSION_HEADER
@@ -232,7 +233,7 @@ def create_app(settings: Settings, *, announce_setup: bool = True, worker: int =
     app[keys.GRANT_CACHE] = GrantCache()
     app.cleanup_ctx.extend([
         _keys_ctx, _store_ctx, _changes_ctx, _upstream_ctx, _events_ctx, _webhooks_ctx, _revocation_ctx, _manifest_cache_ctx,
-        _senders_ctx, _ldap_sync_ctx, _oidc_ctx, _tag_deletions_ctx,
+        _senders_ctx, _ldap_sync_ctx, _oidc_ctx, _tag_deletions_ctx, maintaining,
     ])
     app.on_response_prepare.append(_api_version_header)
     setup_ops(app)

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from yarl import URL
 
+from gateway import cli_maintenance as maintenance
 from gateway import cli_tags
 from gateway import cli_tombstones as tombstones
 from gateway.auth.credentials import PasswordHasher
@@ -167,6 +168,25 @@ def _parser() -> argparse.ArgumentParser:
         help="keep only the new key in the file (else the previous one stays, for instances not yet restarted)",
     )
 
+    gc = commands.add_parser(
+        "gc", help="collect unreferenced blobs in the registry (gc.command); pushes wait on every instance meanwhile"
+    )
+    gc.add_argument("--dry-run", action="store_true", help="only report what would be deleted; writes go on")
+
+    kept = commands.add_parser("retention", help="tag retention policies").add_subparsers(dest="action", required=True)
+    set_policy = kept.add_parser("set", help="set a namespace's policy (or one for repositories matching --repository)")
+    set_policy.add_argument("namespace")
+    set_policy.add_argument("--repository", metavar="PATTERN", help="a glob of repository paths inside the namespace")
+    set_policy.add_argument("--keep-last", metavar="N", type=int, required=True, help="keep the newest N tags of each repository")
+    set_policy.add_argument("--keep-pulled-within", metavar="DAYS", type=int, help="also keep tags pulled within DAYS days")
+    set_policy.add_argument("--match", metavar="REGEX", help="always keep tags matching REGEX (whole name)")
+    set_policy.add_argument("--exclude", metavar="REGEX", help="delete tags matching REGEX (whole name), newest or not")
+    set_policy.add_argument("--min-age", metavar="HOURS", type=int, help="never touch tags pushed less than HOURS ago")
+    kept.add_parser("show", help="a namespace's policies").add_argument("namespace")
+    kept.add_parser("run", help="apply every policy now").add_argument(
+        "--dry-run", action="store_true", help="only list the tags that would be deleted"
+    )
+
     config = commands.add_parser("config", help="settings").add_subparsers(dest="action", required=True)
     config.add_parser("show", help="print the effective settings, secrets masked")
     config.add_parser(
@@ -182,7 +202,7 @@ def _read_password() -> str:
     return password
 
 
-_MANAGEMENT = frozenset({"user", "team", "namespace", "tag", "token", "secrets", "setup-url", "import"})
+_MANAGEMENT = frozenset({"user", "team", "namespace", "tag", "token", "secrets", "setup-url", "import", "gc", "retention"})
 
 
 def _require_database(settings: Settings) -> None:
@@ -336,6 +356,15 @@ def _namespace_command(settings: Settings, args: argparse.Namespace) -> None:
             print(f"namespace {args.name} updated")
 
     asyncio.run(_with_store(settings, work))
+
+
+async def _retention_command(settings: Settings, services: Services, args: argparse.Namespace) -> None:
+    if args.action == "set":
+        await maintenance.set_retention(services, args)
+    elif args.action == "show":
+        await maintenance.show_retention(services, args.namespace)
+    else:
+        await maintenance.run_retention(settings, services, args.dry_run)
 
 
 async def _tombstone_command(settings: Settings, services: Services, action: str, name: str) -> None:
@@ -506,6 +535,10 @@ def run(argv: Sequence[str] | None = None) -> None:
         asyncio.run(_with_store(settings, lambda store: cli_tags.delete(_services(settings, store), settings, args.reference)))
     elif args.command == "token":
         _token_command(settings, args)
+    elif args.command == "gc":
+        asyncio.run(_with_store(settings, lambda store: maintenance.run_gc(settings, _services(settings, store), args.dry_run)))
+    elif args.command == "retention":
+        asyncio.run(_with_store(settings, lambda store: _retention_command(settings, _services(settings, store), args)))
     elif args.command == "config" and args.action == "env":
         saved = {**environ, CONFIG_VARIABLE: str(config_file)} if config_file else environ
         print(env_file_text(saved, Path.cwd()), end="")

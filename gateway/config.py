@@ -8,6 +8,7 @@ line on stderr and exit code 2.
 from __future__ import annotations
 
 import dataclasses
+import shlex
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from gateway.events.model import ACTIONS as EVENT_ACTIONS
 from gateway.events.targets import target_problem
 from gateway.identity.group_sync import GroupMapping, TeamGroup, parse_team_groups
 from gateway.ops.forwarded import Networks, parse_networks
+from gateway.ops.schedule import BadSchedule, Schedule, parse_schedule
 from gateway.portus_settings import PortusSettingError, portus_environment
 
 
@@ -136,6 +138,13 @@ class Settings:
     oidc_button_text: str = "Sign in with OpenID Connect"
     # What start-up should warn of: Portus variables read in place of GATEWAY_* ones, or ignored.
     notes: tuple[str, ...] = dataclasses.field(default=(), compare=False)
+    gc_command: str | None = None
+    gc_schedule: Schedule | None = None
+    gc_storage_dir: Path | None = None
+    gc_drain_timeout: float = 300.0
+    gc_upload_idle: int = 60
+    gc_timeout: float = 3600.0
+    retention_schedule: Schedule | None = None
 
     def policy_rules(self) -> Rules:
         return Rules(
@@ -151,6 +160,11 @@ class Settings:
     def database_is_default(self) -> bool:
         """Neither a data directory nor a database was given: the store is ./data of wherever this runs."""
         return not self.database_url and self.data_dir == DEFAULT_DATA_DIR
+
+    @property
+    def gc_argv(self) -> tuple[str, ...]:
+        """The collector's command line, split as a shell would (checked when loaded)."""
+        return tuple(shlex.split(self.gc_command)) if self.gc_command else ()
 
     @property
     def behind_tls(self) -> bool:
@@ -387,6 +401,24 @@ def _networks(key: str, value: Any) -> Networks:
         raise ConfigError(key, str(exc)) from None
 
 
+def _command(key: str, value: Any) -> str | None:
+    text = _optional_text(key, value)
+    if text is None:
+        return None
+    try:
+        shlex.split(text)
+    except ValueError as exc:
+        raise ConfigError(key, f"not a command line ({exc})") from None
+    return text
+
+
+def _schedule(key: str, value: Any) -> Schedule | None:
+    try:
+        return parse_schedule(_text(key, value))
+    except BadSchedule as exc:
+        raise ConfigError(key, str(exc)) from None
+
+
 def _username(key: str, value: Any) -> str | None:
     text = _optional_text(key, value)
     if text is not None and (problem := names.USER.problem(text)) is not None:
@@ -587,6 +619,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("oidc_team_groups", ("oidc", "team_groups"), "GATEWAY_OIDC_TEAM_GROUPS", _team_groups),
     Option("oidc_admin_group", ("oidc", "admin_group"), "GATEWAY_OIDC_ADMIN_GROUP", _optional_text),
     Option("oidc_button_text", ("oidc", "button_text"), "GATEWAY_OIDC_BUTTON_TEXT", _button_text),
+    Option("gc_command", ("gc", "command"), "GATEWAY_GC_COMMAND", _command),
+    Option("gc_schedule", ("gc", "schedule"), "GATEWAY_GC_SCHEDULE", _schedule),
+    Option("gc_storage_dir", ("gc", "storage_dir"), "GATEWAY_GC_STORAGE_DIR", _optional_path),
+    Option("gc_drain_timeout", ("gc", "drain_timeout"), "GATEWAY_GC_DRAIN_TIMEOUT", _seconds),
+    Option("gc_upload_idle", ("gc", "upload_idle"), "GATEWAY_GC_UPLOAD_IDLE", _int_between(1, 86400)),
+    Option("gc_timeout", ("gc", "timeout"), "GATEWAY_GC_TIMEOUT", _seconds),
+    Option("retention_schedule", ("retention", "schedule"), "GATEWAY_RETENTION_SCHEDULE", _schedule),
 )
 
 
@@ -687,6 +726,8 @@ def _check_pairs(settings: Settings) -> None:
         raise ConfigError("GATEWAY_ADMIN_PASSWORD", "GATEWAY_ADMIN_USERNAME is set but no admin password is given")
     _check_ldap(settings)
     _check_oidc(settings)
+    if settings.gc_schedule is not None and not settings.gc_command:
+        raise ConfigError("GATEWAY_GC_SCHEDULE", "a schedule needs the collector's command in GATEWAY_GC_COMMAND (gc.command)")
     for index, hook in enumerate(settings.webhooks):
         if (problem := target_problem(hook.url, settings.webhooks_allow_private_targets)) is not None:
             raise ConfigError(f"GATEWAY_WEBHOOKS[{index}].url", problem)

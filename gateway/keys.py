@@ -13,6 +13,7 @@ from gateway.auth.policy import Rules
 from gateway.auth.revocation import RevocationView
 from gateway.auth.sealing import Sealer
 from gateway.auth.tokens import TokenIssuer, TokenVerifier
+from gateway.background import Tasks
 from gateway.config import Settings
 from gateway.events.recorder import EventRecorder
 from gateway.events.webhooks import WebhookDispatcher
@@ -49,3 +50,4 @@ GRANT_CACHE = web.AppKey("grant_cache", GrantCache)
 BLOB_SENDERS = web.AppKey("blob_senders", SenderPool)
 OIDC = web.AppKey("oidc", OidcClient)  # only when OpenID Connect is configured
 LDAP = web.AppKey("ldap", LdapSignIn)  # only when [ldap] names a directory
+MAINTENANCE = web.AppKey("maintenance", Tasks)  # runs started through the API or UI, and scheduled ones

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from gateway.api import events, members, namespaces, repositories, teams, tokens, tombstones, users, webhooks
+from gateway.api import events, gc, members, namespaces, repositories, retention, teams, tokens, tombstones, users, webhooks
 from gateway.api.middleware import api_errors
 from gateway.api.openapi import API_PREFIX, openapi_handler
 
@@ -54,6 +54,14 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("DELETE", "/webhooks/{webhook}", webhooks.delete_webhook),
     ("GET", "/webhooks/{webhook}/failures", webhooks.list_failures),
     ("POST", "/webhooks/{webhook}/redeliver", webhooks.redeliver),
+    ("GET", "/gc", gc.get_gc),
+    ("POST", "/gc", gc.start_gc),
+    ("GET", "/namespaces/{namespace}/retention", retention.get_policies),
+    ("PUT", "/namespaces/{namespace}/retention", retention.put_policy),
+    ("DELETE", "/namespaces/{namespace}/retention", retention.delete_policy),
+    ("GET", "/namespaces/{namespace}/retention/plan", retention.get_plan),
+    ("GET", "/retention", retention.get_run),
+    ("POST", "/retention", retention.start_run),
 )
 
 

@@ -78,6 +78,12 @@ class Body:
         assert value is not None
         return value
 
+    def integer(self, name: str, *, required: bool = False) -> int | None:
+        value = self._get(name, required)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise bad_request(f"field {name!r} must be an integer")
+        return value
+
     def flag(self, name: str) -> bool | None:
         value = self._get(name, False)
         if value is not None and not isinstance(value, bool):

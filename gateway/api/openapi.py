@@ -199,6 +199,47 @@ SCHEMAS: dict[str, Schema] = {
          "purge": {"type": "string", "description": "how to delete the repositories and free the name"}},
         ("namespace", "repositories", "former_owner", "deleted_by", "deleted_at", "release", "purge"), closed=False,
     ),
+    "NewRetentionPolicy": _object({
+        "repository_pattern": {"type": "string", "maxLength": 255, "pattern": "^[a-z0-9._/*?-]*$",
+                               "description": "a glob of repository paths inside the namespace; empty or absent: all"},
+        "keep_last": {"type": "integer", "minimum": 0, "maximum": 100000, "description": "the newest N tags by push time"},
+        "keep_pulled_within_days": {"type": "integer", "minimum": 1, "maximum": 36500},
+        "match": {"type": "string", "maxLength": 256, "description": "keep tags matching this regex (whole name)"},
+        "exclude": {"type": "string", "maxLength": 256, "description": "delete tags matching this regex (whole name)"},
+        "min_age_hours": {"type": "integer", "minimum": 0, "maximum": 876000, "description": "never touch younger tags"},
+    }, ("keep_last",)),
+    "RetentionPolicy": _object(
+        {"namespace": NAMESPACE_NAME, "repository_pattern": {"type": "string"}, "keep_last": {"type": "integer"},
+         "keep_pulled_within_days": {"type": "integer", "nullable": True}, "match": {"type": "string", "nullable": True},
+         "exclude": {"type": "string", "nullable": True}, "min_age_hours": {"type": "integer", "nullable": True},
+         "updated_by": {"type": "string"}, "updated_at": TIME},
+        ("namespace", "repository_pattern", "keep_last", "updated_by", "updated_at"), closed=False,
+    ),
+    "RetentionPolicyList": _object({"items": {"type": "array", "items": _ref("RetentionPolicy")}}, ("items",), closed=False),
+    "RetentionPlanList": _object({"items": {"type": "array", "items": _object(
+        {"repository": REPOSITORY_NAME, "policy": {"type": "string"},
+         "keep": {"type": "array", "items": {"type": "object"}}, "delete": {"type": "array", "items": {"type": "object"}}},
+        ("repository", "policy", "keep", "delete"), closed=False,
+    )}}, ("items",), closed=False),
+    "RetentionReport": _object(
+        {"dry_run": {"type": "boolean"}, "repositories": {"type": "integer"}, "kept": {"type": "integer"},
+         "deleted": {"type": "array", "items": {"type": "object"}}, "skipped": {"type": "array", "items": {"type": "string"}},
+         "result": {"type": "string"}},
+        ("dry_run", "repositories", "kept", "deleted", "skipped", "result"), closed=False,
+    ),
+    "GcRequest": _object({"dry_run": {"type": "boolean", "default": False}}),
+    "GcRun": _object(
+        {"running": {"type": "boolean"},
+         "phase": {"type": "string", "enum": ["never run", "draining", "collecting", "measuring", "done", "failed",
+                                                 "interrupted"]},
+         "progress": {"type": "string", "nullable": True, "description": "while it runs: what it is doing"},
+         "dry_run": {"type": "boolean"},
+         "write_window": {"type": "boolean", "description": "pushes and deletes are refused now"},
+         "requested_by": {"type": "string", "nullable": True}, "started_at": OPTIONAL_TIME, "finished_at": OPTIONAL_TIME,
+         "result": {"type": "string", "nullable": True, "description": "the report of the run, once it ended"}},
+        ("running", "phase", "progress", "dry_run", "write_window", "requested_by", "started_at", "finished_at", "result"),
+        closed=False,
+    ),
     "Reserved": _object(
         {"message": {"type": "string"}, "reserved": _ref("Tombstone")}, ("message", "reserved"), closed=False,
     ),
@@ -247,6 +288,9 @@ PARAMETERS: dict[str, Schema] = {
     "until": {"name": "until", "in": "query", "required": False, "schema": TIME, "description": "RFC 3339, inclusive"},
     "eventAfter": {"name": "after", "in": "query", "required": False, "description": "the `next` of the previous page",
                    "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"}},
+    "retentionPattern": {"name": "repository_pattern", "in": "query", "required": False,
+                         "description": "the policy's repository glob; absent: the namespace's default",
+                         "schema": {"type": "string", "maxLength": 255}},
 }
 
 _ERROR_DESCRIPTIONS = {
@@ -464,6 +508,45 @@ PATHS: dict[str, dict[str, Schema]] = {
     "/webhooks/{webhook}/redeliver": {
         "post": _op("redeliverWebhook", "webhooks", "send the failed deliveries again (admins)",
                     {"202": _json("Redelivery", "queued for delivery")}, params=("webhook",), errors=("403", "404")),
+    },
+    "/gc": {
+        "get": _op("getGc", "maintenance", "the running or last blob garbage collection (admins)",
+                   {"200": _json("GcRun", "its state")}, errors=("403",)),
+        "post": {
+            **_op("startGc", "maintenance",
+                  "start a blob garbage collection (admins): pushes and deletes get 503 with Retry-After on every"
+                  " instance until it ends; a dry run only reports what would go (409 while one runs or without"
+                  " gc.command)",
+                  {"202": _json("GcRun", "started; GET /gc follows it")}, errors=("403", "409", "413")),
+            "requestBody": {"required": False, "content": {"application/json": {"schema": _ref("GcRequest")}}},
+        },
+    },
+    "/namespaces/{namespace}/retention": {
+        "get": _op("getRetentionPolicies", "retention", "a namespace's tag retention policies (its managers)",
+                   {"200": _json("RetentionPolicyList", "the policies")}, params=("namespace",), errors=("403", "404")),
+        "put": _op("putRetentionPolicy", "retention",
+                   "set the namespace's policy, or one for its repositories matching repository_pattern (its managers)",
+                   {"200": _json("RetentionPolicy", "the policy")}, params=("namespace",), body="NewRetentionPolicy",
+                   errors=("403", "404")),
+        "delete": _op("deleteRetentionPolicy", "retention", "remove a policy (its managers)", _DELETED,
+                      params=("namespace", "retentionPattern"), errors=("403", "404")),
+    },
+    "/namespaces/{namespace}/retention/plan": {
+        "get": _op("planRetention", "retention", "what the namespace's policies would delete now, per repository (a dry run)",
+                   {"200": _json("RetentionPlanList", "per repository: the tags kept and deleted, with why")},
+                   params=("namespace",), errors=("403", "404")),
+    },
+    "/retention": {
+        "get": _op("getRetentionRun", "retention", "the running or last retention run (admins)",
+                   {"200": _json("GcRun", "its state")}, errors=("403",)),
+        "post": {
+            **_op("startRetentionRun", "retention",
+                  "apply every policy (admins): a dry run answers 200 with what would go; a run starts in the"
+                  " background (202; 409 while one runs, 503 during garbage collection)",
+                  {"200": _json("RetentionReport", "the dry run's report"), "202": _json("GcRun", "started")},
+                  errors=("403", "409", "413")),
+            "requestBody": {"required": False, "content": {"application/json": {"schema": _ref("GcRequest")}}},
+        },
     },
 }
 

@@ -34,6 +34,9 @@ ANONYMOUS_ACTOR = Actor("")
 # The command line: whoever can run it holds the database, so it acts as an admin.
 OPERATOR = Actor("(command line)", admin=True)
 
+# A maintenance run started by its schedule (gc.schedule, retention.schedule).
+SCHEDULER = Actor("(schedule)", admin=True)
+
 
 def may_manage_user(actor: Actor, username: str) -> bool:
     """Read, re-password, delete a user and their application tokens: themself or an admin."""

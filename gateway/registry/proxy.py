@@ -51,6 +51,7 @@ from gateway.registry.upload_state import chunk_out_of_order, known_state, remem
 from gateway.registry.uploads import PARAM as UPLOAD_PARAM
 from gateway.registry.uploads import add_param, split_query
 from gateway.registry.validation import manifest_problem, reference_problem
+from gateway.registry.write_gate import maintenance_refusal
 from gateway.store import StoreError, UploadState
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,9 @@ async def _handle(request: web.Request) -> web.StreamResponse:
     if problem is not None:
         code, message, status = problem
         return error_response(code, message, status=status)
+    refusal = await maintenance_refusal(request, route)
+    if refusal is not None:
+        return refusal
     if route.kind == "base":
         return web.json_response({})
     if route.kind == "catalog":
@@ -203,6 +207,9 @@ async def forward(request: web.Request, route: Route, access: Access, *, again: 
         refused = manifest_problem(manifest)
         if refused is not None:
             return error_response("MANIFEST_INVALID", refused, status=400)
+        window = await maintenance_refusal(request, route)  # again: its body may have taken a while
+        if window is not None:
+            return window
     if route.kind == "manifest" and request.method in ("PUT", "DELETE"):
         refusal = await write_refusal(request, route, access, manifest)
         if refusal is not None:

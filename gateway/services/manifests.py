@@ -18,6 +18,7 @@ from gateway.registry.purge import Actor as DeleteRecorder
 from gateway.registry.purge import PurgeError, Upstream, delete_event, delete_upstream
 from gateway.services.context import Services
 from gateway.services.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
+from gateway.services.gc import check_writable
 from gateway.services.guards import valid_name
 from gateway.services.immutable import refuse_immutable_delete
 
@@ -61,6 +62,7 @@ async def delete_manifest(
     """Delete the manifest `digest` of `repository` in the registry (through `upstream`), drop it
     and its tags from the index, and record the delete event by `recorder` (the actor's name)."""
     await check_delete(services, identity, repository, digest)
+    await check_writable(services.store)
     try:
         deleted = await delete_upstream(upstream, repository, digest)
     except PurgeError as exc:

@@ -230,3 +230,11 @@ async def delete_namespace(services: Services, actor: Actor, name: str) -> Delet
     if not deletion.deleted:
         raise _no_such(name)
     return deletion
+
+
+async def require_namespace_manager(services: Services, actor: Actor, name: str, action: str) -> Namespace:
+    """The namespace, if the actor may manage it (its user, its team's owners, admins); else
+    NotFound (cannot see it) or Forbidden, for rules of other services that hang off a namespace."""
+    found = await _existing(services, actor, name)
+    await _require_manager(services, actor, found, action)
+    return found.namespace

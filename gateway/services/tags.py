@@ -36,6 +36,7 @@ from gateway.registry.purge import PurgeError, Upstream, delete_upstream
 from gateway.registry.upstream_manifests import Manifest, get_manifest, put_manifest, tag_digests
 from gateway.services.context import Services
 from gateway.services.errors import Conflict, Invalid, NotFound, Unavailable
+from gateway.services.gc import check_writable
 from gateway.services.guards import valid_name
 from gateway.services.immutable import refuse_immutable_delete
 from gateway.services.manifests import USER_AGENT, require_delete
@@ -83,6 +84,7 @@ async def delete_tag(
     """Delete `tag` of `repository` alone (see the module's docstring); NotFound when the
     registry has no such tag; the delete event names `recorder`'s actor and `useragent`."""
     await check_tag_delete(services, identity, repository, tag)
+    await check_writable(services.store)  # not while a garbage collection's window is open
     store = services.store
     holder = uuid.uuid4().hex
     await _lock(store, repository, tag, holder, upstream, recorder)

@@ -15,6 +15,7 @@ from gateway.registry.purge import Actor as PurgeRecorder
 from gateway.registry.purge import Purged, PurgeError, Upstream, purge_namespace
 from gateway.services.context import Services
 from gateway.services.errors import Conflict, NotFound, Unavailable
+from gateway.services.gc import check_writable
 from gateway.services.guards import require_admin, valid_name
 from gateway.store import Tombstone
 
@@ -94,6 +95,7 @@ async def purge_tombstone(
         raise _not_reserved(name)
     if not services.rules.delete_enabled:
         raise Conflict(DELETE_DISABLED)
+    await check_writable(store)
     try:
         purged = await purge_namespace(store, upstream, name, recorder)
     except PurgeError as exc:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from gateway.store.base import Store
 from gateway.store.imports import ImportedTag
+from gateway.store.maintenance import MaintenanceRun, RetentionPolicyRow
 from gateway.store.records import (
     AppToken,
     Conflict,
@@ -53,8 +54,9 @@ async def open_store(url: str) -> Store:
 
 
 __all__ = [
-    "AppToken", "Conflict", "CountMark", "Deletion", "EventRow", "FieldSealer", "ImportedTag", "ManifestRow", "Member",
-    "Namespace", "NamespaceLookup", "NamespaceStanding", "NewEvent", "NotFound", "PlainText", "RefreshToken", "RepositoryRow",
-    "SettledBatch", "SetupCode", "Store", "StoreError", "StoreUnavailable", "TagDeletion", "TagRow", "Team", "Tombstone",
-    "UiSession", "UploadState", "User", "Webhook", "WebhookFailure", "open_store",
+    "AppToken", "Conflict", "CountMark", "Deletion", "EventRow", "FieldSealer", "ImportedTag", "MaintenanceRun", "ManifestRow",
+    "Member", "Namespace", "NamespaceLookup", "NamespaceStanding", "NewEvent", "NotFound", "PlainText", "RefreshToken",
+    "RepositoryRow", "RetentionPolicyRow", "SettledBatch", "SetupCode", "Store", "StoreError", "StoreUnavailable",
+    "TagDeletion", "TagRow", "Team", "Tombstone", "UiSession", "UploadState", "User", "Webhook", "WebhookFailure",
+    "open_store",
 ]

@@ -364,6 +364,68 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
         ),
     ),
     (
+        17,
+        (
+            # A tag deleted alone over registry 2.8 (gateway/services/tags.py): the row is the
+            # repository's lock against manifest writes through any instance, a lease, and the
+            # journal of the job (the manifest's exact bytes, base64, and the tags to put back
+            # under it), so a job cut short by a crash is finished by whoever finds it expired.
+            """CREATE TABLE tag_deletions (
+                repository VARCHAR(255) NOT NULL PRIMARY KEY,
+                tag VARCHAR(128) NOT NULL,
+                holder VARCHAR(64) NOT NULL,
+                lease_until BIGINT NOT NULL,
+                actor VARCHAR(64) NOT NULL,
+                digest VARCHAR(150) NULL,
+                media_type VARCHAR(255) NULL,
+                manifest MEDIUMTEXT NULL,
+                restore_tags MEDIUMTEXT NULL,
+                created_at BIGINT NOT NULL
+            )""",
+            # fnmatch-style patterns of tags that may not move or go, comma-separated.
+            "ALTER TABLE namespaces ADD COLUMN immutable_tags VARCHAR(1024) NULL",
+        ),
+    ),
+    (
+        19,
+        (
+            # One row per kind of maintenance run (`gc`, `retention`), seen by every instance: who
+            # runs it (until `lease_until`, extended while it runs, so a crashed run ends by
+            # itself), its phase and progress, and the last result. For `gc`, `write_window` = 1
+            # while the lease holds means every instance refuses pushes (gateway/services/gc.py).
+            """CREATE TABLE maintenance_runs (
+                kind VARCHAR(16) NOT NULL PRIMARY KEY,
+                run_id VARCHAR(64) NULL,
+                holder VARCHAR(255) NULL,
+                requested_by VARCHAR(64) NULL,
+                dry_run INTEGER NOT NULL DEFAULT 0,
+                phase VARCHAR(32) NOT NULL,
+                progress VARCHAR(1024) NULL,
+                write_window INTEGER NOT NULL DEFAULT 0,
+                lease_until BIGINT NOT NULL,
+                started_at BIGINT NULL,
+                finished_at BIGINT NULL,
+                result TEXT NULL
+            )""",
+            "INSERT INTO maintenance_runs (kind, phase, lease_until) VALUES ('gc', 'idle', 0)",
+            "INSERT INTO maintenance_runs (kind, phase, lease_until) VALUES ('retention', 'idle', 0)",
+            # Tag retention per namespace, or per repository pattern in it ('' = the namespace's
+            # default), evaluated per repository (gateway/services/retention_rules.py).
+            """CREATE TABLE retention_policies (
+                namespace VARCHAR(255) NOT NULL,
+                repository_pattern VARCHAR(255) NOT NULL,
+                keep_last INTEGER NOT NULL,
+                keep_pulled_days INTEGER NULL,
+                keep_matching VARCHAR(256) NULL,
+                drop_matching VARCHAR(256) NULL,
+                min_age_hours INTEGER NULL,
+                updated_by VARCHAR(64) NOT NULL,
+                updated_at BIGINT NOT NULL,
+                PRIMARY KEY (namespace, repository_pattern)
+            )""",
+        ),
+    ),
+    (
         20,
         (
             # Imported from another registry front end (`portus-gateway import portus`): which
@@ -387,29 +449,6 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
             # Why a webhook sends nothing (an imported one the gateway cannot deliver as it was);
             # NULL for every webhook that delivers. An admin's change of the webhook clears it.
             "ALTER TABLE webhooks ADD COLUMN disabled_reason VARCHAR(255) NULL",
-        ),
-    ),
-    (
-        17,
-        (
-            # A tag deleted alone over registry 2.8 (gateway/services/tags.py): the row is the
-            # repository's lock against manifest writes through any instance, a lease, and the
-            # journal of the job (the manifest's exact bytes, base64, and the tags to put back
-            # under it), so a job cut short by a crash is finished by whoever finds it expired.
-            """CREATE TABLE tag_deletions (
-                repository VARCHAR(255) NOT NULL PRIMARY KEY,
-                tag VARCHAR(128) NOT NULL,
-                holder VARCHAR(64) NOT NULL,
-                lease_until BIGINT NOT NULL,
-                actor VARCHAR(64) NOT NULL,
-                digest VARCHAR(150) NULL,
-                media_type VARCHAR(255) NULL,
-                manifest MEDIUMTEXT NULL,
-                restore_tags MEDIUMTEXT NULL,
-                created_at BIGINT NOT NULL
-            )""",
-            # fnmatch-style patterns of tags that may not move or go, comma-separated.
-            "ALTER TABLE namespaces ADD COLUMN immutable_tags VARCHAR(1024) NULL",
         ),
     ),
 )

@@ -44,6 +44,7 @@ def create_ui_app() -> web.Application:
     add_manage_pages(ui)
     ui.router.add_get("/namespaces", browse.namespaces_page)
     ui.router.add_get("/namespaces/{namespace}", browse.namespace_page)
+    ui.router.add_post("/namespaces/{namespace}/retention", browse.set_retention_policy)
     ui.router.add_get("/repositories/{name:.+}", browse.repository_page)
     ui.router.add_get("/search", browse.search_page)
     ui.router.add_get("/manifests/delete", browse_delete.confirm_page)

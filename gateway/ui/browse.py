@@ -14,6 +14,8 @@ from gateway import keys
 from gateway.auth.permissions import Actor
 from gateway.auth.policy import ANONYMOUS, Identity
 from gateway.public import public_host
+from gateway.services import retention
+from gateway.services.errors import Invalid
 from gateway.services.immutable import immutable_pattern, namespace_patterns
 from gateway.services.manifests import may_delete
 from gateway.services.namespaces import get_namespace, list_namespaces, may_change_namespace, search_namespaces
@@ -21,8 +23,9 @@ from gateway.services.repositories import list_namespace_repositories, search_re
 from gateway.store import Namespace
 from gateway.ui.browse_view import moment, next_link, page_size, query_text, tag_view
 from gateway.ui.context import services
-from gateway.ui.manage.common import flash
+from gateway.ui.manage.common import done, flash
 from gateway.ui.pages import render, require_signed_in, signed_in
+from gateway.ui.retention import PolicyForm, namespace_path, retention_section
 
 
 def viewer(request: web.Request) -> Identity:
@@ -58,7 +61,10 @@ async def namespaces_page(request: web.Request) -> web.Response:
     return render(request, "browse_namespaces.html", context)
 
 
-async def namespace_page(request: web.Request) -> web.Response:
+async def namespace_page(
+    request: web.Request, *, form: PolicyForm | None = None, error: str | None = None, status: int = 200
+) -> web.Response:
+    """`form`, `error`, `status`: the retention form sent back with what was wrong."""
     identity = viewer(request)
     name = request.match_info["namespace"]
     after, limit = query_text(request, "after"), page_size(request)
@@ -69,8 +75,9 @@ async def namespace_page(request: web.Request) -> web.Response:
         "repositories": [(r, moment(r.last_push_at)) for r in repositories],
         "next": next_link(request, "after", following), "flash": flash(request),
         "may_change": not identity.anonymous and await may_change_namespace(services(request), Actor.of(identity), name),
+        **await retention_section(request, identity, name, form=form, error=error),
     }
-    return render(request, "browse_namespace.html", context)
+    return render(request, "browse_namespace.html", context, status=status)
 
 
 async def repository_page(request: web.Request) -> web.Response:
@@ -114,3 +121,16 @@ async def search_page(request: web.Request) -> web.Response:
             repositories_next=next_link(request, "repositories_after", repositories_next),
         )
     return render(request, "browse_search.html", context)
+
+
+async def set_retention_policy(request: web.Request) -> web.Response:
+    """The retention form of a namespace's page (gateway/ui/retention.py)."""
+    who = require_signed_in(request)
+    name = request.match_info["namespace"]
+    form = PolicyForm.posted(await request.post())
+    try:
+        row = await retention.set_policy(services(request), who.actor, name, form.spec())
+    except Invalid as exc:
+        return await namespace_page(request, form=form, error=exc.message, status=400)
+    what = f"repositories {row.repository_pattern}" if row.repository_pattern else "the namespace"
+    raise done(namespace_path(name), f"Retention policy for {what} saved.", plan="1")

@@ -145,6 +145,11 @@ class Registry:
     def store(self) -> Path:
         return self.root or self.workdir / "store"
 
+    @property
+    def config_path(self) -> Path:
+        """Its configuration file (written by `start`), as `garbage-collect` takes it."""
+        return self.workdir / "registry.yml"
+
     def config_text(self) -> str:
         listen = f"addr: 127.0.0.1:{self.port}" if self.socket is None else f"net: unix\n  addr: {self.socket}"
         return REGISTRY_CONFIG.format(root=self.store, listen=listen)
@@ -165,7 +170,7 @@ class Registry:
         if self.socket is None:
             self.port = self.port or free_port()
         self.workdir.mkdir(parents=True, exist_ok=True)
-        config = self.workdir / "registry.yml"
+        config = self.config_path
         config.write_text(self.config_text())
         log = self.workdir / "registry.log"
         self.process = subprocess.Popen(

@@ -50,3 +50,5 @@ def add_manage_pages(ui: web.Application) -> None:
     ui.router.add_post("/webhooks/{name}/delete", webhooks.delete)
     ui.router.add_post("/webhooks/{name}/redeliver", webhooks.redeliver)
     ui.router.add_get("/health", health.health_page)
+    ui.router.add_post("/health/gc", health.start_gc)
+    ui.router.add_post("/health/retention", health.start_retention)

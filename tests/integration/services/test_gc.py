@@ -1,0 +1,89 @@
+"""Garbage collection as a service, on both stores, with a stand-in collector (the real one runs
+in tests/e2e/test_gc.py): who may run it, one at a time, the drain waiting for running uploads
+(and giving up at its timeout), the window refusing the gateway's own deletions, and a failed
+collector closing the window."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway.auth.policy import Identity
+from gateway.registry.purge import Actor as DeleteRecorder
+from gateway.services import gc
+from gateway.services.context import Services
+from gateway.services.errors import Conflict, Forbidden, Unavailable
+from gateway.services.manifests import delete_manifest
+from gateway.store import ManifestRow, UploadState
+from gateway.store.sql import now
+from tests.integration.services.conftest import ADMIN, ALICE, Registry
+
+DIGEST = "sha256:" + "d" * 64
+SAYS = "5 blobs marked, 1 blobs and 0 manifests eligible for deletion\\nblob eligible for deletion: sha256:" + "e" * 64
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """SQLite only: the rules here are the service's; the rows they use are tested on both
+    stores in tests/integration/store/test_maintenance.py."""
+    yield f"sqlite:///{tmp_path / 'store.db'}"
+
+
+def config(tmp_path: Path, *, code: str = f"print('{SAYS}')", drain_timeout: float = 10, upload_idle: int = 1) -> gc.GcConfig:
+    return gc.GcConfig((sys.executable, "-c", code), tmp_path, drain_timeout, upload_idle, 30, settle=0)
+
+
+async def test_only_admins_run_it_and_only_with_a_collector(services: Services, tmp_path: Path) -> None:
+    with pytest.raises(Forbidden, match="only admins may run garbage collection"):
+        await gc.begin_gc(services, ALICE, config(tmp_path), dry_run=True)
+    with pytest.raises(Forbidden):
+        await gc.gc_status(services, ALICE)
+    unconfigured = gc.GcConfig((), None, 1, 1, 1)
+    with pytest.raises(Conflict, match=r"set gc\.command"):
+        await gc.begin_gc(services, ADMIN, unconfigured, dry_run=False)
+    assert (await gc.gc_status(services, ADMIN)).run_id is None
+
+
+async def test_the_drain_waits_for_a_running_upload_then_collects(services: Services, tmp_path: Path) -> None:
+    await services.store.save_upload(UploadState("upload-1", "alice/app", 10, "state"))
+    run = await gc.begin_gc(services, ADMIN, config(tmp_path), dry_run=False)
+    with pytest.raises(Conflict, match="running already"):
+        await gc.begin_gc(services, ADMIN, config(tmp_path), dry_run=True)
+    seen: list[tuple[str, str]] = []
+    report = await run.complete(lambda phase, text, fraction: seen.append((phase, text)))
+    assert ("draining", "waiting for 1 running upload(s) (0 s of 10)") in seen
+    assert [p for p, _ in seen].index("collecting") > [p for p, _ in seen].index("draining")
+    assert not report.waited_out and report.blobs == 1 and report.reclaimed == 0
+    state = await gc.gc_status(services, ADMIN)
+    assert state.phase == "done" and not state.refuses_writes(now()) and state.result == report.text()
+
+
+async def test_the_drain_gives_up_at_its_timeout_and_says_so(services: Services, tmp_path: Path) -> None:
+    await services.store.save_upload(UploadState("upload-2", "alice/app", 10, "state"))
+    run = await gc.begin_gc(services, ADMIN, config(tmp_path, drain_timeout=1.5, upload_idle=3600), dry_run=False)
+    report = await run.complete()
+    assert report.waited_out and "cut off" in report.text()
+
+
+async def test_a_failed_collector_closes_the_window(services: Services, tmp_path: Path) -> None:
+    failing = config(tmp_path, code="import sys; print('configuration error: no storage'); sys.exit(1)")
+    run = await gc.begin_gc(services, ADMIN, failing, dry_run=False)
+    with pytest.raises(Unavailable, match="status 1: configuration error: no storage"):
+        await run.complete()
+    state = await gc.gc_status(services, ADMIN)
+    assert state.phase == "failed" and not state.refuses_writes(now()) and "configuration error" in (state.result or "")
+
+
+async def test_the_window_refuses_the_gateways_own_deletions(services: Services, upstream: Registry, tmp_path: Path) -> None:
+    store = services.store
+    await store.create_user("alice", "x")
+    await store.create_namespace("alice", None, "public")
+    await store.index_push(ManifestRow("alice/app", DIGEST, "application/vnd.oci.image.manifest.v1+json", 5, None, None, None, 1), "v1")
+    await gc.begin_gc(services, ADMIN, config(tmp_path), dry_run=False)  # taken, never completed: the window stays open
+    recorder = DeleteRecorder("alice", "127.0.0.1", "test")
+    with pytest.raises(Unavailable, match="read-only during garbage collection"):
+        await delete_manifest(services, Identity("alice"), "alice/app", DIGEST, await upstream(202), recorder)
+    assert [t.tag for t in await store.list_tags("alice/app")] == ["v1"]
