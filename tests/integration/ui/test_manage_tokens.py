@@ -1,6 +1,6 @@
 """My application tokens in the browser: one created in the UI shows its secret once (in the
 answer to the POST, never cached nor in a URL), works as a password at the token endpoint, and
-stops working once revoked there."""
+stops working once revoked there; the list shows a page at a time."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from tests.integration.ui.api_calls import api_ok
 from tests.integration.ui.conftest import assert_accessible, sign_in
 from tests.support.client import USERS
 from tests.support.processes import Gateway
@@ -77,3 +78,18 @@ def test_a_bad_token_form_says_why_and_keeps_what_was_typed(gateway: Gateway, pa
     assert page.input_value("#token-name") == "fine-name"
     assert page.locator("#token-secret").count() == 0
     assert_accessible(page)
+
+
+def test_the_token_list_shows_a_page_at_a_time(gateway: Gateway, page: Any) -> None:
+    user, password = f"paging{time.time_ns()}", "paging-secret-pw"
+    api_ok(gateway, *Gateway.ADMIN, "POST", "/users", {"name": user, "password": password})
+    for name in ("c-token", "a-token", "b-token"):
+        api_ok(gateway, user, password, "POST", f"/users/{user}/tokens", {"name": name})
+    sign_in(page, gateway, user, password)
+    page.goto(f"{gateway.url}/ui/tokens?limit=2")
+    assert page.locator(".token-name").all_inner_texts() == ["a-token", "b-token"]
+    page.click("a[rel=next]")
+    assert page.locator(".token-name").all_inner_texts() == ["c-token"]
+    assert page.locator("a[rel=next]").count() == 0
+    listed = api_ok(gateway, user, password, "GET", f"/users/{user}/tokens?limit=2")
+    assert [t["name"] for t in listed["items"]] == ["a-token", "b-token"] and listed["next"] == "b-token"
