@@ -15,11 +15,12 @@ from gateway.auth.permissions import Actor
 from gateway.auth.policy import ANONYMOUS, Identity
 from gateway.public import public_host
 from gateway.services.manifests import may_delete
-from gateway.services.namespaces import get_namespace, list_namespaces, search_namespaces
+from gateway.services.namespaces import list_namespaces, namespace_settings, search_namespaces
 from gateway.services.repositories import list_namespace_repositories, search_repositories, tag_page, tag_pushers
 from gateway.store import Namespace
 from gateway.ui.browse_view import moment, next_link, page_size, query_text, tag_view
 from gateway.ui.context import services
+from gateway.ui.manage.namespace_settings import settings_path
 from gateway.ui.pages import render, require_signed_in, signed_in
 
 
@@ -60,10 +61,11 @@ async def namespace_page(request: web.Request) -> web.Response:
     identity = viewer(request)
     name = request.match_info["namespace"]
     after, limit = query_text(request, "after"), page_size(request)
-    namespace = await get_namespace(services(request), Actor.of(identity), name)
+    settings = await namespace_settings(services(request), Actor.of(identity), name)
     repositories, following = await list_namespace_repositories(services(request), identity, name, after, limit)
     context = {
-        "title": f"Namespace {name}", "nav": "namespaces", "namespace": namespace,
+        "title": f"Namespace {name}", "nav": "namespaces", "namespace": settings.namespace,
+        "settings": settings_path(name) if settings.manages and settings.namespace.team is None else None,
         "repositories": [(r, moment(r.last_push_at)) for r in repositories],
         "next": next_link(request, "after", following),
     }
