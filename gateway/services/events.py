@@ -109,3 +109,26 @@ async def list_events(services: Services, identity: Identity, query: EventQuery)
         if len(rows) < batch_size:
             return EventPage(found, None)
         cursor = rows[-1].seq
+
+
+# The newest pushes the home page looks through for those its visitor may see.
+RECENT_WINDOW = 500
+
+
+async def recent_pushes(services: Services, identity: Identity, limit: int, window: int = RECENT_WINDOW) -> list[SeenEvent]:
+    """Up to `limit` of the newest pushes `identity` may see, found among the newest `window`
+    pushes only: a home page must not read the whole log for someone who may see little of it.
+    Seen as `list_events` shows them (see `as_seen_by`)."""
+    store = services.store
+    rows = await store.list_events(action="push", limit=window)
+    if Actor.of(identity).admin:
+        return [SeenEvent(row.seq, row.body) for row in rows[:limit]]
+    visible = PullFilter(store, identity, services.rules)
+    await visible.prefetch(row.repository for row in rows)
+    found: list[SeenEvent] = []
+    for row in rows:
+        if len(found) == limit:
+            break
+        if await visible.allows(row.repository):
+            found.append(SeenEvent(row.seq, await as_seen_by(row.body, identity.name, visible)))
+    return found

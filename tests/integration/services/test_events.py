@@ -127,3 +127,13 @@ async def test_a_repository_the_asker_may_not_pull_is_answered_without_reading_t
         "pub/app"
     ]
     assert len(reads) == 1
+
+
+async def test_recent_pushes_are_the_newest_the_asker_may_see_within_the_window(log: Services) -> None:
+    await _record(log, "bob", "push", "bob/later", at=5000.0)
+    assert [e.body["target"]["repository"] for e in await events.recent_pushes(log, ROOT, 2)] == ["bob/later", "pub/app"]
+    seen = await events.recent_pushes(log, ALICE, 5)
+    assert [e.body["target"]["repository"] for e in seen] == ["pub/app"]
+    assert seen[0].body["request"]["addr"] == "" and "applicationToken" not in seen[0].body["actor"]
+    assert [e.body["target"]["repository"] for e in await events.recent_pushes(log, Identity(""), 5)] == ["pub/app"]
+    assert await events.recent_pushes(log, ALICE, 5, window=1) == []  # pub/app is not among the newest push

@@ -1,6 +1,6 @@
 """Browsing in the browser: namespaces → repositories → tags with their digest, size, pusher and
-pull line; search; paging; anonymous visitors (only with the setting on); deleting a manifest.
-Nobody sees a private repository of others on any of these pages."""
+pull line; search; the home page's recent pushes; paging; anonymous visitors (only with the
+setting on, the home page included); deleting a manifest. Nobody sees a private repository of others on any of these pages."""
 
 from __future__ import annotations
 
@@ -145,6 +145,10 @@ def test_another_user_never_sees_a_private_repository_on_any_browse_page(browsin
         assert_no_private_name(page)
     page.goto(f"{gateway.url}/ui/search?q=app")
     assert page.locator(".repository-name").all_inner_texts() == ["ops-inside/app", "web-open/app"]
+    page.goto(f"{gateway.url}/ui/")
+    assert set(page.locator(".push-repository").all_inner_texts()) == {"web-open/app", "web-open/tool", "ops-inside/app"}
+    assert set(page.locator(".push-pusher").all_inner_texts()) == {"admin"}
+    assert_accessible(page)
     hidden = page.goto(f"{gateway.url}/ui/repositories/web-secret/hidden-thing")
     missing_text = page.locator(".error-message").inner_text()
     missing = page.goto(f"{gateway.url}/ui/repositories/web-secret/nothing-here")
@@ -158,6 +162,8 @@ def test_another_user_never_sees_a_private_repository_on_any_browse_page(browsin
     sign_in(member, gateway, "bob", USERS["bob"])
     member.goto(f"{gateway.url}/ui/search?q=hidden")
     assert member.locator(".repository-name").all_inner_texts() == ["web-secret/hidden-thing"]
+    member.goto(f"{gateway.url}/ui/")
+    assert "web-secret/hidden-thing" in member.locator(".push-repository").all_inner_texts()
     member.context.close()
 
 
@@ -208,10 +214,27 @@ def test_anonymous_visitors_see_public_namespaces_only_when_allowed(browsing: An
     refused = page.goto(f"{allowing.url}/ui/repositories/ops-inside/app")
     assert refused is not None and refused.status == 404
 
-    page.goto(f"{gateway.url}/ui/namespaces")
-    assert page.url == f"{gateway.url}/ui/login"
-    page.goto(f"{gateway.url}/ui/search?q=a")
-    assert page.url == f"{gateway.url}/ui/login"
+    for path in ("/ui/", "/ui/namespaces", "/ui/search?q=a"):
+        page.goto(f"{gateway.url}{path}")
+        assert page.url == f"{gateway.url}/ui/login"
+
+
+def test_the_home_page_shows_visitors_public_namespaces_and_their_pushes_only(browsing: Any, page: Any) -> None:
+    allowing, _ = browsing
+    page.goto(f"{allowing.url}/")
+    assert page.url == f"{allowing.url}/ui/"
+    assert page.locator("h1").inner_text() == "Public images"
+    assert page.locator(".namespace-name").all_inner_texts() == ["web-open"]
+    pushed = page.locator(".push-repository").all_inner_texts()
+    assert pushed and set(pushed) <= {"web-open/app", "web-open/tool"}
+    assert page.locator(".push-pusher").count() == 0 and "admin" not in page.locator("main").inner_text()
+    assert page.locator("#search-q").count() == 1
+    for name in ("ops-inside", "web-secret", "hidden-thing", "admin/multi"):
+        assert name not in page.content()
+    assert_accessible(page)
+    page.fill("#search-q", "app")
+    page.click("form.search button[type=submit]")
+    assert page.locator(".repository-name").all_inner_texts() == ["web-open/app"]
 
 
 def test_deleting_a_manifest_removes_its_tag_and_the_audit_log_shows_who(browsing: Any, page: Any) -> None:
