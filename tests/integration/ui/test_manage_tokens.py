@@ -1,6 +1,6 @@
 """My application tokens in the browser: one created in the UI shows its secret once (in the
-answer to the POST, never cached nor in a URL), works as a password at the token endpoint, and
-stops working once revoked there; the list shows a page at a time."""
+answer to the POST, never cached nor in a URL), works as a password at the token endpoint and
+for `skopeo login`, and stops working once revoked there; the list shows a page at a time."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import base64
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
+from tests.e2e.clients import client_env, run
 from tests.integration.ui.api_calls import api_ok
 from tests.integration.ui.conftest import assert_accessible, sign_in
 from tests.support.client import USERS
-from tests.support.processes import Gateway
+from tests.support.processes import Gateway, require_tool
 
 
 def token_endpoint_status(gateway: Gateway, user: str, password: str) -> int:
@@ -39,7 +41,7 @@ def _create(page: Any, gateway: Gateway, name: str, *, push: bool = False) -> An
     return answer.value
 
 
-def test_a_token_made_in_the_ui_logs_in_until_it_is_revoked(gateway: Gateway, page: Any) -> None:
+def test_a_token_made_in_the_ui_logs_in_until_it_is_revoked(gateway: Gateway, page: Any, tmp_path: Path) -> None:
     name = f"ci-{time.time_ns()}"
     sign_in(page, gateway, "alice", USERS["alice"])
     page.goto(f"{gateway.url}/ui/tokens")
@@ -53,6 +55,9 @@ def test_a_token_made_in_the_ui_logs_in_until_it_is_revoked(gateway: Gateway, pa
     assert page.locator("h1").inner_text() == f"Token {name} created"
     assert_accessible(page)
     assert token_endpoint_status(gateway, "alice", secret) == 200
+    env = client_env(tmp_path)
+    login = run([require_tool("skopeo"), "login", "--tls-verify=false", "-u", "alice", "--password-stdin", gateway.host], env, stdin=secret + "\n")
+    assert login.ok and "Login Succeeded" in login.stdout, login.describe()
 
     page.goto(f"{gateway.url}/ui/tokens")
     row = page.locator(".token-row", has=page.locator(".token-name", has_text=name))
