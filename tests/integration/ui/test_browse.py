@@ -137,12 +137,21 @@ def test_the_tags_page_shows_an_indexs_platforms_escaped_and_no_size_for_it(brow
 
 
 def test_another_user_never_sees_a_private_repository_on_any_browse_page(browsing: Any, page: Any) -> None:
-    gateway, _ = browsing
+    gateway, pushed = browsing
     sign_in(page, gateway, "alice", USERS["alice"])
     for path in ("/ui/", "/ui/namespaces", "/ui/namespaces/web-open", "/ui/search?q=web", "/ui/search?q=hidden",
-                 "/ui/search?q=e", "/ui/repositories/web-open/app"):
+                 "/ui/search?q=e", "/ui/repositories/web-open/app", "/ui/audit", "/ui/audit?action=push",
+                 "/ui/search?q=e&repositories_after=web-open/tool", "/ui/namespaces?after=ops-inside"):
         page.goto(gateway.url + path)
         assert_no_private_name(page)
+    page.goto(f"{gateway.url}/ui/audit?repository=web-secret/hidden-thing")
+    assert page.locator(".event-row").count() == 0
+    secret_digest, _ = pushed[("web-secret/hidden-thing", "v1")]
+    secret = page.goto(f"{gateway.url}/ui/manifests/delete?repository=web-secret/hidden-thing&digest={secret_digest}")
+    secret_text = page.locator(".error-message").inner_text()
+    nothing = page.goto(f"{gateway.url}/ui/manifests/delete?repository=web-secret/nothing-here&digest={secret_digest}")
+    assert secret is not None and nothing is not None and secret.status == nothing.status == 404
+    assert secret_text.replace("hidden-thing", "X") == page.locator(".error-message").inner_text().replace("nothing-here", "X")
     page.goto(f"{gateway.url}/ui/search?q=app")
     assert page.locator(".repository-name").all_inner_texts() == ["ops-inside/app", "web-open/app"]
     page.goto(f"{gateway.url}/ui/")
