@@ -116,11 +116,12 @@ RECENT_WINDOW = 500
 
 
 async def recent_pushes(services: Services, identity: Identity, limit: int, window: int = RECENT_WINDOW) -> list[SeenEvent]:
-    """Up to `limit` of the newest pushes `identity` may see, found among the newest `window`
-    pushes only: a home page must not read the whole log for someone who may see little of it.
-    Seen as `list_events` shows them (see `as_seen_by`)."""
+    """Up to `limit` of the newest pushes of a tag that `identity` may see, found among the
+    newest `window` pushes only: a home page must not read the whole log for someone who may see
+    little of it. Pushes by digest (an index's images, signatures) are left out. Seen as
+    `list_events` shows them (see `as_seen_by`)."""
     store = services.store
-    rows = await store.list_events(action="push", limit=window)
+    rows = [row for row in await store.list_events(action="push", limit=window) if (row.body.get("target") or {}).get("tag")]
     if Actor.of(identity).admin:
         return [SeenEvent(row.seq, row.body) for row in rows[:limit]]
     visible = PullFilter(store, identity, services.rules)

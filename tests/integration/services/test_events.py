@@ -129,11 +129,19 @@ async def test_a_repository_the_asker_may_not_pull_is_answered_without_reading_t
     assert len(reads) == 1
 
 
-async def test_recent_pushes_are_the_newest_the_asker_may_see_within_the_window(log: Services) -> None:
-    await _record(log, "bob", "push", "bob/later", at=5000.0)
+async def _push(services: Services, actor: str, repository: str, tag: str, at: float) -> None:
+    request = RequestInfo(new_event_id(), "10.0.0.9", "registry.example", "PUT", f"{actor}-agent")
+    target = Target(repository, digest="sha256:" + "c" * 64, tag=tag)
+    assert await services.store.add_event(to_row(Event(new_event_id(), at, "push", target, request, actor, "bob-ci", "192.0.2.1", "gw-1")))
+
+
+async def test_recent_pushes_are_the_newest_of_tags_the_asker_may_see_within_the_window(log: Services) -> None:
+    for at, (repository, tag) in enumerate((("bob/secret", "v1"), ("pub/app", "v1"), ("bob/later", "v1")), 5000):
+        await _push(log, "bob", repository, tag, float(at))
+    await _record(log, "bob", "push", "pub/app", at=6000.0)  # by digest: no tag
     assert [e.body["target"]["repository"] for e in await events.recent_pushes(log, ROOT, 2)] == ["bob/later", "pub/app"]
     seen = await events.recent_pushes(log, ALICE, 5)
     assert [e.body["target"]["repository"] for e in seen] == ["pub/app"]
-    assert seen[0].body["request"]["addr"] == "" and "applicationToken" not in seen[0].body["actor"]
+    assert seen[0].body["request"]["addr"] == seen[0].body["source"]["addr"] == "" and "applicationToken" not in seen[0].body["actor"]
     assert [e.body["target"]["repository"] for e in await events.recent_pushes(log, Identity(""), 5)] == ["pub/app"]
-    assert await events.recent_pushes(log, ALICE, 5, window=1) == []  # pub/app is not among the newest push
+    assert await events.recent_pushes(log, ALICE, 5, window=2) == []  # pub/app:v1 is not among the newest two pushes
