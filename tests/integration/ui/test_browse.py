@@ -1,5 +1,5 @@
 """Browsing in the browser: namespaces → repositories → tags with their digest, size, pusher and
-pull line; search; the home page's recent pushes; paging; anonymous visitors (only with the
+pull line (each with a copy button); search; the home page's recent pushes; paging; anonymous visitors (only with the
 setting on, the home page included); deleting a manifest. Nobody sees a private repository of others on any of these pages."""
 
 from __future__ import annotations
@@ -112,6 +112,12 @@ def test_admin_browses_to_a_pushed_tag_with_its_digest_size_pusher_and_pull_line
     assert first.locator(".pull-line").input_value() == f"docker pull {gateway.host}/web-open/app:v1"
     assert f"podman pull {gateway.host}/web-open/app:v1" in page.content()
     assert_accessible(page)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=gateway.url)
+    assert first.locator(".copy-button").count() == 3  # the digest and both pull lines
+    pull_row = first.locator(".copy-row", has=page.locator(".pull-line"))
+    pull_row.locator(".copy-button").click()
+    assert pull_row.locator(".copy-status").text_content() == "Copied"
+    assert page.evaluate("navigator.clipboard.readText()") == f"docker pull {gateway.host}/web-open/app:v1"
 
 
 def test_the_tags_page_shows_an_indexs_platforms_escaped_and_no_size_for_it(browsing: Any, page: Any) -> None:

@@ -50,6 +50,7 @@ def test_a_token_made_in_the_ui_logs_in_until_it_is_revoked(gateway: Gateway, pa
     response = _create(page, gateway, name, push=True)
     assert response.status == 200 and response.headers["cache-control"] == "no-store"
     secret = page.input_value("#token-secret")
+    assert page.locator("#token-secret + .copy-button").count() == 1
     assert secret.startswith("pgat_")
     assert secret not in page.url
     assert page.locator("h1").inner_text() == f"Token {name} created"
