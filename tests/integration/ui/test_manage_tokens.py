@@ -1,6 +1,7 @@
 """My application tokens in the browser: one created in the UI shows its secret once (in the
 answer to the POST, never cached nor in a URL), works as a password at the token endpoint and
-for `skopeo login`, and stops working once revoked there; the list shows a page at a time."""
+for `skopeo login` (and skopeo's push with it shows on the repository page, with its size and
+pusher), and stops working once revoked there; the list shows a page at a time."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from tests.e2e.clients import client_env, run
 from tests.integration.ui.api_calls import api_ok
 from tests.integration.ui.conftest import assert_accessible, sign_in
 from tests.support.client import USERS
+from tests.support.oci_layout import build_layout
 from tests.support.processes import Gateway, require_tool
 
 
@@ -56,9 +58,19 @@ def test_a_token_made_in_the_ui_logs_in_until_it_is_revoked(gateway: Gateway, pa
     assert page.locator("h1").inner_text() == f"Token {name} created"
     assert_accessible(page)
     assert token_endpoint_status(gateway, "alice", secret) == 200
-    env = client_env(tmp_path)
-    login = run([require_tool("skopeo"), "login", "--tls-verify=false", "-u", "alice", "--password-stdin", gateway.host], env, stdin=secret + "\n")
+    skopeo, env = require_tool("skopeo"), client_env(tmp_path)
+    login = run([skopeo, "login", "--tls-verify=false", "-u", "alice", "--password-stdin", gateway.host], env, stdin=secret + "\n")
     assert login.ok and "Login Succeeded" in login.stdout, login.describe()
+    layout = build_layout(tmp_path / "image", layers=1, layer_size=4096, seed=name)
+    repository = f"alice/{name}"
+    pushed = run([skopeo, "copy", "--retry-times", "0", "--dest-tls-verify=false", f"oci:{layout.path}:latest",
+                  f"docker://{gateway.host}/{repository}:v1"], env)  # with the login's stored token
+    assert pushed.ok, pushed.describe()
+    page.goto(f"{gateway.url}/ui/repositories/{repository}")
+    tag = page.locator("article.tag")
+    assert tag.locator(".tag-name").all_inner_texts() == ["v1"]
+    assert tag.locator("code.digest").get_attribute("title") == layout.manifest_digest
+    assert tag.locator(".size").inner_text().endswith("KiB") and tag.locator(".pushed-by").inner_text() == "alice"
 
     page.goto(f"{gateway.url}/ui/tokens")
     row = page.locator(".token-row", has=page.locator(".token-name", has_text=name))
