@@ -1,4 +1,4 @@
-"""The home page: the namespaces the visitor can reach, the newest pushes they may see, and a
+"""The home page: the namespaces the visitor can reach, the newest tag pushes they may see, and a
 search box. A visitor who is not signed in gets it only where `[ui] anonymous_browsing` is on,
 and then sees public namespaces and their pushes only (no pusher names, as on the tags page);
 otherwise the sign-in page."""
@@ -16,7 +16,7 @@ from gateway.services.events import SeenEvent, recent_pushes
 from gateway.services.namespaces import list_namespaces
 from gateway.store import Namespace
 from gateway.ui.browse import viewer
-from gateway.ui.browse_view import Moment, moment, short_digest
+from gateway.ui.browse_view import Moment, moment
 from gateway.ui.context import services
 from gateway.ui.pages import render
 
@@ -27,7 +27,7 @@ SHOWN_PUSHES = 10
 @dataclass(frozen=True)
 class Push:
     repository: str
-    reference: str  # the tag, or the short digest of a push by digest
+    tag: str
     pushed: Moment | None
     pusher: str
 
@@ -52,8 +52,10 @@ def _when(timestamp: object) -> Moment | None:
 
 def _push(event: SeenEvent) -> Push:
     target, actor = event.body.get("target") or {}, event.body.get("actor") or {}
-    reference = target.get("tag") or short_digest(str(target.get("digest", "")))
-    return Push(str(target.get("repository", "")), str(reference), _when(event.body.get("timestamp")), str(actor.get("name", "")))
+    return Push(
+        str(target.get("repository", "")), str(target.get("tag", "")), _when(event.body.get("timestamp")),
+        str(actor.get("name", "")),
+    )
 
 
 async def home(request: web.Request) -> web.Response:

@@ -116,7 +116,10 @@ def test_admin_browses_to_a_pushed_tag_with_its_digest_size_pusher_and_pull_line
     assert first.locator(".copy-button").count() == 3  # the digest and both pull lines
     pull_row = first.locator(".copy-row", has=page.locator(".pull-line"))
     pull_row.locator(".copy-button").click()
-    assert pull_row.locator(".copy-status").text_content() == "Copied"
+    page.wait_for_function(  # the status says so once the clipboard took it
+        "() => document.querySelector('.pull-line').parentElement.querySelector('.copy-status').textContent === 'Copied'",
+        timeout=5000,
+    )
     assert page.evaluate("navigator.clipboard.readText()") == f"docker pull {gateway.host}/web-open/app:v1"
 
 
