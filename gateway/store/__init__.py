@@ -25,6 +25,7 @@ from gateway.store.records import (
     SetupCode,
     StoreError,
     StoreUnavailable,
+    TagPush,
     TagRow,
     Team,
     Tombstone,
@@ -53,6 +54,6 @@ async def open_store(url: str) -> Store:
 __all__ = [
     "AppToken", "Conflict", "CountMark", "Deletion", "EventRow", "FieldSealer", "ManifestRow", "Member", "Namespace",
     "NamespaceLookup", "NamespaceStanding", "NewEvent", "NotFound", "PlainText", "RefreshToken", "RepositoryRow",
-    "SettledBatch", "SetupCode", "Store", "StoreError", "StoreUnavailable", "TagRow", "Team", "Tombstone", "UiSession",
+    "SettledBatch", "SetupCode", "Store", "StoreError", "StoreUnavailable", "TagPush", "TagRow", "Team", "Tombstone", "UiSession",
     "UploadState", "User", "Webhook", "WebhookFailure", "open_store",
 ]

@@ -6,21 +6,20 @@ otherwise the sign-in page."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from aiohttp import web
 
 from gateway.auth.permissions import Actor
 from gateway.services.context import Services
-from gateway.services.events import SeenEvent, recent_pushes
+from gateway.services.events import recent_pushes
 from gateway.services.namespaces import list_namespaces
-from gateway.store import Namespace
+from gateway.store import Namespace, TagPush
 from gateway.ui.browse import viewer
-from gateway.ui.browse_view import Moment, moment
+from gateway.ui.browse_view import DEFAULT_PAGE, Moment, moment
 from gateway.ui.context import services
 from gateway.ui.pages import render
 
-SHOWN_NAMESPACES = 50
+SHOWN_NAMESPACES = DEFAULT_PAGE  # as many as the namespaces page's first page
 SHOWN_PUSHES = 10
 
 
@@ -41,21 +40,8 @@ async def reachable_namespaces(services: Services, actor: Actor, limit: int = SH
     return shown
 
 
-def _when(timestamp: object) -> Moment | None:
-    """An event's RFC 3339 timestamp (UTC, to the second) as the pages show moments."""
-    try:
-        at = datetime.fromisoformat(str(timestamp)[:19]).replace(tzinfo=UTC)
-    except ValueError:
-        return None
-    return moment(int(at.timestamp()))
-
-
-def _push(event: SeenEvent) -> Push:
-    target, actor = event.body.get("target") or {}, event.body.get("actor") or {}
-    return Push(
-        str(target.get("repository", "")), str(target.get("tag", "")), _when(event.body.get("timestamp")),
-        str(actor.get("name", "")),
-    )
+def _push(push: TagPush) -> Push:
+    return Push(push.repository, push.tag, moment(push.created_at_ms // 1000), push.actor)
 
 
 async def home(request: web.Request) -> web.Response:

@@ -136,12 +136,13 @@ async def _push(services: Services, actor: str, repository: str, tag: str, at: f
 
 
 async def test_recent_pushes_are_the_newest_of_tags_the_asker_may_see_within_the_window(log: Services) -> None:
-    for at, (repository, tag) in enumerate((("bob/secret", "v1"), ("pub/app", "v1"), ("bob/later", "v1")), 5000):
+    for at, (repository, tag) in enumerate((("bob/secret", "v1"), ("pub/app", "v1"), ("bob/later", "v2")), 5000):
         await _push(log, "bob", repository, tag, float(at))
     await _record(log, "bob", "push", "pub/app", at=6000.0)  # by digest: no tag
-    assert [e.body["target"]["repository"] for e in await events.recent_pushes(log, ROOT, 2)] == ["bob/later", "pub/app"]
-    seen = await events.recent_pushes(log, ALICE, 5)
-    assert [e.body["target"]["repository"] for e in seen] == ["pub/app"]
-    assert seen[0].body["request"]["addr"] == seen[0].body["source"]["addr"] == "" and "applicationToken" not in seen[0].body["actor"]
-    assert [e.body["target"]["repository"] for e in await events.recent_pushes(log, Identity(""), 5)] == ["pub/app"]
+    newest = await events.recent_pushes(log, ROOT, 2)
+    assert [(p.repository, p.tag, p.actor, p.created_at_ms) for p in newest] == [
+        ("bob/later", "v2", "bob", 5_002_000), ("pub/app", "v1", "bob", 5_001_000),
+    ]
+    assert [p.repository for p in await events.recent_pushes(log, ALICE, 5)] == ["pub/app"]
+    assert [p.repository for p in await events.recent_pushes(log, Identity(""), 5)] == ["pub/app"]
     assert await events.recent_pushes(log, ALICE, 5, window=2) == []  # pub/app:v1 is not among the newest two pushes
