@@ -1,6 +1,6 @@
 """A namespace's settings page: above all a user's own (personal) namespace, whose visibility
 its user (or an admin) changes here; a team namespace is managed on its team's page, so this
-page sends there. Who may change what is the namespaces service's rule, as for /api/v1."""
+page sends its owners there (and shows others what it is). Who may change what is the namespaces service's rule, as for /api/v1."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ async def settings_page(request: web.Request) -> web.Response:
     who = require_signed_in(request)
     name = request.match_info["namespace"]
     found = await namespaces.namespace_settings(services(request), who.actor, name)
-    if found.namespace.team is not None:
-        raise web.HTTPFound(team_path(found.namespace.team))
+    if found.namespace.team is not None and found.manages:
+        raise web.HTTPFound(team_path(found.namespace.team))  # where its owners' forms are
     context = {
         "title": f"Settings of namespace {name}", "nav": "account" if name == who.user.name else "namespaces",
         "found": found, "own": name == who.user.name, "visibilities": VISIBILITIES, "flash": flash(request),

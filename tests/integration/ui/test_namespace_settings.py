@@ -1,7 +1,7 @@
 """A user's own namespace in the browser: its settings page (from the account page) changes who
 may pull from it, through the namespaces service (the change is the one /api/v1 shows); another
 user sees a public one read-only, is refused a forged change, and finds a private one exactly as
-one that does not exist."""
+one that does not exist. A team namespace's owners are sent to the team page."""
 
 from __future__ import annotations
 
@@ -88,3 +88,22 @@ def test_a_bad_visibility_or_name_is_a_readable_refusal(gateway: Gateway, page: 
     assert page.locator(".error-message").inner_text() == "visibility must be one of public, protected, private"
     wrong_case = page.goto(f"{gateway.url}/ui/namespaces/Alice/settings")
     assert wrong_case is not None and wrong_case.status == 400
+
+
+def test_a_team_namespace_sends_its_owners_to_the_team_page_and_shows_others_who_manages_it(
+    gateway: Gateway, new_page: Callable[[], Any],
+) -> None:
+    team = f"settings{time.time_ns() % 10**9}"
+    namespace = f"{team}__app"
+    api_ok(gateway, "alice", USERS["alice"], "POST", "/teams", {"name": team})
+    api_ok(gateway, "alice", USERS["alice"], "POST", "/namespaces", {"name": namespace, "team": team, "visibility": "protected"})
+    owner = new_page()
+    sign_in(owner, gateway, "alice", USERS["alice"])
+    owner.goto(f"{gateway.url}/ui/namespaces/{namespace}/settings")
+    assert owner.url == f"{gateway.url}/ui/teams/{team}"
+    other = new_page()
+    sign_in(other, gateway, "bob", USERS["bob"])
+    other.goto(f"{gateway.url}/ui/namespaces/{namespace}/settings")
+    assert other.locator(".namespace-kind").inner_text() == f"a namespace of team {team}"
+    assert other.locator(".read-only-note").inner_text() == f"Only owners of team {team} and admins change these settings."
+    assert other.locator("#namespace-settings").count() == 0
