@@ -231,6 +231,10 @@ def test_anonymous_visitors_see_public_namespaces_only_when_allowed(browsing: An
     assert_accessible(page)
     refused = page.goto(f"{allowing.url}/ui/repositories/ops-inside/app")
     assert refused is not None and refused.status == 404
+    strict = page.context.browser.new_context().new_page()  # the pages' own CSP, not bypassed: ui.js still runs
+    strict.goto(f"{allowing.url}/ui/repositories/web-open/app")
+    assert strict.locator(".copy-button").count() == 9
+    strict.context.close()
 
     for path in ("/ui/", "/ui/namespaces", "/ui/search?q=a"):
         page.goto(f"{gateway.url}{path}")
