@@ -1,6 +1,7 @@
 """A namespace's settings page: above all a user's own (personal) namespace, whose visibility
 its user (or an admin) changes here; a team namespace is managed on its team's page, so this
-page sends its owners there (and shows others what it is). Who may change what is the namespaces service's rule, as for /api/v1."""
+page sends its owners there (and shows others what it is). Who may change what is the
+namespaces service's rule, as for /api/v1."""
 
 from __future__ import annotations
 
