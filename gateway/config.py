@@ -23,6 +23,7 @@ from gateway.events.hook_headers import headers_problem
 from gateway.events.model import ACTIONS as EVENT_ACTIONS
 from gateway.events.targets import target_problem
 from gateway.ops.forwarded import Networks, parse_networks
+from gateway.portus_settings import PortusSettingError, portus_environment
 
 
 class ConfigError(Exception):
@@ -106,6 +107,8 @@ class Settings:
     ui_session_max: int = 12 * 3600
     ui_anonymous_browsing: bool = False
     trusted_proxies: Networks = ()
+    # What start-up should warn of: Portus variables read in place of GATEWAY_* ones, or ignored.
+    notes: tuple[str, ...] = dataclasses.field(default=(), compare=False)
 
     def policy_rules(self) -> Rules:
         return Rules(
@@ -478,6 +481,10 @@ def load_settings(environ: Mapping[str, str], config_file: Path | None = None) -
             raise ConfigError("config", f"{config_file} nests arrays or tables too deeply") from None
         _check_unknown_keys(document)
 
+    try:
+        borrowed, notes = portus_environment(environ)
+    except PortusSettingError as exc:
+        raise ConfigError(exc.key, exc.problem) from None
     values: dict[str, Any] = {}
     for option in OPTIONS:
         raw: Any = None
@@ -489,6 +496,12 @@ def load_settings(environ: Mapping[str, str], config_file: Path | None = None) -
             raw, key = _read_secret_file(option, environ[f"{option.env}_FILE"]), f"{option.env}_FILE"
         if option.env in environ:
             raw, key = environ[option.env], option.env
+        portus = borrowed.get(option.env)
+        if portus is not None and raw is not None:
+            notes.append(f"{portus.source} ignored: {key} is set")
+        elif portus is not None:
+            raw, key = portus.value, portus.source
+            notes.append(f"{portus.source} (Portus's) is read as {option.env}; set {option.env} instead")
         if raw is None:
             continue
         values[option.field] = option.parse(key, raw)
@@ -496,7 +509,7 @@ def load_settings(environ: Mapping[str, str], config_file: Path | None = None) -
     listen = values.pop("listen", None)
     if listen is not None:
         values["listen_host"], values["listen_port"] = listen
-    settings = Settings(**values)
+    settings = Settings(**values, notes=tuple(notes))
     _check_pairs(settings)
     return settings
 
@@ -523,6 +536,8 @@ def describe(settings: Settings) -> dict[str, str]:
     shown: dict[str, str] = {}
     secret_fields = {o.field for o in OPTIONS if o.secret}
     for field in dataclasses.fields(settings):
+        if field.name == "notes":
+            continue
         value = getattr(settings, field.name)
         if field.name in secret_fields and value:
             text = str(value)

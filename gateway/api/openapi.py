@@ -19,6 +19,7 @@ from gateway.api.render import json_response
 from gateway.auth.app_tokens import PASSWORD_MAX, PASSWORD_MIN
 from gateway.auth.policy import ROLES, VISIBILITIES
 from gateway.events.model import ACTIONS as EVENT_ACTIONS
+from gateway.events.model import LOGGED_ACTIONS
 from gateway.services.tokens import ACTIONS, DEFAULT_ACTIONS
 
 API_PREFIX = "/api/v1"
@@ -79,6 +80,9 @@ _APP_TOKEN_PROPERTIES: dict[str, Schema] = {
     "expires_at": OPTIONAL_TIME,
     "created_at": TIME,
     "last_used_at": OPTIONAL_TIME,
+    "imported_from": {
+        "type": "string", "nullable": True, "description": "where an imported token came from (portus); null: made here",
+    },
 }
 
 SCHEMAS: dict[str, Schema] = {
@@ -126,15 +130,16 @@ SCHEMAS: dict[str, Schema] = {
     }, ("name",)),
     "Event": _object(
         {"id": {"type": "string"}, "seq": {"type": "integer"}, "timestamp": TIME,
-         "action": {"type": "string", "enum": list(EVENT_ACTIONS)}, "target": {"type": "object"},
+         "action": {"type": "string", "enum": list(LOGGED_ACTIONS)}, "target": {"type": "object"},
          "request": {"type": "object"}, "actor": {"type": "object"}, "source": {"type": "object"}},
         ("id", "seq", "timestamp", "action", "target", "request", "actor", "source"), closed=False,
     ),
     "Webhook": _object(
         {"name": WEBHOOK_NAME, "url": {"type": "string"}, "headers": {"type": "array", "items": {"type": "string"}},
          "actions": {"type": "array", "items": {"type": "string", "enum": list(EVENT_ACTIONS)}},
-         "repository_pattern": {"type": "string"}, "source": {"type": "string", "enum": ["config", "api"]},
-         "delivered_up_to": {"type": "integer"}},
+         "repository_pattern": {"type": "string"}, "source": {"type": "string", "enum": ["config", "api", "import"]},
+         "delivered_up_to": {"type": "integer"},
+         "disabled": {"type": "string", "nullable": True, "description": "why it delivers nothing; null: it delivers"}},
         ("name", "url", "headers", "actions", "repository_pattern", "source", "delivered_up_to"), closed=False,
     ),
     "NewWebhook": _object({"name": WEBHOOK_NAME, **_WEBHOOK_FIELDS}, ("name", "url", "secret")),
@@ -211,7 +216,7 @@ PARAMETERS: dict[str, Schema] = {
     "webhook": _path_param("webhook", WEBHOOK_NAME),
     "eventRepository": {"name": "repository", "in": "query", "required": False, "schema": REPOSITORY_NAME},
     "eventAction": {
-        "name": "action", "in": "query", "required": False, "schema": {"type": "string", "enum": list(EVENT_ACTIONS)},
+        "name": "action", "in": "query", "required": False, "schema": {"type": "string", "enum": list(LOGGED_ACTIONS)},
     },
     "eventActor": {"name": "actor", "in": "query", "required": False, "schema": USER_NAME},
     "since": {"name": "since", "in": "query", "required": False, "schema": TIME, "description": "RFC 3339, inclusive"},

@@ -51,5 +51,5 @@ def app_token_json(token: AppToken) -> dict[str, Any]:
     return {
         "name": token.name, "id": token.id, "namespaces": list(token.namespaces), "actions": list(token.actions),
         "expires_at": time_text(token.expires_at), "created_at": time_text(token.created_at),
-        "last_used_at": time_text(token.last_used_at),
+        "last_used_at": time_text(token.last_used_at), "imported_from": token.origin,
     }

@@ -17,12 +17,19 @@ import hashlib
 import logging
 import time
 
-from gateway.auth.app_tokens import app_token_identity, looks_like_app_token
+from gateway.auth.app_tokens import (
+    app_token_identity,
+    first_use_of_imported_token,
+    looks_like_app_token,
+    may_be_imported_token,
+    settled_imported_token,
+    token_identity,
+)
 from gateway.auth.credentials import PasswordHasher
 from gateway.auth.policy import Identity
 from gateway.auth.throttle import LoginThrottle
 from gateway.names import is_valid_username
-from gateway.store import Store, StoreError
+from gateway.store import AppToken, Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -109,17 +116,29 @@ class Authenticator:
         return identity
 
     async def _password_login(self, username: str, password: str) -> tuple[Identity | None, str]:
+        """The password, or an imported application token (whose secret has no prefix to tell it
+        by): a used one is found by its SHA-256 before the KDF run, one never used here by its
+        source's bcrypt hash after the password failed."""
         user = await self._store.get_user(username)
         key = CredentialCache.key(username, password, user.password_hash if user else "")
+        imported: list[AppToken] = []
         if user is not None and self._cache.hit(key):
             ok = True
         else:
+            if user is not None and not user.disabled and may_be_imported_token(password):
+                imported = await self._store.imported_app_tokens(username)
+                if (token := settled_imported_token(imported, password)) is not None:
+                    return token_identity(user, token), ""
             ok = await self._verify_once(key, password, user.password_hash if user else None)
             if ok and user is not None:
                 self._cache.remember(key)
         if user is None:
             return None, "no such user"
         if not ok:
+            token = await first_use_of_imported_token(self._store, self._hasher, imported, password) if imported else None
+            if token is not None:
+                log.info("imported application token %r of %r used for the first time", token.name, username)
+                return token_identity(user, token), ""
             return None, "wrong password"
         if user.disabled:
             return None, "user is disabled"

@@ -45,6 +45,7 @@ def _app_token(row: Row) -> AppToken:
         expires_at=None if row["expires_at"] is None else int(row["expires_at"]),
         created_at=int(row["created_at"]),
         last_used_at=None if row["last_used_at"] is None else int(row["last_used_at"]),
+        origin=row.get("origin"), legacy_hash=row.get("legacy_hash"),
     )
 
 
@@ -212,14 +213,31 @@ class AccessQueries(TombstoneQueries):
 
     async def create_app_token(self, token: AppToken) -> None:
         await self.execute(
-            "INSERT INTO app_tokens (id, username, name, secret_hash, namespaces, actions, expires_at, created_at, last_used_at)"
-            " VALUES (:id, :user, :name, :hash, :namespaces, :actions, :expires, :created, NULL)",
+            "INSERT INTO app_tokens (id, username, name, secret_hash, namespaces, actions, expires_at, created_at, last_used_at,"
+            " origin, legacy_hash)"
+            " VALUES (:id, :user, :name, :hash, :namespaces, :actions, :expires, :created, NULL, :origin, :legacy)",
             {
                 "id": token.id, "user": token.username, "name": token.name, "hash": token.secret_hash,
                 "namespaces": " ".join(token.namespaces), "actions": ",".join(token.actions),
-                "expires": token.expires_at, "created": token.created_at,
+                "expires": token.expires_at, "created": token.created_at, "origin": token.origin,
+                "legacy": token.legacy_hash,
             },
         )
+
+    async def imported_app_tokens(self, username: str) -> list[AppToken]:
+        """The user's imported tokens: their secrets carry no id, so a login tries each of them."""
+        rows = await self.fetch_all(
+            "SELECT * FROM app_tokens WHERE username = :user AND origin IS NOT NULL ORDER BY name", {"user": username}
+        )
+        return [_app_token(r) for r in rows]
+
+    async def settle_imported_token(self, token_id: str, legacy_hash: str, secret_hash: str) -> bool:
+        """Replace an imported token's slow hash by the SHA-256 of its secret, once it has been shown."""
+        count = await self.execute(
+            "UPDATE app_tokens SET secret_hash = :hash, legacy_hash = NULL WHERE id = :id AND legacy_hash = :legacy",
+            {"hash": secret_hash, "id": token_id, "legacy": legacy_hash},
+        )
+        return count > 0
 
     async def get_app_token(self, token_id: str) -> AppToken | None:
         row = await self.fetch_one("SELECT * FROM app_tokens WHERE id = :id", {"id": token_id})

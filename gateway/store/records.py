@@ -111,6 +111,8 @@ class AppToken:
     expires_at: int | None
     created_at: int
     last_used_at: int | None
+    origin: str | None = None  # where an imported token came from ("portus"); None for the gateway's own
+    legacy_hash: str | None = None  # the source's slow hash of the secret, until the token's first use
 
 
 @dataclass(frozen=True)
@@ -258,6 +260,7 @@ class Webhook:
     repository_pattern: str
     source: str
     cursor_seq: int
+    disabled_reason: str | None = None  # why it delivers nothing (an import it cannot send as it was)
 
 
 @dataclass(frozen=True)

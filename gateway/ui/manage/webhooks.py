@@ -37,7 +37,7 @@ def _shown(hook: Webhook) -> dict[str, Any]:
     return {
         "name": hook.name, "url": redacted_url(hook.url), "actions": hook.actions, "headers": sorted(hook.headers),
         "repository_pattern": hook.repository_pattern, "source": hook.source, "editable": hook.source != "config",
-        "delivered_up_to": hook.cursor_seq,
+        "delivered_up_to": hook.cursor_seq, "disabled": hook.disabled_reason,
     }
 
 
