@@ -28,7 +28,8 @@ def _moment_ms(request: web.Request, name: str) -> int | None:
     return int(moment.timestamp() * 1000)
 
 
-def _cursor(text: str) -> int | None:
+def event_cursor(text: str) -> int | None:
+    """`?after=` of a list paged by event sequence number (None when not given)."""
     if not text:
         return None
     if not text.isascii() or not text.isdigit() or len(text) > 18:
@@ -42,7 +43,7 @@ async def list_events(request: web.Request) -> web.Response:
     asked = EventQuery(
         repository=query.get("repository"), action=query.get("action"), actor=query.get("actor"),
         since_ms=_moment_ms(request, "since"), until_ms=_moment_ms(request, "until"),
-        before_seq=_cursor(page.after), limit=page.limit,
+        before_seq=event_cursor(page.after), limit=page.limit,
     )
     found = await events.list_events(services(request), identity, asked)
     items = [{**event.body, "seq": event.seq} for event in found.items]

@@ -503,7 +503,8 @@ PATHS: dict[str, dict[str, Schema]] = {
     },
     "/webhooks/{webhook}/failures": {
         "get": _op("listWebhookFailures", "webhooks", "deliveries that failed after every retry (admins)",
-                   {"200": _json("WebhookFailurePage", "the failures")}, params=("webhook",), errors=("403", "404")),
+                   {"200": _json("WebhookFailurePage", "the failures")}, params=("webhook", "limit", "eventAfter"),
+                   errors=("400", "403", "404")),
     },
     "/webhooks/{webhook}/redeliver": {
         "post": _op("redeliverWebhook", "webhooks", "send the failed deliveries again (admins)",

@@ -8,18 +8,23 @@ from aiohttp import web
 from gateway.api.caller import authenticate, services
 from gateway.api.inputs import Body, json_object
 from gateway.api.names import user_param
-from gateway.api.paging import collect, in_memory, page_body, page_request
+from gateway.api.paging import collect, page_body, page_request
 from gateway.api.render import app_token_json, json_response, no_content
 from gateway.services import tokens
 from gateway.services.tokens import ACTIONS
+from gateway.store import AppToken
 
 
 async def list_tokens(request: web.Request) -> web.Response:
     actor = (await authenticate(request)).actor
     username = user_param(request)
     page = page_request(request)
-    found = await tokens.list_tokens(services(request), actor, username)
-    shown, next_name = await collect(in_memory(found, lambda t: t.name), lambda t: t.name, page)
+    using = services(request)
+
+    async def fetch(after: str, limit: int) -> list[AppToken]:
+        return await tokens.list_tokens(using, actor, username, after, limit)
+
+    shown, next_name = await collect(fetch, lambda t: t.name, page)
     return json_response(page_body([app_token_json(t) for t in shown], next_name))
 
 

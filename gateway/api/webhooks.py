@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway.api.caller import authenticate, services
+from gateway.api.events import event_cursor
 from gateway.api.inputs import Body, json_object
 from gateway.api.paging import collect, page_body, page_request
 from gateway.api.render import json_response, no_content
@@ -75,7 +76,10 @@ async def delete_webhook(request: web.Request) -> web.Response:
 
 
 async def list_failures(request: web.Request) -> web.Response:
-    failures = await webhooks.list_failures(services(request), (await authenticate(request)).actor, _name(request))
+    """Paged by event: `next` is the last event's sequence number when more follow."""
+    actor, page = (await authenticate(request)).actor, page_request(request)
+    found = await webhooks.list_failures(services(request), actor, _name(request), event_cursor(page.after) or 0, page.limit + 1)
+    failures = found[: page.limit]
     items = [
         {
             "event_seq": f.event_seq, "state": f.state, "attempts": f.attempts, "last_error": f.last_error,
@@ -83,7 +87,7 @@ async def list_failures(request: web.Request) -> web.Response:
         }
         for f in failures
     ]
-    return json_response({"items": items, "next": None})
+    return json_response(page_body(items, str(failures[-1].event_seq) if len(found) > page.limit else None))
 
 
 async def redeliver(request: web.Request) -> web.Response:

@@ -19,6 +19,7 @@ from gateway.auth.policy import Identity
 from gateway.events.model import LOGGED_ACTIONS
 from gateway.services.context import Services
 from gateway.services.errors import Invalid
+from gateway.store import TagPush
 
 # Rows read at a time while a non-admin's page fills up.
 _BATCH = 200
@@ -109,3 +110,33 @@ async def list_events(services: Services, identity: Identity, query: EventQuery)
         if len(rows) < batch_size:
             return EventPage(found, None)
         cursor = rows[-1].seq
+
+
+# The newest pushes the home page looks through for those its visitor may see.
+RECENT_WINDOW = 500
+_RECENT_CHUNK = 50
+
+
+async def recent_pushes(services: Services, identity: Identity, limit: int, window: int = RECENT_WINDOW) -> list[TagPush]:
+    """Up to `limit` of the newest pushes of a tag that `identity` may see, found among the
+    newest `window` pushes only: a home page must not read the whole log for someone who may see
+    little of it. Pushes by digest (an index's images, signatures) are left out. Only what a
+    push's columns say (repository, tag, who, when), which everyone who may pull the repository
+    sees in the audit log too."""
+    pushes = await services.store.recent_tag_pushes(window)
+    if Actor.of(identity).admin:
+        return pushes[:limit]
+    visible = PullFilter(services.store, identity, services.rules)
+    allowed: dict[str, bool] = {}  # a busy repository's pushes are decided once
+    found: list[TagPush] = []
+    for start in range(0, len(pushes), _RECENT_CHUNK):  # namespaces looked up a chunk at a time: most pages fill early
+        chunk = pushes[start:start + _RECENT_CHUNK]
+        await visible.prefetch(push.repository for push in chunk)
+        for push in chunk:
+            if push.repository not in allowed:
+                allowed[push.repository] = await visible.allows(push.repository)
+            if allowed[push.repository]:
+                found.append(push)
+                if len(found) == limit:
+                    return found
+    return found

@@ -88,10 +88,15 @@ async def _existing(services: Services, actor: Actor, name: str) -> _Found:
     return found
 
 
-async def _require_manager(services: Services, actor: Actor, found: _Found, action: str) -> None:
+async def _manages(services: Services, actor: Actor, found: _Found) -> bool:
     namespace = found.namespace
     role = None if namespace.team is None or actor.admin else await services.store.get_role(namespace.team, actor.name)
-    if may_manage_namespace(actor, namespace.name, namespace.team, found.personal, role):
+    return may_manage_namespace(actor, namespace.name, namespace.team, found.personal, role)
+
+
+async def _require_manager(services: Services, actor: Actor, found: _Found, action: str) -> None:
+    namespace = found.namespace
+    if await _manages(services, actor, found):
         return
     if namespace.team is not None:
         raise Forbidden(f"only owners of team {namespace.team!r} and admins may {action}")
@@ -169,6 +174,21 @@ async def create_namespace(
 
 async def get_namespace(services: Services, actor: Actor, name: str) -> Namespace:
     return (await _existing(services, actor, name)).namespace
+
+
+@dataclass(frozen=True)
+class NamespaceSettings:
+    """A namespace as its settings page shows it: whether it is a user's own (`personal`) and
+    whether the actor may change it (`manages`, by the rule `update_namespace` applies)."""
+
+    namespace: Namespace
+    personal: bool
+    manages: bool
+
+
+async def namespace_settings(services: Services, actor: Actor, name: str) -> NamespaceSettings:
+    found = await _existing(services, actor, name)
+    return NamespaceSettings(found.namespace, found.personal, await _manages(services, actor, found))
 
 
 async def update_namespace(

@@ -22,11 +22,14 @@ async def _require_user(services: Services, username: str) -> None:
         raise NotFound(f"no such user {username!r}")
 
 
-async def list_tokens(services: Services, actor: Actor, username: str) -> list[AppToken]:
+async def list_tokens(
+    services: Services, actor: Actor, username: str, after: str = "", limit: int | None = None,
+) -> list[AppToken]:
+    """The user's tokens named after `after`, by name: up to `limit` (None: all of them)."""
     valid_name(names.USER, username)
     require_self_or_admin(actor, username, "list this user's application tokens")
     await _require_user(services, username)
-    return await services.store.list_app_tokens(username)
+    return await services.store.list_app_tokens(username, after, limit)
 
 
 async def create_token(

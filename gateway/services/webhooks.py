@@ -134,11 +134,14 @@ async def delete_webhook(services: Services, actor: Actor, name: str) -> None:
         await services.store.delete_webhook(name)
 
 
-async def list_failures(services: Services, actor: Actor, name: str) -> list[WebhookFailure]:
-    """The webhook's deliveries that failed (or wait to be sent again), oldest event first."""
+async def list_failures(
+    services: Services, actor: Actor, name: str, after_seq: int = 0, limit: int = 1000,
+) -> list[WebhookFailure]:
+    """Up to `limit` of the webhook's deliveries that failed (or wait to be sent again), for
+    events after `after_seq`, oldest event first."""
     require_admin(actor, "read webhook failures")
     hook = await _existing(services, name)
-    return await services.store.webhook_failures(hook.name)
+    return await services.store.webhook_failures(hook.name, limit=limit, after_seq=after_seq)
 
 
 async def redeliver(services: Services, actor: Actor, name: str) -> int:

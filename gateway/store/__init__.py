@@ -28,6 +28,7 @@ from gateway.store.records import (
     StoreError,
     StoreUnavailable,
     TagDeletion,
+    TagPush,
     TagRow,
     Team,
     Tombstone,
@@ -57,6 +58,6 @@ __all__ = [
     "AppToken", "Conflict", "CountMark", "Deletion", "EventRow", "FieldSealer", "ImportedTag", "MaintenanceRun", "ManifestRow",
     "Member", "Namespace", "NamespaceLookup", "NamespaceStanding", "NewEvent", "NotFound", "PlainText", "RefreshToken",
     "RepositoryRow", "RetentionPolicyRow", "SettledBatch", "SetupCode", "Store", "StoreError", "StoreUnavailable",
-    "TagDeletion", "TagRow", "Team", "Tombstone", "UiSession", "UploadState", "User", "Webhook", "WebhookFailure",
+    "TagDeletion", "TagPush", "TagRow", "Team", "Tombstone", "UiSession", "UploadState", "User", "Webhook", "WebhookFailure",
     "open_store",
 ]

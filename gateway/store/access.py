@@ -287,8 +287,13 @@ class AccessQueries(TombstoneQueries):
         row = await self.fetch_one("SELECT * FROM app_tokens WHERE id = :id", {"id": token_id})
         return _app_token(row) if row else None
 
-    async def list_app_tokens(self, username: str) -> list[AppToken]:
-        rows = await self.fetch_all("SELECT * FROM app_tokens WHERE username = :user ORDER BY name", {"user": username})
+    async def list_app_tokens(self, username: str, after: str = "", limit: int | None = None) -> list[AppToken]:
+        """The user's tokens named after `after`, by name; all of them unless `limit` is given."""
+        page = "" if limit is None else " LIMIT :limit"
+        rows = await self.fetch_all(
+            f"SELECT * FROM app_tokens WHERE username = :user AND name > :after ORDER BY name{page}",
+            {"user": username, "after": after, "limit": limit},
+        )
         return [_app_token(r) for r in rows]
 
     async def revoke_app_token(self, username: str, name: str) -> str | None:

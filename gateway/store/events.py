@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from gateway.store.records import Conflict, CountMark, EventRow, NewEvent, SettledBatch
+from gateway.store.records import Conflict, CountMark, EventRow, NewEvent, SettledBatch, TagPush
 from gateway.store.sql import Row, SQLBase
 
 # Rows per multi-row INSERT: 8 parameters each stays far below every driver's limit.
@@ -70,6 +70,17 @@ class EventQueries(SQLBase):
                 for event in batch:
                     added += await self.add_event(event)
         return added
+
+    async def recent_tag_pushes(self, limit: int) -> list[TagPush]:
+        """Pushes of a tag, newest first, among the newest `limit` pushes (by the action index;
+        pushes by digest count towards `limit` but are left out)."""
+        rows = await self.fetch_all(
+            "SELECT seq, repository, tag, actor, created_at FROM events WHERE action = 'push' ORDER BY seq DESC LIMIT :limit",
+            {"limit": limit},
+        )
+        return [
+            TagPush(int(r["seq"]), r["repository"], r["tag"], r["actor"], int(r["created_at"])) for r in rows if r["tag"]
+        ]
 
     async def list_events(
         self,

@@ -159,6 +159,17 @@ class EventRow:
 
 
 @dataclass(frozen=True)
+class TagPush:
+    """A push of a tag, from the event log's columns alone (no body to read)."""
+
+    seq: int
+    repository: str
+    tag: str
+    actor: str
+    created_at_ms: int
+
+
+@dataclass(frozen=True)
 class SettledBatch:
     """Settled events after a webhook cursor, as a delivery sends them: their seqs in order and
     their bodies joined with commas (the inside of an envelope's array), in the same order."""

@@ -189,11 +189,15 @@ class WebhookQueries(SQLBase):
                 params,
             )
 
-    async def webhook_failures(self, webhook: str, state: str | None = None, limit: int = 1000) -> list[WebhookFailure]:
+    async def webhook_failures(
+        self, webhook: str, state: str | None = None, limit: int = 1000, after_seq: int = 0,
+    ) -> list[WebhookFailure]:
+        """Up to `limit` failures of the webhook for events after `after_seq`, oldest event first."""
         clause = " AND state = :state" if state else ""
         rows = await self.fetch_all(
-            f"SELECT * FROM webhook_failures WHERE webhook = :webhook{clause} ORDER BY event_seq LIMIT :limit",
-            {"webhook": webhook, "state": state, "limit": limit},
+            f"SELECT * FROM webhook_failures WHERE webhook = :webhook AND event_seq > :after{clause}"
+            " ORDER BY event_seq LIMIT :limit",
+            {"webhook": webhook, "state": state, "limit": limit, "after": after_seq},
         )
         return [
             WebhookFailure(

@@ -18,12 +18,18 @@ from gateway.services import retention
 from gateway.services.errors import Invalid
 from gateway.services.immutable import immutable_pattern, namespace_patterns
 from gateway.services.manifests import may_delete
-from gateway.services.namespaces import get_namespace, list_namespaces, may_change_namespace, search_namespaces
+from gateway.services.namespaces import (
+    list_namespaces,
+    may_change_namespace,
+    namespace_settings,
+    search_namespaces,
+)
 from gateway.services.repositories import list_namespace_repositories, search_repositories, tag_page, tag_pushers
 from gateway.store import Namespace
 from gateway.ui.browse_view import moment, next_link, page_size, query_text, tag_view
 from gateway.ui.context import services
 from gateway.ui.manage.common import done, flash
+from gateway.ui.manage.namespace_settings import settings_path
 from gateway.ui.pages import render, require_signed_in, signed_in
 from gateway.ui.retention import PolicyForm, namespace_path, retention_section
 
@@ -68,10 +74,11 @@ async def namespace_page(
     identity = viewer(request)
     name = request.match_info["namespace"]
     after, limit = query_text(request, "after"), page_size(request)
-    namespace = await get_namespace(services(request), Actor.of(identity), name)
+    settings = await namespace_settings(services(request), Actor.of(identity), name)
     repositories, following = await list_namespace_repositories(services(request), identity, name, after, limit)
     context = {
-        "title": f"Namespace {name}", "nav": "namespaces", "namespace": namespace,
+        "title": f"Namespace {name}", "nav": "namespaces", "namespace": settings.namespace,
+        "settings": settings_path(name) if settings.manages and settings.namespace.team is None else None,
         "repositories": [(r, moment(r.last_push_at)) for r in repositories],
         "next": next_link(request, "after", following), "flash": flash(request),
         "may_change": not identity.anonymous and await may_change_namespace(services(request), Actor.of(identity), name),

@@ -92,11 +92,11 @@ def query_text(request: web.Request, name: str, longest: int = names.MAX_NAME_LE
     return value
 
 
-def page_size(request: web.Request) -> int:
-    """`?limit=` (1 to 100), else the default page size."""
+def page_size(request: web.Request, default: int = DEFAULT_PAGE) -> int:
+    """`?limit=` (1 to 100), else `default`."""
     text = request.query.get("limit", "")
     if not text:
-        return DEFAULT_PAGE
+        return default
     if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE:
         raise Invalid(f"limit must be a whole number from 1 to {MAX_PAGE}")
     return int(text)

@@ -114,6 +114,7 @@ def requests_of(filled: Filled, rng: random.Random) -> Callable[[], list[Request
                 ("ui namespaces", who, f"/ui/namespaces?after={namespace}"),
                 ("ui namespace repositories", who, f"/ui/namespaces/{bigdata.team_name(0)}?after={repo}"),
                 ("ui repository tags", who, f"/ui/repositories/{big}?after={tag}"),
+                ("ui home", who, "/ui/"),
                 ("ui audit", who, "/ui/audit"),
                 ("ui audit action=delete", who, "/ui/audit?action=delete"),
             ]

@@ -1,20 +1,26 @@
 """The README's screenshots (docs/screenshots/*.png), taken from a real gateway in Debian's
 chromium: registry 2.8 and a gateway in a temporary directory, a little realistic data, then one
-full-page PNG per main page. Run by scripts/screenshots, so the pictures follow the UI."""
+full-page PNG per page (sign-in, home as a visitor and as a user, browsing with sizes and
+platforms, the confirmations, account, namespace settings, tokens, teams, the admins' pages).
+Run by scripts/screenshots, so the pictures follow the UI."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import sys
 import tempfile
+import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from tests.support.client import USERS, bearer
-from tests.support.images import push_image
-from tests.support.processes import REPO_ROOT, Gateway, Registry
+from tests.support.images import push_image, push_index
+from tests.support.processes import REPO_ROOT, Gateway, Registry, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 OUT = REPO_ROOT / "docs" / "screenshots"
@@ -27,8 +33,21 @@ IMAGES = [
 ]
 
 
+# Webhook deliveries fail fast (the endpoint is down), so the webhook page has failures to show.
+ENV = {
+    "GATEWAY_UI_ANONYMOUS_BROWSING": "true",
+    "GATEWAY_WEBHOOK_DELIVERY_BACKOFF_INITIAL": "0.1",
+    "GATEWAY_WEBHOOK_DELIVERY_BACKOFF_MAX": "0.2",
+    "GATEWAY_WEBHOOK_DELIVERY_MAX_ATTEMPTS": "2",
+    "GATEWAY_WEBHOOK_DELIVERY_TIMEOUT": "1",
+}
+PLATFORMS = [{"os": "linux", "architecture": "amd64"}, {"os": "linux", "architecture": "arm64", "variant": "v8"}]
+WAIT_FOR_FAILURES = 30.0
+
+
 def populate(gateway: Gateway) -> None:
-    """Users, a team with a namespace, application tokens: what a small installation has."""
+    """Users, a team with a public and a protected namespace, application tokens, a webhook
+    whose endpoint is down: what a small installation has."""
     for user, password in USERS.items():
         gateway.add_user(user, password)
     gateway.add_user("carol", "carol-secret-pw")
@@ -37,7 +56,17 @@ def populate(gateway: Gateway) -> None:
     gateway.cli("team", "member", "add", "--role", "contributor", "web", "bob")
     gateway.cli("team", "member", "add", "--role", "viewer", "web", "carol")
     gateway.cli("namespace", "add", "--team", "web", "--visibility", "protected", "web__tools")
+    gateway.cli("namespace", "add", "--team", "web", "--visibility", "public", "web__public")
     gateway.cli("token", "create", "--name", "ci-deploy", "--namespace", "web__tools", "--actions", "pull,push", "bob")
+    hook = {"name": "ci-notify", "url": f"http://127.0.0.1:{free_port()}/hooks/registry", "secret": "a-secret-value",
+            "actions": ["push", "delete"]}
+    request = urllib.request.Request(
+        f"{gateway.url}/api/v1/webhooks", data=json.dumps(hook).encode(), method="POST",
+        headers={"Authorization": "Basic " + base64.b64encode(":".join(Gateway.ADMIN).encode()).decode(),
+                 "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
 
 
 async def push_images(gateway: Gateway) -> None:
@@ -47,6 +76,9 @@ async def push_images(gateway: Gateway) -> None:
             headers = await bearer(session, gateway.url, gateway.host, user, f"repository:{repository}:pull,push")
             for tag in tags:
                 await push_image(session, gateway.url, repository, tag, headers, seed=f"{seed}-{tag}")
+        headers = await bearer(session, gateway.url, gateway.host, "alice", "repository:web__public/base:pull,push")
+        await push_image(session, gateway.url, "web__public/base", "slim", headers, seed="base-slim")
+        await push_index(session, gateway.url, "web__public/base", "multiarch", headers, PLATFORMS)
 
 
 def sign_in(context: Any, gateway: Gateway, user: str, password: str) -> Any:
@@ -67,6 +99,15 @@ def shoot(page: Any, url: str, name: str) -> None:
     print(f"screenshots: {name}.png ({page.title()})")
 
 
+def wait_for_failures(page: Any, url: str) -> None:
+    """Reload the webhook's page until its failed deliveries show (they follow the pushes)."""
+    deadline = time.monotonic() + WAIT_FOR_FAILURES
+    page.goto(url)
+    while page.locator(".failure-row").count() == 0 and time.monotonic() < deadline:
+        time.sleep(0.5)
+        page.goto(url)
+
+
 def take(gateway: Gateway) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -74,13 +115,21 @@ def take(gateway: Gateway) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
-        visitor = browser.new_context(viewport=VIEWPORT)
-        shoot(visitor.new_page(), f"{ui}/login", "sign-in")
+        visitor = browser.new_context(viewport=VIEWPORT).new_page()
+        shoot(visitor, f"{ui}/login", "sign-in")
+        shoot(visitor, f"{ui}/", "visitor-home")
         alice = sign_in(browser.new_context(viewport=VIEWPORT), gateway, "alice", USERS["alice"])
         shoot(alice, f"{ui}/", "home")
         shoot(alice, f"{ui}/namespaces", "namespaces")
         shoot(alice, f"{ui}/repositories/web__tools/nginx", "tags")
+        shoot(alice, f"{ui}/repositories/web__public/base", "tags-platforms")
+        alice.goto(f"{ui}/repositories/web__tools/nginx")
+        alice.click(".danger-link >> nth=0")
+        shoot(alice, "", "delete-manifest")
         shoot(alice, f"{ui}/teams/web", "team")
+        shoot(alice, f"{ui}/teams/web/delete", "delete-team")
+        shoot(alice, f"{ui}/account", "account")
+        shoot(alice, f"{ui}/namespaces/alice/settings", "namespace-settings")
         alice.goto(f"{ui}/tokens")
         alice.fill("#token-name", "laptop")
         alice.fill("#token-namespaces", "alice")
@@ -89,6 +138,10 @@ def take(gateway: Gateway) -> None:
         admin = sign_in(browser.new_context(viewport=VIEWPORT), gateway, *Gateway.ADMIN)
         shoot(admin, f"{ui}/audit", "audit")
         shoot(admin, f"{ui}/users", "users")
+        shoot(admin, f"{ui}/users/carol/delete", "delete-user")
+        shoot(admin, f"{ui}/webhooks", "webhooks")
+        wait_for_failures(admin, f"{ui}/webhooks/ci-notify")
+        shoot(admin, "", "webhook")
         browser.close()
 
 
@@ -98,7 +151,7 @@ def main() -> int:
         return 1
     with tempfile.TemporaryDirectory(prefix="portus-screenshots-") as tmp:
         registry = Registry(Path(tmp) / "registry").start()
-        gateway = Gateway(Path(tmp) / "gateway", registry.url)
+        gateway = Gateway(Path(tmp) / "gateway", registry.url, ENV)
         try:
             gateway.start()
             populate(gateway)

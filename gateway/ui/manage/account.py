@@ -1,6 +1,7 @@
-"""My account: who I am, and changing my own password (proving the current one: a session is
-a browser that may have been left open). The change ends every other session of mine; this
-browser gets a new session at once, so it stays signed in."""
+"""My account: who I am, my personal namespace's visibility (changed on its settings page), and
+changing my own password (proving the current one: a session is a browser that may have been
+left open). The change ends every other session of mine; this browser gets a new session at
+once, so it stays signed in."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from aiohttp import web
 from gateway import keys
 from gateway.auth.login import Throttled
 from gateway.auth.policy import Identity
-from gateway.services import users
+from gateway.services import namespaces, users
 from gateway.services.errors import Forbidden, Invalid
 from gateway.services.users import OwnPasswordChange
 from gateway.ui.auth import field, throttled_message
 from gateway.ui.context import services
 from gateway.ui.errors import status_of
 from gateway.ui.manage.common import done, flash
+from gateway.ui.manage.namespace_settings import settings_path
 from gateway.ui.pages import render, require_signed_in
 from gateway.ui.sessions import UI_PATH, start_session
 
@@ -25,7 +27,11 @@ CHANGED = "Your password is changed. Your other sessions have ended; this one st
 
 async def _page(request: web.Request, *, error: str | None = None, status: int = 200) -> web.Response:
     who = require_signed_in(request)
-    context = {"title": "Your account", "nav": "account", "user": who.user, "flash": flash(request), "error": error}
+    own = await namespaces.namespace_settings(services(request), who.actor, who.user.name)
+    context = {
+        "title": "Your account", "nav": "account", "user": who.user, "namespace": own.namespace,
+        "settings_path": settings_path(who.user.name), "flash": flash(request), "error": error,
+    }
     return render(request, "manage_account.html", context, status=status)
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import aiohttp_jinja2
 from aiohttp import web
 
-from gateway.ui.manage import account, audit, health, teams, tokens, users, webhooks
+from gateway.ui.manage import account, audit, health, namespace_settings, teams, tokens, users, webhooks
 
 
 def when(seconds: int | None, missing: str = "") -> str:
@@ -52,3 +52,5 @@ def add_manage_pages(ui: web.Application) -> None:
     ui.router.add_get("/health", health.health_page)
     ui.router.add_post("/health/gc", health.start_gc)
     ui.router.add_post("/health/retention", health.start_retention)
+    ui.router.add_get("/namespaces/{namespace}/settings", namespace_settings.settings_page)
+    ui.router.add_post("/namespaces/{namespace}/settings", namespace_settings.change)

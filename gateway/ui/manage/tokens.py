@@ -1,4 +1,4 @@
-"""My application tokens: the list, the form to create one (its secret shown once, in the
+"""My application tokens: the list (paged by name), the form to create one (its secret shown once, in the
 answer to the POST and nowhere else), and revoking one."""
 
 from __future__ import annotations
@@ -10,9 +10,12 @@ from aiohttp import web
 from gateway.services import tokens
 from gateway.services.errors import Conflict, Invalid
 from gateway.services.oidc_users import signs_in_with_provider
+from gateway.services.paging import page_of
+from gateway.store import AppToken
+from gateway.ui.browse_view import next_link, page_size
 from gateway.ui.context import services
 from gateway.ui.errors import status_of
-from gateway.ui.manage.common import checked, done, flash, text
+from gateway.ui.manage.common import PAGE_SIZE, after, checked, done, flash, text
 from gateway.ui.pages import render, require_signed_in
 from gateway.ui.sessions import UI_PATH
 
@@ -26,10 +29,15 @@ async def _page(
     request: web.Request, *, form: dict[str, Any] | None = None, error: str | None = None, status: int = 200,
 ) -> web.Response:
     who = require_signed_in(request)
-    listed = await tokens.list_tokens(services(request), who.actor, who.user.name)
+    using = services(request)
+
+    async def fetch(start: str, count: int) -> list[AppToken]:
+        return await tokens.list_tokens(using, who.actor, who.user.name, start, count)
+
+    listed, next_after = await page_of(fetch, lambda t: t.name, after(request), page_size(request, PAGE_SIZE))
     context = {
-        "title": "Application tokens", "nav": "tokens", "tokens": listed, "actions": tokens.ACTIONS,
-        "no_password": signs_in_with_provider(who.user),
+        "title": "Application tokens", "nav": "tokens", "tokens": listed, "next": next_link(request, "after", next_after),
+        "actions": tokens.ACTIONS, "no_password": signs_in_with_provider(who.user),
         "expiries": EXPIRIES, "flash": flash(request), "error": error,
         "form": form or {"name": "", "namespaces": "", "actions": list(tokens.DEFAULT_ACTIONS), "expires": EXPIRIES[0][0]},
     }

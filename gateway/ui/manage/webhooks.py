@@ -1,5 +1,5 @@
 """Admins' webhook pages: the webhooks (paged) with the form to add one, one webhook with its
-edit form, its failed deliveries and a button to queue them again, and deleting it after a
+edit form, its failed deliveries (paged by event) and a button to queue them again, and deleting it after a
 confirmation. Every rule is the webhooks service's (the same messages as /api/v1); webhooks from
 the settings are shown read-only. No page shows a secret, a URL's password or a header's value."""
 
@@ -16,6 +16,7 @@ from gateway.services import webhooks
 from gateway.services.errors import Conflict, Invalid
 from gateway.services.webhooks import WebhookChanges
 from gateway.store import Webhook
+from gateway.ui.browse_view import next_link, page_size
 from gateway.ui.context import services
 from gateway.ui.errors import status_of
 from gateway.ui.manage.common import PAGE_SIZE, after, done, flash
@@ -24,6 +25,7 @@ from gateway.ui.pages import render, require_signed_in
 from gateway.ui.sessions import UI_PATH
 
 WEBHOOKS_PATH = f"{UI_PATH}/webhooks"
+FAILURES_AFTER = "failures_after"
 
 
 def webhook_path(name: str) -> str:
@@ -35,7 +37,7 @@ def _shown(hook: Webhook) -> dict[str, Any]:
     return {
         "name": hook.name, "url": redacted_url(hook.url), "actions": hook.actions, "headers": sorted(hook.headers),
         "repository_pattern": hook.repository_pattern, "source": hook.source, "editable": hook.source != "config",
-        "disabled": hook.disabled_reason,
+        "delivered_up_to": hook.cursor_seq, "disabled": hook.disabled_reason,
     }
 
 
@@ -74,16 +76,29 @@ async def create(request: web.Request) -> web.Response:
     raise done(webhook_path(form.name), f"Webhook {form.name} added.")
 
 
+def _failures_after(request: web.Request) -> int:
+    """Where a page of failed deliveries starts: after this event's sequence number."""
+    text = request.query.get(FAILURES_AFTER, "")
+    if not text:
+        return 0
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        raise Invalid("the page of failed deliveries to start from is not a number")
+    return int(text)
+
+
 async def _hook_page(
     request: web.Request, *, form: WebhookForm | None = None, error: str | None = None, status: int = 200,
 ) -> web.Response:
     who = require_signed_in(request)
     name, found = request.match_info["name"], services(request)
     hook = await webhooks.get_webhook(found, who.actor, name)
-    failures = await webhooks.list_failures(found, who.actor, name)
+    limit = page_size(request, PAGE_SIZE)
+    failures = await webhooks.list_failures(found, who.actor, name, _failures_after(request), limit + 1)
+    more = failures[limit - 1].event_seq if len(failures) > limit else None
     current = WebhookForm(url=shown_url(hook.url), actions=list(hook.actions), repository_pattern=hook.repository_pattern)
     context = {
-        "title": f"Webhook {name}", "nav": "webhooks", "hook": _shown(hook), "failures": failures,
+        "title": f"Webhook {name}", "nav": "webhooks", "hook": _shown(hook), "failures": failures[:limit],
+        "failures_next": next_link(request, FAILURES_AFTER, None if more is None else str(more)),
         "flash": flash(request), "error": error, "hook_path": webhook_path(name), "actions": ACTIONS,
         "form": form or current,
     }

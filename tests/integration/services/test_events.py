@@ -127,3 +127,22 @@ async def test_a_repository_the_asker_may_not_pull_is_answered_without_reading_t
         "pub/app"
     ]
     assert len(reads) == 1
+
+
+async def _push(services: Services, actor: str, repository: str, tag: str, at: float) -> None:
+    request = RequestInfo(new_event_id(), "10.0.0.9", "registry.example", "PUT", f"{actor}-agent")
+    target = Target(repository, digest="sha256:" + "c" * 64, tag=tag)
+    assert await services.store.add_event(to_row(Event(new_event_id(), at, "push", target, request, actor, "bob-ci", "192.0.2.1", "gw-1")))
+
+
+async def test_recent_pushes_are_the_newest_of_tags_the_asker_may_see_within_the_window(log: Services) -> None:
+    for at, (repository, tag) in enumerate((("bob/secret", "v1"), ("pub/app", "v1"), ("bob/later", "v2")), 5000):
+        await _push(log, "bob", repository, tag, float(at))
+    await _record(log, "bob", "push", "pub/app", at=6000.0)  # by digest: no tag
+    newest = await events.recent_pushes(log, ROOT, 2)
+    assert [(p.repository, p.tag, p.actor, p.created_at_ms) for p in newest] == [
+        ("bob/later", "v2", "bob", 5_002_000), ("pub/app", "v1", "bob", 5_001_000),
+    ]
+    assert [p.repository for p in await events.recent_pushes(log, ALICE, 5)] == ["pub/app"]
+    assert [p.repository for p in await events.recent_pushes(log, Identity(""), 5)] == ["pub/app"]
+    assert await events.recent_pushes(log, ALICE, 5, window=2) == []  # pub/app:v1 is not among the newest two pushes

@@ -87,3 +87,15 @@ async def test_revoking_kills_the_token_in_this_process_at_once(services: Servic
     assert created.record.id in await services.store.revoked_app_token_ids(0)
     with pytest.raises(errors.NotFound, match="has no application token named 'ci'"):
         await tokens.revoke_token(services, ALICE, "alice", "ci")
+
+
+@pytest.mark.usefixtures("alice")
+async def test_tokens_list_in_pages_by_name_and_only_the_users_own(services: Services) -> None:
+    for name in ("c", "a", "d", "b"):
+        await tokens.create_token(services, ALICE, "alice", name)
+    await tokens.create_token(services, BOB, "bob", "bb")
+    first = await tokens.list_tokens(services, ALICE, "alice", "", 2)
+    rest = await tokens.list_tokens(services, ALICE, "alice", first[-1].name, 2)
+    assert [t.name for t in first] == ["a", "b"] and [t.name for t in rest] == ["c", "d"]
+    assert await tokens.list_tokens(services, ALICE, "alice", "d", 2) == []
+    assert [t.name for t in await tokens.list_tokens(services, ALICE, "alice", "b")] == ["c", "d"]

@@ -123,6 +123,18 @@ async def test_failures_are_listed_and_sent_again(services: Services) -> None:
     assert [f.state for f in await webhooks.list_failures(services, ADMIN, "ci")] == ["redeliver"]
 
 
+async def test_failures_list_in_pages_by_event(services: Services) -> None:
+    for name in ("ci", "other"):
+        await webhooks.create_webhook(services, ADMIN, name, HOOK)
+    for seq in (9, 3, 5):
+        await services.store.record_webhook_failure(WebhookFailure("ci", seq, "failed", 1, "answered 500", 1))
+    await services.store.record_webhook_failure(WebhookFailure("other", 4, "failed", 1, "answered 500", 1))
+    first = await webhooks.list_failures(services, ADMIN, "ci", 0, 2)
+    assert [f.event_seq for f in first] == [3, 5]
+    assert [f.event_seq for f in await webhooks.list_failures(services, ADMIN, "ci", first[-1].event_seq, 2)] == [9]
+    assert await webhooks.list_failures(services, ADMIN, "ci", 9, 2) == []
+
+
 async def test_deleting_an_api_webhook_removes_it(services: Services) -> None:
     await webhooks.create_webhook(services, ADMIN, "ci", HOOK)
     await webhooks.delete_webhook(services, ADMIN, "ci")

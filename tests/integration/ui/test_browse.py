@@ -1,6 +1,6 @@
 """Browsing in the browser: namespaces → repositories → tags with their digest, size, pusher and
-pull line; search; paging; anonymous visitors (only with the setting on); deleting a manifest.
-Nobody sees a private repository of others on any of these pages."""
+pull line (each with a copy button); search; the home page's recent pushes; paging; anonymous visitors (only with the
+setting on, the home page included); deleting a manifest. Nobody sees a private repository of others on any of these pages."""
 
 from __future__ import annotations
 
@@ -112,6 +112,15 @@ def test_admin_browses_to_a_pushed_tag_with_its_digest_size_pusher_and_pull_line
     assert first.locator(".pull-line").input_value() == f"docker pull {gateway.host}/web-open/app:v1"
     assert f"podman pull {gateway.host}/web-open/app:v1" in page.content()
     assert_accessible(page)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=gateway.url)
+    assert first.locator(".copy-button").count() == 3  # the digest and both pull lines
+    pull_row = first.locator(".copy-row", has=page.locator(".pull-line"))
+    pull_row.locator(".copy-button").click()
+    page.wait_for_function(  # the status says so once the clipboard took it
+        "() => document.querySelector('.pull-line').parentElement.querySelector('.copy-status').textContent === 'Copied'",
+        timeout=5000,
+    )
+    assert page.evaluate("navigator.clipboard.readText()") == f"docker pull {gateway.host}/web-open/app:v1"
 
 
 def test_the_tags_page_shows_an_indexs_platforms_escaped_and_no_size_for_it(browsing: Any, page: Any) -> None:
@@ -137,14 +146,27 @@ def test_the_tags_page_shows_an_indexs_platforms_escaped_and_no_size_for_it(brow
 
 
 def test_another_user_never_sees_a_private_repository_on_any_browse_page(browsing: Any, page: Any) -> None:
-    gateway, _ = browsing
+    gateway, pushed = browsing
     sign_in(page, gateway, "alice", USERS["alice"])
     for path in ("/ui/", "/ui/namespaces", "/ui/namespaces/web-open", "/ui/search?q=web", "/ui/search?q=hidden",
-                 "/ui/search?q=e", "/ui/repositories/web-open/app"):
+                 "/ui/search?q=e", "/ui/repositories/web-open/app", "/ui/audit", "/ui/audit?action=push",
+                 "/ui/search?q=e&repositories_after=web-open/tool", "/ui/namespaces?after=ops-inside"):
         page.goto(gateway.url + path)
         assert_no_private_name(page)
+    page.goto(f"{gateway.url}/ui/audit?repository=web-secret/hidden-thing")
+    assert page.locator(".event-row").count() == 0
+    secret_digest, _ = pushed[("web-secret/hidden-thing", "v1")]
+    secret = page.goto(f"{gateway.url}/ui/manifests/delete?repository=web-secret/hidden-thing&digest={secret_digest}")
+    secret_text = page.locator(".error-message").inner_text()
+    nothing = page.goto(f"{gateway.url}/ui/manifests/delete?repository=web-secret/nothing-here&digest={secret_digest}")
+    assert secret is not None and nothing is not None and secret.status == nothing.status == 404
+    assert secret_text.replace("hidden-thing", "X") == page.locator(".error-message").inner_text().replace("nothing-here", "X")
     page.goto(f"{gateway.url}/ui/search?q=app")
     assert page.locator(".repository-name").all_inner_texts() == ["ops-inside/app", "web-open/app"]
+    page.goto(f"{gateway.url}/ui/")
+    assert set(page.locator(".push-repository").all_inner_texts()) == {"web-open/app", "web-open/tool", "ops-inside/app"}
+    assert set(page.locator(".push-pusher").all_inner_texts()) == {"admin"}
+    assert_accessible(page)
     hidden = page.goto(f"{gateway.url}/ui/repositories/web-secret/hidden-thing")
     missing_text = page.locator(".error-message").inner_text()
     missing = page.goto(f"{gateway.url}/ui/repositories/web-secret/nothing-here")
@@ -158,6 +180,8 @@ def test_another_user_never_sees_a_private_repository_on_any_browse_page(browsin
     sign_in(member, gateway, "bob", USERS["bob"])
     member.goto(f"{gateway.url}/ui/search?q=hidden")
     assert member.locator(".repository-name").all_inner_texts() == ["web-secret/hidden-thing"]
+    member.goto(f"{gateway.url}/ui/")
+    assert "web-secret/hidden-thing" in member.locator(".push-repository").all_inner_texts()
     member.context.close()
 
 
@@ -207,11 +231,32 @@ def test_anonymous_visitors_see_public_namespaces_only_when_allowed(browsing: An
     assert_accessible(page)
     refused = page.goto(f"{allowing.url}/ui/repositories/ops-inside/app")
     assert refused is not None and refused.status == 404
+    strict = page.context.browser.new_context().new_page()  # the pages' own CSP, not bypassed: ui.js still runs
+    strict.goto(f"{allowing.url}/ui/repositories/web-open/app")
+    assert strict.locator(".copy-button").count() == 9
+    strict.context.close()
 
-    page.goto(f"{gateway.url}/ui/namespaces")
-    assert page.url == f"{gateway.url}/ui/login"
-    page.goto(f"{gateway.url}/ui/search?q=a")
-    assert page.url == f"{gateway.url}/ui/login"
+    for path in ("/ui/", "/ui/namespaces", "/ui/search?q=a"):
+        page.goto(f"{gateway.url}{path}")
+        assert page.url == f"{gateway.url}/ui/login"
+
+
+def test_the_home_page_shows_visitors_public_namespaces_and_their_pushes_only(browsing: Any, page: Any) -> None:
+    allowing, _ = browsing
+    page.goto(f"{allowing.url}/")
+    assert page.url == f"{allowing.url}/ui/"
+    assert page.locator("h1").inner_text() == "Public images"
+    assert page.locator(".namespace-name").all_inner_texts() == ["web-open"]
+    pushed = page.locator(".push-repository").all_inner_texts()
+    assert pushed and set(pushed) <= {"web-open/app", "web-open/tool"}
+    assert page.locator(".push-pusher").count() == 0 and "admin" not in page.locator("main").inner_text()
+    assert page.locator("#search-q").count() == 1
+    for name in ("ops-inside", "web-secret", "hidden-thing", "admin/multi"):
+        assert name not in page.content()
+    assert_accessible(page)
+    page.fill("#search-q", "app")
+    page.click("form.search button[type=submit]")
+    assert page.locator(".repository-name").all_inner_texts() == ["web-open/app"]
 
 
 def test_deleting_a_manifest_removes_its_tag_and_the_audit_log_shows_who(browsing: Any, page: Any) -> None:

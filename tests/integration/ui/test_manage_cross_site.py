@@ -1,8 +1,9 @@
 """The management forms refuse what a hostile page would send (plain aiohttp, as
 test_cross_site.py does): no form token, or a foreign Origin, changes nothing; the same form
-from our own page with the token works. The webhook forms also refuse a signed-in non-admin; the
-team and user deletions and the namespace move, with a valid token, give the service's refusal
-(and no form) to who may not."""
+from our own page with the token works (the token, webhook, team, user-delete and namespace
+settings forms). The webhook forms also refuse a signed-in non-admin; the team and user
+deletions and the namespace move, with a valid token, give the service's refusal (and no form)
+to who may not."""
 
 from __future__ import annotations
 
@@ -270,3 +271,20 @@ async def test_the_tag_forms_without_the_form_token_or_from_elsewhere_change_not
         status, _ = await _post(session, immutable, {"immutable_tags": "b*", "csrf": token}, jar, gateway.url)
         _, shown = await _api(session, gateway, "GET", f"/namespaces/{namespace}", alice)
         assert status == 303 and isinstance(shown, dict) and shown["immutable_tags"] == ["b*"]
+
+
+async def test_the_namespace_settings_form_without_the_form_token_or_from_elsewhere_changes_nothing(gateway: Gateway) -> None:
+    name, password = f"forgedns{time.time_ns() % 10**9}", "own-namespace-pw-1"
+    own = _basic(name, password)
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
+        assert (await _api(session, gateway, "POST", "/users", ADMIN_AUTH, {"name": name, "password": password}))[0] == 201
+        jar = await _signed_in(session, gateway, name, password)
+        settings = f"{gateway.url}/ui/namespaces/{name}/settings"
+        page, jar = await _page(session, settings, jar)
+        token = _token(page)
+        await _forgeries_change_nothing(session, settings, {"visibility": "public"}, jar, token, gateway)
+        _, shown = await _api(session, gateway, "GET", f"/namespaces/{name}", own)
+        assert isinstance(shown, dict) and shown["visibility"] == "private"
+        status, _ = await _post(session, settings, {"visibility": "public", "csrf": token}, jar, gateway.url)
+        _, shown = await _api(session, gateway, "GET", f"/namespaces/{name}", own)
+        assert status == 303 and isinstance(shown, dict) and shown["visibility"] == "public"

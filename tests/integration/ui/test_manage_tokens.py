@@ -1,6 +1,7 @@
 """My application tokens in the browser: one created in the UI shows its secret once (in the
-answer to the POST, never cached nor in a URL), works as a password at the token endpoint, and
-stops working once revoked there."""
+answer to the POST, never cached nor in a URL), works as a password at the token endpoint and
+for `skopeo login` (and skopeo's push with it shows on the repository page, with its size and
+pusher), and stops working once revoked there; the list shows a page at a time."""
 
 from __future__ import annotations
 
@@ -8,11 +9,15 @@ import base64
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
+from tests.e2e.clients import client_env, run
+from tests.integration.ui.api_calls import api_ok
 from tests.integration.ui.conftest import assert_accessible, sign_in
 from tests.support.client import USERS
-from tests.support.processes import Gateway
+from tests.support.oci_layout import build_layout
+from tests.support.processes import Gateway, require_tool
 
 
 def token_endpoint_status(gateway: Gateway, user: str, password: str) -> int:
@@ -38,7 +43,7 @@ def _create(page: Any, gateway: Gateway, name: str, *, push: bool = False) -> An
     return answer.value
 
 
-def test_a_token_made_in_the_ui_logs_in_until_it_is_revoked(gateway: Gateway, page: Any) -> None:
+def test_a_token_made_in_the_ui_logs_in_until_it_is_revoked(gateway: Gateway, page: Any, tmp_path: Path) -> None:
     name = f"ci-{time.time_ns()}"
     sign_in(page, gateway, "alice", USERS["alice"])
     page.goto(f"{gateway.url}/ui/tokens")
@@ -47,11 +52,25 @@ def test_a_token_made_in_the_ui_logs_in_until_it_is_revoked(gateway: Gateway, pa
     response = _create(page, gateway, name, push=True)
     assert response.status == 200 and response.headers["cache-control"] == "no-store"
     secret = page.input_value("#token-secret")
+    assert page.locator("#token-secret + .copy-button").count() == 1
     assert secret.startswith("pgat_")
     assert secret not in page.url
     assert page.locator("h1").inner_text() == f"Token {name} created"
     assert_accessible(page)
     assert token_endpoint_status(gateway, "alice", secret) == 200
+    skopeo, env = require_tool("skopeo"), client_env(tmp_path)
+    login = run([skopeo, "login", "--tls-verify=false", "-u", "alice", "--password-stdin", gateway.host], env, stdin=secret + "\n")
+    assert login.ok and "Login Succeeded" in login.stdout, login.describe()
+    layout = build_layout(tmp_path / "image", layers=1, layer_size=4096, seed=name)
+    repository = f"alice/{name}"
+    pushed = run([skopeo, "copy", "--retry-times", "0", "--dest-tls-verify=false", f"oci:{layout.path}:latest",
+                  f"docker://{gateway.host}/{repository}:v1"], env)  # with the login's stored token
+    assert pushed.ok, pushed.describe()
+    page.goto(f"{gateway.url}/ui/repositories/{repository}")
+    tag = page.locator("article.tag")
+    assert tag.locator(".tag-name").all_inner_texts() == ["v1"]
+    assert tag.locator("code.digest").get_attribute("title") == layout.manifest_digest
+    assert tag.locator(".size").inner_text().endswith("KiB") and tag.locator(".pushed-by").inner_text() == "alice"
 
     page.goto(f"{gateway.url}/ui/tokens")
     row = page.locator(".token-row", has=page.locator(".token-name", has_text=name))
@@ -77,3 +96,18 @@ def test_a_bad_token_form_says_why_and_keeps_what_was_typed(gateway: Gateway, pa
     assert page.input_value("#token-name") == "fine-name"
     assert page.locator("#token-secret").count() == 0
     assert_accessible(page)
+
+
+def test_the_token_list_shows_a_page_at_a_time(gateway: Gateway, page: Any) -> None:
+    user, password = f"paging{time.time_ns()}", "paging-secret-pw"
+    api_ok(gateway, *Gateway.ADMIN, "POST", "/users", {"name": user, "password": password})
+    for name in ("c-token", "a-token", "b-token"):
+        api_ok(gateway, user, password, "POST", f"/users/{user}/tokens", {"name": name})
+    sign_in(page, gateway, user, password)
+    page.goto(f"{gateway.url}/ui/tokens?limit=2")
+    assert page.locator(".token-name").all_inner_texts() == ["a-token", "b-token"]
+    page.click("a[rel=next]")
+    assert page.locator(".token-name").all_inner_texts() == ["c-token"]
+    assert page.locator("a[rel=next]").count() == 0
+    listed = api_ok(gateway, user, password, "GET", f"/users/{user}/tokens?limit=2")
+    assert [t["name"] for t in listed["items"]] == ["a-token", "b-token"] and listed["next"] == "b-token"
