@@ -37,6 +37,7 @@ from gateway.registry.catalog import catalog
 from gateway.registry.errors import error_response
 from gateway.registry.gathered_reads import gathered
 from gateway.registry.go_form import NEUTRAL_CONTENT_TYPE, without_form_body
+from gateway.registry.quota_gate import admit_manifest, admit_upload
 from gateway.registry.recording import record_answer, record_exchange
 from gateway.registry.referrers import referrers
 from gateway.registry.relayed_body import RelayedBody
@@ -184,6 +185,7 @@ async def forward(request: web.Request, route: Route, access: Access) -> web.Str
     session = request.app[keys.UPSTREAM]
     settings = request.app[keys.SETTINGS]
     manifest: bytes | None = None
+    blobs: Mapping[str, int] | None = None
     streamed = request.method in _BODY_METHODS and request.body_exists
     if route.kind == "manifest" and request.method == "PUT":
         try:
@@ -196,6 +198,12 @@ async def forward(request: web.Request, route: Route, access: Access) -> web.Str
         refused = manifest_problem(manifest)
         if refused is not None:
             return error_response("MANIFEST_INVALID", refused, status=400)
+        admitted = await admit_manifest(request, route, access, manifest)
+        if isinstance(admitted, web.Response):
+            return admitted
+        blobs = admitted.sizes
+    elif (upload_refused := await admit_upload(request, route, access)) is not None:
+        return upload_refused
     if storage_wanted(request.method, route, request.headers, settings.upstream_storage_dir):
         local = await _from_storage(request, route, access)
         if local is not None:
@@ -235,7 +243,7 @@ async def forward(request: web.Request, route: Route, access: Access) -> web.Str
         kept = await keep(request, route, access, upstream)
         if kept is not None:
             return kept
-        refusal = await record_exchange(request, route, access, upstream, manifest)
+        refusal = await record_exchange(request, route, access, upstream, manifest, blobs)
         if refusal is not None:
             return refusal
         if route.kind == "upload":

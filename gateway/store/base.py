@@ -14,6 +14,7 @@ from contextlib import AbstractAsyncContextManager
 from gateway.store.access import AccessQueries
 from gateway.store.events import EventQueries
 from gateway.store.index import IndexQueries
+from gateway.store.quotas import QuotaQueries
 from gateway.store.records import StoreUnavailable
 from gateway.store.schema import MIGRATIONS, sql_for
 from gateway.store.sessions import SessionQueries
@@ -23,7 +24,9 @@ from gateway.store.users import UserQueries
 from gateway.store.webhooks import WebhookQueries
 
 
-class Store(UserQueries, AccessQueries, EventQueries, IndexQueries, WebhookQueries, UploadQueries, SessionQueries):
+class Store(
+    UserQueries, AccessQueries, EventQueries, IndexQueries, WebhookQueries, UploadQueries, SessionQueries, QuotaQueries
+):
     """One object owns the connections; everything else asks it, never a driver."""
 
     @abstractmethod
