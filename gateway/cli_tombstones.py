@@ -55,7 +55,9 @@ async def release(services: Services, name: str) -> None:
     print(f"namespace {name} released: its {left} repositories remain, and whoever takes the name {name} next gets them")
 
 
-def _upstream(settings: Settings, session: aiohttp.ClientSession) -> Upstream:
+def upstream_of(settings: Settings, session: aiohttp.ClientSession) -> Upstream:
+    """The registry as the command line reaches it: its socket or URL, with a token of the
+    gateway's own where the registry verifies tokens."""
     issuer: TokenIssuer | None = None
     if settings.upstream_forward_token:
         if not settings.service:
@@ -81,7 +83,7 @@ async def purge(services: Services, settings: Settings, name: str) -> None:
     )
     async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as session:
         recorder = PurgeRecorder(OPERATOR.name, socket.gethostname(), "command-line")
-        purged = await tombstones.purge_tombstone(services, OPERATOR, name, _upstream(settings, session), recorder)
+        purged = await tombstones.purge_tombstone(services, OPERATOR, name, upstream_of(settings, session), recorder)
     print(
         f"namespace {name} purged: {purged.manifests} manifests of {purged.repositories} repositories deleted"
         " in the registry (layers go at its next garbage collection); the name is free"

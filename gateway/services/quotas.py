@@ -197,11 +197,7 @@ async def recount(services: Services, actor: Actor, namespace: str | None, upstr
         raise Unavailable(f"the registry could not be reached ({exc.__class__.__name__}); try again") from None
     if namespace is not None:
         seen.add(namespace)
-    usages = {}
-    for name in sorted(seen):
-        await store.prune_manifest_blobs(name)
-        usages[name] = await store.namespace_usage(name)
-    return Recount(usages, read, missing)
+    return Recount({name: await store.namespace_usage(name) for name in sorted(seen)}, read, missing)
 
 
 def _parsed(body: bytes) -> object:

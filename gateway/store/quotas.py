@@ -91,11 +91,3 @@ class QuotaQueries(SQLBase):
                 {"repository": repository, "manifest": manifest},
             )
             await self.add_manifest_blobs(namespace, repository, manifest, blobs)
-
-    async def prune_manifest_blobs(self, namespace: str) -> int:
-        """Drop the rows of manifests that no longer exist in the namespace; how many went."""
-        return await self.execute(
-            "DELETE FROM manifest_blobs WHERE namespace = :namespace AND NOT EXISTS (SELECT 1 FROM manifests m"
-            " WHERE m.repository = manifest_blobs.repository AND m.digest = manifest_blobs.manifest)",
-            {"namespace": namespace},
-        )
