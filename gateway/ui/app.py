@@ -13,7 +13,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from gateway.ui import auth, browse, browse_delete, first_run, home
+from gateway.ui import auth, browse, browse_delete, first_run, home, quotas
 from gateway.ui.errors import ui_errors
 from gateway.ui.manage.routes import add_manage_pages
 from gateway.ui.middleware import ui_forms, ui_session
@@ -42,6 +42,7 @@ def create_ui_app() -> web.Application:
     add_manage_pages(ui)
     ui.router.add_get("/namespaces", browse.namespaces_page)
     ui.router.add_get("/namespaces/{namespace}", browse.namespace_page)
+    ui.router.add_post("/namespaces/{namespace}/quota", quotas.change)
     ui.router.add_get("/repositories/{name:.+}", browse.repository_page)
     ui.router.add_get("/search", browse.search_page)
     ui.router.add_get("/manifests/delete", browse_delete.confirm_page)

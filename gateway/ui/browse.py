@@ -21,6 +21,7 @@ from gateway.store import Namespace
 from gateway.ui.browse_view import moment, next_link, page_size, query_text, tag_view
 from gateway.ui.context import services
 from gateway.ui.pages import render, require_signed_in, signed_in
+from gateway.ui.quotas import quota_context
 
 
 def viewer(request: web.Request) -> Identity:
@@ -66,6 +67,7 @@ async def namespace_page(request: web.Request) -> web.Response:
         "title": f"Namespace {name}", "nav": "namespaces", "namespace": namespace,
         "repositories": [(r, moment(r.last_push_at)) for r in repositories],
         "next": next_link(request, "after", following),
+        **await quota_context(request, Actor.of(identity), name),
     }
     return render(request, "browse_namespace.html", context)
 
