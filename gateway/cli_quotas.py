@@ -18,6 +18,7 @@ from gateway.services import quotas
 from gateway.services.context import Services
 from gateway.services.errors import Invalid
 from gateway.services.namespaces import get_namespace
+from gateway.services.quotas import NO_QUOTA
 from gateway.store import Namespace
 
 QUOTA_HELP = "a size such as 10GiB, 500MB or 1048576 (bytes), or none to lift the quota (admins)"
@@ -34,16 +35,16 @@ def add_commands(namespaces: argparse._SubParsersAction[Any], update: argparse.A
 
 def line(namespace: Namespace, quota: quotas.Quota) -> str:
     """One namespace as `namespace list` and `show` print it."""
-    limit = str(quota.quota) if quota.quota is not None else "none"
-    return (
-        f"{namespace.name} team={namespace.team or '-'} visibility={namespace.visibility}"
-        f" usage={quota.usage} quota={limit} ({quota.text})"
-    )
+    limit = str(quota.quota) if quota.quota is not None else NO_QUOTA
+    return f"{namespace.name} team={namespace.team or '-'} visibility={namespace.visibility} usage={quota.usage} quota={limit}"
 
 
 async def show(services: Services, name: str) -> None:
+    """The list's line, and the usage for people."""
     namespace = await get_namespace(services, OPERATOR, name)
-    print(line(namespace, await quotas.quota_of(services, OPERATOR, name)))
+    quota = await quotas.quota_of(services, OPERATOR, name)
+    print(line(namespace, quota))
+    print(f"storage: {quota.text}")
 
 
 async def set_quota(services: Services, name: str, text: str) -> None:
