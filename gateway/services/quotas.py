@@ -193,6 +193,7 @@ async def recount(services: Services, actor: Actor, namespace: str | None, upstr
                         sizes[blob] = await blob_size(upstream, repository, blob)
                     held[blob] = sizes[blob] or 0
                 await store.replace_manifest_blobs(owner, repository, digest, held)
+            await store.relive_manifest_blobs(repository)
     except (TimeoutError, aiohttp.ClientError, OSError) as exc:
         raise Unavailable(f"the registry could not be reached ({exc.__class__.__name__}); try again") from None
     if namespace is not None:

@@ -1,7 +1,9 @@
 """Queries for namespace quotas: each namespace's quota, and the blobs its manifests hold
-(`manifest_blobs`, migration 18). A namespace's usage is the sum of its distinct blobs' sizes
-over the manifests that exist now (a row in `manifests`), computed when asked, so no delete,
-retention run or second instance can leave a running total wrong."""
+(`manifest_blobs`, migration 18). A namespace's usage is the sum of its distinct live blobs'
+sizes, computed when asked from the index alone, so no delete, retention run or second instance
+can leave a running total wrong. Rows are live while their manifest's row exists: the index
+queries (gateway/store/index.py) set and clear `live` in the transactions that add and remove
+manifests, with `LIVE_ON` and `LIVE_OFF`."""
 
 from __future__ import annotations
 
@@ -14,10 +16,12 @@ from gateway.store.sql import SQLBase, now
 _IN_LIST = 500
 
 # The blobs of the manifests that exist now, in one namespace.
-_LIVE_BLOBS = (
-    "FROM manifest_blobs b JOIN manifests m ON m.repository = b.repository AND m.digest = b.manifest"
-    " WHERE b.namespace = :namespace"
-)
+_LIVE_BLOBS = "FROM manifest_blobs b WHERE b.namespace = :namespace AND b.live = 1"
+# A manifest's rows start or stop counting (with its row in `manifests`); :repository, :digest.
+LIVE_ON = "UPDATE manifest_blobs SET live = 1 WHERE repository = :repository AND manifest = :digest"
+LIVE_OFF = "UPDATE manifest_blobs SET live = 0 WHERE repository = :repository AND manifest = :digest"
+# Every row of a repository stops counting (it is forgotten); :repository.
+REPOSITORY_OFF = "UPDATE manifest_blobs SET live = 0 WHERE repository = :repository"
 
 
 def _in_list(values: Sequence[str], start: int) -> tuple[str, dict[str, Any]]:
@@ -74,7 +78,8 @@ class QuotaQueries(SQLBase):
         return found
 
     async def add_manifest_blobs(self, namespace: str, repository: str, manifest: str, blobs: Mapping[str, int]) -> None:
-        """Record the blobs a manifest holds (the same rows again change nothing)."""
+        """Record the blobs a manifest holds (the same rows again change nothing). They count
+        from when the manifest's row is indexed (`index_push`), or now when it is there."""
         statement = self.upsert("manifest_blobs", ("repository", "manifest", "blob_digest"), ("namespace", "size"), ("size",))
         async with self.transaction():
             for blob, size in blobs.items():
@@ -82,6 +87,10 @@ class QuotaQueries(SQLBase):
                     statement,
                     {"repository": repository, "manifest": manifest, "blob_digest": blob, "namespace": namespace, "size": size},
                 )
+            await self.execute(
+                f"{LIVE_ON} AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository = :repository AND m.digest = :digest)",
+                {"repository": repository, "digest": manifest},
+            )
 
     async def replace_manifest_blobs(self, namespace: str, repository: str, manifest: str, blobs: Mapping[str, int]) -> None:
         """The blobs of a manifest as a recount read them, instead of what was recorded."""
@@ -91,3 +100,13 @@ class QuotaQueries(SQLBase):
                 {"repository": repository, "manifest": manifest},
             )
             await self.add_manifest_blobs(namespace, repository, manifest, blobs)
+
+    async def relive_manifest_blobs(self, repository: str) -> None:
+        """Make a repository's rows live exactly where their manifest's row exists (a recount's
+        repair, should anything have removed manifests without the index queries)."""
+        await self.execute(
+            "UPDATE manifest_blobs SET live = CASE WHEN EXISTS (SELECT 1 FROM manifests m WHERE m.repository ="
+            " manifest_blobs.repository AND m.digest = manifest_blobs.manifest) THEN 1 ELSE 0 END"
+            " WHERE repository = :repository",
+            {"repository": repository},
+        )

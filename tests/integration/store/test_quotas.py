@@ -56,6 +56,13 @@ async def test_child_blobs_and_a_recount_replacing_what_was_recorded(store: Stor
     assert await store.namespace_usage("team") == 25
     await store.add_manifest_blobs("team", "team/app", _digest("1"), {_digest("a"): 1, _digest("b"): 20})
     assert await store.namespace_usage("team") == 25
+    await store.add_manifest_blobs("team", "team/app", _digest("2"), {_digest("e"): 100})  # indexed already: counts now
+    assert await store.namespace_usage("team") == 125
+    await store.add_manifest_blobs("team", "team/app", _digest("3"), {_digest("f"): 1000})  # not indexed: not yet
+    assert await store.namespace_usage("team") == 125
+    await store.execute("DELETE FROM manifests WHERE digest = :d", {"d": _digest("2")})  # behind the index queries' back
+    await store.relive_manifest_blobs("team/app")
+    assert await store.namespace_usage("team") == 21
 
 
 async def test_quotas_set_lift_and_end_with_their_namespace(store: Store) -> None:
