@@ -65,13 +65,16 @@ class EventRecorder:
         target = event.target
         at = int(event.timestamp)
         if event.action == "push" and target.digest:
-            await self._count_blobs(target.repository, target.digest, manifest, blobs)
+            held = await self._blobs_of(target.repository, manifest, blobs)
             facts = manifest_facts(manifest or b"", target.media_type)
             row = ManifestRow(
                 target.repository, target.digest, facts.media_type, target.size, facts.artifact_type,
                 facts.subject, facts.annotations, at, facts.image.size, facts.image.platforms,
             )
-            await self._store.index_push(row, target.tag)
+            async with self._store.transaction():  # its blobs count from when its row exists
+                if held:
+                    await self._store.add_manifest_blobs(namespace_of(target.repository), target.repository, target.digest, held)
+                await self._store.index_push(row, target.tag)
         elif event.action == "delete" and target.digest.startswith("sha") and "/manifests/" in target.url:
             await self._store.index_delete_manifest(target.repository, target.digest)
         elif event.action == "delete" and target.tag:
@@ -79,19 +82,16 @@ class EventRecorder:
         elif event.action == "pull":
             await self._store.index_pulls([(target.repository, at)])
 
-    async def _count_blobs(self, repository: str, digest: str, manifest: bytes | None, blobs: Mapping[str, int] | None) -> None:
-        """Record the blobs a pushed manifest holds, for its namespace's usage: before its row,
-        so it never exists uncounted (rows of a manifest that does not exist count for nothing).
-        Blobs not sized at the PUT (no quota check ran) take the sizes the manifest declares."""
-        namespace = namespace_of(repository)
-        if blobs is None:
-            try:
-                document = safe_json.loads(manifest or b"")
-            except ValueError:
-                document = None
-            blobs = (await sized(self._store, namespace, repository, references(document), None)).sizes
-        if blobs:
-            await self._store.add_manifest_blobs(namespace, repository, digest, blobs)
+    async def _blobs_of(self, repository: str, manifest: bytes | None, blobs: Mapping[str, int] | None) -> Mapping[str, int]:
+        """The blobs a pushed manifest holds, for its namespace's usage: as sized at its PUT, or
+        (no quota check ran) with the sizes the manifest declares."""
+        if blobs is not None:
+            return blobs
+        try:
+            document = safe_json.loads(manifest or b"")
+        except ValueError:
+            document = None
+        return (await sized(self._store, namespace_of(repository), repository, references(document), None)).sizes
 
     async def flush(self) -> int:
         """Write the queued pull events (a few statements, not one per event); returns how many
