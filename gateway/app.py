@@ -19,12 +19,15 @@ from gateway.auth.revocation import RevocationView, refreshing
 from gateway.auth.sealing import load_or_create_sealer
 from gateway.auth.throttle import LoginThrottle
 from gateway.auth.tokens import TokenIssuer, TokenVerifier
+from gateway.background import running
 from gateway.config import Settings, uses_data_dir
 from gateway.events.recorder import EventRecorder, default_source_addr, recording
 from gateway.events.retention import pruning
 from gateway.events.targets import PublicResolver
 from gateway.events.upstream import receive_upstream_events
 from gateway.events.webhooks import WebhookDispatcher, delivering, policy_from, seal_stored_secrets, sync_configured
+from gateway.identity.ldap import LdapConfig, LdapDirectory
+from gateway.identity.ldap_login import LdapSignIn
 from gateway.ops.holder import lease_holder
 from gateway.ops.setup import setup_ops
 from gateway.private_files import private_dir
@@ -33,6 +36,7 @@ from gateway.registry.manifest_cache import ManifestCache, following
 from gateway.registry.proxy import v2_handler
 from gateway.registry.storage_blobs import senders
 from gateway.registry.uploads import UploadBinder
+from gateway.services.context import Services
 from gateway.store import Conflict, Store, open_store
 from gateway.store.change_watch import ChangeWatch, watching
 from gateway.ui.app import setup_ui
@@ -51,15 +55,38 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
         await store.migrate()
         await _ensure_admin(app, store)
         app[keys.STORE] = store
+        ldap = _ldap_sign_in(app, store)
         authenticator = Authenticator(
             store, app[keys.HASHER], CredentialCache(),
-            LoginThrottle(settings.login_max_failures, settings.login_failure_window),
+            LoginThrottle(settings.login_max_failures, settings.login_failure_window), directory=ldap,
         )
         app[keys.AUTHENTICATOR] = authenticator
         yield
         await authenticator.close()
     finally:
         await store.close()
+
+
+def _ldap_sign_in(app: web.Application, store: Store) -> LdapSignIn | None:
+    """The LDAP directory's sign-in, when [ldap] names one (its sync starts in `_ldap_sync_ctx`)."""
+    config = LdapConfig.from_settings(app[keys.SETTINGS])
+    if config is None:
+        return None
+    services = Services(store, app[keys.HASHER], app[keys.REVOCATIONS], app[keys.POLICY_RULES])
+    app[keys.LDAP] = sign_in = LdapSignIn(LdapDirectory(config), services)
+    return sign_in
+
+
+async def _ldap_sync_ctx(app: web.Application) -> AsyncIterator[None]:
+    sign_in = app.get(keys.LDAP)
+    if sign_in is None:
+        yield
+        return
+    try:
+        async with running(sign_in.run(app[keys.SETTINGS].ldap_sync_interval), "ldap-sync"):
+            yield
+    finally:
+        sign_in.directory.close()
 
 
 async def _ensure_admin(app: web.Application, store: Store) -> None:
@@ -186,7 +213,7 @@ def create_app(settings: Settings, *, announce_setup: bool = True, worker: int =
     app[keys.GRANT_CACHE] = GrantCache()
     app.cleanup_ctx.extend([
         _keys_ctx, _store_ctx, _changes_ctx, _upstream_ctx, _events_ctx, _webhooks_ctx, _revocation_ctx, _manifest_cache_ctx,
-        _senders_ctx,
+        _senders_ctx, _ldap_sync_ctx,
     ])
     app.on_response_prepare.append(_api_version_header)
     setup_ops(app)

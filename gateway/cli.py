@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
+
+from yarl import URL
 
 from gateway import cli_quotas
 from gateway import cli_tombstones as tombstones
@@ -37,6 +40,7 @@ from gateway.services.errors import ServiceError
 from gateway.store import Store, StoreError, open_store
 
 PROG = "portus-gateway"
+log = logging.getLogger("gateway.cli")
 # Rows a list command reads per page.
 _PAGE = 1000
 
@@ -137,6 +141,15 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("user")
     revoke.add_argument("name")
 
+    importing = commands.add_parser("import", help="import another registry front end's data").add_subparsers(
+        dest="action", required=True
+    )
+    portus = importing.add_parser(
+        "portus", help="import a Portus 2.4/2.5 database: users, teams, namespaces, tokens, webhooks, index, activities"
+    )
+    portus.add_argument("--from", dest="source", required=True, metavar="mysql://USER:PASS@HOST:PORT/DB")
+    portus.add_argument("--dry-run", action="store_true", help="read and check everything, report, write nothing")
+
     secrets = commands.add_parser("secrets", help="the key sealing stored webhook secrets").add_subparsers(
         dest="action", required=True
     )
@@ -161,7 +174,7 @@ def _read_password() -> str:
     return password
 
 
-_MANAGEMENT = frozenset({"user", "team", "namespace", "token", "secrets", "setup-url"})
+_MANAGEMENT = frozenset({"user", "team", "namespace", "token", "secrets", "setup-url", "import"})
 
 
 def _require_database(settings: Settings) -> None:
@@ -253,7 +266,10 @@ def _user_command(settings: Settings, args: argparse.Namespace) -> None:
             print(f"password of {name} changed; {changed.revoked_logins} stored login(s) (refresh tokens) revoked")
         else:
             for user in await users.list_users(services, OPERATOR):
-                flags = [f for f, on in (("admin", user.admin), ("disabled", user.disabled)) if on]
+                flags = [
+                    f for f, on in (("admin", user.admin), ("disabled", user.disabled), (user.source, user.source != "local"))
+                    if on
+                ]
                 print(user.name + (f" ({', '.join(flags)})" if flags else ""))
 
     asyncio.run(_with_store(settings, work))
@@ -344,7 +360,9 @@ def _token_command(settings: Settings, args: argparse.Namespace) -> None:
             for token in await app_tokens.list_tokens(services, OPERATOR, args.user):
                 namespaces = ",".join(token.namespaces) or "*"
                 until = "never" if token.expires_at is None else rfc3339(token.expires_at)
-                print(f"{token.name} id={token.id} namespaces={namespaces} actions={','.join(token.actions)} expires={until}")
+                imported = f" imported={token.origin}" if token.origin else ""
+                actions = ",".join(token.actions)
+                print(f"{token.name} id={token.id} namespaces={namespaces} actions={actions} expires={until}{imported}")
         else:
             await app_tokens.revoke_token(services, OPERATOR, args.user, args.name)
             print(f"token {args.name} of {args.user} revoked")
@@ -372,6 +390,40 @@ async def _rotate_secrets(settings: Settings, drop_previous: bool) -> None:
     kept = "" if drop_previous or not old else "; the previous key stays in the file for instances not yet restarted"
     print(f"{path}: new key {Sealer([fresh]).current_key_id} seals; {sealed} webhook(s) sealed again{kept}")
     print("restart every gateway instance with the new key file")
+
+
+async def _import_portus(settings: Settings, source: str, dry_run: bool) -> None:
+    """`import portus`: read the Portus database, check and map it, write it in one transaction."""
+    from gateway.portus.plan import plan_import
+    from gateway.portus.progress import LogProgress, TerminalProgress
+    from gateway.portus.source import PortusSourceError, parse_source_url, read_portus
+    from gateway.services.portus_import import ImportRefused, import_portus, print_report
+
+    try:
+        source_url = parse_source_url(source)
+        if settings.database_url.startswith("mysql://") and same_database(URL(settings.database_url), source_url):
+            raise CommandError("--from names the gateway's own database: import Portus's into another one")
+        progress = TerminalProgress(sys.stderr) if sys.stderr.isatty() else LogProgress()
+        plan = plan_import(await read_portus(source, progress.reading))
+    except PortusSourceError as exc:
+        raise CommandError(str(exc)) from None
+    sealer = load_or_create_sealer(settings.effective_secrets_key_file)
+
+    async def work(store: Store) -> None:
+        store.use_sealer(sealer)
+        try:
+            report = await import_portus(_services(settings, store), plan, dry_run=dry_run, progress=progress)
+        except ImportRefused as exc:
+            for problem in exc.problems:
+                print(f"problem: {problem}", file=sys.stderr)
+            raise CommandError(exc.message) from None
+        print_report(report, sys.stdout)
+
+    await _with_store(settings, work)
+
+
+def same_database(one: URL, other: URL) -> bool:
+    return (one.host, one.port or 3306, one.path.strip("/")) == (other.host, other.port or 3306, other.path.strip("/"))
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
@@ -423,6 +475,9 @@ def run(argv: Sequence[str] | None = None) -> None:
     config_file = args.config or (Path(environ[CONFIG_VARIABLE]) if environ.get(CONFIG_VARIABLE) else None)
     settings = load_settings(environ, config_file)
     configure_logging(settings.log_level, settings.log_format)
+    if getattr(args, "worker", None) is None:  # once: the supervisor's workers read the same settings
+        for note in settings.notes:
+            log.warning("%s", note)
     if args.command in _MANAGEMENT:
         _require_database(settings)  # before anything is created in a data dir made up on the spot
     if args.command not in ("keys", "config") and uses_data_dir(settings):
@@ -452,6 +507,8 @@ def run(argv: Sequence[str] | None = None) -> None:
         print(env_file_text(saved, Path.cwd()), end="")
     elif args.command == "secrets":
         asyncio.run(_rotate_secrets(settings, args.drop_previous))
+    elif args.command == "import":
+        asyncio.run(_import_portus(settings, args.source, args.dry_run))
     elif args.command == "config":
         for key, value in describe(settings).items():
             print(f"{key} = {value}")

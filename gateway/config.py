@@ -22,7 +22,9 @@ from gateway.auth.policy import VISIBILITIES, Rules
 from gateway.events.hook_headers import headers_problem
 from gateway.events.model import ACTIONS as EVENT_ACTIONS
 from gateway.events.targets import target_problem
+from gateway.identity.group_sync import TeamGroup, parse_team_groups
 from gateway.ops.forwarded import Networks, parse_networks
+from gateway.portus_settings import PortusSettingError, portus_environment
 
 
 class ConfigError(Exception):
@@ -106,6 +108,24 @@ class Settings:
     ui_session_max: int = 12 * 3600
     ui_anonymous_browsing: bool = False
     trusted_proxies: Networks = ()
+    ldap_urls: tuple[str, ...] = ()
+    ldap_start_tls: bool = False
+    ldap_ca_file: Path | None = None
+    ldap_timeout: float = 5.0
+    ldap_bind_dn: str | None = None
+    ldap_bind_password: str | None = None
+    ldap_user_dn_template: str | None = None
+    ldap_user_base: str | None = None
+    ldap_user_filter: str = "(uid={username})"
+    ldap_username_attribute: str = "uid"
+    ldap_email_attribute: str = "mail"
+    ldap_group_base: str | None = None
+    ldap_group_filter: str = "(member={dn})"
+    ldap_admin_group: str | None = None
+    ldap_team_groups: tuple[TeamGroup, ...] = ()
+    ldap_sync_interval: float = 300.0
+    # What start-up should warn of: Portus variables read in place of GATEWAY_* ones, or ignored.
+    notes: tuple[str, ...] = dataclasses.field(default=(), compare=False)
 
     def policy_rules(self) -> Rules:
         return Rules(
@@ -353,6 +373,61 @@ def _username(key: str, value: Any) -> str | None:
     return text
 
 
+def _ldap_urls(key: str, value: Any) -> tuple[str, ...]:
+    """One or more ldap:// or ldaps:// URLs (a TOML list, or comma-separated), tried in order."""
+    items = value if isinstance(value, list) else _text(key, value).split(",")
+    if not all(isinstance(item, str) for item in items):
+        raise ConfigError(key, f"expected ldap:// or ldaps:// URLs, got {value!r}")
+    urls = tuple(item.strip() for item in items if item.strip())
+    for url in urls:
+        try:
+            parsed = URL(url)
+            parsed.port  # noqa: B018 - a malformed port only shows when read
+        except ValueError:
+            raise ConfigError(key, f"not a URL: {url!r}") from None
+        if parsed.scheme not in ("ldap", "ldaps") or not parsed.host or parsed.path not in ("", "/") or parsed.query_string:
+            raise ConfigError(key, f"expected ldap://HOST[:PORT] or ldaps://HOST[:PORT], got {url!r}")
+    return urls
+
+
+def _template(*placeholders: str) -> Callable[[str, Any], str | None]:
+    """A text with `{placeholder}`s (each value escaped where it is filled in), of which the first is required."""
+
+    def parse(key: str, value: Any) -> str | None:
+        text = _optional_text(key, value)
+        if text is None:
+            return None
+        try:
+            text.format(**dict.fromkeys(placeholders, "x"))
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ConfigError(key, f"may use only {', '.join('{' + p + '}' for p in placeholders)} ({exc!r})") from None
+        if "{" + placeholders[0] + "}" not in text:
+            raise ConfigError(key, f"must contain {{{placeholders[0]}}}")
+        return text
+
+    return parse
+
+
+def _filter_template(*placeholders: str) -> Callable[[str, Any], str]:
+    parse_template = _template(*placeholders)
+
+    def parse(key: str, value: Any) -> str:
+        text = parse_template(key, value)
+        if text is None or not (text.startswith("(") and text.endswith(")")):
+            raise ConfigError(key, f"expected an LDAP filter in parentheses, got {value!r}")
+        return text
+
+    return parse
+
+
+def _team_groups(key: str, value: Any) -> tuple[TeamGroup, ...]:
+    """A directory's group-to-team map (gateway.identity.group_sync), as a TOML table or JSON."""
+    try:
+        return parse_team_groups(value)
+    except ValueError as exc:
+        raise ConfigError(key, str(exc)) from None
+
+
 OPTIONS: tuple[Option, ...] = (
     Option("listen", ("listen",), "GATEWAY_LISTEN", _listen),
     Option("upstream_url", ("upstream_url",), "GATEWAY_UPSTREAM_URL", _http_url),
@@ -420,6 +495,25 @@ OPTIONS: tuple[Option, ...] = (
     Option("ui_session_idle", ("ui", "session_idle"), "GATEWAY_UI_SESSION_IDLE", _int_between(1, 30 * 86400)),
     Option("ui_session_max", ("ui", "session_max"), "GATEWAY_UI_SESSION_MAX", _int_between(1, 365 * 86400)),
     Option("ui_anonymous_browsing", ("ui", "anonymous_browsing"), "GATEWAY_UI_ANONYMOUS_BROWSING", _bool),
+    Option("ldap_urls", ("ldap", "url"), "GATEWAY_LDAP_URL", _ldap_urls),
+    Option("ldap_start_tls", ("ldap", "start_tls"), "GATEWAY_LDAP_START_TLS", _bool),
+    Option("ldap_ca_file", ("ldap", "ca_file"), "GATEWAY_LDAP_CA_FILE", _optional_path),
+    Option("ldap_timeout", ("ldap", "timeout"), "GATEWAY_LDAP_TIMEOUT", _seconds_between(0.1, 60)),
+    Option("ldap_bind_dn", ("ldap", "bind_dn"), "GATEWAY_LDAP_BIND_DN", _optional_text),
+    Option(
+        "ldap_bind_password", ("ldap", "bind_password"), "GATEWAY_LDAP_BIND_PASSWORD", _optional_text,
+        secret=True, file_variant=True,
+    ),
+    Option("ldap_user_dn_template", ("ldap", "user_dn_template"), "GATEWAY_LDAP_USER_DN_TEMPLATE", _template("username")),
+    Option("ldap_user_base", ("ldap", "user_base"), "GATEWAY_LDAP_USER_BASE", _optional_text),
+    Option("ldap_user_filter", ("ldap", "user_filter"), "GATEWAY_LDAP_USER_FILTER", _filter_template("username")),
+    Option("ldap_username_attribute", ("ldap", "username_attribute"), "GATEWAY_LDAP_USERNAME_ATTRIBUTE", _text),
+    Option("ldap_email_attribute", ("ldap", "email_attribute"), "GATEWAY_LDAP_EMAIL_ATTRIBUTE", _text),
+    Option("ldap_group_base", ("ldap", "group_base"), "GATEWAY_LDAP_GROUP_BASE", _optional_text),
+    Option("ldap_group_filter", ("ldap", "group_filter"), "GATEWAY_LDAP_GROUP_FILTER", _filter_template("dn", "username")),
+    Option("ldap_admin_group", ("ldap", "admin_group"), "GATEWAY_LDAP_ADMIN_GROUP", _optional_text),
+    Option("ldap_team_groups", ("ldap", "team_groups"), "GATEWAY_LDAP_TEAM_GROUPS", _team_groups),
+    Option("ldap_sync_interval", ("ldap", "sync_interval"), "GATEWAY_LDAP_SYNC_INTERVAL", _seconds_between(1, 86400)),
 )
 
 
@@ -478,6 +572,10 @@ def load_settings(environ: Mapping[str, str], config_file: Path | None = None) -
             raise ConfigError("config", f"{config_file} nests arrays or tables too deeply") from None
         _check_unknown_keys(document)
 
+    try:
+        borrowed, notes = portus_environment(environ)
+    except PortusSettingError as exc:
+        raise ConfigError(exc.key, exc.problem) from None
     values: dict[str, Any] = {}
     for option in OPTIONS:
         raw: Any = None
@@ -489,6 +587,12 @@ def load_settings(environ: Mapping[str, str], config_file: Path | None = None) -
             raw, key = _read_secret_file(option, environ[f"{option.env}_FILE"]), f"{option.env}_FILE"
         if option.env in environ:
             raw, key = environ[option.env], option.env
+        portus = borrowed.get(option.env)
+        if portus is not None and raw is not None:
+            notes.append(f"{portus.source} ignored: {key} is set")
+        elif portus is not None:
+            raw, key = portus.value, portus.source
+            notes.append(f"{portus.source} (Portus's) is read as {option.env}; set {option.env} instead")
         if raw is None:
             continue
         values[option.field] = option.parse(key, raw)
@@ -496,7 +600,7 @@ def load_settings(environ: Mapping[str, str], config_file: Path | None = None) -
     listen = values.pop("listen", None)
     if listen is not None:
         values["listen_host"], values["listen_port"] = listen
-    settings = Settings(**values)
+    settings = Settings(**values, notes=tuple(notes))
     _check_pairs(settings)
     return settings
 
@@ -508,9 +612,26 @@ def _check_pairs(settings: Settings) -> None:
         raise ConfigError("GATEWAY_TOKEN_KEY_FILE", "token signing needs both a key file and a certificate file")
     if settings.admin_username and not settings.admin_password:
         raise ConfigError("GATEWAY_ADMIN_PASSWORD", "GATEWAY_ADMIN_USERNAME is set but no admin password is given")
+    _check_ldap(settings)
     for index, hook in enumerate(settings.webhooks):
         if (problem := target_problem(hook.url, settings.webhooks_allow_private_targets)) is not None:
             raise ConfigError(f"GATEWAY_WEBHOOKS[{index}].url", problem)
+
+
+def _check_ldap(settings: Settings) -> None:
+    """An [ldap] section either names a directory and how to find users in it, or is unused."""
+    if not settings.ldap_urls:
+        if settings.ldap_bind_dn or settings.ldap_user_dn_template or settings.ldap_user_base:
+            raise ConfigError("GATEWAY_LDAP_URL", "the [ldap] settings need ldap.url (the directory's ldap:// or ldaps:// URL)")
+        return
+    if settings.ldap_user_dn_template is None and settings.ldap_user_base is None:
+        raise ConfigError("GATEWAY_LDAP_USER_BASE", "LDAP needs user_base (search, then bind) or user_dn_template (direct bind)")
+    if bool(settings.ldap_bind_dn) != bool(settings.ldap_bind_password):
+        raise ConfigError("GATEWAY_LDAP_BIND_PASSWORD", "ldap.bind_dn and ldap.bind_password go together")
+    if settings.ldap_start_tls and any(url.startswith("ldaps://") for url in settings.ldap_urls):
+        raise ConfigError("GATEWAY_LDAP_START_TLS", "start_tls is for ldap:// URLs; ldaps:// is TLS from the start")
+    if (settings.ldap_team_groups or settings.ldap_admin_group) and not settings.ldap_group_base:
+        raise ConfigError("GATEWAY_LDAP_GROUP_BASE", "team_groups and admin_group need group_base (where groups are searched)")
 
 
 def uses_data_dir(settings: Settings) -> bool:
@@ -523,6 +644,8 @@ def describe(settings: Settings) -> dict[str, str]:
     shown: dict[str, str] = {}
     secret_fields = {o.field for o in OPTIONS if o.secret}
     for field in dataclasses.fields(settings):
+        if field.name == "notes":
+            continue
         value = getattr(settings, field.name)
         if field.name in secret_fields and value:
             text = str(value)

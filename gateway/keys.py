@@ -16,6 +16,7 @@ from gateway.auth.tokens import TokenIssuer, TokenVerifier
 from gateway.config import Settings
 from gateway.events.recorder import EventRecorder
 from gateway.events.webhooks import WebhookDispatcher
+from gateway.identity.ldap_login import LdapSignIn
 from gateway.ops.inflight import InFlight
 from gateway.ops.metrics import Metrics
 from gateway.registry.manifest_cache import ManifestCache
@@ -45,3 +46,4 @@ WEBHOOKS = web.AppKey("webhooks", WebhookDispatcher)
 MANIFEST_CACHE = web.AppKey("manifest_cache", ManifestCache)
 GRANT_CACHE = web.AppKey("grant_cache", GrantCache)
 BLOB_SENDERS = web.AppKey("blob_senders", SenderPool)
+LDAP = web.AppKey("ldap", LdapSignIn)  # only when [ldap] names a directory

@@ -11,6 +11,7 @@ import pytest
 from gateway.store import Store, open_store
 from tests.support.client import USERS
 from tests.support.processes import Gateway, Registry, mariadb_database
+from tests.support.slapd import Slapd
 
 pytest_plugins = ["tests.support.ci_gate"]
 
@@ -18,6 +19,15 @@ pytest_plugins = ["tests.support.ci_gate"]
 @pytest.fixture(scope="session")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     instance = Registry(tmp_path_factory.mktemp("registry")).start()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture(scope="session")
+def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
+    """One OpenLDAP directory for the session (tests/support/slapd.py); tests that change it
+    change their own people."""
+    instance = Slapd(tmp_path_factory.mktemp("slapd")).setup().start()
     yield instance
     instance.stop()
 

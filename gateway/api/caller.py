@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from gateway import keys
-from gateway.api.errors import BASIC_CHALLENGE, TOO_MANY_REQUESTS, UNAUTHORIZED, ApiError, forbidden
-from gateway.auth.login import Throttled, decode_basic
+from gateway.api.errors import BASIC_CHALLENGE, TOO_MANY_REQUESTS, UNAUTHORIZED, UNAVAILABLE, ApiError, forbidden
+from gateway.auth.login import DIRECTORY_DOWN, DirectoryUnavailable, Throttled, decode_basic
 from gateway.auth.permissions import Actor
 from gateway.auth.policy import Identity
 from gateway.ops import observe
@@ -59,7 +59,8 @@ def _unauthorized(message: str) -> ApiError:
 
 
 async def authenticate(request: web.Request) -> Caller:
-    """The caller of this request, or raise 401 (no or bad credentials) / 429 (throttled)."""
+    """The caller of this request, or raise 401 (no or bad credentials) / 429 (throttled) / 503
+    (the directory that checks this user's password is down)."""
     header = request.headers.get("Authorization")
     if not header:
         raise _unauthorized("sign in with HTTP Basic: a user name and a password or application token")
@@ -75,6 +76,8 @@ async def authenticate(request: web.Request) -> Caller:
         raise ApiError(
             TOO_MANY_REQUESTS, "too many failed logins; try again later", {"Retry-After": str(exc.retry_after)}
         ) from None
+    except DirectoryUnavailable:
+        raise ApiError(UNAVAILABLE, DIRECTORY_DOWN) from None
     if identity is None:
         observe.authentication_failed(request, "password")
         raise _unauthorized("invalid user name or password")

@@ -19,6 +19,7 @@ from gateway.api.render import json_response
 from gateway.auth.app_tokens import PASSWORD_MAX, PASSWORD_MIN
 from gateway.auth.policy import ROLES, VISIBILITIES
 from gateway.events.model import ACTIONS as EVENT_ACTIONS
+from gateway.events.model import LOGGED_ACTIONS
 from gateway.services.quotas import MAX_QUOTA
 from gateway.services.tokens import ACTIONS, DEFAULT_ACTIONS
 
@@ -87,6 +88,9 @@ _APP_TOKEN_PROPERTIES: dict[str, Schema] = {
     "expires_at": OPTIONAL_TIME,
     "created_at": TIME,
     "last_used_at": OPTIONAL_TIME,
+    "imported_from": {
+        "type": "string", "nullable": True, "description": "where an imported token came from (portus); null: made here",
+    },
 }
 
 SCHEMAS: dict[str, Schema] = {
@@ -96,6 +100,7 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "User": _object(
         {"name": USER_NAME, "admin": {"type": "boolean"}, "disabled": {"type": "boolean"},
+         "source": {"type": "string", "description": "local, or the directory that owns the account (ldap)"},
          "created_at": TIME, "updated_at": TIME,
          "note": {"type": "string", "description": "only when a PATCH enabled a disabled user: what stays revoked"}},
         ("name", "admin", "disabled", "created_at", "updated_at"), closed=False,
@@ -109,7 +114,13 @@ SCHEMAS: dict[str, Schema] = {
     }),
     "Team": _object({"name": TEAM_NAME, "created_at": TIME}, ("name", "created_at"), closed=False),
     "NewTeam": _object({"name": TEAM_NAME}, ("name",)),
-    "Member": _object({"user": USER_NAME, "role": ROLE}, ("user", "role"), closed=False),
+    "Member": _object(
+        {"user": USER_NAME, "role": ROLE, "managed_by": {
+            "type": "string", "nullable": True,
+            "description": "the directory whose group sync added it (and may remove it); null: added by hand",
+        }},
+        ("user", "role"), closed=False,
+    ),
     "MemberRole": _object({"role": ROLE}, ("role",)),
     "Namespace": _object(
         {
@@ -138,15 +149,16 @@ SCHEMAS: dict[str, Schema] = {
     }, ("name",)),
     "Event": _object(
         {"id": {"type": "string"}, "seq": {"type": "integer"}, "timestamp": TIME,
-         "action": {"type": "string", "enum": list(EVENT_ACTIONS)}, "target": {"type": "object"},
+         "action": {"type": "string", "enum": list(LOGGED_ACTIONS)}, "target": {"type": "object"},
          "request": {"type": "object"}, "actor": {"type": "object"}, "source": {"type": "object"}},
         ("id", "seq", "timestamp", "action", "target", "request", "actor", "source"), closed=False,
     ),
     "Webhook": _object(
         {"name": WEBHOOK_NAME, "url": {"type": "string"}, "headers": {"type": "array", "items": {"type": "string"}},
          "actions": {"type": "array", "items": {"type": "string", "enum": list(EVENT_ACTIONS)}},
-         "repository_pattern": {"type": "string"}, "source": {"type": "string", "enum": ["config", "api"]},
-         "delivered_up_to": {"type": "integer"}},
+         "repository_pattern": {"type": "string"}, "source": {"type": "string", "enum": ["config", "api", "import"]},
+         "delivered_up_to": {"type": "integer"},
+         "disabled": {"type": "string", "nullable": True, "description": "why it delivers nothing; null: it delivers"}},
         ("name", "url", "headers", "actions", "repository_pattern", "source", "delivered_up_to"), closed=False,
     ),
     "NewWebhook": _object({"name": WEBHOOK_NAME, **_WEBHOOK_FIELDS}, ("name", "url", "secret")),
@@ -223,7 +235,7 @@ PARAMETERS: dict[str, Schema] = {
     "webhook": _path_param("webhook", WEBHOOK_NAME),
     "eventRepository": {"name": "repository", "in": "query", "required": False, "schema": REPOSITORY_NAME},
     "eventAction": {
-        "name": "action", "in": "query", "required": False, "schema": {"type": "string", "enum": list(EVENT_ACTIONS)},
+        "name": "action", "in": "query", "required": False, "schema": {"type": "string", "enum": list(LOGGED_ACTIONS)},
     },
     "eventActor": {"name": "actor", "in": "query", "required": False, "schema": USER_NAME},
     "since": {"name": "since", "in": "query", "required": False, "schema": TIME, "description": "RFC 3339, inclusive"},

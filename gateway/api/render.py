@@ -27,7 +27,7 @@ def time_text(moment: int | None) -> str | None:
 
 def user_json(user: User) -> dict[str, Any]:
     return {
-        "name": user.name, "admin": user.admin, "disabled": user.disabled,
+        "name": user.name, "admin": user.admin, "disabled": user.disabled, "source": user.source,
         "created_at": time_text(user.created_at), "updated_at": time_text(user.updated_at),
     }
 
@@ -37,7 +37,7 @@ def team_json(team: Team) -> dict[str, Any]:
 
 
 def member_json(member: Member) -> dict[str, Any]:
-    return {"user": member.username, "role": member.role}
+    return {"user": member.username, "role": member.role, "managed_by": member.managed_by}
 
 
 def namespace_json(namespace: Namespace) -> dict[str, Any]:
@@ -51,5 +51,5 @@ def app_token_json(token: AppToken) -> dict[str, Any]:
     return {
         "name": token.name, "id": token.id, "namespaces": list(token.namespaces), "actions": list(token.actions),
         "expires_at": time_text(token.expires_at), "created_at": time_text(token.created_at),
-        "last_used_at": time_text(token.last_used_at),
+        "last_used_at": time_text(token.last_used_at), "imported_from": token.origin,
     }

@@ -24,6 +24,7 @@ def webhook_json(hook: Webhook) -> dict[str, Any]:
     return {
         "name": hook.name, "url": redacted_url(hook.url), "headers": sorted(hook.headers), "actions": list(hook.actions),
         "repository_pattern": hook.repository_pattern, "source": hook.source, "delivered_up_to": hook.cursor_seq,
+        "disabled": hook.disabled_reason,
     }
 
 

@@ -2,6 +2,10 @@
 
 The secret is `pgat_<id>_<random>`: the id finds the row, a SHA-256 of the whole secret is
 what is stored (the secret is high-entropy, so a slow hash buys nothing), and it is shown once.
+
+Imported tokens (Portus's, `origin` set) keep the secrets their users already have, which carry
+no id: a password login tries the user's imported tokens. Each arrives with the source's bcrypt
+hash; its first use replaces that with the SHA-256 of the secret, so later logins cost no KDF run.
 """
 
 from __future__ import annotations
@@ -13,14 +17,17 @@ import time
 from dataclasses import dataclass
 
 from gateway import names
-from gateway.auth.credentials import secret_hash
+from gateway.auth.credentials import PasswordHasher, secret_hash
 from gateway.auth.policy import ALL_REPOSITORY_ACTIONS, Identity, TokenLimits
-from gateway.store import AppToken, Store
+from gateway.store import AppToken, Store, User
 
 PREFIX = "pgat_"
 PASSWORD_MIN = 8
 PASSWORD_MAX = 1024
 _SECRET_RE = re.compile(r"pgat_([a-f0-9]{12})_[A-Za-z0-9_-]{32,64}")
+# Portus's tokens are Devise.friendly_token: 20 URL-safe base64 characters. Only a password of
+# that shape is tried against a user's imported tokens (a bcrypt run each, until first used).
+_PORTUS_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{20}")
 _DURATION_RE = re.compile(r"([1-9][0-9]{0,5})([mhdw])")
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -106,3 +113,29 @@ async def app_token_identity(store: Store, username: str, secret: str, now: floa
     limits = TokenLimits(record.id, record.name, frozenset(record.namespaces), frozenset(record.actions), record.expires_at)
     return Identity(user.name, admin=user.admin, limits=limits)
 
+
+def may_be_imported_token(secret: str) -> bool:
+    return _PORTUS_TOKEN_RE.fullmatch(secret) is not None
+
+
+def token_identity(user: User, record: AppToken) -> Identity:
+    limits = TokenLimits(record.id, record.name, frozenset(record.namespaces), frozenset(record.actions), record.expires_at)
+    return Identity(user.name, admin=user.admin, limits=limits)
+
+
+def settled_imported_token(tokens: list[AppToken], secret: str) -> AppToken | None:
+    """The imported token (already used once) whose secret this is: a SHA-256 compare, no KDF."""
+    digest = secret_hash(secret)
+    return next((t for t in tokens if t.legacy_hash is None and hmac.compare_digest(t.secret_hash, digest)), None)
+
+
+async def first_use_of_imported_token(
+    store: Store, hasher: PasswordHasher, tokens: list[AppToken], secret: str
+) -> AppToken | None:
+    """The imported token not yet used here whose source hash this secret matches (one bcrypt run
+    each, off the event loop); its hash becomes the SHA-256 of the secret from now on."""
+    for token in tokens:
+        if token.legacy_hash is not None and await hasher.verify_bcrypt(secret, token.legacy_hash):
+            await store.settle_imported_token(token.id, token.legacy_hash, secret_hash(secret))
+            return token
+    return None

@@ -3,7 +3,8 @@
 `hash_password` and `verify_password` are blocking by design (a few hundred milliseconds at
 OWASP's cost); async callers run them in an executor via `PasswordHasher`. A hash carries its
 own parameters, so hashes made at an older, lower cost still verify; `needs_rehash` tells the
-login to replace them.
+login to replace them. Bcrypt hashes (`$2a$...`, as Portus's Devise stored them) verify too, so
+imported passwords work at once; they always need a rehash, which the first login does.
 """
 
 from __future__ import annotations
@@ -18,12 +19,17 @@ import secrets
 import threading
 from concurrent.futures import Executor, ThreadPoolExecutor
 
+import bcrypt
+
 DEFAULT_COST = 17  # log2 of scrypt's N: OWASP's minimum is N=2^17, r=8, p=1 (128 MiB a run)
 MIN_COST, MAX_COST = 10, 18
 SCRYPT_R = 8
 SCRYPT_P = 1
 _SCHEME = "scrypt"
 _MAX_MEMORY = 128 * SCRYPT_R * 2**MAX_COST  # 256 MiB: a stored hash asking for more is refused, not run
+_BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
+_BCRYPT_MAX_COST = 16  # ~4 s here at 16; a stored hash asking for more is refused, not run
+_BCRYPT_MAX_BYTES = 72  # bcrypt reads no further; Ruby's bcrypt (Devise) cut longer passwords there too
 
 
 def _b64(data: bytes) -> str:
@@ -55,7 +61,25 @@ def dummy_hash(cost: int = DEFAULT_COST) -> str:
     return f"{_SCHEME}${2**cost}${SCRYPT_R}${SCRYPT_P}${_b64(secrets.token_bytes(16))}${_b64(secrets.token_bytes(32))}"
 
 
+def is_bcrypt(encoded: str) -> bool:
+    return encoded.startswith(_BCRYPT_PREFIXES)
+
+
+def verify_bcrypt(secret: str, encoded: str) -> bool:
+    """A bcrypt check as Ruby's bcrypt makes it (the secret cut at 72 bytes); False for a
+    malformed hash or one whose cost is out of range."""
+    try:
+        cost = int(encoded[4:6])
+        if encoded[6:7] != "$" or not 4 <= cost <= _BCRYPT_MAX_COST:
+            return False
+        return bcrypt.checkpw(secret.encode("utf-8")[:_BCRYPT_MAX_BYTES], encoded.encode("ascii"))
+    except (ValueError, UnicodeError):
+        return False
+
+
 def verify_password(password: str, encoded: str) -> bool:
+    if is_bcrypt(encoded):
+        return verify_bcrypt(password, encoded)
     try:
         scheme, n, r, p, salt, expected = encoded.split("$")
         if scheme != _SCHEME:
@@ -111,6 +135,10 @@ class PasswordHasher:
 
     def needs_rehash(self, encoded: str) -> bool:
         return needs_rehash(encoded, self.cost)
+
+    async def verify_bcrypt(self, secret: str, encoded: str) -> bool:
+        """A bcrypt check (an imported application token) in the same low-priority pool."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, verify_bcrypt, secret, encoded)
 
 
 def new_secret(prefix: str) -> str:

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from gateway import keys
 from gateway.auth.credentials import new_secret, secret_hash
-from gateway.auth.login import Throttled, decode_basic
+from gateway.auth.login import DIRECTORY_DOWN, DirectoryUnavailable, Throttled, decode_basic
 from gateway.auth.namespaces import facts_for
 from gateway.auth.policy import ANONYMOUS, Identity, grant
 from gateway.auth.scopes import Scope, format_scopes, parse_scopes
@@ -50,7 +50,7 @@ def _answer(body: bytes, status: int = 200, headers: dict[str, str] = _JSON_HEAD
     return web.Response(status=status, body=body, headers=headers)
 
 
-_OCI_CODES = {401: "UNAUTHORIZED", 429: "TOOMANYREQUESTS"}
+_OCI_CODES = {401: "UNAUTHORIZED", 429: "TOOMANYREQUESTS", 503: "UNAVAILABLE"}
 
 
 def _error_response(exc: TokenRequestError) -> web.Response:
@@ -81,6 +81,8 @@ async def _password_identity(request: web.Request, username: str, password: str)
         identity = await request.app[keys.AUTHENTICATOR].login(username, password, request.remote or "")
     except Throttled as exc:
         raise TokenRequestError(429, "slow_down", "too many failed logins; try again later", exc.retry_after) from None
+    except DirectoryUnavailable:
+        raise TokenRequestError(503, "temporarily_unavailable", DIRECTORY_DOWN) from None
     if identity is None:
         observe.authentication_failed(request, "password")
         raise TokenRequestError(401, "invalid_grant", "invalid username or password")

@@ -1,6 +1,10 @@
 """Username + password (or application token) -> Identity, with a short-lived cache of recent
 successful password checks and per-(user, address) throttling of failures.
 
+Accounts a directory owns (LDAP; `User.source`), and names no account has yet, are the
+directory's to check when one is configured (`DirectoryLogin`); local accounts never are, so
+the break-glass admin signs in while the directory is down.
+
 The cache key covers user name, password and the stored hash, and the user row is read on
 every login, so a changed password or a disabled user takes effect at once while a busy CI
 does not pay the KDF on every token request. Concurrent checks of the same credentials against
@@ -16,13 +20,21 @@ import base64
 import hashlib
 import logging
 import time
+from typing import Protocol
 
-from gateway.auth.app_tokens import app_token_identity, looks_like_app_token
+from gateway.auth.app_tokens import (
+    app_token_identity,
+    first_use_of_imported_token,
+    looks_like_app_token,
+    may_be_imported_token,
+    settled_imported_token,
+    token_identity,
+)
 from gateway.auth.credentials import PasswordHasher
 from gateway.auth.policy import Identity
 from gateway.auth.throttle import LoginThrottle
 from gateway.names import is_valid_username
-from gateway.store import Store, StoreError
+from gateway.store import AppToken, Store, StoreError, User
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +65,24 @@ class CredentialCache:
         self._entries[key] = now + self._ttl
 
 
+DIRECTORY_DOWN = "the user directory is unavailable, so this password cannot be checked now; try again later"
+
+
+class DirectoryUnavailable(Exception):
+    """A directory that decides this user's password (LDAP) did not answer: the caller says so
+    (503), never "wrong password"; local accounts keep signing in."""
+
+
+class DirectoryLogin(Protocol):
+    """A directory's sign-in (gateway.identity): it owns the accounts whose `source` it is."""
+
+    source: str
+
+    async def sign_in(self, username: str, password: str) -> User | None:
+        """The account, created or synced, when the directory accepts the password; None when
+        it does not; raises DirectoryUnavailable when it cannot say."""
+
+
 class Throttled(Exception):
     """Too many recent failures for this (user, address)."""
 
@@ -64,12 +94,17 @@ class Throttled(Exception):
 class Authenticator:
     """Credentials -> Identity: passwords (cached), application tokens, failure throttling."""
 
-    def __init__(self, store: Store, hasher: PasswordHasher, cache: CredentialCache, throttle: LoginThrottle) -> None:
+    def __init__(
+        self, store: Store, hasher: PasswordHasher, cache: CredentialCache, throttle: LoginThrottle,
+        directory: DirectoryLogin | None = None,
+    ) -> None:
         self._store = store
+        self._directory = directory
         self._hasher = hasher
         self._cache = cache
         self._throttle = throttle
         self._checking: dict[bytes, asyncio.Future[bool]] = {}
+        self._binding: dict[bytes, asyncio.Future[User | None]] = {}
         self._rehashing: dict[str, asyncio.Task[None]] = {}
 
     def retry_after(self, username: str, address: str) -> int:
@@ -109,23 +144,82 @@ class Authenticator:
         return identity
 
     async def _password_login(self, username: str, password: str) -> tuple[Identity | None, str]:
+        """The password, or an imported application token (whose secret has no prefix to tell it
+        by): a used one is found by its SHA-256 before the KDF run, one never used here by its
+        source's bcrypt hash after the password failed."""
         user = await self._store.get_user(username)
+        directory = self._directory
+        if directory is not None and (user is None or user.source == directory.source):
+            identity, reason = await self._directory_login(directory, username, password, user)
+            if identity is None and user is not None and not user.disabled and may_be_imported_token(password):
+                token = await self._imported_token(user, password)
+                if token is not None:
+                    return token_identity(user, token), ""
+            return identity, reason
         key = CredentialCache.key(username, password, user.password_hash if user else "")
+        imported: list[AppToken] = []
         if user is not None and self._cache.hit(key):
             ok = True
         else:
+            if user is not None and not user.disabled and may_be_imported_token(password):
+                imported = await self._store.imported_app_tokens(username)
+                if (token := settled_imported_token(imported, password)) is not None:
+                    return token_identity(user, token), ""
             ok = await self._verify_once(key, password, user.password_hash if user else None)
             if ok and user is not None:
                 self._cache.remember(key)
         if user is None:
             return None, "no such user"
         if not ok:
+            token = await first_use_of_imported_token(self._store, self._hasher, imported, password) if imported else None
+            if token is not None:
+                log.info("imported application token %r of %r used for the first time", token.name, username)
+                return token_identity(user, token), ""
             return None, "wrong password"
         if user.disabled:
             return None, "user is disabled"
         if self._hasher.needs_rehash(user.password_hash):
             self._rehash_later(user.name, password, user.password_hash)
         return Identity(user.name, admin=user.admin), ""
+
+    async def _imported_token(self, user: User, password: str) -> AppToken | None:
+        """A directory user's imported application token (Portus's LDAP users had them for CI)."""
+        imported = await self._store.imported_app_tokens(user.name)
+        token = settled_imported_token(imported, password)
+        if token is None and imported:
+            token = await first_use_of_imported_token(self._store, self._hasher, imported, password)
+        return token
+
+    async def _directory_login(
+        self, directory: DirectoryLogin, username: str, password: str, user: User | None
+    ) -> tuple[Identity | None, str]:
+        """A name the directory owns, or no account yet (the directory may know it): its bind
+        decides, and a success is cached like a local password's (a password changed in the
+        directory stops working here within the cache's lifetime), without a sync."""
+        key = CredentialCache.key(username, password, "\0" + directory.source)
+        if user is None or not self._cache.hit(key):
+            user = await self._sign_in_once(key, directory, username, password)
+            if user is None:
+                return None, f"wrong password, or no such user in the {directory.source} directory"
+            self._cache.remember(key)
+        if user.disabled:
+            return None, "user is disabled"
+        return Identity(user.name, admin=user.admin), ""
+
+    async def _sign_in_once(self, key: bytes, directory: DirectoryLogin, username: str, password: str) -> User | None:
+        """One directory bind (and sync) for concurrent sign-ins with the same credentials (a
+        CI fleet starting at once), as `_verify_once` is one KDF run; a failure reaches them all."""
+        binding = self._binding.get(key)
+        if binding is None:
+            binding = asyncio.ensure_future(directory.sign_in(username, password))
+            self._binding[key] = binding
+            binding.add_done_callback(lambda done: self._bound(key, done))
+        return await asyncio.shield(binding)
+
+    def _bound(self, key: bytes, done: asyncio.Future[User | None]) -> None:
+        self._binding.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved here too: every caller may have gone away
 
     def _rehash_later(self, username: str, password: str, old_hash: str) -> None:
         """Store a hash at the current cost in place of `old_hash` (once per user at a time)."""

@@ -62,6 +62,11 @@ class RevocationView:
         self._deleted = {**self._deleted, subject: moment}
         self._changes += 1
 
+    def revoke_issued(self, subject: str, moment: int) -> None:
+        """Tokens issued to `subject` up to `moment` are void (a directory sync took access away)."""
+        self._deleted = {**self._deleted, subject: max(moment, self._deleted.get(subject, 0))}
+        self._changes += 1
+
     def disable(self, subject: str) -> None:
         """Take effect at once in this process (other instances follow at their next refresh)."""
         self._disabled = self._disabled | {subject}

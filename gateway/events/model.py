@@ -14,6 +14,10 @@ from typing import Any
 
 ENVELOPE_MEDIA_TYPE = "application/vnd.docker.distribution.events.v2+json"
 ACTIONS = ("push", "pull", "mount", "delete")
+# The action of an audit entry imported from Portus's activity log that is no registry action
+# (a team or namespace change, ...); its body's `portus` member says what it was.
+IMPORTED_ACTION = "portus"
+LOGGED_ACTIONS = (*ACTIONS, IMPORTED_ACTION)  # what the audit log may hold, and be filtered by
 
 
 @dataclass(frozen=True)

@@ -177,8 +177,9 @@ class WebhookDispatcher:
         return bool(await self._store.claim_redeliveries(hook.name, 1))
 
     async def serve(self, hook: Webhook) -> None:
-        """Everything pending for one endpoint, while this instance holds its lease."""
-        if not await self._pending(hook):
+        """Everything pending for one endpoint, while this instance holds its lease; nothing for a
+        disabled one (an import the gateway cannot deliver as it was, until an admin changes it)."""
+        if hook.disabled_reason is not None or not await self._pending(hook):
             return
         lease = await Lease.take(self._store, hook.name, self._holder, _now_ms())
         if lease is None:

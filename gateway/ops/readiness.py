@@ -2,6 +2,7 @@
 `GET /v2/` (any status under 500: a 401 from a token-auth upstream is up), and the signing key is
 loaded with a certificate that is currently valid. Checks run concurrently, each bounded by the
 readiness timeout; 503 when one fails. The body says which, but never the raw error (the log does).
+A configured LDAP directory is checked and reported too, without making the instance unready.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import aiohttp
 from aiohttp import web
 
 from gateway import keys
+from gateway.auth.login import DirectoryUnavailable
 from gateway.store import StoreError
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,17 @@ async def _signing_key(app: web.Application) -> None:
         raise NotReady("the signing certificate is not valid now (registries would refuse its tokens)")
 
 
+async def _directory(app: web.Application) -> None:
+    try:
+        await app[keys.LDAP].directory.check()
+    except DirectoryUnavailable:
+        raise NotReady("the LDAP directory does not answer (LDAP users cannot sign in; local users can)") from None
+
+
+# Reported, but not a reason to take no traffic: local accounts (the break-glass admin) and
+# tokens already issued keep working while the directory is down.
+ADVISORY = frozenset({"directory"})
+
 CHECKS: dict[str, Callable[[web.Application], Awaitable[None]]] = {
     "store": _store,
     "upstream": _upstream,
@@ -81,12 +94,13 @@ async def _run(check: Callable[[web.Application], Awaitable[None]], app: web.App
 async def check_components(app: web.Application) -> dict[str, dict[str, object]]:
     """Every check's result by name (the readiness probe's, and the admins' health page's)."""
     timeout = app[keys.SETTINGS].readiness_timeout
-    results = await asyncio.gather(*(_run(check, app, timeout) for check in CHECKS.values()))
-    return dict(zip(CHECKS, results, strict=True))
+    checks = {**CHECKS, "directory": _directory} if app.get(keys.LDAP) is not None else CHECKS
+    results = await asyncio.gather(*(_run(check, app, timeout) for check in checks.values()))
+    return dict(zip(checks, results, strict=True))
 
 
 async def readyz(request: web.Request) -> web.Response:
     components = await check_components(request.app)
-    ready = all(result["status"] == "up" for result in components.values())
+    ready = all(result["status"] == "up" for name, result in components.items() if name not in ADVISORY)
     body = {"status": "ready" if ready else "not ready", "checks": components}
     return web.json_response(body, status=200 if ready else 503, headers={"Cache-Control": "no-store"})

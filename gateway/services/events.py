@@ -16,7 +16,7 @@ from gateway import names
 from gateway.auth.namespaces import PullFilter
 from gateway.auth.permissions import Actor
 from gateway.auth.policy import Identity
-from gateway.events.model import ACTIONS
+from gateway.events.model import LOGGED_ACTIONS
 from gateway.services.context import Services
 from gateway.services.errors import Invalid
 
@@ -59,8 +59,8 @@ def _check(query: EventQuery) -> None:
         raise Invalid(problem)
     if query.actor is not None and (problem := names.USER.problem(query.actor)) is not None:
         raise Invalid(problem)
-    if query.action is not None and query.action not in ACTIONS:
-        raise Invalid(f"action must be one of {', '.join(ACTIONS)}")
+    if query.action is not None and query.action not in LOGGED_ACTIONS:
+        raise Invalid(f"action must be one of {', '.join(LOGGED_ACTIONS)}")
     if query.limit < 1:
         raise Invalid("limit must be at least 1")
 

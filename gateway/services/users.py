@@ -69,6 +69,12 @@ def _valid_password(password: str) -> str:
     return password
 
 
+def _local_password(user: User) -> None:
+    """Only a local account has a password of ours; a directory's (LDAP) is changed there."""
+    if user.source != "local":
+        raise Invalid(f"{user.name!r} signs in through the {user.source} directory: change the password there")
+
+
 def _no_such(name: str) -> NotFound:
     return NotFound(f"no such user {name!r}")
 
@@ -123,6 +129,8 @@ async def update_user(services: Services, actor: Actor, name: str, change: UserC
     before = await store.get_user(name)
     if before is None:
         raise _no_such(name)
+    if change.password is not None:
+        _local_password(before)
     password_hash = None if change.password is None else await services.hasher.hash(change.password)
     async with store.transaction():
         changed, revoked = True, 0
@@ -205,6 +213,9 @@ async def change_own_password(
     before the current one, so a typing mistake costs no attempt of the login throttle."""
     if actor.via_app_token:
         raise Forbidden("an application token may not change its user's password; sign in with the password")
+    user = await services.store.get_user(actor.name)
+    if user is not None:
+        _local_password(user)
     if change.new != change.again:
         raise Invalid(NEW_PASSWORDS_DIFFER)
     _valid_password(change.new)

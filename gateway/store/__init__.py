@@ -6,6 +6,7 @@ import them from `gateway.store`, never from the modules that hold the queries."
 from __future__ import annotations
 
 from gateway.store.base import Store
+from gateway.store.imports import ImportedTag
 from gateway.store.records import (
     AppToken,
     Conflict,
@@ -51,8 +52,8 @@ async def open_store(url: str) -> Store:
 
 
 __all__ = [
-    "AppToken", "Conflict", "CountMark", "Deletion", "EventRow", "FieldSealer", "ManifestRow", "Member", "Namespace",
-    "NamespaceLookup", "NamespaceStanding", "NewEvent", "NotFound", "PlainText", "RefreshToken", "RepositoryRow",
+    "AppToken", "Conflict", "CountMark", "Deletion", "EventRow", "FieldSealer", "ImportedTag", "ManifestRow", "Member",
+    "Namespace", "NamespaceLookup", "NamespaceStanding", "NewEvent", "NotFound", "PlainText", "RefreshToken", "RepositoryRow",
     "SettledBatch", "SetupCode", "Store", "StoreError", "StoreUnavailable", "TagRow", "Team", "Tombstone", "UiSession",
     "UploadState", "User", "Webhook", "WebhookFailure", "open_store",
 ]

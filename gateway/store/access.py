@@ -45,6 +45,7 @@ def _app_token(row: Row) -> AppToken:
         expires_at=None if row["expires_at"] is None else int(row["expires_at"]),
         created_at=int(row["created_at"]),
         last_used_at=None if row["last_used_at"] is None else int(row["last_used_at"]),
+        origin=row.get("origin"), legacy_hash=row.get("legacy_hash"),
     )
 
 
@@ -76,7 +77,7 @@ class AccessQueries(TombstoneQueries):
     # -- members -----------------------------------------------------------------------------
 
     async def set_member(self, team: str, username: str, role: str) -> bool:
-        """Add or change a membership; True when it was added."""
+        """Add or change a membership (added by hand: no directory sync removes it); True when it was added."""
         params = {"team": team, "user": username, "role": role, "now": now()}
         try:
             await self.execute(
@@ -84,7 +85,10 @@ class AccessQueries(TombstoneQueries):
             )
             return True
         except Conflict:
-            await self.execute("UPDATE team_members SET role = :role WHERE team = :team AND username = :user", params)
+            # Set by hand, it is no directory's to change or remove any more.
+            await self.execute(
+                "UPDATE team_members SET role = :role, managed_by = NULL WHERE team = :team AND username = :user", params
+            )
             return False
 
     async def remove_member(self, team: str, username: str) -> bool:
@@ -98,7 +102,41 @@ class AccessQueries(TombstoneQueries):
             "SELECT * FROM team_members WHERE team = :team AND username > :after ORDER BY username LIMIT :limit",
             {"team": team, "after": after, "limit": limit},
         )
-        return [Member(r["team"], r["username"], r["role"]) for r in rows]
+        return [Member(r["team"], r["username"], r["role"], r["managed_by"]) for r in rows]
+
+    async def user_memberships(self, username: str) -> list[Member]:
+        """Every team membership of one user, by team (what a directory sync compares with)."""
+        rows = await self.fetch_all(
+            "SELECT * FROM team_members WHERE username = :user ORDER BY team", {"user": username}
+        )
+        return [Member(r["team"], r["username"], r["role"], r["managed_by"]) for r in rows]
+
+    async def set_managed_member(self, team: str, username: str, role: str, managed_by: str) -> bool:
+        """Add a membership a directory manages, or change its role; a membership added by hand
+        (or by another directory) is left as it is. True when something changed."""
+        params = {"team": team, "user": username, "role": role, "by": managed_by, "now": now()}
+        try:
+            await self.execute(
+                "INSERT INTO team_members (team, username, role, created_at, managed_by)"
+                " VALUES (:team, :user, :role, :now, :by)",
+                params,
+            )
+            return True
+        except Conflict:
+            count = await self.execute(
+                "UPDATE team_members SET role = :role"
+                " WHERE team = :team AND username = :user AND managed_by = :by AND role <> :role",
+                params,
+            )
+            return count > 0
+
+    async def remove_managed_member(self, team: str, username: str, managed_by: str) -> bool:
+        """Remove a membership only if `managed_by` added it."""
+        count = await self.execute(
+            "DELETE FROM team_members WHERE team = :team AND username = :user AND managed_by = :by",
+            {"team": team, "user": username, "by": managed_by},
+        )
+        return count > 0
 
     async def get_role(self, team: str, username: str) -> str | None:
         row = await self.fetch_one(
@@ -214,14 +252,31 @@ class AccessQueries(TombstoneQueries):
 
     async def create_app_token(self, token: AppToken) -> None:
         await self.execute(
-            "INSERT INTO app_tokens (id, username, name, secret_hash, namespaces, actions, expires_at, created_at, last_used_at)"
-            " VALUES (:id, :user, :name, :hash, :namespaces, :actions, :expires, :created, NULL)",
+            "INSERT INTO app_tokens (id, username, name, secret_hash, namespaces, actions, expires_at, created_at, last_used_at,"
+            " origin, legacy_hash)"
+            " VALUES (:id, :user, :name, :hash, :namespaces, :actions, :expires, :created, NULL, :origin, :legacy)",
             {
                 "id": token.id, "user": token.username, "name": token.name, "hash": token.secret_hash,
                 "namespaces": " ".join(token.namespaces), "actions": ",".join(token.actions),
-                "expires": token.expires_at, "created": token.created_at,
+                "expires": token.expires_at, "created": token.created_at, "origin": token.origin,
+                "legacy": token.legacy_hash,
             },
         )
+
+    async def imported_app_tokens(self, username: str) -> list[AppToken]:
+        """The user's imported tokens: their secrets carry no id, so a login tries each of them."""
+        rows = await self.fetch_all(
+            "SELECT * FROM app_tokens WHERE username = :user AND origin IS NOT NULL ORDER BY name", {"user": username}
+        )
+        return [_app_token(r) for r in rows]
+
+    async def settle_imported_token(self, token_id: str, legacy_hash: str, secret_hash: str) -> bool:
+        """Replace an imported token's slow hash by the SHA-256 of its secret, once it has been shown."""
+        count = await self.execute(
+            "UPDATE app_tokens SET secret_hash = :hash, legacy_hash = NULL WHERE id = :id AND legacy_hash = :legacy",
+            {"hash": secret_hash, "id": token_id, "legacy": legacy_hash},
+        )
+        return count > 0
 
     async def get_app_token(self, token_id: str) -> AppToken | None:
         row = await self.fetch_one("SELECT * FROM app_tokens WHERE id = :id", {"id": token_id})

@@ -13,6 +13,7 @@ from contextlib import AbstractAsyncContextManager
 
 from gateway.store.access import AccessQueries
 from gateway.store.events import EventQueries
+from gateway.store.imports import ImportQueries
 from gateway.store.index import IndexQueries
 from gateway.store.quotas import QuotaQueries
 from gateway.store.records import StoreUnavailable
@@ -25,7 +26,8 @@ from gateway.store.webhooks import WebhookQueries
 
 
 class Store(
-    UserQueries, AccessQueries, EventQueries, IndexQueries, WebhookQueries, UploadQueries, SessionQueries, QuotaQueries
+    UserQueries, AccessQueries, EventQueries, IndexQueries, WebhookQueries, UploadQueries, SessionQueries, ImportQueries,
+    QuotaQueries,
 ):
     """One object owns the connections; everything else asks it, never a driver."""
 
@@ -49,6 +51,14 @@ class Store(
             rows = []
         return {int(r["version"]) for r in rows}
 
+    async def _holds_a_users_table(self) -> bool:
+        """A `users` table before the gateway's first migration is some other application's."""
+        try:
+            await self.fetch_all("SELECT 1 AS one FROM users LIMIT 1")
+        except StoreUnavailable:
+            return False
+        return True
+
     def render(self, sql: str) -> str:
         """A migration statement in this dialect's SQL."""
         return sql.format(autoincrement_pk=self.autoincrement_pk)
@@ -58,6 +68,11 @@ class Store(
         applied_now: list[int] = []
         async with await self._migration_lock():
             done = await self.applied_migrations()
+            if not done and await self._holds_a_users_table():
+                raise StoreUnavailable(
+                    "the database holds another application's tables (Portus's, with MARIADB_DATABASE unchanged?): "
+                    "give the gateway a database of its own and import Portus's with `import portus --from`"
+                )
             for version, statements in MIGRATIONS:
                 if version in done:
                     continue

@@ -30,6 +30,7 @@ class User:
     disabled: bool
     created_at: int
     updated_at: int
+    source: str = "local"  # 'local', or the directory that owns the account ('ldap', 'oidc')
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Member:
     team: str
     username: str
     role: str
+    managed_by: str | None = None  # the directory whose sync added it; None: added by hand
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,8 @@ class AppToken:
     expires_at: int | None
     created_at: int
     last_used_at: int | None
+    origin: str | None = None  # where an imported token came from ("portus"); None for the gateway's own
+    legacy_hash: str | None = None  # the source's slow hash of the secret, until the token's first use
 
 
 @dataclass(frozen=True)
@@ -247,6 +251,7 @@ class Webhook:
     repository_pattern: str
     source: str
     cursor_seq: int
+    disabled_reason: str | None = None  # why it delivers nothing (an import it cannot send as it was)
 
 
 @dataclass(frozen=True)

@@ -330,6 +330,17 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
         ),
     ),
     (
+        15,
+        (
+            # Where an account comes from: 'local' (a password of ours) or a directory ('ldap',
+            # 'oidc') that decides its password and its groups (gateway/identity/).
+            "ALTER TABLE users ADD COLUMN source VARCHAR(16) NOT NULL DEFAULT 'local'",
+            # Which directory added a membership: a sync changes and removes only those it added,
+            # never members added by hand (NULL).
+            "ALTER TABLE team_members ADD COLUMN managed_by VARCHAR(16) NULL",
+        ),
+    ),
+    (
         18,
         (
             # Namespace quotas (gateway/services/quotas.py). The blobs each pushed manifest holds
@@ -357,6 +368,32 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
                 quota BIGINT NOT NULL,
                 updated_at BIGINT NOT NULL
             )""",
+        ),
+    ),
+    (
+        20,
+        (
+            # Imported from another registry front end (`portus-gateway import portus`): which
+            # source row became which gateway row, so a second import changes nothing and tells
+            # an import's rows from data the gateway made itself. `detail` says how: a user's
+            # origin ("password", "ldap", "oauth:PROVIDER", "bot"), a webhook's disabling reason.
+            """CREATE TABLE imported_rows (
+                origin VARCHAR(16) NOT NULL,
+                kind VARCHAR(16) NOT NULL,
+                source_id BIGINT NOT NULL,
+                target VARCHAR(512) NOT NULL,
+                detail VARCHAR(255) NOT NULL,
+                imported_at BIGINT NOT NULL,
+                PRIMARY KEY (origin, kind, source_id)
+            )""",
+            # An imported application token: its origin, and the source's own slow hash until its
+            # first use (then `secret_hash` holds the SHA-256 of the secret like every other token).
+            "ALTER TABLE app_tokens ADD COLUMN origin VARCHAR(16) NULL",
+            "ALTER TABLE app_tokens ADD COLUMN legacy_hash VARCHAR(255) NULL",
+            "CREATE INDEX app_tokens_by_user_origin ON app_tokens (username, origin)",
+            # Why a webhook sends nothing (an imported one the gateway cannot deliver as it was);
+            # NULL for every webhook that delivers. An admin's change of the webhook clears it.
+            "ALTER TABLE webhooks ADD COLUMN disabled_reason VARCHAR(255) NULL",
         ),
     ),
 )

@@ -11,6 +11,7 @@ def _user(row: Row) -> User:
     return User(
         name=row["name"], password_hash=row["password_hash"], admin=bool(row["admin"]),
         disabled=bool(row["disabled"]), created_at=int(row["created_at"]), updated_at=int(row["updated_at"]),
+        source=row.get("source", "local"),  # a row read before migration 15 (the migration tests do)
     )
 
 
@@ -25,14 +26,29 @@ class UserQueries(TombstoneQueries):
         )
         return [_user(r) for r in rows]
 
-    async def create_user(self, name: str, password_hash: str, *, admin: bool = False) -> User:
+    async def create_user(self, name: str, password_hash: str, *, admin: bool = False, source: str = "local") -> User:
+        """A directory's user (`source` other than 'local') has an empty `password_hash`: no
+        password of ours matches it (gateway.auth.credentials.verify_password)."""
         moment = now()
         await self.execute(
-            "INSERT INTO users (name, password_hash, admin, disabled, created_at, updated_at)"
-            " VALUES (:name, :hash, :admin, 0, :now, :now)",
-            {"name": name, "hash": password_hash, "admin": int(admin), "now": moment},
+            "INSERT INTO users (name, password_hash, admin, disabled, created_at, updated_at, source)"
+            " VALUES (:name, :hash, :admin, 0, :now, :now, :source)",
+            {"name": name, "hash": password_hash, "admin": int(admin), "now": moment, "source": source},
         )
-        return User(name, password_hash, admin, False, moment, moment)
+        return User(name, password_hash, admin, False, moment, moment, source)
+
+    async def list_users_from(self, source: str, after: str = "", limit: int = 1000) -> list[User]:
+        """A page of the users a directory owns, by name (its periodic sync walks them)."""
+        rows = await self.fetch_all(
+            "SELECT * FROM users WHERE source = :source AND name > :after ORDER BY name LIMIT :limit",
+            {"source": source, "after": after, "limit": limit},
+        )
+        return [_user(r) for r in rows]
+
+    async def revoke_issued(self, name: str, moment: int) -> None:
+        """Void the registry tokens issued to `name` up to `moment` (as a deletion does), so
+        access a sync took away ends before they expire."""
+        await self.execute("INSERT INTO revoked_subjects (name, revoked_at) VALUES (:name, :at)", {"name": name, "at": moment})
 
     async def delete_user(self, name: str, *, deleted_by: str) -> Deletion:
         """Delete a user and their personal namespace's settings; the tokens already issued to

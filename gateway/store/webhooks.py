@@ -69,25 +69,25 @@ class WebhookQueries(SQLBase):
             secret=self._sealer.open(row["secret"], _secret_context(name)),
             headers=json.loads(self._sealer.open(row["headers"], _headers_context(name))),
             actions=tuple(a for a in row["actions"].split(",") if a), repository_pattern=row["repository_pattern"],
-            source=row["source"], cursor_seq=int(row["cursor_seq"]),
+            source=row["source"], cursor_seq=int(row["cursor_seq"]), disabled_reason=row.get("disabled_reason"),
         )
 
     async def add_webhook(self, hook: Webhook, now: int) -> None:
         await self.execute(
             "INSERT INTO webhooks (name, url, secret, headers, actions, repository_pattern, source, cursor_seq,"
-            " leased_by, lease_until, created_at)"
-            " VALUES (:name, :url, :secret, :headers, :actions, :pattern, :source, :cursor, NULL, 0, :now)",
+            " leased_by, lease_until, created_at, disabled_reason)"
+            " VALUES (:name, :url, :secret, :headers, :actions, :pattern, :source, :cursor, NULL, 0, :now, :disabled)",
             {
                 "name": hook.name, **self._sealed(hook),
                 "actions": ",".join(hook.actions), "pattern": hook.repository_pattern, "source": hook.source,
-                "cursor": hook.cursor_seq, "now": now,
+                "cursor": hook.cursor_seq, "now": now, "disabled": hook.disabled_reason,
             },
         )
 
     async def update_webhook(self, hook: Webhook) -> bool:
         count = await self.execute(
             "UPDATE webhooks SET url = :url, secret = :secret, headers = :headers, actions = :actions,"
-            " repository_pattern = :pattern WHERE name = :name",
+            " repository_pattern = :pattern, disabled_reason = NULL WHERE name = :name",
             {
                 "name": hook.name, **self._sealed(hook),
                 "actions": ",".join(hook.actions), "pattern": hook.repository_pattern,

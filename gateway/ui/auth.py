@@ -10,7 +10,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from gateway import keys
-from gateway.auth.login import Throttled
+from gateway.auth.login import DirectoryUnavailable, Throttled
 from gateway.ui.forms import FORM_COOKIE
 from gateway.ui.pages import HOME, LOGIN, render, signed_in
 from gateway.ui.sessions import end_session, forget_cookie, start_session
@@ -19,6 +19,7 @@ _MAX_FIELD = 4096
 WRONG_CREDENTIALS = "Wrong user name or password."
 APP_TOKEN_REFUSED = "An application token cannot sign in to the web UI. Sign in with your password."
 ENDED_NOTICE = "Your session has ended. Sign in again."
+DIRECTORY_DOWN = "The user directory (LDAP) is unavailable, so your password cannot be checked now. Try again later."
 
 
 def field(form: MultiDictProxy[Any], name: str) -> str:
@@ -50,6 +51,8 @@ async def login(request: web.Request) -> web.Response:
         identity = await request.config_dict[keys.AUTHENTICATOR].login(username, password, request.remote or "")
     except Throttled as exc:
         return _form(request, username=username, error=throttled_message(exc), status=429)
+    except DirectoryUnavailable:
+        return _form(request, username=username, error=DIRECTORY_DOWN, status=503)
     if identity is None:
         return _form(request, username=username, error=WRONG_CREDENTIALS, status=401)
     if identity.limits is not None:

@@ -11,7 +11,7 @@ from aiohttp import web
 from yarl import URL
 
 from gateway.auth.policy import Identity
-from gateway.events.model import ACTIONS
+from gateway.events.model import IMPORTED_ACTION, LOGGED_ACTIONS
 from gateway.services.errors import Invalid
 from gateway.services.events import EventPage, EventQuery, list_events
 from gateway.ui.context import services
@@ -60,8 +60,12 @@ def _rows(page: EventPage) -> list[dict[str, Any]]:
     rows = []
     for event in page.items:
         target, actor = event.body.get("target") or {}, event.body.get("actor") or {}
+        action = str(event.body.get("action", ""))
+        imported = event.body.get("portus")
+        if action == IMPORTED_ACTION and isinstance(imported, dict):
+            action = f"{action} {str(imported.get('key', ''))[:100]}"  # what it was in Portus: team.add_member, ...
         rows.append({
-            "time": str(event.body.get("timestamp", ""))[:19].replace("T", " "), "action": event.body.get("action", ""),
+            "time": str(event.body.get("timestamp", ""))[:19].replace("T", " "), "action": action,
             "repository": target.get("repository", ""), "tag": target.get("tag", ""),
             "digest": str(target.get("digest", "")), "actor": actor.get("name", "") or "(anonymous)",
         })
@@ -87,7 +91,7 @@ async def audit_page(request: web.Request) -> web.Response:
                 kept["limit"] = request.query["limit"]
             older = str(URL(AUDIT_PATH).with_query({**kept, "before": str(page.next)}))
     context = {
-        "title": "Audit log", "nav": "audit", "filters": filters, "actions": ACTIONS, "events": rows,
+        "title": "Audit log", "nav": "audit", "filters": filters, "actions": LOGGED_ACTIONS, "events": rows,
         "older": older, "flash": None, "error": error,
     }
     return render(request, "manage_audit.html", context, status=status)

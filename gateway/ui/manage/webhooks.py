@@ -35,6 +35,7 @@ def _shown(hook: Webhook) -> dict[str, Any]:
     return {
         "name": hook.name, "url": redacted_url(hook.url), "actions": hook.actions, "headers": sorted(hook.headers),
         "repository_pattern": hook.repository_pattern, "source": hook.source, "editable": hook.source != "config",
+        "disabled": hook.disabled_reason,
     }
 
 

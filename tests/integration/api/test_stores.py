@@ -18,7 +18,7 @@ async def test_walk_through_every_resource(store_admin: Api) -> None:
     assert (await admin.as_(owner).put(f"/teams/{team}/members/{viewer}", {"role": "viewer"})).status == 201
     assert (await admin.as_(owner).put(f"/teams/{team}/members/{viewer}", {"role": "contributor"})).status == 200
     members, _ = await admin.as_(viewer).collect(f"/teams/{team}/members", 1)
-    assert members == sorted([{"user": owner, "role": "owner"}, {"user": viewer, "role": "contributor"}], key=lambda m: m["user"])
+    assert members == sorted([{"user": owner, "role": "owner", "managed_by": None}, {"user": viewer, "role": "contributor", "managed_by": None}], key=lambda m: m["user"])
     assert (await admin.as_(owner).post("/teams", {"name": team})).status == 409
 
     spaces = sorted(team_space("ns") for _ in range(3))

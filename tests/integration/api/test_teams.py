@@ -12,7 +12,7 @@ async def test_founder_owns_the_team_and_sees_it(admin: Api) -> None:
     assert set(team) == {"name", "created_at"} and team["name"] == name
     assert await admin.as_(founder).ok("GET", f"/teams/{name}") == team
     members = await admin.as_(founder).ok("GET", f"/teams/{name}/members")
-    assert members == {"items": [{"user": founder, "role": "owner"}], "next": None}
+    assert members == {"items": [{"user": founder, "role": "owner", "managed_by": None}], "next": None}
 
 
 async def test_duplicate_team_is_409(admin: Api) -> None:
@@ -40,7 +40,7 @@ async def test_owner_adds_changes_and_removes_members(admin: Api) -> None:
     team = await admin.new_team(owner)
     as_owner = admin.as_(owner)
     added = await as_owner.put(f"/teams/{team}/members/{member}", {"role": "viewer"})
-    assert added.status == 201 and added.body == {"user": member, "role": "viewer"}
+    assert added.status == 201 and added.body == {"user": member, "role": "viewer", "managed_by": None}
     changed = await as_owner.put(f"/teams/{team}/members/{member}", {"role": "contributor"})
     assert changed.status == 200 and changed.body["role"] == "contributor"
     # a member reads the team but may not manage it

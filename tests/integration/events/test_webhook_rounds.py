@@ -69,3 +69,21 @@ async def test_a_round_that_caught_up_leaves_events_settling_meanwhile_to_the_ne
     assert all(size == BATCH for size in sizes[:-1]) and 0 < sizes[-1] <= BATCH
     ids = receiver.delivered_ids()
     assert len(ids) == len(set(ids)) == SETTLING
+
+
+async def test_a_disabled_webhook_is_sent_nothing_until_an_admin_changes_it(store: Store, receiver: Receiver) -> None:
+    first = int(time.time() * 1000) - SETTLE_MS - 1000
+    await store.add_events([pull(first + i) for i in range(3)])
+    hook = Webhook("imported", receiver.url, "secret", {}, (), "", "import", 0, disabled_reason="Portus sent it GET requests")
+    await store.add_webhook(hook, int(time.time()))
+    async with aiohttp.ClientSession() as session:
+        dispatcher = WebhookDispatcher(store, session, RetryPolicy(3, 0.1, 1.0, 5.0), "test", allow_private_targets=True)
+        stored = await store.get_webhook(hook.name)
+        assert stored is not None and stored.disabled_reason == "Portus sent it GET requests"
+        await dispatcher.serve(stored)
+        assert receiver.deliveries == []
+        assert await store.update_webhook(stored)  # what an admin's change through the API or the UI does
+        enabled = await store.get_webhook(hook.name)
+        assert enabled is not None and enabled.disabled_reason is None
+        await dispatcher.serve(enabled)
+    assert len(receiver.delivered_ids()) == 3

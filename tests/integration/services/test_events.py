@@ -100,7 +100,7 @@ async def test_filters_and_pages_go_newest_first(log: Services) -> None:
 @pytest.mark.parametrize(
     ("query", "problem"),
     [
-        (EventQuery(action="tag"), "action must be one of push, pull, mount, delete"),
+        (EventQuery(action="tag"), "action must be one of push, pull, mount, delete, portus"),
         (EventQuery(repository="Bad Name"), "not a valid repository name"),
         (EventQuery(actor="no spaces please"), "not a valid user name"),
     ],

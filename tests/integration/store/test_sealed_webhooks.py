@@ -3,6 +3,8 @@ rows from a version before sealing still read and are sealed by `reseal_webhooks
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from gateway.auth.sealing import Sealer, Unsealable, new_key
@@ -89,7 +91,12 @@ async def test_webhooks_stored_before_migration_8_survive_it(database_url: str, 
     try:
         monkeypatch.setattr(base, "MIGRATIONS", before)
         await opened.migrate()
-        await opened.add_webhook(_hook("kept"), 1)
+        # A row as a gateway of that time wrote it, in plain text (add_webhook writes today's columns).
+        await opened.execute(
+            "INSERT INTO webhooks (name, url, secret, headers, actions, repository_pattern, source, cursor_seq,"
+            " leased_by, lease_until, created_at) VALUES ('kept', :url, :secret, :headers, 'push', '', 'api', 0, NULL, 0, 1)",
+            {"url": URL, "secret": SECRET, "headers": json.dumps({"Authorization": HEADER_VALUE})},
+        )
         monkeypatch.undo()
         assert (await opened.migrate())[0] == 8
         opened.use_sealer(Sealer([new_key()]))
