@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from yarl import URL
 
 from gateway import cli_maintenance as maintenance
-from gateway import cli_tags
+from gateway import cli_quotas, cli_tags
 from gateway import cli_tombstones as tombstones
 from gateway.auth.credentials import PasswordHasher
 from gateway.auth.keyfiles import KeyFileError, load_or_create_signing_key, load_verification_key, write_key_pair
@@ -34,7 +34,7 @@ from gateway.config import ConfigError, Settings, describe, load_settings, uses_
 from gateway.envfile import CONFIG_VARIABLE, env_file_text, read_env_file
 from gateway.ops.logs import configure_logging
 from gateway.private_files import private_dir
-from gateway.services import namespaces, teams, users
+from gateway.services import namespaces, quotas, teams, users
 from gateway.services import tokens as app_tokens
 from gateway.services.context import Services
 from gateway.services.errors import ServiceError
@@ -113,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     ns_add.add_argument("name")
     ns_add.add_argument("--team", required=True)
     ns_add.add_argument("--visibility", choices=VISIBILITIES, default="private")
-    ns_update = namespaces.add_parser("update", help="change a namespace's visibility, team or immutable tags")
+    ns_update = namespaces.add_parser("update", help="change a namespace's visibility, team, immutable tags or quota")
     ns_update.add_argument("name")
     ns_update.add_argument("--visibility", choices=VISIBILITIES)
     ns_update.add_argument("--team")
@@ -121,6 +121,7 @@ def _parser() -> argparse.ArgumentParser:
         "--immutable-tags", metavar="PATTERNS",
         help="comma-separated patterns of tags that may not move or go, like 'v*,release-*'; '' lifts them",
     )
+    cli_quotas.add_commands(namespaces, ns_update)
     namespaces.add_parser("list", help="list namespaces")
     namespaces.add_parser(
         "delete", help="delete a namespace; one still holding repositories stays reserved"
@@ -336,9 +337,14 @@ def _namespace_command(settings: Settings, args: argparse.Namespace) -> None:
     async def work(store: Store) -> None:
         services = _services(settings, store)
         if args.action == "list":
-            for ns in await _every(lambda after, limit: namespaces.list_namespaces(services, OPERATOR, after, limit)):
-                immutable = f" immutable_tags={','.join(ns.immutable_tags)}" if ns.immutable_tags else ""
-                print(f"{ns.name} team={ns.team or '-'} visibility={ns.visibility}{immutable}")
+            listed = await _every(lambda after, limit: namespaces.list_namespaces(services, OPERATOR, after, limit))
+            usage = await quotas.quotas_of(services, [ns.name for ns in listed])
+            for ns in listed:
+                print(cli_quotas.line(ns, usage[ns.name]))
+        elif args.action == "show":
+            await cli_quotas.show(services, args.name)
+        elif args.action == "recount":
+            await cli_quotas.recount(services, settings, args.name)
         elif args.action == "tombstones":
             await tombstones.list_tombstones(services)
         elif args.action == "delete":
@@ -350,10 +356,14 @@ def _namespace_command(settings: Settings, args: argparse.Namespace) -> None:
             await namespaces.create_namespace(services, OPERATOR, args.name, args.team, args.visibility)
             print(f"namespace {args.name} created (team {args.team}, {args.visibility})")
         else:
-            await namespaces.update_namespace(
-                services, OPERATOR, args.name, visibility=args.visibility, team=args.team, immutable_tags=args.immutable_tags,
-            )
-            print(f"namespace {args.name} updated")
+            if args.quota is not None:
+                await cli_quotas.set_quota(services, args.name, args.quota)
+            if args.quota is None or args.visibility is not None or args.team is not None or args.immutable_tags is not None:
+                await namespaces.update_namespace(
+                    services, OPERATOR, args.name, visibility=args.visibility, team=args.team,
+                    immutable_tags=args.immutable_tags,
+                )
+                print(f"namespace {args.name} updated")
 
     asyncio.run(_with_store(settings, work))
 

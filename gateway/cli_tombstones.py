@@ -57,7 +57,9 @@ async def release(services: Services, name: str) -> None:
     print(f"namespace {name} released: its {left} repositories remain, and whoever takes the name {name} next gets them")
 
 
-def _upstream(settings: Settings, session: aiohttp.ClientSession) -> Upstream:
+def upstream_of(settings: Settings, session: aiohttp.ClientSession) -> Upstream:
+    """The registry as the command line reaches it: its socket or URL, with a token of the
+    gateway's own where the registry verifies tokens."""
     issuer: TokenIssuer | None = None
     if settings.upstream_forward_token:
         if not settings.service:
@@ -84,7 +86,7 @@ async def registry(settings: Settings) -> AsyncIterator[Upstream]:
         aiohttp.UnixConnector(str(settings.upstream_socket)) if settings.upstream_socket is not None else aiohttp.TCPConnector()
     )
     async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as session:
-        yield _upstream(settings, session)
+        yield upstream_of(settings, session)
 
 
 def cli_recorder() -> PurgeRecorder:

@@ -20,6 +20,7 @@ from gateway.auth.app_tokens import PASSWORD_MAX, PASSWORD_MIN
 from gateway.auth.policy import ROLES, VISIBILITIES
 from gateway.events.model import ACTIONS as EVENT_ACTIONS
 from gateway.events.model import LOGGED_ACTIONS
+from gateway.services.quotas import MAX_QUOTA
 from gateway.services.tokens import ACTIONS, DEFAULT_ACTIONS
 
 API_PREFIX = "/api/v1"
@@ -47,6 +48,13 @@ OPTIONAL_TIME = {**TIME, "nullable": True}
 VISIBILITY = {"type": "string", "enum": list(VISIBILITIES)}
 ROLE = {"type": "string", "enum": list(ROLES)}
 ACTION_LIST = {"type": "array", "items": {"type": "string", "enum": list(ACTIONS)}, "minItems": 1, "maxItems": MAX_LIST}
+QUOTA = {
+    "oneOf": [
+        {"type": "string", "maxLength": 64, "example": "10GiB"},
+        {"type": "integer", "minimum": 0, "maximum": MAX_QUOTA},
+    ],
+    "description": "admins only: a size (10GiB, 500MB, 1.5TiB; a number alone is bytes), or none to lift the quota",
+}
 PASSWORD = {
     "type": "string", "minLength": PASSWORD_MIN, "maxLength": PASSWORD_MAX,
     "description": "may not start with 'pgat_' (the application token prefix)",
@@ -122,15 +130,20 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "MemberRole": _object({"role": ROLE}, ("role",)),
     "Namespace": _object(
-        {"name": NAMESPACE_NAME, "team": {**TEAM_NAME, "nullable": True}, "visibility": VISIBILITY, "created_at": TIME,
-         "immutable_tags": IMMUTABLE_TAGS},
-        ("name", "team", "visibility", "created_at", "immutable_tags"), closed=False,
+        {
+            "name": NAMESPACE_NAME, "team": {**TEAM_NAME, "nullable": True}, "visibility": VISIBILITY, "created_at": TIME,
+            "immutable_tags": IMMUTABLE_TAGS,
+            "quota": {"type": "integer", "nullable": True, "description": "bytes its manifests may hold; null: no quota"},
+            "usage": {"type": "integer", "description": "bytes of the distinct blobs its manifests hold"},
+        },
+        ("name", "team", "visibility", "created_at", "immutable_tags", "quota", "usage"), closed=False,
     ),
     "NewNamespace": _object(
         {"name": NAMESPACE_NAME, "team": TEAM_NAME, "visibility": {**VISIBILITY, "default": "private"}}, ("name", "team")
     ),
     "NamespacePatch": {
-        **_object({"visibility": VISIBILITY, "team": TEAM_NAME, "immutable_tags": IMMUTABLE_TAGS}), "minProperties": 1,
+        **_object({"visibility": VISIBILITY, "team": TEAM_NAME, "immutable_tags": IMMUTABLE_TAGS, "quota": QUOTA}),
+        "minProperties": 1,
     },
     "TagDeleted": _object(
         {"repository": REPOSITORY_NAME, "tag": TAG_NAME, "digest": {"type": "string"},

@@ -33,6 +33,7 @@ class Exchange:
     app_token: str
     manifest: bytes | None = None
     request_id: str = ""  # the gateway's own, as its access log and X-Request-Id answer give it
+    blobs: Mapping[str, int] | None = None  # a pushed manifest's blobs, sized before the registry took it
 
 
 @dataclass(frozen=True)

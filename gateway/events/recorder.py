@@ -9,10 +9,13 @@ import asyncio
 import logging
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
+from gateway import safe_json
+from gateway.auth.policy import namespace_of
 from gateway.background import running
 from gateway.events.capture import Exchange, event_for, manifest_facts
+from gateway.events.manifest_blobs import references, sized
 from gateway.events.model import Event, event_json
 from gateway.store import ManifestRow, NewEvent, Store, StoreError
 
@@ -49,31 +52,46 @@ class EventRecorder:
             else:
                 log.warning("pull event dropped: batch queue full")
             return
-        await self.write(event, exchange.manifest)
+        await self.write(event, exchange.manifest, exchange.blobs)
 
-    async def write(self, event: Event, manifest: bytes | None = None) -> bool:
+    async def write(self, event: Event, manifest: bytes | None = None, blobs: Mapping[str, int] | None = None) -> bool:
         """Store one event and apply it to the index; False when it was already recorded."""
         added = await self._store.add_event(to_row(event))
         if added:
-            await self._index(event, manifest)
+            await self._index(event, manifest, blobs)
         return added
 
-    async def _index(self, event: Event, manifest: bytes | None) -> None:
+    async def _index(self, event: Event, manifest: bytes | None, blobs: Mapping[str, int] | None) -> None:
         target = event.target
         at = int(event.timestamp)
         if event.action == "push" and target.digest:
+            held = await self._blobs_of(target.repository, manifest, blobs)
             facts = manifest_facts(manifest or b"", target.media_type)
             row = ManifestRow(
                 target.repository, target.digest, facts.media_type, target.size, facts.artifact_type,
                 facts.subject, facts.annotations, at, facts.image.size, facts.image.platforms,
             )
-            await self._store.index_push(row, target.tag)
+            async with self._store.transaction():  # its blobs count from when its row exists
+                if held:
+                    await self._store.add_manifest_blobs(namespace_of(target.repository), target.repository, target.digest, held)
+                await self._store.index_push(row, target.tag)
         elif event.action == "delete" and target.digest.startswith("sha") and "/manifests/" in target.url:
             await self._store.index_delete_manifest(target.repository, target.digest)
         elif event.action == "delete" and target.tag:
             await self._store.index_delete_tag(target.repository, target.tag)
         elif event.action == "pull":
             await self._store.index_pulls([(target.repository, at)])
+
+    async def _blobs_of(self, repository: str, manifest: bytes | None, blobs: Mapping[str, int] | None) -> Mapping[str, int]:
+        """The blobs a pushed manifest holds, for its namespace's usage: as sized at its PUT, or
+        (no quota check ran) with the sizes the manifest declares."""
+        if blobs is not None:
+            return blobs
+        try:
+            document = safe_json.loads(manifest or b"")
+        except ValueError:
+            document = None
+        return (await sized(self._store, namespace_of(repository), repository, references(document), None)).sizes
 
     async def flush(self) -> int:
         """Write the queued pull events (a few statements, not one per event); returns how many

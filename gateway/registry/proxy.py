@@ -39,6 +39,7 @@ from gateway.registry.errors import error_response
 from gateway.registry.gathered_reads import gathered
 from gateway.registry.go_form import NEUTRAL_CONTENT_TYPE, without_form_body
 from gateway.registry.manifest_writes import delete_tag_answer, read_held, settle_write, write_refusal
+from gateway.registry.quota_gate import admit_manifest, admit_upload
 from gateway.registry.recording import record_answer, record_exchange
 from gateway.registry.referrers import referrers
 from gateway.registry.relayed_body import RelayedBody
@@ -195,6 +196,7 @@ async def forward(request: web.Request, route: Route, access: Access, *, again: 
     session = request.app[keys.UPSTREAM]
     settings = request.app[keys.SETTINGS]
     manifest: bytes | None = None
+    blobs: Mapping[str, int] | None = None
     streamed = request.method in _BODY_METHODS and request.body_exists
     if route.kind == "manifest" and request.method == "PUT":
         try:
@@ -214,6 +216,13 @@ async def forward(request: web.Request, route: Route, access: Access, *, again: 
         refusal = await write_refusal(request, route, access, manifest)
         if refusal is not None:
             return refusal
+    if manifest is not None:  # after the tag checks: a quota's sizes may cost a HEAD per new blob
+        admitted = await admit_manifest(request, route, access, manifest)
+        if isinstance(admitted, web.Response):
+            return admitted
+        blobs = admitted.sizes
+    elif (upload_refused := await admit_upload(request, route, access)) is not None:
+        return upload_refused
     if storage_wanted(request.method, route, request.headers, settings.upstream_storage_dir):
         local = await _from_storage(request, route, access)
         if local is not None:
@@ -261,7 +270,7 @@ async def forward(request: web.Request, route: Route, access: Access, *, again: 
             return kept
         if route.kind == "manifest":
             await settle_write(request, route, access, upstream.status, manifest)
-        refusal = await record_exchange(request, route, access, upstream, manifest)
+        refusal = await record_exchange(request, route, access, upstream, manifest, blobs)
         if refusal is not None:
             return refusal
         if route.kind == "upload":

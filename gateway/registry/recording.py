@@ -27,14 +27,17 @@ def _request_id(request: web.Request) -> str:
 
 
 async def record_exchange(
-    request: web.Request, route: Route, access: Access, upstream: aiohttp.ClientResponse, manifest: bytes | None
+    request: web.Request, route: Route, access: Access, upstream: aiohttp.ClientResponse, manifest: bytes | None,
+    blobs: Mapping[str, int] | None = None,
 ) -> web.Response | None:
-    """Record the exchange; an error response when a durable event could not be written."""
-    return await record_answer(request, route, access, upstream.status, upstream.headers, manifest)
+    """Record the exchange; an error response when a durable event could not be written.
+    `blobs`: a pushed manifest's blobs with their sizes (gateway/registry/quota_gate.py)."""
+    return await record_answer(request, route, access, upstream.status, upstream.headers, manifest, blobs)
 
 
 async def record_answer(
-    request: web.Request, route: Route, access: Access, status: int, headers: Mapping[str, str], manifest: bytes | None
+    request: web.Request, route: Route, access: Access, status: int, headers: Mapping[str, str], manifest: bytes | None,
+    blobs: Mapping[str, int] | None = None,
 ) -> web.Response | None:
     """Record an answer with this status and these headers, whether the registry gave it or the
     gateway did from memory; an error response when a durable event could not be written."""
@@ -44,7 +47,7 @@ async def record_answer(
         route=route, method=request.method, query=registry_query(request, access), status=status,
         request_headers=request.headers, response_headers=headers, remote=request.remote or "",
         origin=public_origin(request, request.app[keys.SETTINGS]), subject=access.subject,
-        app_token=access.app_token_name or "", manifest=manifest, request_id=_request_id(request),
+        app_token=access.app_token_name or "", manifest=manifest, request_id=_request_id(request), blobs=blobs,
     )
     try:
         await request.app[keys.EVENTS].observe(exchange)

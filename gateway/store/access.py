@@ -249,6 +249,8 @@ class AccessQueries(TombstoneQueries):
             kind = "team" if row.team is not None else "none"
             reserved = None if personal else await self.reserve_if_occupied(name, kind, row.team, deleted_by)
             deleted = await self.execute("DELETE FROM namespaces WHERE name = :name", {"name": name}) > 0
+            if deleted and not personal:  # a personal namespace's quota is its admin's, not its settings
+                await self.execute("DELETE FROM namespace_quotas WHERE namespace = :name", {"name": name})
             if deleted and not personal and reserved is None:
                 reserved = await self.reserve_if_occupied(name, kind, row.team, deleted_by)
             return Deletion(deleted, reserved)

@@ -17,6 +17,7 @@ from gateway.store.identities import IdentityQueries
 from gateway.store.imports import ImportQueries
 from gateway.store.index import IndexQueries
 from gateway.store.maintenance import MaintenanceQueries
+from gateway.store.quotas import QuotaQueries
 from gateway.store.records import StoreUnavailable
 from gateway.store.schema import MIGRATIONS, sql_for
 from gateway.store.sessions import SessionQueries
@@ -29,7 +30,7 @@ from gateway.store.webhooks import WebhookQueries
 
 class Store(
     UserQueries, AccessQueries, EventQueries, IndexQueries, WebhookQueries, UploadQueries, SessionQueries, ImportQueries,
-    IdentityQueries, TagDeletionQueries, MaintenanceQueries,
+    IdentityQueries, TagDeletionQueries, MaintenanceQueries, QuotaQueries,
 ):
     """One object owns the connections; everything else asks it, never a driver."""
 

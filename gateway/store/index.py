@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from gateway.store.quotas import LIVE_OFF, LIVE_ON, REPOSITORY_OFF
 from gateway.store.records import ManifestRow, RepositoryRow, TagRow
 from gateway.store.sql import Row, SQLBase, like_literal
 
@@ -69,6 +70,7 @@ class IndexQueries(SQLBase):
                 await self.execute(
                     self.upsert("tags", ("repository", "tag"), _TAG_COLUMNS, _TAG_COLUMNS), params
                 )
+            await self.execute(LIVE_ON, params)  # its blobs count for its namespace's quota
 
     async def index_pulls(self, pulls: Iterable[tuple[str, int]]) -> None:
         for repository, at in pulls:
@@ -81,6 +83,7 @@ class IndexQueries(SQLBase):
             params = {"repository": repository, "digest": digest}
             await self.execute("DELETE FROM tags WHERE repository = :repository AND digest = :digest", params)
             await self.execute("DELETE FROM manifests WHERE repository = :repository AND digest = :digest", params)
+            await self.execute(LIVE_OFF, params)
 
     async def index_delete_tag(self, repository: str, tag: str) -> None:
         await self.execute(
@@ -107,6 +110,7 @@ class IndexQueries(SQLBase):
             params = {"repository": repository}
             await self.execute("DELETE FROM tags WHERE repository = :repository", params)
             await self.execute("DELETE FROM manifests WHERE repository = :repository", params)
+            await self.execute(REPOSITORY_OFF, params)
             await self.execute("DELETE FROM uploads WHERE repository = :repository", params)
             await self.execute("DELETE FROM repositories WHERE name = :repository", params)
 

@@ -387,6 +387,36 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
         ),
     ),
     (
+        18,
+        (
+            # Namespace quotas (gateway/services/quotas.py). The blobs each pushed manifest holds
+            # in storage, with their size as the registry reported it: an image manifest's config
+            # and layers, an index's children's blobs. A digest names fixed content, so a
+            # manifest's rows never change; `live` says whether they count: set with the
+            # manifest's row (`index_push`), cleared when it goes (`index_delete_manifest`,
+            # `forget_repository`), so a usage is read from the index alone. Manifests indexed
+            # before this migration have none until `portus-gateway namespace recount`.
+            """CREATE TABLE manifest_blobs (
+                repository VARCHAR(255) NOT NULL,
+                manifest VARCHAR(200) NOT NULL,
+                namespace VARCHAR(255) NOT NULL,
+                blob_digest VARCHAR(200) NOT NULL,
+                size BIGINT NOT NULL,
+                live INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (repository, manifest, blob_digest)
+            )""",
+            "CREATE INDEX manifest_blobs_by_namespace ON manifest_blobs (namespace, live, blob_digest, size)",
+            # A namespace's quota in bytes; no row: no quota. Kept apart from `namespaces`, since a
+            # personal namespace has a quota before it has a row, and keeps it when its user
+            # deletes their settings.
+            """CREATE TABLE namespace_quotas (
+                namespace VARCHAR(255) NOT NULL PRIMARY KEY,
+                quota BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )""",
+        ),
+    ),
+    (
         19,
         (
             # One row per kind of maintenance run (`gc`, `retention`), seen by every instance: who

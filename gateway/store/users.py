@@ -79,6 +79,11 @@ class UserQueries(TombstoneQueries):
             )
             # A later user of the same name starts with a private namespace of no settings.
             await self.execute("DELETE FROM namespaces WHERE name = :name AND team IS NULL", {"name": name})
+            await self.execute(
+                "DELETE FROM namespace_quotas WHERE namespace = :name"
+                " AND NOT EXISTS (SELECT 1 FROM namespaces WHERE name = :name)",
+                {"name": name},
+            )
             if reserved is None:
                 reserved = await self.reserve_if_occupied(name, "user", name, deleted_by)
             return Deletion(True, reserved, token_ids)

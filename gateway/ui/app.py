@@ -13,7 +13,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from gateway.ui import auth, browse, browse_delete, browse_tags, first_run, home, oidc
+from gateway.ui import auth, browse, browse_delete, browse_tags, first_run, home, oidc, quotas
 from gateway.ui.errors import ui_errors
 from gateway.ui.manage.routes import add_manage_pages
 from gateway.ui.middleware import ui_forms, ui_session
@@ -45,6 +45,7 @@ def create_ui_app() -> web.Application:
     ui.router.add_get("/namespaces", browse.namespaces_page)
     ui.router.add_get("/namespaces/{namespace}", browse.namespace_page)
     ui.router.add_post("/namespaces/{namespace}/retention", browse.set_retention_policy)
+    ui.router.add_post("/namespaces/{namespace}/quota", quotas.change)
     ui.router.add_get("/repositories/{name:.+}", browse.repository_page)
     ui.router.add_get("/search", browse.search_page)
     ui.router.add_get("/manifests/delete", browse_delete.confirm_page)

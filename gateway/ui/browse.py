@@ -31,6 +31,7 @@ from gateway.ui.context import services
 from gateway.ui.manage.common import done, flash
 from gateway.ui.manage.namespace_settings import settings_path
 from gateway.ui.pages import render, require_signed_in, signed_in
+from gateway.ui.quotas import quota_context
 from gateway.ui.retention import PolicyForm, namespace_path, retention_section
 
 
@@ -83,6 +84,7 @@ async def namespace_page(
         "next": next_link(request, "after", following), "flash": flash(request),
         "may_change": not identity.anonymous and await may_change_namespace(services(request), Actor.of(identity), name),
         **await retention_section(request, identity, name, form=form, error=error),
+        **await quota_context(request, Actor.of(identity), name),
     }
     return render(request, "browse_namespace.html", context, status=status)
 

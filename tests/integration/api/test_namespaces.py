@@ -13,7 +13,8 @@ async def test_team_owner_creates_reads_updates_and_deletes_a_namespace(admin: A
     name = team_space("ns")
     created = await as_owner.ok("POST", "/namespaces", {"name": name, "team": team, "visibility": "protected"}, 201)
     assert created["name"] == name and created["team"] == team and created["visibility"] == "protected"
-    assert set(created) == {"name", "team", "visibility", "created_at", "immutable_tags"} and created["immutable_tags"] == []
+    assert set(created) == {"name", "team", "visibility", "created_at", "immutable_tags", "quota", "usage"}
+    assert created["immutable_tags"] == []
     assert await as_owner.ok("GET", f"/namespaces/{name}") == created
     updated = await as_owner.ok("PATCH", f"/namespaces/{name}", {"visibility": "public"})
     assert updated["visibility"] == "public" and updated["team"] == team

@@ -30,7 +30,7 @@ def test_moving_a_personal_namespace_into_a_team_fails_and_leaves_it_personal(tm
     assert offline.cli("namespace", "update", "alice", "--visibility", "public").stdout == "namespace alice updated\n"
     line = _one_line_failure(offline.cli("namespace", "update", "alice", "--team", "ops", check=False), 1)
     assert line == "portus-gateway: 'alice' is the personal namespace of user 'alice'; it cannot belong to a team"
-    assert offline.cli("namespace", "list").stdout == "alice team=- visibility=public\n", "alice's namespace moved"
+    assert offline.cli("namespace", "list").stdout == "alice team=- visibility=public usage=0 quota=none\n", "alice's namespace moved"
 
 
 def test_team_add_list_and_members(tmp_path: Path) -> None:
@@ -52,8 +52,15 @@ def test_namespace_add_update_list(tmp_path: Path) -> None:
     assert offline.cli("namespace", "add", "ops-space", "--team", "ops").stdout == "namespace ops-space created (team ops, private)\n"
     assert offline.cli("namespace", "update", "ops-space", "--visibility", "public").stdout == "namespace ops-space updated\n"
     listed = offline.cli("namespace", "list").stdout
-    assert listed == "a__b team=ops visibility=protected\nops-space team=ops visibility=public\n"
+    assert listed == "a__b team=ops visibility=protected usage=0 quota=none\nops-space team=ops visibility=public usage=0 quota=none\n"
     assert offline.cli("namespace", "delete", "a__b").stdout == "namespace a__b deleted\n"
+    quota = offline.cli("namespace", "update", "ops-space", "--quota", "1.5GiB", "--visibility", "private").stdout
+    assert quota == "namespace ops-space quota set: 0 B of 1.5 GiB\nnamespace ops-space updated\n"
+    shown = offline.cli("namespace", "show", "ops-space").stdout
+    assert shown == f"ops-space team=ops visibility=private usage=0 quota={3 * 2**29}\nstorage: 0 B of 1.5 GiB\n"
+    assert offline.cli("namespace", "update", "ops-space", "--quota", "none").stdout == "namespace ops-space quota lifted: 0 B (no quota)\n"
+    bad = _one_line_failure(offline.cli("namespace", "update", "ops-space", "--quota", "10 gallons", check=False), 1)
+    assert bad == "portus-gateway: '10 gallons' is not a size: write it like 10GiB, 500MB or 1048576 (bytes), or none for no quota"
 
 
 @pytest.mark.parametrize(
