@@ -172,7 +172,7 @@ async def _decide(
 
 async def get_token(request: web.Request) -> web.Response:
     """Docker token protocol: Basic (or anonymous) credentials, repeated `scope` parameters. The
-    same request again within the second its token was signed in gets the same answer, while the
+    same request again within a few seconds of its token's signing gets the same answer, while the
     store is unchanged (see grant_cache.py); offline requests always get a token of their own."""
     try:
         service = _check_service(request, request.query.get("service"))
@@ -182,17 +182,18 @@ async def get_token(request: web.Request) -> web.Response:
         key = cache.key(request.headers.get("Authorization", ""), service, scopes)
         version = None if offline else request.app[keys.STORE].data_version()
         identity, granted, version = await _decide(request, key, version, scopes)
-        second = int(time.time())
-        answer = cache.answer(key, version, second)
+        now = time.time()
+        answer = cache.answer(key, version, now)
         if answer is not None:
             _observe_issue(request, identity)
             return _answer(answer)
+        second = int(now)
         body = _signed_body(request, identity, service, granted, now=second)
         if offline and not identity.anonymous and identity.limits is None:
             body["refresh_token"] = await _new_refresh_token(request, identity, service, request.query.get("client_id", ""))
         answer = json.dumps(body).encode()
         if identity.limits is None:
-            cache.keep_answer(key, version, second, answer)
+            cache.keep_answer(key, version, second, answer, now)
     except TokenRequestError as exc:
         observe.token_denied(request, exc.error)
         return _error_response(exc)

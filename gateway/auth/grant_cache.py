@@ -11,17 +11,22 @@ of the change row: gateway/store/versioning.py; while it cannot be read, nothing
 Only password logins and anonymous requests are kept (application tokens expire on their own
 clock), and only successes.
 
-The answer itself (the signed token and its JSON) is kept too, for the rest of the second it was
-stamped in: tokens carry whole seconds, so within that second the same request, decided the
-same way, would get a token that differs only in its `jti`. Asked again, that second, on that
-data version, it gets the very same token, and the endpoint signs once per second per request
-instead of once per request (a CI fleet logging in with one robot account).
+The answer itself (the signed token and its JSON) is kept too, for a few seconds after the
+second it was stamped in (`ANSWER_SECONDS`, each answer for a random part of it between half and
+all): asked again on the same data version, the same request gets the very same token, and the
+endpoint signs once every few seconds per request instead of once per request (a CI fleet logging
+in with one robot account). The token carries its `issued_at` and `expires_in`, so a client given
+it a second or three later still knows when it ends (tokens live for minutes). The random hold
+spreads the signing: kept only for the second they were signed in, the answers of 200 users
+polling at once all expired together, and the burst of re-signing at each new second was the p99
+of the token endpoint.
 
 Anyone may fill it (anonymous requests for many public scopes are cheap to send), so it is
 bounded by an estimate of its bytes, not only by a count: decisions expire after
 `CACHE_SECONDS` (they hold no token, only who and what; a token is signed when served) and
-the least recently stored go first when `MAX_BYTES` is reached; answers live only for the
-second they were signed in, within `ANSWER_BYTES`. A decision or answer above
+the least recently stored go first when `MAX_BYTES` is reached; answers live a few seconds,
+within `ANSWER_BYTES` (a full table makes room by dropping expired answers, at most once a
+second, else keeps no more). A decision or answer above
 `MAX_ENTRY_BYTES` (hundreds of scopes) is not kept at all: such a request pays full price each
 time. Every check on the way in and out is O(1) but the size estimate of a decision about to
 be stored, which is linear in its scopes like the grant that made it.
@@ -30,6 +35,7 @@ be stored, which is linear in its scopes like the grant that made it.
 from __future__ import annotations
 
 import hashlib
+import random
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -40,10 +46,11 @@ from gateway.auth.scopes import Scope
 
 CACHE_SECONDS = 60.0
 MAX_BYTES = 16 * 1024 * 1024  # all decisions together, estimated
-ANSWER_BYTES = 8 * 1024 * 1024  # all answers of one second
+ANSWER_BYTES = 8 * 1024 * 1024  # all answers kept, estimated
+ANSWER_SECONDS = 4.0  # the longest an answer is given again after its second began
 MAX_ENTRY_BYTES = 64 * 1024  # one decision or answer; larger ones are not kept
 _LIMIT = 10_000
-_ANSWERS_LIMIT = 1_000  # distinct requests answered within one second
+_ANSWERS_LIMIT = 4_000  # distinct requests with an answer kept
 # Measured with tracemalloc on CPython 3.11: a parsed and granted scope costs ~400 bytes besides
 # its name; the key, the Decision, its tuple and the table's own slot about as much again.
 _DECISION_OVERHEAD = 400
@@ -60,6 +67,13 @@ class Decision:
     size: int
 
 
+@dataclass(frozen=True)
+class Answer:
+    body: bytes
+    until: float  # wall-clock time after which it is signed anew
+    size: int
+
+
 def decision_size(identity: Identity, granted: tuple[Scope, ...]) -> int:
     """Estimated bytes a decision keeps alive in the cache."""
     return _DECISION_OVERHEAD + len(identity.name) + sum(_SCOPE_OVERHEAD + len(s.name) for s in granted)
@@ -69,6 +83,7 @@ class GrantCache:
     def __init__(
         self, ttl: float = CACHE_SECONDS, limit: int = _LIMIT, *,
         max_bytes: int = MAX_BYTES, answer_bytes: int = ANSWER_BYTES, max_entry_bytes: int = MAX_ENTRY_BYTES,
+        answer_seconds: float = ANSWER_SECONDS, rng: random.Random | None = None,
     ) -> None:
         self._ttl = ttl
         self._limit = limit
@@ -77,13 +92,16 @@ class GrantCache:
         self._max_entry = max_entry_bytes
         self._entries: OrderedDict[bytes, Decision] = OrderedDict()  # oldest stored (so first to expire) first
         self._bytes = 0
-        self._answers: dict[bytes, bytes] = {}
+        self._answer_seconds = answer_seconds
+        self._rng = rng or random.Random()
+        self._answers: dict[bytes, Answer] = {}
         self._answer_bytes = 0
-        self._answers_of: tuple[int, object] | None = None  # (second, data version) they were made in
+        self._answers_version: object | None = None  # the data version every kept answer was made on
+        self._swept_at = 0  # the second expired answers were last dropped in
 
     @property
     def size(self) -> int:
-        """Estimated bytes held: decisions and this second's answers."""
+        """Estimated bytes held: decisions and kept answers."""
         return self._bytes + self._answer_bytes
 
     def __len__(self) -> int:
@@ -127,22 +145,46 @@ class GrantCache:
         if old is not None:
             self._bytes -= old.size
 
-    def answer(self, key: bytes, version: object | None, second: int) -> bytes | None:
-        """The answer given to the same request in this second on this data version, if any."""
-        if version is None or self._answers_of != (second, version):
+    def answer(self, key: bytes, version: object | None, now: float) -> bytes | None:
+        """The answer given to the same request within its hold, on this data version, if any."""
+        if version is None or version != self._answers_version:
             return None
-        return self._answers.get(key)
+        kept = self._answers.get(key)
+        if kept is None or kept.until <= now:
+            return None
+        return kept.body
 
-    def keep_answer(self, key: bytes, version: object | None, second: int, answer: bytes) -> None:
+    def keep_answer(self, key: bytes, version: object | None, second: int, answer: bytes, now: float | None = None) -> None:
+        """Keep the answer signed in `second` until a random moment between half and all of
+        `answer_seconds` after that second began."""
         if version is None:
             return
-        if self._answers_of != (second, version):
+        if version != self._answers_version:
             self._answers = {}
             self._answer_bytes = 0
-            self._answers_of = (second, version)
+            self._answers_version = version
         size = _ANSWER_OVERHEAD + len(answer)
-        if size > self._max_entry or key in self._answers:
+        moment = time.time() if now is None else now
+        kept = self._answers.get(key)
+        if size > self._max_entry or (kept is not None and kept.until > moment):
             return
+        if kept is not None:
+            self._drop(key)
+        if not self._room_for(size, moment):
+            return
+        hold = self._answer_seconds * (0.5 + 0.5 * self._rng.random())
+        self._answers[key] = Answer(answer, second + hold, size)
+        self._answer_bytes += size
+
+    def _room_for(self, size: int, now: float) -> bool:
         if len(self._answers) < _ANSWERS_LIMIT and self._answer_bytes + size <= self._answer_budget:
-            self._answers[key] = answer
-            self._answer_bytes += size
+            return True
+        if int(now) == self._swept_at:
+            return False
+        self._swept_at = int(now)
+        for key in [key for key, kept in self._answers.items() if kept.until <= now]:
+            self._drop(key)
+        return len(self._answers) < _ANSWERS_LIMIT and self._answer_bytes + size <= self._answer_budget
+
+    def _drop(self, key: bytes) -> None:
+        self._answer_bytes -= self._answers.pop(key).size

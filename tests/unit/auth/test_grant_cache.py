@@ -1,8 +1,9 @@
-"""The grant cache: answers kept for the second and data version they were made in, no longer;
-decisions and answers bounded by their bytes, decisions expiring."""
+"""The grant cache: answers kept for a few spread-out seconds on the data version they were made on,
+no longer; decisions and answers bounded by their bytes, decisions expiring."""
 
 from __future__ import annotations
 
+import random
 import tracemalloc
 
 from gateway.auth.grant_cache import ANSWER_BYTES, MAX_BYTES, MAX_ENTRY_BYTES, GrantCache, decision_size
@@ -12,41 +13,63 @@ from gateway.auth.scopes import Scope
 KEY = GrantCache.key("Basic YWxpY2U6cHc=", "registry.test", ["repository:alice/app:pull"])
 
 
-def test_an_answer_is_given_again_in_the_same_second_on_the_same_version() -> None:
-    cache = GrantCache()
-    cache.keep_answer(KEY, b"v1", 1000, b'{"token":"t"}')
-    assert cache.answer(KEY, b"v1", 1000) == b'{"token":"t"}'
+def test_an_answer_is_given_again_within_its_hold_on_the_same_version() -> None:
+    cache = GrantCache(answer_seconds=4.0)
+    cache.keep_answer(KEY, b"v1", 1000, b'{"token":"t"}', now=1000.3)
+    assert cache.answer(KEY, b"v1", 1000.9) == b'{"token":"t"}'
+    assert cache.answer(KEY, b"v1", 1001.99) == b'{"token":"t"}', "half the hold is the least an answer is kept"
 
 
-def test_an_answer_is_not_given_in_another_second_or_on_another_version() -> None:
-    cache = GrantCache()
-    cache.keep_answer(KEY, b"v1", 1000, b'{"token":"t"}')
-    assert cache.answer(KEY, b"v1", 1001) is None
-    assert cache.answer(KEY, b"v2", 1000) is None
+def test_an_answer_is_not_given_after_its_hold_or_on_another_version() -> None:
+    cache = GrantCache(answer_seconds=4.0)
+    cache.keep_answer(KEY, b"v1", 1000, b'{"token":"t"}', now=1000.3)
+    assert cache.answer(KEY, b"v1", 1004.0) is None, "the whole hold is the most"
+    assert cache.answer(KEY, b"v2", 1000.5) is None
+
+
+def test_holds_are_spread_so_answers_kept_together_are_not_all_signed_again_together() -> None:
+    cache = GrantCache(answer_seconds=4.0, rng=random.Random(7))
+    keys = [GrantCache.key(f"Basic {n}", "registry.test", []) for n in range(200)]
+    for key in keys:
+        cache.keep_answer(key, b"v1", 1000, b"x", now=1000.0)
+    expired_by = {moment: sum(cache.answer(key, b"v1", moment) is None for key in keys) for moment in (1002.5, 1003.0, 1003.5)}
+    assert 0 < expired_by[1002.5] < expired_by[1003.0] < expired_by[1003.5] < len(keys), expired_by
 
 
 def test_a_store_that_cannot_tell_its_version_gets_no_answers_kept() -> None:
     cache = GrantCache()
-    cache.keep_answer(KEY, None, 1000, b'{"token":"t"}')
-    assert cache.answer(KEY, None, 1000) is None
+    cache.keep_answer(KEY, None, 1000, b'{"token":"t"}', now=1000.0)
+    assert cache.answer(KEY, None, 1000.0) is None
 
 
-def test_a_new_second_forgets_the_answers_of_the_last() -> None:
+def test_a_new_version_forgets_the_answers_of_the_last() -> None:
     cache = GrantCache()
-    cache.keep_answer(KEY, b"v1", 1000, b"old")
+    cache.keep_answer(KEY, b"v1", 1000, b"old", now=1000.0)
     other = GrantCache.key("Basic Ym9iOnB3", "registry.test", [])
-    cache.keep_answer(other, b"v1", 1001, b"new")
-    assert cache.answer(other, b"v1", 1001) == b"new"
-    assert cache.answer(KEY, b"v1", 1001) is None
+    cache.keep_answer(other, b"v2", 1000, b"new", now=1000.0)
+    assert cache.answer(other, b"v2", 1000.0) == b"new"
+    assert cache.answer(KEY, b"v2", 1000.0) is None
+    assert cache.size == len(b"new") + 150
 
 
-def test_answers_kept_within_one_second_are_bounded() -> None:
-    cache = GrantCache()
-    for n in range(5000):
-        cache.keep_answer(GrantCache.key(f"Basic {n}", "registry.test", []), b"v1", 1000, b"x")
-    assert cache.answer(GrantCache.key("Basic 0", "registry.test", []), b"v1", 1000) == b"x"
-    assert cache.answer(GrantCache.key("Basic 999", "registry.test", []), b"v1", 1000) == b"x"
-    assert cache.answer(GrantCache.key("Basic 1000", "registry.test", []), b"v1", 1000) is None
+def test_an_expired_answer_is_replaced_by_a_new_one() -> None:
+    cache = GrantCache(answer_seconds=2.0)
+    cache.keep_answer(KEY, b"v1", 1000, b"old", now=1000.0)
+    cache.keep_answer(KEY, b"v1", 1002, b"new", now=1002.0)
+    assert cache.answer(KEY, b"v1", 1002.1) == b"new"
+
+
+def test_answers_kept_are_bounded_and_expired_ones_make_room() -> None:
+    cache = GrantCache(answer_seconds=2.0)
+    keys = [GrantCache.key(f"Basic {n}", "registry.test", []) for n in range(5000)]
+    for key in keys:
+        cache.keep_answer(key, b"v1", 1000, b"x", now=1000.0)
+    assert cache.answer(keys[0], b"v1", 1000.0) == b"x"
+    assert cache.answer(keys[3999], b"v1", 1000.0) == b"x"
+    assert cache.answer(keys[4000], b"v1", 1000.0) is None, "the table was full"
+    cache.keep_answer(keys[4000], b"v1", 1002, b"y", now=1002.0)
+    assert cache.answer(keys[4000], b"v1", 1002.0) == b"y", "the expired answers made room"
+    assert cache.answer(keys[0], b"v1", 1002.0) is None
 
 
 def _grant(prefix: str, count: int) -> tuple[Scope, ...]:
@@ -93,13 +116,13 @@ def test_decisions_expire_and_expired_ones_leave_memory() -> None:
     assert len(cache) == 1 and cache.size == decision_size(ANONYMOUS, _grant("b", 1))
 
 
-def test_answers_of_one_second_are_bounded_by_bytes_and_huge_ones_not_kept() -> None:
+def test_answers_are_bounded_by_bytes_and_huge_ones_not_kept() -> None:
     cache = GrantCache()
-    cache.keep_answer(KEY, b"v1", 1000, b"x" * (MAX_ENTRY_BYTES + 1))
-    assert cache.answer(KEY, b"v1", 1000) is None
+    cache.keep_answer(KEY, b"v1", 1000, b"x" * (MAX_ENTRY_BYTES + 1), now=1000.0)
+    assert cache.answer(KEY, b"v1", 1000.0) is None
     answer = b"x" * (MAX_ENTRY_BYTES // 2)
     for n in range(1000):
-        cache.keep_answer(_key(n), b"v1", 1000, answer)
+        cache.keep_answer(_key(n), b"v1", 1000, answer, now=1000.0)
     assert cache.size <= ANSWER_BYTES
-    assert cache.answer(_key(0), b"v1", 1000) == answer
-    assert cache.answer(_key(999), b"v1", 1000) is None
+    assert cache.answer(_key(0), b"v1", 1000.0) == answer
+    assert cache.answer(_key(999), b"v1", 1000.0) is None
