@@ -113,6 +113,38 @@ async def test_a_directory_password_works_at_the_token_endpoint_the_api_and_the_
     assert "password of the LDAP directory; change it there" in account and "new_password" not in account
 
 
+def _member_rows(page: str) -> dict[str, str]:
+    """The team page's members: name -> what manages the membership."""
+    rows = re.findall(r'<tr class="member-row">.*?</tr>', page, re.DOTALL)
+    found = [re.search(r'class="member-name">([^<]*)<.*class="member-managed">([^<]*)<', row, re.DOTALL) for row in rows]
+    return {match.group(1): match.group(2) for match in found if match is not None}
+
+
+async def test_the_team_page_shows_the_memberships_a_sync_manages_until_an_owner_sets_one_by_hand(
+    client: TestClient[Any, Any]
+) -> None:
+    store = client.app[keys.STORE]
+    await granted(client, "lara")  # web-devs: contributor of web, managed by the directory
+    await store.create_user("hank", hash_password("hank-local-password", cost=10))
+    await store.set_member(TEAM, "hank", "viewer")
+    assert (await web_sign_in(client, ADMIN, ADMIN_PW))[0] == 303
+    page = await (await client.get(f"/ui/teams/{TEAM}")).text()
+    assert _member_rows(page) == {"lara": "the LDAP directory", "hank": "by hand"}
+    assert 'id="managed-note"' in page and "a sync, or the member's next sign-in," in page
+
+    found = _CSRF.search(page)
+    assert found is not None
+    changed = await client.post(
+        f"/ui/teams/{TEAM}/members/lara/role", data={"csrf": found.group(1), "role": "viewer"},
+        headers={"Origin": str(client.make_url("/").origin())}, allow_redirects=False,
+    )
+    assert changed.status == 303, await changed.text()
+    page = await (await client.get(f"/ui/teams/{TEAM}")).text()
+    assert _member_rows(page) == {"lara": "by hand", "hank": "by hand"} and 'id="managed-note"' not in page
+    await client.app[keys.LDAP].sync_all()
+    assert [(m.role, m.managed_by) for m in await store.user_memberships("lara")] == [("viewer", None)], "the sync leaves it"
+
+
 async def test_an_imported_portus_token_of_a_directory_user_works_as_their_password(client: TestClient[Any, Any]) -> None:
     """Portus's LDAP users had application tokens for CI; imported, the directory's bind refuses
     them, and the login goes on to the user's imported tokens."""
