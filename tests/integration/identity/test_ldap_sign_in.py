@@ -7,6 +7,7 @@ a clear 503 for its users while local accounts and application tokens keep worki
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -177,6 +178,30 @@ async def test_wrong_unknown_and_injected_credentials_are_refused(client: TestCl
     status, body = await token(client, user, secret)
     assert (status, body["error"]) == (401, "invalid_grant")
     assert await client.app[keys.STORE].list_users_from("ldap") == []
+
+
+@pytest.mark.parametrize(
+    "user", ["la\\ra", "la(ra", "lara\x00", "l\u00e4ra", "\uff4c\uff41\uff52\uff41"],
+    ids=["backslash", "parenthesis", "nul", "non-ascii", "fullwidth"],
+)
+async def test_hostile_names_at_the_token_endpoint_are_refused_before_the_directory(
+    client: TestClient[Any, Any], monkeypatch: pytest.MonkeyPatch, user: str
+) -> None:
+    asked: list[str] = []
+    directory_client = client.app[keys.LDAP].directory
+    real = directory_client.authenticate
+
+    async def counted(username: str, secret: str) -> DirectoryEntry | None:
+        asked.append(username)
+        return await real(username, secret)
+
+    monkeypatch.setattr(directory_client, "authenticate", counted)
+    basic = base64.b64encode(f"{user}:{password('lara')}".encode()).decode()  # UTF-8, as clients send it
+    response = await client.get("/v2/token", headers={"Authorization": f"Basic {basic}"})
+    assert (response.status, (await response.json())["error"]) == (401, "invalid_grant")
+    assert asked == [], "no valid user name: the directory is not asked (test_ldap_directory escapes them anyway)"
+    assert await client.app[keys.STORE].list_users_from("ldap") == []
+    assert await granted(client, "lara") == f"repository:{REPO}:pull,push" and asked == ["lara"]
 
 
 async def test_a_burst_of_the_same_sign_in_binds_once(client: TestClient[Any, Any], monkeypatch: pytest.MonkeyPatch) -> None:
