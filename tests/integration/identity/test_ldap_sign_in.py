@@ -30,7 +30,7 @@ from gateway.services import directory
 from gateway.services.context import Services
 from gateway.store import AppToken
 from tests.support.processes import Registry
-from tests.support.slapd import Slapd, gateway_env, password
+from tests.support.slapd import Slapd, gateway_env, password, person_dn
 
 ADMIN, ADMIN_PW = "root", "root-local-password"
 TEAM = "web"
@@ -99,6 +99,7 @@ async def test_a_directory_password_works_at_the_token_endpoint_the_api_and_the_
     assert await granted(client, "lara") == f"repository:{REPO}:pull,push", "web-devs are contributors of web"
     user = await store.get_user("lara")
     assert user is not None and (user.source, user.password_hash, user.admin) == ("ldap", "", False)
+    assert user.email == "lara@example.org", "from the directory's email_attribute"
     members = [(m.team, m.role, m.managed_by) for m in await store.user_memberships("lara")]
     assert members == [(TEAM, "contributor", "ldap")]
 
@@ -112,6 +113,34 @@ async def test_a_directory_password_works_at_the_token_endpoint_the_api_and_the_
     assert status == 303
     account = await (await client.get("/ui/account")).text()
     assert "password of the LDAP directory; change it there" in account and "new_password" not in account
+
+
+async def test_the_directory_s_email_is_shown_to_admins_and_the_user_only(client: TestClient[Any, Any]) -> None:
+    await granted(client, "lara")
+    await granted(client, "lisa")
+    for reader in ("lara", "lucy"):  # herself; lucy is an admin (cn=admins)
+        reply = await client.get("/api/v1/users/lara", headers=_basic(reader, password(reader)))
+        assert reply.status == 200 and (await reply.json())["email"] == "lara@example.org", reader
+    assert (await client.get("/api/v1/users/lara", headers=_basic("lisa", password("lisa")))).status == 403
+
+    store = client.app[keys.STORE]
+    await store.set_user_email("lisa", '"<b>lisa</b>"@example.org')  # a quoted local part may hold markup
+    assert (await web_sign_in(client, ADMIN, ADMIN_PW))[0] == 303
+    page = await (await client.get("/ui/users")).text()
+    assert '<td class="user-email">lara@example.org</td>' in page
+    assert "&#34;&lt;b&gt;lisa&lt;/b&gt;&#34;@example.org" in page and "<b>lisa</b>" not in page
+
+
+async def test_a_sync_brings_a_changed_email(client: TestClient[Any, Any], slapd: Slapd) -> None:
+    await granted(client, "lou")
+    change = "dn: {dn}\nchangetype: modify\nreplace: mail\nmail: {mail}\n"
+    slapd.modify(change.format(dn=person_dn("lou"), mail="lou.new@example.org"))
+    try:
+        await client.app[keys.LDAP].sync_all()
+    finally:
+        slapd.modify(change.format(dn=person_dn("lou"), mail="lou@example.org"))
+    user = await client.app[keys.STORE].get_user("lou")
+    assert user is not None and user.email == "lou.new@example.org"
 
 
 def _member_rows(page: str) -> dict[str, str]:

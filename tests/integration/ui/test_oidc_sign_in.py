@@ -87,7 +87,7 @@ def test_the_first_sign_in_creates_the_user_with_the_teams_of_their_groups(
     assert page.url == f"{oidc_gateway.url}/ui/"
     assert _signed_in_as(page) == "ann"  # the provider's "Ann", lowercased
     status, user = _admin_api(oidc_gateway, "/users/ann")
-    assert status == 200 and user["admin"] is False
+    assert status == 200 and user["admin"] is False and user["email"] == "ann@example.org"
     status, members = _admin_api(oidc_gateway, "/teams/web/members")
     assert status == 200 and ("ann", "viewer") in [(m["user"], m["role"]) for m in members["items"]]
     flow_cookies = [c for c in page.context.cookies() if c["name"] == "portus_oidc"]
@@ -102,6 +102,7 @@ def test_the_first_sign_in_creates_the_user_with_the_teams_of_their_groups(
 def test_a_provider_user_makes_an_app_token_that_pushes(oidc_gateway: Gateway, page: Any) -> None:
     _sign_in_with_provider(page, oidc_gateway, "sub-bob")
     assert _signed_in_as(page) == "bob.builder"
+    assert _admin_api(oidc_gateway, "/users/bob.builder")[1]["email"] is None, "the provider says it is not verified"
     page.goto(f"{oidc_gateway.url}/ui/tokens")
     note = page.locator("#no-password-note")
     assert note.count() == 1 and "bob.builder" in note.inner_text()
