@@ -117,6 +117,7 @@ async def test_each_sign_in_applies_the_groups_claim(services: Services) -> None
     assert [m.team for m in await services.store.user_memberships(ignored.name)] == ["web"]  # no groups read: none changed
 
 
+@sqlite_only  # set_user_email runs on MariaDB in test_directory.py
 async def test_a_sign_in_records_the_email_claim_and_one_without_keeps_it(services: Services) -> None:
     user = await sign_in_with_provider(services, ProviderAccount(ISSUER, "s-e", "erin", (), "erin@example.org"), CLAIM)
     assert user.email == "erin@example.org"
