@@ -200,8 +200,9 @@ async def _oidc_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
-    app[keys.OIDC] = OidcClient(settings, session)
+    app[keys.OIDC] = client = OidcClient(settings, session)
     yield
+    await client.close()
     await session.close()
 
 

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,6 +30,7 @@ from gateway.auth.policy import ROLES, VISIBILITIES
 from gateway.auth.revocation import RevocationView
 from gateway.auth.sealing import Sealer, SecretsKeyError, load_or_create_sealer, new_key, read_keys, write_keys
 from gateway.auth.tokens import rfc3339
+from gateway.cli_import import SOURCE_VARIABLE, portus_source
 from gateway.config import ConfigError, Settings, describe, load_settings, uses_data_dir
 from gateway.envfile import CONFIG_VARIABLE, env_file_text, read_env_file
 from gateway.ops.logs import configure_logging
@@ -157,7 +158,12 @@ def _parser() -> argparse.ArgumentParser:
     portus = importing.add_parser(
         "portus", help="import a Portus 2.4/2.5 database: users, teams, namespaces, tokens, webhooks, index, activities"
     )
-    portus.add_argument("--from", dest="source", required=True, metavar="mysql://USER:PASS@HOST:PORT/DB")
+    source = portus.add_mutually_exclusive_group()
+    source.add_argument(
+        "--from", dest="source", metavar="mysql://USER:PASS@HOST:PORT/DB",
+        help=f"the Portus database (a password here shows in the process list: prefer --from-file or {SOURCE_VARIABLE})",
+    )
+    source.add_argument("--from-file", type=Path, metavar="PATH", help="a file holding the Portus database's URL")
     portus.add_argument("--dry-run", action="store_true", help="read and check everything, report, write nothing")
 
     secrets = commands.add_parser("secrets", help="the key sealing stored webhook secrets").add_subparsers(
@@ -433,7 +439,7 @@ async def _rotate_secrets(settings: Settings, drop_previous: bool) -> None:
     print("restart every gateway instance with the new key file")
 
 
-async def _import_portus(settings: Settings, source: str, dry_run: bool) -> None:
+async def _import_portus(settings: Settings, args: argparse.Namespace, environ: Mapping[str, str]) -> None:
     """`import portus`: read the Portus database, check and map it, write it in one transaction."""
     from gateway.portus.plan import plan_import
     from gateway.portus.progress import LogProgress, TerminalProgress
@@ -441,9 +447,10 @@ async def _import_portus(settings: Settings, source: str, dry_run: bool) -> None
     from gateway.services.portus_import import ImportRefused, import_portus, print_report
 
     try:
-        source_url = parse_source_url(source)
+        source, origin = portus_source(args.source, args.from_file, environ, sys.stderr)
+        source_url = parse_source_url(source, origin)
         if settings.database_url.startswith("mysql://") and same_database(URL(settings.database_url), source_url):
-            raise CommandError("--from names the gateway's own database: import Portus's into another one")
+            raise CommandError(f"{origin} names the gateway's own database: import Portus's into another one")
         progress = TerminalProgress(sys.stderr) if sys.stderr.isatty() else LogProgress()
         plan = plan_import(await read_portus(source, progress.reading))
     except PortusSourceError as exc:
@@ -453,7 +460,7 @@ async def _import_portus(settings: Settings, source: str, dry_run: bool) -> None
     async def work(store: Store) -> None:
         store.use_sealer(sealer)
         try:
-            report = await import_portus(_services(settings, store), plan, dry_run=dry_run, progress=progress)
+            report = await import_portus(_services(settings, store), plan, dry_run=args.dry_run, progress=progress)
         except ImportRefused as exc:
             for problem in exc.problems:
                 print(f"problem: {problem}", file=sys.stderr)
@@ -555,7 +562,7 @@ def run(argv: Sequence[str] | None = None) -> None:
     elif args.command == "secrets":
         asyncio.run(_rotate_secrets(settings, args.drop_previous))
     elif args.command == "import":
-        asyncio.run(_import_portus(settings, args.source, args.dry_run))
+        asyncio.run(_import_portus(settings, args, environ))
     elif args.command == "config":
         for key, value in describe(settings).items():
             print(f"{key} = {value}")

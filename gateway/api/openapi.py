@@ -107,7 +107,8 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "User": _object(
         {"name": USER_NAME, "admin": {"type": "boolean"}, "disabled": {"type": "boolean"},
-         "source": {"type": "string", "description": "local, or the directory that owns the account (ldap)"},
+         "source": {"type": "string", "description": "local, or the directory that owns the account (ldap, oidc)"},
+         "email": {"type": "string", "nullable": True, "description": "as the directory or a Portus import gave it"},
          "created_at": TIME, "updated_at": TIME,
          "note": {"type": "string", "description": "only when a PATCH enabled a disabled user: what stays revoked"}},
         ("name", "admin", "disabled", "created_at", "updated_at"), closed=False,

@@ -26,8 +26,9 @@ def time_text(moment: int | None) -> str | None:
 
 
 def user_json(user: User) -> dict[str, Any]:
+    """A user as the user themselves or an admin reads it (the services let no one else)."""
     return {
-        "name": user.name, "admin": user.admin, "disabled": user.disabled, "source": user.source,
+        "name": user.name, "admin": user.admin, "disabled": user.disabled, "source": user.source, "email": user.email,
         "created_at": time_text(user.created_at), "updated_at": time_text(user.updated_at),
     }
 

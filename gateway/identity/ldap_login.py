@@ -53,7 +53,7 @@ class LdapSignIn:
         if entry is None:
             return None
         try:
-            return await accounts.directory_sign_in(self._services, username, SOURCE, self._plan(entry))
+            return await accounts.directory_sign_in(self._services, username, SOURCE, self._plan(entry), entry.email)
         except ServiceError as exc:
             log.warning("LDAP user %r accepted by the directory but not signed in: %s", username, exc.message)
             return None
@@ -76,6 +76,7 @@ class LdapSignIn:
                 if entry is None:
                     missing.append(user.name)
                 elif not user.disabled:
+                    await accounts.record_email(self._services, user, entry.email)
                     result = await accounts.apply_group_plan(self._services, user.name, SOURCE, self._plan(entry))
                     changed += bool(result.added or result.changed or result.removed or result.admin is not None)
             after = users[-1].name

@@ -11,6 +11,7 @@ a minute, so a provider's key rotation works and a stream of forged key ids cost
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -35,6 +36,7 @@ _MAX_DOCUMENT = 1 << 20  # a discovery document, a key set or a token response l
 _DISCOVERY_TTL = 3600.0
 _KEYS_REFETCH_AFTER = 60.0
 _TIMEOUT = aiohttp.ClientTimeout(total=10)
+PROBE_TTL = 15.0  # seconds a readiness probe's answer about the provider is kept
 _MAX_PARAMETER = 8192  # an access token longer than this is not sent on
 # Asymmetric algorithms only: never "none", never HMAC (the client secret is no signing key here).
 ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"})
@@ -211,6 +213,8 @@ class OidcClient:
         self._discovered_at = 0.0
         self._keys: dict[str, jwt.PyJWK] = {}
         self._keys_at = -_KEYS_REFETCH_AFTER
+        self._probe: asyncio.Task[str | None] | None = None
+        self._probed: tuple[float, str | None] | None = None  # (when, why the provider is down or None)
 
     async def _fetch_json(self, method: str, url: str, **kwargs: Any) -> tuple[int, Any]:
         try:
@@ -228,13 +232,53 @@ class OidcClient:
 
     async def discovery(self) -> Discovery:
         if self._discovery is None or time.monotonic() - self._discovered_at > _DISCOVERY_TTL:
-            url = self.issuer.rstrip("/") + "/.well-known/openid-configuration"
-            status, document = await self._fetch_json("GET", url)
-            if status != 200:
-                raise ProviderUnavailable(PROVIDER_DOWN, f"GET {url} answered {status}")
-            self._discovery = parse_discovery(document, self.issuer)
+            self._discovery = await self._fetch_discovery()
             self._discovered_at = time.monotonic()
         return self._discovery
+
+    async def _fetch_discovery(self) -> Discovery:
+        url = self.issuer.rstrip("/") + "/.well-known/openid-configuration"
+        status, document = await self._fetch_json("GET", url)
+        if status != 200:
+            raise ProviderUnavailable(PROVIDER_DOWN, f"GET {url} answered {status}")
+        return parse_discovery(document, self.issuer)
+
+    async def _probe_once(self) -> str | None:
+        """Why the provider's discovery document is unusable now (None: it is usable, and kept)."""
+        try:
+            discovery = await self._fetch_discovery()
+        except ProviderUnavailable as exc:
+            reason: str | None = exc.detail
+        else:
+            self._discovery, self._discovered_at, reason = discovery, time.monotonic(), None
+        before = self._probed
+        if reason is not None and (before is None or before[1] != reason):
+            log.warning("oidc: the provider's discovery document is unusable: %s", reason)
+        elif reason is None and before is not None and before[1] is not None:
+            log.info("oidc: the provider's discovery document answers again")
+        self._probed = (time.monotonic(), reason)
+        return reason
+
+    async def check(self) -> None:
+        """Raise ProviderUnavailable unless the discovery document answers (readiness). An answer
+        is kept PROBE_TTL seconds, and while a newer one is being fetched the last one is given,
+        so frequent probes cost the provider one request per interval and a provider that hangs
+        slows only the probes before its first answer."""
+        probed = self._probed
+        if probed is None or time.monotonic() - probed[0] > PROBE_TTL:
+            if self._probe is None or self._probe.done():
+                self._probe = asyncio.create_task(self._probe_once())
+            if probed is None:
+                reason = await asyncio.shield(self._probe)
+                probed = (time.monotonic(), reason)
+        if probed[1] is not None:
+            raise ProviderUnavailable(PROVIDER_DOWN, probed[1])
+
+    async def close(self) -> None:
+        """Stop a readiness probe still under way (the application is closing)."""
+        if self._probe is not None and not self._probe.done():
+            self._probe.cancel()
+            await asyncio.gather(self._probe, return_exceptions=True)
 
     async def _signing_keys(self, discovery: Discovery, kid: str) -> dict[str, jwt.PyJWK]:
         """The provider's keys, fetched again when `kid` is not among them (at most once a minute)."""

@@ -2,7 +2,8 @@
 `GET /v2/` (any status under 500: a 401 from a token-auth upstream is up), and the signing key is
 loaded with a certificate that is currently valid. Checks run concurrently, each bounded by the
 readiness timeout; 503 when one fails. The body says which, but never the raw error (the log does).
-A configured LDAP directory is checked and reported too, without making the instance unready.
+A configured LDAP directory and OpenID provider are checked and reported too, without making the
+instance unready (the provider's answer is kept a few seconds: see OidcClient.check).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from aiohttp import web
 
 from gateway import keys
 from gateway.auth.login import DirectoryUnavailable
+from gateway.identity.oidc import ProviderUnavailable
 from gateway.store import StoreError
 
 log = logging.getLogger(__name__)
@@ -66,9 +68,19 @@ async def _directory(app: web.Application) -> None:
         raise NotReady("the LDAP directory does not answer (LDAP users cannot sign in; local users can)") from None
 
 
+async def _oidc_provider(app: web.Application) -> None:
+    try:
+        await app[keys.OIDC].check()
+    except ProviderUnavailable:
+        raise NotReady(
+            "the OpenID provider's discovery document does not answer (its users cannot sign in to the web UI; "
+            "passwords and application tokens work)"
+        ) from None
+
+
 # Reported, but not a reason to take no traffic: local accounts (the break-glass admin) and
-# tokens already issued keep working while the directory is down.
-ADVISORY = frozenset({"directory"})
+# tokens already issued keep working while the directory or the provider is down.
+ADVISORY = frozenset({"directory", "oidc_provider"})
 
 CHECKS: dict[str, Callable[[web.Application], Awaitable[None]]] = {
     "store": _store,
@@ -94,7 +106,11 @@ async def _run(check: Callable[[web.Application], Awaitable[None]], app: web.App
 async def check_components(app: web.Application) -> dict[str, dict[str, object]]:
     """Every check's result by name (the readiness probe's, and the admins' health page's)."""
     timeout = app[keys.SETTINGS].readiness_timeout
-    checks = {**CHECKS, "directory": _directory} if app.get(keys.LDAP) is not None else CHECKS
+    checks = dict(CHECKS)
+    if app.get(keys.LDAP) is not None:
+        checks["directory"] = _directory
+    if app.get(keys.OIDC) is not None:
+        checks["oidc_provider"] = _oidc_provider
     results = await asyncio.gather(*(_run(check, app, timeout) for check in checks.values()))
     return dict(zip(checks, results, strict=True))
 

@@ -56,15 +56,16 @@ class PortusData:
         return self.tables.get(table, [])
 
 
-def parse_source_url(text: str) -> URL:
-    """`mysql://USER:PASS@HOST:PORT/DB`, checked before any connection is tried."""
+def parse_source_url(text: str, origin: str = "--from") -> URL:
+    """`mysql://USER:PASS@HOST:PORT/DB`, checked before any connection is tried; `origin` says
+    where it was given (--from, --from-file PATH, the environment) in an error."""
     try:
         url = URL(text)
         url.port  # noqa: B018 - a malformed port only shows when read
     except ValueError:
-        raise PortusSourceError(f"--from: not a valid URL: {text.split('@')[-1]!r}") from None
+        raise PortusSourceError(f"{origin}: not a valid URL: {text.split('@')[-1]!r}") from None
     if url.scheme not in ("mysql", "mariadb") or not url.host or not url.path.strip("/"):
-        raise PortusSourceError("--from: expected mysql://USER:PASS@HOST:PORT/DB (the Portus database)")
+        raise PortusSourceError(f"{origin}: expected mysql://USER:PASS@HOST:PORT/DB (the Portus database)")
     return url
 
 

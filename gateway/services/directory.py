@@ -9,13 +9,14 @@ membership, a role, admin rights) also voids the registry tokens issued to the u
 through the store's revoked subjects (every instance's revocation view follows), so access
 ends at the sync, not when those tokens expire. A user the directory no longer knows is
 disabled (`forget_directory_user`), which ends their application tokens and stored logins too.
+The e-mail address a directory gives replaces the stored one; none given keeps it.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gateway import names
 from gateway.auth.permissions import OPERATOR
@@ -71,6 +72,33 @@ async def provision_user(services: Services, username: str, source: str) -> User
             raise Conflict(f"user {username!r} was created at the same time; sign in again") from None
     log.info("created %s user %r at their first sign-in", source, username)
     return user
+
+
+MAX_EMAIL = 254  # RFC 5321's longest forward path, less its angle brackets
+
+
+def email_or_none(value: object) -> str | None:
+    """An e-mail address a directory or an import gave, if it looks like one (one `@` inside, no
+    spaces or control characters, at most MAX_EMAIL characters); None for anything else, so a
+    strange value is never stored or shown."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    local, at, domain = text.rpartition("@")
+    if not at or not local or not domain or len(text) > MAX_EMAIL:
+        return None
+    if any(char.isspace() or not char.isprintable() for char in text):
+        return None
+    return text
+
+
+async def record_email(services: Services, user: User, email: str | None) -> User:
+    """`user` with the address their directory gives now (None or an unusable one: unchanged)."""
+    found = email_or_none(email)
+    if found is None or found == user.email:
+        return user
+    await services.store.set_user_email(user.name, found)
+    return replace(user, email=found)
 
 
 def _lowered(before: str, after: str) -> bool:
@@ -139,12 +167,13 @@ async def forget_directory_user(services: Services, username: str, source: str) 
     return True
 
 
-async def directory_sign_in(services: Services, username: str, source: str, plan: GroupPlan) -> User:
+async def directory_sign_in(services: Services, username: str, source: str, plan: GroupPlan, email: str | None = None) -> User:
     """A sign-in the `source` directory vouched for: the account (created at the first one),
-    its memberships and admin flag synced to `plan` unless it is disabled; the caller refuses
-    a disabled account as it refuses a local one."""
+    its memberships and admin flag synced to `plan` and its e-mail address to `email` unless
+    it is disabled; the caller refuses a disabled account as it refuses a local one."""
     user = await provision_user(services, username, source)
     if user.disabled:
         return user
     await apply_group_plan(services, username, source, plan, at_login=True)
+    await record_email(services, user, email)
     return await services.store.get_user(username) or user

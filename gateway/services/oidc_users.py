@@ -20,7 +20,7 @@ from typing import Any
 from gateway import names
 from gateway.identity.group_sync import GroupMapping, plan_groups
 from gateway.services.context import Services
-from gateway.services.directory import apply_group_plan, provision_user
+from gateway.services.directory import apply_group_plan, email_or_none, provision_user, record_email
 from gateway.services.errors import Conflict, Forbidden, Invalid
 from gateway.store import Conflict as StoreConflict
 from gateway.store import User
@@ -40,6 +40,7 @@ class ProviderAccount:
     subject: str
     username: str | None
     groups: tuple[str, ...] = ()
+    email: str | None = None  # the `email` claim, unless the provider says it is not verified
 
 
 def account_from_claims(
@@ -47,14 +48,16 @@ def account_from_claims(
 ) -> ProviderAccount:
     """The account of a verified token's claims. The name is lowercased (providers keep the case
     people type; names here are lowercase) and otherwise taken as it is; groups are a list of
-    strings (or one string), at most MAX_GROUPS of them."""
+    strings (or one string), at most MAX_GROUPS of them; the e-mail address is the `email`
+    claim unless `email_verified` is false."""
     raw = claims.get(username_claim)
     # ASCII only: Unicode lowercasing folds some letters into ASCII ones (KELVIN SIGN -> k).
     username = (raw.strip().lower() if raw.isascii() else raw) if isinstance(raw, str) else None
     found = claims.get(groups_claim) if groups_claim else None
     items = [found] if isinstance(found, str) else found if isinstance(found, list) else []
     groups = tuple(group for group in items[:MAX_GROUPS] if isinstance(group, str) and 0 < len(group) <= 1024)
-    return ProviderAccount(issuer, subject, username, groups)
+    email = email_or_none(claims.get("email")) if claims.get("email_verified") is not False else None
+    return ProviderAccount(issuer, subject, username, groups, email)
 
 
 def _taken(name: str) -> Conflict:
@@ -106,7 +109,7 @@ async def sign_in_with_provider(
     if groups is not None:
         await apply_group_plan(services, user.name, SOURCE, plan_groups(account.groups, groups), at_login=True)
         user = await store.get_user(user.name) or user
-    return user
+    return await record_email(services, user, account.email)
 
 
 def signs_in_with_provider(user: User) -> bool:

@@ -38,6 +38,7 @@ from gateway.portus.plan import (
     kinds,
 )
 from gateway.services.context import Services
+from gateway.services.directory import email_or_none
 from gateway.services.errors import Invalid
 from gateway.store import AppToken, ImportedTag, NewEvent, Webhook
 
@@ -185,7 +186,7 @@ class _Importer:
         # password-less local accounts until an admin sets a password).
         await store.import_user(
             user.name, user.password_hash, admin=user.admin, disabled=user.disabled, created_at=user.created_at,
-            source="ldap" if user.how == "ldap" else "local",
+            source="ldap" if user.how == "ldap" else "local", email=email_or_none(user.email),
         )
         return await self.record("user", user.source_id, user.name, how=user.how, email=user.email)
 

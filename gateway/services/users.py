@@ -70,7 +70,13 @@ def _valid_password(password: str) -> str:
 
 
 def _local_password(user: User) -> None:
-    """Only a local account has a password of ours; a directory's (LDAP) is changed there."""
+    """Only a local account has a password of ours; a directory's (LDAP) is changed there, and
+    one a provider made (OpenID Connect) has none at all: its command line takes app tokens."""
+    if user.source == "oidc":
+        raise Invalid(
+            f"{user.name!r} signs in with the OpenID provider and has no password here to change; "
+            "for the command line, create an application token"
+        )
     if user.source != "local":
         raise Invalid(f"{user.name!r} signs in through the {user.source} directory: change the password there")
 

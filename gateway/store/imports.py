@@ -44,14 +44,15 @@ class ImportQueries(SQLBase):
         return None if row is None else str(row["detail"])
 
     async def import_user(
-        self, name: str, password_hash: str, *, admin: bool, disabled: bool, created_at: int, source: str = "local"
+        self, name: str, password_hash: str, *, admin: bool, disabled: bool, created_at: int, source: str = "local",
+        email: str | None = None,
     ) -> None:
         await self.execute(
-            "INSERT INTO users (name, password_hash, admin, disabled, created_at, updated_at, source)"
-            " VALUES (:name, :hash, :admin, :disabled, :at, :at, :source)",
+            "INSERT INTO users (name, password_hash, admin, disabled, created_at, updated_at, source, email)"
+            " VALUES (:name, :hash, :admin, :disabled, :at, :at, :source, :email)",
             {
                 "name": name, "hash": password_hash, "admin": int(admin), "disabled": int(disabled),
-                "at": created_at, "source": source,
+                "at": created_at, "source": source, "email": email,
             },
         )
 

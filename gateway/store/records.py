@@ -31,6 +31,7 @@ class User:
     created_at: int
     updated_at: int
     source: str = "local"  # 'local', or the directory that owns the account ('ldap', 'oidc')
+    email: str | None = None  # as the directory or a Portus import gave it
 
 
 @dataclass(frozen=True)

@@ -481,4 +481,13 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
             "ALTER TABLE webhooks ADD COLUMN disabled_reason VARCHAR(255) NULL",
         ),
     ),
+    (
+        23,
+        (
+            # A user's e-mail address as their directory (LDAP `email_attribute`, the OpenID
+            # `email` claim) or a Portus import gave it; NULL when none did. Shown to admins and
+            # to the user only.
+            "ALTER TABLE users ADD COLUMN email VARCHAR(255) NULL",
+        ),
+    ),
 )

@@ -12,6 +12,7 @@ def _user(row: Row) -> User:
         name=row["name"], password_hash=row["password_hash"], admin=bool(row["admin"]),
         disabled=bool(row["disabled"]), created_at=int(row["created_at"]), updated_at=int(row["updated_at"]),
         source=row.get("source", "local"),  # a row read before migration 15 (the migration tests do)
+        email=row.get("email"),
     )
 
 
@@ -108,6 +109,11 @@ class UserQueries(TombstoneQueries):
             "UPDATE users SET admin = :admin, updated_at = :now WHERE name = :name",
             {"admin": int(admin), "now": now(), "name": name},
         )
+        return count > 0
+
+    async def set_user_email(self, name: str, email: str | None) -> bool:
+        """Not an account change (a sign-in or sync brings it): `updated_at` is left alone."""
+        count = await self.execute("UPDATE users SET email = :email WHERE name = :name", {"email": email, "name": name})
         return count > 0
 
     async def set_user_password(self, name: str, password_hash: str) -> bool:

@@ -52,7 +52,7 @@ const provider = new Provider(issuer, {
   cookies: { keys: ['portus-gateway tests'] },
   pkce: { required: () => true },
   conformIdTokenClaims: false, // the claims of the granted scopes in the ID token itself
-  claims: { openid: ['sub'], profile: ['preferred_username', 'name'], email: ['email'], groups: ['groups'] },
+  claims: { openid: ['sub'], profile: ['preferred_username', 'name'], email: ['email', 'email_verified'], groups: ['groups'] },
   scopes: ['openid', 'profile', 'email', 'groups'],
   features: { devInteractions: { enabled: true } },
   async findAccount(ctx, id) {

@@ -20,8 +20,8 @@ SCRIPT = Path(__file__).resolve().with_name("oidc_provider.mjs")
 # Logins of the provider's sign-in form (any password) -> the claims it vouches for; `sub` is
 # the login. A `trick` makes its token endpoint forge the ID token (see oidc_provider.mjs).
 ACCOUNTS: dict[str, dict[str, Any]] = {
-    "sub-ann": {"preferred_username": "Ann", "name": "Ann Example", "groups": ["web-devs", "staff"]},
-    "sub-bob": {"preferred_username": "bob.builder", "groups": ["ops"]},
+    "sub-ann": {"preferred_username": "Ann", "name": "Ann Example", "groups": ["web-devs", "staff"], "email": "ann@example.org"},
+    "sub-bob": {"preferred_username": "bob.builder", "groups": ["ops"], "email": "bob@example.org", "email_verified": False},
     "sub-takeover": {"preferred_username": "admin", "groups": []},
     "sub-bad-name": {"preferred_username": "not a name!", "groups": []},
     "sub-boss": {"preferred_username": "boss", "groups": ["gateway-admins"]},
@@ -55,7 +55,7 @@ class OidcProvider:
         """The settings of a gateway that signs in with this provider."""
         return {
             "GATEWAY_OIDC_ISSUER": self.issuer, "GATEWAY_OIDC_CLIENT_ID": self.CLIENT[0],
-            "GATEWAY_OIDC_CLIENT_SECRET": self.CLIENT[1], "GATEWAY_OIDC_SCOPES": "openid profile groups", **extra,
+            "GATEWAY_OIDC_CLIENT_SECRET": self.CLIENT[1], "GATEWAY_OIDC_SCOPES": "openid profile email groups", **extra,
         }
 
     def start(self) -> OidcProvider:

@@ -1,7 +1,8 @@
-"""Teams: my teams (admins: all) and founding one; a team's page with its members and roles and
-its namespaces with their visibility, and the owners' forms to change them, to move a namespace
-into another team they manage and to delete the team after a confirmation (any member may
-leave). Every form posts to the service that decides whether the actor may."""
+"""Teams: my teams (admins: all) and founding one; a team's page with its members, their roles
+and which directory's sync manages each membership, its namespaces with their visibility, and
+the owners' forms to change them, to move a namespace into another team they manage and to
+delete the team after a confirmation (any member may leave). Every form posts to the service
+that decides whether the actor may."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from gateway.ui.pages import render, require_signed_in
 from gateway.ui.sessions import UI_PATH
 
 TEAMS_PATH = f"{UI_PATH}/teams"
+# How the team page names the directory whose sync manages a membership (Member.managed_by).
+MANAGERS = {"ldap": "the LDAP directory", "oidc": "the OpenID provider"}
 
 
 def team_path(team: str) -> str:
@@ -65,7 +68,7 @@ async def team_page(request: web.Request) -> web.Response:
         "title": f"Team {team}", "nav": "teams", "team": team, "rights": rights, "roles": ROLES,
         "visibilities": VISIBILITIES, "members": members, "members_next": members_next,
         "namespaces": owned, "namespaces_next": namespaces_next, "flash": flash(request), "error": None,
-        "team_path": team_path(team), "targets": targets, "more_targets": more_targets,
+        "team_path": team_path(team), "targets": targets, "more_targets": more_targets, "managers": MANAGERS,
     }
     return render(request, "manage_team.html", context)
 

@@ -14,8 +14,8 @@ async def test_admin_creates_reads_lists_and_deletes_a_user(admin: Api) -> None:
     name = unique("u")
     created = await admin.ok("POST", "/users", {"name": name, "password": PASSWORD}, 201)
     assert created["name"] == name and created["admin"] is False and created["disabled"] is False
-    assert set(created) == {"name", "admin", "disabled", "source", "created_at", "updated_at"}
-    assert created["source"] == "local"
+    assert set(created) == {"name", "admin", "disabled", "source", "email", "created_at", "updated_at"}
+    assert (created["source"], created["email"]) == ("local", None)
     assert created["created_at"].endswith("Z")
     assert (await admin.ok("GET", f"/users/{name}")) == created
     everyone, _ = await admin.collect("/users", 1000)

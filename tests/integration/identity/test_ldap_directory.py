@@ -71,6 +71,26 @@ async def test_wrong_empty_unknown_and_injected_credentials_are_refused(
     assert "entries match" not in caplog.text and "does not carry" not in caplog.text
 
 
+HOSTILE_NAMES = {
+    "backslash": "la\\ra", "escaped-star": "la\\2a", "parenthesis": "la(ra", "nul": "lara\x00", "non-ascii": "l\u00e4ra",
+    # slapd prepares strings before matching (RFC 4518: NFKC, case, spaces), so these find lara's
+    # entry; it does not carry the name as given, so nobody signs in as it.
+    "fullwidth": "\uff4c\uff41\uff52\uff41", "trailing-space": "lara ",
+}
+
+
+@pytest.mark.parametrize("username", HOSTILE_NAMES.values(), ids=HOSTILE_NAMES.keys())
+async def test_hostile_names_through_both_filter_templates_sign_in_nobody(
+    directory: Directory, username: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    both = directory(user_filter="(&(objectClass=inetOrgPerson)(uid={username}))", group_filter="(|(member={dn})(cn={username}))")
+    lara = await both.authenticate("lara", password("lara"))
+    assert lara is not None and [normalize_dn(g) for g in lara.groups] == [group_dn("web-devs")]
+    assert await both.authenticate(username, password("lara")) is None
+    assert await both.lookup(username) is None
+    assert "entries match" not in caplog.text
+
+
 async def test_a_wildcard_finds_nobody_where_the_name_itself_finds_the_user(
     directory: Directory, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -7,6 +7,7 @@ a clear 503 for its users while local accounts and application tokens keep worki
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -29,7 +30,7 @@ from gateway.services import directory
 from gateway.services.context import Services
 from gateway.store import AppToken
 from tests.support.processes import Registry
-from tests.support.slapd import Slapd, gateway_env, password
+from tests.support.slapd import Slapd, gateway_env, password, person_dn
 
 ADMIN, ADMIN_PW = "root", "root-local-password"
 TEAM = "web"
@@ -98,6 +99,7 @@ async def test_a_directory_password_works_at_the_token_endpoint_the_api_and_the_
     assert await granted(client, "lara") == f"repository:{REPO}:pull,push", "web-devs are contributors of web"
     user = await store.get_user("lara")
     assert user is not None and (user.source, user.password_hash, user.admin) == ("ldap", "", False)
+    assert user.email == "lara@example.org", "from the directory's email_attribute"
     members = [(m.team, m.role, m.managed_by) for m in await store.user_memberships("lara")]
     assert members == [(TEAM, "contributor", "ldap")]
 
@@ -111,6 +113,66 @@ async def test_a_directory_password_works_at_the_token_endpoint_the_api_and_the_
     assert status == 303
     account = await (await client.get("/ui/account")).text()
     assert "password of the LDAP directory; change it there" in account and "new_password" not in account
+
+
+async def test_the_directory_s_email_is_shown_to_admins_and_the_user_only(client: TestClient[Any, Any]) -> None:
+    await granted(client, "lara")
+    await granted(client, "lisa")
+    for reader in ("lara", "lucy"):  # herself; lucy is an admin (cn=admins)
+        reply = await client.get("/api/v1/users/lara", headers=_basic(reader, password(reader)))
+        assert reply.status == 200 and (await reply.json())["email"] == "lara@example.org", reader
+    assert (await client.get("/api/v1/users/lara", headers=_basic("lisa", password("lisa")))).status == 403
+
+    store = client.app[keys.STORE]
+    await store.set_user_email("lisa", '"<b>lisa</b>"@example.org')  # a quoted local part may hold markup
+    assert (await web_sign_in(client, ADMIN, ADMIN_PW))[0] == 303
+    page = await (await client.get("/ui/users")).text()
+    assert '<td class="user-email">lara@example.org</td>' in page
+    assert "&#34;&lt;b&gt;lisa&lt;/b&gt;&#34;@example.org" in page and "<b>lisa</b>" not in page
+
+
+async def test_a_sync_brings_a_changed_email(client: TestClient[Any, Any], slapd: Slapd) -> None:
+    await granted(client, "lou")
+    change = "dn: {dn}\nchangetype: modify\nreplace: mail\nmail: {mail}\n"
+    slapd.modify(change.format(dn=person_dn("lou"), mail="lou.new@example.org"))
+    try:
+        await client.app[keys.LDAP].sync_all()
+    finally:
+        slapd.modify(change.format(dn=person_dn("lou"), mail="lou@example.org"))
+    user = await client.app[keys.STORE].get_user("lou")
+    assert user is not None and user.email == "lou.new@example.org"
+
+
+def _member_rows(page: str) -> dict[str, str]:
+    """The team page's members: name -> what manages the membership."""
+    rows = re.findall(r'<tr class="member-row">.*?</tr>', page, re.DOTALL)
+    found = [re.search(r'class="member-name">([^<]*)<.*class="member-managed">([^<]*)<', row, re.DOTALL) for row in rows]
+    return {match.group(1): match.group(2) for match in found if match is not None}
+
+
+async def test_the_team_page_shows_the_memberships_a_sync_manages_until_an_owner_sets_one_by_hand(
+    client: TestClient[Any, Any]
+) -> None:
+    store = client.app[keys.STORE]
+    await granted(client, "lara")  # web-devs: contributor of web, managed by the directory
+    await store.create_user("hank", hash_password("hank-local-password", cost=10))
+    await store.set_member(TEAM, "hank", "viewer")
+    assert (await web_sign_in(client, ADMIN, ADMIN_PW))[0] == 303
+    page = await (await client.get(f"/ui/teams/{TEAM}")).text()
+    assert _member_rows(page) == {"lara": "the LDAP directory", "hank": "by hand"}
+    assert 'id="managed-note"' in page and "a sync, or the member's next sign-in," in page
+
+    found = _CSRF.search(page)
+    assert found is not None
+    changed = await client.post(
+        f"/ui/teams/{TEAM}/members/lara/role", data={"csrf": found.group(1), "role": "viewer"},
+        headers={"Origin": str(client.make_url("/").origin())}, allow_redirects=False,
+    )
+    assert changed.status == 303, await changed.text()
+    page = await (await client.get(f"/ui/teams/{TEAM}")).text()
+    assert _member_rows(page) == {"lara": "by hand", "hank": "by hand"} and 'id="managed-note"' not in page
+    await client.app[keys.LDAP].sync_all()
+    assert [(m.role, m.managed_by) for m in await store.user_memberships("lara")] == [("viewer", None)], "the sync leaves it"
 
 
 async def test_an_imported_portus_token_of_a_directory_user_works_as_their_password(client: TestClient[Any, Any]) -> None:
@@ -145,6 +207,30 @@ async def test_wrong_unknown_and_injected_credentials_are_refused(client: TestCl
     status, body = await token(client, user, secret)
     assert (status, body["error"]) == (401, "invalid_grant")
     assert await client.app[keys.STORE].list_users_from("ldap") == []
+
+
+@pytest.mark.parametrize(
+    "user", ["la\\ra", "la(ra", "lara\x00", "l\u00e4ra", "\uff4c\uff41\uff52\uff41"],
+    ids=["backslash", "parenthesis", "nul", "non-ascii", "fullwidth"],
+)
+async def test_hostile_names_at_the_token_endpoint_are_refused_before_the_directory(
+    client: TestClient[Any, Any], monkeypatch: pytest.MonkeyPatch, user: str
+) -> None:
+    asked: list[str] = []
+    directory_client = client.app[keys.LDAP].directory
+    real = directory_client.authenticate
+
+    async def counted(username: str, secret: str) -> DirectoryEntry | None:
+        asked.append(username)
+        return await real(username, secret)
+
+    monkeypatch.setattr(directory_client, "authenticate", counted)
+    basic = base64.b64encode(f"{user}:{password('lara')}".encode()).decode()  # UTF-8, as clients send it
+    response = await client.get("/v2/token", headers={"Authorization": f"Basic {basic}"})
+    assert (response.status, (await response.json())["error"]) == (401, "invalid_grant")
+    assert asked == [], "no valid user name: the directory is not asked (test_ldap_directory escapes them anyway)"
+    assert await client.app[keys.STORE].list_users_from("ldap") == []
+    assert await granted(client, "lara") == f"repository:{REPO}:pull,push" and asked == ["lara"]
 
 
 async def test_a_burst_of_the_same_sign_in_binds_once(client: TestClient[Any, Any], monkeypatch: pytest.MonkeyPatch) -> None:

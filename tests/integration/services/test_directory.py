@@ -38,6 +38,17 @@ async def test_the_first_sign_in_creates_a_directory_account_without_a_password(
     assert [u.name for u in await services.store.list_users_from("ldap")] == ["dora"]
 
 
+async def test_a_sign_in_records_the_directory_s_email_and_keeps_it_when_none_or_junk_is_given(services: Services) -> None:
+    user = await directory.directory_sign_in(services, "dora", "ldap", GroupPlan(), " dora@example.org ")
+    assert user.email == "dora@example.org"
+    await directory.directory_sign_in(services, "dora", "ldap", GroupPlan(), "dora.new@example.org")
+    for junk in (None, "", "no-at-sign", "@example.org", "dora@", "a b@example.org", "dora\x00@example.org", "x" * 250 + "@e.org"):
+        await directory.directory_sign_in(services, "dora", "ldap", GroupPlan(), junk)
+    stored = await services.store.get_user("dora")
+    assert stored is not None and stored.email == "dora.new@example.org"
+    assert stored.updated_at == user.updated_at, "an address the directory gives changes nothing of the account"
+
+
 @sqlite_only
 async def test_a_directory_never_takes_a_local_account_a_namespace_or_another_directory_s_user(services: Services) -> None:
     await services.store.create_user("root", "hash", admin=True)

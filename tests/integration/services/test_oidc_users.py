@@ -117,10 +117,22 @@ async def test_each_sign_in_applies_the_groups_claim(services: Services) -> None
     assert [m.team for m in await services.store.user_memberships(ignored.name)] == ["web"]  # no groups read: none changed
 
 
+@sqlite_only  # set_user_email runs on MariaDB in test_directory.py
+async def test_a_sign_in_records_the_email_claim_and_one_without_keeps_it(services: Services) -> None:
+    user = await sign_in_with_provider(services, ProviderAccount(ISSUER, "s-e", "erin", (), "erin@example.org"), CLAIM)
+    assert user.email == "erin@example.org"
+    await sign_in_with_provider(services, ProviderAccount(ISSUER, "s-e", "erin", ()), CLAIM)
+    stored = await services.store.get_user("erin")
+    assert stored is not None and stored.email == "erin@example.org"
+
+
 def test_claims_give_a_lowercased_name_and_string_groups() -> None:
     claims = {"preferred_username": " Ann ", "groups": ["web", 7, {"x": 1}, "", "ops" * 400, "staff"], "email": "a@b"}
     account = account_from_claims(ISSUER, "s", claims, "preferred_username", "groups")
-    assert account == ProviderAccount(ISSUER, "s", "ann", ("web", "staff"))
+    assert account == ProviderAccount(ISSUER, "s", "ann", ("web", "staff"), "a@b")
+    unverified = {**claims, "email_verified": False}
+    assert account_from_claims(ISSUER, "s", unverified, "preferred_username", None).email is None
+    assert account_from_claims(ISSUER, "s", {**claims, "email": ["a@b"]}, "preferred_username", None).email is None
     assert account_from_claims(ISSUER, "s", {"roles": "admins"}, "preferred_username", "roles").groups == ("admins",)
     assert account_from_claims(ISSUER, "s", {"preferred_username": 5}, "preferred_username", None).username is None
     assert account_from_claims(ISSUER, "s", {"preferred_username": "\u212aarl"}, "preferred_username", None).username == "\u212aarl"

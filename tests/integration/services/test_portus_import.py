@@ -192,6 +192,7 @@ async def test_users_keep_flags_and_portus_hashes_and_ldap_oauth_bots_get_no_pas
         assert users[name].password_hash == NO_PASSWORD, name
     assert await store.imported_detail("portus", "user", "carol") == '{"how":"ldap","email":"carol@example.test"}'
     assert users["carol"].source == "ldap", "Portus's LDAP users sign in through the directory"
+    assert (users["carol"].email, users["alice"].email) == ("carol@example.test", "alice@example.test")
     assert users["gina"].source == users["alice"].source == "local"
     assert await store.imported_detail("portus", "user", "gina") == '{"how":"oauth:github","email":"gina@example.test"}'
     assert report.count("user").imported == 8

@@ -87,7 +87,7 @@ def test_the_first_sign_in_creates_the_user_with_the_teams_of_their_groups(
     assert page.url == f"{oidc_gateway.url}/ui/"
     assert _signed_in_as(page) == "ann"  # the provider's "Ann", lowercased
     status, user = _admin_api(oidc_gateway, "/users/ann")
-    assert status == 200 and user["admin"] is False
+    assert status == 200 and user["admin"] is False and user["email"] == "ann@example.org"
     status, members = _admin_api(oidc_gateway, "/teams/web/members")
     assert status == 200 and ("ann", "viewer") in [(m["user"], m["role"]) for m in members["items"]]
     flow_cookies = [c for c in page.context.cookies() if c["name"] == "portus_oidc"]
@@ -102,6 +102,7 @@ def test_the_first_sign_in_creates_the_user_with_the_teams_of_their_groups(
 def test_a_provider_user_makes_an_app_token_that_pushes(oidc_gateway: Gateway, page: Any) -> None:
     _sign_in_with_provider(page, oidc_gateway, "sub-bob")
     assert _signed_in_as(page) == "bob.builder"
+    assert _admin_api(oidc_gateway, "/users/bob.builder")[1]["email"] is None, "the provider says it is not verified"
     page.goto(f"{oidc_gateway.url}/ui/tokens")
     note = page.locator("#no-password-note")
     assert note.count() == 1 and "bob.builder" in note.inner_text()
@@ -111,6 +112,28 @@ def test_a_provider_user_makes_an_app_token_that_pushes(oidc_gateway: Gateway, p
     page.click("form[action$='/ui/tokens'] button[type=submit]")
     secret = page.input_value("#token-secret")
     push_images(oidc_gateway, [("bob.builder", "bob.builder/app", "v1")], {"bob.builder": secret})
+
+
+def test_a_provider_users_account_page_offers_tokens_and_a_forged_password_change_is_refused(
+    oidc_gateway: Gateway, page: Any
+) -> None:
+    _sign_in_with_provider(page, oidc_gateway, "sub-bob")
+    page.goto(f"{oidc_gateway.url}/ui/account")
+    assert "sign-in service (OpenID Connect)" in page.locator(".account-source").inner_text()
+    assert page.locator("#current-password").count() == 0 and page.locator(".own-namespace").inner_text() == "bob.builder"
+    assert_accessible(page)
+    page.click("#account-tokens-link")
+    assert page.url == f"{oidc_gateway.url}/ui/tokens"
+
+    token = page.input_value("form[action$='/ui/tokens'] input[name=csrf]")
+    new = "a-password-of-ours-1"
+    form = {"csrf": token, "current_password": "any password", "new_password": new, "new_password_again": new}
+    response = page.request.post(
+        f"{oidc_gateway.url}/ui/account/password", form=form, headers={"Origin": oidc_gateway.url}, max_redirects=0
+    )
+    assert response.status == 400
+    assert "signs in with the OpenID provider and has no password here to change" in response.text()
+    assert api_as(oidc_gateway, "bob.builder", new, "GET", "/users/bob.builder")[0] == 401
 
 
 def test_claims_missing_from_the_id_token_come_from_userinfo(oidc_gateway: Gateway, page: Any) -> None:
@@ -209,3 +232,12 @@ def test_odd_callbacks_and_an_absent_provider_get_readable_pages(
     assert (status, kind.split(";")[0]) == (503, "text/html")
     assert "does not answer right now" in body
     assert "Sign in with OpenID Connect" in _get(f"{down.url}/ui/login")[2]  # the password form still works
+
+    status, _, body = _get(f"{down.url}/readyz")
+    assert status == 200, "a provider that does not answer is reported, and the gateway still takes traffic"
+    assert json.loads(body)["checks"]["oidc_provider"]["status"] == "down"
+    assert "discovery document does not answer" in json.loads(body)["checks"]["oidc_provider"]["reason"]
+    assert "oidc: the provider's discovery document is unusable" in down.log_text()
+    status, _, body = _get(f"{oidc_gateway.url}/readyz")
+    assert status == 200 and json.loads(body)["checks"]["oidc_provider"]["status"] == "up"
+    assert "oidc_provider" not in json.loads(_get(f"{gateway.url}/readyz")[2])["checks"]
