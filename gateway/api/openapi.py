@@ -187,8 +187,12 @@ SCHEMAS: dict[str, Schema] = {
          "platforms": {
              "type": "array", "items": {"type": "string"}, "maxItems": 32,
              "description": "an index's os/arch[/variant] (attestations left out); empty for an image manifest",
+         },
+         "last_pull_at": {
+             **OPTIONAL_TIME,
+             "description": "the last pull by this tag or by the digest it names; null when not pulled since it was pushed",
          }},
-        ("name", "digest", "media_type", "size", "pushed_at", "image_size", "platforms"), closed=False,
+        ("name", "digest", "media_type", "size", "pushed_at", "image_size", "platforms", "last_pull_at"), closed=False,
     ),
     "Tombstone": _object(
         {"namespace": NAMESPACE_NAME, "repositories": {"type": "integer", "description": "when it was deleted"},

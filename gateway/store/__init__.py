@@ -21,6 +21,7 @@ from gateway.store.records import (
     NamespaceStanding,
     NewEvent,
     NotFound,
+    PullMark,
     RefreshToken,
     RepositoryRow,
     SettledBatch,
@@ -56,8 +57,8 @@ async def open_store(url: str) -> Store:
 
 __all__ = [
     "AppToken", "Conflict", "CountMark", "Deletion", "EventRow", "FieldSealer", "ImportedTag", "MaintenanceRun", "ManifestRow",
-    "Member", "Namespace", "NamespaceLookup", "NamespaceStanding", "NewEvent", "NotFound", "PlainText", "RefreshToken",
-    "RepositoryRow", "RetentionPolicyRow", "SettledBatch", "SetupCode", "Store", "StoreError", "StoreUnavailable",
+    "Member", "Namespace", "NamespaceLookup", "NamespaceStanding", "NewEvent", "NotFound", "PlainText", "PullMark",
+    "RefreshToken", "RepositoryRow", "RetentionPolicyRow", "SettledBatch", "SetupCode", "Store", "StoreError", "StoreUnavailable",
     "TagDeletion", "TagPush", "TagRow", "Team", "Tombstone", "UiSession", "UploadState", "User", "Webhook", "WebhookFailure",
     "open_store",
 ]

@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from gateway.store.records import ManifestRow, RepositoryRow, TagRow
+from gateway.store.records import ManifestRow, PullMark, RepositoryRow, TagRow
 from gateway.store.sql import Row, SQLBase, like_literal
 
 
@@ -66,14 +66,35 @@ class IndexQueries(SQLBase):
                 params,
             )
             if tag:
+                # A tag moved to another manifest has not been pulled as that one yet.
+                await self.execute(
+                    "UPDATE tags SET last_pull_at = NULL WHERE repository = :repository AND tag = :tag AND digest <> :digest",
+                    params,
+                )
                 await self.execute(
                     self.upsert("tags", ("repository", "tag"), _TAG_COLUMNS, _TAG_COLUMNS), params
                 )
 
-    async def index_pulls(self, pulls: Iterable[tuple[str, int]]) -> None:
-        for repository, at in pulls:
+    async def index_pulls(self, pulls: Iterable[PullMark]) -> None:
+        """Record when repositories and tags were last pulled, from a batch of pulls (the caller
+        keeps the latest of each): one UPDATE per repository, per tag pulled by tag, and per digest
+        pulled by digest (every tag naming that digest, read within the repository's rows). A time
+        never goes back, whatever order batches of several instances arrive in."""
+        marks = list(pulls)
+        repositories: dict[str, int] = {}
+        for mark in marks:
+            repositories[mark.repository] = max(repositories.get(mark.repository, 0), mark.at)
+        for repository, at in repositories.items():
             await self.execute(
-                "UPDATE repositories SET last_pull_at = :at WHERE name = :name", {"name": repository, "at": at}
+                "UPDATE repositories SET last_pull_at = :at WHERE name = :name AND (last_pull_at IS NULL OR last_pull_at < :at)",
+                {"name": repository, "at": at},
+            )
+        for mark in marks:
+            which = "tag = :tag" if mark.tag else "digest = :digest"
+            await self.execute(
+                f"UPDATE tags SET last_pull_at = :at WHERE repository = :repository AND {which}"
+                " AND (last_pull_at IS NULL OR last_pull_at < :at)",
+                {"repository": mark.repository, "tag": mark.tag, "digest": mark.digest, "at": mark.at},
             )
 
     async def index_delete_manifest(self, repository: str, digest: str) -> None:
@@ -149,7 +170,7 @@ class IndexQueries(SQLBase):
     async def list_tags(self, repository: str, after: str = "", limit: int = 100) -> list[TagRow]:
         """A page of tags with their manifest's image size and platforms (read by primary key)."""
         rows = await self.fetch_all(
-            "SELECT t.repository, t.tag, t.digest, t.media_type, t.size, t.pushed_at, m.image_size, m.platforms"
+            "SELECT t.repository, t.tag, t.digest, t.media_type, t.size, t.pushed_at, t.last_pull_at, m.image_size, m.platforms"
             " FROM tags t LEFT JOIN manifests m ON m.repository = t.repository AND m.digest = t.digest"
             " WHERE t.repository = :repository AND t.tag > :after ORDER BY t.tag LIMIT :limit",
             {"repository": repository, "after": after, "limit": limit},
@@ -157,7 +178,7 @@ class IndexQueries(SQLBase):
         return [
             TagRow(
                 r["repository"], r["tag"], r["digest"], r["media_type"], int(r["size"]), int(r["pushed_at"]),
-                _optional_int(r["image_size"]), _platforms(r["platforms"]),
+                _optional_int(r["image_size"]), _platforms(r["platforms"]), _optional_int(r["last_pull_at"]),
             )
             for r in rows
         ]

@@ -233,6 +233,17 @@ class TagRow:
     pushed_at: int
     image_size: int | None = None  # config + layers; None for an index or a row indexed before
     platforms: tuple[str, ...] = ()  # an index's os/arch[/variant]
+    last_pull_at: int | None = None  # by this tag, or by the digest it names; None: not since indexed
+
+
+@dataclass(frozen=True)
+class PullMark:
+    """A pull, as the index records it: by tag (`tag` set) or by digest (`tag` empty)."""
+
+    repository: str
+    tag: str
+    digest: str
+    at: int
 
 
 @dataclass(frozen=True)

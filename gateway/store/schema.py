@@ -451,4 +451,13 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
             "ALTER TABLE webhooks ADD COLUMN disabled_reason VARCHAR(255) NULL",
         ),
     ),
+    (
+        21,
+        (
+            # When each tag was last pulled (the tags page, /api/v1): set from the batched pull
+            # events (gateway/events/recorder.py), NULL until a pull after this migration or after
+            # the tag was moved to another manifest.
+            "ALTER TABLE tags ADD COLUMN last_pull_at BIGINT NULL",
+        ),
+    ),
 )
