@@ -40,6 +40,15 @@ _IN_LIST = 500
 # The character after "/": every name that starts with "NAMESPACE/" sorts below "NAMESPACE0".
 _AFTER_SLASH = chr(ord("/") + 1)
 
+# The repositories of a namespace after a name: see `list_repositories_in`.
+_IN_NAMESPACE = "name > :after AND name < :end AND name LIKE :pattern ESCAPE '!'"
+
+
+def _namespace_range(namespace: str, after: str = "") -> dict[str, str]:
+    prefix = namespace + "/"
+    return {"after": max(after, prefix), "end": namespace + _AFTER_SLASH, "pattern": like_literal(prefix) + "%"}
+
+
 _MANIFEST_COLUMNS = ("media_type", "size", "artifact_type", "subject", "annotations", "pushed_at", "image_size", "platforms")
 _TAG_COLUMNS = ("digest", "media_type", "size", "pushed_at")
 
@@ -151,13 +160,19 @@ class IndexQueries(SQLBase):
         names are also kept within (`NAMESPACE/`, `NAMESPACE0`), which holds exactly the valid
         names with that prefix (`NAMESPACE/` itself is none), so the read stops at the
         namespace's end."""
-        prefix = namespace + "/"
         rows = await self.fetch_all(
-            "SELECT * FROM repositories WHERE name > :after AND name < :end AND name LIKE :pattern ESCAPE '!'"
-            " ORDER BY name LIMIT :limit",
-            {"after": max(after, prefix), "end": namespace + _AFTER_SLASH, "pattern": like_literal(prefix) + "%", "limit": limit},
+            f"SELECT * FROM repositories WHERE {_IN_NAMESPACE} ORDER BY name LIMIT :limit",
+            {**_namespace_range(namespace, after), "limit": limit},
         )
         return _repositories(rows)
+
+    async def count_repositories_in(self, namespace: str) -> int:
+        """How many repositories are named `NAMESPACE/...`: counted within the same index range as
+        `list_repositories_in` reads, no row loaded."""
+        row = await self.fetch_one(
+            f"SELECT COUNT(*) AS n FROM repositories WHERE {_IN_NAMESPACE}", _namespace_range(namespace)
+        )
+        return int(row["n"]) if row else 0
 
     async def search_repositories(self, contains: str, after: str = "", limit: int = 100) -> list[RepositoryRow]:
         """The repositories whose name contains `contains` (lowercase), after `after`, by name."""
