@@ -37,6 +37,7 @@ from gateway.store.records import (
     UploadState,
     User,
     Webhook,
+    WebhookDelivery,
     WebhookFailure,
 )
 from gateway.store.webhooks import FieldSealer, PlainText
@@ -59,6 +60,7 @@ __all__ = [
     "AppToken", "Conflict", "CountMark", "Deletion", "EventRow", "FieldSealer", "ImportedTag", "MaintenanceRun", "ManifestRow",
     "Member", "Namespace", "NamespaceLookup", "NamespaceStanding", "NewEvent", "NotFound", "PlainText", "PullMark",
     "RefreshToken", "RepositoryRow", "RetentionPolicyRow", "SettledBatch", "SetupCode", "Store", "StoreError", "StoreUnavailable",
-    "TagDeletion", "TagPush", "TagRow", "Team", "Tombstone", "UiSession", "UploadState", "User", "Webhook", "WebhookFailure",
+    "TagDeletion", "TagPush", "TagRow", "Team", "Tombstone", "UiSession", "UploadState", "User", "Webhook", "WebhookDelivery",
+    "WebhookFailure",
     "open_store",
 ]

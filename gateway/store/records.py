@@ -303,6 +303,26 @@ class WebhookFailure:
     updated_at: int
 
 
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One envelope sent to a webhook, after its retries: the events it carried, the receiver's
+    status code (None when none answered) and what went wrong (None on success). `id` is 0
+    until stored."""
+
+    webhook: str
+    seqs: tuple[int, ...]
+    status_code: int | None
+    error: str | None
+    attempts: int
+    redelivery: bool
+    delivered_at: int
+    id: int = 0
+
+    @property
+    def succeeded(self) -> bool:
+        return self.error is None
+
+
 # -- web UI sessions and the first-run setup code ---------------------------------------------
 
 @dataclass(frozen=True)
