@@ -45,10 +45,10 @@ def _at(exchange: Exchange, at: float) -> Event:
 async def test_a_pull_by_tag_marks_that_tag_and_one_by_digest_every_tag_naming_it(store: Store) -> None:
     for digest, tag in ((ONE, "v1"), (ONE, "stable"), (TWO, "v2"), (TWO, "latest"), (THREE, "v3")):
         await _push(store, digest, tag)
-    batch = [_at(_pull("v1", ONE), 100), _at(_pull("v1", ONE), 90), _at(_pull(TWO, TWO), 200)]
-    assert len(pull_marks(batch)) == 2  # the latest of each
+    batch = [_at(_pull("v1", ONE), 100), _at(_pull("v1", ONE), 90), _at(_pull(TWO, TWO), 200), _at(_pull("v3", THREE), 100)]
+    assert len(pull_marks(batch)) == 3  # the latest of each
     await store.index_pulls(pull_marks(batch))
-    assert await _pulled(store) == {"latest": 200, "stable": None, "v1": 100, "v2": 200, "v3": None}
+    assert await _pulled(store) == {"latest": 200, "stable": None, "v1": 100, "v2": 200, "v3": 100}
     assert (await store.get_repository(REPOSITORY)).last_pull_at == 200  # type: ignore[union-attr]
 
     await store.index_pulls(pull_marks([_at(_pull("v2", TWO), 150)]))  # a slower instance's batch: time never goes back
@@ -57,7 +57,7 @@ async def test_a_pull_by_tag_marks_that_tag_and_one_by_digest_every_tag_naming_i
 
     await _push(store, THREE, "v1", at=300)  # moved: the image it names now was never pulled
     await _push(store, TWO, "v2", at=300)  # pushed again as it was: still the image pulled
-    assert await _pulled(store) == {"latest": 200, "stable": None, "v1": None, "v2": 200, "v3": None}
+    assert await _pulled(store) == {"latest": 200, "stable": None, "v1": None, "v2": 200, "v3": 100}
 
 
 async def test_the_recorder_marks_the_tag_when_it_flushes_its_batch(tmp_path: Path) -> None:
