@@ -54,6 +54,8 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("DELETE", "/webhooks/{webhook}", webhooks.delete_webhook),
     ("GET", "/webhooks/{webhook}/failures", webhooks.list_failures),
     ("POST", "/webhooks/{webhook}/redeliver", webhooks.redeliver),
+    ("GET", "/webhooks/{webhook}/deliveries", webhooks.list_deliveries),
+    ("POST", "/webhooks/{webhook}/deliveries/{delivery}/redeliver", webhooks.redeliver_one),
     ("GET", "/gc", gc.get_gc),
     ("POST", "/gc", gc.start_gc),
     ("GET", "/namespaces/{namespace}/retention", retention.get_policies),

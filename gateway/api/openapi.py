@@ -187,6 +187,17 @@ SCHEMAS: dict[str, Schema] = {
         ("event_seq", "state", "attempts", "last_error", "updated_at"), closed=False,
     ),
     "Redelivery": _object({"requeued": {"type": "integer"}}, ("requeued",), closed=False),
+    "WebhookDelivery": _object(
+        {"id": {"type": "integer"},
+         "event_seqs": {"type": "array", "items": {"type": "integer"}, "maxItems": 200,
+                        "description": "the events the envelope carried, by sequence number"},
+         "status_code": {"type": "integer", "nullable": True, "description": "the receiver's answer; null when none came"},
+         "error": {"type": "string", "nullable": True, "description": "what went wrong after every retry; null on success"},
+         "attempts": {"type": "integer"},
+         "redelivery": {"type": "boolean", "description": "whether it sent events queued again"},
+         "delivered_at": TIME},
+        ("id", "event_seqs", "status_code", "error", "attempts", "redelivery", "delivered_at"), closed=False,
+    ),
     "Repository": _object(
         {"name": REPOSITORY_NAME, "created_at": TIME, "last_push_at": OPTIONAL_TIME, "last_pull_at": OPTIONAL_TIME},
         ("name", "created_at", "last_push_at", "last_pull_at"), closed=False,
@@ -201,8 +212,12 @@ SCHEMAS: dict[str, Schema] = {
          "platforms": {
              "type": "array", "items": {"type": "string"}, "maxItems": 32,
              "description": "an index's os/arch[/variant] (attestations left out); empty for an image manifest",
+         },
+         "last_pull_at": {
+             **OPTIONAL_TIME,
+             "description": "the last pull by this tag or by the digest it names; null when not pulled since it was pushed",
          }},
-        ("name", "digest", "media_type", "size", "pushed_at", "image_size", "platforms"), closed=False,
+        ("name", "digest", "media_type", "size", "pushed_at", "image_size", "platforms", "last_pull_at"), closed=False,
     ),
     "Tombstone": _object(
         {"namespace": NAMESPACE_NAME, "repositories": {"type": "integer", "description": "when it was deleted"},
@@ -269,6 +284,7 @@ SCHEMAS: dict[str, Schema] = {
 }
 for _item in (
     "User", "Team", "Member", "Namespace", "AppToken", "Repository", "Tag", "Event", "Webhook", "WebhookFailure", "Tombstone",
+    "WebhookDelivery",
 ):
     SCHEMAS[f"{_item}Page"] = _object(
         {"items": {"type": "array", "items": _ref(_item)},
@@ -293,6 +309,7 @@ PARAMETERS: dict[str, Schema] = {
     "repository": _path_param("name", REPOSITORY_NAME),
     "tag": _path_param("tag", TAG_NAME),
     "webhook": _path_param("webhook", WEBHOOK_NAME),
+    "delivery": _path_param("delivery", {"type": "string", "pattern": "^[0-9]{1,18}$"}),
     "eventRepository": {"name": "repository", "in": "query", "required": False, "schema": REPOSITORY_NAME},
     "eventAction": {
         "name": "action", "in": "query", "required": False, "schema": {"type": "string", "enum": list(LOGGED_ACTIONS)},
@@ -519,6 +536,18 @@ PATHS: dict[str, dict[str, Schema]] = {
         "get": _op("listWebhookFailures", "webhooks", "deliveries that failed after every retry (admins)",
                    {"200": _json("WebhookFailurePage", "the failures")}, params=("webhook", "limit", "eventAfter"),
                    errors=("400", "403", "404")),
+    },
+    "/webhooks/{webhook}/deliveries": {
+        "get": _op("listWebhookDeliveries", "webhooks",
+                   "the webhook's recent deliveries, successes and failures, newest first (admins; the newest 50 are kept)",
+                   {"200": _json("WebhookDeliveryPage", "a page of deliveries")}, params=("webhook", "limit", "eventAfter"),
+                   errors=("400", "403", "404")),
+    },
+    "/webhooks/{webhook}/deliveries/{delivery}/redeliver": {
+        "post": _op("redeliverWebhookDelivery", "webhooks",
+                    "send the events of one recent delivery again, on the webhook's next round (admins)",
+                    {"202": _json("Redelivery", "queued for delivery")}, params=("webhook", "delivery"),
+                    errors=("400", "403", "404")),
     },
     "/webhooks/{webhook}/redeliver": {
         "post": _op("redeliverWebhook", "webhooks", "send the failed deliveries again (admins)",

@@ -28,6 +28,7 @@ def tag_json(row: TagRow) -> dict[str, Any]:
     return {
         "name": row.tag, "digest": row.digest, "media_type": row.media_type, "size": row.size,
         "pushed_at": time_text(row.pushed_at), "image_size": row.image_size, "platforms": list(row.platforms),
+        "last_pull_at": time_text(row.last_pull_at),
     }
 
 

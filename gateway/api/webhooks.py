@@ -1,5 +1,6 @@
 """/webhooks: notification endpoints (admins). Those named in the settings are shown but are
-changed in the settings, not here. Failed deliveries are listed and can be sent again."""
+changed in the settings, not here. Failed deliveries are listed and can be sent again; so can
+one of the recent deliveries (successes and failures, newest first)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,15 @@ from typing import Any
 from aiohttp import web
 
 from gateway.api.caller import authenticate, services
+from gateway.api.errors import bad_request
 from gateway.api.events import event_cursor
 from gateway.api.inputs import Body, json_object
 from gateway.api.paging import collect, page_body, page_request
-from gateway.api.render import json_response, no_content
+from gateway.api.render import json_response, no_content, time_text
 from gateway.events.targets import redacted_url
 from gateway.services import webhooks
 from gateway.services.webhooks import WebhookChanges
-from gateway.store import Webhook
+from gateway.store import Webhook, WebhookDelivery
 
 _FIELDS = ("url", "secret", "headers", "actions", "repository_pattern")
 
@@ -92,4 +94,28 @@ async def list_failures(request: web.Request) -> web.Response:
 
 async def redeliver(request: web.Request) -> web.Response:
     count = await webhooks.redeliver(services(request), (await authenticate(request)).actor, _name(request))
+    return json_response({"requeued": count}, 202)
+
+
+def delivery_json(delivery: WebhookDelivery) -> dict[str, Any]:
+    return {
+        "id": delivery.id, "event_seqs": list(delivery.seqs), "status_code": delivery.status_code, "error": delivery.error,
+        "attempts": delivery.attempts, "redelivery": delivery.redelivery, "delivered_at": time_text(delivery.delivered_at),
+    }
+
+
+async def list_deliveries(request: web.Request) -> web.Response:
+    """Newest first, paged by delivery: `next` is the last delivery's id when older ones follow."""
+    actor, page = (await authenticate(request)).actor, page_request(request)
+    found = await webhooks.list_deliveries(services(request), actor, _name(request), event_cursor(page.after), page.limit + 1)
+    shown = found[: page.limit]
+    return json_response(page_body([delivery_json(d) for d in shown], str(shown[-1].id) if len(found) > page.limit else None))
+
+
+async def redeliver_one(request: web.Request) -> web.Response:
+    actor = (await authenticate(request)).actor
+    text = request.match_info["delivery"]
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        raise bad_request("the delivery must be the id of one of the webhook's recent deliveries")
+    count = await webhooks.redeliver_one(services(request), actor, _name(request), int(text))
     return json_response({"requeued": count}, 202)

@@ -17,7 +17,7 @@ from gateway.background import running
 from gateway.events.capture import Exchange, event_for, manifest_facts
 from gateway.events.manifest_blobs import references, sized
 from gateway.events.model import Event, event_json
-from gateway.store import ManifestRow, NewEvent, Store, StoreError
+from gateway.store import ManifestRow, NewEvent, PullMark, Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,18 @@ def to_row(event: Event) -> NewEvent:
         repository=event.target.repository, tag=event.target.tag, digest=event.target.digest,
         actor=event.actor, body=event_json(event),
     )
+
+
+def pull_marks(pulls: list[Event]) -> list[PullMark]:
+    """The latest pull of each tag pulled by tag and of each digest pulled by digest. A pull by
+    tag marks that tag only; a pull by digest marks the tags naming that digest (the image they
+    name was pulled: a deployment pinned by digest still uses the tag it was resolved from)."""
+    latest: dict[tuple[str, str, str], int] = {}
+    for event in pulls:
+        target = event.target
+        key = (target.repository, target.tag, "" if target.tag else target.digest)
+        latest[key] = max(latest.get(key, 0), int(event.timestamp))
+    return [PullMark(repository, tag, digest, at) for (repository, tag, digest), at in latest.items()]
 
 
 class EventRecorder:
@@ -80,7 +92,7 @@ class EventRecorder:
         elif event.action == "delete" and target.tag:
             await self._store.index_delete_tag(target.repository, target.tag)
         elif event.action == "pull":
-            await self._store.index_pulls([(target.repository, at)])
+            await self._store.index_pulls(pull_marks([event]))
 
     async def _blobs_of(self, repository: str, manifest: bytes | None, blobs: Mapping[str, int] | None) -> Mapping[str, int]:
         """The blobs a pushed manifest holds, for its namespace's usage: as sized at its PUT, or
@@ -105,11 +117,8 @@ class EventRecorder:
             log.warning("pull events not written yet (%s); will retry", exc)
             self._pulls = batch + self._pulls
             return 0
-        latest: dict[str, int] = {}
-        for event in batch:
-            latest[event.target.repository] = max(latest.get(event.target.repository, 0), int(event.timestamp))
         try:
-            await self._store.index_pulls(latest.items())
+            await self._store.index_pulls(pull_marks(batch))
         except StoreError as exc:
             log.warning("pull times not indexed: %s", exc)
         return written

@@ -13,7 +13,8 @@ Events are read only once they are a couple of seconds old, so an event whose in
 committed late (seq allocated earlier than a neighbour's) is never skipped by the cursor.
 Writes are few, since every commit bumps the store's data version, which the token and manifest
 caches check: an endpoint with nothing to send is only read, and a round of deliveries saves
-its cursor once a second and at its end, and extends its lease once a second.
+its cursor once a second and at its end, extends its lease once a second, and adds each
+envelope's outcome to the endpoint's recent deliveries (insert and trim in one commit).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from gateway.events.hook_headers import DELIVERY_HEADER, SIGNATURE_HEADER
 from gateway.events.lease import Lease, LeaseLost, lease_until
 from gateway.events.model import ENVELOPE_MEDIA_TYPE, envelope_bytes
 from gateway.events.targets import address_problem, redact
-from gateway.store import Conflict, EventRow, SettledBatch, Store, StoreError, Webhook, WebhookFailure
+from gateway.store import Conflict, EventRow, SettledBatch, Store, StoreError, Webhook, WebhookDelivery, WebhookFailure
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ BATCH = 200
 POLL_SECONDS = 1.0
 CURSOR_SAVE_SECONDS = 1.0
 DEPTH_EVERY_ROUNDS = 10
+KEPT_DELIVERIES = 50  # recent deliveries kept per webhook, successes and failures alike
 
 
 @dataclass(frozen=True)
@@ -98,8 +100,9 @@ class WebhookDispatcher:
         self.failures = 0
         self._rounds: dict[str, asyncio.Task[None]] = {}  # each endpoint's round in progress
 
-    async def _post(self, hook: Webhook, body: bytes) -> str | None:
-        """One delivery attempt; None on success, else what went wrong (no URL password in it)."""
+    async def _post(self, hook: Webhook, body: bytes) -> tuple[int | None, str | None]:
+        """One delivery attempt: the receiver's status code (None when it gave none) and what
+        went wrong (None on success; no URL password in it)."""
         headers = {
             **hook.headers,
             "Content-Type": ENVELOPE_MEDIA_TYPE,
@@ -108,32 +111,40 @@ class WebhookDispatcher:
         }
         problem = address_problem(hook.url, self._allow_private)  # names: the session's resolver checks them
         if problem is not None:
-            return f"refused: {problem}"
+            return None, f"refused: {problem}"
         try:
             timeout = aiohttp.ClientTimeout(total=self._policy.timeout)
             async with self._session.post(
                 hook.url, data=body, headers=headers, timeout=timeout, allow_redirects=False  # a redirect could point inside
             ) as response:
                 if 200 <= response.status < 300:
-                    return None
-                return f"HTTP {response.status}"
+                    return response.status, None
+                return response.status, f"HTTP {response.status}"
         except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:  # ValueError: a header aiohttp refuses
-            return redact(exc.__class__.__name__ + (f": {exc}" if str(exc) else ""), hook.url)
+            return None, redact(exc.__class__.__name__ + (f": {exc}" if str(exc) else ""), hook.url)
 
-    async def _deliver(self, hook: Webhook, batch: SettledBatch, lease: Lease) -> str | None:
+    async def _deliver(self, hook: Webhook, batch: SettledBatch, lease: Lease, *, redelivery: bool = False) -> str | None:
         """Deliver with retries and backoff while the lease is held; the last error or None.
-        LeaseLost (the attempt in flight cancelled) when it goes to another instance."""
+        The outcome is added to the webhook's recent deliveries (one commit). LeaseLost (the
+        attempt in flight cancelled, nothing recorded) when it goes to another instance."""
+        status: int | None = None
         error: str | None = None
         body = envelope_bytes(batch.bodies_json)
+        attempt = 0
         for attempt in range(1, self._policy.max_attempts + 1):
-            error = await lease.while_held(self._post(hook, body))
+            status, error = await lease.while_held(self._post(hook, body))
             if error is None:
-                return None
+                break
             self.failures += 1
             self._on_failure(hook.name)
             log.warning("webhook %s: delivery attempt %d of %d failed: %s", hook.name, attempt, self._policy.max_attempts, error)
             if attempt < self._policy.max_attempts:
                 await lease.while_held(asyncio.sleep(self._policy.delay(attempt)))
+        delivery = WebhookDelivery(hook.name, tuple(batch.seqs), status, error, attempt, redelivery, int(time.time()))
+        try:
+            await self._store.record_webhook_delivery(delivery, KEPT_DELIVERIES)
+        except StoreError as exc:  # the list of recent deliveries misses one; the delivery itself stands
+            log.warning("webhook %s: delivery not added to the recent ones: %s", hook.name, exc)
         return error
 
     async def _advance(self, hook: Webhook, cursor: int) -> None:
@@ -151,7 +162,7 @@ class WebhookDispatcher:
         if not seqs:
             return
         batch = SettledBatch.of(await self._store.get_events(seqs))
-        error = await self._deliver(hook, batch, lease) if batch.seqs else None
+        error = await self._deliver(hook, batch, lease, redelivery=True) if batch.seqs else None
         if error is None:
             for seq in seqs:
                 await self._store.clear_failure(hook.name, seq)

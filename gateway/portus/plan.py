@@ -139,6 +139,7 @@ class PlannedTag:
     digest: str
     size: int
     pushed_at: int
+    pulled_at: int | None = None
 
 
 @dataclass(frozen=True)
@@ -427,8 +428,9 @@ class _Planner:
                     self.skip("tag", tag, f"{full}:{tag_name}", f"no valid manifest digest ({digest[:80]!r})")
                 else:
                     size = max(0, _int(tag, "size") or 0)
-                    tags.append(PlannedTag(int(tag["id"]), tag_name, digest, size, _time(tag, "updated_at")))
-                    if (pulled := seconds(tag.get("pulled_at"))) is not None:
+                    pulled = seconds(tag.get("pulled_at"))
+                    tags.append(PlannedTag(int(tag["id"]), tag_name, digest, size, _time(tag, "updated_at"), pulled))
+                    if pulled is not None:
                         pulls.append(pulled)
             self.plan.repositories.append(PlannedRepository(
                 repo_id, full, namespace, _time(row), max((t.pushed_at for t in tags), default=None), max(pulls, default=None),

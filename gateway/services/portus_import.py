@@ -266,7 +266,9 @@ class _Importer:
                 else:
                     new.append(tag)
             if new:
-                await self.store.import_tags(repository.name, [ImportedTag(t.name, t.digest, t.size, t.pushed_at) for t in new])
+                await self.store.import_tags(
+                    repository.name, [ImportedTag(t.name, t.digest, t.size, t.pushed_at, t.pulled_at) for t in new]
+                )
                 await self.store.record_imports(
                     ORIGIN, "tag", [(t.source_id, f"{repository.name}:{t.name}", detail(digest=t.digest)) for t in new]
                 )

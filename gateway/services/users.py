@@ -188,8 +188,7 @@ async def check_delete_user(services: Services, actor: Actor, name: str) -> User
     user = await store.get_user(name)
     if user is None:
         raise _no_such(name)
-    tokens = await store.list_app_tokens(name)
-    return UserDeletionPreview(user, len(tokens), len(await store.namespace_repositories(name)))
+    return UserDeletionPreview(user, await store.count_app_tokens(name), await store.count_repositories_in(name))
 
 
 async def delete_user(services: Services, actor: Actor, name: str) -> Deletion:

@@ -1,6 +1,6 @@
 """Webhooks: notification endpoints, managed by admins. Those named in the settings
 (`source == "config"`) are shown but are changed in the settings, not here. Failed deliveries
-are listed and can be sent again.
+are listed and can be sent again, and so can any of the recent deliveries (successes too).
 
 A new webhook hears of events from its creation on: its cursor starts at the newest event.
 """
@@ -15,11 +15,12 @@ from gateway import names
 from gateway.auth.permissions import Actor
 from gateway.events.hook_headers import headers_problem
 from gateway.events.model import ACTIONS
+from gateway.events.webhooks import KEPT_DELIVERIES as KEPT_DELIVERIES  # the pages say how many are kept
 from gateway.services.context import Services
 from gateway.services.errors import Conflict, Invalid, NotFound
 from gateway.services.guards import require_admin
 from gateway.store import Conflict as StoreConflict
-from gateway.store import Webhook, WebhookFailure
+from gateway.store import Webhook, WebhookDelivery, WebhookFailure
 
 MAX_SECRET_LENGTH = 255
 MAX_PATTERN_LENGTH = 255
@@ -149,3 +150,31 @@ async def redeliver(services: Services, actor: Actor, name: str) -> int:
     require_admin(actor, "redeliver webhook events")
     hook = await _existing(services, name)
     return await services.store.requeue_failures(hook.name, int(time.time()))
+
+
+async def list_deliveries(
+    services: Services, actor: Actor, name: str, before_id: int | None = None, limit: int = 50,
+) -> list[WebhookDelivery]:
+    """Up to `limit` of the webhook's recent deliveries (the store keeps the newest few) older
+    than delivery `before_id`, newest first."""
+    require_admin(actor, "read webhook deliveries")
+    hook = await _existing(services, name)
+    return await services.store.webhook_deliveries(hook.name, before_id, limit)
+
+
+async def redeliver_one(services: Services, actor: Actor, name: str, delivery_id: int) -> int:
+    """Queue the events of one recent delivery to be sent again, in one envelope on the
+    webhook's next round (those the event log still holds); how many were queued."""
+    require_admin(actor, "redeliver webhook events")
+    hook = await _existing(services, name)
+    store = services.store
+    delivery = await store.get_webhook_delivery(hook.name, delivery_id)
+    if delivery is None:
+        raise NotFound(f"no delivery {delivery_id} among the recent ones of webhook {name!r}")
+    now = int(time.time())
+    async with store.transaction():
+        for seq in delivery.seqs:
+            await store.record_webhook_failure(
+                WebhookFailure(hook.name, seq, "redeliver", 0, f"sent again from delivery {delivery_id}", now)
+            )
+    return len(delivery.seqs)

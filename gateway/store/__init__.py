@@ -21,6 +21,7 @@ from gateway.store.records import (
     NamespaceStanding,
     NewEvent,
     NotFound,
+    PullMark,
     RefreshToken,
     RepositoryRow,
     SettledBatch,
@@ -36,6 +37,7 @@ from gateway.store.records import (
     UploadState,
     User,
     Webhook,
+    WebhookDelivery,
     WebhookFailure,
 )
 from gateway.store.webhooks import FieldSealer, PlainText
@@ -56,8 +58,9 @@ async def open_store(url: str) -> Store:
 
 __all__ = [
     "AppToken", "Conflict", "CountMark", "Deletion", "EventRow", "FieldSealer", "ImportedTag", "MaintenanceRun", "ManifestRow",
-    "Member", "Namespace", "NamespaceLookup", "NamespaceStanding", "NewEvent", "NotFound", "PlainText", "RefreshToken",
-    "RepositoryRow", "RetentionPolicyRow", "SettledBatch", "SetupCode", "Store", "StoreError", "StoreUnavailable",
-    "TagDeletion", "TagPush", "TagRow", "Team", "Tombstone", "UiSession", "UploadState", "User", "Webhook", "WebhookFailure",
+    "Member", "Namespace", "NamespaceLookup", "NamespaceStanding", "NewEvent", "NotFound", "PlainText", "PullMark",
+    "RefreshToken", "RepositoryRow", "RetentionPolicyRow", "SettledBatch", "SetupCode", "Store", "StoreError", "StoreUnavailable",
+    "TagDeletion", "TagPush", "TagRow", "Team", "Tombstone", "UiSession", "UploadState", "User", "Webhook", "WebhookDelivery",
+    "WebhookFailure",
     "open_store",
 ]

@@ -298,6 +298,11 @@ class AccessQueries(TombstoneQueries):
         )
         return [_app_token(r) for r in rows]
 
+    async def count_app_tokens(self, username: str) -> int:
+        """How many tokens the user has (counted by the index on their name, no row loaded)."""
+        row = await self.fetch_one("SELECT COUNT(*) AS n FROM app_tokens WHERE username = :user", {"user": username})
+        return int(row["n"]) if row else 0
+
     async def revoke_app_token(self, username: str, name: str) -> str | None:
         """Delete the token and remember its id as revoked (JWTs issued from it die too)."""
         async with self.transaction():

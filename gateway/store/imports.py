@@ -17,6 +17,7 @@ class ImportedTag:
     digest: str
     image_size: int
     pushed_at: int
+    pulled_at: int | None = None
 
 
 class ImportQueries(SQLBase):
@@ -79,7 +80,7 @@ class ImportQueries(SQLBase):
 
     async def import_tags(self, repository: str, tags: Sequence[ImportedTag]) -> None:
         """The tags of a repository new to the index, as the source knew them: digest, the image's
-        size, when pushed. The media type and the manifest's own size are unknown ("" and 0)
+        size, when pushed and last pulled. The media type and the manifest's own size are unknown ("" and 0)
         until it is pushed again. A few multi-row INSERTs, not a few statements a tag."""
         manifests: dict[str, ImportedTag] = {}
         for tag in tags:
@@ -89,8 +90,9 @@ class ImportQueries(SQLBase):
             [{"r": repository, "d": t.digest, "at": t.pushed_at, "size": t.image_size} for t in manifests.values()],
         )
         await self._insert_rows(
-            "tags (repository, tag, digest, media_type, size, pushed_at)", "(:r{i}, :t{i}, :d{i}, '', 0, :at{i})",
-            [{"r": repository, "t": t.tag, "d": t.digest, "at": t.pushed_at} for t in tags],
+            "tags (repository, tag, digest, media_type, size, pushed_at, last_pull_at)",
+            "(:r{i}, :t{i}, :d{i}, '', 0, :at{i}, :pull{i})",
+            [{"r": repository, "t": t.tag, "d": t.digest, "at": t.pushed_at, "pull": t.pulled_at} for t in tags],
         )
 
     async def record_imports(self, origin: str, kind: str, rows: Sequence[tuple[int, str, str]]) -> None:

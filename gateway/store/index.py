@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from gateway.store.quotas import LIVE_OFF, LIVE_ON, REPOSITORY_OFF
-from gateway.store.records import ManifestRow, RepositoryRow, TagRow
+from gateway.store.records import ManifestRow, PullMark, RepositoryRow, TagRow
 from gateway.store.sql import Row, SQLBase, like_literal
 
 
@@ -41,6 +41,15 @@ _IN_LIST = 500
 # The character after "/": every name that starts with "NAMESPACE/" sorts below "NAMESPACE0".
 _AFTER_SLASH = chr(ord("/") + 1)
 
+# The repositories of a namespace after a name: see `list_repositories_in`.
+_IN_NAMESPACE = "name > :after AND name < :end AND name LIKE :pattern ESCAPE '!'"
+
+
+def _namespace_range(namespace: str, after: str = "") -> dict[str, str]:
+    prefix = namespace + "/"
+    return {"after": max(after, prefix), "end": namespace + _AFTER_SLASH, "pattern": like_literal(prefix) + "%"}
+
+
 _MANIFEST_COLUMNS = ("media_type", "size", "artifact_type", "subject", "annotations", "pushed_at", "image_size", "platforms")
 _TAG_COLUMNS = ("digest", "media_type", "size", "pushed_at")
 
@@ -67,16 +76,47 @@ class IndexQueries(SQLBase):
                 params,
             )
             if tag:
+                # A tag moved to another manifest has not been pulled as that one yet.
+                await self.execute(
+                    "UPDATE tags SET last_pull_at = NULL WHERE repository = :repository AND tag = :tag AND digest <> :digest",
+                    params,
+                )
                 await self.execute(
                     self.upsert("tags", ("repository", "tag"), _TAG_COLUMNS, _TAG_COLUMNS), params
                 )
             await self.execute(LIVE_ON, params)  # its blobs count for its namespace's quota
 
-    async def index_pulls(self, pulls: Iterable[tuple[str, int]]) -> None:
-        for repository, at in pulls:
-            await self.execute(
-                "UPDATE repositories SET last_pull_at = :at WHERE name = :name", {"name": repository, "at": at}
-            )
+    async def index_pulls(self, pulls: Iterable[PullMark]) -> None:
+        """Record when repositories and tags were last pulled, from a batch of pulls (the caller
+        keeps the latest of each): tags pulled by tag, and every tag naming a digest pulled by
+        digest. The batch's times are whole seconds, mostly one or two of them, so the UPDATEs go
+        by repository and time with the names in one IN list: a few statements a batch, in one
+        transaction (one commit: MariaDB syncs each), in key order so that two instances'
+        batches never wait on each other in a cycle. A time never goes back, whatever order
+        batches of several instances arrive in."""
+        repositories: dict[str, int] = {}
+        named: dict[tuple[str, str, int], list[str]] = {}
+        for mark in pulls:
+            repositories[mark.repository] = max(repositories.get(mark.repository, 0), mark.at)
+            column = "tag" if mark.tag else "digest"
+            named.setdefault((mark.repository, column, mark.at), []).append(mark.tag or mark.digest)
+        async with self.transaction():
+            for repository, at in sorted(repositories.items()):
+                await self.execute(
+                    "UPDATE repositories SET last_pull_at = :at"
+                    " WHERE name = :name AND (last_pull_at IS NULL OR last_pull_at < :at)",
+                    {"name": repository, "at": at},
+                )
+            for (repository, column, at), values in sorted(named.items()):
+                ordered = sorted(values)
+                for start in range(0, len(ordered), _IN_LIST):
+                    params: dict[str, Any] = {f"v{i}": v for i, v in enumerate(ordered[start:start + _IN_LIST])}
+                    listed = ", ".join(f":{key}" for key in params)
+                    await self.execute(
+                        f"UPDATE tags SET last_pull_at = :at WHERE repository = :repository AND {column} IN ({listed})"
+                        " AND (last_pull_at IS NULL OR last_pull_at < :at)",
+                        {**params, "repository": repository, "at": at},
+                    )
 
     async def index_delete_manifest(self, repository: str, digest: str) -> None:
         async with self.transaction():
@@ -134,13 +174,19 @@ class IndexQueries(SQLBase):
         names are also kept within (`NAMESPACE/`, `NAMESPACE0`), which holds exactly the valid
         names with that prefix (`NAMESPACE/` itself is none), so the read stops at the
         namespace's end."""
-        prefix = namespace + "/"
         rows = await self.fetch_all(
-            "SELECT * FROM repositories WHERE name > :after AND name < :end AND name LIKE :pattern ESCAPE '!'"
-            " ORDER BY name LIMIT :limit",
-            {"after": max(after, prefix), "end": namespace + _AFTER_SLASH, "pattern": like_literal(prefix) + "%", "limit": limit},
+            f"SELECT * FROM repositories WHERE {_IN_NAMESPACE} ORDER BY name LIMIT :limit",
+            {**_namespace_range(namespace, after), "limit": limit},
         )
         return _repositories(rows)
+
+    async def count_repositories_in(self, namespace: str) -> int:
+        """How many repositories are named `NAMESPACE/...`: counted within the same index range as
+        `list_repositories_in` reads, no row loaded."""
+        row = await self.fetch_one(
+            f"SELECT COUNT(*) AS n FROM repositories WHERE {_IN_NAMESPACE}", _namespace_range(namespace)
+        )
+        return int(row["n"]) if row else 0
 
     async def search_repositories(self, contains: str, after: str = "", limit: int = 100) -> list[RepositoryRow]:
         """The repositories whose name contains `contains` (lowercase), after `after`, by name."""
@@ -153,7 +199,7 @@ class IndexQueries(SQLBase):
     async def list_tags(self, repository: str, after: str = "", limit: int = 100) -> list[TagRow]:
         """A page of tags with their manifest's image size and platforms (read by primary key)."""
         rows = await self.fetch_all(
-            "SELECT t.repository, t.tag, t.digest, t.media_type, t.size, t.pushed_at, m.image_size, m.platforms"
+            "SELECT t.repository, t.tag, t.digest, t.media_type, t.size, t.pushed_at, t.last_pull_at, m.image_size, m.platforms"
             " FROM tags t LEFT JOIN manifests m ON m.repository = t.repository AND m.digest = t.digest"
             " WHERE t.repository = :repository AND t.tag > :after ORDER BY t.tag LIMIT :limit",
             {"repository": repository, "after": after, "limit": limit},
@@ -161,7 +207,7 @@ class IndexQueries(SQLBase):
         return [
             TagRow(
                 r["repository"], r["tag"], r["digest"], r["media_type"], int(r["size"]), int(r["pushed_at"]),
-                _optional_int(r["image_size"]), _platforms(r["platforms"]),
+                _optional_int(r["image_size"]), _platforms(r["platforms"]), _optional_int(r["last_pull_at"]),
             )
             for r in rows
         ]

@@ -234,6 +234,17 @@ class TagRow:
     pushed_at: int
     image_size: int | None = None  # config + layers; None for an index or a row indexed before
     platforms: tuple[str, ...] = ()  # an index's os/arch[/variant]
+    last_pull_at: int | None = None  # by this tag, or by the digest it names; None: not since indexed
+
+
+@dataclass(frozen=True)
+class PullMark:
+    """A pull, as the index records it: by tag (`tag` set) or by digest (`tag` empty)."""
+
+    repository: str
+    tag: str
+    digest: str
+    at: int
 
 
 @dataclass(frozen=True)
@@ -291,6 +302,26 @@ class WebhookFailure:
     attempts: int
     last_error: str
     updated_at: int
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One envelope sent to a webhook, after its retries: the events it carried, the receiver's
+    status code (None when none answered) and what went wrong (None on success). `id` is 0
+    until stored."""
+
+    webhook: str
+    seqs: tuple[int, ...]
+    status_code: int | None
+    error: str | None
+    attempts: int
+    redelivery: bool
+    delivered_at: int
+    id: int = 0
+
+    @property
+    def succeeded(self) -> bool:
+        return self.error is None
 
 
 # -- web UI sessions and the first-run setup code ---------------------------------------------

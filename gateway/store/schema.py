@@ -482,6 +482,38 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
         ),
     ),
     (
+        21,
+        (
+            # When each tag was last pulled (the tags page, /api/v1): set from the batched pull
+            # events (gateway/events/recorder.py), NULL until a pull after this migration or after
+            # the tag was moved to another manifest.
+            "ALTER TABLE tags ADD COLUMN last_pull_at BIGINT NULL",
+        ),
+    ),
+    (
+        22,
+        (
+            # Each webhook's recent deliveries, successes and failures alike: one row per envelope
+            # sent (after its retries), trimmed to the newest few per webhook as each is added
+            # (gateway/events/webhooks.py). `seqs` are the events it carried, comma-separated (at
+            # most one batch), so one delivery can be sent again; `status_code` is the receiver's
+            # answer, `error` what went wrong (NULL on success).
+            """CREATE TABLE webhook_deliveries (
+                id {autoincrement_pk},
+                webhook VARCHAR(64) NOT NULL,
+                first_seq BIGINT NOT NULL,
+                last_seq BIGINT NOT NULL,
+                seqs TEXT NOT NULL,
+                status_code INTEGER NULL,
+                error VARCHAR(500) NULL,
+                attempts INTEGER NOT NULL,
+                redelivery INTEGER NOT NULL DEFAULT 0,
+                delivered_at BIGINT NOT NULL
+            )""",
+            "CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook, id)",
+        ),
+    ),
+    (
         23,
         (
             # A user's e-mail address as their directory (LDAP `email_attribute`, the OpenID

@@ -7,8 +7,8 @@ can alter a decision: who a user is (users), what they belong to (teams, team_me
 namespaces), what their tokens may do (app_tokens, their revocations, deleted subjects,
 reserved names) and where a tag points (tags, manifests). Every process reads the row a few
 times a second (`MySQLStore.poll_version`); a change anywhere is seen everywhere within one
-poll. Writes of bookkeeping alone (when a token was last used) do not bump it: they would end
-every cached decision for nothing.
+poll. Writes of bookkeeping alone (when a token was last used, a tag last pulled) do not bump
+it: they would end every cached decision for nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ DECISION_TABLES = frozenset({
 })
 
 # Columns whose change alone decides nothing.
-_BOOKKEEPING_COLUMNS = frozenset({"last_used_at"})
+_BOOKKEEPING_COLUMNS = frozenset({"last_used_at", "last_pull_at"})
 
 BUMP = "UPDATE change_version SET version = version + 1 WHERE id = 1"
 READ = "SELECT version FROM change_version WHERE id = 1"

@@ -1,12 +1,13 @@
 """Queries on webhooks and their delivery state: endpoints (credentials sealed), each one's
-cursor into the event log and delivery lease, and the events that failed to reach it."""
+cursor into the event log and delivery lease, the events that failed to reach it, and its
+recent deliveries (a bounded list)."""
 
 from __future__ import annotations
 
 import json
 from typing import Protocol
 
-from gateway.store.records import StoreError, Webhook, WebhookFailure
+from gateway.store.records import StoreError, Webhook, WebhookDelivery, WebhookFailure
 from gateway.store.sql import Row, SQLBase
 
 
@@ -44,6 +45,15 @@ def _headers_context(name: str) -> str:
 
 def _url_context(name: str) -> str:
     return f"webhook {name!r} url"
+
+
+def _delivery(row: Row) -> WebhookDelivery:
+    return WebhookDelivery(
+        webhook=row["webhook"], seqs=tuple(int(seq) for seq in str(row["seqs"]).split(",") if seq),
+        status_code=None if row["status_code"] is None else int(row["status_code"]), error=row["error"],
+        attempts=int(row["attempts"]), redelivery=bool(row["redelivery"]), delivered_at=int(row["delivered_at"]),
+        id=int(row["id"]),
+    )
 
 
 class WebhookQueries(SQLBase):
@@ -135,6 +145,7 @@ class WebhookQueries(SQLBase):
 
     async def delete_webhook(self, name: str) -> bool:
         await self.execute("DELETE FROM webhook_failures WHERE webhook = :name", {"name": name})
+        await self.execute("DELETE FROM webhook_deliveries WHERE webhook = :name", {"name": name})
         return await self.execute("DELETE FROM webhooks WHERE name = :name", {"name": name}) > 0
 
     async def lease_webhook(self, name: str, holder: str, now_ms: int, until_ms: int) -> bool:
@@ -225,6 +236,44 @@ class WebhookQueries(SQLBase):
         await self.execute(
             "DELETE FROM webhook_failures WHERE webhook = :webhook AND event_seq = :seq", {"webhook": webhook, "seq": seq}
         )
+
+    async def record_webhook_delivery(self, delivery: WebhookDelivery, keep: int) -> None:
+        """Add a delivery and drop the webhook's older ones beyond the newest `keep`, in one
+        transaction (one commit on the delivery path). The trim reads the webhook's newest `keep`
+        rows by index; the inner SELECT is a derived table so MariaDB may read the table it
+        deletes from."""
+        params = {
+            "webhook": delivery.webhook, "first": min(delivery.seqs, default=0), "last": max(delivery.seqs, default=0),
+            "seqs": ",".join(str(seq) for seq in delivery.seqs), "status": delivery.status_code,
+            "error": None if delivery.error is None else delivery.error[:500], "attempts": delivery.attempts,
+            "redelivery": int(delivery.redelivery), "at": delivery.delivered_at, "skip": keep - 1,
+        }
+        async with self.transaction():
+            await self.execute(
+                "INSERT INTO webhook_deliveries (webhook, first_seq, last_seq, seqs, status_code, error, attempts, redelivery,"
+                " delivered_at) VALUES (:webhook, :first, :last, :seqs, :status, :error, :attempts, :redelivery, :at)",
+                params,
+            )
+            await self.execute(
+                "DELETE FROM webhook_deliveries WHERE webhook = :webhook AND id < (SELECT id FROM ("
+                "SELECT id FROM webhook_deliveries WHERE webhook = :webhook ORDER BY id DESC LIMIT 1 OFFSET :skip) AS kept)",
+                params,
+            )
+
+    async def webhook_deliveries(self, webhook: str, before_id: int | None = None, limit: int = 50) -> list[WebhookDelivery]:
+        """Up to `limit` of the webhook's deliveries older than `before_id` (all when None), newest first."""
+        clause = "" if before_id is None else " AND id < :before"
+        rows = await self.fetch_all(
+            f"SELECT * FROM webhook_deliveries WHERE webhook = :webhook{clause} ORDER BY id DESC LIMIT :limit",
+            {"webhook": webhook, "before": before_id, "limit": limit},
+        )
+        return [_delivery(r) for r in rows]
+
+    async def get_webhook_delivery(self, webhook: str, delivery_id: int) -> WebhookDelivery | None:
+        row = await self.fetch_one(
+            "SELECT * FROM webhook_deliveries WHERE webhook = :webhook AND id = :id", {"webhook": webhook, "id": delivery_id}
+        )
+        return _delivery(row) if row else None
 
     async def outbox_depth(self) -> int:
         """Events not yet delivered to some endpoint, plus queued redeliveries."""

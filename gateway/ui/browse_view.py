@@ -70,6 +70,7 @@ class TagView:
     docker_pull: str
     podman_pull: str
     immutable: str | None = None  # the pattern that makes it immutable
+    pulled: Moment | None = None
 
 
 def tag_view(
@@ -81,7 +82,7 @@ def tag_view(
         "-" if row.image_size is None else human_size(row.image_size), human_size(row.size), row.platforms,
         moment(row.pushed_at), pushed_by,
         [Referrer(r.artifact_type or r.media_type, r.digest, short_digest(r.digest), human_size(r.size)) for r in referrers],
-        f"docker pull {reference}", f"podman pull {reference}", immutable,
+        f"docker pull {reference}", f"podman pull {reference}", immutable, moment(row.last_pull_at),
     )
 
 

@@ -43,6 +43,7 @@ ENV = {
 }
 PLATFORMS = [{"os": "linux", "architecture": "amd64"}, {"os": "linux", "architecture": "arm64", "variant": "v8"}]
 WAIT_FOR_FAILURES = 30.0
+WAIT_FOR_PULL = 10.0
 
 
 def populate(gateway: Gateway) -> None:
@@ -79,6 +80,23 @@ async def push_images(gateway: Gateway) -> None:
         headers = await bearer(session, gateway.url, gateway.host, "alice", "repository:web__public/base:pull,push")
         await push_image(session, gateway.url, "web__public/base", "slim", headers, seed="base-slim")
         await push_index(session, gateway.url, "web__public/base", "multiarch", headers, PLATFORMS)
+        await pull_once(session, gateway, "web__tools/nginx", "1.25")
+
+
+async def pull_once(session: aiohttp.ClientSession, gateway: Gateway, repository: str, tag: str) -> None:
+    """Pull a tag by name, and wait (at most WAIT_FOR_PULL) for its pull time to be written (in a
+    batch, about a second later), so the tags page shows a "last pulled"."""
+    headers = await bearer(session, gateway.url, gateway.host, "alice", f"repository:{repository}:pull")
+    accept = {"Accept": "application/vnd.oci.image.manifest.v1+json"}
+    async with session.get(f"{gateway.url}/v2/{repository}/manifests/{tag}", headers={**headers, **accept}) as response:
+        assert response.status == 200, await response.text()
+    auth = {"Authorization": "Basic " + base64.b64encode(f"alice:{USERS['alice']}".encode()).decode()}
+    deadline = time.monotonic() + WAIT_FOR_PULL
+    while time.monotonic() < deadline:
+        async with session.get(f"{gateway.url}/api/v1/repositories/{repository}/tags", headers=auth) as response:
+            if any(t["name"] == tag and t["last_pull_at"] for t in (await response.json())["items"]):
+                return
+        await asyncio.sleep(0.2)
 
 
 def sign_in(context: Any, gateway: Gateway, user: str, password: str) -> Any:

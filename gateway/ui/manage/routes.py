@@ -49,6 +49,7 @@ def add_manage_pages(ui: web.Application) -> None:
     ui.router.add_get("/webhooks/{name}/delete", webhooks.confirm_delete)
     ui.router.add_post("/webhooks/{name}/delete", webhooks.delete)
     ui.router.add_post("/webhooks/{name}/redeliver", webhooks.redeliver)
+    ui.router.add_post("/webhooks/{name}/deliveries/{delivery}/redeliver", webhooks.redeliver_one)
     ui.router.add_get("/health", health.health_page)
     ui.router.add_post("/health/gc", health.start_gc)
     ui.router.add_post("/health/retention", health.start_retention)

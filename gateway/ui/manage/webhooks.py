@@ -1,6 +1,7 @@
 """Admins' webhook pages: the webhooks (paged) with the form to add one, one webhook with its
-edit form, its failed deliveries (paged by event) and a button to queue them again, and deleting it after a
-confirmation. Every rule is the webhooks service's (the same messages as /api/v1); webhooks from
+edit form, its recent deliveries (successes and failures, newest first, paged) each with a button
+to send it again, its failed deliveries (paged by event) and a button to queue them again, and
+deleting it after a confirmation. Every rule is the webhooks service's (the same messages as /api/v1); webhooks from
 the settings are shown read-only. No page shows a secret, a URL's password or a header's value."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from gateway.events.targets import redact, redacted_url
 from gateway.services import webhooks
 from gateway.services.errors import Conflict, Invalid
 from gateway.services.webhooks import WebhookChanges
-from gateway.store import Webhook
+from gateway.store import Webhook, WebhookDelivery
 from gateway.ui.browse_view import next_link, page_size
 from gateway.ui.context import services
 from gateway.ui.errors import status_of
@@ -26,6 +27,8 @@ from gateway.ui.sessions import UI_PATH
 
 WEBHOOKS_PATH = f"{UI_PATH}/webhooks"
 FAILURES_AFTER = "failures_after"
+DELIVERIES_BEFORE = "deliveries_before"
+DELIVERIES_PAGE = 10
 
 
 def webhook_path(name: str) -> str:
@@ -76,14 +79,31 @@ async def create(request: web.Request) -> web.Response:
     raise done(webhook_path(form.name), f"Webhook {form.name} added.")
 
 
+def _number(text: str, what: str) -> int:
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        raise Invalid(f"{what} is not a number")
+    return int(text)
+
+
 def _failures_after(request: web.Request) -> int:
     """Where a page of failed deliveries starts: after this event's sequence number."""
     text = request.query.get(FAILURES_AFTER, "")
-    if not text:
-        return 0
-    if not text.isascii() or not text.isdigit() or len(text) > 18:
-        raise Invalid("the page of failed deliveries to start from is not a number")
-    return int(text)
+    return _number(text, "the page of failed deliveries to start from") if text else 0
+
+
+def _deliveries_before(request: web.Request) -> int | None:
+    """Where a page of recent deliveries starts: before this delivery (None: the newest)."""
+    text = request.query.get(DELIVERIES_BEFORE, "")
+    return _number(text, "the page of deliveries to start from") if text else None
+
+
+def _delivery_shown(delivery: WebhookDelivery) -> dict[str, Any]:
+    seqs = delivery.seqs
+    return {
+        "id": delivery.id, "events": len(seqs), "first": seqs[0] if seqs else None, "last": seqs[-1] if seqs else None,
+        "ok": delivery.succeeded, "status_code": delivery.status_code, "error": delivery.error,
+        "attempts": delivery.attempts, "redelivery": delivery.redelivery, "at": delivery.delivered_at,
+    }
 
 
 async def _hook_page(
@@ -95,10 +115,15 @@ async def _hook_page(
     limit = page_size(request, PAGE_SIZE)
     failures = await webhooks.list_failures(found, who.actor, name, _failures_after(request), limit + 1)
     more = failures[limit - 1].event_seq if len(failures) > limit else None
+    deliveries = await webhooks.list_deliveries(found, who.actor, name, _deliveries_before(request), DELIVERIES_PAGE + 1)
+    older = deliveries[DELIVERIES_PAGE - 1].id if len(deliveries) > DELIVERIES_PAGE else None
     current = WebhookForm(url=shown_url(hook.url), actions=list(hook.actions), repository_pattern=hook.repository_pattern)
     context = {
         "title": f"Webhook {name}", "nav": "webhooks", "hook": _shown(hook), "failures": failures[:limit],
         "failures_next": next_link(request, FAILURES_AFTER, None if more is None else str(more)),
+        "deliveries": [_delivery_shown(d) for d in deliveries[:DELIVERIES_PAGE]],
+        "kept_deliveries": webhooks.KEPT_DELIVERIES,
+        "deliveries_next": next_link(request, DELIVERIES_BEFORE, None if older is None else str(older)),
         "flash": flash(request), "error": error, "hook_path": webhook_path(name), "actions": ACTIONS,
         "form": form or current,
     }
@@ -146,3 +171,11 @@ async def redeliver(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     count = await webhooks.redeliver(services(request), who.actor, name)
     raise done(webhook_path(name), f"{count} failed {'delivery' if count == 1 else 'deliveries'} queued again.")
+
+
+async def redeliver_one(request: web.Request) -> web.Response:
+    who = require_signed_in(request)
+    name = request.match_info["name"]
+    delivery = _number(request.match_info["delivery"], "the delivery")
+    count = await webhooks.redeliver_one(services(request), who.actor, name, delivery)
+    raise done(webhook_path(name), f"The {count} {'event' if count == 1 else 'events'} of delivery {delivery} queued again.")

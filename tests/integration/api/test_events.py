@@ -1,5 +1,5 @@
 """/api/v1/events (the audit log, filtered by permission) and /api/v1/webhooks (endpoints,
-failures and redelivery), against real gateways and a receiver that fails on purpose."""
+failures, recent deliveries and redelivery), against real gateways and a receiver that fails on purpose."""
 
 from __future__ import annotations
 
@@ -129,6 +129,21 @@ async def test_webhooks_are_managed_and_failed_deliveries_can_be_sent_again(
         assert [e["target"]["repository"] for d in receiver.deliveries for e in d.events] == ["alice/hooked"]
         assert receiver.deliveries[0].headers["X-Token"] == "t"
         assert (await admin.ok("GET", "/webhooks/ci/failures"))["items"] == []
+
+        sent, failed = await recorded(admin, "/webhooks/ci/deliveries", 2)  # newest first, successes too
+        assert (sent["status_code"], sent["error"], sent["redelivery"], sent["attempts"]) == (200, None, True, 1)
+        assert (failed["status_code"], failed["attempts"], failed["redelivery"]) == (None, 2, False)
+        assert failed["error"].startswith("ClientConnector") and failed["event_seqs"] == sent["event_seqs"]
+        first = await admin.ok("GET", "/webhooks/ci/deliveries?limit=1")
+        assert [d["id"] for d in first["items"]] == [sent["id"]] and first["next"] == str(sent["id"])
+        rest = await admin.ok("GET", f"/webhooks/ci/deliveries?limit=1&after={first['next']}")
+        assert [d["id"] for d in rest["items"]] == [failed["id"]] and rest["next"] is None
+        assert (await admin.as_("alice", "alice-secret-pw").post(f"/webhooks/ci/deliveries/{failed['id']}/redeliver", {})).status == 403
+        assert (await admin.post("/webhooks/ci/deliveries/x1/redeliver", {})).status == 400
+        assert (await admin.post(f"/webhooks/ci/deliveries/{sent['id'] + 1000}/redeliver", {})).status == 404
+        assert (await admin.ok("POST", f"/webhooks/ci/deliveries/{failed['id']}/redeliver", {}, 202))["requeued"] == 1
+        await eventually(lambda: receiver.deliveries, lambda sent_so_far: len(sent_so_far) == 2, timeout=30)
+        assert receiver.deliveries[1].events == receiver.deliveries[0].events
     finally:
         await receiver.stop()
     await admin.ok("DELETE", "/webhooks/ci", expected=204)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 
@@ -12,6 +13,7 @@ from tests.integration.api.conftest import PASSWORD, Api, no_traceback_since, te
 from tests.support.client import fetch_token
 from tests.support.images import push_image, push_index
 from tests.support.processes import Gateway, free_port
+from tests.support.waiting import eventually_async
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
@@ -118,3 +120,14 @@ async def test_tags_give_an_images_size_and_an_indexs_platforms(store_admin: Api
     assert (tags["single"]["image_size"], tags["single"]["platforms"]) == (expected_size, [])
     assert tags["single"]["size"] != expected_size  # the manifest's own bytes, as before
     assert (tags["both"]["image_size"], tags["both"]["platforms"]) == (None, ["linux/amd64", "linux/arm64/v8"])
+    assert (tags["single"]["last_pull_at"], tags["both"]["last_pull_at"]) == (None, None)
+
+    async with admin.session.get(f"{gateway.url}/v2/{repository}/manifests/single", headers={**headers, "Accept": OCI_MANIFEST}) as pulled:
+        assert pulled.status == 200
+
+    async def listed() -> dict[str, Any]:
+        items = (await admin.as_(owner).ok("GET", f"/repositories/{repository}/tags"))["items"]
+        return {t["name"]: t["last_pull_at"] for t in items}
+
+    pulls = await eventually_async(listed, lambda found: found["single"] is not None)  # pulls are written in batches
+    assert pulls["single"] is not None and pulls["both"] is None

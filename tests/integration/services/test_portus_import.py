@@ -259,6 +259,7 @@ async def test_tags_go_into_the_index_and_activities_into_the_audit_log_with_the
     assert tags["latest"].pushed_at == epoch(when(3))
     repository = await store.get_repository("web/app")
     assert repository is not None and repository.last_pull_at == epoch(when(2))
+    assert (tags["v1"].last_pull_at, tags["latest"].last_pull_at) == (epoch(when(2)), None)  # as Portus had them
     assert [t.tag for t in await store.list_tags("busybox")] == ["1"]
     assert any("marked for deletion" in line for line in report.skipped)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
 import pytest
 
 from gateway.auth.login import Authenticator, CredentialCache, Throttled
@@ -163,10 +166,29 @@ async def test_the_deletion_preview_refuses_as_the_deletion_does_and_counts_what
         await users.check_delete_user(services, ADMIN, "root")
     with pytest.raises(errors.NotFound, match="no such user 'carol'"):
         await users.check_delete_user(services, ADMIN, "carol")
+    await tokens.create_token(services, BOB, "bob", "ci")
+    for beside in ("alice-x/app", "alice0/app", "alicea/app", "alice/deep/app"):  # only the last is alice's
+        await services.store.index_push(_manifest(beside), "v1")
+    read = _rows_read(services)
     preview = await users.check_delete_user(services, ADMIN, "alice")
-    assert (preview.user.name, preview.tokens, preview.repositories) == ("alice", 2, 1)
-    assert (await users.check_delete_user(services, BOB, "bob")).tokens == 0
+    assert (preview.user.name, preview.tokens, preview.repositories) == ("alice", 2, 2)
+    assert read and max(read) == 1, "counted in the database, never a row per token or repository"
+    assert (await users.check_delete_user(services, BOB, "bob")).tokens == 1
     assert await services.store.get_user("alice") is not None, "a preview deletes nothing"
+
+
+def _rows_read(services: Services) -> list[int]:
+    """How many rows each read of the store returns from now on."""
+    store, counts = services.store, []
+    real: Callable[..., Awaitable[list[Mapping[str, Any]]]] = store.fetch_all
+
+    async def fetch_all(sql: str, params: Mapping[str, Any] | None = None) -> list[Mapping[str, Any]]:
+        rows = await real(sql, params)
+        counts.append(len(rows))
+        return rows
+
+    store.fetch_all = fetch_all  # type: ignore[method-assign]
+    return counts
 
 
 def _manifest(repository: str) -> ManifestRow:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -111,6 +112,12 @@ def test_admin_browses_to_a_pushed_tag_with_its_digest_size_pusher_and_pull_line
     assert first.locator(".pushed-by").inner_text() == "admin"
     assert first.locator(".pull-line").input_value() == f"docker pull {gateway.host}/web-open/app:v1"
     assert f"podman pull {gateway.host}/web-open/app:v1" in page.content()
+    pulled = first.locator(".last-pulled time")  # push_all read v1 back by tag: a pull, written within a second
+    deadline = time.monotonic() + 5
+    while pulled.count() == 0 and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+        page.reload()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", pulled.get_attribute("datetime") or "")
     assert_accessible(page)
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=gateway.url)
     assert first.locator(".copy-button").count() == 3  # the digest and both pull lines
@@ -142,6 +149,7 @@ def test_the_tags_page_shows_an_indexs_platforms_escaped_and_no_size_for_it(brow
     assert tag.locator(".platform b").count() == 0  # what a pusher wrote is text, never markup
     assert tag.locator(".size").inner_text() == "-"
     assert tag.locator(".manifest-size").inner_text().endswith("B")
+    assert tag.locator(".last-pulled").inner_text() == "no pull recorded"
     assert_accessible(page)
 
 

@@ -1,7 +1,7 @@
 """The management forms refuse what a hostile page would send (plain aiohttp, as
 test_cross_site.py does): no form token, or a foreign Origin, changes nothing; the same form
-from our own page with the token works (the token, webhook, team, user-delete and namespace
-settings forms). The webhook forms also refuse a signed-in non-admin; the team and user
+from our own page with the token works (the token, webhook, webhook redelivery, team, user-delete
+and namespace settings forms). The webhook forms also refuse a signed-in non-admin; the team and user
 deletions and the namespace move, with a valid token, give the service's refusal (and no form)
 to who may not."""
 
@@ -14,6 +14,7 @@ import time
 
 import aiohttp
 
+from gateway.store import WebhookDelivery, open_store
 from tests.support.client import USERS, bearer
 from tests.support.images import push_image
 from tests.support.processes import Gateway
@@ -117,6 +118,32 @@ async def test_the_webhook_forms_without_the_form_token_or_from_elsewhere_change
         assert status == 303 and (await _webhook_status(session, gateway, name))[0] == 404
 
 
+async def test_sending_one_delivery_again_without_the_form_token_or_from_elsewhere_queues_nothing(gateway: Gateway) -> None:
+    name = f"forged-again-{time.time_ns()}"
+    hooks = f"{gateway.url}/ui/webhooks"
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
+        async with session.post(
+            f"{gateway.url}/api/v1/webhooks", headers=ADMIN_AUTH,
+            json={"name": name, "url": "http://127.0.0.1:9/hook", "secret": "a-secret-value", "actions": ["delete"]},
+        ) as response:
+            assert response.status == 201
+        store = await open_store(f"sqlite:///{gateway.workdir / 'data' / 'gateway.db'}")
+        try:  # a delivery as the dispatcher records it (of an event that is no longer in the log)
+            await store.record_webhook_delivery(WebhookDelivery(name, (10**12,), 200, None, 1, False, int(time.time())), 50)
+            (delivery,) = await store.webhook_deliveries(name)
+        finally:
+            await store.close()
+        jar = await _signed_in(session, gateway, *Gateway.ADMIN)
+        page, jar = await _page(session, f"{hooks}/{name}", jar)
+        action = f"/ui/webhooks/{name}/deliveries/{delivery.id}/redeliver"
+        assert f'action="{action}"' in page
+        await _forgeries_change_nothing(session, f"{gateway.url}{action}", {}, jar, _token(page), gateway)
+        async with session.get(f"{gateway.url}/api/v1/webhooks/{name}/failures", headers=ADMIN_AUTH) as response:
+            assert (await response.json())["items"] == []
+        status, _ = await _post(session, f"{gateway.url}{action}", {"csrf": _token(page)}, jar, gateway.url)
+        assert status == 303
+
+
 async def test_a_non_admin_posting_the_webhook_forms_is_refused(gateway: Gateway) -> None:
     name = f"not-alices-{time.time_ns()}"
     hooks = f"{gateway.url}/ui/webhooks"
@@ -134,6 +161,7 @@ async def test_a_non_admin_posting_the_webhook_forms_is_refused(gateway: Gateway
             (hooks, created, "only admins may create webhooks"),
             (f"{hooks}/{name}", {"url": "http://127.0.0.1:9/alice", "csrf": token}, "only admins may change webhooks"),
             (f"{hooks}/{name}/delete", {"csrf": token}, "only admins may delete webhooks"),
+            (f"{hooks}/{name}/deliveries/1/redeliver", {"csrf": token}, "only admins may redeliver webhook events"),
         ):
             status, body = await _post(session, url, data, jar, gateway.url)
             assert status == 403 and message in body and 'name="csrf"' not in body.split("<main", 1)[1]

@@ -1,5 +1,6 @@
 """Admins add, change and delete webhooks in the browser, through the webhooks service: a webhook
-added in the UI is the one /api/v1 shows and receives a push; bad input gives the API's message
+added in the UI is the one /api/v1 shows and receives a push, listed among its recent deliveries
+and sent again from there; bad input gives the API's message
 and saves nothing; webhooks from the settings are read-only; no page shows a URL's password;
 others get a 403 page and no form."""
 
@@ -10,6 +11,7 @@ import hashlib
 import hmac
 import html
 import json
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -86,6 +88,27 @@ def _push_and_receive(gateway: Gateway, receiver_port: int, repository: str) -> 
         return pool.submit(asyncio.run, run()).result()
 
 
+def _receiving(port: int, act: Callable[[], None]) -> list[Delivery]:
+    """The deliveries a receiver listening on `port` gets after `act()` (the receiver runs in a
+    thread of its own while this thread drives the browser)."""
+    started = threading.Event()
+
+    async def run() -> list[Delivery]:
+        receiver = Receiver(port)
+        await receiver.start()
+        started.set()
+        try:
+            return await eventually(lambda: receiver.deliveries, bool, timeout=30)
+        finally:
+            await receiver.stop()
+
+    with ThreadPoolExecutor(1) as pool:
+        received = pool.submit(asyncio.run, run())
+        assert started.wait(10), "the receiver did not start"
+        act()
+        return received.result()
+
+
 def test_a_webhook_added_in_the_browser_is_the_apis_and_receives_a_push(gateway: Gateway, new_page: Callable[[], Any]) -> None:
     name, port = _unique("ui-added"), free_port()
     repository = f"alice/{name}"
@@ -110,6 +133,16 @@ def test_a_webhook_added_in_the_browser_is_the_apis_and_receives_a_push(gateway:
     expected = "sha256=" + hmac.new(SECRET.encode(), delivery.body, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(delivery.headers["X-Gateway-Signature"], expected)
     assert {e["action"] for d in deliveries for e in d.events} == {"push"}
+
+    admin.goto(f"{gateway.url}/ui/webhooks/{name}")  # the delivery, with its answer, among the recent ones
+    row = admin.locator("tr.delivery-row").first
+    assert row.locator(".delivery-result").inner_text() == "delivered (HTTP 200)"
+    assert_accessible(admin)
+    again = _receiving(port, lambda: admin.click("tr.delivery-row >> nth=0 >> button:text('again')"))
+    assert [e["id"] for e in again[0].events] == [e["id"] for e in deliveries[0].events], "the same events, sent again"
+    assert "queued again" in admin.locator(".notice").inner_text()
+    admin.reload()
+    assert "(sent again)" in admin.locator("tr.delivery-row .delivery-id").first.inner_text()
 
 
 def test_an_admin_changes_a_webhook_and_blank_fields_keep_the_url_and_secret(gateway: Gateway, new_page: Callable[[], Any]) -> None:

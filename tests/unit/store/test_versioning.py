@@ -30,6 +30,7 @@ def test_a_write_that_can_change_a_decision_bumps_the_version(sql: str) -> None:
     "UPDATE refresh_tokens SET last_used_at = :now WHERE token_hash = :hash",
     "INSERT INTO events (id, body) VALUES (:id, :body)",
     "UPDATE repositories SET last_pull_at = :at WHERE name = :name",
+    "UPDATE tags SET last_pull_at = :at WHERE repository = :repository AND digest = :digest",
     "UPDATE webhooks SET cursor_seq = :seq WHERE name = :name",
     "INSERT INTO uploads (id) VALUES (:id)",
     "UPDATE change_version SET version = version + 1 WHERE id = 1",
