@@ -204,6 +204,12 @@ class EventQueries(SQLBase):
                     break
         return removed
 
+    def _event_keys(self) -> str:
+        """The events read through `events_by_seq`, their keys alone (a narrow entry each). Named
+        in the statement: both planners otherwise walk the table itself for a range of its key,
+        reading every row whole (12 s for a million on MariaDB, against 0.4 s)."""
+        return "events INDEXED BY events_by_seq" if self.dialect == "sqlite" else "events FORCE INDEX (events_by_seq)"
+
     async def _count_cut(self, keep: int, slack: int, mark: CountMark) -> int | None:
         """The newest seq to remove so that `keep` events remain; None when nothing is to go.
 
@@ -226,7 +232,7 @@ class EventQueries(SQLBase):
         while counted < keep:
             step = min(_COUNT_STEP, keep - counted)
             row = await self.fetch_one(
-                "SELECT seq FROM events WHERE seq < :below ORDER BY seq DESC LIMIT 1 OFFSET :skip",
+                f"SELECT seq FROM {self._event_keys()} WHERE seq < :below ORDER BY seq DESC LIMIT 1 OFFSET :skip",
                 {"below": below, "skip": step - 1},
             )
             if row is None:

@@ -212,6 +212,15 @@ class IndexQueries(SQLBase):
             for r in rows
         ]
 
+    async def tag_names(self, repository: str, after: str = "", limit: int = 100) -> list[str]:
+        """Up to `limit` tag names of `repository` after `after`, by name: a range of the tags'
+        primary key and nothing else (`/v2/NAME/tags/list`)."""
+        rows = await self.fetch_all(
+            "SELECT tag FROM tags WHERE repository = :repository AND tag > :after ORDER BY tag LIMIT :limit",
+            {"repository": repository, "after": after, "limit": limit},
+        )
+        return [str(r["tag"]) for r in rows]
+
     async def referrers(self, repository: str, subject: str) -> list[ManifestRow]:
         rows = await self.fetch_all(
             "SELECT * FROM manifests WHERE repository = :repository AND subject = :subject ORDER BY digest",

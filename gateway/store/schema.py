@@ -522,4 +522,12 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
             "ALTER TABLE users ADD COLUMN email VARCHAR(255) NULL",
         ),
     ),
+    (
+        24,
+        (
+            # The event log's keys alone, a narrow entry each: retention by count steps over
+            # the newest `count` of them here instead of through the rows (bodies and all).
+            "CREATE INDEX events_by_seq ON events (seq)",
+        ),
+    ),
 )

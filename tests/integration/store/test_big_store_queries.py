@@ -166,3 +166,35 @@ async def test_a_count_walk_is_not_repeated_until_new_events_outgrow_the_slack(s
     finally:
         del store.fetch_all
     assert await _remaining(store) == [3, 4, 5, 6, 7, 8, 9, 10, 17, 18, 19, 20, 21, 22]
+
+
+async def test_a_count_walk_steps_over_the_keys_alone(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Down to a count, the newest rows are stepped over in `events_by_seq` (migration 24), a
+    narrow entry each, not through the table: with the rows whole that walk took 0.7-1.6 s for a
+    million events on SQLite and 11-13 s on MariaDB, against 27 ms and 0.4-0.8 s."""
+    monkeypatch.setattr("gateway.store.events._COUNT_STEP", 3)
+    for at in range(1, 11):
+        assert await store.add_event(_event(at))
+    walked: list[tuple[str, dict[str, object]]] = []
+    original = store.fetch_one
+
+    async def recording(sql: str, params: dict[str, object] | None = None) -> dict[str, object] | None:
+        walked.extend([(sql, dict(params or {}))] if "OFFSET" in sql else [])
+        return await original(sql, params)
+
+    store.fetch_one = recording  # type: ignore[method-assign]
+    try:
+        assert await store.prune_events(None, 4) == 6
+    finally:
+        del store.fetch_one
+    assert await _remaining(store) == [7, 8, 9, 10]
+    steps = [(sql, params) for sql, params in walked if "seq < :below" in sql]
+    assert len(steps) == 2, walked  # 3 + 1 of the newest 4
+    for sql, params in steps:
+        # Named in the statement: on a million rows MariaDB's planner took the primary key for it.
+        assert "events_by_seq" in sql
+        if store.dialect == "sqlite":
+            assert "COVERING INDEX events_by_seq" in await _plan(store, sql, params)
+        else:
+            [row] = await store.fetch_all("EXPLAIN " + sql, params)
+            assert row["key"] == "events_by_seq" and "Using index" in str(row["Extra"]), row
