@@ -10,6 +10,11 @@ process tree, from /proc) read before and after each push, the median printed:
 - `split`: the same from a bare socket, writing each chunk's header and bytes, then its CRLF, as
   two sends like skopeo does, with no compression to share the cores with.
 
+And what a push costs besides its bytes, which per GiB weighs the more the smaller the image:
+- `requests`: gateway CPU in ms per request of each kind a blob's upload makes (HEAD, POST,
+  PATCH, PUT), each kind timed over `--requests` uploads of 1 KiB blobs;
+- `small`: gateway CPU in ms per skopeo push of a 1 MiB image of four layers, as the bench's.
+
 The stack is the bench's (tests/bench/stack.py): the registry on a Unix socket as the gateway's
 upstream, `upstream.storage_dir` set. CPU time, not wall time: the machine may be shared.
 """
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import os
 import random
 import shutil
 import sys
@@ -124,6 +130,55 @@ async def push_split(session: aiohttp.ClientSession, base: str, headers: dict[st
     await _finish(session, urljoin(base + "/", answer["location"]), headers, pieces.digest)
 
 
+async def per_request(session: aiohttp.ClientSession, base: str, headers: dict[str, str], pid: int, count: int) -> dict[str, float]:
+    """Gateway CPU ms per request of each kind, each kind `count` times in a row (a /proc tick is
+    10 ms: one request alone cannot be timed)."""
+    blobs = [os.urandom(1024) for _ in range(count)]
+    digests = ["sha256:" + hashlib.sha256(blob).hexdigest() for blob in blobs]
+    locations: list[str] = []
+    results: dict[str, float] = {}
+
+    async def head(i: int) -> None:
+        async with session.head(f"{base}/v2/{REPOSITORY}/blobs/{digests[i]}", headers=headers) as response:
+            if response.status != 404:
+                raise RuntimeError(f"HEAD: {response.status}")
+
+    async def post(i: int) -> None:
+        locations.append(await _start(session, base, headers))
+
+    async def patch(i: int) -> None:
+        async def body() -> AsyncIterator[bytes]:
+            yield blobs[i]
+
+        patch_headers = {**headers, "Content-Type": "application/octet-stream"}
+        async with session.patch(locations[i], data=body(), headers=patch_headers) as response:
+            if response.status != 202:
+                raise RuntimeError(f"PATCH: {response.status} {await response.text()}")
+            locations[i] = urljoin(base + "/", response.headers["Location"])
+
+    async def put(i: int) -> None:
+        await _finish(session, locations[i], headers, digests[i])
+
+    for label, one in (("HEAD (404)", head), ("POST", post), ("PATCH 1 KiB chunked", patch), ("PUT ?digest", put)):
+        before = sysstat.cpu_seconds(pid)
+        for i in range(count):
+            await one(i)
+        results[label] = (sysstat.cpu_seconds(pid) - before) / count * 1000
+        say(f"{label}: {results[label]:.2f} ms of gateway CPU per request")
+    return results
+
+
+async def _per_push(pid: int, repeats: int, push: Callable[[], Awaitable[object]]) -> float:
+    """Median gateway CPU ms of a push whose bytes are too few to count."""
+    figures = []
+    for _ in range(repeats):
+        before = sysstat.cpu_seconds(pid)
+        await push()
+        figures.append((sysstat.cpu_seconds(pid) - before) * 1000)
+    say(f"skopeo push of 1 MiB in 4 layers: median {median(figures):.0f} ms of gateway CPU ({', '.join(f'{f:.0f}' for f in figures)})")
+    return median(figures)
+
+
 async def _measure(label: str, pid: int, repeats: int, size: int, push: Callable[[], Awaitable[object]]) -> float:
     figures = []
     for _ in range(repeats):
@@ -157,6 +212,12 @@ async def _run(args: argparse.Namespace) -> dict[str, float]:
                 results["skopeo"] = await _measure(
                     "skopeo push", pid, args.repeats, size, lambda: skopeo.push(stack.gateway.host, True)  # type: ignore[union-attr]
                 )
+            if "small" in args.ways:
+                plan = Plan(False, args.repeats, 5.0, 0, 0, 1 * MiB, 0, 0)
+                small = Skopeo(Bench(stack, plan, session, workdir))
+                results["small"] = await _per_push(pid, args.repeats, lambda: small.push(stack.gateway.host, True))  # type: ignore[union-attr]
+            if "requests" in args.ways:
+                results.update(await per_request(session, base, headers, pid, args.requests))
             pieces = Pieces(size)
             if "aiohttp" in args.ways:
                 results["aiohttp"] = await _measure(
@@ -177,12 +238,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gib", type=float, default=1.0, help="GiB per push (default %(default)s)")
     parser.add_argument("--repeats", type=int, default=3, help="pushes per way (default %(default)s)")
     parser.add_argument("--workers", type=int, default=1, help="gateway worker processes")
-    parser.add_argument("--ways", default="skopeo,aiohttp,split", help="comma-separated: %(default)s")
+    parser.add_argument("--ways", default="skopeo,aiohttp,split", help="comma-separated: %(default)s, small, requests")
+    parser.add_argument("--requests", type=int, default=300, help="uploads per request kind (way `requests`)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     args.ways = {w.strip() for w in args.ways.split(",")}
     results = asyncio.run(_run(args))
     for way, figure in results.items():
-        print(f"{way}: {figure:.3f} s gateway CPU per GiB")
+        unit = "s gateway CPU per GiB" if way in ("skopeo", "aiohttp", "split") else "ms gateway CPU per push" if way == "small" else "ms gateway CPU per request"
+        print(f"{way}: {figure:.3f} {unit}")
     return 0
 
 
