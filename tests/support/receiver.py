@@ -4,11 +4,17 @@ tests need, since no real consumer misbehaves on demand."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from gateway.events.model import new_event_id
+from gateway.store import NewEvent
+from tests.support.processes import free_port
 
 
 @dataclass
@@ -84,3 +90,20 @@ class Receiver:
                 missing = ids - set(self.delivered_ids())
                 raise AssertionError(f"{len(missing)} events never delivered: {sorted(missing)[:5]}")
             await asyncio.sleep(0.2)
+
+
+@contextlib.asynccontextmanager
+async def started_receiver(plan: list[str] | None = None) -> AsyncIterator[Receiver]:
+    """A receiver on a free loopback port for the length of a test (fixtures wrap this)."""
+    started = Receiver(free_port(), plan=list(plan or ()))
+    await started.start()
+    try:
+        yield started
+    finally:
+        await started.stop()
+
+
+def pull_event(created_at_ms: int) -> NewEvent:
+    """A pull of alice/app:v1 as the recorder stores one, for tests that feed webhooks directly."""
+    event_id = new_event_id()
+    return NewEvent(event_id, created_at_ms, "pull", "alice/app", "v1", "", "alice", {"id": event_id, "action": "pull"})

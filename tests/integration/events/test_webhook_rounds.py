@@ -10,26 +10,17 @@ import aiohttp
 import pytest
 
 from gateway.events import webhooks
-from gateway.events.model import new_event_id
 from gateway.events.webhooks import BATCH, SETTLE_MS, RetryPolicy, WebhookDispatcher
-from gateway.store import NewEvent, Store, Webhook
-from tests.support.processes import free_port
-from tests.support.receiver import Receiver
+from gateway.store import Store, Webhook
+from tests.support.receiver import Receiver, pull_event, started_receiver
 
 SETTLING = 600
 
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
-    started = Receiver(free_port())
-    await started.start()
-    yield started
-    await started.stop()
-
-
-def pull(created_at_ms: int) -> NewEvent:
-    event_id = new_event_id()
-    return NewEvent(event_id, created_at_ms, "pull", "alice/app", "v1", "", "alice", {"id": event_id, "action": "pull"})
+    async with started_receiver() as started:
+        yield started
 
 
 class SteppingClock:
@@ -50,7 +41,7 @@ async def test_a_round_that_caught_up_leaves_events_settling_meanwhile_to_the_ne
 ) -> None:
     """A round that went on reading would send each event that settled meanwhile in a POST of its own."""
     first = int(time.time() * 1000)
-    await store.add_events([pull(first + i) for i in range(SETTLING)])
+    await store.add_events([pull_event(first + i) for i in range(SETTLING)])
     clock = SteppingClock(first + SETTLE_MS + 40)  # 40 events settled, then a few more at every reading
     monkeypatch.setattr(webhooks, "_now_ms", clock)
     hook = Webhook("rounds", receiver.url, "secret", {}, (), "", "config", 0)
@@ -73,7 +64,7 @@ async def test_a_round_that_caught_up_leaves_events_settling_meanwhile_to_the_ne
 
 async def test_a_disabled_webhook_is_sent_nothing_until_an_admin_changes_it(store: Store, receiver: Receiver) -> None:
     first = int(time.time() * 1000) - SETTLE_MS - 1000
-    await store.add_events([pull(first + i) for i in range(3)])
+    await store.add_events([pull_event(first + i) for i in range(3)])
     hook = Webhook("imported", receiver.url, "secret", {}, (), "", "import", 0, disabled_reason="Portus sent it GET requests")
     await store.add_webhook(hook, int(time.time()))
     async with aiohttp.ClientSession() as session:

@@ -10,33 +10,24 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from gateway.events.model import new_event_id
 from gateway.events.webhooks import KEPT_DELIVERIES, SETTLE_MS, RetryPolicy, WebhookDispatcher
 from gateway.services import webhooks
 from gateway.services.context import Services
 from gateway.services.errors import Forbidden, NotFound
-from gateway.store import NewEvent, Store, Webhook, WebhookDelivery
+from gateway.store import Store, Webhook, WebhookDelivery
 from tests.integration.services.conftest import ADMIN, ALICE
-from tests.support.processes import free_port
-from tests.support.receiver import Receiver
+from tests.support.receiver import Receiver, pull_event, started_receiver
 
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
-    started = Receiver(free_port())
-    await started.start()
-    yield started
-    await started.stop()
-
-
-def _pull(created_at_ms: int) -> NewEvent:
-    event_id = new_event_id()
-    return NewEvent(event_id, created_at_ms, "pull", "alice/app", "v1", "", "alice", {"id": event_id, "action": "pull"})
+    async with started_receiver() as started:
+        yield started
 
 
 async def _settled_events(store: Store, count: int) -> None:
     first = int(time.time() * 1000) - SETTLE_MS - 1000
-    await store.add_events([_pull(first + i) for i in range(count)])
+    await store.add_events([pull_event(first + i) for i in range(count)])
 
 
 async def test_each_envelope_is_recorded_and_one_is_sent_again(services: Services, receiver: Receiver) -> None:
