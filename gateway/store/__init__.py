@@ -12,6 +12,7 @@ from gateway.store.records import (
     AppToken,
     Conflict,
     CountMark,
+    Deadlock,
     Deletion,
     EventRow,
     ManifestRow,
@@ -57,10 +58,9 @@ async def open_store(url: str) -> Store:
 
 
 __all__ = [
-    "AppToken", "Conflict", "CountMark", "Deletion", "EventRow", "FieldSealer", "ImportedTag", "MaintenanceRun", "ManifestRow",
-    "Member", "Namespace", "NamespaceLookup", "NamespaceStanding", "NewEvent", "NotFound", "PlainText", "PullMark",
-    "RefreshToken", "RepositoryRow", "RetentionPolicyRow", "SettledBatch", "SetupCode", "Store", "StoreError", "StoreUnavailable",
-    "TagDeletion", "TagPush", "TagRow", "Team", "Tombstone", "UiSession", "UploadState", "User", "Webhook", "WebhookDelivery",
-    "WebhookFailure",
-    "open_store",
+    "AppToken", "Conflict", "CountMark", "Deadlock", "Deletion", "EventRow", "FieldSealer", "ImportedTag", "MaintenanceRun",
+    "ManifestRow", "Member", "Namespace", "NamespaceLookup", "NamespaceStanding", "NewEvent", "NotFound", "PlainText",
+    "PullMark", "RefreshToken", "RepositoryRow", "RetentionPolicyRow", "SettledBatch", "SetupCode", "Store", "StoreError",
+    "StoreUnavailable", "TagDeletion", "TagPush", "TagRow", "Team", "Tombstone", "UiSession", "UploadState", "User", "Webhook",
+    "WebhookDelivery", "WebhookFailure", "open_store",
 ]

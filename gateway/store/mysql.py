@@ -17,7 +17,7 @@ import pymysql.constants.CLIENT
 from yarl import URL
 
 from gateway.store.base import Store, named_to_pyformat
-from gateway.store.records import Conflict, StoreUnavailable
+from gateway.store.records import Conflict, Deadlock, StoreUnavailable
 from gateway.store.schema import EXACT_COLLATION
 from gateway.store.sql import Row
 from gateway.store.versioning import BUMP, READ, changes_decisions
@@ -116,7 +116,7 @@ class MySQLStore(Store):
                 await cursor.execute(named_to_pyformat(sql), dict(params or {}))
                 return list(await cursor.fetchall())
         except (pymysql.err.Error, OSError) as exc:
-            raise StoreUnavailable(str(exc)) from None
+            raise unavailable(exc) from None
 
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
         """...and a write that can change a decision bumps the change version in its transaction
@@ -137,19 +137,22 @@ class MySQLStore(Store):
         except pymysql.err.IntegrityError as exc:
             raise Conflict(str(exc)) from None
         except (pymysql.err.Error, OSError) as exc:
-            raise StoreUnavailable(str(exc)) from None
+            raise unavailable(exc) from None
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
         """...bumping the change version last, just before the commit, when a statement in it
         changed a decision: every transaction takes that row's lock last and holds it briefly."""
         if self._current() is not None:
-            yield
+            try:
+                yield
+            except Deadlock as exc:  # InnoDB rolled back the whole transaction: only its outermost block may run again
+                raise StoreUnavailable(str(exc)) from None
             return
         try:
             conn = await self._pool.acquire()
         except (pymysql.err.Error, OSError) as exc:
-            raise StoreUnavailable(str(exc)) from None
+            raise unavailable(exc) from None
         current = _Transaction(self, conn)
         joined = _IN_TRANSACTION.set(current)
         try:
@@ -180,7 +183,7 @@ class MySQLStore(Store):
             if exc.args[0] != _NO_SUCH_TABLE:
                 raise StoreUnavailable(str(exc)) from None
         except (pymysql.err.Error, OSError) as exc:
-            raise StoreUnavailable(str(exc)) from None
+            raise unavailable(exc) from None
 
     async def _migration_lock(self) -> contextlib.AbstractAsyncContextManager[None]:
         @contextlib.asynccontextmanager
@@ -206,4 +209,14 @@ async def _guarded(step: Awaitable[None]) -> None:
     try:
         await step
     except (pymysql.err.Error, OSError) as exc:
-        raise StoreUnavailable(str(exc)) from None
+        raise unavailable(exc) from None
+
+
+_DEADLOCK, _LOCK_WAIT_TIMEOUT = 1213, 1205
+
+
+def unavailable(exc: pymysql.err.Error | OSError) -> StoreUnavailable:
+    """The store error for a driver error: a Deadlock where running the transaction again helps."""
+    if isinstance(exc, pymysql.err.OperationalError) and exc.args and exc.args[0] in (_DEADLOCK, _LOCK_WAIT_TIMEOUT):
+        return Deadlock(str(exc))
+    return StoreUnavailable(str(exc))

@@ -22,6 +22,12 @@ class StoreUnavailable(StoreError):
     """The database cannot be reached or refused the operation."""
 
 
+class Deadlock(StoreUnavailable):
+    """MariaDB made this transaction a deadlock's victim, or its lock wait timed out: the
+    transaction was rolled back whole (`SQLBase.transaction` rolls back on any error), so running
+    the same block again is safe, and the way out InnoDB expects."""
+
+
 @dataclass(frozen=True)
 class User:
     name: str

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Any, TypeVar
+
+from gateway.store.records import Deadlock
 
 Row = Mapping[str, Any]
 
@@ -67,3 +69,19 @@ class SQLBase(ABC):
     async def fetch_one(self, sql: str, params: Mapping[str, Any] | None = None) -> Row | None:
         rows = await self.fetch_all(sql, params)
         return rows[0] if rows else None
+
+
+_T = TypeVar("_T")
+DEADLOCK_ATTEMPTS = 3
+
+
+async def again_on_deadlock(block: Callable[[], Awaitable[_T]], attempts: int = DEADLOCK_ATTEMPTS) -> _T:
+    """Run a transaction's block, and again when MariaDB made it a deadlock's victim: two
+    instances indexing pushes and pull batches of one repository at once can deadlock on InnoDB's
+    row and gap locks, and the victim, rolled back whole, is meant to be run again."""
+    for _ in range(attempts - 1):
+        try:
+            return await block()
+        except Deadlock:
+            continue
+    return await block()

@@ -7,11 +7,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from gateway.events.capture import Exchange, event_for
 from gateway.events.model import Event
 from gateway.events.recorder import EventRecorder, pull_marks
 from gateway.registry.routes import Route
-from gateway.store import ManifestRow, Store, open_store
+from gateway.store import Deadlock, ManifestRow, Store, open_store
 
 REPOSITORY = "alice/app"
 ONE = "sha256:" + "1" * 64
@@ -79,3 +81,29 @@ async def _recorded_and_flushed(store: Store) -> None:
     assert await recorder.flush() == 1
     pulled = (await _pulled(store))["v1"]
     assert pulled is not None and pulled >= before
+
+
+def _push_exchange(tag: str, digest: str) -> Exchange:
+    return Exchange(
+        route=Route("manifest", REPOSITORY, tag), method="PUT", query={}, status=201, request_headers={"Content-Type": MEDIA_TYPE},
+        response_headers={"Docker-Content-Digest": digest, "Location": f"/v2/{REPOSITORY}/manifests/{digest}"},
+        remote="127.0.0.1", origin="http://gateway", subject="alice", app_token="", manifest=b"{}",
+    )
+
+
+async def test_a_push_whose_indexing_was_a_deadlock_victim_is_indexed_on_the_next_try(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two instances indexing one repository's pushes and pull batches at once can deadlock on
+    MariaDB; the push that lost was answered 503 before, though running it again is all it needs."""
+    real, failures = store.index_push, [Deadlock("Deadlock found when trying to get lock")]
+
+    async def index_push(row: ManifestRow, tag: str | None) -> None:
+        if failures:
+            raise failures.pop()
+        await real(row, tag)
+
+    monkeypatch.setattr(store, "index_push", index_push)
+    await EventRecorder(store, "test:5000").observe(_push_exchange("v1", ONE))
+    assert [(t.tag, t.digest) for t in await store.list_tags(REPOSITORY)] == [("v1", ONE)]
+    assert not failures

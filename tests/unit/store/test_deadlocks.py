@@ -1,0 +1,56 @@
+"""A MariaDB deadlock (or lock wait timeout) is a Deadlock, which `again_on_deadlock` runs again a
+bounded number of times; every other driver error stays a plain StoreUnavailable."""
+
+from __future__ import annotations
+
+import pymysql
+import pytest
+
+from gateway.store import Deadlock, StoreUnavailable
+from gateway.store.mysql import unavailable
+from gateway.store.sql import DEADLOCK_ATTEMPTS, again_on_deadlock
+
+
+@pytest.mark.parametrize(("code", "deadlock"), [(1213, True), (1205, True), (2013, False), (1146, False)])
+def test_deadlocks_and_lock_wait_timeouts_are_told_apart(code: int, deadlock: bool) -> None:
+    error = unavailable(pymysql.err.OperationalError(code, "message"))
+    assert isinstance(error, StoreUnavailable)
+    assert isinstance(error, Deadlock) is deadlock
+
+
+def test_a_connection_error_is_no_deadlock() -> None:
+    assert not isinstance(unavailable(OSError("connection refused")), Deadlock)
+
+
+async def test_a_deadlocked_block_runs_again_until_it_succeeds() -> None:
+    calls: list[int] = []
+
+    async def block() -> str:
+        calls.append(1)
+        if len(calls) < DEADLOCK_ATTEMPTS:
+            raise Deadlock("Deadlock found when trying to get lock")
+        return "done"
+
+    assert await again_on_deadlock(block) == "done"
+    assert len(calls) == DEADLOCK_ATTEMPTS
+
+
+async def test_the_last_deadlock_and_other_errors_are_raised() -> None:
+    calls: list[int] = []
+
+    async def always() -> None:
+        calls.append(1)
+        raise Deadlock("again")
+
+    with pytest.raises(Deadlock):
+        await again_on_deadlock(always)
+    assert len(calls) == DEADLOCK_ATTEMPTS
+
+    async def unreachable() -> None:
+        calls.append(1)
+        raise StoreUnavailable("gone")
+
+    with pytest.raises(StoreUnavailable):
+        await again_on_deadlock(unreachable)
+    assert len(calls) == DEADLOCK_ATTEMPTS + 1, "an error that is no deadlock is not run again"
+
