@@ -18,7 +18,6 @@ from gateway.events.capture import Exchange, event_for, manifest_facts
 from gateway.events.manifest_blobs import references, sized
 from gateway.events.model import Event, event_json
 from gateway.store import ManifestRow, NewEvent, PullMark, Store, StoreError
-from gateway.store.sql import again_on_deadlock
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +91,11 @@ class EventRecorder:
                         await store.add_manifest_blobs(namespace_of(target.repository), target.repository, target.digest, held)
                     await store.index_push(row, target.tag)
 
-            await again_on_deadlock(index)
+            await store.again_on_deadlock(index)
         elif event.action == "delete" and target.digest.startswith("sha") and "/manifests/" in target.url:
-            await again_on_deadlock(lambda: self._store.index_delete_manifest(target.repository, target.digest))
+            await self._store.again_on_deadlock(lambda: self._store.index_delete_manifest(target.repository, target.digest))
         elif event.action == "delete" and target.tag:
-            await again_on_deadlock(lambda: self._store.index_delete_tag(target.repository, target.tag))
+            await self._store.again_on_deadlock(lambda: self._store.index_delete_tag(target.repository, target.tag))
         elif event.action == "pull":
             await self._store.index_pulls(pull_marks([event]))
 

@@ -99,6 +99,9 @@ class MySQLStore(Store):
             raise StoreUnavailable("the change_version row is missing: run `portus-gateway migrate`")
         self._polled, self._polled_at = int(row["version"]), began
 
+    def in_transaction(self) -> bool:
+        return self._current() is not None
+
     def _current(self) -> _Transaction | None:
         current = _IN_TRANSACTION.get()
         return current if current is not None and current.store is self else None
@@ -144,10 +147,7 @@ class MySQLStore(Store):
         """...bumping the change version last, just before the commit, when a statement in it
         changed a decision: every transaction takes that row's lock last and holds it briefly."""
         if self._current() is not None:
-            try:
-                yield
-            except Deadlock as exc:  # InnoDB rolled back the whole transaction: only its outermost block may run again
-                raise StoreUnavailable(str(exc)) from None
+            yield
             return
         try:
             conn = await self._pool.acquire()

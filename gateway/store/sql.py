@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 
 from gateway.store.records import Deadlock
 
+_T = TypeVar("_T")
+
 Row = Mapping[str, Any]
 
 
@@ -55,6 +57,18 @@ class SQLBase(ABC):
     def _on_duplicate(self, keys: tuple[str, ...], updates: tuple[str, ...]) -> str:
         """The dialect's clause that turns an INSERT into an upsert."""
 
+    def in_transaction(self) -> bool:
+        """Whether this task runs inside a transaction block of this store (only MariaDB can
+        make one a deadlock's victim, so only it tells)."""
+        return False
+
+    async def again_on_deadlock(self, block: Callable[[], Awaitable[_T]]) -> _T:
+        """`again_on_deadlock` for a block that opens a transaction, unless this task is inside
+        one already: InnoDB rolls a victim back whole, so only the outermost block may run again."""
+        if self.in_transaction():
+            return await block()
+        return await again_on_deadlock(block)
+
     def data_version(self) -> object | None:
         """Something that changes whenever any process commits a write that can change a cached
         decision, checked without a query; None when the dialect cannot tell now (callers then
@@ -71,7 +85,6 @@ class SQLBase(ABC):
         return rows[0] if rows else None
 
 
-_T = TypeVar("_T")
 DEADLOCK_ATTEMPTS = 3
 
 
