@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from urllib.parse import unquote
 
 import aiohttp
 from aiohttp import web
@@ -31,8 +32,6 @@ _MAC_BYTES = 32
 
 def offset_from_state(raw_state: str) -> int | None:
     """The offset inside distribution's `_state` token (base64url of a MAC and a JSON body)."""
-    from urllib.parse import unquote
-
     text = unquote(raw_state)
     try:
         decoded = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
