@@ -117,6 +117,6 @@ async def remember(request: web.Request, route: Route, upstream: aiohttp.ClientR
             if offset is None:
                 match = re.fullmatch(r"0-(\d+)", upstream.headers.get("Range", ""))
                 offset = int(match.group(1)) + 1 if match and int(match.group(1)) > 0 else 0
-            await store.save_upload(UploadState(upload_id, route.name, offset, state))
+            await store.save_upload(UploadState(upload_id, route.name, offset, state), new=request.method == "POST")
     elif route.reference and request.method in ("PUT", "DELETE") and upstream.status in (201, 204):
         await store.forget_upload(route.reference)
