@@ -34,6 +34,7 @@ from gateway.ops.maintenance import maintaining
 from gateway.ops.setup import setup_ops
 from gateway.private_files import private_dir
 from gateway.registry.errors import API_VERSION, API_VERSION_HEADER
+from gateway.registry.gate_reads import GateReads
 from gateway.registry.manifest_cache import ManifestCache, following
 from gateway.registry.manifest_writes import sweeping
 from gateway.registry.proxy import v2_handler
@@ -58,6 +59,7 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
         await store.migrate()
         await _ensure_admin(app, store)
         app[keys.STORE] = store
+        app[keys.GATE_READS] = GateReads(store)
         ldap = _ldap_sign_in(app, store)
         authenticator = Authenticator(
             store, app[keys.HASHER], CredentialCache(),

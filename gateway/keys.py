@@ -21,6 +21,7 @@ from gateway.identity.ldap_login import LdapSignIn
 from gateway.identity.oidc import OidcClient
 from gateway.ops.inflight import InFlight
 from gateway.ops.metrics import Metrics
+from gateway.registry.gate_reads import GateReads
 from gateway.registry.manifest_cache import ManifestCache
 from gateway.registry.storage_blobs import SenderPool
 from gateway.registry.uploads import UploadBinder
@@ -47,6 +48,7 @@ EVENTS = web.AppKey("events", EventRecorder)
 WEBHOOKS = web.AppKey("webhooks", WebhookDispatcher)
 MANIFEST_CACHE = web.AppKey("manifest_cache", ManifestCache)
 GRANT_CACHE = web.AppKey("grant_cache", GrantCache)
+GATE_READS = web.AppKey("gate_reads", GateReads)  # the write gates' reads, per data version
 BLOB_SENDERS = web.AppKey("blob_senders", SenderPool)
 OIDC = web.AppKey("oidc", OidcClient)  # only when OpenID Connect is configured
 LDAP = web.AppKey("ldap", LdapSignIn)  # only when [ldap] names a directory

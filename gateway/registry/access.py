@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from aiohttp import web
-from multidict import MultiDict
+from multidict import MultiDictProxy
 
 from gateway import keys
 from gateway.auth.namespaces import namespace_facts
@@ -83,7 +83,7 @@ def without_mount(raw_query: str) -> str:
     return raw_query
 
 
-def registry_query(request: web.Request, access: Access | None = None) -> MultiDict[str]:
+def registry_query(request: web.Request, access: Access | None = None) -> MultiDictProxy[str]:
     """The query as the registry will read it: Go's parse of what the gateway forwards, so every
     decision on `mount`, `from` and `digest` is taken on the values the registry acts on."""
     raw_query = request.rel_url.raw_query_string

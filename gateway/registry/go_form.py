@@ -10,10 +10,11 @@ or a bad `%` escape is dropped, `+` is a space, and the first of repeated keys i
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import unquote_plus
 
-from multidict import CIMultiDict, MultiDict
+from multidict import CIMultiDict, MultiDict, MultiDictProxy
 
 FORM_MEDIA_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 NEUTRAL_CONTENT_TYPE = "application/octet-stream"
@@ -27,9 +28,11 @@ def _unescape(text: str) -> str | None:
     return unquote_plus(text, errors="replace")
 
 
-def go_query(raw_query: str) -> MultiDict[str]:
+@functools.lru_cache(maxsize=128)
+def go_query(raw_query: str) -> MultiDictProxy[str]:
     """The query as Go's `url.ParseQuery` (Go 1.17 and later) sees it; `.get` gives the value
-    `r.FormValue` returns."""
+    `r.FormValue` returns. Read-only and kept for a while: a request's query is parsed by the
+    challenge, the checks of its reference and the event recorder, each asking for it again."""
     values: MultiDict[str] = MultiDict()
     for pair in raw_query.split("&"):
         if not pair or ";" in pair:
@@ -38,7 +41,7 @@ def go_query(raw_query: str) -> MultiDict[str]:
         decoded_key, decoded_value = _unescape(key), _unescape(value)
         if decoded_key is not None and decoded_value is not None:
             values.add(decoded_key, decoded_value)
-    return values
+    return MultiDictProxy(values)
 
 
 def read_as_form(content_type: str) -> bool:

@@ -54,5 +54,5 @@ async def admit_upload(request: web.Request, route: Route, access: Access) -> we
     """The refusal of an upload's start (a POST, mounts too) into a namespace at its quota."""
     if route.kind != "upload" or request.method != "POST":
         return None
-    refusal = await upload_refusal(request.app[keys.STORE], route.name)
+    refusal = await upload_refusal(request.app[keys.STORE], route.name, request.app[keys.GATE_READS].namespace_quota)
     return None if refusal is None else _denied(request, access, refusal)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from urllib.parse import unquote
 
 import aiohttp
 from aiohttp import web
@@ -31,8 +32,6 @@ _MAC_BYTES = 32
 
 def offset_from_state(raw_state: str) -> int | None:
     """The offset inside distribution's `_state` token (base64url of a MAC and a JSON body)."""
-    from urllib.parse import unquote
-
     text = unquote(raw_state)
     try:
         decoded = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
@@ -118,6 +117,6 @@ async def remember(request: web.Request, route: Route, upstream: aiohttp.ClientR
             if offset is None:
                 match = re.fullmatch(r"0-(\d+)", upstream.headers.get("Range", ""))
                 offset = int(match.group(1)) + 1 if match and int(match.group(1)) > 0 else 0
-            await store.save_upload(UploadState(upload_id, route.name, offset, state))
+            await store.save_upload(UploadState(upload_id, route.name, offset, state), new=request.method == "POST")
     elif route.reference and request.method in ("PUT", "DELETE") and upstream.status in (201, 204):
         await store.forget_upload(route.reference)

@@ -1,8 +1,9 @@
 """Writes refused while a garbage collection's window is open, on every instance.
 
-The window is a row of the shared store (gateway/services/gc.py), read on each write request:
-one primary-key read, on requests that write to the store and the registry anyway, and no
-instance can miss a window another one opened. Pulls never look.
+The window is a row of the shared store (gateway/services/gc.py), looked at on each write
+request: read again whenever the store's data version moved (gateway/registry/gate_reads.py),
+so no instance misses a window another one opened for longer than `Store.version_lag`, which
+the collector waits out. Pulls never look.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from aiohttp import web
 from gateway import keys
 from gateway.registry.errors import error_response
 from gateway.registry.routes import Route
-from gateway.store.maintenance import DRAINING, GC
+from gateway.store.maintenance import DRAINING
 from gateway.store.sql import now
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -31,7 +32,7 @@ async def maintenance_refusal(request: web.Request, route: Route) -> web.Respons
     """503 UNAVAILABLE with Retry-After for a write during the window; None to go on."""
     if request.method not in WRITE_METHODS or route.kind not in ("manifest", "blob", "upload"):
         return None
-    run = await request.app[keys.STORE].maintenance_run(GC)
+    run = await request.app[keys.GATE_READS].gc_run()
     if run is None or not run.refuses_writes(now()):
         return None
     if run.phase == DRAINING and _finishing_a_push(request, route):

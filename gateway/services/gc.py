@@ -5,13 +5,15 @@ yet named by a manifest, is deleted under the push. So a run (admins only: the C
 the web UI or `gc.schedule`) goes through these phases, each noted in the store's
 `maintenance_runs` row that every instance reads:
 
-1. `draining`: the write window opens. Each instance reads the row on every write request
-   (gateway/registry/write_gate.py): new upload sessions and deletes get 503 `UNAVAILABLE`
-   with `Retry-After`; chunks of uploads already open and manifest PUTs still pass, so pushes
-   under way can finish. The run waits until no upload moved for `gc.upload_idle` seconds, or
-   for `gc.drain_timeout` at most.
+1. `draining`: the write window opens. Each instance looks at the row on every write request
+   (gateway/registry/write_gate.py; kept per data version, so seen by every instance within the
+   store's `version_lag`, which the run waits out first): new upload sessions and deletes get
+   503 `UNAVAILABLE` with `Retry-After`; chunks of uploads already open and manifest PUTs still
+   pass, so pushes under way can finish. The run waits until no upload moved for
+   `gc.upload_idle` seconds, or for `gc.drain_timeout` at most.
 2. `collecting`: every write is refused. After a moment for requests that passed the gate
-   before to reach the registry, the storage is measured and `gc.command` runs.
+   before to reach the registry (and `version_lag` for every instance to see the phase), the
+   storage is measured and `gc.command` runs.
 3. `measuring`: the storage is measured again; the window closes, the report is kept in the
    row (and shown by the API and UI until the next run).
 
@@ -189,7 +191,7 @@ class GcRun:
         self._note(COLLECTING, "measuring the storage" if config.storage_dir else "starting the collector")
         await self._renew()
         if not self.dry_run:
-            await asyncio.sleep(config.settle)
+            await asyncio.sleep(config.settle + self._store.version_lag())
         root = config.storage_dir if config.storage_dir is not None and config.storage_dir.is_dir() else None
         before = None if root is None or self.dry_run else await asyncio.to_thread(disk_usage, root)
         collected = await run_collector(
@@ -214,6 +216,7 @@ class GcRun:
         opened = time.monotonic()
         deadline = opened + config.drain_timeout
         self._note(DRAINING, "pushes paused; looking for running uploads")
+        await asyncio.sleep(self._store.version_lag())  # until every instance refuses new uploads
         while True:
             moving = await self._store.active_uploads(now() - config.upload_idle)
             waited = time.monotonic() - opened

@@ -13,6 +13,7 @@ together they may pass the quota by what they add; the next push is refused.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -95,11 +96,15 @@ def push_refusal(namespace: str, quota: int | None, usage: int, adds: int) -> st
     )
 
 
-async def upload_refusal(store: Store, repository: str) -> str | None:
+async def upload_refusal(
+    store: Store, repository: str, quota_of: Callable[[str], Awaitable[int | None]] | None = None
+) -> str | None:
     """Why an upload into `repository` is refused before it starts (its namespace has used up its
-    quota); None when it may go on. One query unless the namespace has a quota."""
+    quota); None when it may go on. `quota_of`: where the namespace's quota is read (the store by
+    default; the proxy keeps it per data version, gateway/registry/gate_reads.py). The usage is
+    read from the store, and only when the namespace has a quota."""
     namespace = namespace_of(repository)
-    quota = await store.namespace_quota(namespace) if namespace else None
+    quota = await (quota_of or store.namespace_quota)(namespace) if namespace else None
     if quota is None:
         return None
     usage = await store.namespace_usage(namespace)

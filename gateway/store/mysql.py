@@ -92,6 +92,9 @@ class MySQLStore(Store):
             return None
         return (self._polled, self._local_changes)
 
+    def version_lag(self) -> float:
+        return FRESH_SECONDS
+
     async def poll_version(self) -> None:
         began = time.monotonic()
         row = await self.fetch_one(READ)

@@ -69,6 +69,11 @@ class SQLBase(ABC):
             return await block()
         return await again_on_deadlock(block)
 
+    def version_lag(self) -> float:
+        """How many seconds after a commit another process may still report the data version from
+        before it (a polled one); whoever relies on every instance having seen a change waits this."""
+        return 0.0
+
     def data_version(self) -> object | None:
         """Something that changes whenever any process commits a write that can change a cached
         decision, checked without a query; None when the dialect cannot tell now (callers then

@@ -8,24 +8,33 @@ from gateway.store.sql import SQLBase, now
 
 
 class UploadQueries(SQLBase):
-    async def save_upload(self, upload: UploadState) -> None:
+    async def save_upload(self, upload: UploadState, *, new: bool = False) -> None:
+        """Keep where the upload stands. `new`: it was just opened (a POST), so it is inserted
+        first, one statement instead of an UPDATE that finds nothing and then the INSERT; the
+        row ends the same either way."""
         params = {"id": upload.id, "repository": upload.repository, "offset": upload.offset, "state": upload.state, "now": now()}
+        if new and await self._insert_upload(params):
+            return
         updated = await self.execute(
             "UPDATE uploads SET upload_offset = :offset, state = :state, updated_at = :now"
             " WHERE id = :id AND repository = :repository",
             params,
         )
-        if not updated:
-            try:
-                await self.execute(
-                    "INSERT INTO uploads (id, repository, upload_offset, state, updated_at)"
-                    " VALUES (:id, :repository, :offset, :state, :now)",
-                    params,
-                )
-            except Conflict:
-                await self.execute(
-                    "UPDATE uploads SET upload_offset = :offset, state = :state, updated_at = :now WHERE id = :id", params
-                )
+        if updated or (not new and await self._insert_upload(params)):
+            return
+        await self.execute("UPDATE uploads SET upload_offset = :offset, state = :state, updated_at = :now WHERE id = :id", params)
+
+    async def _insert_upload(self, params: dict[str, object]) -> bool:
+        """False when the id is taken already."""
+        try:
+            await self.execute(
+                "INSERT INTO uploads (id, repository, upload_offset, state, updated_at)"
+                " VALUES (:id, :repository, :offset, :state, :now)",
+                params,
+            )
+        except Conflict:
+            return False
+        return True
 
     async def get_upload(self, upload_id: str, repository: str) -> UploadState | None:
         row = await self.fetch_one(

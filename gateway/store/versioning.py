@@ -5,7 +5,10 @@ data version is unchanged. SQLite has such a version for free (its WAL index); M
 none, so its store bumps `change_version.version` in the same transaction as every write that
 can alter a decision: who a user is (users), what they belong to (teams, team_members,
 namespaces), what their tokens may do (app_tokens, their revocations, deleted subjects,
-reserved names) and where a tag points (tags, manifests). Every process reads the row a few
+reserved names), where a tag points (tags, manifests), and what the write gates let through (a
+garbage collection's window in maintenance_runs, namespace_quotas; gateway/registry/gate_reads.py
+keeps them per version; a namespace's usage, which every push writes, is not among them). Every
+process reads the row a few
 times a second (`MySQLStore.poll_version`); a change anywhere is seen everywhere within one
 poll. Writes of bookkeeping alone (when a token was last used, a tag last pulled) do not bump
 it: they would end every cached decision for nothing.
@@ -18,7 +21,7 @@ import re
 
 DECISION_TABLES = frozenset({
     "users", "teams", "team_members", "namespaces", "app_tokens", "revoked_app_tokens",
-    "revoked_subjects", "namespace_tombstones", "tags", "manifests",
+    "revoked_subjects", "namespace_tombstones", "tags", "manifests", "maintenance_runs", "namespace_quotas",
 })
 
 # Columns whose change alone decides nothing.

@@ -16,7 +16,8 @@ And what a push costs besides its bytes, which per GiB weighs the more the small
 - `small`: gateway CPU in ms per skopeo push of a 1 MiB image of four layers, as the bench's.
 
 The stack is the bench's (tests/bench/stack.py): the registry on a Unix socket as the gateway's
-upstream, `upstream.storage_dir` set. CPU time, not wall time: the machine may be shared.
+upstream, `upstream.storage_dir` set, the store SQLite or (`--store mariadb`) a fresh MariaDB
+database. CPU time, not wall time: the machine may be shared.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import aiohttp
 
 from tests.bench import sysstat
 from tests.bench.common import Bench, GiB, MiB, Plan, median, say, written_back
+from tests.bench.databases import MariaDB
 from tests.bench.images import Skopeo, build_image
 from tests.bench.stack import Stack, fetch_token, warm_logins
 
@@ -194,7 +196,8 @@ async def _measure(label: str, pid: int, repeats: int, size: int, push: Callable
 
 async def _run(args: argparse.Namespace) -> dict[str, float]:
     workdir = Path(tempfile.mkdtemp(prefix="portus-upload-cpu-"))
-    stack = Stack(workdir, workers=args.workers, with_hooked=False)
+    mariadb = MariaDB.at(args.mariadb_url) if args.store == "mariadb" else None
+    stack = Stack(workdir, workers=args.workers, with_hooked=False, databases=mariadb.create if mariadb else None)
     size = int(args.gib * GiB)
     results: dict[str, float] = {}
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=300)
@@ -230,6 +233,8 @@ async def _run(args: argparse.Namespace) -> dict[str, float]:
     finally:
         await stack.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+        if mariadb is not None:
+            mariadb.drop_all()
     return results
 
 
@@ -240,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="gateway worker processes")
     parser.add_argument("--ways", default="skopeo,aiohttp,split", help="comma-separated: %(default)s, small, requests")
     parser.add_argument("--requests", type=int, default=300, help="uploads per request kind (way `requests`)")
+    parser.add_argument("--store", choices=("sqlite", "mariadb"), default="sqlite", help="the gateway's store")
+    parser.add_argument("--mariadb-url", default=None, help="the MariaDB server for --store mariadb")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     args.ways = {w.strip() for w in args.ways.split(",")}
     results = asyncio.run(_run(args))

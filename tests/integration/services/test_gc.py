@@ -6,8 +6,10 @@ collector closing the window."""
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,6 +61,35 @@ async def test_the_drain_waits_for_a_running_upload_then_collects(services: Serv
     assert not report.waited_out and report.blobs == 1 and report.reclaimed == 0
     state = await gc.gc_status(services, ADMIN)
     assert state.phase == "done" and not state.refuses_writes(now()) and state.result == report.text()
+
+
+async def test_the_run_waits_until_every_instance_can_have_seen_each_phase(
+    services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Gates keep the window per data version, which a MariaDB instance may see `version_lag`
+    late: the drain counts uploads, and the collector starts, only once that has passed."""
+    lag = 0.3
+    monkeypatch.setattr(services.store, "version_lag", lambda: lag)
+    seen: dict[str, float] = {}
+    counting, collecting = services.store.active_uploads, gc.run_collector
+
+    async def active_uploads(since: int) -> int:
+        seen.setdefault("counted", time.monotonic())
+        return await counting(since)
+
+    async def run_collector(*args: Any, **kwargs: Any) -> Any:
+        seen["collector"] = time.monotonic()
+        return await collecting(*args, **kwargs)
+
+    monkeypatch.setattr(services.store, "active_uploads", active_uploads)
+    monkeypatch.setattr(gc, "run_collector", run_collector)
+    opened = time.monotonic()
+    run = await gc.begin_gc(services, ADMIN, config(tmp_path), dry_run=False)
+    phases: list[tuple[str, float]] = []
+    await run.complete(lambda phase, text, fraction: phases.append((phase, time.monotonic())))
+    assert seen["counted"] - opened >= lag
+    first_collecting = next(at for phase, at in phases if phase == "collecting")
+    assert seen["collector"] - first_collecting >= lag  # settle is 0 here
 
 
 async def test_the_drain_gives_up_at_its_timeout_and_says_so(services: Services, tmp_path: Path) -> None:

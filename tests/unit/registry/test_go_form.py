@@ -79,3 +79,12 @@ def test_other_content_types_pass_unchanged() -> None:
     headers = CIMultiDict([("Content-Type", "application/vnd.oci.image.manifest.v1+json")])
     assert without_form_body(headers) is headers
     assert without_form_body(CIMultiDict()).getall("Content-Type", []) == []
+
+
+def test_a_parsed_query_is_shared_read_only() -> None:
+    """Parsed once per query text and handed to every caller: none may change it for the next."""
+    parsed = go_query("mount=sha256%3Aab&from=team%2Fapp")
+    assert go_query("mount=sha256%3Aab&from=team%2Fapp") is parsed
+    with pytest.raises(AttributeError):
+        parsed.add("from", "other/app")  # type: ignore[attr-defined]
+    assert parsed.getall("from") == ["team/app"]
