@@ -111,12 +111,25 @@ def test_axe_finds_nothing_serious_on_any_page(site: tuple[Gateway, str], page: 
         answer = page.goto(gateway.url + path.format(digest=digest))
         assert answer is not None and answer.status == 200, path
         assert page.locator("h1").count() == 1, path
+        assert_self_contained(answer, page)
         assert_accessible(page)
     page.goto(f"{gateway.url}/ui/tokens")  # the page that answers a new token's form
     page.fill("#token-name", "axe")
     page.click("form[action$='/ui/tokens'] button[type=submit]")
     assert page.locator("#token-secret").count() == 1
     assert_accessible(page)
+
+
+def assert_self_contained(answer: Any, page: Any) -> None:
+    """Nothing loads from elsewhere (no CDN, no external font): the policy says so, and no
+    script, style sheet or image names another origin."""
+    policy = answer.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "form-action 'self'" in policy and "frame-ancestors 'none'" in policy
+    sources = page.eval_on_selector_all(
+        "script[src], link[href], img[src], iframe[src], source[src]", "nodes => nodes.map(n => n.src || n.href)",
+    )
+    origin = page.url.split("/ui/", 1)[0]
+    assert [s for s in sources if not s.startswith(origin + "/")] == [], page.url
 
 
 @pytest.fixture
