@@ -1,23 +1,29 @@
 """Every page of the UI, in the browser: axe-core finds no serious or critical violation on any
-of them (a route added without a visit here fails the route check), and the core flows work
-with JavaScript switched off (the pages' forms are plain HTML; ui.js only adds copy buttons)."""
+of them (a route added without a visit here fails the route check), nothing loads from another
+origin, and the core flows work with JavaScript switched off (the pages' forms are plain HTML;
+ui.js only adds copy buttons). The tags page, with something on it, also lists a referrer."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import aiohttp
 import pytest
 
 from gateway.ui.app import create_ui_app
 from tests.integration.ui.api_calls import api_ok
 from tests.integration.ui.conftest import assert_accessible, sign_in
 from tests.integration.ui.pushing import push_images
-from tests.support.client import USERS
+from tests.support.client import USERS, fetch_token
+from tests.support.images import OCI_MANIFEST, push_image
 from tests.support.processes import Gateway, Registry
 
 ADMIN_PASSWORDS = {"admin": Gateway.ADMIN[1], **USERS}
+SIGNATURE = "application/vnd.dev.cosign.artifact.sig.v1+json"
 # GET routes no visit here covers, and why.
 ELSEWHERE = {
     "/oidc/start": "needs an OpenID provider: tests/integration/ui/test_oidc_sign_in.py",
@@ -69,8 +75,24 @@ def site(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     api_ok(gateway, *Gateway.ADMIN, "POST", "/users/admin/tokens", {"name": "ci"})
     tags = api_ok(gateway, *Gateway.ADMIN, "GET", "/repositories/web-open/app/tags")
     items = tags["items"] if isinstance(tags, dict) else tags
-    yield gateway, str(items[0]["digest"])
+    digest = str(items[0]["digest"])
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _sign(gateway, "web-open/app", digest)).result()
+    yield gateway, digest
     gateway.stop()
+
+
+async def _sign(gateway: Gateway, repository: str, digest: str) -> str:
+    """Push a signature-like artifact whose subject is `digest` (by digest, no tag); its digest."""
+    async with aiohttp.ClientSession() as session:
+        body = await fetch_token(session, gateway.url, gateway.host, *Gateway.ADMIN, f"repository:{repository}:pull,push")
+        headers = {"Authorization": f"Bearer {body['token']}"}
+        async with session.get(f"{gateway.url}/v2/{repository}/manifests/{digest}", headers={**headers, "Accept": OCI_MANIFEST}) as response:
+            size = len(await response.read())
+        subject = {"mediaType": OCI_MANIFEST, "digest": digest, "size": size}
+        return await push_image(
+            session, gateway.url, repository, "", headers, seed="signature", extra={"artifactType": SIGNATURE, "subject": subject},
+        )
 
 
 def _get_routes() -> set[str]:
@@ -130,6 +152,19 @@ def assert_self_contained(answer: Any, page: Any) -> None:
     )
     origin = page.url.split("/ui/", 1)[0]
     assert [s for s in sources if not s.startswith(origin + "/")] == [], page.url
+
+
+def test_the_tags_page_lists_the_referrer_of_a_tag(site: tuple[Gateway, str], page: Any) -> None:
+    gateway, digest = site
+    sign_in(page, gateway, "bob", USERS["bob"])  # a viewer of the namespace
+    page.goto(f"{gateway.url}/ui/repositories/web-open/app")
+    named = page.locator(f"code.digest[title='{digest}']")
+    signed = page.locator("article.tag", has=named)
+    assert signed.count() == 1
+    referrers = signed.locator(".referrers li").all_inner_texts()
+    assert len(referrers) == 1 and referrers[0].startswith(SIGNATURE + " sha256:"), referrers
+    others = page.locator("article.tag", has_not=named)
+    assert others.locator(".referrers").count() == 0
 
 
 @pytest.fixture
