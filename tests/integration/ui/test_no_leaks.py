@@ -1,6 +1,7 @@
 """No page tells another user that a private namespace, repository or tag exists: every page and
-form that takes a name answers a signed-in stranger about a private one exactly as it answers
-about a name nobody ever used (same status, same redirect, same page once the name is swapped).
+form that takes a name answers a stranger (a signed-in user of no team of it, or an anonymous
+visitor where anonymous browsing is on) about a private one exactly as it answers about a name
+nobody ever used (same status, same redirect, same page once the name is swapped).
 
 Plain aiohttp (no browser): the answers are compared byte for byte, for every route of the UI
 that takes a namespace, repository, tag or digest, GET and POST alike."""
@@ -54,7 +55,7 @@ POSTS = (
 @pytest.fixture(scope="module")
 def secret(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Gateway, str]]:
     """The gateway with web-secret/hidden-thing:v1 pushed by the admin; and its manifest digest."""
-    gateway = Gateway(tmp_path_factory.mktemp("leaks"), registry.url)
+    gateway = Gateway(tmp_path_factory.mktemp("leaks"), registry.url, {"GATEWAY_UI_ANONYMOUS_BROWSING": "true"})
     for name, password in USERS.items():
         gateway.add_user(name, password)
     gateway.cli("team", "add", "web")
@@ -126,11 +127,17 @@ async def _answer(
         return response.status, _neutral(location, names), _neutral(body, names)
 
 
+@pytest.mark.parametrize("stranger", ["alice", "anonymous"])
 async def test_a_stranger_gets_the_same_answer_for_a_private_name_as_for_no_name(
-    secret: tuple[Gateway, str], session: aiohttp.ClientSession,
+    secret: tuple[Gateway, str], session: aiohttp.ClientSession, stranger: str,
 ) -> None:
+    """alice, signed in and in no team of the namespace; or a visitor not signed in, where anonymous browsing is on."""
     gateway, digest = secret
-    csrf = await _sign_in(session, gateway, "alice")
+    if stranger == "anonymous":
+        async with session.get(f"{gateway.url}/ui/login") as response:
+            csrf = _csrf(await response.text())  # the pre-session token: the forms get past the cross-site check
+    else:
+        csrf = await _sign_in(session, gateway, stranger)
     requests = [("GET", path, {}) for path in GETS] + [("POST", path, {"csrf": csrf, **f}) for path, f in POSTS]
     differing = []
     for method, path, fields in requests:
