@@ -5,12 +5,14 @@ follows. The users service refuses everyone else (a 403 page)."""
 from __future__ import annotations
 
 from aiohttp import web
+from yarl import URL
 
 from gateway.services import users
 from gateway.services.errors import Conflict, Invalid
 from gateway.services.paging import page_of
 from gateway.services.users import UserChange
 from gateway.store import User
+from gateway.ui.browse_view import query_text
 from gateway.ui.context import services
 from gateway.ui.errors import status_of
 from gateway.ui.manage.common import PAGE_SIZE, after, done, flash, text
@@ -28,17 +30,26 @@ CHANGES = {
 }
 
 
+def _next(after_name: str | None, query: str) -> str | None:
+    """The next page's address: the search kept, nothing else (not a notice already shown)."""
+    if after_name is None:
+        return None
+    return str(URL(USERS_PATH).with_query({"after": after_name, **({"q": query} if query else {})}))
+
+
 async def _page(request: web.Request, *, name: str = "", error: str | None = None, status: int = 200) -> web.Response:
+    """The list, or with `?q=` the users whose name contains it (admins find one among thousands)."""
     who = require_signed_in(request)
     using = services(request)
+    query = query_text(request, "q")
 
     async def fetch(start: str, count: int) -> list[User]:
-        return await users.list_users(using, who.actor, start, count)
+        return await users.list_users(using, who.actor, start, count, query)
 
     listed, next_after = await page_of(fetch, lambda u: u.name, after(request), PAGE_SIZE)
     context = {
-        "title": "Users", "nav": "users", "users": listed, "next_after": next_after,
-        "flash": flash(request), "error": error, "name": name,
+        "title": "Users", "nav": "users", "users": listed, "next": _next(next_after, query),
+        "flash": flash(request), "error": error, "name": name, "query": query,
     }
     return render(request, "manage_users.html", context, status=status)
 

@@ -192,7 +192,7 @@ def test_the_core_flows_work_without_javascript(site: tuple[Gateway, str], no_sc
     page.fill("#new-user-name", "carol")
     page.fill("#new-user-password", "carol-secret-pw")
     page.fill("#new-user-password-again", "carol-secret-pw")
-    page.click("form[action$='/ui/users'] button[type=submit]")
+    page.click("form[method=post][action$='/ui/users'] button[type=submit]")
     assert page.locator(".notice").inner_text() == "User carol added."
 
     page.goto(f"{gateway.url}/ui/teams")

@@ -23,7 +23,7 @@ REPOSITORY = f"{NAMESPACE}/app"
 
 
 def _submit(page: Any, form: str) -> None:
-    page.click(f"form[action$='{form}'] button[type=submit]")
+    page.click(f"form[method=post][action$='{form}'] button[type=submit]")
 
 
 def test_from_the_setup_code_to_a_deleted_manifest_in_the_audit_log(
