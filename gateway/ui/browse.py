@@ -92,8 +92,8 @@ async def namespace_page(
 async def repository_page(request: web.Request) -> web.Response:
     identity = viewer(request)
     name = request.match_info["name"]
-    after, limit = query_text(request, "after", 128), page_size(request)
-    found = await tag_page(services(request), identity, name, after, limit)
+    after, limit, wanted = query_text(request, "after", 128), page_size(request), query_text(request, "q", 128)
+    found = await tag_page(services(request), identity, name, after, limit, wanted)
     pushers = {} if identity.anonymous else await tag_pushers(services(request), identity, name)
     host = public_host(request, request.config_dict[keys.SETTINGS])
     patterns = await namespace_patterns(services(request).store, name)
@@ -107,7 +107,7 @@ async def repository_page(request: web.Request) -> web.Response:
         "last_push": moment(found.repository.last_push_at), "last_pull": moment(found.repository.last_pull_at),
         "may_delete": not identity.anonymous and await may_delete(services(request), identity, name),
         "show_pushers": not identity.anonymous, "deleted": query_text(request, "deleted", 80),
-        "deleted_tag": query_text(request, "deleted_tag", 128),
+        "deleted_tag": query_text(request, "deleted_tag", 128), "tag_filter": wanted,
     }
     return render(request, "browse_repository.html", context)
 

@@ -355,3 +355,22 @@ def test_deleting_one_tag_keeps_the_other_and_immutable_tags_are_set_on_the_name
     page.fill("#immutable-tags", "")
     page.click("text=Save immutable tags")
     assert page.locator(".notice").inner_text() == "Immutable tags of web-open: none."
+
+
+def test_the_tags_page_filters_by_a_part_of_the_tag_and_pages_within_the_filter(browsing: Any, page: Any) -> None:
+    gateway, _ = browsing
+    sign_in(page, gateway, "bob", USERS["bob"])
+    page.goto(f"{gateway.url}/ui/repositories/web-open/app")
+    page.fill("#tag-q", "3")
+    page.click("form.search button[type=submit]")
+    assert page.locator(".tag-name").all_inner_texts() == ["v3"]
+    assert page.input_value("#tag-q") == "3"
+    page.goto(f"{gateway.url}/ui/repositories/web-open/app?q=V&limit=2")  # case ignored
+    assert page.locator(".tag-name").all_inner_texts() == ["v1", "v2"]
+    page.click("a[rel=next]")  # the next page keeps the filter
+    assert page.locator(".tag-name").all_inner_texts() == ["v3"] and page.input_value("#tag-q") == "V"
+    page.fill("#tag-q", "<b>x</b>")
+    page.click("form.search button[type=submit]")
+    assert page.locator(".tag-name").count() == 0
+    assert page.locator(".no-match").inner_text() == "No tag contains “<b>x</b>”."
+    assert_accessible(page)

@@ -32,6 +32,7 @@ GETS = (
     "/ui/namespaces/{ns}?after=a",
     "/ui/repositories/{repo}",
     "/ui/repositories/{repo}?after=a&limit=1",
+    "/ui/repositories/{repo}?q={tag}",
     "/ui/manifests/delete?repository={repo}&digest={digest}",
     "/ui/tags/delete?repository={repo}&tag={tag}",
     "/ui/audit?repository={repo}",
