@@ -9,6 +9,7 @@ import asyncio
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 from typing import Any
 
 import aiohttp
@@ -124,9 +125,11 @@ def test_axe_finds_nothing_serious_on_any_page(site: tuple[Gateway, str], page: 
     for path in SIGNED_OUT.values():
         answer = page.goto(gateway.url + path)
         assert answer is not None and answer.status == STATUS.get(path, 200), path
+        assert_headings_in_order(page)
         assert_accessible(page)
     missing = page.goto(f"{gateway.url}/ui/no-such-page")
     assert missing is not None and missing.status == 404
+    assert_headings_in_order(page)
     assert_accessible(page)
     sign_in(page, gateway, *Gateway.ADMIN)
     for path in ADMIN_PAGES.values():
@@ -134,12 +137,21 @@ def test_axe_finds_nothing_serious_on_any_page(site: tuple[Gateway, str], page: 
         assert answer is not None and answer.status == 200, path
         assert page.locator("h1").count() == 1, path
         assert_self_contained(answer, page)
+        assert_headings_in_order(page)
         assert_accessible(page)
     page.goto(f"{gateway.url}/ui/tokens")  # the page that answers a new token's form
     page.fill("#token-name", "axe")
     page.click("form[action$='/ui/tokens'] button[type=submit]")
     assert page.locator("#token-secret").count() == 1
     assert_accessible(page)
+
+
+def assert_headings_in_order(page: Any) -> None:
+    """One h1, and no level skipped on the way down (axe counts a skip as moderate only)."""
+    levels = page.eval_on_selector_all("h1, h2, h3, h4, h5, h6", "nodes => nodes.map(n => Number(n.tagName[1]))")
+    assert levels.count(1) == 1 and levels[0] == 1, (page.url, levels)
+    skips = [(a, b) for a, b in pairwise(levels) if b > a + 1]
+    assert skips == [], (page.url, levels)
 
 
 def assert_self_contained(answer: Any, page: Any) -> None:
