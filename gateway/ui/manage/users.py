@@ -68,7 +68,7 @@ async def create(request: web.Request) -> web.Response:
         await users.create_user(services(request), who.actor, name, password, admin=bool(form.get("admin")))
     except (Invalid, Conflict) as exc:
         return await _page(request, name=name, error=exc.message, status=status_of(exc))
-    raise done(USERS_PATH, f"User {name} added.")
+    raise done(request, USERS_PATH, f"User {name} added.")
 
 
 async def change(request: web.Request) -> web.Response:
@@ -78,7 +78,7 @@ async def change(request: web.Request) -> web.Response:
         raise web.HTTPNotFound
     changed = await users.update_user(services(request), who.actor, name, wanted[0])
     message = wanted[1].format(name=name)
-    raise done(USERS_PATH, f"{message} {changed.note}" if changed.note else message)
+    raise done(request, USERS_PATH, f"{message} {changed.note}" if changed.note else message)
 
 
 async def reset_password(request: web.Request) -> web.Response:
@@ -91,7 +91,7 @@ async def reset_password(request: web.Request) -> web.Response:
         await users.update_user(services(request), who.actor, name, UserChange(password=password))
     except Invalid as exc:
         return await _page(request, error=exc.message, status=400)
-    raise done(USERS_PATH, f"The password of {name} is reset; their sessions and logins have ended.")
+    raise done(request, USERS_PATH, f"The password of {name} is reset; their sessions and logins have ended.")
 
 
 async def confirm_delete(request: web.Request) -> web.Response:
@@ -116,4 +116,4 @@ async def delete(request: web.Request) -> web.Response:
             f" Their namespace {name} holds {count} {'repository' if count == 1 else 'repositories'}, so the name"
             " stays reserved until an admin releases or purges it."
         )
-    raise done(USERS_PATH if who.user.admin else LOGIN, message)
+    raise done(request, USERS_PATH if who.user.admin else LOGIN, message)
