@@ -1,10 +1,13 @@
 """No page tells another user that a private namespace, repository or tag exists: every page and
 form that takes a name answers a stranger (a signed-in user of no team of it, or an anonymous
 visitor where anonymous browsing is on) about a private one exactly as it answers about a name
-nobody ever used (same status, same redirect, same page once the name is swapped).
+nobody ever used (same status, same redirect, same page once the name is swapped). Nor does any
+page, form or /api/v1 call tell a user who may not read a team that it exists: they get what a
+team never made gets, while a member who may read it still gets 403 on what only owners do.
 
 Plain aiohttp (no browser): the answers are compared byte for byte, for every route of the UI
-that takes a namespace, repository, tag or digest, GET and POST alike."""
+that takes a namespace, repository, tag, digest or team, GET and POST alike, and every call of
+the API that takes a team."""
 
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ from tests.support.processes import Gateway, Registry
 PRIVATE = {"ns": "web-secret", "repo": "web-secret/hidden-thing", "tag": "v1"}
 ABSENT = {"ns": "web-secrez", "repo": "web-secrez/hidden-thinz", "tag": "v9"}
 DIGEST = "sha256:" + "0" * 64
+# A team alice is no member of (bob is its viewer), and a team name nobody ever used: same length.
+TEAM, NO_TEAM = "hiddenteam", "hiddenteax"
 
 GETS = (
     "/ui/namespaces/{ns}",
@@ -64,6 +69,9 @@ def secret(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Iter
     gateway.cli("team", "add", "own")  # alice owns it: her team forms must not tell about web-secret either
     gateway.cli("team", "member", "add", "own", "alice", "--role", "owner")
     gateway.cli("namespace", "add", PRIVATE["ns"], "--team", "web", "--visibility", "private")
+    gateway.cli("namespace", "add", "own__ns", "--team", "own", "--visibility", "private")
+    gateway.cli("team", "add", TEAM)
+    gateway.cli("team", "member", "add", TEAM, "bob", "--role", "viewer")
     gateway.start()
     push_images(gateway, [("admin", PRIVATE["repo"], PRIVATE["tag"])], {"admin": Gateway.ADMIN[1]})
     with ThreadPoolExecutor(1) as pool:
@@ -159,6 +167,100 @@ async def test_the_member_sees_the_private_repository_so_the_sweep_above_means_s
         async with session.get(gateway.url + _fill(path, PRIVATE, digest)) as response:
             assert response.status == 200, path
             assert PRIVATE["repo"] in await response.text(), path
+
+
+TEAM_GETS = ("/ui/teams/{team}", "/ui/teams/{team}?after=a", "/ui/teams/{team}/delete")
+TEAM_POSTS = (
+    ("/ui/teams/{team}/delete", {}),
+    ("/ui/teams/{team}/members", {"username": "alice", "role": "owner"}),
+    ("/ui/teams/{team}/members/alice/role", {"role": "owner"}),
+    ("/ui/teams/{team}/members/alice/remove", {}),
+    ("/ui/teams/{team}/members/bob/remove", {}),
+    ("/ui/teams/{team}/namespaces", {"name": "own__new", "visibility": "private"}),
+    ("/ui/teams/own/namespaces/own__ns/team", {"team": "{team}"}),
+)
+TEAM_API = (
+    ("GET", "/api/v1/teams/{team}", None),
+    ("GET", "/api/v1/teams/{team}/members", None),
+    ("GET", "/api/v1/teams/{team}/members?after=a", None),
+    ("DELETE", "/api/v1/teams/{team}", None),
+    ("PUT", "/api/v1/teams/{team}/members/alice", {"role": "owner"}),
+    ("DELETE", "/api/v1/teams/{team}/members/alice", None),
+    ("DELETE", "/api/v1/teams/{team}/members/bob", None),
+    ("POST", "/api/v1/namespaces", {"name": "own__new", "team": "{team}"}),
+    ("PATCH", "/api/v1/namespaces/own__ns", {"team": "{team}"}),
+)
+
+
+async def _team_answer(
+    client: aiohttp.ClientSession, gateway: Gateway, method: str, path: str, fields: dict[str, str] | None, team: str,
+    *, api: bool = False,
+) -> tuple[int, str, str, str]:
+    """Status, Location, Content-Type and body of one request about `team`, the name swapped for a placeholder."""
+    url = gateway.url + path.format(team=team)
+    sent = None if fields is None else {k: v.format(team=team) for k, v in fields.items()}
+    if api:
+        options: dict[str, object] = {"json": sent, "headers": {"Authorization": aiohttp.encode_basic_auth("alice", USERS["alice"])}}
+    else:
+        options = {"data": sent, "headers": {"Origin": gateway.url} if method == "POST" else {}}
+    async with client.request(method, url, allow_redirects=False, **options) as response:
+        swapped = [value.replace(team, "<team>") for value in (
+            response.headers.get("Location", ""), response.headers.get("Content-Type", ""), await response.text())]
+        return response.status, swapped[0], swapped[1], swapped[2]
+
+
+async def test_a_team_the_caller_may_not_read_answers_as_a_team_never_made(
+    secret: tuple[Gateway, str], session: aiohttp.ClientSession,
+) -> None:
+    """alice, in no team but her own, about hiddenteam (bob's) and hiddenteax (nobody's): pages,
+    forms and API calls alike; all are 404, so the sweep is not comparing two successes."""
+    gateway, _ = secret
+    csrf = await _sign_in(session, gateway, "alice")
+    requests = [("GET", path, None, False) for path in TEAM_GETS]
+    requests += [("POST", path, {"csrf": csrf, **fields}, False) for path, fields in TEAM_POSTS]
+    requests += [(method, path, body, True) for method, path, body in TEAM_API]
+    differing, statuses = [], set()
+    for method, path, fields, api in requests:
+        hidden = await _team_answer(session, gateway, method, path, fields, TEAM, api=api)
+        absent = await _team_answer(session, gateway, method, path, fields, NO_TEAM, api=api)
+        statuses.add(hidden[0])
+        if hidden != absent:
+            differing.append((method, path, hidden[:2], absent[:2]))
+    assert differing == []
+    assert statuses == {404}
+
+
+async def test_a_member_reads_the_team_and_is_refused_only_what_owners_do(
+    secret: tuple[Gateway, str], session: aiohttp.ClientSession,
+) -> None:
+    """bob, hiddenteam's viewer: he sees it, so a 403 on its owners' actions tells him nothing new."""
+    gateway, _ = secret
+    csrf = await _sign_in(session, gateway, "bob")
+    async with session.get(f"{gateway.url}/ui/teams/{TEAM}") as response:
+        assert response.status == 200
+    for path, fields in TEAM_POSTS[:3]:
+        async with session.post(
+            gateway.url + path.format(team=TEAM), data={"csrf": csrf, **fields}, headers={"Origin": gateway.url},
+            allow_redirects=False,
+        ) as response:
+            assert response.status == 403, path
+    bob = {"Authorization": aiohttp.encode_basic_auth("bob", USERS["bob"])}
+    async with session.get(f"{gateway.url}/api/v1/teams/{TEAM}", headers=bob) as response:
+        assert response.status == 200
+    async with session.delete(f"{gateway.url}/api/v1/teams/{TEAM}", headers=bob) as response:
+        assert response.status == 403
+
+
+def test_the_team_sweep_covers_every_route_that_takes_a_team() -> None:
+    """A new page or form taking a team must join TEAM_GETS or TEAM_POSTS above."""
+    swept = {p.split("?")[0] for p in TEAM_GETS} | {p for p, _ in TEAM_POSTS}
+    taking = set()
+    for resource in create_ui_app().router.resources():
+        info = resource.get_info()
+        path = info.get("formatter") or info.get("path") or ""
+        if "{team}" in path and "{namespace}" not in path:
+            taking.add("/ui" + path.replace("{user}", "alice"))
+    assert taking - swept == set()
 
 
 def test_the_sweep_covers_every_route_that_takes_a_name() -> None:
