@@ -437,14 +437,14 @@ PATHS: dict[str, dict[str, Schema]] = {
                     _created("Team", _TEAM_LINKS), body="NewTeam", errors=("403", "409")),
     },
     "/teams/{team}": {
-        "get": _op("getTeam", "teams", "read a team (members and admins)", {"200": _json("Team", "the team")},
-                   params=("team",), errors=("403", "404")),
+        "get": _op("getTeam", "teams", "read a team (members and admins; 404 to others)", {"200": _json("Team", "the team")},
+                   params=("team",), errors=("404",)),
         "delete": _op("deleteTeam", "teams", "delete a team (owners and admins); its namespaces stay, admin-only",
                       _DELETED, params=("team",), errors=("403", "404")),
     },
     "/teams/{team}/members": {
-        "get": _op("listMembers", "teams", "list a team's members (members and admins)",
-                   {"200": _json("MemberPage", "a page of members")}, params=("team", *_PAGED), errors=("403", "404")),
+        "get": _op("listMembers", "teams", "list a team's members (members and admins; 404 to others)",
+                   {"200": _json("MemberPage", "a page of members")}, params=("team", *_PAGED), errors=("404",)),
     },
     "/teams/{team}/members/{user}": {
         "put": _op("putMember", "teams", "add a member or change their role (owners and admins)",

@@ -28,7 +28,7 @@ from gateway.services.errors import Conflict, Forbidden, Invalid, NotFound
 from gateway.services.guards import require_admin, require_self_or_admin, search_text, valid_name
 from gateway.services.immutable import parse_patterns
 from gateway.services.paging import page_of
-from gateway.services.teams import existing_team, require_team_member, require_team_owner
+from gateway.services.teams import readable_team, require_team_owner
 from gateway.services.tombstones import refuse_if_reserved
 from gateway.store import Conflict as StoreConflict
 from gateway.store import Deletion, Namespace
@@ -123,8 +123,7 @@ async def list_team_namespaces(
     services: Services, actor: Actor, team: str, after: str, limit: int
 ) -> tuple[list[Namespace], str | None]:
     """A page of a team's namespaces, by name, for its members and admins (they see them all)."""
-    await existing_team(services, team)
-    await require_team_member(services, actor, team, "list its namespaces")
+    await readable_team(services, actor, team)
 
     async def fetch(start: str, count: int) -> list[Namespace]:
         return await services.store.list_team_namespaces(team, start, count)
@@ -154,7 +153,6 @@ async def create_namespace(
     valid_name(names.NAMESPACE, name)
     valid_name(names.TEAM, team)
     _valid_visibility(visibility)
-    await existing_team(services, team)
     await require_team_owner(services, actor, team, "create namespaces for it")
     if not may_name_namespace(actor, name):  # before any lookup of the name: tells nothing
         raise Forbidden(
@@ -210,7 +208,6 @@ async def update_namespace(
     if team is not None:
         if found.personal:
             raise Conflict(f"{name!r} is the personal namespace of user {name!r}; it cannot belong to a team")
-        await existing_team(services, team)
         await require_team_owner(services, actor, team, "move namespaces into it")
     store = services.store
     async with store.transaction():

@@ -62,6 +62,7 @@ async def list_tags(services: Services, identity: Identity, repository: str, aft
 
 # Push events read to tell who pushed the tags of a page (one page of the audit log).
 PUSHERS_LOOKED_AT = 200
+MAX_TAG_FILTER = 128  # the longest tag
 
 
 @dataclass(frozen=True)
@@ -105,17 +106,21 @@ async def search_repositories(
     return await page_of(fetch, lambda r: r.name, after, limit, lambda r: visible.allows(r.name))
 
 
-async def tag_page(services: Services, identity: Identity, repository: str, after: str, limit: int) -> TagPage:
-    """A repository the identity may pull, with a page of its tags. One it may not pull is not
-    found, exactly as one that does not exist."""
+async def tag_page(
+    services: Services, identity: Identity, repository: str, after: str, limit: int, contains: str = "",
+) -> TagPage:
+    """A repository the identity may pull, with a page of its tags (`contains`: only the tags
+    containing it). One it may not pull is not found, exactly as one that does not exist."""
     _repository_name(repository)
+    if len(contains) > MAX_TAG_FILTER:
+        raise Invalid(f"filter tags with at most {MAX_TAG_FILTER} characters")
     store = services.store
     row = await store.get_repository(repository)
     if row is None or not await PullFilter(store, identity, services.rules).allows(repository):
         raise NotFound(f"no such repository {repository!r}")
 
     async def fetch(start: str, count: int) -> list[TagRow]:
-        return await store.list_tags(repository, start, count)
+        return await store.list_tags(repository, start, count, contains.lower())
 
     tags, following = await page_of(fetch, lambda t: t.tag, after, limit)
     referrers = await store.referrers_of(repository, [t.digest for t in tags]) if tags else {}

@@ -1,7 +1,9 @@
 """Teams and their members: any signed-in user may found a team (and becomes its owner); members
 read it, owners and admins delete it and add, change and remove members; any member may leave.
-Non-admins only ever list their own teams. A team's existence is not hidden: a non-member is
-refused (Forbidden), not told it is missing.
+Non-admins only ever list their own teams. Who may not read a team is told it does not exist,
+exactly as for a name never used (NotFound, same message), whatever they ask of it, so team names
+cannot be probed; a member who may read it but not manage it is refused (Forbidden), which tells
+them nothing they do not know.
 """
 
 from __future__ import annotations
@@ -28,26 +30,27 @@ class TeamRights:
     manages: bool
 
 
-async def existing_team(services: Services, name: str) -> Team:
-    valid_name(names.TEAM, name)
-    team = await services.store.get_team(name)
-    if team is None:
-        raise NotFound(f"no such team {name!r}")
-    return team
-
-
 async def _role(services: Services, actor: Actor, team: str) -> str | None:
     return None if actor.admin else await services.store.get_role(team, actor.name)
 
 
-async def require_team_owner(services: Services, actor: Actor, team: str, action: str) -> None:
-    if not may_manage_team(actor, await _role(services, actor, team)):
+async def readable_team(services: Services, actor: Actor, name: str) -> tuple[Team, str | None]:
+    """The team and the actor's role in it (None: no member, admins included), when the actor may
+    read it; else the very NotFound a name never used gets (the one check for every team action)."""
+    valid_name(names.TEAM, name)
+    team = await services.store.get_team(name)
+    role = None if team is None else await _role(services, actor, name)
+    if team is None or not may_read_team(actor, role):
+        raise NotFound(f"no such team {name!r}")
+    return team, role
+
+
+async def require_team_owner(services: Services, actor: Actor, team: str, action: str) -> Team:
+    """The team, if the actor may manage it: NotFound if they may not read it, Forbidden if they only read it."""
+    found, role = await readable_team(services, actor, team)
+    if not may_manage_team(actor, role):
         raise Forbidden(f"only owners of team {team!r} and admins may {action}")
-
-
-async def require_team_member(services: Services, actor: Actor, team: str, action: str) -> None:
-    if not may_read_team(actor, await _role(services, actor, team)):
-        raise Forbidden(f"only members of team {team!r} and admins may {action}")
+    return found
 
 
 async def list_teams(services: Services, actor: Actor, after: str, limit: int) -> tuple[list[Team], str | None]:
@@ -76,14 +79,13 @@ async def create_team(services: Services, actor: Actor, name: str) -> Team:
 
 
 async def get_team(services: Services, actor: Actor, name: str) -> Team:
-    team = await existing_team(services, name)
-    await require_team_member(services, actor, name, "read this team")
+    team, _ = await readable_team(services, actor, name)
     return team
 
 
 async def team_rights(services: Services, actor: Actor, name: str) -> TeamRights:
     """The actor's place in a team they may read (so a page offers only what they may do)."""
-    await get_team(services, actor, name)
+    await readable_team(services, actor, name)
     role = await services.store.get_role(name, actor.name)
     return TeamRights(role, may_manage_team(actor, role))
 
@@ -101,9 +103,7 @@ async def manageable_teams(services: Services, actor: Actor, limit: int) -> tupl
 async def check_delete_team(services: Services, actor: Actor, name: str) -> Team:
     """The team, if the actor may delete it (else the refusal `delete_team` would give), so a
     page asks for a confirmation only of those who may."""
-    team = await existing_team(services, name)
-    await require_team_owner(services, actor, name, "delete this team")
-    return team
+    return await require_team_owner(services, actor, name, "delete this team")
 
 
 async def delete_team(services: Services, actor: Actor, name: str) -> None:
@@ -117,8 +117,7 @@ async def delete_team(services: Services, actor: Actor, name: str) -> None:
 async def list_members(
     services: Services, actor: Actor, team: str, after: str, limit: int
 ) -> tuple[list[Member], str | None]:
-    await existing_team(services, team)
-    await require_team_member(services, actor, team, "list its members")
+    await readable_team(services, actor, team)
 
     async def fetch(after: str, count: int) -> list[Member]:
         return await services.store.list_members(team, after, count)
@@ -133,7 +132,6 @@ async def put_member(services: Services, actor: Actor, team: str, username: str,
         raise Invalid(f"role must be one of {', '.join(ROLES)}")
     store = services.store
     async with store.transaction():
-        await existing_team(services, team)
         await require_team_owner(services, actor, team, "add or change members")
         if await store.get_user(username) is None:
             raise NotFound(f"no such user {username!r}")
@@ -143,7 +141,7 @@ async def put_member(services: Services, actor: Actor, team: str, username: str,
 async def remove_member(services: Services, actor: Actor, team: str, username: str) -> None:
     """Owners and admins remove anyone; any member may leave (remove themself)."""
     valid_name(names.USER, username)
-    await existing_team(services, team)
+    await readable_team(services, actor, team)
     if username != actor.name:
         await require_team_owner(services, actor, team, "remove members")
     if not await services.store.remove_member(team, username):

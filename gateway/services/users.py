@@ -23,7 +23,7 @@ from gateway.auth.policy import Identity
 from gateway.auth.revocation import ENABLED_AGAIN_NOTE
 from gateway.services.context import Services
 from gateway.services.errors import Conflict, Forbidden, Invalid, NotFound
-from gateway.services.guards import require_admin, require_self_or_admin, valid_name
+from gateway.services.guards import require_admin, require_self_or_admin, search_text, valid_name
 from gateway.services.tombstones import refuse_if_reserved
 from gateway.store import Conflict as StoreConflict
 from gateway.store import Deletion, User
@@ -85,9 +85,10 @@ def _no_such(name: str) -> NotFound:
     return NotFound(f"no such user {name!r}")
 
 
-async def list_users(services: Services, actor: Actor, after: str = "", limit: int = 1000) -> list[User]:
+async def list_users(services: Services, actor: Actor, after: str = "", limit: int = 1000, contains: str = "") -> list[User]:
+    """`contains`: only the users whose name contains it (the admins' user search)."""
     require_admin(actor, "list users")
-    return await services.store.list_users(after, limit)
+    return await services.store.list_users(after, limit, search_text(contains))
 
 
 async def get_user(services: Services, actor: Actor, name: str) -> User:

@@ -196,13 +196,19 @@ class IndexQueries(SQLBase):
         )
         return _repositories(rows)
 
-    async def list_tags(self, repository: str, after: str = "", limit: int = 100) -> list[TagRow]:
-        """A page of tags with their manifest's image size and platforms (read by primary key)."""
+    async def list_tags(self, repository: str, after: str = "", limit: int = 100, contains: str = "") -> list[TagRow]:
+        """A page of tags with their manifest's image size and platforms (read by primary key);
+        with `contains` (lowercase), only the tags that contain it literally, ignoring case (tags
+        have upper case letters; LOWER makes MariaDB's exact collation and SQLite's LIKE agree)."""
+        params: dict[str, str | int] = {"repository": repository, "after": after, "limit": limit}
+        matching = ""
+        if contains:
+            matching, params["pattern"] = " AND LOWER(t.tag) LIKE :pattern ESCAPE '!'", "%" + like_literal(contains) + "%"
         rows = await self.fetch_all(
             "SELECT t.repository, t.tag, t.digest, t.media_type, t.size, t.pushed_at, t.last_pull_at, m.image_size, m.platforms"
             " FROM tags t LEFT JOIN manifests m ON m.repository = t.repository AND m.digest = t.digest"
-            " WHERE t.repository = :repository AND t.tag > :after ORDER BY t.tag LIMIT :limit",
-            {"repository": repository, "after": after, "limit": limit},
+            f" WHERE t.repository = :repository AND t.tag > :after{matching} ORDER BY t.tag LIMIT :limit",
+            params,
         )
         return [
             TagRow(

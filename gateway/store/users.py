@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.store.records import Deletion, RefreshToken, User
-from gateway.store.sql import Row, now
+from gateway.store.sql import Row, like_literal, now
 from gateway.store.tombstones import TombstoneQueries
 
 
@@ -21,10 +21,13 @@ class UserQueries(TombstoneQueries):
         row = await self.fetch_one("SELECT * FROM users WHERE name = :name", {"name": name})
         return _user(row) if row else None
 
-    async def list_users(self, after: str = "", limit: int = 1000) -> list[User]:
-        rows = await self.fetch_all(
-            "SELECT * FROM users WHERE name > :after ORDER BY name LIMIT :limit", {"after": after, "limit": limit}
-        )
+    async def list_users(self, after: str = "", limit: int = 1000, contains: str = "") -> list[User]:
+        """Users by name after `after`; with `contains`, only those whose name contains it (literally)."""
+        params: dict[str, str | int] = {"after": after, "limit": limit}
+        matching = ""
+        if contains:
+            matching, params["pattern"] = " AND name LIKE :pattern ESCAPE '!'", "%" + like_literal(contains) + "%"
+        rows = await self.fetch_all(f"SELECT * FROM users WHERE name > :after{matching} ORDER BY name LIMIT :limit", params)
         return [_user(r) for r in rows]
 
     async def create_user(self, name: str, password_hash: str, *, admin: bool = False, source: str = "local") -> User:

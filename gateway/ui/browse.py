@@ -30,6 +30,7 @@ from gateway.ui.browse_view import moment, next_link, page_size, query_text, tag
 from gateway.ui.context import services
 from gateway.ui.manage.common import done, flash
 from gateway.ui.manage.namespace_settings import settings_path
+from gateway.ui.notices import notice
 from gateway.ui.pages import render, require_signed_in, signed_in
 from gateway.ui.quotas import quota_context
 from gateway.ui.retention import PolicyForm, namespace_path, retention_section
@@ -92,8 +93,8 @@ async def namespace_page(
 async def repository_page(request: web.Request) -> web.Response:
     identity = viewer(request)
     name = request.match_info["name"]
-    after, limit = query_text(request, "after", 128), page_size(request)
-    found = await tag_page(services(request), identity, name, after, limit)
+    after, limit, wanted = query_text(request, "after", 128), page_size(request), query_text(request, "q", 128)
+    found = await tag_page(services(request), identity, name, after, limit, wanted)
     pushers = {} if identity.anonymous else await tag_pushers(services(request), identity, name)
     host = public_host(request, request.config_dict[keys.SETTINGS])
     patterns = await namespace_patterns(services(request).store, name)
@@ -106,8 +107,8 @@ async def repository_page(request: web.Request) -> web.Response:
         "namespace": name.rpartition("/")[0], "tags": tags, "next": next_link(request, "after", found.next),
         "last_push": moment(found.repository.last_push_at), "last_pull": moment(found.repository.last_pull_at),
         "may_delete": not identity.anonymous and await may_delete(services(request), identity, name),
-        "show_pushers": not identity.anonymous, "deleted": query_text(request, "deleted", 80),
-        "deleted_tag": query_text(request, "deleted_tag", 128),
+        "show_pushers": not identity.anonymous, "deleted": notice(request, "deleted"),
+        "deleted_tag": notice(request, "deleted_tag"), "tag_filter": wanted,
     }
     return render(request, "browse_repository.html", context)
 
@@ -142,4 +143,4 @@ async def set_retention_policy(request: web.Request) -> web.Response:
     except Invalid as exc:
         return await namespace_page(request, form=form, error=exc.message, status=400)
     what = f"repositories {row.repository_pattern}" if row.repository_pattern else "the namespace"
-    raise done(namespace_path(name), f"Retention policy for {what} saved.", plan="1")
+    raise done(request, namespace_path(name), f"Retention policy for {what} saved.", plan="1")

@@ -13,6 +13,7 @@ from gateway.services.manifests import check_delete, delete_manifest
 from gateway.ui.auth import field
 from gateway.ui.browse_view import query_text, short_digest
 from gateway.ui.context import services
+from gateway.ui.notices import notice_query
 from gateway.ui.pages import render, require_signed_in
 from gateway.ui.sessions import UI_PATH
 
@@ -41,5 +42,5 @@ async def delete(request: web.Request) -> web.Response:
         services(request), identity, repository, digest,
         upstream_for(request, identity.name), recorder_for(request, identity.name),
     )
-    back = URL(f"{UI_PATH}/repositories/{repository}").with_query(deleted=short_digest(digest))
+    back = URL(f"{UI_PATH}/repositories/{repository}").with_query(notice_query(request, "deleted", short_digest(digest)))
     raise web.HTTPSeeOther(str(back))

@@ -16,6 +16,7 @@ from gateway.ui.browse_delete import signed_in_identity
 from gateway.ui.browse_view import query_text
 from gateway.ui.context import services
 from gateway.ui.manage.common import done, text
+from gateway.ui.notices import notice_query
 from gateway.ui.pages import render
 from gateway.ui.sessions import UI_PATH
 
@@ -36,7 +37,7 @@ async def delete(request: web.Request) -> web.Response:
         services(request), identity, repository, tag, upstream_for(request, identity.name),
         recorder_for(request, identity.name),
     )
-    back = URL(f"{UI_PATH}/repositories/{repository}").with_query(deleted_tag=tag)
+    back = URL(f"{UI_PATH}/repositories/{repository}").with_query(notice_query(request, "deleted_tag", tag))
     raise web.HTTPSeeOther(str(back))
 
 
@@ -46,4 +47,4 @@ async def change_immutable_tags(request: web.Request) -> web.Response:
     patterns = text(await request.post(), "immutable_tags")
     updated = await update_namespace(services(request), Actor.of(identity), name, immutable_tags=patterns)
     shown = ", ".join(updated.immutable_tags) or "none"
-    raise done(f"{UI_PATH}/namespaces/{URL.build(path=name).raw_path}", f"Immutable tags of {name}: {shown}.")
+    raise done(request, f"{UI_PATH}/namespaces/{URL.build(path=name).raw_path}", f"Immutable tags of {name}: {shown}.")

@@ -34,4 +34,4 @@ async def change(request: web.Request) -> web.Response:
     who = require_signed_in(request)
     name = request.match_info["namespace"]
     quota = await set_quota(services(request), who.actor, name, text(await request.post(), "quota"))
-    raise done(namespace_path(name), f"Quota of {name}: {quota.text}.")
+    raise done(request, namespace_path(name), f"Quota of {name}: {quota.text}.")

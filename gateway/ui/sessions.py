@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
@@ -33,6 +33,7 @@ class SignedIn:
     id_hash: str
     user: User
     csrf: str
+    notice_key: bytes = field(repr=False)
 
     @property
     def actor(self) -> Actor:
@@ -45,6 +46,11 @@ def id_hash(session_id: str) -> str:
 
 def csrf_token(session_id: str) -> str:
     return hashlib.sha256(b"portus-gateway ui form:" + session_id.encode("utf-8")).hexdigest()
+
+
+def notice_key(session_id: str) -> bytes:
+    """The key of the session's notices (gateway.ui.notices), apart from its form token, which pages show."""
+    return hashlib.sha256(b"portus-gateway ui notice:" + session_id.encode("utf-8")).digest()
 
 
 def set_private_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str) -> None:
@@ -83,11 +89,11 @@ async def current_session(request: web.Request) -> tuple[SignedIn | None, bool]:
         await store.end_session(hashed)
         return None, True
     await store.touch_session(hashed, moment)
-    return SignedIn(hashed, user, csrf_token(session_id)), False
+    return SignedIn(hashed, user, csrf_token(session_id), notice_key(session_id)), False
 
 
-async def start_session(request: web.Request, response: web.StreamResponse, username: str) -> None:
-    """A new session with a new id (whatever id the browser had is ended: no fixation)."""
+async def start_session(request: web.Request, response: web.StreamResponse, username: str) -> bytes:
+    """A new session with a new id (whatever id the browser had is ended: no fixation); its notice key."""
     app = request.config_dict
     store, settings = app[keys.STORE], app[keys.SETTINGS]
     old = request.cookies.get(SESSION_COOKIE, "")
@@ -97,6 +103,7 @@ async def start_session(request: web.Request, response: web.StreamResponse, user
     session_id = secrets.token_urlsafe(_ID_BYTES)
     await store.create_session(id_hash(session_id), username)
     set_private_cookie(request, response, SESSION_COOKIE, session_id)
+    return notice_key(session_id)
 
 
 async def end_session(request: web.Request, response: web.StreamResponse, signed_in: SignedIn) -> None:

@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from tests.e2e.clients import client_env, creds, run, unique
@@ -63,3 +64,21 @@ def test_skopeo_refuses_the_gateway_without_its_ca(https_gateway: HttpsGateway, 
                   f"docker://localhost:{https_gateway.port}/alice/none:v1"], env)
     assert not result.ok
     assert "certificate" in result.stderr.lower(), result.describe()
+
+
+async def test_the_web_ui_session_cookie_is_secure_when_the_gateway_serves_https(https_gateway: HttpsGateway) -> None:
+    """Served over HTTPS by the gateway itself (no public URL set): the session cookie is
+    Secure, HttpOnly and SameSite=Lax, and the form is accepted from the https origin."""
+    assert https_gateway.certificate is not None
+    connector = aiohttp.TCPConnector(ssl=https_gateway.certificate.client_context())
+    async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as client:
+        async with client.get(f"{https_gateway.url}/ui/login") as response:
+            page = await response.text()
+            form_cookie = response.cookies["portus_form"]
+        assert form_cookie["secure"] and form_cookie["httponly"]
+        data = {"csrf": page.split('name="csrf" value="', 1)[1].split('"', 1)[0], "username": "alice", "password": USERS["alice"]}
+        headers = {"Origin": https_gateway.url, "Cookie": f"portus_form={form_cookie.value}"}
+        async with client.post(f"{https_gateway.url}/ui/login", data=data, headers=headers, allow_redirects=False) as response:
+            assert response.status == 303, await response.text()
+            cookie = response.cookies["portus_session"]
+    assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["path"] == "/ui"

@@ -6,6 +6,7 @@ once, so it stays signed in."""
 from __future__ import annotations
 
 from aiohttp import web
+from yarl import URL
 
 from gateway import keys
 from gateway.auth.login import Throttled
@@ -16,8 +17,9 @@ from gateway.services.users import OwnPasswordChange
 from gateway.ui.auth import field, throttled_message
 from gateway.ui.context import services
 from gateway.ui.errors import status_of
-from gateway.ui.manage.common import done, flash
+from gateway.ui.manage.common import FLASH, flash
 from gateway.ui.manage.namespace_settings import settings_path
+from gateway.ui.notices import signed_notice
 from gateway.ui.pages import render, require_signed_in
 from gateway.ui.sessions import UI_PATH, start_session
 
@@ -54,7 +56,8 @@ async def change_password(request: web.Request) -> web.Response:
         return await _page(request, error=exc.message, status=status_of(exc))
     except Throttled as exc:
         return await _page(request, error=throttled_message(exc), status=429)
-    response = done(ACCOUNT_PATH, CHANGED)
-    await start_session(request, response, who.user.name)  # the change ended this session too
+    response = web.HTTPSeeOther(ACCOUNT_PATH)
+    key = await start_session(request, response, who.user.name)  # the change ended this session too
+    response.headers["Location"] = str(URL(ACCOUNT_PATH).with_query(signed_notice(key, FLASH, CHANGED)))
     raise response
 

@@ -1,5 +1,5 @@
 """What the management pages share: reading a posted form, the one-line flash message after a
-redirect, and the size of a page."""
+redirect (signed for the session: gateway.ui.notices), and the size of a page."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from multidict import MultiDictProxy
 from yarl import URL
 
 from gateway.ui.auth import field
+from gateway.ui.notices import notice, notice_query
 
 PAGE_SIZE = 50
 FLASH = "done"
-_MAX_FLASH = 300
 
 
 def text(form: MultiDictProxy[Any], name: str) -> str:
@@ -27,14 +27,13 @@ def checked(form: MultiDictProxy[Any], name: str) -> list[str]:
 
 
 def flash(request: web.Request) -> str | None:
-    """The one-line message a redirect after a POST carried (rendered escaped)."""
-    message = request.query.get(FLASH, "")
-    return message[:_MAX_FLASH] or None
+    """The one-line message a redirect after a POST carried, when this session's server made it."""
+    return notice(request, FLASH)
 
 
-def done(path: str, message: str, **query: str) -> web.HTTPSeeOther:
-    """The redirect after a successful POST, to a GET page, with its flash message."""
-    return web.HTTPSeeOther(str(URL(path).with_query({**query, FLASH: message})))
+def done(request: web.Request, path: str, message: str, **query: str) -> web.HTTPSeeOther:
+    """The redirect after a successful POST, to a GET page, with its flash message signed for this session."""
+    return web.HTTPSeeOther(str(URL(path).with_query({**query, **notice_query(request, FLASH, message)})))
 
 
 def after(request: web.Request, name: str = "after") -> str:

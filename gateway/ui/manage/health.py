@@ -63,7 +63,7 @@ async def start_gc(request: web.Request) -> web.Response:
     except (Conflict, Unavailable) as exc:
         return await _page(request, error=exc.message, status=status_of(exc))
     request.config_dict[keys.MAINTENANCE].spawn(run.complete(log_progress("garbage collection")), f"gc-{run.run_id[:8]}")
-    raise done(HEALTH_PATH, "Garbage collection (dry run) started." if dry_run else "Garbage collection started.")
+    raise done(request, HEALTH_PATH, "Garbage collection (dry run) started." if dry_run else "Garbage collection started.")
 
 
 async def start_retention(request: web.Request) -> web.Response:
@@ -76,4 +76,4 @@ async def start_retention(request: web.Request) -> web.Response:
         return await _page(request, error=exc.message, status=status_of(exc))
     work = run.complete(upstream_for(request, who.actor.name), recorder_for(request, who.actor.name), log_progress("retention"))
     request.config_dict[keys.MAINTENANCE].spawn(work, f"retention-{(run.run_id or '')[:8]}")
-    raise done(HEALTH_PATH, "Retention run started.")
+    raise done(request, HEALTH_PATH, "Retention run started.")

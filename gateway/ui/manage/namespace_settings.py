@@ -40,4 +40,4 @@ async def change(request: web.Request) -> web.Response:
     name = request.match_info["namespace"]
     visibility = text(await request.post(), "visibility")
     changed = await namespaces.update_namespace(services(request), who.actor, name, visibility=visibility)
-    raise done(settings_path(name), f"Namespace {name} is now {changed.visibility}.")
+    raise done(request, settings_path(name), f"Namespace {name} is now {changed.visibility}.")

@@ -48,7 +48,7 @@ async def create(request: web.Request) -> web.Response:
         await teams.create_team(services(request), who.actor, name)
     except (Invalid, Conflict) as exc:
         return await _teams_page(request, name=name, error=exc.message, status=status_of(exc))
-    raise done(team_path(name), f"Team {name} created; you are its owner.")
+    raise done(request, team_path(name), f"Team {name} created; you are its owner.")
 
 
 async def team_page(request: web.Request) -> web.Response:
@@ -90,7 +90,7 @@ async def delete(request: web.Request) -> web.Response:
     who = require_signed_in(request)
     team = request.match_info["team"]
     await teams.delete_team(services(request), who.actor, team)
-    raise done(TEAMS_PATH, f"Team {team} deleted. Any namespaces it had now belong to no team; admins manage them.")
+    raise done(request, TEAMS_PATH, f"Team {team} deleted. Any namespaces it had now belong to no team; admins manage them.")
 
 
 async def add_member(request: web.Request) -> web.Response:
@@ -98,7 +98,7 @@ async def add_member(request: web.Request) -> web.Response:
     team, form = request.match_info["team"], await request.post()
     username, role = text(form, "username"), text(form, "role")
     added = await teams.put_member(services(request), who.actor, team, username, role)
-    raise done(team_path(team), f"{username} {'added' if added else 'is now'} as {role}.")
+    raise done(request, team_path(team), f"{username} {'added' if added else 'is now'} as {role}.")
 
 
 async def change_role(request: web.Request) -> web.Response:
@@ -106,7 +106,7 @@ async def change_role(request: web.Request) -> web.Response:
     team, username = request.match_info["team"], request.match_info["user"]
     role = text(await request.post(), "role")
     await teams.put_member(services(request), who.actor, team, username, role)
-    raise done(team_path(team), f"{username} is now {role}.")
+    raise done(request, team_path(team), f"{username} is now {role}.")
 
 
 async def remove_member(request: web.Request) -> web.Response:
@@ -114,8 +114,8 @@ async def remove_member(request: web.Request) -> web.Response:
     team, username = request.match_info["team"], request.match_info["user"]
     await teams.remove_member(services(request), who.actor, team, username)
     if username == who.user.name:
-        raise done(TEAMS_PATH, f"You left team {team}.")
-    raise done(team_path(team), f"{username} removed from the team.")
+        raise done(request, TEAMS_PATH, f"You left team {team}.")
+    raise done(request, team_path(team), f"{username} removed from the team.")
 
 
 async def create_namespace(request: web.Request) -> web.Response:
@@ -123,7 +123,7 @@ async def create_namespace(request: web.Request) -> web.Response:
     team, form = request.match_info["team"], await request.post()
     name, visibility = text(form, "name"), text(form, "visibility")
     await namespaces.create_namespace(services(request), who.actor, name, team, visibility)
-    raise done(team_path(team), f"Namespace {name} created ({visibility}).")
+    raise done(request, team_path(team), f"Namespace {name} created ({visibility}).")
 
 
 async def change_visibility(request: web.Request) -> web.Response:
@@ -131,7 +131,7 @@ async def change_visibility(request: web.Request) -> web.Response:
     team, name = request.match_info["team"], request.match_info["namespace"]
     visibility = text(await request.post(), "visibility")
     await namespaces.update_namespace(services(request), who.actor, name, visibility=visibility)
-    raise done(team_path(team), f"Namespace {name} is now {visibility}.")
+    raise done(request, team_path(team), f"Namespace {name} is now {visibility}.")
 
 
 async def move_namespace(request: web.Request) -> web.Response:
@@ -139,4 +139,4 @@ async def move_namespace(request: web.Request) -> web.Response:
     who = require_signed_in(request)
     name, target = request.match_info["namespace"], text(await request.post(), "team")
     await namespaces.update_namespace(services(request), who.actor, name, team=target)
-    raise done(team_path(target), f"Namespace {name} moved to team {target}.")
+    raise done(request, team_path(target), f"Namespace {name} moved to team {target}.")

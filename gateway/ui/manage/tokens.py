@@ -70,4 +70,4 @@ async def revoke(request: web.Request) -> web.Response:
     who = require_signed_in(request)
     name = request.match_info["name"]
     await tokens.revoke_token(services(request), who.actor, who.user.name, name)
-    raise done(TOKENS_PATH, f"Token {name} revoked.")
+    raise done(request, TOKENS_PATH, f"Token {name} revoked.")

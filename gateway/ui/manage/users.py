@@ -5,12 +5,14 @@ follows. The users service refuses everyone else (a 403 page)."""
 from __future__ import annotations
 
 from aiohttp import web
+from yarl import URL
 
 from gateway.services import users
 from gateway.services.errors import Conflict, Invalid
 from gateway.services.paging import page_of
 from gateway.services.users import UserChange
 from gateway.store import User
+from gateway.ui.browse_view import query_text
 from gateway.ui.context import services
 from gateway.ui.errors import status_of
 from gateway.ui.manage.common import PAGE_SIZE, after, done, flash, text
@@ -28,17 +30,26 @@ CHANGES = {
 }
 
 
+def _next(after_name: str | None, query: str) -> str | None:
+    """The next page's address: the search kept, nothing else (not a notice already shown)."""
+    if after_name is None:
+        return None
+    return str(URL(USERS_PATH).with_query({"after": after_name, **({"q": query} if query else {})}))
+
+
 async def _page(request: web.Request, *, name: str = "", error: str | None = None, status: int = 200) -> web.Response:
+    """The list, or with `?q=` the users whose name contains it (admins find one among thousands)."""
     who = require_signed_in(request)
     using = services(request)
+    query = query_text(request, "q")
 
     async def fetch(start: str, count: int) -> list[User]:
-        return await users.list_users(using, who.actor, start, count)
+        return await users.list_users(using, who.actor, start, count, query)
 
     listed, next_after = await page_of(fetch, lambda u: u.name, after(request), PAGE_SIZE)
     context = {
-        "title": "Users", "nav": "users", "users": listed, "next_after": next_after,
-        "flash": flash(request), "error": error, "name": name,
+        "title": "Users", "nav": "users", "users": listed, "next": _next(next_after, query),
+        "flash": flash(request), "error": error, "name": name, "query": query,
     }
     return render(request, "manage_users.html", context, status=status)
 
@@ -57,7 +68,7 @@ async def create(request: web.Request) -> web.Response:
         await users.create_user(services(request), who.actor, name, password, admin=bool(form.get("admin")))
     except (Invalid, Conflict) as exc:
         return await _page(request, name=name, error=exc.message, status=status_of(exc))
-    raise done(USERS_PATH, f"User {name} added.")
+    raise done(request, USERS_PATH, f"User {name} added.")
 
 
 async def change(request: web.Request) -> web.Response:
@@ -67,7 +78,7 @@ async def change(request: web.Request) -> web.Response:
         raise web.HTTPNotFound
     changed = await users.update_user(services(request), who.actor, name, wanted[0])
     message = wanted[1].format(name=name)
-    raise done(USERS_PATH, f"{message} {changed.note}" if changed.note else message)
+    raise done(request, USERS_PATH, f"{message} {changed.note}" if changed.note else message)
 
 
 async def reset_password(request: web.Request) -> web.Response:
@@ -80,7 +91,7 @@ async def reset_password(request: web.Request) -> web.Response:
         await users.update_user(services(request), who.actor, name, UserChange(password=password))
     except Invalid as exc:
         return await _page(request, error=exc.message, status=400)
-    raise done(USERS_PATH, f"The password of {name} is reset; their sessions and logins have ended.")
+    raise done(request, USERS_PATH, f"The password of {name} is reset; their sessions and logins have ended.")
 
 
 async def confirm_delete(request: web.Request) -> web.Response:
@@ -105,4 +116,4 @@ async def delete(request: web.Request) -> web.Response:
             f" Their namespace {name} holds {count} {'repository' if count == 1 else 'repositories'}, so the name"
             " stays reserved until an admin releases or purges it."
         )
-    raise done(USERS_PATH if who.user.admin else LOGIN, message)
+    raise done(request, USERS_PATH if who.user.admin else LOGIN, message)

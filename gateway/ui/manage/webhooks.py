@@ -76,7 +76,7 @@ async def create(request: web.Request) -> web.Response:
         await webhooks.create_webhook(services(request), who.actor, form.name, changes)
     except (Invalid, Conflict) as exc:
         return await _list_page(request, form=form.kept(), error=_message(exc, form.url), status=status_of(exc))
-    raise done(webhook_path(form.name), f"Webhook {form.name} added.")
+    raise done(request, webhook_path(form.name), f"Webhook {form.name} added.")
 
 
 def _number(text: str, what: str) -> int:
@@ -147,7 +147,7 @@ async def edit(request: web.Request) -> web.Response:
         await webhooks.update_webhook(services(request), who.actor, name, changes)
     except (Invalid, Conflict) as exc:
         return await _hook_page(request, form=form.kept(), error=_message(exc, form.url), status=status_of(exc))
-    raise done(webhook_path(name), f"Webhook {name} changed.")
+    raise done(request, webhook_path(name), f"Webhook {name} changed.")
 
 
 async def confirm_delete(request: web.Request) -> web.Response:
@@ -163,14 +163,14 @@ async def delete(request: web.Request) -> web.Response:
     who = require_signed_in(request)
     name = request.match_info["name"]
     await webhooks.delete_webhook(services(request), who.actor, name)
-    raise done(WEBHOOKS_PATH, f"Webhook {name} deleted.")
+    raise done(request, WEBHOOKS_PATH, f"Webhook {name} deleted.")
 
 
 async def redeliver(request: web.Request) -> web.Response:
     who = require_signed_in(request)
     name = request.match_info["name"]
     count = await webhooks.redeliver(services(request), who.actor, name)
-    raise done(webhook_path(name), f"{count} failed {'delivery' if count == 1 else 'deliveries'} queued again.")
+    raise done(request, webhook_path(name), f"{count} failed {'delivery' if count == 1 else 'deliveries'} queued again.")
 
 
 async def redeliver_one(request: web.Request) -> web.Response:
@@ -178,4 +178,5 @@ async def redeliver_one(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     delivery = _number(request.match_info["delivery"], "the delivery")
     count = await webhooks.redeliver_one(services(request), who.actor, name, delivery)
-    raise done(webhook_path(name), f"The {count} {'event' if count == 1 else 'events'} of delivery {delivery} queued again.")
+    events = "event" if count == 1 else "events"
+    raise done(request, webhook_path(name), f"The {count} {events} of delivery {delivery} queued again.")

@@ -48,6 +48,8 @@ async def test_moving_a_namespace_needs_ownership_of_the_new_team(admin: Api) ->
     team, other_team = await admin.new_team(owner), await admin.new_team(other)
     name = team_space("ns")
     await admin.as_(owner).ok("POST", "/namespaces", {"name": name, "team": team}, 201)
+    assert (await admin.as_(owner).patch(f"/namespaces/{name}", {"team": other_team})).status == 404  # not theirs to read
+    await admin.as_(other).ok("PUT", f"/teams/{other_team}/members/{owner}", {"role": "contributor"}, 201)
     assert (await admin.as_(owner).patch(f"/namespaces/{name}", {"team": other_team})).status == 403
     mine = await admin.new_team(owner)
     assert (await admin.as_(owner).ok("PATCH", f"/namespaces/{name}", {"team": mine}))["team"] == mine

@@ -128,3 +128,23 @@ async def test_the_latest_push_event_of_a_tag_names_its_pusher(world: Services) 
         body = {"action": "push", "target": {"repository": "web-open/app", "tag": tag}, "actor": {"name": actor}}
         await world.store.add_event(NewEvent(f"e{seq}", 1000 + seq, "push", "web-open/app", tag, digest("a"), actor, body))
     assert await tag_pushers(world, BOB_ID, "web-open/app") == {"v1": "bob", "v2": "alice"}
+
+
+async def test_a_tag_page_filters_by_a_part_of_the_tag_literally_and_still_pages(world: Services) -> None:
+    for tag in ("v2", "v2.1", "v2_x", "v20", "release-2", "latest"):
+        await push(world, "web-open/app", tag)
+
+    async def tags(contains: str, after: str = "", limit: int = 10) -> tuple[list[str], str | None]:
+        found = await tag_page(world, BOB_ID, "web-open/app", after, limit, contains)
+        return [t.tag for t in found.tags], found.next
+
+    assert await tags("2") == (["release-2", "v2", "v2.1", "v20", "v2_x"], None)
+    assert await tags("_") == (["v2_x"], None)  # a LIKE wildcard taken as itself
+    assert await tags("V2.") == (["v2.1"], None)
+    assert await tags("2", limit=2) == (["release-2", "v2"], "v2")
+    assert await tags("2", after="v2", limit=2) == (["v2.1", "v20"], "v20")
+    assert await tags("nothing") == ([], None)
+    with pytest.raises(NotFound):  # a filter opens no private repository
+        await tag_page(world, BOB_ID, "web_secret/app", "", 10, "v")
+    with pytest.raises(Invalid):
+        await tags("x" * 129)

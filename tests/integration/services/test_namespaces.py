@@ -55,7 +55,7 @@ async def test_a_team_owner_creates_a_namespace_for_their_team(web: Services) ->
 async def test_only_team_owners_and_admins_create_its_namespaces(web: Services) -> None:
     with pytest.raises(Forbidden, match="only owners of team 'web' and admins may create namespaces for it"):
         await namespaces.create_namespace(web, BOB, "web__bob", "web")
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound, match="no such team 'web'"):  # carol may not read team web
         await namespaces.create_namespace(web, CAROL, "web__carol", "web")
     assert (await namespaces.create_namespace(web, ADMIN, "web__admin", "web")).team == "web"
     assert [n.name for n in await web.store.list_namespaces()] == ["web__admin"]
@@ -180,6 +180,9 @@ async def test_only_team_owners_and_admins_change_a_team_namespace(web: Services
 async def test_moving_a_namespace_needs_ownership_of_the_new_team(web: Services) -> None:
     await namespaces.create_namespace(web, ALICE, "web__tools", "web")
     await teams.create_team(web, BOB, "ops")
+    with pytest.raises(NotFound, match="no such team 'ops'"):  # alice may not read it: as if it were not there
+        await namespaces.update_namespace(web, ALICE, "web__tools", team="ops")
+    await teams.put_member(web, BOB, "ops", "alice", "contributor")
     with pytest.raises(Forbidden, match="only owners of team 'ops' and admins may move namespaces into it"):
         await namespaces.update_namespace(web, ALICE, "web__tools", team="ops")
     with pytest.raises(NotFound, match="no such team 'nope'"):

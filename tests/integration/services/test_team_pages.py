@@ -9,7 +9,7 @@ import pytest
 from gateway.auth.permissions import Actor
 from gateway.services import namespaces, teams
 from gateway.services.context import Services
-from gateway.services.errors import Forbidden, NotFound
+from gateway.services.errors import NotFound
 from tests.integration.services.conftest import ADMIN, ALICE, BOB
 
 CAROL = Actor("carol")
@@ -39,9 +39,9 @@ async def test_a_teams_namespaces_are_listed_for_its_members_in_pages(two_teams:
 
 
 async def test_a_non_member_may_not_list_a_teams_namespaces(two_teams: Services) -> None:
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound, match="no such team 'ops'"):
         await namespaces.list_team_namespaces(two_teams, ALICE, "ops", "", 10)
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match="no such team 'nope'"):
         await namespaces.list_team_namespaces(two_teams, ALICE, "nope", "", 10)
 
 
@@ -49,5 +49,5 @@ async def test_team_rights_say_the_role_and_who_manages(two_teams: Services) -> 
     assert await teams.team_rights(two_teams, ALICE, "web") == teams.TeamRights("owner", True)
     assert await teams.team_rights(two_teams, BOB, "web") == teams.TeamRights("viewer", False)
     assert await teams.team_rights(two_teams, ADMIN, "web") == teams.TeamRights(None, True)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound, match="no such team 'ops'"):
         await teams.team_rights(two_teams, BOB, "ops")

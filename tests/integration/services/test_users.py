@@ -292,3 +292,23 @@ async def test_an_application_token_never_changes_a_password(services: Services)
         await users.change_own_password(services, ALICE, as_current, authenticate)
     alice = await services.store.get_user("alice")
     assert alice is not None and await services.hasher.verify(PASSWORD, alice.password_hash)
+
+
+async def test_an_admin_finds_users_by_a_part_of_their_name_literally_and_a_page_at_a_time(services: Services) -> None:
+    for name in ("alice", "bob", "malik", "al_bert", "alxbert", "zoe"):
+        await users.create_user(services, ADMIN, name, PASSWORD)
+
+    async def found(contains: str, after: str = "", limit: int = 100) -> list[str]:
+        return [u.name for u in await users.list_users(services, ADMIN, after, limit, contains)]
+
+    assert await found("li") == ["alice", "malik"]
+    assert await found("LI") == ["alice", "malik"]  # names are lowercase: so is the search
+    assert await found("_") == ["al_bert"]  # a LIKE wildcard taken as itself
+    assert await found("%") == []
+    assert await found("al", limit=2) == ["al_bert", "alice"]
+    assert await found("al", after="alice") == ["alxbert", "malik"]
+    assert await found("") == ["al_bert", "alice", "alxbert", "bob", "malik", "zoe"]
+    with pytest.raises(errors.Forbidden):
+        await users.list_users(services, ALICE, "", 10, "a")
+    with pytest.raises(errors.Invalid):
+        await found("a" * 300)

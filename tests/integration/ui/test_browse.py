@@ -284,7 +284,7 @@ def test_deleting_a_manifest_removes_its_tag_and_the_audit_log_shows_who(browsin
     assert page.locator("h1").inner_text() == "Delete a manifest"
     assert_accessible(page)
     page.click("button.danger")
-    assert re.fullmatch(rf"{re.escape(gateway.url)}/ui/repositories/web-open/tool\?deleted=sha256.*", page.url)
+    assert re.fullmatch(rf"{re.escape(gateway.url)}/ui/repositories/web-open/tool\?deleted=sha256[^&]*&sig=[0-9a-f]{{64}}", page.url)
     assert page.locator(".notice").inner_text().startswith("Manifest sha256:")
     assert page.locator(".tag-name").count() == 0
 
@@ -345,8 +345,12 @@ def test_deleting_one_tag_keeps_the_other_and_immutable_tags_are_set_on_the_name
     assert page.locator("h1").inner_text() == "Delete a tag"
     assert_accessible(page)
     page.click("button.danger")
-    assert page.url == f"{gateway.url}/ui/repositories/web-open/dup?deleted_tag=a"
+    assert re.fullmatch(rf"{re.escape(gateway.url)}/ui/repositories/web-open/dup\?deleted_tag=a&sig=[0-9a-f]{{64}}", page.url)
     assert page.locator(".notice").inner_text() == "Tag a was deleted."
+    signature = page.url.rsplit("sig=", 1)[1]
+    for crafted in ("deleted_tag=b", f"deleted_tag=b&sig={signature}", f"deleted=sha256:1&sig={signature}"):
+        page.goto(f"{gateway.url}/ui/repositories/web-open/dup?{crafted}")
+        assert page.locator(".notice").count() == 0, crafted
     assert page.locator(".tag-name").all_inner_texts() == ["b"]
     refused = page.goto(f"{gateway.url}/ui/tags/delete?repository=web-open/dup&tag=b")
     assert refused is not None and refused.status == 403 and "pattern 'b*'" in page.locator("main").inner_text()
@@ -355,3 +359,22 @@ def test_deleting_one_tag_keeps_the_other_and_immutable_tags_are_set_on_the_name
     page.fill("#immutable-tags", "")
     page.click("text=Save immutable tags")
     assert page.locator(".notice").inner_text() == "Immutable tags of web-open: none."
+
+
+def test_the_tags_page_filters_by_a_part_of_the_tag_and_pages_within_the_filter(browsing: Any, page: Any) -> None:
+    gateway, _ = browsing
+    sign_in(page, gateway, "bob", USERS["bob"])
+    page.goto(f"{gateway.url}/ui/repositories/web-open/app")
+    page.fill("#tag-q", "3")
+    page.click("form.search button[type=submit]")
+    assert page.locator(".tag-name").all_inner_texts() == ["v3"]
+    assert page.input_value("#tag-q") == "3"
+    page.goto(f"{gateway.url}/ui/repositories/web-open/app?q=V&limit=2")  # case ignored
+    assert page.locator(".tag-name").all_inner_texts() == ["v1", "v2"]
+    page.click("a[rel=next]")  # the next page keeps the filter
+    assert page.locator(".tag-name").all_inner_texts() == ["v3"] and page.input_value("#tag-q") == "V"
+    page.fill("#tag-q", "<b>x</b>")
+    page.click("form.search button[type=submit]")
+    assert page.locator(".tag-name").count() == 0
+    assert page.locator(".no-match").inner_text() == "No tag contains “<b>x</b>”."
+    assert_accessible(page)

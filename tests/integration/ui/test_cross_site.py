@@ -11,9 +11,11 @@ from collections.abc import AsyncIterator, Callable
 import aiohttp
 import pytest
 
+from gateway.ui.app import create_ui_app
 from tests.integration.ui.conftest import NO_ADMIN, setup_url
 from tests.support.client import USERS
 from tests.support.processes import Gateway
+from tests.support.waiting import eventually_async
 
 FOREIGN = "http://evil.example"
 _TOKEN = re.compile(r'name="csrf" value="([^"]+)"')
@@ -50,9 +52,13 @@ async def _post(
 
 
 async def _signed_in(client: aiohttp.ClientSession, gateway: Gateway, user: str) -> dict[str, str]:
+    return await _signed_in_as(client, gateway, user, USERS[user])
+
+
+async def _signed_in_as(client: aiohttp.ClientSession, gateway: Gateway, user: str, password: str) -> dict[str, str]:
     token, jar = await _form(client, f"{gateway.url}/ui/login")
     status, _, cookies = await _post(
-        client, f"{gateway.url}/ui/login", {"csrf": token, "username": user, "password": USERS[user]}, jar, gateway.url,
+        client, f"{gateway.url}/ui/login", {"csrf": token, "username": user, "password": password}, jar, gateway.url,
     )
     assert status == 303 and cookies.get("portus_session"), status
     return {"portus_session": cookies["portus_session"]}
@@ -153,3 +159,56 @@ async def test_a_deleted_and_recreated_user_does_not_inherit_the_old_session(
     own.cli("user", "delete", "alice")
     own.add_user("alice", USERS["alice"])
     assert not await _is_signed_in(client, own, jar)
+
+
+def _post_paths() -> list[str]:
+    """Every route of the UI that takes a POST, its parameters filled in (from the router: a new form is swept too)."""
+    paths = []
+    for resource in create_ui_app().router.resources():
+        if any(route.method == "POST" for route in resource):
+            info = resource.get_info()
+            template = str(info.get("formatter") or info.get("path"))
+            paths.append("/ui" + re.sub(r"\{[a-z]+\}", "alice", template))
+    return sorted(paths)
+
+
+async def test_every_form_refuses_a_cross_site_post_and_one_without_the_token(gateway: Gateway, client: aiohttp.ClientSession) -> None:
+    """Signed in as an admin (who may do anything): from another origin, even with the right
+    token, and from our own origin without it, every POST route answers the refusal page."""
+    jar = await _signed_in_as(client, gateway, *Gateway.ADMIN)
+    token, _ = await _form(client, f"{gateway.url}/ui/", jar)
+    paths = _post_paths()
+    assert len(paths) >= 25 and "/ui/users/alice/delete" in paths
+    for path in paths:
+        for data, origin in (({"csrf": token}, FOREIGN), ({"csrf": token}, None), ({}, gateway.url)):
+            status, body, _ = await _post(client, gateway.url + path, data, jar, origin)
+            assert _refused(status, body), (path, origin, status)
+    assert await _is_signed_in(client, gateway, jar)
+    async with client.get(f"{gateway.url}/api/v1/users/alice", headers={"Authorization": aiohttp.encode_basic_auth(*Gateway.ADMIN)}) as response:
+        assert response.status == 200  # alice, whose delete form was posted, is still there
+
+
+async def test_a_password_set_by_another_process_ends_the_web_sessions(
+    make_gateway: Callable[..., Gateway], client: aiohttp.ClientSession,
+) -> None:
+    """`portus-gateway user passwd` runs in its own process: it ends the session rows in the
+    store, and the serving process's revocation view (refreshed through the store's change watch)
+    would end them too; either suffices, without both the session lives on."""
+    own = make_gateway()
+    jar = await _signed_in(client, own, "alice")
+    assert await _is_signed_in(client, own, jar)
+    await asyncio.to_thread(own.cli, "user", "passwd", "alice", "--password-stdin", stdin="another-long-password\n")
+
+    async def signed_in() -> bool:
+        return await _is_signed_in(client, own, jar)
+
+    assert await eventually_async(signed_in, lambda still: not still, timeout=10) is False
+    async with client.get(f"{own.url}/ui/", headers=_cookie_header(jar), allow_redirects=False) as response:
+        assert response.status == 302 and response.headers["Location"].startswith("/ui/login")
+    status, _, cookies = await _post(client, f"{own.url}/ui/login", *await _login_form(client, own, "another-long-password"), own.url)
+    assert status == 303 and cookies.get("portus_session")  # the new password opens a new session
+
+
+async def _login_form(client: aiohttp.ClientSession, gateway: Gateway, password: str) -> tuple[dict[str, str], dict[str, str]]:
+    token, jar = await _form(client, f"{gateway.url}/ui/login")
+    return {"csrf": token, "username": "alice", "password": password}, jar

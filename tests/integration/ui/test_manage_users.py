@@ -37,7 +37,7 @@ def test_an_admin_adds_disables_enables_promotes_and_resets_a_user(gateway: Gate
     admin.fill("#new-user-name", name)
     admin.fill("#new-user-password", password)
     admin.fill("#new-user-password-again", password)
-    admin.click("form[action$='/ui/users'] button[type=submit]")
+    admin.click("form[method=post][action$='/ui/users'] button[type=submit]")
     assert admin.locator(".notice").inner_text() == f"User {name} added."
     assert _row(admin, name).locator(".user-state").inner_text() == "active"
 
@@ -77,7 +77,7 @@ def test_wrong_forms_say_why(gateway: Gateway, page: Any) -> None:
     page.fill("#new-user-name", "alice")
     page.fill("#new-user-password", "some-password-3")
     page.fill("#new-user-password-again", "some-password-3")
-    page.click("form[action$='/ui/users'] button[type=submit]")
+    page.click("form[method=post][action$='/ui/users'] button[type=submit]")
     assert page.locator(".error").inner_text() == "user 'alice' already exists"
     page.fill("#reset-name", "alice")
     page.fill("#reset-password", "some-password-3")
@@ -179,3 +179,24 @@ def test_an_admin_may_not_delete_themself_nor_a_user_anyone_else(gateway: Gatewa
     assert response is not None and response.status == 400
     assert hostile in admin.locator(".error-message").inner_text()
     assert admin.locator("#injected").count() == 0 and admin.locator("main form").count() == 0
+
+
+def test_an_admin_finds_users_by_name_and_pages_through_the_matches(gateway: Gateway, page: Any) -> None:
+    prefix = f"find{time.time_ns() % 10**9}"
+    names = [f"{prefix}-{n:02d}" for n in range(52)]  # one page (50) and two more
+    for name in names:
+        api_ok(gateway, *Gateway.ADMIN, "POST", "/users", {"name": name, "password": "a-long-password"})
+    sign_in(page, gateway, *Gateway.ADMIN)
+    page.goto(f"{gateway.url}/ui/users")
+    page.fill("#user-q", prefix.upper())
+    page.click("form.search button[type=submit]")
+    assert page.locator(".account-name").all_inner_texts() == names[:50]
+    assert page.input_value("#user-q") == prefix.upper()
+    assert_accessible(page)
+    page.click("a[rel=next]")
+    assert page.locator(".account-name").all_inner_texts() == names[50:]  # the next page kept the search
+    assert page.locator("a[rel=next]").count() == 0
+    page.fill("#user-q", f"{prefix}_")
+    page.click("form.search button[type=submit]")
+    assert page.locator(".user-row").count() == 0
+    assert page.locator(".no-match").inner_text() == f"No user name contains “{prefix}_”."
