@@ -291,3 +291,21 @@ async def test_a_time_window_reads_its_hours_from_their_index(store: Store) -> N
                     assert row["key"] == "events_by_hour" and "Using index" in str(row["Extra"]), row
                     assert "filesort" not in str(row["Extra"]), row
     assert "seq IN" in rows[0]
+
+
+async def test_a_users_teams_are_read_from_their_memberships_a_page_at_a_time(store: Store) -> None:
+    """The teams list of a non-admin: the teams they are a member of (any role), by name, paged;
+    the same as every team filtered by the user's role in it, without reading the others."""
+    await store.create_user("alice", "x")
+    await store.create_user("bob", "x")
+    for name in ("a1", "b2", "c3", "d4", "e5", "f6", "g7"):
+        await store.create_team(name)
+    for team, role in (("g7", "viewer"), ("b2", "owner"), ("d4", "contributor"), ("e5", "viewer")):
+        await store.set_member(team, "alice", role)
+    await store.set_member("c3", "bob", "owner")
+    expected = [t.name for t in await store.list_teams() if await store.get_role(t.name, "alice") is not None]
+    assert [t.name for t in await store.list_teams_of("alice")] == expected == ["b2", "d4", "e5", "g7"]
+    assert [t.name for t in await store.list_teams_of("alice", "b2", 2)] == ["d4", "e5"]
+    assert [t.name for t in await store.list_teams_of("alice", "g7")] == []
+    assert [t.name for t in await store.list_teams_of("nobody")] == []
+    assert (await store.list_teams_of("bob"))[0].created_at > 0
