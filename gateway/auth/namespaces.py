@@ -92,13 +92,16 @@ async def facts_for(store: Store, identity: Identity, requested: Iterable[Scope]
 
 
 class PullFilter:
-    """May this identity pull a repository? Namespace facts are looked up once per namespace."""
+    """May this identity pull a repository? Namespace facts are looked up once per namespace,
+    and each repository's answer is decided once: a page of the audit log names a popular
+    repository again and again."""
 
     def __init__(self, store: Store, identity: Identity, rules: Rules) -> None:
         self._store = store
         self._identity = identity
         self._rules = rules
         self._facts: dict[str, NamespaceFacts] = {}
+        self._answers: dict[str, bool] = {}
 
     async def prefetch(self, repositories: Iterable[str]) -> None:
         """Look up the namespaces of many repositories at once (a page of a listing), so that
@@ -111,10 +114,13 @@ class PullFilter:
             self._facts[namespace] = facts_from(lookup, self._identity, namespace, self._rules)
 
     async def allows(self, repository: str) -> bool:
+        if (known := self._answers.get(repository)) is not None:
+            return known
         scope = Scope("repository", repository, ("pull",))
         if namespace_of(repository) not in self._facts:
             self._facts.update(await facts_for(self._store, self._identity, [scope], self._rules))
-        return bool(grant(self._identity, [scope], self._facts, self._rules).scopes)
+        answer = self._answers[repository] = bool(grant(self._identity, [scope], self._facts, self._rules).scopes)
+        return answer
 
 
 async def identity_of(store: Store, subject: str, app_token: str | None) -> Identity:

@@ -136,8 +136,8 @@ async def quota_of(services: Services, actor: Actor, name: str) -> Quota:
 
 async def quotas_of(services: Services, shown: list[str]) -> dict[str, Quota]:
     """The quotas and usages of namespaces the caller was shown already (a page of a list)."""
-    store = services.store
-    return {name: Quota(name, await store.namespace_quota(name), await store.namespace_usage(name)) for name in shown}
+    found = await services.store.quotas_and_usages(shown)
+    return {name: Quota(name, *found[name]) for name in shown}
 
 
 async def set_quota(services: Services, actor: Actor, name: str, text: str) -> Quota:

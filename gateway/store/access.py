@@ -70,6 +70,16 @@ class AccessQueries(TombstoneQueries):
         )
         return [Team(r["name"], int(r["created_at"])) for r in rows]
 
+    async def list_teams_of(self, username: str, after: str = "", limit: int = 1000) -> list[Team]:
+        """The teams `username` is a member of, by name: a page of them from the user's memberships
+        (`team_members_by_user`), not every team read to keep the few that are theirs."""
+        rows = await self.fetch_all(
+            "SELECT t.name, t.created_at FROM team_members m JOIN teams t ON t.name = m.team"
+            " WHERE m.username = :user AND m.team > :after ORDER BY m.team LIMIT :limit",
+            {"user": username, "after": after, "limit": limit},
+        )
+        return [Team(r["name"], int(r["created_at"])) for r in rows]
+
     async def delete_team(self, name: str) -> bool:
         """Deletes the team, its memberships, and detaches (makes admin-only) its namespaces."""
         async with self.transaction():

@@ -17,6 +17,10 @@ _BATCH = 100
 PRUNE_CHUNK = 2_000
 # Events stepped over by one statement while finding where the newest `keep` begin.
 _COUNT_STEP = 50_000
+# A time window's events are read by the hour (migration 25) for windows up to this many hours:
+# one index probe an hour finds where each hour's newest are.
+_HOUR_MS = 3_600_000  # the hour of migration 25's index
+_WINDOW_HOURS = 7 * 24
 
 
 def _event_params(event: NewEvent, suffix: str = "") -> dict[str, Any]:
@@ -111,9 +115,9 @@ class EventQueries(SQLBase):
             params["before"] = before_seq
         where = " AND ".join(clauses)
         if until_ms is not None and repository is None and action is None and actor is None:
-            # A time window in the past: the newest rows are not in it, so walking the key from
-            # the top would read every event after the window, and reading the window's rows
-            # whole to sort them costs a row each. Its seqs come from the time index alone (a
+            if since_ms is not None and 0 <= since_ms <= until_ms < since_ms + _WINDOW_HOURS * _HOUR_MS:
+                return await self._events_by_seq(await self._window_seqs(since_ms, until_ms, before_seq, limit))
+            # A long window, or one open at its start: its seqs from the time index alone (a
             # narrow entry each), then the page's rows by their key. Ordered by `seq + 0`, which
             # no index holds: by `seq`, MariaDB (with statistics) walked the primary key from the
             # newest event for its order, a minute for a day five months back at ten million.
@@ -121,6 +125,50 @@ class EventQueries(SQLBase):
             return await self._events_by_seq([int(r["seq"]) for r in seqs])
         rows = await self.fetch_all(f"SELECT * FROM events WHERE {where} ORDER BY seq DESC LIMIT :limit", params)
         return [_event(r) for r in rows]
+
+    def _hour_keys(self) -> str:
+        """`events_by_hour`, named (as `_event_keys`): the windows' statements must read it and
+        nothing else, whatever statistics a planner has."""
+        return "events INDEXED BY events_by_hour" if self.dialect == "sqlite" else "events FORCE INDEX (events_by_hour)"
+
+    async def _window_seqs(self, since_ms: int, until_ms: int, before_seq: int | None, limit: int) -> list[int]:
+        """The newest `limit` seqs below `before_seq` of the events with `created_at` in
+        [since_ms, until_ms], newest first: exactly what `ORDER BY seq DESC LIMIT` over the window
+        gives, read a page at a time instead of the whole window.
+
+        Every event of the window is in one of its hours' ranges of `events_by_hour`, in seq
+        order there. One statement finds each hour's newest seq in the window (an index probe
+        each); then the hours are read newest top first, each up to `limit` keys newer than the
+        page's oldest so far, until no hour left can hold a newer one. An event written long
+        after its time (an import, a late batch) lies in its own hour and is found there: no
+        order of `created_at` by seq is assumed. Events mostly come in time order, so the hour
+        holding the window's end fills the page and one or two hours are read."""
+        hours = range(since_ms // _HOUR_MS, until_ms // _HOUR_MS + 1)
+        bounds: dict[str, object] = {"since": since_ms, "until": until_ms}
+        below = ""
+        if before_seq is not None:
+            bounds["before"] = before_seq
+            below = " AND seq < :before"
+        of_hour = "created_at / 3600000" if self.dialect == "sqlite" else "created_hour"  # as migration 25 indexes it
+        in_hour = f"FROM {self._hour_keys()} WHERE {of_hour} = :h{{i}}{below} AND created_at >= :since AND created_at <= :until"
+        probes = ", ".join(f"(SELECT seq {in_hour.format(i=i)} ORDER BY seq DESC LIMIT 1) AS top{i}" for i in range(len(hours)))
+        row = await self.fetch_one(f"SELECT {probes}", {**bounds, **{f"h{i}": h for i, h in enumerate(hours)}})
+        tops = sorted(
+            ((int(row[f"top{i}"]), hour) for i, hour in enumerate(hours) if row and row[f"top{i}"] is not None),
+            reverse=True,
+        )
+        found: list[int] = []
+        for top, hour in tops:
+            floor = found[limit - 1] if len(found) >= limit else None
+            if floor is not None and top < floor:
+                break  # this hour, and every later one in `tops`, holds nothing newer than the page
+            newer = "" if floor is None else " AND seq > :floor"
+            rows = await self.fetch_all(
+                f"SELECT seq {in_hour.format(i=0)}{newer} ORDER BY seq DESC LIMIT :limit",
+                {**bounds, "h0": hour, "limit": limit, **({} if floor is None else {"floor": floor})},
+            )
+            found = sorted([*found, *(int(r["seq"]) for r in rows)], reverse=True)[:limit]
+        return found
 
     async def _events_by_seq(self, seqs: Sequence[int]) -> list[EventRow]:
         """The events with these seqs, newest first."""

@@ -52,6 +52,27 @@ class QuotaQueries(SQLBase):
         )
         return int(row["used"]) if row is not None else 0
 
+    async def quotas_and_usages(self, namespaces: Sequence[str]) -> dict[str, tuple[int | None, int]]:
+        """(quota, usage) of each of these namespaces, as `namespace_quota` and `namespace_usage`
+        give them, in two statements per `_IN_LIST` namespaces instead of two per namespace (a
+        page of the namespaces list: 200 statements for 100, 180 ms on MariaDB)."""
+        found: dict[str, tuple[int | None, int]] = {}
+        names = sorted(set(namespaces))
+        for start in range(0, len(names), _IN_LIST):
+            listed, params = _in_list(names, start)
+            quotas = await self.fetch_all(f"SELECT namespace, quota FROM namespace_quotas WHERE namespace IN ({listed})", params)
+            used = await self.fetch_all(
+                "SELECT namespace, COALESCE(SUM(size), 0) AS used FROM (SELECT b.namespace, b.blob_digest, MAX(b.size) AS size"
+                f" FROM manifest_blobs b WHERE b.namespace IN ({listed}) AND b.live = 1 GROUP BY b.namespace, b.blob_digest) held"
+                " GROUP BY namespace",
+                params,
+            )
+            quota_of = {str(r["namespace"]): int(r["quota"]) for r in quotas}
+            used_by = {str(r["namespace"]): int(r["used"]) for r in used}
+            for name in names[start:start + _IN_LIST]:
+                found[name] = (quota_of.get(name), used_by.get(name, 0))
+        return found
+
     async def known_blob_sizes(self, namespace: str, digests: Sequence[str]) -> dict[str, int]:
         """Which of these blobs the namespace's manifests hold already, with their sizes."""
         found: dict[str, int] = {}

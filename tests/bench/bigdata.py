@@ -9,10 +9,12 @@ Pure and deterministic for a seed: the bench writes these rows, the unit tests c
 from __future__ import annotations
 
 import datetime
+import hashlib
 import itertools
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 DAY_MS = 86_400_000
 ACTION_WEIGHTS = (("pull", 80), ("push", 14), ("mount", 4), ("delete", 2))
@@ -219,3 +221,102 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     ordered = sorted(values)
     rank = max(1, -(-len(ordered) * fraction // 1))  # ceil, at least the first
     return ordered[int(rank) - 1]
+
+
+# Rows the pages added after the first bench need (application tokens, webhooks and their
+# deliveries and failures, sessions, quotas, retention policies, reserved namespaces): small
+# next to the events, made by `extra_rows` and written by `bigfill.top_up`.
+TOKENS_OF_BENCH_USERS = 120  # more than a page (50) of the tokens page each
+WEBHOOKS = 60  # more than a page of the webhooks page
+FAILURES_PER_WEBHOOK = 200  # on the first webhooks: several pages of their failures
+FAILING_WEBHOOKS = 5
+DELIVERIES_PER_WEBHOOK = 50  # gateway/events/webhooks.py KEPT_DELIVERIES
+SESSIONS_PER_USER = 2
+TOMBSTONES_FROM = 1_760_000_000  # seconds: October 2025
+
+
+def webhook_name(i: int) -> str:
+    return f"bench-hook-{i:03d}"
+
+
+def token_rows(shape: Shape, bench_users: Sequence[str], now: int) -> list[tuple[Any, ...]]:
+    """(id, username, name, secret_hash, namespaces, actions, expires_at, created_at): the bench
+    users' many tokens, and two for every tenth user."""
+    owners = [(user, TOKENS_OF_BENCH_USERS) for user in bench_users]
+    owners += [(user_name(i), 2) for i in range(0, shape.users, 10)]
+    rows: list[tuple[Any, ...]] = []
+    for user, count in owners:
+        for k in range(count):
+            n = len(rows)
+            rows.append((
+                f"b{n:011d}", user, f"ci-token-{k:04d}", hashlib.sha256(f"bench-token-{n}".encode()).hexdigest(),
+                "" if k % 3 else user, "pull" if k % 2 else "pull,push", None if k % 4 else now + 86_400 * 365, now - k,
+            ))
+    return rows
+
+
+def session_rows(shape: Shape, bench_users: Sequence[str], now: int) -> list[tuple[Any, ...]]:
+    """(id_hash, username, created_at, last_seen_at, ended_at): every user's sessions, some ended."""
+    users = [*bench_users, *(user_name(i) for i in range(shape.users))]
+    rows: list[tuple[Any, ...]] = []
+    for user in users:
+        for k in range(SESSIONS_PER_USER):
+            digest = hashlib.sha256(f"bench-session-{user}-{k}".encode()).hexdigest()
+            rows.append((digest, user, now - 86_400 * (k + 1), now - 3_600 * k, None if k == 0 else now - 60))
+    return rows
+
+
+def webhook_rows(now: int, cursor_seq: int) -> list[tuple[Any, ...]]:
+    """(name, url, secret, headers, actions, repository_pattern, source, cursor_seq, leased_by,
+    lease_until, created_at) in plain text (the gateway seals them at its start), caught up with
+    the log and pointing at a closed port: nothing is delivered during the bench."""
+    return [
+        (webhook_name(i), f"http://127.0.0.1:9/hook/{i}", f"secret-{i}", '{"X-Bench":"yes"}',
+         "push,delete" if i % 2 else "pull,push,mount,delete", "" if i % 3 else f"{team_name(i)}/*", "api",
+         cursor_seq, None, 0, now)
+        for i in range(WEBHOOKS)
+    ]
+
+
+def failure_rows(now: int) -> list[tuple[Any, ...]]:
+    """(webhook, event_seq, state, attempts, last_error, updated_at)."""
+    return [
+        (webhook_name(i), 1 + k * 37, "failed", 5, "connection refused", now - k)
+        for i in range(FAILING_WEBHOOKS) for k in range(FAILURES_PER_WEBHOOK)
+    ]
+
+
+def delivery_rows(webhook: str, top_seq: int, now: int) -> list[tuple[Any, ...]]:
+    """(webhook, first_seq, last_seq, seqs, status_code, error, attempts, redelivery, delivered_at):
+    the webhook's kept recent deliveries, one in five failed."""
+    rows: list[tuple[Any, ...]] = []
+    for k in range(DELIVERIES_PER_WEBHOOK):
+        last = max(10, top_seq - k * 10)
+        seqs = ",".join(str(s) for s in range(last - 9, last + 1))
+        failed = k % 5 == 4
+        rows.append((webhook, last - 9, last, seqs, None if failed else 200, "connection refused" if failed else None,
+                     5 if failed else 1, 0, now - (DELIVERIES_PER_WEBHOOK - k) * 60))
+    return rows
+
+
+def quota_rows(shape: Shape, now: int) -> list[tuple[Any, ...]]:
+    """(namespace, quota, updated_at): every team namespace has one."""
+    return [(team_name(i), 10 * 1024**3, now) for i in range(shape.teams)]
+
+
+def retention_rows(shape: Shape, now: int) -> list[tuple[Any, ...]]:
+    """(namespace, repository_pattern, keep_last, keep_pulled_days, keep_matching, drop_matching,
+    min_age_hours, updated_by, updated_at): a default for every team namespace, and a pattern's
+    for every fourth."""
+    rows: list[tuple[Any, ...]] = []
+    for i in range(shape.teams):
+        rows.append((team_name(i), "", 50, 90, None, None, 24, "benchadmin", now))
+        if i % 4 == 0:
+            rows.append((team_name(i), "app-*", 10, None, "^v", "^build-", None, "benchadmin", now))
+    return rows
+
+
+def tombstone_rows(shape: Shape, now: int) -> list[tuple[Any, ...]]:
+    """(name, deleted_at, former_kind, former_owner, deleted_by, repositories): reserved names of
+    deleted teams' namespaces (names no team has), at fixed times: their key holds the time."""
+    return [(f"gone{i:05d}", TOMBSTONES_FROM - i * 3_600, "team", None, "benchadmin", i % 20) for i in range(max(100, shape.teams // 4))]

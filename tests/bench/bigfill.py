@@ -26,6 +26,8 @@ class Cursor(Protocol):
 
     def execute(self, sql: str, /) -> Any: ...
 
+    def fetchone(self) -> Any: ...
+
 
 class Connection(Protocol):
     def cursor(self) -> Any: ...
@@ -114,7 +116,76 @@ def fill(
         written += write_events(connection, chunk)
         if written % 1_000_000 < len(chunk):
             say(f"  {written:,} events ({time.monotonic() - started:.0f} s)")
+    top_up(connection, mark, shape, say)
     return Filled(shape, names, counts, end_ms, time.monotonic() - started)
+
+
+def _insert_new(connection: Connection, mark: str, table: str, columns: str, rows: Sequence[Sequence[Any]]) -> int:
+    """`rows` into `table` but those whose key is there already (SQLite `OR IGNORE`, MariaDB
+    `IGNORE`: the same statement on both): a second top-up adds nothing."""
+    width = columns.count(",") + 1
+    verb = "INSERT OR IGNORE" if mark == "?" else "INSERT IGNORE"
+    cursor = connection.cursor()
+    for start in range(0, len(rows), 5_000):
+        cursor.executemany(f"{verb} INTO {table} ({columns}) VALUES ({', '.join([mark] * width)})", rows[start:start + 5_000])
+    connection.commit()
+    return len(rows)
+
+
+def _one(connection: Connection, sql: str) -> Any:
+    cursor = connection.cursor()
+    cursor.execute(sql)
+    row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
+def top_up(connection: Connection, mark: str, shape: bigdata.Shape, say: Any) -> None:
+    """The rows of the pages added after the first bench (tokens, webhooks with deliveries and
+    failures, sessions, quotas, retention policies, reserved namespaces), into a store filled
+    with or without them: every row has a fixed key and is skipped when there, and a webhook's
+    deliveries (keyed by an auto-increment) are written only to a webhook that has none."""
+    started = time.monotonic()
+    now = int(time.time())
+    top_seq = int(_one(connection, "SELECT MAX(seq) FROM events") or 0)
+    bench_users = (ADMIN, USER)
+    _insert_new(
+        connection, mark, "app_tokens", "id, username, name, secret_hash, namespaces, actions, expires_at, created_at",
+        bigdata.token_rows(shape, bench_users, now),
+    )
+    _insert_new(
+        connection, mark, "ui_sessions", "id_hash, username, created_at, last_seen_at, ended_at",
+        bigdata.session_rows(shape, bench_users, now),
+    )
+    _insert_new(
+        connection, mark, "webhooks",
+        "name, url, secret, headers, actions, repository_pattern, source, cursor_seq, leased_by, lease_until, created_at",
+        bigdata.webhook_rows(now, top_seq),
+    )
+    _insert_new(
+        connection, mark, "webhook_failures", "webhook, event_seq, state, attempts, last_error, updated_at",
+        bigdata.failure_rows(now),
+    )
+    for i in range(bigdata.WEBHOOKS):
+        name = bigdata.webhook_name(i)
+        if _one(connection, f"SELECT COUNT(*) FROM webhook_deliveries WHERE webhook = '{name}'"):
+            continue
+        _insert(
+            connection, mark, "webhook_deliveries",
+            "webhook, first_seq, last_seq, seqs, status_code, error, attempts, redelivery, delivered_at",
+            bigdata.delivery_rows(name, top_seq, now),
+        )
+    _insert_new(connection, mark, "namespace_quotas", "namespace, quota, updated_at", bigdata.quota_rows(shape, now))
+    _insert_new(
+        connection, mark, "retention_policies",
+        "namespace, repository_pattern, keep_last, keep_pulled_days, keep_matching, drop_matching, min_age_hours,"
+        " updated_by, updated_at",
+        bigdata.retention_rows(shape, now),
+    )
+    _insert_new(
+        connection, mark, "namespace_tombstones",
+        "name, deleted_at, former_kind, former_owner, deleted_by, repositories", bigdata.tombstone_rows(shape, now),
+    )
+    say(f"  tokens, sessions, webhooks, quotas, retention policies, reserved names topped up ({time.monotonic() - started:.1f} s)")
 
 
 EVENT_COLUMNS = "id, created_at, action, repository, tag, digest, actor, body"

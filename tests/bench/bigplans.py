@@ -13,7 +13,7 @@ from gateway.auth.namespaces import PullFilter
 from gateway.auth.permissions import Actor
 from gateway.auth.policy import Identity, Rules
 from gateway.auth.revocation import RevocationView
-from gateway.services import events, namespaces, repositories
+from gateway.services import events, namespaces, repositories, teams
 from gateway.services.context import Services
 from gateway.services.events import EventQuery
 from gateway.store import Store
@@ -82,6 +82,15 @@ def _calls(store: Store, filled: Filled) -> dict[str, Callable[[], Awaitable[Any
         "ui tags": lambda: repositories.tag_page(services, user, big, "", 50),
         "ui tag pushers": lambda: repositories.tag_pushers(services, user, big),
         "max seq": store.max_event_seq,
+        "ui tokens": lambda: store.list_app_tokens(USER, "ci-token-0060", 51),
+        "ui teams": lambda: teams.list_teams(services, Actor.of(user), "", 50),
+        "ui team members": lambda: store.list_members(bigdata.team_name(0), "", 51),
+        "ui users": lambda: store.list_users(bigdata.user_name(500 % filled.shape.users), 51),
+        "ui search": lambda: repositories.search_repositories(services, user, "app-0001", "", 50),
+        "ui webhook failures": lambda: store.webhook_failures(bigdata.webhook_name(0), None, 51, 1 + 37 * 100),
+        "ui webhook deliveries": lambda: store.webhook_deliveries(bigdata.webhook_name(1)),
+        "api tombstones": lambda: store.list_tombstones("", 101),
+        "api retention policies": lambda: store.retention_policies(bigdata.team_name(0)),
     }
 
 

@@ -4,8 +4,10 @@ For each store: a fresh database (a temporary SQLite file; a new MariaDB databas
 end), migrated, filled straight through the driver with 100,000 repositories, 1,000,000 tags and
 10,000,000 events at scale 1 (tests/bench/bigdata.py), then a real gateway with a real registry
 on it: its start-up (process start to /healthz) and, request by request, p50/p95 of the catalog,
-tag lists, the audit log with its filters and the web UI's list pages, as an admin and as a user
-who may not see the private namespaces; then retention pruning. Prints a Markdown table and the
+tag lists, the audit log with its filters, the other /api/v1 lists and every web UI page that
+lists something (tokens, teams, users, webhooks with their deliveries and failures, settings,
+account, health, search), as an admin, as a user who may not see the private namespaces (the pages
+they may open) and anonymously (anonymous browsing on); then retention pruning. Prints a Markdown table and the
 query plan of every statement those requests run. Progress on stderr; traffic on 127.0.0.1.
 """
 
@@ -84,19 +86,31 @@ Request = tuple[str, str, str]  # kind, who ("admin" / "user"), path
 
 
 def requests_of(filled: Filled, rng: random.Random) -> Callable[[], list[Request]]:
-    """A function giving one round of requests, each with fresh cursors."""
+    """A function giving one round of requests, each with fresh cursors: as the admin and as the
+    user (what either may see), as the admin alone (admin pages), and anonymously (the pages
+    anonymous browsing opens)."""
     repos, big = filled.repositories, filled.big_repository
     big_tags = sorted(bigdata.tag_name(k) for k in range(max(filled.tag_counts)))
     end = filled.end_ms
     active_actor = bigdata.user_name(3)
     popular = repos[len(repos) // 3]
+    shape = filled.shape
+    team = bigdata.team_name(0)  # the bench user is a viewer of it
+    failing = bigdata.webhook_name(0)
 
     def one_round() -> list[Request]:
         repo, tag, seq = rng.choice(repos), rng.choice(big_tags), rng.randrange(1, filled.shape.events)
         day = end - rng.randrange(30, 170) * bigdata.DAY_MS
         namespace = repo.split("/")[0]
+        user_after = bigdata.user_name(rng.randrange(shape.users))
+        team_after = bigdata.team_name(rng.randrange(shape.teams))
+        token_after = f"ci-token-{rng.randrange(bigdata.TOKENS_OF_BENCH_USERS):04d}"
+        hook = bigdata.webhook_name(rng.randrange(bigdata.WEBHOOKS))
+        failure_after = 1 + 37 * rng.randrange(bigdata.FAILURES_PER_WEBHOOK)
+        query = f"app-{rng.randrange(shape.repositories):06d}"[:-2]
         out: list[Request] = []
         for who in ("admin", "user"):
+            me = ADMIN if who == "admin" else USER
             out += [
                 ("/v2/_catalog", who, f"/v2/_catalog?n=100&last={repo}"),
                 ("/v2/NAME/tags/list", who, f"/v2/{big}/tags/list?n=100&last={tag}"),
@@ -111,13 +125,43 @@ def requests_of(filled: Filled, rng: random.Random) -> Callable[[], list[Request
                     "api events one past day", who,
                     f"/api/v1/events?since={_rfc3339(day)}&until={_rfc3339(day + bigdata.DAY_MS)}",
                 ),
+                ("api namespaces", who, f"/api/v1/namespaces?limit=100&after={namespace}"),
+                ("api teams", who, f"/api/v1/teams?limit=100&after={team_after}"),
+                ("api team members", who, f"/api/v1/teams/{team}/members"),
+                ("api own tokens", who, f"/api/v1/users/{me}/tokens"),
                 ("ui namespaces", who, f"/ui/namespaces?after={namespace}"),
-                ("ui namespace repositories", who, f"/ui/namespaces/{bigdata.team_name(0)}?after={repo}"),
+                ("ui namespace repositories", who, f"/ui/namespaces/{team}?after={repo}"),
                 ("ui repository tags", who, f"/ui/repositories/{big}?after={tag}"),
                 ("ui home", who, "/ui/"),
+                ("ui search", who, f"/ui/search?q={query}"),
                 ("ui audit", who, "/ui/audit"),
                 ("ui audit action=delete", who, "/ui/audit?action=delete"),
+                ("ui tokens", who, "/ui/tokens"),
+                ("ui tokens next page", who, f"/ui/tokens?after={token_after}"),
+                ("ui account", who, "/ui/account"),
+                ("ui own namespace settings", who, f"/ui/namespaces/{me}/settings"),
+                ("ui teams", who, f"/ui/teams?after={team_after}"),
+                ("ui team", who, f"/ui/teams/{team}"),
             ]
+        out += [
+            ("api users", "admin", f"/api/v1/users?limit=100&after={user_after}"),
+            ("api webhooks", "admin", "/api/v1/webhooks"),
+            ("api webhook failures", "admin", f"/api/v1/webhooks/{failing}/failures?after={failure_after}"),
+            ("api webhook deliveries", "admin", f"/api/v1/webhooks/{hook}/deliveries"),
+            ("api tombstones", "admin", "/api/v1/tombstones"),
+            ("api retention policies", "admin", f"/api/v1/namespaces/{team}/retention"),
+            ("ui users", "admin", f"/ui/users?after={user_after}"),
+            ("ui webhooks", "admin", "/ui/webhooks"),
+            ("ui webhook (deliveries, failures)", "admin", f"/ui/webhooks/{failing}?failures_after={failure_after}"),
+            ("ui webhook", "admin", f"/ui/webhooks/{hook}"),
+            ("ui namespace settings", "admin", f"/ui/namespaces/{bigdata.user_name(3)}/settings"),
+            ("ui health", "admin", "/ui/health"),
+            ("ui home", "anonymous", "/ui/"),
+            ("ui namespaces", "anonymous", f"/ui/namespaces?after={namespace}"),
+            ("ui namespace repositories", "anonymous", f"/ui/namespaces/{team}?after={repo}"),
+            ("ui repository tags", "anonymous", f"/ui/repositories/{big}?after={tag}"),
+            ("ui search", "anonymous", f"/ui/search?q={query}"),
+        ]
         return out
 
     return one_round
@@ -150,7 +194,9 @@ class Client:
     async def get(self, who: str, path: str) -> tuple[int, float]:
         headers: dict[str, str] = {}
         cookies: dict[str, str] = {}
-        if path.startswith("/api/"):
+        if who == "anonymous":
+            pass
+        elif path.startswith("/api/"):
             headers["Authorization"] = self._basic(who)
         elif path.startswith("/ui/"):
             cookies[SESSION_COOKIE] = self._sessions[who]
@@ -213,14 +259,38 @@ class Database:
 
 def reused_sqlite(path: Path, shape: bigdata.Shape) -> Database:
     """A SQLite store this bench filled before (`--reuse-sqlite`, at the same scale): its rows
-    are made again from the shape, its end from its newest event. Kept at the end."""
+    are made again from the shape, its end from its newest event, and the rows of later pages
+    topped up (`bigfill.top_up`). Kept at the end."""
 
     def filled(_shape: bigdata.Shape) -> Filled:
+        started = time.monotonic()
         with sqlite3.connect(path) as connection:
             newest = int(connection.execute("SELECT MAX(created_at) FROM events").fetchone()[0])
-        return Filled(shape, bigdata.repository_names(shape), bigdata.tag_counts(shape), newest + 1, 0.0)
+            bigfill.top_up(connection, "?", shape, say)
+        return Filled(shape, bigdata.repository_names(shape), bigdata.tag_counts(shape), newest + 1, time.monotonic() - started)
 
     return Database(f"sqlite:///{path}", filled, lambda: None)
+
+
+def reused_mariadb(name: str, shape: bigdata.Shape) -> Database:
+    """A MariaDB database this bench filled before (`--reuse-mariadb`, at the same scale), as
+    `reused_sqlite`: rows from the shape, its end from its newest event, later pages' rows topped
+    up. Kept at the end."""
+    server = MariaDBServer.from_environment()
+
+    def filled(_shape: bigdata.Shape) -> Filled:
+        started = time.monotonic()
+        connection = server.connect(database=name, autocommit=False)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT MAX(created_at) FROM events")
+                newest = int(cursor.fetchone()[0])
+            bigfill.top_up(connection, "%s", shape, say)
+        finally:
+            connection.close()
+        return Filled(shape, bigdata.repository_names(shape), bigdata.tag_counts(shape), newest + 1, time.monotonic() - started)
+
+    return Database(server.url(name), filled, lambda: None)
 
 
 def database(kind: str, workdir: Path) -> Database:
@@ -252,10 +322,13 @@ def _started(gateway: Gateway) -> float:
 
 
 async def run_store(
-    kind: str, shape: bigdata.Shape, workdir: Path, registry: Registry, samples: int, reuse: Path | None = None
+    kind: str, shape: bigdata.Shape, workdir: Path, registry: Registry, samples: int, reuse: str | None = None
 ) -> StoreRun:
-    say(f"{kind}: {'the database of ' + str(reuse) if reuse else 'a fresh database'}")
-    db = reused_sqlite(reuse, shape) if reuse else database(kind, workdir)
+    say(f"{kind}: {'the database ' + reuse if reuse else 'a fresh database'}")
+    if reuse is None:
+        db = database(kind, workdir)
+    else:
+        db = reused_sqlite(Path(reuse), shape) if kind == "sqlite" else reused_mariadb(reuse, shape)
     try:
         store = await open_store(db.url)
         started = time.monotonic()
@@ -277,6 +350,7 @@ async def run_store(
             # Retention on but with nothing to remove: its queries run at start and every 5 s.
             "GATEWAY_EVENTS_RETENTION_DAYS": str(shape.days + 30),
             "GATEWAY_EVENTS_RETENTION_COUNT": str(shape.events * 2),
+            "GATEWAY_UI_ANONYMOUS_BROWSING": "true",
         }
         gateway = Gateway(workdir / f"gateway-{kind}", registry.url, env=env)
         start_s = _started(gateway)  # the first start also makes the keys
@@ -337,6 +411,10 @@ def _parser() -> argparse.ArgumentParser:
         "--reuse-sqlite", type=Path, metavar="FILE",
         help="measure a SQLite store an earlier run filled at the same --scale (kept) instead of a fresh one",
     )
+    parser.add_argument(
+        "--reuse-mariadb", metavar="DBNAME",
+        help="measure a MariaDB database an earlier run filled at the same --scale (kept) instead of a fresh one",
+    )
     return parser
 
 
@@ -353,7 +431,8 @@ async def main(argv: list[str]) -> int:
     try:
         for kind in kinds:
             started = time.monotonic()
-            reuse = args.reuse_sqlite if kind == "sqlite" else None
+            reuse = args.reuse_sqlite if kind == "sqlite" else args.reuse_mariadb
+            reuse = None if reuse is None else str(reuse)
             runs.append(await run_store(kind, shape, workdir, registry, args.samples, reuse))
             say(f"{kind}: done in {time.monotonic() - started:.0f} s")
     finally:

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
+from gateway.auth import namespaces
 from gateway.auth.namespaces import PullFilter, facts_from, namespace_facts
 from gateway.auth.policy import ANONYMOUS, Identity, Rules
+from gateway.auth.scopes import Scope
 from gateway.store import Store
 
 NAMESPACES = ("", "gone", "web", "ops", "alice", "bob", "carol", "loose", "nobody", "ended")
@@ -65,3 +69,23 @@ async def test_a_prefetched_page_is_decided_without_a_statement_per_namespace(st
     decided = dict(zip(repositories, one_by_one, strict=True))
     assert decided["web/app"] and decided["ops/app"] and decided["alice/app"] and decided["bob/app"]
     assert not decided["gone/app"] and not decided["carol/app"] and not decided["nobody/app"]
+
+
+async def test_a_repository_named_again_is_decided_once(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An audit-log page names a popular repository many times: the first answer is kept, the
+    policy is not asked again for it (and the answers are those asked afresh)."""
+    await _world(store)
+    repositories = ["web/app", "carol/app", "web/app", "bob/app", "carol/app", "web/app", "web/other"]
+    fresh = [await PullFilter(store, Identity("alice"), Rules()).allows(r) for r in repositories]
+    asked: list[str] = []
+    original = namespaces.grant
+
+    def counting(identity: Identity, scopes: list[Scope], *rest: object, **named: object) -> object:
+        asked.extend(scope.name for scope in scopes)
+        return original(identity, scopes, *rest, **named)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(namespaces, "grant", counting)
+    check = PullFilter(store, Identity("alice"), Rules())
+    await check.prefetch(repositories)
+    assert [await check.allows(r) for r in repositories] == fresh == [True, False, True, True, False, True, True]
+    assert asked == ["web/app", "carol/app", "bob/app", "web/other"]

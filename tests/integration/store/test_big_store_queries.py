@@ -198,3 +198,114 @@ async def test_a_count_walk_steps_over_the_keys_alone(store: Store, monkeypatch:
         else:
             [row] = await store.fetch_all("EXPLAIN " + sql, params)
             assert row["key"] == "events_by_seq" and "Using index" in str(row["Extra"]), row
+
+
+HOUR_MS = 3_600_000
+
+
+async def _window_log(store: Store) -> list[tuple[int, int]]:
+    """About 400 events over 30 hours, as a busy log writes them (created_at rising with seq but
+    for a jitter across hour boundaries), with late ones among them: an import's events of hours
+    long past written last, and a batch an hour late. (seq, created_at) of each, oldest seq first."""
+    base = 480_000 * HOUR_MS  # a whole hour, in 2024
+    moments = [base + k * 270_000 - (k * 7_919) % 20_000 for k in range(400)]  # every 4.5 minutes, jittered
+    moments[150:160] = [m - HOUR_MS for m in moments[150:160]]
+    moments += [base + h * HOUR_MS + 1_000 * h for h in (2, 2, 7, 11, 11, 11, 20, 29)]  # late: the newest seqs
+    events = [_event(at) for at in moments]
+    for start in range(0, len(events), 100):
+        assert await store.add_events(events[start:start + 100]) == len(events[start:start + 100])
+    rows = await store.fetch_all("SELECT seq, created_at FROM events ORDER BY seq")
+    return [(int(r["seq"]), int(r["created_at"])) for r in rows]
+
+
+async def _straight(store: Store, since: int, until: int) -> list[int]:
+    """The window's seqs newest first by the plain statement, no index named."""
+    rows = await store.fetch_all(
+        "SELECT seq FROM events WHERE created_at >= :since AND created_at <= :until ORDER BY seq DESC",
+        {"since": since, "until": until},
+    )
+    return [int(r["seq"]) for r in rows]
+
+
+async def test_a_time_window_read_by_the_hour_is_the_plain_query_page_by_page(store: Store) -> None:
+    """Windows with edges inside hours and on them, over late events (an import's: old times,
+    the newest seqs) and an hour-late batch, paged at several sizes: every page is the plain
+    statement's, the cursor of one page gives the next exactly, and none is missed or repeated."""
+    log = await _window_log(store)
+    base = log[0][1] // HOUR_MS * HOUR_MS
+    windows = [
+        (base + 2 * HOUR_MS + 600_000, base + 4 * HOUR_MS + 1_800_000),  # edges inside hours
+        (base + 2 * HOUR_MS, base + 3 * HOUR_MS - 1),  # exactly one hour
+        (base + 7 * HOUR_MS, base + 7 * HOUR_MS + 1_000 * 7),  # one late event at its end
+        (base, base + 30 * HOUR_MS),  # everything
+        (base + 10 * HOUR_MS + 1, base + 12 * HOUR_MS),
+        (base - 5 * HOUR_MS, base - 1),  # before the log: nothing
+    ]
+    for since, until in windows:
+        expected = await _straight(store, since, until)
+        assert expected == sorted((s for s, at in log if since <= at <= until), reverse=True)
+        for limit in (1, 3, 7, 50, 1000):
+            paged: list[int] = []
+            before = None
+            while True:
+                page = await store.list_events(since_ms=since, until_ms=until, before_seq=before, limit=limit)
+                assert len(page) <= limit
+                paged += [e.seq for e in page]
+                if len(page) < limit:
+                    break
+                before = page[-1].seq
+            assert paged == expected, (since, until, limit)
+        assert all(e.created_at_ms >= since for e in await store.list_events(since_ms=since, until_ms=until))
+    late = [s for s, _at in log[-8:]]
+    day = await store.list_events(since_ms=base + 2 * HOUR_MS, until_ms=base + 3 * HOUR_MS - 1, limit=2)
+    assert [e.seq for e in day] == sorted(late[:2], reverse=True), "the import's events are the window's newest"
+
+
+async def test_a_time_window_reads_its_hours_from_their_index(store: Store) -> None:
+    """The window's statements read `events_by_hour` (migration 25), a probe and a page of keys
+    an hour; with events in time order, only the newest hour of the window is read."""
+    log = await _window_log(store)
+    base = log[0][1] // HOUR_MS * HOUR_MS
+    seen: list[tuple[str, dict[str, object]]] = []
+    original = store.fetch_all
+
+    async def recording(sql: str, params: dict[str, object] | None = None) -> list[dict[str, object]]:
+        seen.append((sql, dict(params or {})))  # fetch_one reads through fetch_all
+        return await original(sql, params)
+
+    store.fetch_all = recording  # type: ignore[method-assign]
+    try:
+        page = await store.list_events(since_ms=base + 14 * HOUR_MS, until_ms=base + 20 * HOUR_MS - 1, limit=5)
+    finally:
+        del store.fetch_all
+    assert [e.seq for e in page] == (await _straight(store, base + 14 * HOUR_MS, base + 20 * HOUR_MS - 1))[:5]
+    probe, *hours, rows = seen
+    assert probe[0].count("events_by_hour") == 6 and len(hours) == 1, "one probe per hour, then the newest hour only"
+    for sql, params in [probe, *hours]:
+        if store.dialect == "sqlite":
+            plan = await _plan(store, sql, params)
+            assert "COVERING INDEX events_by_hour (<expr>=?" in plan and "TEMP B-TREE" not in plan, plan
+        else:
+            for row in await store.fetch_all("EXPLAIN " + sql, params):
+                if row["table"] == "events":
+                    assert row["key"] == "events_by_hour" and "Using index" in str(row["Extra"]), row
+                    assert "filesort" not in str(row["Extra"]), row
+    assert "seq IN" in rows[0]
+
+
+async def test_a_users_teams_are_read_from_their_memberships_a_page_at_a_time(store: Store) -> None:
+    """The teams list of a non-admin: the teams they are a member of (any role), by name, paged;
+    the same as every team filtered by the user's role in it, without reading the others."""
+    await store.create_user("alice", "x")
+    await store.create_user("bob", "x")
+    for name in ("a1", "b2", "c3", "d4", "e5", "f6", "g7"):
+        await store.create_team(name)
+    for team, role in (("g7", "viewer"), ("b2", "owner"), ("d4", "contributor"), ("e5", "viewer")):
+        await store.set_member(team, "alice", role)
+    await store.set_member("c3", "bob", "owner")
+    expected = [t.name for t in await store.list_teams() if await store.get_role(t.name, "alice") is not None]
+    assert [t.name for t in await store.list_teams_of("alice")] == expected == ["b2", "d4", "e5", "g7"]
+    assert [t.name for t in await store.list_teams_of("alice", "b2", 2)] == ["d4", "e5"]
+    assert [t.name for t in await store.list_teams_of("alice", "g7")] == []
+    assert [t.name for t in await store.list_teams_of("nobody")] == []
+    assert (await store.list_teams_of("bob"))[0].created_at > 0

@@ -84,3 +84,35 @@ async def test_quotas_set_lift_and_end_with_their_namespace(store: Store) -> Non
     assert await store.namespace_quota("alice") == 7
     await store.delete_user("alice", deleted_by="root")
     assert await store.namespace_quota("alice") is None
+
+
+async def test_a_pages_quotas_and_usages_come_in_two_statements_as_one_by_one(store: Store) -> None:
+    """The namespaces list shows each namespace's quota and usage: for a page they are read in two
+    statements (a page of 100 took 200 on MariaDB, 180 ms), each the one-by-one answer."""
+    shared = _digest("a")
+    await _push(store, "team/app", _digest("1"), {shared: 1000, _digest("b"): 10})
+    await _push(store, "team/web", _digest("2"), {shared: 1000})
+    await _push(store, "ops/app", _digest("3"), {shared: 1000, _digest("c"): 7})
+    await _push(store, "gone/app", _digest("4"), {_digest("d"): 99})
+    await store.index_delete_manifest("gone/app", _digest("4"))
+    await store.set_namespace_quota("team", 5000)
+    await store.set_namespace_quota("empty", 10)
+    names = ["team", "ops", "gone", "empty", "nobody", "team"]
+    expected = {n: (await store.namespace_quota(n), await store.namespace_usage(n)) for n in names}
+    statements: list[str] = []
+    original = store.fetch_all
+
+    async def counting(sql: str, params: dict[str, object] | None = None) -> list[dict[str, object]]:
+        statements.append(sql)
+        return await original(sql, params)
+
+    store.fetch_all = counting  # type: ignore[method-assign]
+    try:
+        found = await store.quotas_and_usages(names)
+    finally:
+        del store.fetch_all
+    assert found == expected == {
+        "team": (5000, 1010), "ops": (None, 1007), "gone": (None, 0), "empty": (10, 0), "nobody": (None, 0),
+    }
+    assert len(statements) == 2
+    assert await store.quotas_and_usages([]) == {}

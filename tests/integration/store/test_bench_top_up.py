@@ -1,0 +1,59 @@
+"""The big-store bench's top-up (tests/bench/bigfill.py `top_up`): the rows of the pages added
+after the first bench, written into a store filled without them, read back through the
+gateway's own store, and a second top-up (the next `--reuse-sqlite` / `--reuse-mariadb` run)
+adds nothing."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+from urllib.parse import urlsplit
+
+from gateway.store import Store
+from tests.bench import bigdata, bigfill
+from tests.support.processes import MariaDBServer
+
+SHAPE = bigdata.Shape.at(0.01)
+TABLES = (
+    "app_tokens", "ui_sessions", "webhooks", "webhook_failures", "webhook_deliveries", "namespace_quotas",
+    "retention_policies", "namespace_tombstones",
+)
+
+
+def _connect(database_url: str) -> Any:
+    if database_url.startswith("sqlite"):
+        return sqlite3.connect(database_url.removeprefix("sqlite:///"))
+    return MariaDBServer.from_environment().connect(database=urlsplit(database_url).path.lstrip("/"), autocommit=False)
+
+
+def _counts(connection: Any) -> dict[str, int]:
+    cursor = connection.cursor()
+    counts = {}
+    for table in TABLES:
+        cursor.execute(f"SELECT COUNT(*) FROM {table}")
+        counts[table] = int(cursor.fetchone()[0])
+    return counts
+
+
+async def test_a_top_up_fills_the_later_pages_rows_once(store: Store, database_url: str) -> None:
+    mark = "?" if store.dialect == "sqlite" else "%s"
+    connection = _connect(database_url)
+    try:
+        bigfill.top_up(connection, mark, SHAPE, lambda _message: None)
+        first = _counts(connection)
+        bigfill.top_up(connection, mark, SHAPE, lambda _message: None)
+        assert _counts(connection) == first
+    finally:
+        connection.close()
+    assert first["webhooks"] == bigdata.WEBHOOKS
+    assert first["webhook_deliveries"] == bigdata.WEBHOOKS * bigdata.DELIVERIES_PER_WEBHOOK
+    assert first["namespace_tombstones"] == 100
+    tokens = await store.list_app_tokens(bigfill.USER)
+    assert len(tokens) == bigdata.TOKENS_OF_BENCH_USERS
+    hook = bigdata.webhook_name(0)
+    assert len(await store.webhook_failures(hook)) == bigdata.FAILURES_PER_WEBHOOK
+    deliveries = await store.webhook_deliveries(hook)
+    assert len(deliveries) == bigdata.DELIVERIES_PER_WEBHOOK and deliveries[0].id > deliveries[-1].id
+    assert [w.name for w in await store.list_webhooks(limit=2)] == [bigdata.webhook_name(0), bigdata.webhook_name(1)]
+    assert await store.namespace_quota(bigdata.team_name(0)) == 10 * 1024**3
+    assert {p.repository_pattern for p in await store.retention_policies(bigdata.team_name(0))} == {"", "app-*"}
