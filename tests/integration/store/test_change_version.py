@@ -10,10 +10,12 @@ import asyncio
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
 import gateway.store.mysql
+import gateway.store.sqlite
 from gateway.store import AppToken, ManifestRow, NewEvent, PullMark, Store, open_store
 from gateway.store.change_watch import ChangeWatch
 from tests.support.processes import REPO_ROOT, mariadb_database
@@ -187,6 +189,28 @@ async def test_mariadb_vouches_for_nothing_before_a_poll_or_long_after_one(
     monkeypatch.setattr(gateway.store.mysql, "FRESH_SECONDS", 0.0)
     await asyncio.sleep(0.01)
     assert reader.data_version() is None, "a poll too old to vouch for now turns caching off"
+
+
+async def test_sqlite_vouches_for_nothing_when_it_cannot_read_the_header_or_the_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = await open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    try:
+        await store.migrate()
+        version = store.data_version()
+        assert version is not None
+
+        def unreadable(fd: int, size: int, offset: int) -> bytes:
+            raise OSError("injected")
+
+        with monkeypatch.context() as patched:
+            patched.setattr(gateway.store.sqlite.os, "pread", unreadable)
+            assert store.data_version() is None, "no header read: caches must not trust anything"
+        assert store.data_version() == version
+        await store.execute("DROP TABLE change_version")  # the header moves, the row is gone
+        assert store.data_version() is None, "the row last read must not stand for a commit it did not see"
+    finally:
+        await store.close()
 
 
 async def test_the_change_watch_wakes_a_waiter_when_another_process_writes(two: tuple[Store, Store]) -> None:
