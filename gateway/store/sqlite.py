@@ -50,7 +50,8 @@ class SQLiteStore(Store):
 
     def __init__(self, connection: aiosqlite.Connection, path: str = ":memory:") -> None:
         self._db = connection
-        self._path = path
+        # change_version is read through a connection of its own, opened at the first read.
+        self._reader_uri = "" if path == ":memory:" else Path(path).absolute().as_uri() + "?mode=ro"
         self._shm: int | None = None  # the WAL index, read for its change counter
         self._shm_path = "" if path == ":memory:" else path + "-shm"
         self._header = b""  # the WAL index header when change_version was last read
@@ -111,9 +112,8 @@ class SQLiteStore(Store):
         """The change_version row, read synchronously: one indexed row of a WAL snapshot."""
         try:
             if self._reader is None:
-                uri = Path(self._path).absolute().as_uri() + "?mode=ro"
                 self._reader = sqlite3.connect(
-                    uri, uri=True, isolation_level=None, timeout=_READ_TIMEOUT, check_same_thread=False
+                    self._reader_uri, uri=True, isolation_level=None, timeout=_READ_TIMEOUT, check_same_thread=False
                 )
             rows = self._reader.execute(READ).fetchall()  # to the end: no snapshot stays open
         except sqlite3.Error:
