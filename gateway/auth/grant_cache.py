@@ -4,10 +4,11 @@ A CI asking for the same token again and again costs a user row, namespace facts
 two from the store each time. This keeps the decision (who the credentials name, what they were
 granted) keyed by a hash of the Authorization header, service and requested scopes, together
 with the store's data version (see `SQLBase.data_version`) read *before* the decision was made.
-A hit needs the version to be unchanged now, so any commit by anyone (a password change, a
-disabled user, a new team member, from the API, the CLI or another worker) makes every entry a
-miss (on MariaDB, any write that can change a decision, seen by every instance within one poll
-of the change row: gateway/store/versioning.py; while it cannot be read, nothing is cached).
+A hit needs the version to be unchanged now, so any write that can change a decision (a password
+change, a disabled user, a new team member, from the API, the CLI or another worker) makes every
+entry a miss; bookkeeping (events, pull times, sessions) does not (gateway/store/versioning.py).
+SQLite sees such a write at once, MariaDB within one poll of the change row; while the version
+cannot be read, nothing is cached.
 Only password logins and anonymous requests are kept (application tokens expire on their own
 clock), and only successes.
 

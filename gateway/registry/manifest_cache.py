@@ -13,12 +13,13 @@ in the store.
 Tags move, so a tag is only ever remembered as "this tag named that digest when the store's
 data version (`SQLBase.data_version`) was V", and used only while the version is still V. The
 gateway is the only door to the registry, and every manifest push or delete through any process
-commits its event before the client hears success, after the registry changed: so a tag that
-moved has changed the version, whoever moved it. A push or delete through this process also
-forgets the repository's tags at once, and a fill that raced one is not kept (the generation).
-On MariaDB the version is the change row every process polls (gateway/store/versioning.py), so
-a tag moved through another instance is seen within one poll; while the version cannot be read,
-no tag entry is used or kept. `TAG_SECONDS` bounds what a
+commits its event and its index rows (tags, manifests: they bump the change version,
+gateway/store/versioning.py) before the client hears success, after the registry changed: so a
+tag that moved has changed the version, whoever moved it. A push or delete through this process
+also forgets the repository's tags at once, and a fill that raced one is not kept (the
+generation). On MariaDB every process polls the change row, so a tag moved through another
+instance is seen within one poll (on SQLite at once); while the version cannot be read, no tag
+entry is used or kept. `TAG_SECONDS` bounds what a
 change the store never saw (a push straight to the registry, behind the gateway's back) could
 leave behind.
 """

@@ -17,10 +17,10 @@ import pymysql.constants.CLIENT
 from yarl import URL
 
 from gateway.store.base import Store, named_to_pyformat
-from gateway.store.records import Conflict, Deadlock, StoreUnavailable
+from gateway.store.records import Conflict, Deadlock, NoSuchTable, StoreUnavailable
 from gateway.store.schema import EXACT_COLLATION
 from gateway.store.sql import Row
-from gateway.store.versioning import BUMP, READ, changes_decisions
+from gateway.store.versioning import READ
 
 _MIGRATION_LOCK = "portus_gateway_migrate"
 _NO_SUCH_TABLE = 1146  # ER_NO_SUCH_TABLE
@@ -124,17 +124,10 @@ class MySQLStore(Store):
         except (pymysql.err.Error, OSError) as exc:
             raise unavailable(exc) from None
 
-    async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
-        """...and a write that can change a decision bumps the change version in its transaction
-        (one of its own when the caller has none; see gateway/store/versioning.py)."""
-        if not changes_decisions(sql):
-            return await self._execute(sql, params)
-        async with self.transaction():
-            count = await self._execute(sql, params)
-            current = self._current()
-            if count and current is not None:
-                current.changes_decisions = True
-            return count
+    def _changed_decisions(self) -> None:
+        current = self._current()
+        if current is not None:
+            current.changes_decisions = True
 
     async def _execute(self, sql: str, params: Mapping[str, Any] | None) -> int:
         try:
@@ -148,7 +141,7 @@ class MySQLStore(Store):
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
         """...bumping the change version last, just before the commit, when a statement in it
-        changed a decision: every transaction takes that row's lock last and holds it briefly."""
+        changed a decision."""
         if self._current() is not None:
             yield
             return
@@ -163,7 +156,7 @@ class MySQLStore(Store):
             try:
                 yield
                 if current.changes_decisions:
-                    await self._bump(conn)
+                    await self._bump_change_version()
                 await _guarded(conn.commit())
                 if current.changes_decisions:
                     self._local_changes += 1
@@ -174,19 +167,6 @@ class MySQLStore(Store):
         finally:
             _IN_TRANSACTION.reset(joined)
             self._pool.release(conn)
-
-    async def _bump(self, conn: aiomysql.Connection) -> None:
-        """Count one more decision-changing commit. A database whose migrations have not reached
-        the change_version table (a migration writing rows, before it exists) has nothing to
-        count and nobody polling it."""
-        try:
-            async with conn.cursor() as cursor:
-                await cursor.execute(BUMP)
-        except pymysql.err.ProgrammingError as exc:
-            if exc.args[0] != _NO_SUCH_TABLE:
-                raise StoreUnavailable(str(exc)) from None
-        except (pymysql.err.Error, OSError) as exc:
-            raise unavailable(exc) from None
 
     async def _migration_lock(self) -> contextlib.AbstractAsyncContextManager[None]:
         @contextlib.asynccontextmanager
@@ -222,4 +202,6 @@ def unavailable(exc: pymysql.err.Error | OSError) -> StoreUnavailable:
     """The store error for a driver error: a Deadlock where running the transaction again helps."""
     if isinstance(exc, pymysql.err.OperationalError) and exc.args and exc.args[0] in (_DEADLOCK, _LOCK_WAIT_TIMEOUT):
         return Deadlock(str(exc))
+    if isinstance(exc, pymysql.err.ProgrammingError) and exc.args and exc.args[0] == _NO_SUCH_TABLE:
+        return NoSuchTable(str(exc))
     return StoreUnavailable(str(exc))

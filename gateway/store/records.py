@@ -22,6 +22,10 @@ class StoreUnavailable(StoreError):
     """The database cannot be reached or refused the operation."""
 
 
+class NoSuchTable(StoreUnavailable):
+    """A statement named a table the database does not have (yet: before its migration)."""
+
+
 class Deadlock(StoreUnavailable):
     """MariaDB made this transaction a deadlock's victim, or its lock wait timed out: the
     transaction was rolled back whole (`SQLBase.transaction` rolls back on any error), so running

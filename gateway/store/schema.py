@@ -299,8 +299,8 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
     (
         12,
         (
-            # One row counting the writes that can change a cached decision: MariaDB has no
-            # data version of its own, so every instance polls this (gateway/store/versioning.py).
+            # One row counting the writes that can change a cached decision, which every
+            # process follows (gateway/store/versioning.py).
             "CREATE TABLE change_version (id INTEGER NOT NULL PRIMARY KEY, version BIGINT NOT NULL)",
             "INSERT INTO change_version (id, version) VALUES (1, 0)",
         ),

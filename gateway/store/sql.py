@@ -8,7 +8,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
-from gateway.store.records import Deadlock
+from gateway.store.records import Deadlock, NoSuchTable
+from gateway.store.versioning import BUMP, changes_decisions
 
 _T = TypeVar("_T")
 
@@ -35,9 +36,36 @@ class SQLBase(ABC):
     @abstractmethod
     async def fetch_all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]: ...
 
-    @abstractmethod
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
-        """Run one statement in its own transaction; returns the affected row count."""
+        """Run one statement (in its own transaction when the caller has none); returns the
+        affected row count. A write that can change a decision bumps the change version in its
+        transaction, one of its own when the caller has none (gateway/store/versioning.py)."""
+        if not changes_decisions(sql):
+            return await self._execute(sql, params)
+        async with self.transaction():
+            count = await self._execute(sql, params)
+            if count:
+                self._changed_decisions()
+            return count
+
+    @abstractmethod
+    async def _execute(self, sql: str, params: Mapping[str, Any] | None) -> int:
+        """Run one statement as it is: in the current transaction, else on its own."""
+
+    @abstractmethod
+    def _changed_decisions(self) -> None:
+        """Note that the current transaction changed a decision: it bumps the change version
+        just before it commits (`_bump_change_version`)."""
+
+    async def _bump_change_version(self) -> None:
+        """Count one more decision-changing commit, last in its transaction, so every
+        transaction takes that row's lock last and holds it briefly. A database whose migrations
+        have not reached the change_version table (a migration writing rows, before it exists)
+        has nothing to count and nobody reading it."""
+        try:
+            await self._execute(BUMP, None)
+        except NoSuchTable:
+            return
 
     @abstractmethod
     def transaction(self) -> AbstractAsyncContextManager[None]:

@@ -15,8 +15,9 @@ import aiosqlite
 
 from gateway.private_files import private_dir, private_file
 from gateway.store.base import Store, named_to_qmark
-from gateway.store.records import Conflict, SettledBatch, StoreUnavailable
+from gateway.store.records import Conflict, NoSuchTable, SettledBatch, StoreUnavailable
 from gateway.store.sql import Row
+from gateway.store.versioning import READ
 
 _SETTLED_BATCH = """
 WITH batch AS (SELECT seq, created_at, body FROM events WHERE seq > :seq ORDER BY seq LIMIT :limit)
@@ -35,6 +36,10 @@ def _make_private(path: str) -> None:
             private_file(Path(name))
 
 
+# How long a read of change_version waits on a busy database (only while a WAL restarts or is
+# recovered): it runs on the event loop, and a failed read only means nothing is cached now.
+_READ_TIMEOUT = 0.05
+
 # The store whose transaction the current task is in (SQLite has one connection to share).
 _IN_TRANSACTION: ContextVar[object | None] = ContextVar("sqlite_transaction", default=None)
 
@@ -45,8 +50,14 @@ class SQLiteStore(Store):
 
     def __init__(self, connection: aiosqlite.Connection, path: str = ":memory:") -> None:
         self._db = connection
+        # change_version is read through a connection of its own, opened at the first read.
+        self._reader_uri = "" if path == ":memory:" else Path(path).absolute().as_uri() + "?mode=ro"
         self._shm: int | None = None  # the WAL index, read for its change counter
         self._shm_path = "" if path == ":memory:" else path + "-shm"
+        self._header = b""  # the WAL index header when change_version was last read
+        self._version: int | None = None  # change_version as then read
+        self._reader: sqlite3.Connection | None = None  # for change_version alone
+        self._changes_decisions = False  # whether the open transaction changed a decision
         # Held for a whole transaction: the one connection carries every task's statements, and
         # another task's must neither join the transaction nor see what it has not committed.
         self._transaction_lock = asyncio.Lock()
@@ -72,18 +83,42 @@ class SQLiteStore(Store):
         return f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in updates)
 
     def data_version(self) -> object | None:
-        """Changes with every commit, from this process or another (the CLI, a sibling worker):
-        the first 48 bytes of the WAL index (-shm) are the header SQLite's own readers check,
-        with a counter bumped on each transaction and salts renewed when the WAL restarts.
-        One small read from the page cache; no query, no thread."""
+        """The change_version row, bumped with each decision-changing commit of any process
+        (the CLI, a sibling worker) in that commit's transaction: bookkeeping commits (events,
+        pull times, sessions) leave it alone. Read only when the WAL index header moved since
+        the last read: the first 48 bytes of the -shm file, which SQLite's own readers check,
+        with a counter bumped on every commit and salts renewed when the WAL restarts. Mostly one
+        small read from the page cache; after a commit anywhere, one indexed read through a
+        read-only connection of its own (a WAL reader waits for no writer). The header is read
+        before the row, so a commit between the two is read again at the next call, never
+        missed; this process's own commits move the header too, so they are seen at once.
+        None when either read fails: callers then cache nothing."""
         if not self._shm_path:
             return None
         try:
             if self._shm is None:
                 self._shm = os.open(self._shm_path, os.O_RDONLY | os.O_CLOEXEC)
-            return os.pread(self._shm, 48, 0)
+            header = os.pread(self._shm, 48, 0)
         except OSError:
             return None
+        if header != self._header:
+            version = self._read_version()
+            if version is None:
+                return None
+            self._header, self._version = header, version
+        return self._version
+
+    def _read_version(self) -> int | None:
+        """The change_version row, read synchronously: one indexed row of a WAL snapshot."""
+        try:
+            if self._reader is None:
+                self._reader = sqlite3.connect(
+                    self._reader_uri, uri=True, isolation_level=None, timeout=_READ_TIMEOUT, check_same_thread=False
+                )
+            rows = self._reader.execute(READ).fetchall()  # to the end: no snapshot stays open
+        except sqlite3.Error:
+            return None
+        return int(rows[0][0]) if rows else None
 
     async def fetch_all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         """All rows in one turn of the connection's thread. Run as execute, then fetchall, a
@@ -111,35 +146,44 @@ class SQLiteStore(Store):
             return SettledBatch((), "")
         return SettledBatch(tuple(int(s) for s in str(row["seqs"]).split(",")), str(row["bodies"]))
 
-    async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+    async def _execute(self, sql: str, params: Mapping[str, Any] | None) -> int:
         if self._transaction_lock.locked() and _IN_TRANSACTION.get() is not self:
             async with self._transaction_lock:
-                return await self._execute(sql, params)
-        return await self._execute(sql, params)
+                return await self._run(sql, params)
+        return await self._run(sql, params)
 
-    async def _execute(self, sql: str, params: Mapping[str, Any] | None) -> int:
+    def _changed_decisions(self) -> None:
+        self._changes_decisions = True
+
+    async def _run(self, sql: str, params: Mapping[str, Any] | None) -> int:
         try:
             # One turn of the thread: the statement has run to its end, nothing is left to close.
             return (await self._db.execute(*_positional(sql, params))).rowcount
         except sqlite3.IntegrityError as exc:
             raise Conflict(str(exc)) from None
         except sqlite3.Error as exc:
+            if str(exc).startswith("no such table"):
+                raise NoSuchTable(str(exc)) from None
             raise StoreUnavailable(str(exc)) from None
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
         """BEGIN IMMEDIATE takes the database's write lock at once (waiting up to busy_timeout
-        for another process's), so a transaction never fails half-way for want of it."""
+        for another process's), so a transaction never fails half-way for want of it. A
+        transaction that changed a decision bumps the change version just before it commits."""
         if _IN_TRANSACTION.get() is self:
             yield
             return
         async with self._transaction_lock:
             joined = _IN_TRANSACTION.set(self)
+            self._changes_decisions = False
             try:
-                await self._execute("BEGIN IMMEDIATE", None)
+                await self._run("BEGIN IMMEDIATE", None)
                 try:
                     yield
-                    await self._execute("COMMIT", None)
+                    if self._changes_decisions:
+                        await self._bump_change_version()
+                    await self._run("COMMIT", None)
                 except BaseException:
                     await asyncio.shield(self._rollback())
                     raise
@@ -148,7 +192,7 @@ class SQLiteStore(Store):
 
     async def _rollback(self) -> None:
         with contextlib.suppress(StoreUnavailable):
-            await self._execute("ROLLBACK", None)
+            await self._run("ROLLBACK", None)
 
     async def _migration_lock(self) -> contextlib.AbstractAsyncContextManager[None]:
         return self.transaction()
@@ -157,6 +201,9 @@ class SQLiteStore(Store):
         if self._shm is not None:
             os.close(self._shm)
             self._shm = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         await self._db.close()
 
 

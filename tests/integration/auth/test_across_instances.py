@@ -1,14 +1,17 @@
 """Two gateways on one store, as several instances run: what one changes, the other follows
 through the store's change version (not its periodic revocation refresh, set to an hour here),
-and the grant cache serves repeated token requests on MariaDB as on SQLite."""
+and the grant cache serves repeated token requests on MariaDB as on SQLite, bookkeeping written
+elsewhere or not."""
 
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 import aiohttp
 import pytest
 
+from gateway.store import NewEvent, PullMark, open_store
 from tests.support.client import USERS
 from tests.support.processes import Gateway
 from tests.support.waiting import eventually_async
@@ -79,3 +82,41 @@ async def test_the_same_token_request_within_a_second_gets_the_same_signed_token
     for (status_a, token_a), (status_b, token_b) in pairs:
         assert status_a == status_b == 200
         assert token_a == token_b, "the second request was decided and signed again"
+
+
+async def _answer(session: aiohttp.ClientSession, gateway: Gateway, user: str, scope: str) -> tuple[str, int]:
+    """The token answered, and the second it was signed in."""
+    params = [("service", gateway.host), ("scope", scope)]
+    headers = {"Authorization": aiohttp.encode_basic_auth(user, USERS[user])}
+    async with session.get(f"{gateway.url}/v2/token", params=params, headers=headers) as response:
+        assert response.status == 200
+        body = await response.json()
+    return str(body["token"]), int(datetime.fromisoformat(body["issued_at"]).timestamp())
+
+
+async def test_bookkeeping_written_elsewhere_leaves_the_other_instance_answering_from_its_cache(
+    twins: tuple[Gateway, Gateway], session: aiohttp.ClientSession, database_url: str
+) -> None:
+    """An event, pull times and a UI session committed by another process decide nothing: the
+    same request again gets the very same token while its answer is held (at least half of
+    ANSWER_SECONDS after the second it was signed in). On SQLite any commit used to end it."""
+    _, second = twins
+    scope = "repository:alice/app:pull"
+    store = await open_store(database_url)
+    held = 0
+    try:
+        for attempt in range(20):
+            token, signed = await _answer(session, second, "alice", scope)
+            body = {"action": "pull", "target": {"repository": "alice/app", "tag": "latest"}}
+            assert await store.add_event(NewEvent(f"e{attempt}", 1000 + attempt, "pull", "alice/app", "latest", "", "alice", body))
+            await store.index_pulls([PullMark("alice/app", "latest", "", 1000 + attempt)])
+            await store.create_session(f"session-{attempt}", "alice")
+            again, _ = await _answer(session, second, "alice", scope)
+            if int(time.time()) == signed:  # well within the answer's hold
+                assert again == token, "a bookkeeping commit elsewhere ended the cached answer"
+                held += 1
+            if held >= 3:
+                break
+    finally:
+        await store.close()
+    assert held, "no pair of requests landed within the second their answer was signed in"
