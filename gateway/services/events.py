@@ -120,23 +120,23 @@ _RECENT_CHUNK = 50
 async def recent_pushes(services: Services, identity: Identity, limit: int, window: int = RECENT_WINDOW) -> list[TagPush]:
     """Up to `limit` of the newest pushes of a tag that `identity` may see, found among the
     newest `window` pushes only: a home page must not read the whole log for someone who may see
-    little of it. Pushes by digest (an index's images, signatures) are left out. Only what a
-    push's columns say (repository, tag, who, when), which everyone who may pull the repository
-    sees in the audit log too."""
-    pushes = await services.store.recent_tag_pushes(window)
-    if Actor.of(identity).admin:
-        return pushes[:limit]
-    visible = PullFilter(services.store, identity, services.rules)
-    allowed: dict[str, bool] = {}  # a busy repository's pushes are decided once
+    little of it. They are read a chunk at a time, newest first, so a page that fills early reads
+    a chunk, not the window. Pushes by digest (an index's images, signatures) are left out. Only
+    what a push's columns say (repository, tag, who, when), which everyone who may pull the
+    repository sees in the audit log too."""
+    visible = None if Actor.of(identity).admin else PullFilter(services.store, identity, services.rules)
     found: list[TagPush] = []
-    for start in range(0, len(pushes), _RECENT_CHUNK):  # namespaces looked up a chunk at a time: most pages fill early
-        chunk = pushes[start:start + _RECENT_CHUNK]
-        await visible.prefetch(push.repository for push in chunk)
+    before: int | None = None
+    for read in range(0, window, _RECENT_CHUNK):
+        chunk, before = await services.store.recent_tag_pushes(min(_RECENT_CHUNK, window - read), before)
+        if visible is not None:
+            await visible.prefetch(push.repository for push in chunk)  # a chunk's namespaces in a few statements
         for push in chunk:
-            if push.repository not in allowed:
-                allowed[push.repository] = await visible.allows(push.repository)
-            if allowed[push.repository]:
+            if visible is None or await visible.allows(push.repository):
                 found.append(push)
                 if len(found) == limit:
                     return found
+        if before is None:
+            break
+    return found
     return found

@@ -18,16 +18,21 @@ async def page_of(
     after: str,
     limit: int,
     keep: Callable[[T], Awaitable[bool]] | None = None,
+    prepare: Callable[[Sequence[T]], Awaitable[None]] | None = None,
 ) -> tuple[list[T], str | None]:
     """Up to `limit` items after `after` that `keep` accepts, and the key to go on from.
 
     `fetch(after, n)` returns up to n items with keys > after, in key order. One more item than
     the page holds is looked for, so the next key is None exactly when nothing follows.
+    `prepare(batch)` runs before `keep` sees a batch: it looks up what deciding the whole batch
+    needs in a few statements, so `keep` needs none of its own per item.
     """
     batch_size = limit + 1 if keep is None else max(_FILTER_BATCH, limit + 1)
     kept: list[T] = []
     while True:
         batch = await fetch(after, batch_size)
+        if prepare is not None and keep is not None:
+            await prepare(batch)
         for item in batch:
             if keep is None or await keep(item):
                 kept.append(item)

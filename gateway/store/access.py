@@ -157,6 +157,20 @@ class AccessQueries(TombstoneQueries):
         )
         return row["role"] if row else None
 
+    async def roles_in(self, teams: Sequence[str], username: str) -> dict[str, str]:
+        """`username`'s role in each of `teams` they belong to, a `_IN_LIST` of teams a statement:
+        a page of namespaces is decided without a statement per team."""
+        roles: dict[str, str] = {}
+        wanted = sorted(set(teams))
+        for start in range(0, len(wanted), _IN_LIST):
+            params = {f"t{i}": team for i, team in enumerate(wanted[start:start + _IN_LIST])}
+            listed = ", ".join(f":{key}" for key in params)
+            rows = await self.fetch_all(
+                f"SELECT team, role FROM team_members WHERE username = :user AND team IN ({listed})", {**params, "user": username}
+            )
+            roles.update((r["team"], r["role"]) for r in rows)
+        return roles
+
     # -- namespaces --------------------------------------------------------------------------
 
     async def namespace_standing(self, namespace: str, username: str) -> NamespaceStanding:
@@ -226,14 +240,7 @@ class AccessQueries(TombstoneQueries):
             lookup.reserved.update(r["name"] for r in rows)
             users = await self.fetch_all(f"SELECT name FROM users WHERE name IN ({listed})", params)
             lookup.users.update(r["name"] for r in users)
-        teams = sorted({row.team for row in lookup.rows.values() if row.team is not None})
-        for start in range(0, len(teams), _IN_LIST):
-            params = {f"t{i}": team for i, team in enumerate(teams[start:start + _IN_LIST])}
-            listed = ", ".join(f":{key}" for key in params)
-            rows = await self.fetch_all(
-                f"SELECT team, role FROM team_members WHERE username = :user AND team IN ({listed})", {**params, "user": username}
-            )
-            lookup.roles.update((r["team"], r["role"]) for r in rows)
+        lookup.roles.update(await self.roles_in([row.team for row in lookup.rows.values() if row.team is not None], username))
         return lookup
 
     async def search_namespaces(self, contains: str, after: str = "", limit: int = 100) -> list[Namespace]:

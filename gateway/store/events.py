@@ -75,16 +75,26 @@ class EventQueries(SQLBase):
                     added += await self.add_event(event)
         return added
 
-    async def recent_tag_pushes(self, limit: int) -> list[TagPush]:
-        """Pushes of a tag, newest first, among the newest `limit` pushes (by the action index;
-        pushes by digest count towards `limit` but are left out)."""
+    async def recent_tag_pushes(self, limit: int, before_seq: int | None = None) -> tuple[list[TagPush], int | None]:
+        """Pushes of a tag, newest first, among the newest `limit` pushes older than `before_seq`
+        (by the action index; pushes by digest count towards `limit` but are left out), and the
+        oldest seq read to go on before (None when the log holds no more)."""
+        params: dict[str, object] = {"limit": limit}
+        older = ""
+        if before_seq is not None:
+            older, params["before"] = " AND seq < :before", before_seq
+        # The index named: without it MariaDB reads `action = 'push'` as a ref from the newest push
+        # and filters `seq < :before` row by row, every chunk read before this one again.
+        keys = "events INDEXED BY events_by_action" if self.dialect == "sqlite" else "events FORCE INDEX (events_by_action)"
         rows = await self.fetch_all(
-            "SELECT seq, repository, tag, actor, created_at FROM events WHERE action = 'push' ORDER BY seq DESC LIMIT :limit",
-            {"limit": limit},
+            f"SELECT seq, repository, tag, actor, created_at FROM {keys}"
+            f" WHERE action = 'push'{older} ORDER BY seq DESC LIMIT :limit",
+            params,
         )
-        return [
+        pushes = [
             TagPush(int(r["seq"]), r["repository"], r["tag"], r["actor"], int(r["created_at"])) for r in rows if r["tag"]
         ]
+        return pushes, int(rows[-1]["seq"]) if len(rows) == limit else None
 
     async def list_events(
         self,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from gateway.auth.namespaces import PullFilter
 from gateway.auth.policy import Identity, TokenLimits
 from gateway.events.model import Event, RequestInfo, Target, new_event_id
 from gateway.events.recorder import to_row
@@ -13,6 +14,7 @@ from gateway.services import events
 from gateway.services.context import Services
 from gateway.services.errors import Invalid
 from gateway.services.events import EventQuery
+from gateway.store import TagPush
 
 ROOT = Identity("root", admin=True)
 ALICE = Identity("alice")
@@ -146,3 +148,46 @@ async def test_recent_pushes_are_the_newest_of_tags_the_asker_may_see_within_the
     assert [p.repository for p in await events.recent_pushes(log, ALICE, 5)] == ["pub/app"]
     assert [p.repository for p in await events.recent_pushes(log, Identity(""), 5)] == ["pub/app"]
     assert await events.recent_pushes(log, ALICE, 5, window=2) == []  # pub/app:v1 is not among the newest two pushes
+
+
+async def test_recent_pushes_read_a_chunk_at_a_time_and_find_what_the_whole_window_holds(log: Services) -> None:
+    """Older to newer: a push alice may see, 60 bob's private ones, 60 by digest, 10 public: the
+    newest of the log are read 50 at a time (a page that fills early reads one chunk), and every
+    window finds what one read of the whole window, each push decided alone, would."""
+    store = log.store
+    await _push(log, "bob", "pub/app", "old", 7000.0)
+    for i in range(60):
+        await _push(log, "bob", "bob/secret", f"s{i}", 7001.0 + i)
+    for i in range(60):
+        await _record(log, "bob", "push", "pub/app", at=7100.0 + i)  # by digest: no tag
+    for i in range(10):
+        await _push(log, "bob", "pub/app", f"n{i}", 7200.0 + i)
+    limits: list[object] = []
+    original = store.fetch_all
+
+    async def recording(sql: str, params: dict[str, object] | None = None) -> list[dict[str, object]]:
+        if "FROM events" in sql:
+            limits.append((params or {}).get("limit"))
+        return await original(sql, params)
+
+    store.fetch_all = recording  # type: ignore[method-assign]
+    try:
+        assert [p.tag for p in await events.recent_pushes(log, ROOT, 3)] == ["n9", "n8", "n7"]
+        assert limits == [50]
+        for who in (ROOT, ALICE, Identity("")):
+            for window in (60, 71, 130, 131, 500):
+                limits.clear()
+                found = await events.recent_pushes(log, who, 12, window=window)
+                assert limits and all(isinstance(n, int) and n <= 50 for n in limits)
+                whole, _ = await original_pushes(log, window)
+                expected = [p for p in whole if await PullFilter(store, who, log.rules).allows(p.repository)][:12]
+                assert found == expected, (who, window)
+    finally:
+        del store.fetch_all
+    assert [p.tag for p in await events.recent_pushes(log, ALICE, 12, window=131)][-2:] == ["n0", "old"]
+    assert [p.tag for p in await events.recent_pushes(log, ALICE, 12, window=130)][-1] == "n0"
+
+
+async def original_pushes(services: Services, window: int) -> tuple[list[TagPush], int | None]:
+    """The whole window in one read, as the home page read it before it read chunks."""
+    return await services.store.recent_tag_pushes(window)

@@ -309,3 +309,37 @@ async def test_a_users_teams_are_read_from_their_memberships_a_page_at_a_time(st
     assert [t.name for t in await store.list_teams_of("alice", "g7")] == []
     assert [t.name for t in await store.list_teams_of("nobody")] == []
     assert (await store.list_teams_of("bob"))[0].created_at > 0
+
+
+async def test_the_home_pages_pushes_read_a_range_of_the_action_index_a_chunk_at_a_time(store: Store) -> None:
+    """A later chunk of the newest pushes (`seq < before`) starts where the last one stopped in
+    `events_by_action (action, seq)`: a range, not the ref of every push filtered row by row
+    (MariaDB's own choice, which read the chunks before it again)."""
+    rows = [
+        NewEvent(new_event_id(), 1_000 + i, "push" if i % 2 else "pull", "team/app", f"v{i}", "sha256:x", "alice", {})
+        for i in range(40)
+    ]
+    await store.add_events(rows)
+    seen: list[tuple[str, dict[str, object]]] = []
+    original = store.fetch_all
+
+    async def recording(sql: str, params: dict[str, object] | None = None) -> list[dict[str, object]]:
+        seen.append((sql, dict(params or {})))
+        return await original(sql, params)
+
+    store.fetch_all = recording  # type: ignore[method-assign]
+    try:
+        first, before = await store.recent_tag_pushes(5)
+        second, end = await store.recent_tag_pushes(5, before)
+        rest, none_left = await store.recent_tag_pushes(50, end)
+    finally:
+        del store.fetch_all
+    tags = [p.tag for p in first + second + rest]
+    assert tags == [f"v{i}" for i in range(39, 0, -2)] and before == first[-1].seq and none_left is None
+    sql, params = seen[1]
+    if store.dialect == "sqlite":
+        assert "events_by_action (action=? AND seq<?)" in await _plan(store, sql, params)
+    else:
+        [row] = await store.fetch_all("EXPLAIN " + sql, params)
+        assert row["key"] == "events_by_action" and row["type"] == "range", row
+        assert "filesort" not in str(row["Extra"]), row
