@@ -4,14 +4,15 @@ The token endpoint's grant cache and the manifest cache's tags are kept only whi
 data version is unchanged. Both dialects bump `change_version.version` in the same transaction
 as every write that can alter a decision (`SQLBase.execute`): who a user is (users), what they
 belong to (teams, team_members, namespaces), what their tokens may do (app_tokens, their
-revocations, deleted subjects, reserved names), where a tag points (tags, manifests), and what
-the write gates let through (a garbage collection's window in maintenance_runs,
-namespace_quotas; gateway/registry/gate_reads.py keeps them per version; a namespace's usage,
-which every push writes, is not among them). On MariaDB every process reads the row a few times
-a second (`MySQLStore.poll_version`); on SQLite each process reads it at once whenever the WAL
-index shows that anyone committed anything (`SQLiteStore.data_version`). Writes of bookkeeping
-alone (events, sessions, when a token was last used, a tag last pulled) do not bump it: they
-would end every cached decision for nothing.
+revocations, deleted subjects, reserved names), where a tag points (tags, manifests, and a tag
+deletion under way, whose manifest is gone from the registry until its other tags are put
+back), and what the write gates let through (a garbage collection's window in
+maintenance_runs, namespace_quotas; gateway/registry/gate_reads.py keeps them per version; a
+namespace's usage, which every push writes, is not among them). On MariaDB every process reads
+the row a few times a second (`MySQLStore.poll_version`); on SQLite each process reads it at
+once whenever the WAL index shows that anyone committed anything (`SQLiteStore.data_version`).
+Writes of bookkeeping alone (events, sessions, when a token was last used, a tag last pulled) do
+not bump it: they would end every cached decision for nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import re
 
 DECISION_TABLES = frozenset({
     "users", "teams", "team_members", "namespaces", "app_tokens", "revoked_app_tokens",
-    "revoked_subjects", "namespace_tombstones", "tags", "manifests", "maintenance_runs", "namespace_quotas",
+    "revoked_subjects", "namespace_tombstones", "tags", "manifests", "tag_deletions", "maintenance_runs",
+    "namespace_quotas",
 })
 
 # Columns whose change alone decides nothing.

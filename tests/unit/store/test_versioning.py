@@ -21,6 +21,7 @@ from gateway.store.versioning import DECISION_TABLES, changes_decisions
     "UPDATE app_tokens SET last_used_at = :now, namespaces = :ns WHERE id = :id",
     "UPDATE maintenance_runs SET phase = :phase, progress = :progress, write_window = :window WHERE kind = :kind",
     "DELETE FROM namespace_quotas WHERE namespace = :namespace",
+    "INSERT INTO tag_deletions (repository, tag, holder, lease_until, actor, created_at) VALUES (:r, :t, :h, :u, :a, :c)",
 ])
 def test_a_write_that_can_change_a_decision_bumps_the_version(sql: str) -> None:
     assert changes_decisions(sql)
