@@ -1,9 +1,10 @@
 """Where a page of the audit log starts, as its asker may say it. Event sequence numbers are
 dense, so the gaps between two that a non-admin sees would count the events they may not see
 (issue 19: no count of what they may not see). Non-admins therefore page with an opaque cursor:
-the sequence number sealed (AES-GCM, random nonce: two cursors of one event differ and neither
-tells its number) for this purpose and this user, so a cursor opens nowhere else. Admins see
-every event, so numbers tell them nothing new: they may give either.
+the sequence number padded to one width and sealed (AES-GCM, random nonce: two cursors of one
+event differ, and neither their bytes nor their length tell its number) for this purpose and
+this user, so a cursor opens nowhere else. Admins see every event, so numbers tell them nothing
+new: they may give either.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ class EventCursors:
     sealer: Sealer
 
     def seal(self, identity: Identity, seq: int) -> str:
-        """An opaque cursor: the events older than event `seq`."""
-        return self.sealer.seal(str(seq), _purpose(identity))
+        """An opaque cursor: the events older than event `seq`. Zero-padded to one width, as a
+        sealed text is as long as the plain one: else the length would tell the number's digits."""
+        return self.sealer.seal(f"{seq:0{_MAX_DIGITS}d}", _purpose(identity))
 
     def next_of(self, identity: Identity, seq: int) -> str:
         """What the asker gives to go on after event `seq`: admins the number, others a cursor."""
