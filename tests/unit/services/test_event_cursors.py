@@ -35,7 +35,7 @@ def test_two_cursors_of_one_event_differ_and_all_have_one_length(cursors: EventC
     assert cursors.start(ALICE, cursors.seal(ALICE, 10**17)) == 10**17
 
 
-@pytest.mark.parametrize("text", ["12", "0", "x1", "pgs1:", "pgs1:abcdefgh:AAAA", "%d" % (10**19)], ids=str)
+@pytest.mark.parametrize("text", ["12", "0", "x1", "pgs1:", "pgs1:abcdefgh:AAAA", str(10**19)], ids=str)
 def test_a_non_admin_gives_no_number_nor_unsealed_text(cursors: EventCursors, text: str) -> None:
     with pytest.raises(Invalid, match="previous page"):
         cursors.start(ALICE, text)
