@@ -17,7 +17,10 @@ from gateway.auth.sealing import PREFIX, Sealer, Unsealable
 from gateway.services.errors import Invalid
 
 _MAX_DIGITS = 18
-_NOT_A_CURSOR = "the page to start from must be the `next` (or an event's `cursor`) of a previous page of yours"
+_NOT_A_CURSOR = (
+    "the page to start from is not one given to you: follow the link of a previous page"
+    " (in the API, its `next` or an event's `cursor`)"
+)
 
 
 def _purpose(identity: Identity) -> str:
@@ -48,7 +51,7 @@ class EventCursors:
             return None
         if text.isascii() and text.isdigit() and len(text) <= _MAX_DIGITS:
             if not Actor.of(identity).admin:
-                raise Invalid(f"{_NOT_A_CURSOR} (event numbers are for admins)")
+                raise Invalid(f"{_NOT_A_CURSOR}; event numbers are for admins")
             return int(text)
         if not text.startswith(PREFIX):  # Sealer.open passes unsealed text through as it is
             raise Invalid(_NOT_A_CURSOR)
