@@ -166,10 +166,16 @@ SCHEMAS: dict[str, Schema] = {
                        "description": "like 90m, 12h, 30d or 2w, at most ten years; absent: never expires"},
     }, ("name",)),
     "Event": _object(
-        {"id": {"type": "string"}, "seq": {"type": "integer"}, "timestamp": TIME,
+        {"id": {"type": "string"},
+         "seq": {"type": "integer", "description": "the event's sequence number; admins only (a caller who may"
+                 " not see every event gets none: the gaps would count the events hidden from them)"},
+         "cursor": {"type": "string", "maxLength": MAX_AFTER,
+                    "description": "opaque: pass as ?after= for the events older than this one (it opens for its"
+                    " caller only)"},
+         "timestamp": TIME,
          "action": {"type": "string", "enum": list(LOGGED_ACTIONS)}, "target": {"type": "object"},
          "request": {"type": "object"}, "actor": {"type": "object"}, "source": {"type": "object"}},
-        ("id", "seq", "timestamp", "action", "target", "request", "actor", "source"), closed=False,
+        ("id", "cursor", "timestamp", "action", "target", "request", "actor", "source"), closed=False,
     ),
     "Webhook": _object(
         {"name": WEBHOOK_NAME, "url": {"type": "string"}, "headers": {"type": "array", "items": {"type": "string"}},
@@ -319,6 +325,10 @@ PARAMETERS: dict[str, Schema] = {
     "until": {"name": "until", "in": "query", "required": False, "schema": TIME, "description": "RFC 3339, inclusive"},
     "eventAfter": {"name": "after", "in": "query", "required": False, "description": "the `next` of the previous page",
                    "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"}},
+    "eventCursor": {"name": "after", "in": "query", "required": False,
+                    "description": "the `next` of the previous page, or an event's `cursor`: opaque, and for the caller"
+                    " who got it only; a sequence number is taken from admins only (400 from anyone else)",
+                    "schema": {"type": "string", "maxLength": MAX_AFTER}},
     "retentionPattern": {"name": "repository_pattern", "in": "query", "required": False,
                          "description": "the policy's repository glob; absent: the namespace's default",
                          "schema": {"type": "string", "maxLength": 255}},
@@ -514,7 +524,7 @@ PATHS: dict[str, dict[str, Schema]] = {
                    "the audit log, newest first (admins: all; others: repositories they may pull, without other users'"
                    " addresses, user agents and token names, the gateway's address, or mount sources they may not pull)",
                    {"200": _json("EventPage", "a page of events")},
-                   params=("eventRepository", "eventAction", "eventActor", "since", "until", "limit", "eventAfter")),
+                   params=("eventRepository", "eventAction", "eventActor", "since", "until", "limit", "eventCursor")),
     },
     "/webhooks": {
         "get": _op("listWebhooks", "webhooks", "list webhook endpoints (admins)",

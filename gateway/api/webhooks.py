@@ -10,7 +10,6 @@ from aiohttp import web
 
 from gateway.api.caller import authenticate, services
 from gateway.api.errors import bad_request
-from gateway.api.events import event_cursor
 from gateway.api.inputs import Body, json_object
 from gateway.api.paging import collect, page_body, page_request
 from gateway.api.render import json_response, no_content, time_text
@@ -37,6 +36,15 @@ def _changes(body: Body) -> WebhookChanges:
         url=body.text("url"), secret=body.text("secret"), headers=body.text_map("headers"),
         actions=tuple(actions) if actions is not None else None, repository_pattern=body.text("repository_pattern"),
     )
+
+
+def _after(text: str) -> int | None:
+    """`?after=` of a webhook's lists (admins only, so numbered): an event or a delivery."""
+    if not text:
+        return None
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        raise bad_request("after must be the `next` of a previous page")
+    return int(text)
 
 
 def _name(request: web.Request) -> str:
@@ -80,7 +88,7 @@ async def delete_webhook(request: web.Request) -> web.Response:
 async def list_failures(request: web.Request) -> web.Response:
     """Paged by event: `next` is the last event's sequence number when more follow."""
     actor, page = (await authenticate(request)).actor, page_request(request)
-    found = await webhooks.list_failures(services(request), actor, _name(request), event_cursor(page.after) or 0, page.limit + 1)
+    found = await webhooks.list_failures(services(request), actor, _name(request), _after(page.after) or 0, page.limit + 1)
     failures = found[: page.limit]
     items = [
         {
@@ -107,7 +115,7 @@ def delivery_json(delivery: WebhookDelivery) -> dict[str, Any]:
 async def list_deliveries(request: web.Request) -> web.Response:
     """Newest first, paged by delivery: `next` is the last delivery's id when older ones follow."""
     actor, page = (await authenticate(request)).actor, page_request(request)
-    found = await webhooks.list_deliveries(services(request), actor, _name(request), event_cursor(page.after), page.limit + 1)
+    found = await webhooks.list_deliveries(services(request), actor, _name(request), _after(page.after), page.limit + 1)
     shown = found[: page.limit]
     return json_response(page_body([delivery_json(d) for d in shown], str(shown[-1].id) if len(found) > page.limit else None))
 

@@ -27,9 +27,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import aiohttp
 
+from gateway.auth.policy import Identity
+from gateway.auth.sealing import Sealer, read_keys
+from gateway.services.event_cursors import EventCursors
 from gateway.store import Store, open_store
 from gateway.ui.sessions import SESSION_COOKIE, id_hash
 from tests.bench import bigdata, bigfill, bigplans
@@ -85,7 +89,9 @@ def write_registry_tags(root: Path, repository: str, names: list[str]) -> None:
 Request = tuple[str, str, str]  # kind, who ("admin" / "user"), path
 
 
-def requests_of(filled: Filled, rng: random.Random) -> Callable[[], list[Request]]:
+def requests_of(
+    filled: Filled, rng: random.Random, user_cursor: Callable[[int], str] = str,
+) -> Callable[[], list[Request]]:
     """A function giving one round of requests, each with fresh cursors: as the admin and as the
     user (what either may see), as the admin alone (admin pages), and anonymously (the pages
     anonymous browsing opens)."""
@@ -116,7 +122,8 @@ def requests_of(filled: Filled, rng: random.Random) -> Callable[[], list[Request
                 ("/v2/NAME/tags/list", who, f"/v2/{big}/tags/list?n=100&last={tag}"),
                 ("api repositories", who, f"/api/v1/repositories?limit=100&after={repo}"),
                 ("api tags", who, f"/api/v1/repositories/{big}/tags?limit=100&after={tag}"),
-                ("api events", who, f"/api/v1/events?limit=100&after={seq}"),
+                # a non-admin pages by a sealed cursor only (gateway/services/event_cursors.py)
+                ("api events", who, f"/api/v1/events?limit=100&after={seq if who == 'admin' else user_cursor(seq)}"),
                 ("api events repository", who, f"/api/v1/events?repository={popular}"),
                 ("api events action=delete", who, "/api/v1/events?action=delete"),
                 ("api events actor", who, f"/api/v1/events?actor={active_actor}"),
@@ -321,6 +328,12 @@ def _started(gateway: Gateway) -> float:
     return time.monotonic() - started
 
 
+def user_cursor(gateway: Gateway) -> Callable[[int], str]:
+    """The bench user's cursor of an event, sealed with the key the gateway made at its start."""
+    cursors = EventCursors(Sealer(read_keys(gateway.workdir / "data" / "secrets.key")))
+    return lambda seq: quote(cursors.seal(Identity(USER), seq), safe="")
+
+
 async def run_store(
     kind: str, shape: bigdata.Shape, workdir: Path, registry: Registry, samples: int, reuse: str | None = None
 ) -> StoreRun:
@@ -360,7 +373,7 @@ async def run_store(
         try:
             async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
                 client = Client(http, gateway.url, sessions)
-                figures = await measure(client, requests_of(filled, random.Random(20)), samples)
+                figures = await measure(client, requests_of(filled, random.Random(20), user_cursor(gateway)), samples)
         finally:
             gateway.stop()
         store = await open_store(db.url)

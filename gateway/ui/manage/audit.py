@@ -1,6 +1,7 @@
 """The audit log page: events newest first with filters (repository, action, actor, from and
 to dates in UTC), paged with the service's cursor; each user sees what gateway.services.events
-shows them (admins everything, others only what they may pull)."""
+shows them (admins everything, others only what they may pull). The "Older events" link of a
+non-admin carries an opaque cursor, never an event number (gateway/services/event_cursors.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
+from gateway import keys
 from gateway.auth.policy import Identity
 from gateway.events.model import IMPORTED_ACTION, LOGGED_ACTIONS
 from gateway.services.errors import Invalid
+from gateway.services.event_cursors import EventCursors
 from gateway.services.events import EventPage, EventQuery, list_events
 from gateway.ui.context import services
 from gateway.ui.manage.common import PAGE_SIZE
@@ -22,6 +25,7 @@ from gateway.ui.sessions import UI_PATH
 AUDIT_PATH = f"{UI_PATH}/audit"
 FILTERS = ("repository", "action", "actor", "since", "until")
 MAX_LIMIT = 100
+_MAX_BEFORE = 255  # a cursor is under 100 characters; longer text is cut and then fails to open
 _DAY = timedelta(days=1)
 
 
@@ -45,12 +49,12 @@ def _number(text: str, what: str) -> int | None:
     return int(text)
 
 
-def _query(filters: dict[str, str], before: str, limit: str) -> EventQuery:
+def _query(filters: dict[str, str], before_seq: int | None, limit: str) -> EventQuery:
     """`limit`: events a page (at most MAX_LIMIT, PAGE_SIZE when not given)."""
     return EventQuery(
         repository=filters["repository"] or None, action=filters["action"] or None, actor=filters["actor"] or None,
         since_ms=_day_ms(filters["since"], "from"), until_ms=_day_ms(filters["until"], "to", end=True),
-        before_seq=_number(before, "the page to start from"),
+        before_seq=before_seq,
         limit=min(_number(limit, "the page size") or PAGE_SIZE, MAX_LIMIT),
     )
 
@@ -75,11 +79,13 @@ def _rows(page: EventPage) -> list[dict[str, Any]]:
 async def audit_page(request: web.Request) -> web.Response:
     who = require_signed_in(request)
     filters = {name: request.query.get(name, "").strip()[:256] for name in FILTERS}
+    cursors = EventCursors(request.config_dict[keys.SEALER])
     rows: list[dict[str, Any]] = []
     older, error, status = None, None, 200
     try:
         identity = Identity(who.user.name, admin=who.user.admin)
-        query = _query(filters, request.query.get("before", ""), request.query.get("limit", ""))
+        before_seq = cursors.start(identity, request.query.get("before", "")[:_MAX_BEFORE])
+        query = _query(filters, before_seq, request.query.get("limit", ""))
         page = await list_events(services(request), identity, query)
     except Invalid as exc:
         error, status = exc.message, 400
@@ -89,7 +95,7 @@ async def audit_page(request: web.Request) -> web.Response:
             kept = {name: value for name, value in filters.items() if value}
             if "limit" in request.query:
                 kept["limit"] = request.query["limit"]
-            older = str(URL(AUDIT_PATH).with_query({**kept, "before": str(page.next)}))
+            older = str(URL(AUDIT_PATH).with_query({**kept, "before": cursors.next_of(identity, page.next)}))
     context = {
         "title": "Audit log", "nav": "audit", "filters": filters, "actions": LOGGED_ACTIONS, "events": rows,
         "older": older, "flash": None, "error": error,

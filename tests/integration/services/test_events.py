@@ -8,11 +8,13 @@ import pytest
 
 from gateway.auth.namespaces import PullFilter
 from gateway.auth.policy import Identity, TokenLimits
+from gateway.auth.sealing import PREFIX, Sealer, new_key
 from gateway.events.model import Event, RequestInfo, Target, new_event_id
 from gateway.events.recorder import to_row
 from gateway.services import events
 from gateway.services.context import Services
 from gateway.services.errors import Invalid
+from gateway.services.event_cursors import EventCursors
 from gateway.services.events import EventQuery
 from gateway.store import TagPush
 
@@ -85,6 +87,24 @@ async def test_an_application_tokens_limits_narrow_what_is_seen(log: Services) -
     limited = Identity("alice", limits=TokenLimits("t1", "ci", frozenset({"pub"}), frozenset({"pull"}), None))
     page = await events.list_events(log, limited, EventQuery())
     assert [e.body["target"]["repository"] for e in page.items] == ["pub/app"]
+
+
+async def test_a_non_admin_pages_by_cursors_through_exactly_the_events_they_see(log: Services) -> None:
+    """One event a page, going on by the sealed cursor of each page: the pages hold what one page
+    holds, though bob's private push lies between, and no cursor is a number."""
+    await _record(log, "bob", "push", "bob/secret", at=3500.0)  # between alice's two mounts
+    cursors = EventCursors(Sealer([new_key()]))
+    whole = await events.list_events(log, ALICE, EventQuery())
+    seen: list[str] = []
+    after = ""
+    for _ in range(len(whole.items) + 1):
+        page = await events.list_events(log, ALICE, EventQuery(limit=1, before_seq=cursors.start(ALICE, after)))
+        seen += [e.body["id"] for e in page.items]
+        if page.next is None:
+            break
+        after = cursors.next_of(ALICE, page.next)
+        assert after.startswith(PREFIX) and not after.isdigit()
+    assert seen == [e.body["id"] for e in whole.items] and len(seen) == 3
 
 
 async def test_filters_and_pages_go_newest_first(log: Services) -> None:

@@ -1,6 +1,7 @@
 """The audit log page in the browser: filters, newest first, paged with the service's cursor
 (the "Older events" link keeps the filters); a user never sees another user's private
-repository there, an admin sees everything."""
+repository there, nor an event number whose gaps would count its events; an admin sees
+everything."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from yarl import URL
+
+from gateway.auth.sealing import PREFIX
 from tests.integration.ui.conftest import assert_accessible, sign_in
 from tests.integration.ui.pushing import push_images
 from tests.support.client import USERS
@@ -65,3 +69,45 @@ def test_the_audit_log_filters_pages_and_hides_other_users_private_repositories(
     assert response is not None and response.status == 400
     assert alice.locator(".error").inner_text() == "from must be a date like 2024-05-31"
     assert_accessible(alice)
+
+
+def _older_before(page: Any) -> str:
+    """The `before` of the page's "Older events" link."""
+    return URL(page.locator("a:text('Older events')").get_attribute("href")).query["before"]
+
+
+def test_a_users_older_events_link_carries_a_cursor_and_event_numbers_are_refused(
+    make_gateway: Callable[..., Gateway], new_page: Callable[[], Any], database_url: str,
+) -> None:
+    own = make_gateway({"GATEWAY_DATABASE_URL": database_url})
+    push_images(own, [("alice", "alice/shown", "v1"), ("bob", "bob/hidden", "x"), ("alice", "alice/shown", "v2"),
+                      ("bob", "bob/hidden", "y"), ("alice", "alice/shown", "v3")])
+    admin = new_page()
+    sign_in(admin, own, *Gateway.ADMIN)
+    _events_shown(admin, f"{own.url}/ui/audit?action=push", 5)
+    admin.goto(f"{own.url}/ui/audit?action=push&limit=3")
+    number = _older_before(admin)
+    assert number.isdigit(), "an admin's link is unchanged: the number of the last event shown"
+
+    alice = new_page()
+    sign_in(alice, own, "alice", USERS["alice"])
+    alice.goto(f"{own.url}/ui/audit?action=push&limit=1")
+    tags = alice.locator(".event-row td:nth-child(4)").all_inner_texts()
+    for _ in range(3):
+        if alice.locator("a:text('Older events')").count() == 0:
+            break
+        before = _older_before(alice)
+        assert before.startswith(PREFIX) and not before.isdigit()
+        alice.click("a:text('Older events')")
+        assert "limit=1" in alice.url
+        tags += alice.locator(".event-row td:nth-child(4)").all_inner_texts()
+    assert tags == ["v3", "v2", "v1"], "one event a page, exactly the events alice sees"
+
+    changed = before[:-2] + ("A" if before[-2] != "A" else "B") + before[-1]
+    for refused in (number, "1", changed, "x1"):
+        response = alice.goto(str(URL(f"{own.url}/ui/audit").with_query(before=refused)))
+        assert response is not None and response.status == 400, refused
+        assert "previous page" in alice.locator(".error").inner_text() and _column(alice, "action") == []
+    assert_accessible(alice)
+    admin.goto(str(URL(f"{own.url}/ui/audit").with_query(action="push", before=number)))
+    assert admin.locator(".event-row td:nth-child(4)").all_inner_texts() == ["x", "v1"]
