@@ -161,6 +161,13 @@ def top_up(connection: Connection, mark: str, shape: bigdata.Shape, say: Any) ->
         "name, url, secret, headers, actions, repository_pattern, source, cursor_seq, leased_by, lease_until, created_at",
         bigdata.webhook_rows(now, top_seq),
     )
+    # A reused store's webhooks were sealed by an earlier gateway's key (its data dir is gone):
+    # plain again, for this run's gateway to seal with its own.
+    connection.cursor().executemany(
+        f"UPDATE webhooks SET url = {mark}, secret = {mark}, headers = {mark} WHERE name = {mark}",
+        [(row[1], row[2], row[3], row[0]) for row in bigdata.webhook_rows(now, top_seq)],
+    )
+    connection.commit()
     _insert_new(
         connection, mark, "webhook_failures", "webhook, event_seq, state, attempts, last_error, updated_at",
         bigdata.failure_rows(now),

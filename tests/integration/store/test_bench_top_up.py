@@ -57,3 +57,20 @@ async def test_a_top_up_fills_the_later_pages_rows_once(store: Store, database_u
     assert [w.name for w in await store.list_webhooks(limit=2)] == [bigdata.webhook_name(0), bigdata.webhook_name(1)]
     assert await store.namespace_quota(bigdata.team_name(0)) == 10 * 1024**3
     assert {p.repository_pattern for p in await store.retention_policies(bigdata.team_name(0))} == {"", "app-*"}
+
+
+async def test_a_top_up_makes_webhooks_sealed_by_an_earlier_gateway_plain_again(store: Store, database_url: str) -> None:
+    """A reused store's webhooks were sealed with a key that left with the earlier run's data
+    dir: the next run's gateway could open none of them (its webhook pages answered 503)."""
+    mark = "?" if store.dialect == "sqlite" else "%s"
+    connection = _connect(database_url)
+    try:
+        bigfill.top_up(connection, mark, SHAPE, lambda _message: None)
+        cursor = connection.cursor()
+        cursor.execute("UPDATE webhooks SET url = 'pgs1:sealed-elsewhere', secret = 'pgs1:x', headers = 'pgs1:y'")
+        connection.commit()
+        bigfill.top_up(connection, mark, SHAPE, lambda _message: None)
+        cursor.execute(f"SELECT url, secret FROM webhooks WHERE name = {mark}", (bigdata.webhook_name(1),))
+        assert cursor.fetchone() == ("http://127.0.0.1:9/hook/1", "secret-1")
+    finally:
+        connection.close()
