@@ -13,6 +13,7 @@ from gateway.auth.namespaces import PullFilter, facts_from, namespace_facts
 from gateway.auth.policy import ANONYMOUS, Identity, Rules
 from gateway.auth.scopes import Scope
 from gateway.store import Store
+from tests.support.stores import counted
 
 NAMESPACES = ("", "gone", "web", "ops", "alice", "bob", "carol", "loose", "nobody", "ended")
 
@@ -53,18 +54,8 @@ async def test_a_prefetched_page_is_decided_without_a_statement_per_namespace(st
     one_by_one = [await PullFilter(store, Identity("alice"), Rules()).allows(r) for r in repositories]
     prefetched = PullFilter(store, Identity("alice"), Rules())
     await prefetched.prefetch(repositories)
-    statements: list[str] = []
-    original = store.fetch_all
-
-    async def counting(sql: str, params: dict[str, object] | None = None) -> list[dict[str, object]]:
-        statements.append(sql)
-        return await original(sql, params)
-
-    store.fetch_all = counting  # type: ignore[method-assign]
-    try:
+    with counted(store) as statements:
         assert [await prefetched.allows(r) for r in repositories] == one_by_one
-    finally:
-        del store.fetch_all
     assert statements == []
     decided = dict(zip(repositories, one_by_one, strict=True))
     assert decided["web/app"] and decided["ops/app"] and decided["alice/app"] and decided["bob/app"]

@@ -13,36 +13,24 @@ import pytest
 
 import gateway.store.mysql
 from gateway.registry.gate_reads import GateReads
-from gateway.store import Store, UploadState, open_store
+from gateway.store import Store, UploadState
 from gateway.store.maintenance import COLLECTING, DRAINING, GC
 from gateway.store.sql import now
-from tests.support.processes import mariadb_database
-
-
-async def _pair(url: str) -> tuple[Store, Store]:
-    first = await open_store(url)
-    await first.migrate()
-    return first, await open_store(url)
+from tests.support.stores import two_stores
 
 
 @pytest.fixture
 async def two(database_url: str) -> AsyncIterator[tuple[Store, Store]]:
     """The writer (an instance running the collector, or an admin's CLI) and the reader (an
     instance whose gate keeps what it read), on each store."""
-    first, second = await _pair(database_url)
-    yield first, second
-    await first.close()
-    await second.close()
+    async with two_stores(database_url) as pair:
+        yield pair
 
 
 @pytest.fixture
 async def on_mariadb() -> AsyncIterator[tuple[Store, Store]]:
-    url, drop = mariadb_database()
-    first, second = await _pair(url)
-    yield first, second
-    await first.close()
-    await second.close()
-    drop()
+    async with two_stores() as pair:
+        yield pair
 
 
 async def _refuses(reads: GateReads, store: Store) -> bool:

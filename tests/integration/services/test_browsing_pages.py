@@ -5,9 +5,8 @@ is exactly what the one-at-a-time rule shows (`get_namespace` for a namespace, a
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import pytest
 
@@ -19,6 +18,7 @@ from gateway.services.errors import NotFound
 from gateway.services.namespaces import get_namespace, list_namespaces, search_namespaces
 from gateway.services.repositories import search_repositories
 from gateway.store import Store
+from tests.support.stores import counted
 
 T = TypeVar("T")
 VISIBILITIES = ("public", "protected", "private")
@@ -58,23 +58,6 @@ async def _fill(store: Store, teams: int) -> None:
     params = {f"n{j}": name for j, name in enumerate(rows)}
     values = ", ".join(f"(:n{j}, 1)" for j in range(len(rows)))
     await store.execute(f"INSERT INTO repositories (name, created_at) VALUES {values}", params)
-
-
-@contextmanager
-def counted(store: Store) -> Iterator[list[str]]:
-    """The statements the store runs inside the block (fetch_one reads through fetch_all)."""
-    seen: list[str] = []
-    original = store.fetch_all
-
-    async def recording(sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        seen.append(sql)
-        return await original(sql, params)
-
-    store.fetch_all = recording  # type: ignore[method-assign]
-    try:
-        yield seen
-    finally:
-        del store.fetch_all
 
 
 async def _all_pages(page: Callable[[str], Awaitable[tuple[list[T], str | None]]], key: Callable[[T], str]) -> list[str]:

@@ -10,6 +10,7 @@ import pytest
 
 from gateway.events.model import new_event_id
 from gateway.store import CountMark, ManifestRow, NewEvent, Store, open_store
+from tests.support.stores import counted
 
 
 def _event(created_at_ms: int, *, repository: str = "team/app", action: str = "pull", actor: str = "alice") -> NewEvent:
@@ -90,16 +91,8 @@ async def test_audit_filters_and_namespace_pages_read_only_their_index_range(sql
         referrers = "SELECT * FROM manifests WHERE repository = :repository AND subject = :subject ORDER BY digest"
         plan = await _plan(store, referrers, {"repository": "team/app", "subject": "sha256:x"})
         assert "manifests_by_subject_digest (repository=? AND subject=?)" in plan and "TEMP B-TREE" not in plan
-        seen: list[str] = []
-        original = store.fetch_all
-
-        async def recording(sql: str, params: dict[str, object] | None = None) -> list[dict[str, object]]:
-            seen.append(sql)
-            return await original(sql, params)
-
-        store.fetch_all = recording  # type: ignore[method-assign]
-        await store.list_repositories_in("team")
-        del store.fetch_all
+        with counted(store) as seen:
+            await store.list_repositories_in("team")
         plan = await _plan(store, seen[0], {"after": "team/", "end": "team0", "pattern": "team/%", "limit": 100})
         assert "(name>? AND name<?)" in plan
     finally:

@@ -18,33 +18,22 @@ import gateway.store.mysql
 import gateway.store.sqlite
 from gateway.store import AppToken, ManifestRow, NewEvent, PullMark, Store, open_store
 from gateway.store.change_watch import ChangeWatch
-from tests.support.processes import REPO_ROOT, mariadb_database
-
-
-async def _pair(url: str) -> tuple[Store, Store]:
-    first = await open_store(url)
-    await first.migrate()
-    return first, await open_store(url)
+from tests.support.processes import REPO_ROOT
+from tests.support.stores import two_stores
 
 
 @pytest.fixture
 async def two(database_url: str) -> AsyncIterator[tuple[Store, Store]]:
     """Two stores on one database, as two instances (or workers) open it; on each store."""
-    first, second = await _pair(database_url)
-    yield first, second
-    await first.close()
-    await second.close()
+    async with two_stores(database_url) as pair:
+        yield pair
 
 
 @pytest.fixture
 async def on_mariadb() -> AsyncIterator[tuple[Store, Store]]:
     """Two stores on one fresh MariaDB database."""
-    url, drop = mariadb_database()
-    first, second = await _pair(url)
-    yield first, second
-    await first.close()
-    await second.close()
-    drop()
+    async with two_stores() as pair:
+        yield pair
 
 
 async def _seen_by(store: Store) -> object:

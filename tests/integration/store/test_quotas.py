@@ -5,6 +5,7 @@ manifest exists."""
 from __future__ import annotations
 
 from gateway.store import ManifestRow, Store
+from tests.support.stores import counted
 
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
@@ -99,18 +100,8 @@ async def test_a_pages_quotas_and_usages_come_in_two_statements_as_one_by_one(st
     await store.set_namespace_quota("empty", 10)
     names = ["team", "ops", "gone", "empty", "nobody", "team"]
     expected = {n: (await store.namespace_quota(n), await store.namespace_usage(n)) for n in names}
-    statements: list[str] = []
-    original = store.fetch_all
-
-    async def counting(sql: str, params: dict[str, object] | None = None) -> list[dict[str, object]]:
-        statements.append(sql)
-        return await original(sql, params)
-
-    store.fetch_all = counting  # type: ignore[method-assign]
-    try:
+    with counted(store) as statements:
         found = await store.quotas_and_usages(names)
-    finally:
-        del store.fetch_all
     assert found == expected == {
         "team": (5000, 1010), "ops": (None, 1007), "gone": (None, 0), "empty": (10, 0), "nobody": (None, 0),
     }
