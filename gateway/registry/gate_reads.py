@@ -16,44 +16,45 @@ never kept (gateway/services/quotas.py reads it when there is a quota).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from gateway.store import MaintenanceRun, Store
 from gateway.store.maintenance import GC
 
-MAX_QUOTAS = 4096  # namespaces whose quota is kept for one version; more: the table starts over
+MAX_KEPT = 4096  # reads kept for one version (the gc row, a quota a namespace); more: start over
 
 
 class GateReads:
-    """One per application; entries of an older data version are never served."""
+    """One per application; reads of an older data version are never served."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._gc: tuple[object, MaintenanceRun | None] | None = None
-        self._quotas_version: object | None = None
-        self._quotas: dict[str, int | None] = {}
+        self._version: object | None = None
+        self._kept: dict[tuple[str, str], Any] = {}
         self.queries = 0  # reads that went to the store (for tests and benchmarks)
+
+    async def _kept_or_read(self, key: tuple[str, str], read: Callable[[], Awaitable[Any]]) -> Any:
+        """What `read` answers, kept under the data version read before it; asked again once the
+        version moved, and never kept while the version cannot be read."""
+        version = self._store.data_version()
+        if version is not None and version == self._version and key in self._kept:
+            return self._kept[key]
+        self.queries += 1
+        value = await read()
+        if version is None:
+            return value
+        if version != self._version or len(self._kept) >= MAX_KEPT:
+            self._version, self._kept = version, {}
+        self._kept[key] = value
+        return value
 
     async def gc_run(self) -> MaintenanceRun | None:
         """The gc row, as `Store.maintenance_run(GC)` would answer now."""
-        version = self._store.data_version()
-        kept = self._gc
-        if version is not None and kept is not None and kept[0] == version:
-            return kept[1]
-        self.queries += 1
-        run = await self._store.maintenance_run(GC)
-        if version is not None:
-            self._gc = (version, run)
+        run: MaintenanceRun | None = await self._kept_or_read(("gc", ""), lambda: self._store.maintenance_run(GC))
         return run
 
     async def namespace_quota(self, namespace: str) -> int | None:
         """The namespace's quota in bytes, as `Store.namespace_quota` would answer now."""
-        version = self._store.data_version()
-        if version is not None and version == self._quotas_version and namespace in self._quotas:
-            return self._quotas[namespace]
-        self.queries += 1
-        quota = await self._store.namespace_quota(namespace)
-        if version is None:
-            return quota
-        if version != self._quotas_version or len(self._quotas) >= MAX_QUOTAS:
-            self._quotas_version, self._quotas = version, {}
-        self._quotas[namespace] = quota
+        quota: int | None = await self._kept_or_read(("quota", namespace), lambda: self._store.namespace_quota(namespace))
         return quota
