@@ -88,8 +88,9 @@ async def get_team(services: Services, actor: Actor, name: str) -> Team:
 
 async def team_rights(services: Services, actor: Actor, name: str) -> TeamRights:
     """The actor's place in a team they may read (so a page offers only what they may do)."""
-    await readable_team(services, actor, name)
-    role = await services.store.get_role(name, actor.name)
+    _, role = await readable_team(services, actor, name)
+    if actor.admin:  # readable_team reads no role for admins; the page still shows theirs
+        role = await services.store.get_role(name, actor.name)
     return TeamRights(role, may_manage_team(actor, role))
 
 
@@ -144,8 +145,9 @@ async def put_member(services: Services, actor: Actor, team: str, username: str,
 async def remove_member(services: Services, actor: Actor, team: str, username: str) -> None:
     """Owners and admins remove anyone; any member may leave (remove themself)."""
     valid_name(names.USER, username)
-    await readable_team(services, actor, team)
-    if username != actor.name:
+    if username == actor.name:
+        await readable_team(services, actor, team)
+    else:
         await require_team_owner(services, actor, team, "remove members")
     if not await services.store.remove_member(team, username):
         raise NotFound(f"{username!r} is not a member of team {team!r}")
