@@ -2,9 +2,9 @@
 
 MariaDB's version is a row every process must read (`Store.poll_version`); SQLite's is the same
 row, read again only when its WAL index shows a commit. Either way this loop looks a few times
-a second, so what depends on the
-store's content without reading it per request (the revocation view, and through the version
-the grant and tag caches) follows a change made by any process within one poll.
+a second, so what depends on the store's content without reading it per request (the revocation
+view, and through the version the grant and tag caches) follows a change made by any process
+within one poll.
 """
 
 from __future__ import annotations
