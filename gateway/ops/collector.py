@@ -6,6 +6,10 @@ manifests it marks, the summary (`N blobs marked, M blobs and K manifests eligib
 deletion`) and each `blob eligible for deletion: DIGEST` make the progress shown while it runs.
 A dry run appends `--dry-run`: the collector then only says what it would delete.
 
+On a storage no blob was ever pushed to, registry 2.8's collector fails (`Path not found:
+/docker/registry/v2/repositories`, or `.../blobs` when a first push never finished): the failure
+says so (`no_storage`), and `holds_no_blobs` tells whether the storage directory agrees.
+
 Bytes are measured on the storage directory (the registry's `rootdirectory`) as the space its
 files take on disk, before and after; with S3 storage there is no directory and no figure.
 """
@@ -23,14 +27,20 @@ from pathlib import Path
 _SUMMARY = re.compile(r"(\d+) blobs marked, (\d+) blobs and (\d+) manifests eligible for deletion")
 _ELIGIBLE_BLOB = re.compile(r"blob eligible for deletion: (sha256:[0-9a-f]{64})")
 _MARKING_MANIFEST = re.compile(r": marking manifest ")
+_NO_STORAGE = re.compile(r"Path not found: /docker/registry/v2/(?:repositories|blobs)\s*$")
 _ROOT_DIRECTORY = re.compile(r"^\s*rootdirectory:\s*['\"]?([^'\"#\s]+)", re.MULTILINE)
 _KEPT_OUTPUT = 20  # lines of the collector's output kept for the report of a failure
 _MAX_LINE = 64 * 1024
-
+_V2 = Path("docker", "registry", "v2")
 
 
 class CollectorFailed(Exception):
-    """The collector could not start, failed or ran too long; the message says which."""
+    """The collector could not start, failed or ran too long; the message says which.
+    `no_storage`: it failed saying its storage has no repositories or no blobs directory."""
+
+    def __init__(self, message: str, *, no_storage: bool = False) -> None:
+        super().__init__(message)
+        self.no_storage = no_storage
 
 
 @dataclass
@@ -42,10 +52,13 @@ class Tally:
     blobs_eligible: int | None = None
     manifests_eligible: int | None = None
     blobs_listed: int = 0
+    no_storage: bool = False  # it said the storage has no repositories or no blobs directory
 
     def read(self, line: str) -> str | None:
         """Count one line; the digest of a blob it names as eligible for deletion, if any."""
-        if _MARKING_MANIFEST.search(line):
+        if _NO_STORAGE.search(line):
+            self.no_storage = True
+        elif _MARKING_MANIFEST.search(line):
             self.manifests_marked += 1
         elif (summary := _SUMMARY.search(line)) is not None:
             self.blobs_marked, self.blobs_eligible, self.manifests_eligible = map(int, summary.groups())
@@ -91,12 +104,19 @@ def disk_usage(root: Path) -> int:
     return total
 
 
+def holds_no_blobs(root: Path) -> bool:
+    """True when `root` is a directory without the registry's blob store: no push ever committed
+    a blob there (the registry makes `docker/registry/v2/blobs` at the first). False when `root`
+    is not a directory: a missing storage is not an empty one."""
+    return root.is_dir() and not (root / _V2 / "blobs").exists()
+
+
 def blob_bytes(root: Path, digests: Sequence[str]) -> int:
     """Bytes on disk of the blobs named, in the registry's filesystem layout."""
     total = 0
     for digest in digests:
         hexa = digest.removeprefix("sha256:")
-        path = root / "docker" / "registry" / "v2" / "blobs" / "sha256" / hexa[:2] / hexa / "data"
+        path = root / _V2 / "blobs" / "sha256" / hexa[:2] / hexa / "data"
         with contextlib.suppress(OSError):
             total += path.stat().st_blocks * 512
     return total
@@ -140,7 +160,7 @@ async def run_collector(command: Sequence[str], *, dry_run: bool, timeout: float
             await process.wait()
     if status != 0:
         said = " | ".join(tail[-3:]) or "no output"
-        raise CollectorFailed(f"the collector exited with status {status}: {said}"[:1000])
+        raise CollectorFailed(f"the collector exited with status {status}: {said}"[:1000], no_storage=tally.no_storage)
     return Collected(tally, tuple(eligible))
 
 

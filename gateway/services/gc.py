@@ -17,6 +17,9 @@ the web UI or `gc.schedule`) goes through these phases, each noted in the store'
 3. `measuring`: the storage is measured again; the window closes, the report is kept in the
    row (and shown by the API and UI until the next run).
 
+On a registry no blob was ever pushed to, the run ends `done` with nothing collected (registry
+2.8's collector fails there; see `_phases`).
+
 The holder renews its lease every few seconds; if it dies, the lease (and the window) runs
 out by itself within `LEASE_SECONDS`. A dry run opens no window: the collector only lists
 what it would delete, and the report says how many bytes that is.
@@ -37,7 +40,7 @@ from pathlib import Path
 
 from gateway.auth.permissions import Actor
 from gateway.config import Settings
-from gateway.ops.collector import CollectorFailed, blob_bytes, disk_usage, registry_root, run_collector
+from gateway.ops.collector import CollectorFailed, blob_bytes, disk_usage, holds_no_blobs, registry_root, run_collector
 from gateway.services.context import Services
 from gateway.services.errors import Conflict, Unavailable
 from gateway.services.guards import require_admin
@@ -194,10 +197,23 @@ class GcRun:
             await asyncio.sleep(config.settle + self._store.version_lag())
         root = config.storage_dir if config.storage_dir is not None and config.storage_dir.is_dir() else None
         before = None if root is None or self.dry_run else await asyncio.to_thread(disk_usage, root)
-        collected = await run_collector(
-            config.command, dry_run=self.dry_run, timeout=config.timeout,
-            progress=lambda tally: self._note(COLLECTING, tally.text(), tally.fraction()),
-        )
+        try:
+            collected = await run_collector(
+                config.command, dry_run=self.dry_run, timeout=config.timeout,
+                progress=lambda tally: self._note(COLLECTING, tally.text(), tally.fraction()),
+            )
+        except CollectorFailed as exc:
+            # Registry 2.8's collector fails on a storage nothing was pushed to. That is "nothing
+            # to collect" only when the storage directory is there without blobs too: a collector
+            # config naming another storage, or a storage directory missing, stays an error.
+            if not exc.no_storage or config.storage_dir is None:
+                raise
+            if root is None:
+                raise CollectorFailed(f"{exc} (the storage directory {config.storage_dir} is not a directory)") from None
+            if not await asyncio.to_thread(holds_no_blobs, root):
+                raise
+            log.info("garbage collection %s: no blob was ever pushed, nothing to collect", self.run_id[:8])
+            return GcReport(self.dry_run, 0, 0, 0, waited_out)
         tally = collected.tally
         if root is None:
             reclaimed = None

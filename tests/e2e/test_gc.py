@@ -1,6 +1,7 @@
 """Blob garbage collection over a real registry 2.8 and skopeo: a run after deletes frees the
 deleted images' layers on disk while every kept image still pulls byte for byte; during the
 window a push gets 503 UNAVAILABLE with Retry-After (pulls go on) and succeeds once it closed.
+On a registry nothing was pushed to, a run ends done with nothing collected.
 
 The module has a registry of its own (a collection rewrites its storage) and one gateway in
 front of it whose collector waits while a hold file exists, so a test can keep the window open
@@ -33,7 +34,9 @@ ALICE = {"Authorization": aiohttp.encode_basic_auth("alice", USERS["alice"])}
 
 @pytest.fixture(scope="module")
 def gc_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
-    instance = Registry(tmp_path_factory.mktemp("gc-registry")).start()
+    instance = Registry(tmp_path_factory.mktemp("gc-registry"))
+    instance.store.mkdir()  # as scripts/run and a Docker volume have it before the first push
+    instance.start()
     yield instance
     instance.stop()
 
@@ -85,6 +88,15 @@ async def gc_state(session: aiohttp.ClientSession, gateway: Gateway) -> dict[str
         assert response.status == 200, await response.text()
         body: dict[str, Any] = await response.json()
         return body
+
+
+async def gc_run(session: aiohttp.ClientSession, gateway: Gateway, *, dry_run: bool) -> dict[str, Any]:
+    """Start a run through the API and wait (30 s at most) until it ended; its state."""
+    async with session.post(f"{gateway.url}/api/v1/gc", json={"dry_run": dry_run}, headers=ADMIN) as started:
+        assert started.status == 202, await started.text()
+    state = await eventually_async(lambda: gc_state(session, gateway), lambda s: not s["running"], timeout=30)
+    assert not state["running"] and not state["write_window"], state
+    return state
 
 
 async def test_gc_after_deletes_frees_the_deleted_layers_and_every_kept_image_still_pulls(
@@ -181,3 +193,48 @@ async def test_only_admins_may_see_or_start_a_collection(gc_gateway: Gateway) ->
                 assert "only admins" in json.dumps(await response.json())
         async with session.post(f"{gc_gateway.url}/api/v1/gc", json={"dry_run": "yes"}, headers=ADMIN) as bad:
             assert bad.status == 400
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> Iterator[tuple[Registry, Gateway]]:
+    """A registry nothing was pushed to (its storage directory not made yet) and a gateway whose
+    collector is the registry's; the storage comes from the registry config (no gc.storage_dir)."""
+    registry = Registry(tmp_path / "registry").start()
+    collector = f"{require_tool('docker-registry')} garbage-collect --delete-untagged {registry.config_path}"
+    gateway = Gateway(tmp_path / "gateway", registry.url, {"GATEWAY_GC_COMMAND": collector, "GATEWAY_GC_UPLOAD_IDLE": "1"})
+    try:
+        yield registry, gateway.start()
+    finally:
+        gateway.stop()
+        registry.stop()
+
+
+async def test_on_a_registry_nothing_was_pushed_to_a_run_ends_done_with_nothing_collected(fresh: tuple[Registry, Gateway]) -> None:
+    """Registry 2.8's collector fails on such a storage ("Path not found"), dry run or not."""
+    registry, gateway = fresh
+    registry.store.mkdir()  # a fresh registry's storage, as scripts/run and a Docker volume have it
+    async with aiohttp.ClientSession() as session:
+        dry = await gc_run(session, gateway, dry_run=True)
+        assert dry["phase"] == "done", dry
+        assert dry["result"] == "dry run: 0 blobs (0 bytes) and 0 untagged manifests would be deleted", dry
+        real = await gc_run(session, gateway, dry_run=False)
+        assert real["phase"] == "done", real
+        assert real["result"] == "deleted 0 blobs and 0 untagged manifests, reclaimed 0 bytes", real
+
+        # A first push that never finished: a repository directory, still no blob.
+        async with session.post(f"{registry.url}/v2/alice/first/blobs/uploads/") as upload:
+            assert upload.status == 202, await upload.text()
+        assert (registry.store / "docker/registry/v2/repositories").is_dir()
+        assert not (registry.store / "docker/registry/v2/blobs").exists()
+        after_upload = await gc_run(session, gateway, dry_run=True)
+        assert after_upload["phase"] == "done" and after_upload["result"].startswith("dry run: 0 blobs"), after_upload
+
+
+async def test_a_run_whose_storage_directory_is_missing_fails_saying_so(fresh: tuple[Registry, Gateway]) -> None:
+    registry, gateway = fresh
+    async with aiohttp.ClientSession() as session:
+        for dry_run in (True, False):
+            state = await gc_run(session, gateway, dry_run=dry_run)
+            assert state["phase"] == "failed", state
+            assert f"the storage directory {registry.store} is not a directory" in state["result"], state
+            assert "Path not found: /docker/registry/v2/repositories" in state["result"], state

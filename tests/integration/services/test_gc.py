@@ -1,7 +1,7 @@
 """Garbage collection as a service, on both stores, with a stand-in collector (the real one runs
 in tests/e2e/test_gc.py): who may run it, one at a time, the drain waiting for running uploads
-(and giving up at its timeout), the window refusing the gateway's own deletions, and a failed
-collector closing the window."""
+(and giving up at its timeout), the window refusing the gateway's own deletions, a failed
+collector closing the window, and a registry nothing was pushed to."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from gateway.store.sql import now
 from tests.integration.services.conftest import ADMIN, ALICE, Registry
 
 DIGEST = "sha256:" + "d" * 64
+NO_REPOSITORIES = "failed to garbage collect: failed to mark: filesystem: Path not found: /docker/registry/v2/repositories"
 SAYS = "5 blobs marked, 1 blobs and 0 manifests eligible for deletion\\nblob eligible for deletion: sha256:" + "e" * 64
 
 
@@ -34,8 +35,16 @@ def database_url(tmp_path: Path) -> Iterator[str]:
     yield f"sqlite:///{tmp_path / 'store.db'}"
 
 
-def config(tmp_path: Path, *, code: str = f"print('{SAYS}')", drain_timeout: float = 10, upload_idle: int = 1) -> gc.GcConfig:
-    return gc.GcConfig((sys.executable, "-c", code), tmp_path, drain_timeout, upload_idle, 30, settle=0)
+def config(
+    tmp_path: Path, *, code: str = f"print('{SAYS}')", drain_timeout: float = 10, upload_idle: int = 1,
+    storage: Path | None = None,
+) -> gc.GcConfig:
+    return gc.GcConfig((sys.executable, "-c", code), storage or tmp_path, drain_timeout, upload_idle, 30, settle=0)
+
+
+def fails_on_no_storage() -> str:
+    """Registry 2.8's collector on a storage nothing was pushed to."""
+    return f"import sys; print({NO_REPOSITORIES!r}, file=sys.stderr); sys.exit(1)"
 
 
 async def test_only_admins_run_it_and_only_with_a_collector(services: Services, tmp_path: Path) -> None:
@@ -118,3 +127,40 @@ async def test_the_window_refuses_the_gateways_own_deletions(services: Services,
     with pytest.raises(Unavailable, match="read-only during garbage collection"):
         await delete_manifest(services, Identity("alice"), "alice/app", DIGEST, await upstream(202), recorder)
     assert [t.tag for t in await store.list_tags("alice/app")] == ["v1"]
+
+
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "run"])
+async def test_a_registry_nothing_was_pushed_to_ends_done_with_nothing_collected(
+    services: Services, tmp_path: Path, dry_run: bool
+) -> None:
+    run = await gc.begin_gc(services, ADMIN, config(tmp_path, code=fails_on_no_storage()), dry_run=dry_run)
+    report = await run.complete()
+    assert (report.blobs, report.manifests, report.reclaimed) == (0, 0, 0)
+    state = await gc.gc_status(services, ADMIN)
+    assert state.phase == "done" and not state.refuses_writes(now()) and state.result == report.text()
+
+
+async def test_no_repositories_beside_blobs_in_the_storage_stays_a_failure(services: Services, tmp_path: Path) -> None:
+    """The collector's config names another storage than gc.storage_dir, or blobs lost their
+    repositories: either way there is something there the collector did not see."""
+    (tmp_path / "docker/registry/v2/blobs/sha256").mkdir(parents=True)
+    run = await gc.begin_gc(services, ADMIN, config(tmp_path, code=fails_on_no_storage()), dry_run=True)
+    with pytest.raises(Unavailable, match="Path not found: /docker/registry/v2/repositories"):
+        await run.complete()
+    assert (await gc.gc_status(services, ADMIN)).phase == "failed"
+
+
+async def test_a_missing_storage_directory_fails_saying_so(services: Services, tmp_path: Path) -> None:
+    missing = tmp_path / "not-made"
+    run = await gc.begin_gc(services, ADMIN, config(tmp_path, code=fails_on_no_storage(), storage=missing), dry_run=False)
+    with pytest.raises(Unavailable, match=f"the storage directory {missing} is not a directory"):
+        await run.complete()
+    state = await gc.gc_status(services, ADMIN)
+    assert state.phase == "failed" and not state.refuses_writes(now())
+
+
+async def test_an_unknown_storage_leaves_the_collectors_failure_as_it_is(services: Services, tmp_path: Path) -> None:
+    unknown = gc.GcConfig((sys.executable, "-c", fails_on_no_storage()), None, 10, 1, 30, settle=0)
+    run = await gc.begin_gc(services, ADMIN, unknown, dry_run=True)
+    with pytest.raises(Unavailable, match=r"status 1: failed to garbage collect: .*repositories$"):
+        await run.complete()

@@ -1,5 +1,5 @@
 """Reading the registry's collector: its output as progress, the storage its config names, and
-a collector that fails, runs too long or cannot start."""
+a collector that fails, runs too long, cannot start or finds no storage."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from gateway.ops.collector import CollectorFailed, Tally, blob_bytes, disk_usage, registry_root, run_collector
+from gateway.ops.collector import (
+    CollectorFailed,
+    Tally,
+    blob_bytes,
+    disk_usage,
+    holds_no_blobs,
+    registry_root,
+    run_collector,
+)
 
 DIGEST = "sha256:" + "ab" * 32
 # What distribution 2.8's `garbage-collect --delete-untagged` prints, abridged.
@@ -75,3 +83,32 @@ async def test_a_run_reports_each_line_and_a_dry_run_says_so() -> None:
 async def test_a_collector_that_fails_is_one_clear_error(command: list[str], message: str) -> None:
     with pytest.raises(CollectorFailed, match=message):
         await asyncio.wait_for(run_collector(command, dry_run=False, timeout=0.5, progress=lambda t: None), 20)
+
+
+@pytest.mark.parametrize(
+    ("said", "no_storage"),
+    [
+        ("failed to garbage collect: failed to mark: filesystem: Path not found: /docker/registry/v2/repositories", True),
+        ("failed to garbage collect: error enumerating blobs: filesystem: Path not found: /docker/registry/v2/blobs", True),
+        ("failed to garbage collect: failed to mark: filesystem: Path not found: /docker/registry/v2/repositories/a/_manifests", False),
+        ("configuration error: open /etc/registry.yml: no such file or directory", False),
+    ],
+    ids=["no-repositories", "no-blobs", "deeper-path", "other"],
+)
+async def test_a_collector_failing_on_a_storage_never_pushed_to_says_so(said: str, no_storage: bool) -> None:
+    """Registry 2.8 writes it to stderr, which is read with the output."""
+    code = f"import sys; print({said!r}, file=sys.stderr); sys.exit(1)"
+    with pytest.raises(CollectorFailed, match="exited with status 1") as failed:
+        await run_collector(_python(code), dry_run=True, timeout=30, progress=lambda t: None)
+    assert failed.value.no_storage is no_storage
+
+
+def test_a_storage_holds_no_blobs_until_a_push_committed_one(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    assert not holds_no_blobs(root), "a missing storage is not an empty one"
+    root.mkdir()
+    assert holds_no_blobs(root)
+    (root / "docker/registry/v2/repositories/alice/app/_uploads").mkdir(parents=True)
+    assert holds_no_blobs(root), "an upload not finished writes no blob"
+    (root / "docker/registry/v2/blobs").mkdir()
+    assert not holds_no_blobs(root)
