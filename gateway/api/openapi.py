@@ -20,6 +20,7 @@ from gateway.auth.app_tokens import PASSWORD_MAX, PASSWORD_MIN
 from gateway.auth.policy import ROLES, VISIBILITIES
 from gateway.events.model import ACTIONS as EVENT_ACTIONS
 from gateway.events.model import LOGGED_ACTIONS
+from gateway.services.events import MAX_ROWS_READ
 from gateway.services.quotas import MAX_QUOTA
 from gateway.services.tokens import ACTIONS, DEFAULT_ACTIONS
 
@@ -297,6 +298,12 @@ for _item in (
          "next": {"type": "string", "nullable": True, "description": "pass as ?after= for the next page; null at the end"}},
         ("items", "next"), closed=False,
     )
+SCHEMAS["EventPage"]["properties"]["next"] = {
+    "type": "string", "nullable": True,
+    "description": "pass as ?after= for the older events; null only at the end of the log. A caller who may not see every"
+    " event may get fewer than `limit` items, or none, with a `next`: one request reads a bounded number of events"
+    f" ({MAX_ROWS_READ:,}), so go on until `next` is null",
+}
 
 
 def _path_param(name: str, schema: Schema) -> Schema:
@@ -522,7 +529,8 @@ PATHS: dict[str, dict[str, Schema]] = {
     "/events": {
         "get": _op("listEvents", "events",
                    "the audit log, newest first (admins: all; others: repositories they may pull, without other users'"
-                   " addresses, user agents and token names, the gateway's address, or mount sources they may not pull)",
+                   " addresses, user agents and token names, the gateway's address, or mount sources they may not pull); a page"
+                   " may hold fewer than `limit` events while older ones follow: only a null `next` means the end",
                    {"200": _json("EventPage", "a page of events")},
                    params=("eventRepository", "eventAction", "eventActor", "since", "until", "limit", "eventCursor")),
     },

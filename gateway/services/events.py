@@ -23,6 +23,12 @@ from gateway.store import TagPush
 
 # Rows read at a time while a non-admin's page fills up.
 _BATCH = 200
+# The most rows one non-admin request reads (ten batches): a page of what they may see is looked
+# for among this many, and a scan that has not filled it by then stops there and hands back where
+# it stopped, so a user who may see little of a big log costs each request O(this), not O(log).
+# Twice the API's largest page (1,000), so where they may see half the rows or more a page fills
+# in one request; on either store about as much work as an admin's two largest pages.
+MAX_ROWS_READ = 2_000
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,9 @@ class SeenEvent:
 
 @dataclass(frozen=True)
 class EventPage:
-    """Events newest first; `next`: the `before_seq` of the next page, None when nothing follows."""
+    """Events newest first; `next`: the `before_seq` of the next page, None only when nothing
+    older follows. A non-admin's page may hold fewer than `limit` events, none even, with a
+    `next`: the rows it read were used up before the page was full (MAX_ROWS_READ)."""
 
     items: list[SeenEvent]
     next: int | None
@@ -82,8 +90,19 @@ async def as_seen_by(body: dict[str, Any], name: str, visible: PullFilter) -> di
     return {**body, "target": target, "request": requested, "actor": actor, "source": source}
 
 
-async def list_events(services: Services, identity: Identity, query: EventQuery) -> EventPage:
-    """One page of the audit log as `identity` may see it."""
+async def list_events(
+    services: Services, identity: Identity, query: EventQuery, max_rows_read: int = MAX_ROWS_READ,
+) -> EventPage:
+    """One page of the audit log as `identity` may see it.
+
+    A non-admin's rows are read at most `max_rows_read` at a time: when they run out before the
+    page is full, the page ends short (or empty) and `next` is the last row read, so the client
+    goes on from there and no row is read twice. Their `next` only ever reaches them sealed
+    (event_cursors), so where the scan stopped tells them no number. What a short page does tell
+    is that the rows ran out: that `max_rows_read` rows matching the filters lie between its start
+    and where it stopped, of which they may see the ones it shows. That much a bounded scan cannot
+    help telling (whether a row they may see lies within reach depends on the rows between); the
+    unbounded scan told it too, by how long it took."""
     _check(query)
     store = services.store
     visible = None if Actor.of(identity).admin else PullFilter(store, identity, services.rules)
@@ -91,12 +110,14 @@ async def list_events(services: Services, identity: Identity, query: EventQuery)
         return EventPage([], None)  # every row would be skipped: not one read
     # An admin's rows are all kept: one more than the page tells whether another follows.
     batch_size = query.limit + 1 if visible is None else max(_BATCH, query.limit + 1)
+    left = max(1, max_rows_read)
     found: list[SeenEvent] = []
     cursor = query.before_seq
     while True:
+        asked = batch_size if visible is None else min(batch_size, left)
         rows = await store.list_events(
             repository=query.repository, action=query.action, actor=query.actor, since_ms=query.since_ms,
-            until_ms=query.until_ms, before_seq=cursor, limit=batch_size,
+            until_ms=query.until_ms, before_seq=cursor, limit=asked,
         )
         if visible is not None:
             await visible.prefetch(row.repository for row in rows)
@@ -107,9 +128,12 @@ async def list_events(services: Services, identity: Identity, query: EventQuery)
                 return EventPage(found, found[-1].seq)
             body = row.body if visible is None else await as_seen_by(row.body, identity.name, visible)
             found.append(SeenEvent(row.seq, body))
-        if len(rows) < batch_size:
+        if len(rows) < asked:
             return EventPage(found, None)
         cursor = rows[-1].seq
+        left -= len(rows)
+        if visible is not None and left <= 0:
+            return EventPage(found, cursor)  # the rows ran out: go on after the last one read
 
 
 # The newest pushes the home page looks through for those its visitor may see.
@@ -138,5 +162,4 @@ async def recent_pushes(services: Services, identity: Identity, limit: int, wind
                     return found
         if before is None:
             break
-    return found
     return found

@@ -1,7 +1,9 @@
 """The audit log page: events newest first with filters (repository, action, actor, from and
 to dates in UTC), paged with the service's cursor; each user sees what gateway.services.events
 shows them (admins everything, others only what they may pull). The "Older events" link of a
-non-admin carries an opaque cursor, never an event number (gateway/services/event_cursors.py)."""
+non-admin carries an opaque cursor, never an event number (gateway/services/event_cursors.py).
+A non-admin's page may be short, or empty, and still have older events: the service reads a
+bounded number of rows a request (MAX_ROWS_READ), so the page says so and links on."""
 
 from __future__ import annotations
 

@@ -1,16 +1,22 @@
 """/api/v1/events pages a non-admin by opaque cursors: their events carry no sequence number (the
 gaps between two would count the events hidden from them), a number or a cursor that is not theirs
 is refused with a JSON 400, and paging one event at a time finds exactly the events they see.
-Admins keep `seq` and numbers. On SQLite and MariaDB."""
+Admins keep `seq` and numbers. A page that read its rows before it was full comes back short or
+empty with a cursor to go on from. On SQLite and MariaDB."""
 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import aiohttp
 
 from gateway.auth.sealing import PREFIX
+from gateway.events.model import Event, RequestInfo, Target, new_event_id
+from gateway.events.recorder import to_row
+from gateway.services.events import MAX_ROWS_READ
+from gateway.store import open_store
 from tests.integration.api.conftest import Api
 from tests.support.client import USERS, bearer
 from tests.support.images import push_image
@@ -88,3 +94,39 @@ async def test_admins_keep_sequence_numbers_and_may_page_by_either(session: aioh
     by_number = await admin.ok("GET", f"/events?action=push&after={seqs[1]}")
     by_cursor = await admin.call("GET", "/events", params={"action": "push", "after": everything[1]["cursor"]})
     assert [e["seq"] for e in by_number["items"]] == [e["seq"] for e in by_cursor.body["items"]] == seqs[2:]
+
+
+async def test_a_page_that_runs_out_of_rows_to_read_is_empty_with_a_sealed_cursor_to_go_on(
+    session: aiohttp.ClientSession, store_admin: Api, database_url: str,
+) -> None:
+    """More of bob's private pushes than one request reads, written after alice's: her first page
+    has no items and a `next` cursor like any other (sealed, as long as an event's, hers alone,
+    refused once changed); following it finds her pushes and the end. The admin's page is full."""
+    admin, gateway = store_admin, store_admin.gateway
+    await _push_all(session, gateway)
+    store = await open_store(database_url)
+    try:
+        request = RequestInfo(new_event_id(), "10.0.0.2", "registry.example", "PUT", "bob-agent")
+        hidden = [
+            to_row(Event(new_event_id(), time.time(), "push", Target("bob/secret", tag=f"h{i}"), request, "bob", "", "", "gw"))
+            for i in range(MAX_ROWS_READ + 10)
+        ]
+        assert await store.add_events(hidden) == len(hidden)
+    finally:
+        await store.close()
+    alice = admin.as_("alice", USERS["alice"])
+
+    first = await alice.call("GET", "/events", params={"action": "push"})
+    assert first.status == 200 and first.body["items"] == [], first.body
+    cursor = first.body["next"]
+    assert set(first.body) == {"items", "next"} and cursor.startswith(PREFIX) and not cursor.isdigit()
+    rest = await alice.call("GET", "/events", params={"action": "push", "after": cursor})
+    assert rest.status == 200 and [e["target"]["tag"] for e in rest.body["items"]] == ["c", "b", "a"]
+    assert rest.body["next"] is None and len(cursor) == len(rest.body["items"][0]["cursor"])
+    bob = admin.as_("bob", USERS["bob"])
+    for who, after in ((alice, _tampered(cursor)), (bob, cursor)):
+        refused = await who.call("GET", "/events", params={"after": after})
+        assert refused.status == 400 and "previous page" in refused.message, refused
+
+    everything = await admin.ok("GET", "/events?action=push&limit=1000")
+    assert len(everything["items"]) == 1000 and everything["next"] == str(everything["items"][-1]["seq"])

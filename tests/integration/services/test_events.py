@@ -4,6 +4,8 @@ name, a mount's source they may not pull, or the gateway's address. Filters and 
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from gateway.auth.namespaces import PullFilter
@@ -15,8 +17,9 @@ from gateway.services import events
 from gateway.services.context import Services
 from gateway.services.errors import Invalid
 from gateway.services.event_cursors import EventCursors
-from gateway.services.events import EventQuery
-from gateway.store import TagPush
+from gateway.services.events import MAX_ROWS_READ, EventQuery
+from gateway.store import EventRow, NewEvent, TagPush
+from tests.support.stores import counted
 
 ROOT = Identity("root", admin=True)
 ALICE = Identity("alice")
@@ -117,6 +120,114 @@ async def test_filters_and_pages_go_newest_first(log: Services) -> None:
     assert [e.body["target"]["repository"] for e in timed.items] == ["alice/app", "pub/app"]
     by_actor = await events.list_events(log, ROOT, EventQuery(actor="bob"))
     assert {e.body["actor"]["name"] for e in by_actor.items} == {"bob"} and len(by_actor.items) == 2
+
+
+def _event_row(actor: str, repository: str, at: float) -> NewEvent:
+    request = RequestInfo(new_event_id(), "10.0.0.7", "registry.example", "PUT", f"{actor}-agent")
+    return to_row(Event(new_event_id(), at, "push", Target(repository, tag="t"), request, actor, "", "192.0.2.1", "gw-1"))
+
+
+async def test_a_user_who_may_see_none_of_many_events_gets_an_empty_page_that_goes_on_after_bounded_reads(
+    log: Services,
+) -> None:
+    """More of bob's private pushes than a request reads, above what alice may see: her first
+    page is empty but has a `next`, and read MAX_ROWS_READ rows in ten statements, not the log."""
+    store = log.store
+    assert await store.add_events([_event_row("bob", "bob/secret", 10_000.0 + i) for i in range(MAX_ROWS_READ + 50)])
+    read: list[int] = []
+    original = store.list_events
+
+    async def reading(**filters: object) -> list[EventRow]:
+        rows = await original(**filters)  # type: ignore[arg-type]
+        read.append(len(rows))
+        return rows
+
+    store.list_events = reading  # type: ignore[method-assign]
+    try:
+        with counted(store) as statements:
+            first = await events.list_events(log, ALICE, EventQuery())
+        assert first.items == [] and first.next is not None
+        assert sum(read) == MAX_ROWS_READ and len([s for s in statements if "FROM events" in s]) == MAX_ROWS_READ // 200
+        others = [s for s in statements if "FROM events" not in s]
+        assert len(others) == len(set(others)) <= 3, others  # bob's namespace looked up once, not a batch
+        rest = await events.list_events(log, ALICE, EventQuery(before_seq=first.next))
+    finally:
+        del store.list_events
+    assert [e.body["target"]["repository"] for e in rest.items] == ["alice/tool", "alice/app", "pub/app"]
+    assert rest.next is None and sum(read) == MAX_ROWS_READ + 50 + 4
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        EventQuery(limit=3),
+        EventQuery(limit=3, action="push"),
+        EventQuery(limit=3, since_ms=9_000_000, until_ms=20_000_000),  # through the time index's hours
+        EventQuery(limit=3, until_ms=20_000_000),
+    ],
+    ids=["all", "action", "window", "until"],
+)
+async def test_following_the_cursors_of_short_pages_finds_each_visible_event_once_newest_first(
+    log: Services, query: EventQuery,
+) -> None:
+    """240 events, one in thirty alice may see and a run of ten, read 25 rows a request: pages
+    come full, short or empty with a `next`, no request reads more than 25 rows, and following the
+    sealed cursors to the end gives exactly what alice may see, newest first, each once. The
+    admin's pages stay full."""
+    store = log.store
+    placed = [
+        ("alice", "alice/sprinkled") if i % 30 == 7 or 100 <= i < 110 else ("bob", "bob/secret") for i in range(240)
+    ]
+    assert await store.add_events([_event_row(actor, repository, 10_000.0 + i) for i, (actor, repository) in enumerate(placed)])
+    admin_whole = (await events.list_events(log, ROOT, EventQuery(limit=1000, since_ms=query.since_ms, until_ms=query.until_ms))).items
+    visible = PullFilter(store, ALICE, log.rules)
+    expected = [
+        e.body["id"] for e in admin_whole
+        if await visible.allows(e.body["target"]["repository"]) and (query.action is None or e.body["action"] == query.action)
+    ]
+    assert len(expected) >= 17
+    cursors = EventCursors(Sealer([new_key()]))
+    read: list[int] = []
+    original = store.list_events
+
+    async def reading(**filters: object) -> list[EventRow]:
+        rows = await original(**filters)  # type: ignore[arg-type]
+        read.append(len(rows))
+        return rows
+
+    store.list_events = reading  # type: ignore[method-assign]
+    seen: list[str] = []
+    sizes: list[int] = []
+    after = ""
+    try:
+        for _ in range(len(placed)):
+            read.clear()
+            asked = dataclasses.replace(query, before_seq=cursors.start(ALICE, after))
+            page = await events.list_events(log, ALICE, asked, max_rows_read=25)
+            assert sum(read) <= 25
+            seen += [e.body["id"] for e in page.items]
+            sizes.append(len(page.items))
+            if page.next is None:
+                break
+            after = cursors.next_of(ALICE, page.next)
+            assert after.startswith(PREFIX) and not after.isdigit()
+        else:
+            pytest.fail("the pages never ended")
+    finally:
+        del store.list_events
+    assert seen == expected
+    assert 0 in sizes[:-1] and 3 in sizes, sizes  # some pages were cut short by the rows read, some filled
+
+    admin_pages: list[list[str]] = []
+    before = None
+    while len(admin_pages) <= len(admin_whole):
+        page = await events.list_events(log, ROOT, dataclasses.replace(query, action=None, limit=10, before_seq=before), max_rows_read=5)
+        admin_pages.append([e.body["id"] for e in page.items])
+        if page.next is None:
+            break
+        assert len(page.items) == 10 and page.next == page.items[-1].seq, "an admin's pages are full, whatever the bound"
+        before = page.next
+    assert [i for p in admin_pages for i in p] == [e.body["id"] for e in admin_whole]
 
 
 @pytest.mark.parametrize(

@@ -1,17 +1,28 @@
 """The audit log page in the browser: filters, newest first, paged with the service's cursor
 (the "Older events" link keeps the filters); a user never sees another user's private
 repository there, nor an event number whose gaps would count its events; an admin sees
-everything."""
+everything. A page that ran out of rows to read before it found any says so and links on, in
+plain HTML."""
 
 from __future__ import annotations
 
+import asyncio
+import html
+import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 from yarl import URL
 
 from gateway.auth.sealing import PREFIX
+from gateway.events.model import Event, RequestInfo, Target, new_event_id
+from gateway.events.recorder import to_row
+from gateway.services.events import MAX_ROWS_READ
+from gateway.store import open_store
 from tests.integration.ui.conftest import assert_accessible, sign_in
 from tests.integration.ui.pushing import push_images
 from tests.support.client import USERS
@@ -111,3 +122,62 @@ def test_a_users_older_events_link_carries_a_cursor_and_event_numbers_are_refuse
     assert_accessible(alice)
     admin.goto(str(URL(f"{own.url}/ui/audit").with_query(action="push", before=number)))
     assert admin.locator(".event-row td:nth-child(4)").all_inner_texts() == ["x", "v1"]
+
+
+async def _signed_in(client: aiohttp.ClientSession, gateway: Gateway, user: str) -> None:
+    """Sign `user` in with the plain form, as a browser without JavaScript does."""
+    async with client.get(f"{gateway.url}/ui/login") as response:
+        csrf = (await response.text()).split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    data = {"csrf": csrf, "username": user, "password": USERS[user]}
+    async with client.post(f"{gateway.url}/ui/login", data=data, headers={"Origin": gateway.url}) as response:
+        assert str(response.url) == f"{gateway.url}/ui/", await response.text()
+
+
+def _older_link(page: str) -> str | None:
+    found = re.search(r'<a href="([^"]*)">Older events</a>', page)
+    return None if found is None else html.unescape(found.group(1))
+
+
+def test_a_page_with_none_of_the_users_events_among_the_rows_read_says_older_ones_may_follow(
+    make_gateway: Callable[..., Gateway], tmp_path: Path,
+) -> None:
+    """alice's three pushes under more of bob's private ones than a request reads: her first page
+    shows no rows, says older events may follow rather than "No events", and its Older events link
+    (with her filter) leads to her pushes, after which the list ends. Plain HTTP, no browser (so
+    no JavaScript); on a thread of its own, as this module's browser holds an event loop here."""
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    gateway = make_gateway({"GATEWAY_DATABASE_URL": url})
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _read_past_hidden_events(gateway, url)).result()
+
+
+async def _read_past_hidden_events(gateway: Gateway, url: str) -> None:
+    request = RequestInfo(new_event_id(), "10.0.0.2", "registry.example", "PUT", "agent")
+
+    def row(actor: str, repository: str, tag: str) -> Any:
+        return to_row(Event(new_event_id(), time.time(), "push", Target(repository, tag=tag), request, actor, "", "", "gw"))
+
+    store = await open_store(url)
+    try:
+        await store.add_events([row("alice", "alice/shown", f"v{i}") for i in (1, 2, 3)])
+        await store.add_events([row("bob", "bob/hidden", f"h{i}") for i in range(MAX_ROWS_READ + 10)])
+    finally:
+        await store.close()
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
+        await _signed_in(client, gateway, "alice")
+        async with client.get(f"{gateway.url}/ui/audit?action=push") as response:
+            assert response.status == 200
+            first = await response.text()
+        assert 'class="event-row"' not in first and "No events match" not in first
+        assert "No events you may see that match these filters on this page; older events may follow." in first
+        older = _older_link(first)
+        assert older is not None and "action=push" in older and "bob/hidden" not in first
+        before = URL(older).query["before"]
+        assert before.startswith(PREFIX) and not before.isdigit()
+        async with client.get(gateway.url + older) as response:
+            assert response.status == 200
+            rest = await response.text()
+        assert re.findall(r"<td>(v\d)</td>", rest) == ["v3", "v2", "v1"]
+        assert _older_link(rest) is None and "older events may follow" not in rest
+        async with client.get(f"{gateway.url}/ui/audit") as response:
+            assert "No events you may see on this page; older events may follow." in await response.text()
