@@ -14,6 +14,7 @@ from gateway.services.context import Services
 from gateway.services.errors import Conflict, Forbidden, Invalid, NotFound
 from gateway.store import StoreUnavailable
 from tests.integration.services.conftest import ADMIN, ALICE, BOB
+from tests.support.stores import counted
 
 CAROL = Actor("carol")
 
@@ -178,6 +179,18 @@ async def test_the_teams_one_may_manage_are_those_one_owns_and_for_admins_all(se
     assert ([t.name for t in managed], more) == (["ops", "web"], None)
     managed, more = await teams.manageable_teams(services, ADMIN, 2)
     assert ([t.name for t in managed], more) == (["data", "ops"], "ops")
+
+
+async def test_the_teams_one_may_manage_are_found_among_ones_own_whatever_the_store_holds(services: Services) -> None:
+    for k in range(30):
+        await _team(services, f"other{k:02d}", BOB)
+    await _team(services, "web", ALICE)
+    await teams.put_member(services, BOB, "other07", "alice", "owner")
+    await teams.put_member(services, BOB, "other08", "alice", "viewer")
+    with counted(services.store) as statements:
+        managed, more = await teams.manageable_teams(services, ALICE, 100)
+    assert ([t.name for t in managed], more) == (["other07", "web"], None)
+    assert len(statements) == 2  # her teams, and her roles in them: none per team in the store
 
 
 # --- members ---------------------------------------------------------------------------------
