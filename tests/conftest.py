@@ -17,6 +17,14 @@ from tests.support.slapd import Slapd
 pytest_plugins = ["tests.support.ci_gate"]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files with a test marked `slow` run first, each file's tests in their own order: the
+    workers take files in collection order (`--dist loadfile`), so a long file collected last
+    would run alone at the end while the other workers idle."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow") is not None}
+    items.sort(key=lambda item: item.path not in slow_files)
+
+
 @pytest.fixture(scope="session")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     instance = Registry(tmp_path_factory.mktemp("registry")).start()

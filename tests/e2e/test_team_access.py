@@ -15,6 +15,8 @@ from tests.support.oci_layout import build_layout
 from tests.support.processes import Gateway, require_tool
 from tests.support.waiting import eventually, eventually_async
 
+pytestmark = pytest.mark.slow  # several gateways or databases per test: run first (tests/conftest.py)
+
 PASSWORD = "team-test-password"
 
 

@@ -8,6 +8,7 @@ import asyncio
 from typing import Any
 
 import aiohttp
+import pytest
 
 from tests.integration.api.conftest import (
     PASSWORD,
@@ -19,6 +20,8 @@ from tests.integration.api.conftest import (
 )
 from tests.support.client import USERS
 from tests.support.processes import Gateway
+
+pytestmark = pytest.mark.slow  # several gateways or databases per test: run first (tests/conftest.py)
 
 RACERS = 6
 

@@ -16,6 +16,8 @@ from tests.support.client import USERS
 from tests.support.processes import Gateway
 from tests.support.waiting import eventually_async
 
+pytestmark = pytest.mark.slow  # several gateways or databases per test: run first (tests/conftest.py)
+
 # A deadline that keeps a broken gateway from hanging the test, far below the hourly refresh:
 # meeting it proves the change version carried the revocation (the promise is 1 s).
 DEADLINE = 20.0

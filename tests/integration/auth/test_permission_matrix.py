@@ -19,6 +19,8 @@ import pytest
 
 from tests.support.processes import Gateway, Registry, mariadb_database
 
+pytestmark = pytest.mark.slow  # several gateways or databases per test: run first (tests/conftest.py)
+
 N: frozenset[str] = frozenset()
 P = frozenset({"pull"})
 PP = frozenset({"pull", "push"})

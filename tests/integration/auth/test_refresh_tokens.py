@@ -15,6 +15,8 @@ from tests.integration.api.conftest import no_traceback_since
 from tests.support.processes import Gateway
 from tests.support.waiting import eventually
 
+pytestmark = pytest.mark.slow  # several gateways or databases per test: run first (tests/conftest.py)
+
 DAY = 86400
 NAME, PASSWORD, NEW_PASSWORD = "carol", "carol-secret-pw", "carol-new-secret-pw"
 

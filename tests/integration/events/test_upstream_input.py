@@ -16,6 +16,8 @@ from gateway.store import open_store
 from tests.integration.api.conftest import no_traceback_since
 from tests.support.processes import Gateway
 
+pytestmark = pytest.mark.slow  # several gateways or databases per test: run first (tests/conftest.py)
+
 SECRET = "upstream-notification-secret"
 AUTH = {"Authorization": f"Token {SECRET}"}
 

@@ -20,6 +20,8 @@ from tests.support.processes import Gateway, free_port
 from tests.support.receiver import Receiver
 from tests.support.waiting import eventually
 
+pytestmark = pytest.mark.slow  # several gateways or databases per test: run first (tests/conftest.py)
+
 HOOK = "audit"
 LONG_ATTEMPTS = {
     "GATEWAY_WEBHOOK_DELIVERY_TIMEOUT": "60",

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 
 import aiohttp
+import pytest
 
 from gateway.store import open_store
 from tests.integration.events.helpers import push, recorded_ids, store_url
@@ -18,6 +19,8 @@ from tests.support.client import bearer
 from tests.support.processes import Gateway, free_port, mariadb_database
 from tests.support.receiver import Receiver
 from tests.support.waiting import eventually, eventually_async
+
+pytestmark = pytest.mark.slow  # several gateways or databases per test: run first (tests/conftest.py)
 
 SECRET = "webhook-shared-secret"
 FAST_RETRIES = {

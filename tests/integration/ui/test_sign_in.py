@@ -10,9 +10,13 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from tests.integration.ui.conftest import assert_accessible, session_cookie, sign_in
 from tests.support.client import USERS
 from tests.support.processes import Gateway
+
+pytestmark = pytest.mark.slow  # several gateways or databases per test: run first (tests/conftest.py)
 
 ADMIN, ADMIN_PASSWORD = Gateway.ADMIN
 
