@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from gateway.store.lookup_cache import LookupCache, NameFacts
 from gateway.store.records import (
     AppToken,
     Conflict,
@@ -53,6 +54,10 @@ def _app_token(row: Row) -> AppToken:
 
 
 class AccessQueries(TombstoneQueries):
+    def __init__(self) -> None:
+        super().__init__()
+        self._lookups = LookupCache()  # what namespace_lookup read, per data version
+
     # -- teams -------------------------------------------------------------------------------
 
     async def create_team(self, name: str) -> Team:
@@ -227,21 +232,43 @@ class AccessQueries(TombstoneQueries):
     async def namespace_lookup(self, names: Sequence[str], username: str) -> NamespaceLookup:
         """What deciding access to many namespaces at once needs, in four statements a
         `_IN_LIST` names rather than four a namespace: their rows, which are reserved, which are
-        users, and `username`'s role in the teams that own them."""
-        lookup = NamespaceLookup({}, set(), set(), {})
+        users, and `username`'s role in the teams that own them. What was read is kept while the
+        data version is unchanged (gateway/store/lookup_cache.py): only names and roles not kept
+        are read, and a batch named again reads nothing. Inside a transaction the store is read
+        (its own writes count) and nothing is kept."""
+        version = None if self.in_transaction() else self.data_version()
+        kept, kept_roles = self._lookups.names(version), self._lookups.roles(version)
+        facts = {name: kept[name] for name in names if name in kept}
+        read = await self._read_names([name for name in dict.fromkeys(names) if name not in facts])
+        facts.update(read)
+        teams = {f.row.team for f in facts.values() if f.row is not None and f.row.team is not None}
+        unknown = sorted(team for team in teams if (username, team) not in kept_roles)
+        roles = await self.roles_in(unknown, username)
+        if version is not None and self.data_version() == version:  # all of it read on `version`
+            self._lookups.keep(version, read, (((username, team), roles.get(team)) for team in unknown))
+        roles.update((team, role) for team in teams if (role := kept_roles.get((username, team))) is not None)
+        return NamespaceLookup(
+            {name: f.row for name, f in facts.items() if f.row is not None},
+            {name for name, f in facts.items() if f.reserved}, {name for name, f in facts.items() if f.user}, roles,
+        )
+
+    async def _read_names(self, names: Sequence[str]) -> dict[str, NameFacts]:
+        """Each name's facts for anyone, from the store: three statements a `_IN_LIST` names."""
+        rows: dict[str, Namespace] = {}
+        reserved: set[str] = set()
+        users: set[str] = set()
         for start in range(0, len(names), _IN_LIST):
             params = {f"n{i}": name for i, name in enumerate(names[start:start + _IN_LIST])}
             listed = ", ".join(f":{key}" for key in params)
             for row in await self.fetch_all(f"SELECT * FROM namespaces WHERE name IN ({listed})", params):
-                lookup.rows[row["name"]] = _namespace(row)
-            rows = await self.fetch_all(
+                rows[row["name"]] = _namespace(row)
+            found = await self.fetch_all(
                 f"SELECT DISTINCT name FROM namespace_tombstones WHERE name IN ({listed}) AND ended_at IS NULL", params
             )
-            lookup.reserved.update(r["name"] for r in rows)
-            users = await self.fetch_all(f"SELECT name FROM users WHERE name IN ({listed})", params)
-            lookup.users.update(r["name"] for r in users)
-        lookup.roles.update(await self.roles_in([row.team for row in lookup.rows.values() if row.team is not None], username))
-        return lookup
+            reserved.update(r["name"] for r in found)
+            found = await self.fetch_all(f"SELECT name FROM users WHERE name IN ({listed})", params)
+            users.update(r["name"] for r in found)
+        return {name: NameFacts(rows.get(name), name in reserved, name in users) for name in names}
 
     async def search_namespaces(self, contains: str, after: str = "", limit: int = 100) -> list[Namespace]:
         """The namespace rows whose name contains `contains` (lowercase), after `after`, by name."""

@@ -50,6 +50,7 @@ class MySQLStore(Store):
     autoincrement_pk = "BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY"
 
     def __init__(self, pool: aiomysql.Pool) -> None:
+        super().__init__()
         self._pool = pool
         self._polled: int | None = None  # change_version as last read
         self._polled_at = 0.0  # monotonic time that read began

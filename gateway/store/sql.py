@@ -86,8 +86,9 @@ class SQLBase(ABC):
         """The dialect's clause that turns an INSERT into an upsert."""
 
     def in_transaction(self) -> bool:
-        """Whether this task runs inside a transaction block of this store (only MariaDB can
-        make one a deadlock's victim, so only it tells)."""
+        """Whether this task runs inside a transaction block of this store: what it reads may
+        be its own uncommitted writes, which no cache may keep (`namespace_lookup`), and on
+        MariaDB only the outermost block may run again after a deadlock."""
         return False
 
     async def again_on_deadlock(self, block: Callable[[], Awaitable[_T]]) -> _T:

@@ -49,6 +49,7 @@ class SQLiteStore(Store):
     autoincrement_pk = "INTEGER PRIMARY KEY AUTOINCREMENT"
 
     def __init__(self, connection: aiosqlite.Connection, path: str = ":memory:") -> None:
+        super().__init__()
         self._db = connection
         # change_version is read through a connection of its own, opened at the first read.
         self._reader_uri = "" if path == ":memory:" else Path(path).absolute().as_uri() + "?mode=ro"
@@ -165,6 +166,9 @@ class SQLiteStore(Store):
             if str(exc).startswith("no such table"):
                 raise NoSuchTable(str(exc)) from None
             raise StoreUnavailable(str(exc)) from None
+
+    def in_transaction(self) -> bool:
+        return _IN_TRANSACTION.get() is self
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:

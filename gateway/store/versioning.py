@@ -1,18 +1,19 @@
 """Which writes change what a cached decision was based on, and the row that counts them.
 
-The token endpoint's grant cache and the manifest cache's tags are kept only while the store's
-data version is unchanged. Both dialects bump `change_version.version` in the same transaction
-as every write that can alter a decision (`SQLBase.execute`): who a user is (users), what they
-belong to (teams, team_members, namespaces), what their tokens may do (app_tokens, their
-revocations, deleted subjects, reserved names), where a tag points (tags, manifests, and a tag
-deletion under way, whose manifest is gone from the registry until its other tags are put
-back), and what the write gates let through (a garbage collection's window in
-maintenance_runs, namespace_quotas; gateway/registry/gate_reads.py keeps them per version; a
-namespace's usage, which every push writes, is not among them). On MariaDB every process reads
-the row a few times a second (`MySQLStore.poll_version`); on SQLite each process reads it at
-once whenever the WAL index shows that anyone committed anything (`SQLiteStore.data_version`).
-Writes of bookkeeping alone (events, sessions, when a token was last used, a tag last pulled) do
-not bump it: they would end every cached decision for nothing.
+The token endpoint's grant cache, the manifest cache's tags and the store's namespace lookups
+(gateway/store/lookup_cache.py) are kept only while the store's data version is unchanged. Both
+dialects bump `change_version.version` in the same transaction as every write that can alter a
+decision (`SQLBase.execute`): who a user is (users), what they belong to (teams, team_members,
+namespaces), what their tokens may do (app_tokens, their revocations, deleted subjects, reserved
+names), where a tag points (tags, manifests, and a tag deletion under way, whose manifest is
+gone from the registry until its other tags are put back), and what the write gates let through
+(a garbage collection's window in maintenance_runs, namespace_quotas;
+gateway/registry/gate_reads.py keeps them per version; a namespace's usage, which every push
+writes, is not among them). On MariaDB every process reads the row a few times a second
+(`MySQLStore.poll_version`); on SQLite each process reads it at once whenever the WAL index
+shows that anyone committed anything (`SQLiteStore.data_version`). Writes of bookkeeping alone
+(events, sessions, when a token was last used, a tag last pulled) do not bump it: they would end
+every cached decision for nothing.
 """
 
 from __future__ import annotations

@@ -322,3 +322,27 @@ async def test_recent_pushes_read_a_chunk_at_a_time_and_find_what_the_whole_wind
 async def original_pushes(services: Services, window: int) -> tuple[list[TagPush], int | None]:
     """The whole window in one read, as the home page read it before it read chunks."""
     return await services.store.recent_tag_pushes(window)
+
+
+async def test_the_same_audit_page_asked_again_reads_only_the_events(services: Services) -> None:
+    """Two batches of 200 rows over 60 namespaces: the second request reads the two batches
+    and nothing about the namespaces (the store keeps them while its data version is unchanged)."""
+    store = services.store
+    await store.create_user("alice", "x")
+    for n in range(60):
+        await store.create_team(f"team{n}")
+        await store.create_namespace(f"team{n}", f"team{n}", "private")
+        if n % 3 == 0:
+            await store.set_member(f"team{n}", "alice", "viewer")
+    for n in range(300):
+        await _record(services, "bob", "push", f"team{n % 60}/app", at=1000.0 + n)
+    await store.poll_version()  # what the change watch does every 0.25 s
+    pages, reads = [], []
+    for _ in range(2):
+        with counted(store) as statements:
+            pages.append(await events.list_events(services, ALICE, EventQuery()))
+        reads.append(statements)
+    assert pages[0] == pages[1] and len(pages[0].items) == 100
+    assert {e.body["target"]["repository"] for e in pages[0].items} == {f"team{n}/app" for n in range(0, 60, 3)}
+    assert len(reads[0]) == 2 + 4, reads[0]  # the second batch's namespaces were all looked up in the first
+    assert len(reads[1]) == 2 and all("FROM events" in sql for sql in reads[1]), reads[1]
