@@ -249,11 +249,11 @@ async def test_a_repository_the_asker_may_not_pull_is_answered_without_reading_t
     reads: list[object] = []
     original = log.store.list_events
 
-    async def counted(**filters: object) -> object:
+    async def recording(**filters: object) -> object:
         reads.append(filters)
         return await original(**filters)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(log.store, "list_events", counted)
+    monkeypatch.setattr(log.store, "list_events", recording)
     page = await events.list_events(log, ALICE, EventQuery(repository="bob/secret"))
     assert page.items == [] and page.next is None and reads == []
     assert [e.body["target"]["repository"] for e in (await events.list_events(log, ALICE, EventQuery(repository="pub/app"))).items] == [
