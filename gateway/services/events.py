@@ -21,9 +21,11 @@ from gateway.services.context import Services
 from gateway.services.errors import Invalid
 from gateway.store import TagPush
 
-# Rows read at a time while a non-admin's page fills up.
-_BATCH = 200
-# The most rows one non-admin request reads (ten batches): a page of what they may see is looked
+# Rows read at a time while a non-admin's page fills up: enough that a page of 100 fills from one
+# batch for a user who may see a third of the log or more (each batch is a statement, and on
+# MariaDB a window's batch is three), yet few enough that one who may see it all reads a batch.
+BATCH = 400
+# The most rows one non-admin request reads (five batches): a page of what they may see is looked
 # for among this many, and a scan that has not filled it by then stops there and hands back where
 # it stopped, so a user who may see little of a big log costs each request O(this), not O(log).
 # Twice the API's largest page (1,000), so where they may see half the rows or more a page fills
@@ -109,7 +111,7 @@ async def list_events(
     if visible is not None and query.repository is not None and not await visible.allows(query.repository):
         return EventPage([], None)  # every row would be skipped: not one read
     # An admin's rows are all kept: one more than the page tells whether another follows.
-    batch_size = query.limit + 1 if visible is None else max(_BATCH, query.limit + 1)
+    batch_size = query.limit + 1 if visible is None else max(BATCH, query.limit + 1)
     left = max(1, max_rows_read)
     found: list[SeenEvent] = []
     cursor = query.before_seq

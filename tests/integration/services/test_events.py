@@ -17,7 +17,7 @@ from gateway.services import events
 from gateway.services.context import Services
 from gateway.services.errors import Invalid
 from gateway.services.event_cursors import EventCursors
-from gateway.services.events import MAX_ROWS_READ, EventQuery
+from gateway.services.events import BATCH, MAX_ROWS_READ, EventQuery
 from gateway.store import EventRow, NewEvent, TagPush
 from tests.support.stores import counted
 
@@ -131,7 +131,7 @@ async def test_a_user_who_may_see_none_of_many_events_gets_an_empty_page_that_go
     log: Services,
 ) -> None:
     """More of bob's private pushes than a request reads, above what alice may see: her first
-    page is empty but has a `next`, and read MAX_ROWS_READ rows in ten statements, not the log."""
+    page is empty but has a `next`, and read MAX_ROWS_READ rows a batch a statement, not the log."""
     store = log.store
     assert await store.add_events([_event_row("bob", "bob/secret", 10_000.0 + i) for i in range(MAX_ROWS_READ + 50)])
     read: list[int] = []
@@ -147,7 +147,7 @@ async def test_a_user_who_may_see_none_of_many_events_gets_an_empty_page_that_go
         with counted(store) as statements:
             first = await events.list_events(log, ALICE, EventQuery())
         assert first.items == [] and first.next is not None
-        assert sum(read) == MAX_ROWS_READ and len([s for s in statements if "FROM events" in s]) == MAX_ROWS_READ // 200
+        assert sum(read) == MAX_ROWS_READ and len([s for s in statements if "FROM events" in s]) == MAX_ROWS_READ // BATCH
         others = [s for s in statements if "FROM events" not in s]
         assert len(others) == len(set(others)) <= 3, others  # bob's namespace looked up once, not a batch
         rest = await events.list_events(log, ALICE, EventQuery(before_seq=first.next))
@@ -325,16 +325,16 @@ async def original_pushes(services: Services, window: int) -> tuple[list[TagPush
 
 
 async def test_the_same_audit_page_asked_again_reads_only_the_events(services: Services) -> None:
-    """Two batches of 200 rows over 60 namespaces: the second request reads the two batches
-    and nothing about the namespaces (the store keeps them while its data version is unchanged)."""
+    """Two batches over 60 namespaces: the second request reads the two batches and nothing
+    about the namespaces (the store keeps them while its data version is unchanged)."""
     store = services.store
     await store.create_user("alice", "x")
     for n in range(60):
         await store.create_team(f"team{n}")
         await store.create_namespace(f"team{n}", f"team{n}", "private")
-        if n % 3 == 0:
+        if n % 6 == 0:
             await store.set_member(f"team{n}", "alice", "viewer")
-    for n in range(300):
+    for n in range(2 * BATCH + 100):  # she may see one in six: a page of 100 takes two batches
         await _record(services, "bob", "push", f"team{n % 60}/app", at=1000.0 + n)
     await store.poll_version()  # what the change watch does every 0.25 s
     pages, reads = [], []
@@ -343,6 +343,6 @@ async def test_the_same_audit_page_asked_again_reads_only_the_events(services: S
             pages.append(await events.list_events(services, ALICE, EventQuery()))
         reads.append(statements)
     assert pages[0] == pages[1] and len(pages[0].items) == 100
-    assert {e.body["target"]["repository"] for e in pages[0].items} == {f"team{n}/app" for n in range(0, 60, 3)}
+    assert {e.body["target"]["repository"] for e in pages[0].items} == {f"team{n}/app" for n in range(0, 60, 6)}
     assert len(reads[0]) == 2 + 4, reads[0]  # the second batch's namespaces were all looked up in the first
     assert len(reads[1]) == 2 and all("FROM events" in sql for sql in reads[1]), reads[1]
