@@ -10,6 +10,7 @@ from aiohttp import web
 
 from gateway import keys
 from gateway.api import setup_api
+from gateway.app_services import services_of
 from gateway.auth.credentials import DEFAULT_COST, PasswordHasher
 from gateway.auth.endpoint import get_token, post_token
 from gateway.auth.grant_cache import GrantCache
@@ -40,7 +41,6 @@ from gateway.registry.manifest_writes import sweeping
 from gateway.registry.proxy import v2_handler
 from gateway.registry.storage_blobs import senders
 from gateway.registry.uploads import UploadBinder
-from gateway.services.context import Services
 from gateway.store import Conflict, Store, open_store
 from gateway.store.change_watch import ChangeWatch, watching
 from gateway.ui.app import setup_ui
@@ -60,7 +60,7 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
         await _ensure_admin(app, store)
         app[keys.STORE] = store
         app[keys.GATE_READS] = GateReads(store)
-        ldap = _ldap_sign_in(app, store)
+        ldap = _ldap_sign_in(app)
         authenticator = Authenticator(
             store, app[keys.HASHER], CredentialCache(),
             LoginThrottle(settings.login_max_failures, settings.login_failure_window), directory=ldap,
@@ -72,13 +72,12 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
         await store.close()
 
 
-def _ldap_sign_in(app: web.Application, store: Store) -> LdapSignIn | None:
+def _ldap_sign_in(app: web.Application) -> LdapSignIn | None:
     """The LDAP directory's sign-in, when [ldap] names one (its sync starts in `_ldap_sync_ctx`)."""
     config = LdapConfig.from_settings(app[keys.SETTINGS])
     if config is None:
         return None
-    services = Services(store, app[keys.HASHER], app[keys.REVOCATIONS], app[keys.POLICY_RULES])
-    app[keys.LDAP] = sign_in = LdapSignIn(LdapDirectory(config), services)
+    app[keys.LDAP] = sign_in = LdapSignIn(LdapDirectory(config), services_of(app))
     return sign_in
 
 

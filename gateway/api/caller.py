@@ -14,6 +14,7 @@ from aiohttp import web
 
 from gateway import keys
 from gateway.api.errors import BASIC_CHALLENGE, TOO_MANY_REQUESTS, UNAUTHORIZED, UNAVAILABLE, ApiError, forbidden
+from gateway.app_services import services_of
 from gateway.auth.login import DIRECTORY_DOWN, DirectoryUnavailable, Throttled, decode_basic
 from gateway.auth.permissions import Actor
 from gateway.auth.policy import Identity
@@ -47,11 +48,7 @@ class Caller:
 
 def services(request: web.Request) -> Services:
     """What gateway.services works with, from the gateway's application."""
-    app = request.config_dict
-    return Services(
-        app[keys.STORE], app[keys.HASHER], app[keys.REVOCATIONS], app[keys.POLICY_RULES],
-        app[keys.SETTINGS].webhooks_allow_private_targets,
-    )
+    return services_of(request.config_dict)
 
 
 def _unauthorized(message: str) -> ApiError:

@@ -17,12 +17,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 
 from gateway import keys
+from gateway.app_services import services_of
 from gateway.auth.permissions import SCHEDULER
 from gateway.background import Tasks, running
 from gateway.ops.schedule import Schedule
 from gateway.registry.deleting import recorder_of, upstream_of
 from gateway.services import retention
-from gateway.services.context import Services
 from gateway.services.errors import Conflict, ServiceError
 from gateway.services.gc import GcConfig, begin_gc
 from gateway.store import StoreError
@@ -30,14 +30,6 @@ from gateway.store import StoreError
 log = logging.getLogger(__name__)
 
 SCHEDULE_POLL_SECONDS = 15.0
-
-
-def services_of(app: web.Application) -> Services:
-    settings = app[keys.SETTINGS]
-    return Services(
-        app[keys.STORE], app[keys.HASHER], app[keys.REVOCATIONS], app[keys.POLICY_RULES],
-        settings.webhooks_allow_private_targets,
-    )
 
 
 def log_progress(kind: str) -> Callable[[str, str, float | None], None]:

@@ -1,14 +1,19 @@
-"""GET /v2/_catalog from the repository index: only what the caller may pull, paged with
-`n`, `last` and a `Link` header (registry 2.8 neither filters nor pages reliably)."""
+"""GET /v2/_catalog from the repository index: only what the caller may pull (the API's list,
+gateway/services/repositories.py), paged with `n`, `last` and a `Link` header (registry 2.8
+neither filters nor pages reliably)."""
 
 from __future__ import annotations
+
+from urllib.parse import urlencode
 
 from aiohttp import web
 
 from gateway import keys
-from gateway.auth.namespaces import PullFilter, identity_of
+from gateway.app_services import services_of
+from gateway.auth.namespaces import identity_of
 from gateway.registry.access import Access
 from gateway.registry.errors import error_response
+from gateway.services.repositories import list_repositories
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
@@ -26,8 +31,6 @@ def page_params(request: web.Request) -> tuple[int, str] | web.Response:
 
 
 def next_link(path: str, last: str, n: int) -> str:
-    from urllib.parse import urlencode
-
     return f"<{path}?{urlencode({'last': last, 'n': n})}>; rel=\"next\""
 
 
@@ -38,22 +41,9 @@ async def catalog(request: web.Request, access: Access) -> web.Response:
     n, last = params
     if n == 0:
         return web.json_response({"repositories": []})
-    store = request.app[keys.STORE]
-    identity = await identity_of(store, access.subject, access.app_token)
-    check = PullFilter(store, identity, request.app[keys.POLICY_RULES])
-    found: list[str] = []
-    cursor, more = last, False
-    while not more:
-        batch = await store.list_repositories(after=cursor, limit=max(n, 100))
-        if not batch:
-            break
-        await check.prefetch(row.name for row in batch)
-        for row in batch:
-            if await check.allows(row.name):
-                if len(found) == n:
-                    more = True
-                    break
-                found.append(row.name)
-        cursor = batch[-1].name
-    headers = {"Link": next_link("/v2/_catalog", found[-1], n)} if more and found else None
+    identity = await identity_of(request.app[keys.STORE], access.subject, access.app_token)
+    # One more than the page tells whether another follows.
+    listed = await list_repositories(services_of(request.config_dict), identity, last, n + 1)
+    found = [row.name for row in listed[:n]]
+    headers = {"Link": next_link("/v2/_catalog", found[-1], n)} if len(listed) > n else None
     return web.json_response({"repositories": found}, headers=headers)

@@ -22,6 +22,7 @@ import aiohttp
 from aiohttp import web
 
 from gateway import keys
+from gateway.app_services import services_of
 from gateway.auth.namespaces import identity_of
 from gateway.auth.policy import namespace_of
 from gateway.auth.scopes import is_valid_digest
@@ -31,7 +32,6 @@ from gateway.registry.errors import error_response
 from gateway.registry.purge import PurgeError, delete_upstream
 from gateway.registry.routes import Route
 from gateway.registry.upstream_manifests import Manifest, head_digest, put_manifest
-from gateway.services.context import Services
 from gateway.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError, Unavailable
 from gateway.services.immutable import immutable_message, immutable_pattern
 from gateway.services.tags import HOLD_SECONDS, delete_tag, finish_expired, wait_for_tag_deletion
@@ -41,11 +41,6 @@ log = logging.getLogger(__name__)
 
 RETRY_AFTER = str(int(HOLD_SECONDS))
 SWEEP_SECONDS = 5.0
-
-
-def _services(request: web.Request) -> Services:
-    app = request.config_dict
-    return Services(app[keys.STORE], app[keys.HASHER], app[keys.REVOCATIONS], app[keys.POLICY_RULES])
 
 
 def _error(exc: ServiceError) -> web.Response:
@@ -67,7 +62,7 @@ async def delete_tag_answer(request: web.Request, route: Route, access: Access) 
     identity = await identity_of(request.app[keys.STORE], access.subject, access.app_token)
     try:
         await delete_tag(
-            _services(request), identity, route.name, route.reference, upstream_for(request, access.subject),
+            services_of(request.config_dict), identity, route.name, route.reference, upstream_for(request, access.subject),
             recorder_for(request, access.subject), useragent=request.headers.get("User-Agent", "")[:255],
         )
     except ServiceError as exc:

@@ -40,6 +40,7 @@ async def test_catalog_lists_only_what_the_caller_may_pull_in_pages(make_gateway
                 await push_image(session, gateway.url, repo, "v1", headers, seed=repo)
         alice = await bearer(session, gateway.url, gateway.host, "alice")
         assert await catalog_pages(session, gateway, alice, 2) == [["alice/a", "alice/b"], ["alice/c"]]
+        assert await catalog_pages(session, gateway, alice, 3) == [["alice/a", "alice/b", "alice/c"]]  # no empty page after
         bob = await bearer(session, gateway.url, gateway.host, "bob")
         assert await catalog_pages(session, gateway, bob, 100) == [["bob/x"]]
         async with session.get(f"{gateway.url}/v2/_catalog?n=0", headers=alice) as response:
