@@ -5,6 +5,8 @@ name, a mount's source they may not pull, or the gateway's address. Filters and 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -18,7 +20,7 @@ from gateway.services.context import Services
 from gateway.services.errors import Invalid
 from gateway.services.event_cursors import EventCursors
 from gateway.services.events import BATCH, MAX_ROWS_READ, EventQuery
-from gateway.store import EventRow, NewEvent, TagPush
+from gateway.store import EventRow, NewEvent, Store, TagPush
 from tests.support.stores import counted
 
 ROOT = Identity("root", admin=True)
@@ -127,13 +129,9 @@ def _event_row(actor: str, repository: str, at: float) -> NewEvent:
     return to_row(Event(new_event_id(), at, "push", Target(repository, tag="t"), request, actor, "", "192.0.2.1", "gw-1"))
 
 
-async def test_a_user_who_may_see_none_of_many_events_gets_an_empty_page_that_goes_on_after_bounded_reads(
-    log: Services,
-) -> None:
-    """More of bob's private pushes than a request reads, above what alice may see: her first
-    page is empty but has a `next`, and read MAX_ROWS_READ rows a batch a statement, not the log."""
-    store = log.store
-    assert await store.add_events([_event_row("bob", "bob/secret", 10_000.0 + i) for i in range(MAX_ROWS_READ + 50)])
+@contextmanager
+def rows_read(store: Store) -> Iterator[list[int]]:
+    """How many rows each `store.list_events` call inside the block returned."""
     read: list[int] = []
     original = store.list_events
 
@@ -144,6 +142,19 @@ async def test_a_user_who_may_see_none_of_many_events_gets_an_empty_page_that_go
 
     store.list_events = reading  # type: ignore[method-assign]
     try:
+        yield read
+    finally:
+        del store.list_events
+
+
+async def test_a_user_who_may_see_none_of_many_events_gets_an_empty_page_that_goes_on_after_bounded_reads(
+    log: Services,
+) -> None:
+    """More of bob's private pushes than a request reads, above what alice may see: her first
+    page is empty but has a `next`, and read MAX_ROWS_READ rows a batch a statement, not the log."""
+    store = log.store
+    assert await store.add_events([_event_row("bob", "bob/secret", 10_000.0 + i) for i in range(MAX_ROWS_READ + 50)])
+    with rows_read(store) as read:
         with counted(store) as statements:
             first = await events.list_events(log, ALICE, EventQuery())
         assert first.items == [] and first.next is not None
@@ -151,8 +162,6 @@ async def test_a_user_who_may_see_none_of_many_events_gets_an_empty_page_that_go
         others = [s for s in statements if "FROM events" not in s]
         assert len(others) == len(set(others)) <= 3, others  # bob's namespace looked up once, not a batch
         rest = await events.list_events(log, ALICE, EventQuery(before_seq=first.next))
-    finally:
-        del store.list_events
     assert [e.body["target"]["repository"] for e in rest.items] == ["alice/tool", "alice/app", "pub/app"]
     assert rest.next is None and sum(read) == MAX_ROWS_READ + 50 + 4
 
@@ -187,19 +196,10 @@ async def test_following_the_cursors_of_short_pages_finds_each_visible_event_onc
     ]
     assert len(expected) >= 17
     cursors = EventCursors(Sealer([new_key()]))
-    read: list[int] = []
-    original = store.list_events
-
-    async def reading(**filters: object) -> list[EventRow]:
-        rows = await original(**filters)  # type: ignore[arg-type]
-        read.append(len(rows))
-        return rows
-
-    store.list_events = reading  # type: ignore[method-assign]
     seen: list[str] = []
     sizes: list[int] = []
     after = ""
-    try:
+    with rows_read(store) as read:
         for _ in range(len(placed)):
             read.clear()
             asked = dataclasses.replace(query, before_seq=cursors.start(ALICE, after))
@@ -213,8 +213,6 @@ async def test_following_the_cursors_of_short_pages_finds_each_visible_event_onc
             assert after.startswith(PREFIX) and not after.isdigit()
         else:
             pytest.fail("the pages never ended")
-    finally:
-        del store.list_events
     assert seen == expected
     assert 0 in sizes[:-1] and 3 in sizes, sizes  # some pages were cut short by the rows read, some filled
 
