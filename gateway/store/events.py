@@ -77,20 +77,20 @@ class EventQueries(SQLBase):
                 "INSERT INTO events (id, created_at, action, repository, tag, digest, actor, body) VALUES "
                 + ", ".join(values), params,
             )
-            await self._raise_hour_bounds(len(batch))
+            await self._raise_hour_bounds(batch)
 
-    async def _raise_hour_bounds(self, count: int) -> None:
-        """Widen the bounds (migration 26) of the hours of the `count` events just inserted to
-        cover each hour's seqs among them, in the current transaction. Hours in ascending order:
-        every writer locks their rows in that order, so two instances never deadlock on them.
+    async def _raise_hour_bounds(self, batch: Sequence[NewEvent]) -> None:
+        """Widen the bounds (migration 26) of the hours of the `batch` just inserted to cover each
+        hour's seqs among them, in the current transaction. Hours in ascending order: every
+        writer locks their rows in that order, so two instances never deadlock on them.
 
-        SQLite writes one statement at a time: the newest `count` seqs are the batch's, read by
-        the upsert itself, by the key (NOT INDEXED: by its group order, SQLite would scan the
-        whole hour index for them). MariaDB: LAST_INSERT_ID() is the batch's first seq, and the hours from
-        there on are read by a plain SELECT (which sees this transaction's rows; others' commits
-        it sees only widen a bound). Not by the upsert: InnoDB reads the SELECT of an INSERT with
-        shared locks, the end of the events' key included, and every other insert of events
-        would wait for this commit."""
+        SQLite writes one statement at a time: the newest `len(batch)` seqs are the batch's, read
+        by the upsert itself, by the key (NOT INDEXED: by its group order, SQLite would scan the
+        whole hour index for them). MariaDB: LAST_INSERT_ID() is the batch's first seq (one
+        event's own), and the hours from there on are read by a plain SELECT (which sees this
+        transaction's rows; others' commits it sees only widen a bound). Not by the upsert:
+        InnoDB reads the SELECT of an INSERT with shared locks, the end of the events' key
+        included, and every other insert of events would wait for this commit."""
         if self.dialect == "sqlite":
             await self.execute(
                 "INSERT INTO event_hours (hour, low_seq, top_seq)"
@@ -98,7 +98,15 @@ class EventQueries(SQLBase):
                 " WHERE seq > (SELECT MAX(seq) FROM events) - :count GROUP BY created_at / 3600000 ORDER BY 1"
                 " ON CONFLICT (hour) DO UPDATE SET low_seq = MIN(low_seq, excluded.low_seq),"
                 " top_seq = MAX(top_seq, excluded.top_seq)",
-                {"count": count},
+                {"count": len(batch)},
+            )
+            return
+        widen = " ON DUPLICATE KEY UPDATE low_seq = LEAST(low_seq, VALUES(low_seq)), top_seq = GREATEST(top_seq, VALUES(top_seq))"
+        if len(batch) == 1:
+            await self.execute(
+                "INSERT INTO event_hours (hour, low_seq, top_seq)"
+                f" VALUES (:at DIV 3600000, LAST_INSERT_ID(), LAST_INSERT_ID()){widen}",
+                {"at": batch[0].created_at_ms},
             )
             return
         rows = await self.fetch_all(
@@ -109,11 +117,7 @@ class EventQueries(SQLBase):
         for i, row in enumerate(rows):
             params.update({f"h{i}": int(row["hour"]), f"l{i}": int(row["low"]), f"t{i}": int(row["top"])})
         values = ", ".join(f"(:h{i}, :l{i}, :t{i})" for i in range(len(rows)))
-        await self.execute(
-            f"INSERT INTO event_hours (hour, low_seq, top_seq) VALUES {values} ON DUPLICATE KEY UPDATE"
-            " low_seq = LEAST(low_seq, VALUES(low_seq)), top_seq = GREATEST(top_seq, VALUES(top_seq))",
-            params,
-        )
+        await self.execute(f"INSERT INTO event_hours (hour, low_seq, top_seq) VALUES {values}{widen}", params)
 
     async def recent_tag_pushes(self, limit: int, before_seq: int | None = None) -> tuple[list[TagPush], int | None]:
         """Pushes of a tag, newest first, among the newest `limit` pushes older than `before_seq`
