@@ -142,8 +142,8 @@ def _one(connection: Connection, sql: str) -> Any:
 def _bound_event_hours(connection: Connection, mark: str) -> None:
     """Each hour's bounds of seqs (migration 26) from the events, as the gateway's inserts keep
     them: the events were loaded around the store, and its time window pages read only hours
-    with bounds. Widened, never narrowed, so a second run changes nothing; a loose scan of
-    `events_by_hour` on MariaDB, a scan of it on SQLite."""
+    with bounds. Widened, never narrowed, so a second run changes nothing; an ordered scan of
+    `events_by_hour` (no sort), as migration 26 fills them."""
     if mark == "?":
         sql = (
             "INSERT INTO event_hours (hour, low_seq, top_seq) SELECT created_at / 3600000, MIN(seq), MAX(seq)"
