@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from gateway.store.records import Conflict, CountMark, EventRow, NewEvent, SettledBatch, TagPush
@@ -17,8 +18,8 @@ _BATCH = 100
 PRUNE_CHUNK = 2_000
 # Events stepped over by one statement while finding where the newest `keep` begin.
 _COUNT_STEP = 50_000
-# A time window's events are read by the hour (migration 25) for windows up to this many hours:
-# one index probe an hour finds where each hour's newest are.
+# A time window's events are read by the hour (migration 25) for windows up to this many hours,
+# newest bound first (migration 26).
 _HOUR_MS = 3_600_000  # the hour of migration 25's index
 _WINDOW_HOURS = 7 * 24
 
@@ -44,11 +45,7 @@ class EventQueries(SQLBase):
     async def add_event(self, event: NewEvent) -> bool:
         """Store one event; False when an event with this id is already there (de-duplication)."""
         try:
-            await self.execute(
-                "INSERT INTO events (id, created_at, action, repository, tag, digest, actor, body)"
-                " VALUES (:id, :at, :action, :repository, :tag, :digest, :actor, :body)",
-                _event_params(event),
-            )
+            await self.again_on_deadlock(partial(self._insert_events, [event]))
         except Conflict:
             return False
         return True
@@ -59,21 +56,68 @@ class EventQueries(SQLBase):
         added = 0
         for start in range(0, len(events), _BATCH):
             batch = events[start:start + _BATCH]
-            params: dict[str, Any] = {}
-            values = []
-            for i, event in enumerate(batch):
-                values.append(f"(:id{i}, :at{i}, :action{i}, :repository{i}, :tag{i}, :digest{i}, :actor{i}, :body{i})")
-                params.update(_event_params(event, str(i)))
             try:
-                await self.execute(
-                    "INSERT INTO events (id, created_at, action, repository, tag, digest, actor, body) VALUES "
-                    + ", ".join(values), params,
-                )
+                await self.again_on_deadlock(partial(self._insert_events, batch))
                 added += len(batch)
             except Conflict:
                 for event in batch:
                     added += await self.add_event(event)
         return added
+
+    async def _insert_events(self, batch: Sequence[NewEvent]) -> None:
+        """`batch` in one INSERT, and its hours' bounds raised (migration 26) in the same
+        transaction: a window page never sees the events without bounds that cover them."""
+        params: dict[str, Any] = {}
+        values = []
+        for i, event in enumerate(batch):
+            values.append(f"(:id{i}, :at{i}, :action{i}, :repository{i}, :tag{i}, :digest{i}, :actor{i}, :body{i})")
+            params.update(_event_params(event, str(i)))
+        async with self.transaction():
+            await self.execute(
+                "INSERT INTO events (id, created_at, action, repository, tag, digest, actor, body) VALUES "
+                + ", ".join(values), params,
+            )
+            await self._raise_hour_bounds(batch)
+
+    async def _raise_hour_bounds(self, batch: Sequence[NewEvent]) -> None:
+        """Widen the bounds (migration 26) of the hours of the `batch` just inserted to cover each
+        hour's seqs among them, in the current transaction. Hours in ascending order: every
+        writer locks their rows in that order, so two instances never deadlock on them.
+
+        SQLite writes one statement at a time: the newest `len(batch)` seqs are the batch's, read
+        by the upsert itself, by the key (NOT INDEXED: by its group order, SQLite would scan the
+        whole hour index for them). MariaDB: LAST_INSERT_ID() is the batch's first seq (one
+        event's own), and the hours from there on are read by a plain SELECT (which sees this
+        transaction's rows; others' commits it sees only widen a bound). Not by the upsert:
+        InnoDB reads the SELECT of an INSERT with shared locks, the end of the events' key
+        included, and every other insert of events would wait for this commit."""
+        if self.dialect == "sqlite":
+            await self.execute(
+                "INSERT INTO event_hours (hour, low_seq, top_seq)"
+                " SELECT created_at / 3600000, MIN(seq), MAX(seq) FROM events NOT INDEXED"
+                " WHERE seq > (SELECT MAX(seq) FROM events) - :count GROUP BY created_at / 3600000 ORDER BY 1"
+                " ON CONFLICT (hour) DO UPDATE SET low_seq = MIN(low_seq, excluded.low_seq),"
+                " top_seq = MAX(top_seq, excluded.top_seq)",
+                {"count": len(batch)},
+            )
+            return
+        widen = " ON DUPLICATE KEY UPDATE low_seq = LEAST(low_seq, VALUES(low_seq)), top_seq = GREATEST(top_seq, VALUES(top_seq))"
+        if len(batch) == 1:
+            await self.execute(
+                "INSERT INTO event_hours (hour, low_seq, top_seq)"
+                f" VALUES (:at DIV 3600000, LAST_INSERT_ID(), LAST_INSERT_ID()){widen}",
+                {"at": batch[0].created_at_ms},
+            )
+            return
+        rows = await self.fetch_all(
+            "SELECT created_hour AS hour, MIN(seq) AS low, MAX(seq) AS top FROM events"
+            " WHERE seq >= LAST_INSERT_ID() GROUP BY created_hour ORDER BY created_hour"
+        )
+        params: dict[str, Any] = {}
+        for i, row in enumerate(rows):
+            params.update({f"h{i}": int(row["hour"]), f"l{i}": int(row["low"]), f"t{i}": int(row["top"])})
+        values = ", ".join(f"(:h{i}, :l{i}, :t{i})" for i in range(len(rows)))
+        await self.execute(f"INSERT INTO event_hours (hour, low_seq, top_seq) VALUES {values}{widen}", params)
 
     async def recent_tag_pushes(self, limit: int, before_seq: int | None = None) -> tuple[list[TagPush], int | None]:
         """Pushes of a tag, newest first, among the newest `limit` pushes older than `before_seq`
@@ -147,13 +191,15 @@ class EventQueries(SQLBase):
         gives, read a page at a time instead of the whole window.
 
         Every event of the window is in one of its hours' ranges of `events_by_hour`, in seq
-        order there. One statement finds each hour's newest seq in the window (an index probe
-        each); then the hours are read newest top first, each up to `limit` keys newer than the
-        page's oldest so far, until no hour left can hold a newer one. An event written long
-        after its time (an import, a late batch) lies in its own hour and is found there: no
-        order of `created_at` by seq is assumed. Events mostly come in time order, so the hour
-        holding the window's end fills the page and one or two hours are read."""
-        hours = range(since_ms // _HOUR_MS, until_ms // _HOUR_MS + 1)
+        order there. Each hour's bounds (migration 26: at most its lowest seq, at least its
+        newest) come in one statement; hours are read highest bound first, each up to `limit`
+        keys newer than the page's oldest so far, until no hour left can hold a newer one. An
+        hour whose lowest seq is not below `before_seq` holds nothing for the page. An event
+        written long after its time (an import, a late batch) lies in its own hour, whose bound
+        it raised: no order of `created_at` by seq is assumed. Events mostly come in time order,
+        so the hour holding the window's end fills the page and one or two hours are read. A
+        bound above the hour's seqs (events deleted since) costs a read, never a wrong page."""
+        first, last = since_ms // _HOUR_MS, until_ms // _HOUR_MS
         bounds: dict[str, object] = {"since": since_ms, "until": until_ms}
         below = ""
         if before_seq is not None:
@@ -161,24 +207,30 @@ class EventQueries(SQLBase):
             below = " AND seq < :before"
         of_hour = "created_at / 3600000" if self.dialect == "sqlite" else "created_hour"  # as migration 25 indexes it
         in_hour = (
-            f"FROM {self._events_through('events_by_hour')}"
-            f" WHERE {of_hour} = :h{{i}}{below} AND created_at >= :since AND created_at <= :until"
+            f"SELECT seq FROM {self._events_through('events_by_hour')}"
+            f" WHERE {of_hour} = :hour{below} AND created_at >= :since AND created_at <= :until"
         )
-        probes = ", ".join(f"(SELECT seq {in_hour.format(i=i)} ORDER BY seq DESC LIMIT 1) AS top{i}" for i in range(len(hours)))
-        row = await self.fetch_one(f"SELECT {probes}", {**bounds, **{f"h{i}": h for i, h in enumerate(hours)}})
-        tops = sorted(
-            ((int(row[f"top{i}"]), hour) for i, hour in enumerate(hours) if row and row[f"top{i}"] is not None),
-            reverse=True,
-        )
+        tops: list[tuple[int, int]] = []
+        for row in await self.fetch_all(
+            "SELECT hour, low_seq, top_seq FROM event_hours WHERE hour >= :first AND hour <= :last",
+            {"first": first, "last": last},
+        ):
+            top = int(row["top_seq"])
+            if before_seq is not None:
+                if int(row["low_seq"]) >= before_seq:
+                    continue
+                top = min(top, before_seq - 1)
+            tops.append((top, int(row["hour"])))
+        tops.sort(reverse=True)
         found: list[int] = []
         for top, hour in tops:
             floor = found[limit - 1] if len(found) >= limit else None
-            if floor is not None and top < floor:
+            if floor is not None and top <= floor:
                 break  # this hour, and every later one in `tops`, holds nothing newer than the page
             newer = "" if floor is None else " AND seq > :floor"
             rows = await self.fetch_all(
-                f"SELECT seq {in_hour.format(i=0)}{newer} ORDER BY seq DESC LIMIT :limit",
-                {**bounds, "h0": hour, "limit": limit, **({} if floor is None else {"floor": floor})},
+                f"{in_hour}{newer} ORDER BY seq DESC LIMIT :limit",
+                {**bounds, "hour": hour, "limit": limit, **({} if floor is None else {"floor": floor})},
             )
             found = sorted([*found, *(int(r["seq"]) for r in rows)], reverse=True)[:limit]
         return found
@@ -253,6 +305,10 @@ class EventQueries(SQLBase):
                     removed += await self.execute(f"DELETE FROM events WHERE seq IN ({listed})", seqs)
                 if len(rows) < chunk:
                     break
+            # The bounds of hours wholly before the cut: no event of theirs is left. (An event
+            # of such an hour written during this prune, a late import's, keeps no bound until
+            # its next write there: it is past retention and goes with the next prune.)
+            await self.execute("DELETE FROM event_hours WHERE hour < :hour", {"hour": older_than_ms // _HOUR_MS})
         if keep is not None:
             cut = await self._count_cut(keep, slack, mark or CountMark())
             while cut is not None:

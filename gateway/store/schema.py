@@ -547,4 +547,27 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
             ),
         ),
     ),
+    (
+        26,
+        (
+            # Bounds of each hour's seqs (the hour of migration 25), raised by every insert of
+            # events in its transaction (gateway/store/events.py `add_events`): a time window's
+            # page orders its hours by `top_seq` from here instead of an index probe an hour,
+            # and skips the hours whose `low_seq` is not below its cursor. Bounds, not exact:
+            # `low_seq` at most, `top_seq` at least every seq of the hour (deleting events may
+            # leave them loose, never wrong); an hour without a row holds no event. Filled from
+            # each hour's first and last entry of `events_by_hour` (a loose index scan).
+            "CREATE TABLE event_hours (hour BIGINT NOT NULL PRIMARY KEY, low_seq BIGINT NOT NULL, top_seq BIGINT NOT NULL)",
+            OnlyOn(
+                "sqlite",
+                "INSERT INTO event_hours (hour, low_seq, top_seq) SELECT created_at / 3600000, MIN(seq), MAX(seq)"
+                " FROM events INDEXED BY events_by_hour GROUP BY created_at / 3600000",
+            ),
+            OnlyOn(
+                "mariadb",
+                "INSERT INTO event_hours (hour, low_seq, top_seq) SELECT created_hour, MIN(seq), MAX(seq)"
+                " FROM events FORCE INDEX (events_by_hour) GROUP BY created_hour",
+            ),
+        ),
+    ),
 )

@@ -77,7 +77,8 @@ def fill(
     write_events: Callable[[Connection, list[bigdata.EventRow]], int] | None = None,
 ) -> Filled:
     """Every row of a store of `shape` through a DB-API `connection` whose placeholder is `mark`
-    (events through `write_events` when given)."""
+    (events through `write_events` when given), but those `top_up` writes once the events'
+    indexes are back (the hours' bounds are read from one)."""
     write_events = write_events or _events_by_insert(mark)
     started = time.monotonic()
     end_ms = int(time.time() * 1000)
@@ -116,7 +117,6 @@ def fill(
         written += write_events(connection, chunk)
         if written % 1_000_000 < len(chunk):
             say(f"  {written:,} events ({time.monotonic() - started:.0f} s)")
-    top_up(connection, mark, shape, say)
     return Filled(shape, names, counts, end_ms, time.monotonic() - started)
 
 
@@ -139,6 +139,27 @@ def _one(connection: Connection, sql: str) -> Any:
     return None if row is None else row[0]
 
 
+def _bound_event_hours(connection: Connection, mark: str) -> None:
+    """Each hour's bounds of seqs (migration 26) from the events, as the gateway's inserts keep
+    them: the events were loaded around the store, and its time window pages read only hours
+    with bounds. Widened, never narrowed, so a second run changes nothing; an ordered scan of
+    `events_by_hour` (no sort), as migration 26 fills them."""
+    if mark == "?":
+        sql = (
+            "INSERT INTO event_hours (hour, low_seq, top_seq) SELECT created_at / 3600000, MIN(seq), MAX(seq)"
+            " FROM events WHERE 1 GROUP BY created_at / 3600000 ON CONFLICT (hour) DO UPDATE SET"
+            " low_seq = MIN(low_seq, excluded.low_seq), top_seq = MAX(top_seq, excluded.top_seq)"
+        )
+    else:
+        sql = (
+            "INSERT INTO event_hours (hour, low_seq, top_seq) SELECT created_hour, MIN(seq), MAX(seq)"
+            " FROM events GROUP BY created_hour ON DUPLICATE KEY UPDATE"
+            " low_seq = LEAST(low_seq, VALUES(low_seq)), top_seq = GREATEST(top_seq, VALUES(top_seq))"
+        )
+    connection.cursor().execute(sql)
+    connection.commit()
+
+
 def top_up(connection: Connection, mark: str, shape: bigdata.Shape, say: Any) -> None:
     """The rows of the pages added after the first bench (tokens, webhooks with deliveries and
     failures, sessions, quotas, retention policies, reserved namespaces), into a store filled
@@ -146,6 +167,7 @@ def top_up(connection: Connection, mark: str, shape: bigdata.Shape, say: Any) ->
     deliveries (keyed by an auto-increment) are written only to a webhook that has none."""
     started = time.monotonic()
     now = int(time.time())
+    _bound_event_hours(connection, mark)
     top_seq = int(_one(connection, "SELECT MAX(seq) FROM events") or 0)
     bench_users = (ADMIN, USER)
     _insert_new(
@@ -261,6 +283,7 @@ def fill_sqlite(path: str, shape: bigdata.Shape, say: Any) -> Filled:
             connection.execute(sql)
         connection.commit()
         say(f"  events' indexes made again in {time.monotonic() - started:.0f} s")
+        top_up(connection, "?", shape, say)
         # No ANALYZE: the gateway never runs it, so its planner works without statistics here too.
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         filled.seconds += time.monotonic() - started
@@ -286,6 +309,8 @@ def fill_mariadb(connect: Any, shape: bigdata.Shape, say: Any, workdir: Path) ->
                 added = (f"ADD INDEX {name} ({', '.join(columns)})" for name, columns in indexes.items())
                 cursor.execute("ALTER TABLE events " + ", ".join(added))
             say(f"  events' indexes made again in {time.monotonic() - started:.0f} s")
+        top_up(connection, "%s", shape, say)
+        with connection.cursor() as cursor:
             for table in ("users", "teams", "team_members", "namespaces", "repositories", "tags", "manifests", "events"):
                 cursor.execute(f"ANALYZE TABLE {table}")
                 cursor.fetchall()

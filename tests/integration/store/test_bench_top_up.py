@@ -74,3 +74,37 @@ async def test_a_top_up_makes_webhooks_sealed_by_an_earlier_gateway_plain_again(
         assert cursor.fetchone() == ("http://127.0.0.1:9/hook/1", "secret-1")
     finally:
         connection.close()
+
+
+async def test_a_top_up_bounds_the_hours_of_events_loaded_around_the_store(store: Store, database_url: str) -> None:
+    """The bench loads its events straight through the driver (LOAD DATA, executemany): the
+    top-up gives their hours the bounds the gateway's inserts keep (migration 26), or its time
+    window pages would find no hour to read; a second top-up changes nothing."""
+    mark = "?" if store.dialect == "sqlite" else "%s"
+    hour = 3_600_000
+    base = 480_000 * hour
+    times = [base + (k * 7_919_000) % (30 * hour) for k in range(300)]  # scrambled over 30 hours
+    connection = _connect(database_url)
+    try:
+        connection.cursor().executemany(
+            f"INSERT INTO events ({bigfill.EVENT_COLUMNS}) VALUES ({', '.join([mark] * 8)})",
+            [(f"loaded-{k}", at, "pull", "team/app", None, None, "alice", "{}") for k, at in enumerate(times)],
+        )
+        connection.commit()
+        bigfill.top_up(connection, mark, SHAPE, lambda _message: None)
+        first = await store.fetch_all("SELECT hour, low_seq, top_seq FROM event_hours ORDER BY hour")
+        bigfill.top_up(connection, mark, SHAPE, lambda _message: None)
+    finally:
+        connection.close()
+    expected = await store.fetch_all(
+        "SELECT created_at / 3600000 AS hour, MIN(seq) AS low_seq, MAX(seq) AS top_seq FROM events"
+        " GROUP BY created_at / 3600000 ORDER BY 1".replace("/", "DIV" if store.dialect == "mariadb" else "/")
+    )
+    assert [tuple(int(v) for v in r.values()) for r in first] == [tuple(int(v) for v in r.values()) for r in expected]
+    assert await store.fetch_all("SELECT hour, low_seq, top_seq FROM event_hours ORDER BY hour") == first
+    window = await store.list_events(since_ms=base, until_ms=base + 24 * hour - 1, limit=10)
+    plain = await store.fetch_all(
+        "SELECT seq FROM events WHERE created_at >= :since AND created_at <= :until ORDER BY seq DESC LIMIT 10",
+        {"since": base, "until": base + 24 * hour - 1},
+    )
+    assert [e.seq for e in window] == [int(r["seq"]) for r in plain]
