@@ -5,6 +5,7 @@ term is found by reading its postings, however many names the store holds."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import sqlite3
 from collections import Counter
@@ -21,6 +22,7 @@ from gateway.store.grams import grams
 from gateway.store.schema import MIGRATIONS
 from gateway.store.sql import like_literal
 from tests.support.processes import MariaDBServer
+from tests.support.stores import two_stores
 
 OLD_SCAN = "SELECT * FROM repositories WHERE name > :after AND name LIKE :pattern ESCAPE '!' ORDER BY name LIMIT :limit"
 # Few letters, so that names share trigrams and texts match some names and not others.
@@ -255,3 +257,20 @@ async def test_a_term_no_name_holds_ends_with_the_counts(store: Store) -> None:
         statements = await _recorded(store, lambda text=text: store.search_repositories(text, "", 50))  # type: ignore[misc]
         assert [sql for sql, _ in statements] == [statements[0][0]] and "gram_counts" in statements[0][0], text
     assert await _found(store, "app-00049") == ["team9/app-00049"]
+
+
+async def test_first_pushes_through_two_instances_at_once_index_each_name_once(database_url: str) -> None:
+    """Two instances push the same new repositories at once, and new repositories that share
+    most of their trigrams: every name is indexed exactly once and every count is exact (the
+    claim of a name's first trigram decides who writes the rest; trigrams locked in order)."""
+    names = [f"team/service-{i:02d}" for i in range(24)]
+    async with two_stores(database_url) as (first, second):
+
+        async def push(store: Store, name: str) -> None:
+            await store.again_on_deadlock(lambda: _push(store, name))
+
+        await asyncio.gather(*(push(store, name) for name in names for store in (first, second)))
+        await _assert_index_matches_names(first)
+        _, counts = await _index_state(first)
+        assert counts["ser"] == len(names) and counts["-00"] == 1
+        assert await _found(second, "service-1") == names[10:20]
