@@ -197,7 +197,8 @@ class IndexQueries(SQLBase):
     async def search_repositories(self, contains: str, after: str = "", limit: int = 100) -> list[RepositoryRow]:
         """The repositories whose name contains `contains` (lowercase), after `after`, by name.
         Text of three characters or more is looked for among the names holding its rarest
-        trigram (gateway/store/grams.py): a read that grows with the matches, not the store."""
+        trigram (gateway/store/grams.py): a read that grows with how many names hold that
+        trigram, not with every name after the cursor. The rows and their order are the scan's."""
         pattern = "%" + like_literal(contains) + "%"
         if len(contains) < GRAM:
             # One or two characters have no trigram: every name after `after` is read, as it
