@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from gateway.store.grams import index_grams
 from gateway.store.sql import SQLBase, now
 
 _BATCH = 100  # rows per multi-row INSERT: a few hundred parameters, far below every driver's limit
@@ -73,10 +74,13 @@ class ImportQueries(SQLBase):
         )
 
     async def import_repository(self, name: str, created_at: int, last_push_at: int | None, last_pull_at: int | None) -> None:
-        await self.execute(
-            "INSERT INTO repositories (name, created_at, last_push_at, last_pull_at) VALUES (:name, :at, :push, :pull)",
-            {"name": name, "at": created_at, "push": last_push_at, "pull": last_pull_at},
-        )
+        """A repository new to the index, with its name's trigrams (search reads them)."""
+        async with self.transaction():
+            await self.execute(
+                "INSERT INTO repositories (name, created_at, last_push_at, last_pull_at) VALUES (:name, :at, :push, :pull)",
+                {"name": name, "at": created_at, "push": last_push_at, "pull": last_pull_at},
+            )
+            await index_grams(self, name)
 
     async def import_tags(self, repository: str, tags: Sequence[ImportedTag]) -> None:
         """The tags of a repository new to the index, as the source knew them: digest, the image's

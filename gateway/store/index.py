@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from gateway.store.grams import GRAM, forget_grams, index_grams, names_holding, rarest_gram
 from gateway.store.quotas import LIVE_OFF, LIVE_ON, REPOSITORY_OFF
 from gateway.store.records import ManifestRow, PullMark, RepositoryRow, TagRow
 from gateway.store.sql import Row, SQLBase, like_literal
@@ -68,7 +69,11 @@ class IndexQueries(SQLBase):
             "platforms": " ".join(manifest.platforms) or None,
         }
         async with self.transaction():
-            await self.execute(self.upsert("repositories", ("name",), ("created_at", "last_push_at"), ("last_push_at",)), params)
+            written = await self.execute(
+                self.upsert("repositories", ("name",), ("created_at", "last_push_at"), ("last_push_at",)), params
+            )
+            if written == 1:  # inserted, or found (SQLite; MariaDB: unchanged), not updated (MariaDB's 2)
+                await index_grams(self, manifest.repository)  # a new name's trigrams, for search
             await self.execute(
                 self.upsert(
                     "manifests", ("repository", "digest"), _MANIFEST_COLUMNS, _MANIFEST_COLUMNS,
@@ -153,6 +158,7 @@ class IndexQueries(SQLBase):
             await self.execute(REPOSITORY_OFF, params)
             await self.execute("DELETE FROM uploads WHERE repository = :repository", params)
             await self.execute("DELETE FROM repositories WHERE name = :repository", params)
+            await forget_grams(self, repository)
 
     async def list_repositories(self, after: str = "", limit: int = 100) -> list[RepositoryRow]:
         rows = await self.fetch_all(
@@ -189,12 +195,23 @@ class IndexQueries(SQLBase):
         return int(row["n"]) if row else 0
 
     async def search_repositories(self, contains: str, after: str = "", limit: int = 100) -> list[RepositoryRow]:
-        """The repositories whose name contains `contains` (lowercase), after `after`, by name."""
-        rows = await self.fetch_all(
-            "SELECT * FROM repositories WHERE name > :after AND name LIKE :pattern ESCAPE '!' ORDER BY name LIMIT :limit",
-            {"after": after, "pattern": "%" + like_literal(contains) + "%", "limit": limit},
-        )
-        return _repositories(rows)
+        """The repositories whose name contains `contains` (lowercase), after `after`, by name.
+        Text of three characters or more is looked for among the names holding its rarest
+        trigram (gateway/store/grams.py): a read that grows with how many names hold that
+        trigram, not with every name after the cursor. The rows and their order are the scan's."""
+        pattern = "%" + like_literal(contains) + "%"
+        if len(contains) < GRAM:
+            # One or two characters have no trigram: every name after `after` is read, as it
+            # always was. Such short text matches a large share of the names anyway.
+            rows = await self.fetch_all(
+                "SELECT * FROM repositories WHERE name > :after AND name LIKE :pattern ESCAPE '!' ORDER BY name LIMIT :limit",
+                {"after": after, "pattern": pattern, "limit": limit},
+            )
+            return _repositories(rows)
+        gram = await rarest_gram(self, contains)
+        if gram is None:
+            return []
+        return _repositories(await names_holding(self, gram, pattern, after, limit))
 
     async def list_tags(self, repository: str, after: str = "", limit: int = 100, contains: str = "") -> list[TagRow]:
         """A page of tags with their manifest's image size and platforms (read by primary key);

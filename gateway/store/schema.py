@@ -46,6 +46,13 @@ _TEXT_TABLES = (
     "events", "webhooks", "webhook_failures", "repositories", "tags", "manifests", "uploads", "revoked_subjects",
 )
 
+# Migration 26's trigrams of the names indexed before it (a name is at most 255 characters).
+_BACKFILL_GRAMS = (
+    "INSERT INTO repository_grams (gram, name)"
+    " WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < 253)"
+    " SELECT DISTINCT SUBSTR(r.name, k.i, 3), r.name FROM repositories r JOIN k ON k.i <= {length}(r.name) - 2"
+)
+
 MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
     (
         1,
@@ -568,6 +575,40 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
                 "INSERT INTO event_hours (hour, low_seq, top_seq) SELECT created_hour, MIN(seq), MAX(seq)"
                 " FROM events FORCE INDEX (events_by_hour) GROUP BY created_hour",
             ),
+        ),
+    ),
+    (
+        27,
+        (
+            # The trigram index of repository names (gateway/store/grams.py): each name's distinct
+            # three-character substrings, and how many names hold each, so a search reads the
+            # postings of its text's rarest trigram instead of every name. VARCHAR, not CHAR: a
+            # MariaDB CHAR drops trailing spaces, and a searched trigram may end in one.
+            # SQLite keeps the postings in their key alone (WITHOUT ROWID: no second copy).
+            OnlyOn(
+                "sqlite",
+                """CREATE TABLE repository_grams (
+                gram VARCHAR(3) NOT NULL,
+                name VARCHAR(255) NOT NULL,
+                PRIMARY KEY (gram, name)
+            ) WITHOUT ROWID""",
+            ),
+            OnlyOn(
+                "mariadb",
+                """CREATE TABLE repository_grams (
+                gram VARCHAR(3) NOT NULL,
+                name VARCHAR(255) NOT NULL,
+                PRIMARY KEY (gram, name)
+            )""",
+            ),
+            "CREATE TABLE gram_counts (gram VARCHAR(3) NOT NULL PRIMARY KEY, n BIGINT NOT NULL)",
+            # The repositories indexed before: every position of every name, distinct per name
+            # (`LENGTH` counts characters on SQLite, bytes on MariaDB: `CHAR_LENGTH` there).
+            *(
+                OnlyOn(dialect, _BACKFILL_GRAMS.format(length=length))
+                for dialect, length in (("sqlite", "LENGTH"), ("mariadb", "CHAR_LENGTH"))
+            ),
+            "INSERT INTO gram_counts (gram, n) SELECT gram, COUNT(*) FROM repository_grams GROUP BY gram",
         ),
     ),
 )

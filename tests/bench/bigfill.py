@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from gateway.auth.credentials import hash_password
+from gateway.store.grams import grams
 from tests.bench import bigdata
 
 PASSWORD = "bench-password"
@@ -102,7 +104,10 @@ def fill(
         connection, mark, "repositories", "name, created_at, last_push_at, last_pull_at",
         [(n, start_ms // 1000, now - i % 86_400, now - i % 3_600) for i, n in enumerate(names)],
     )
-    say(f"  {len(names):,} repositories, {shape.users:,} users, {shape.teams:,} teams")
+    _insert(connection, mark, "repository_grams", "gram, name", ((g, n) for n in names for g in grams(n)))
+    held = Counter(g for n in names for g in grams(n))
+    _insert(connection, mark, "gram_counts", "gram, n", sorted(held.items()))
+    say(f"  {len(names):,} repositories (and their names' trigrams), {shape.users:,} users, {shape.teams:,} teams")
     tags = _insert(
         connection, mark, "tags", "repository, tag, digest, media_type, size, pushed_at",
         bigdata.tags(names, counts, start_ms),
@@ -311,7 +316,8 @@ def fill_mariadb(connect: Any, shape: bigdata.Shape, say: Any, workdir: Path) ->
             say(f"  events' indexes made again in {time.monotonic() - started:.0f} s")
         top_up(connection, "%s", shape, say)
         with connection.cursor() as cursor:
-            for table in ("users", "teams", "team_members", "namespaces", "repositories", "tags", "manifests", "events"):
+            tables = ("users", "teams", "team_members", "namespaces", "repositories", "repository_grams", "tags", "manifests", "events")
+            for table in tables:
                 cursor.execute(f"ANALYZE TABLE {table}")
                 cursor.fetchall()
         filled.seconds += time.monotonic() - started

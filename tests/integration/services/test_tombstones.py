@@ -96,9 +96,14 @@ async def test_a_failing_registry_is_unavailable_and_the_name_stays_reserved(ser
 
 async def test_purge_deletes_the_manifests_and_frees_the_name(services: Services, upstream: Registry) -> None:
     name = await _reserve(services)
+    assert [r.name for r in await services.store.search_repositories(f"{name}/")] == [f"{name}/app"]
     purged = await tombstones.purge_tombstone(services, ADMIN, name, await upstream(202), RECORDER)
     assert (purged.repositories, purged.manifests) == (1, 1)
     assert await services.store.get_tombstone(name) is None
     assert await services.store.namespace_repositories(name) == []
+    # the name's trigrams went with its row: a search no longer reads it, nor counts it
+    grams = await services.store.fetch_all("SELECT gram FROM repository_grams WHERE name = :name", {"name": f"{name}/app"})
+    counted = await services.store.fetch_all("SELECT n FROM gram_counts WHERE gram = 'ora'")
+    assert grams == [] and [int(r["n"]) for r in counted] == [0]
     deletes = await services.store.list_events(action="delete")
     assert [(e.repository, e.body["actor"]["name"]) for e in deletes] == [(f"{name}/app", "root")]
