@@ -44,3 +44,17 @@ async def two_stores(url: str | None = None) -> AsyncIterator[tuple[Store, Store
         await second.close()
         if drop is not None:
             drop()
+
+
+async def window_pages(store: Store, since: int, until: int, limit: int) -> list[int]:
+    """The seqs of a time window's events, newest first, read `limit` at a time through
+    `list_events`, each page from the one before it (`before_seq`)."""
+    paged: list[int] = []
+    before = None
+    while True:
+        page = await store.list_events(since_ms=since, until_ms=until, before_seq=before, limit=limit)
+        assert len(page) <= limit
+        paged += [e.seq for e in page]
+        if len(page) < limit:
+            return paged
+        before = page[-1].seq

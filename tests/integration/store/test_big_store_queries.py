@@ -10,7 +10,7 @@ import pytest
 
 from gateway.events.model import new_event_id
 from gateway.store import CountMark, ManifestRow, NewEvent, Store, open_store
-from tests.support.stores import counted
+from tests.support.stores import counted, window_pages
 
 
 def _event(created_at_ms: int, *, repository: str = "team/app", action: str = "pull", actor: str = "alice") -> NewEvent:
@@ -238,16 +238,7 @@ async def test_a_time_window_read_by_the_hour_is_the_plain_query_page_by_page(st
         expected = await _straight(store, since, until)
         assert expected == sorted((s for s, at in log if since <= at <= until), reverse=True)
         for limit in (1, 3, 7, 50, 1000):
-            paged: list[int] = []
-            before = None
-            while True:
-                page = await store.list_events(since_ms=since, until_ms=until, before_seq=before, limit=limit)
-                assert len(page) <= limit
-                paged += [e.seq for e in page]
-                if len(page) < limit:
-                    break
-                before = page[-1].seq
-            assert paged == expected, (since, until, limit)
+            assert await window_pages(store, since, until, limit) == expected, (since, until, limit)
         assert all(e.created_at_ms >= since for e in await store.list_events(since_ms=since, until_ms=until))
     late = [s for s, _at in log[-8:]]
     day = await store.list_events(since_ms=base + 2 * HOUR_MS, until_ms=base + 3 * HOUR_MS - 1, limit=2)

@@ -16,7 +16,7 @@ import gateway.store.base
 from gateway.events.model import new_event_id
 from gateway.store import NewEvent, Store, open_store
 from gateway.store.schema import MIGRATIONS
-from tests.support.stores import counted, two_stores
+from tests.support.stores import counted, two_stores, window_pages
 
 HOUR_MS = 3_600_000
 BASE = 480_000 * HOUR_MS  # a whole hour, in 2024
@@ -60,18 +60,6 @@ async def _straight(store: Store, since: int, until: int) -> list[int]:
     return [int(r["seq"]) for r in rows]
 
 
-async def _paged(store: Store, since: int, until: int, limit: int) -> list[int]:
-    paged: list[int] = []
-    before = None
-    while True:
-        page = await store.list_events(since_ms=since, until_ms=until, before_seq=before, limit=limit)
-        assert len(page) <= limit
-        paged += [e.seq for e in page]
-        if len(page) < limit:
-            return paged
-        before = page[-1].seq
-
-
 async def _scrambled_log(store: Store, seed: int) -> None:
     """A week of events in time order, one event per 20 minutes in batches of a few hours, with
     late events among them: single old ones, a batch of an import spanning days in random order,
@@ -99,7 +87,7 @@ async def test_a_window_page_is_the_plain_query_whatever_order_the_times_came_in
     for since, until in windows:
         expected = await _straight(store, since, until)
         for limit in (1, 7, 100):
-            assert await _paged(store, since, until, limit) == expected, (since - BASE, until - BASE, limit)
+            assert await window_pages(store, since, until, limit) == expected, (since - BASE, until - BASE, limit)
 
 
 async def test_a_window_page_stays_exact_when_events_are_deleted_under_its_bounds(store: Store) -> None:
@@ -110,7 +98,7 @@ async def test_a_window_page_stays_exact_when_events_are_deleted_under_its_bound
     week = (BASE, BASE + 168 * HOUR_MS - 1)
     assert len(await _straight(store, *week)) == 150
     for limit in (7, 100):
-        assert await _paged(store, *week, limit) == await _straight(store, *week)
+        assert await window_pages(store, *week, limit) == await _straight(store, *week)
 
 
 async def test_a_window_pages_statements_do_not_grow_with_its_hours(store: Store) -> None:
@@ -207,7 +195,7 @@ async def test_pruning_by_age_drops_the_bounds_of_the_hours_it_emptied(store: St
     assert min(hours) == cut // HOUR_MS
     await _assert_bounds_cover(store)
     week = (BASE, BASE + 168 * HOUR_MS - 1)
-    assert await _paged(store, *week, 50) == await _straight(store, *week)
+    assert await window_pages(store, *week, 50) == await _straight(store, *week)
 
 
 async def test_migrating_a_store_with_events_fills_the_bounds_of_its_hours(
@@ -231,6 +219,6 @@ async def test_migrating_a_store_with_events_fills_the_bounds_of_its_hours(
         assert 26 in await store.migrate()
         assert await _hours(store) == await _true_hours(store)
         day = (BASE + 12 * HOUR_MS, BASE + 36 * HOUR_MS - 1)
-        assert await _paged(store, *day, 9) == await _straight(store, *day)
+        assert await window_pages(store, *day, 9) == await _straight(store, *day)
     finally:
         await store.close()
