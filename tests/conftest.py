@@ -13,6 +13,7 @@ from tests.support.client import USERS
 from tests.support.oidc_provider import OidcProvider
 from tests.support.processes import Gateway, Registry, mariadb_database
 from tests.support.slapd import Slapd
+from tests.support.stores import two_stores
 
 pytest_plugins = ["tests.support.ci_gate"]
 
@@ -103,6 +104,21 @@ async def store(database_url: str) -> AsyncIterator[Store]:
     await opened.migrate()
     yield opened
     await opened.close()
+
+
+@pytest.fixture
+async def two(database_url: str) -> AsyncIterator[tuple[Store, Store]]:
+    """Two stores on one migrated database, as two instances (or workers) open it: what one
+    writes, the other must see; on each store (see `database_url`)."""
+    async with two_stores(database_url) as pair:
+        yield pair
+
+
+@pytest.fixture
+async def on_mariadb() -> AsyncIterator[tuple[Store, Store]]:
+    """Two stores on one fresh MariaDB database, for what only MariaDB does (its polled version)."""
+    async with two_stores() as pair:
+        yield pair
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ nothing is kept while the version cannot be vouched for."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -16,21 +15,6 @@ from gateway.registry.gate_reads import GateReads
 from gateway.store import Store, UploadState
 from gateway.store.maintenance import COLLECTING, DRAINING, GC
 from gateway.store.sql import now
-from tests.support.stores import two_stores
-
-
-@pytest.fixture
-async def two(database_url: str) -> AsyncIterator[tuple[Store, Store]]:
-    """The writer (an instance running the collector, or an admin's CLI) and the reader (an
-    instance whose gate keeps what it read), on each store."""
-    async with two_stores(database_url) as pair:
-        yield pair
-
-
-@pytest.fixture
-async def on_mariadb() -> AsyncIterator[tuple[Store, Store]]:
-    async with two_stores() as pair:
-        yield pair
 
 
 async def _refuses(reads: GateReads, store: Store) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -19,21 +19,6 @@ import gateway.store.sqlite
 from gateway.store import AppToken, ManifestRow, NewEvent, PullMark, Store, open_store
 from gateway.store.change_watch import ChangeWatch
 from tests.support.processes import REPO_ROOT
-from tests.support.stores import two_stores
-
-
-@pytest.fixture
-async def two(database_url: str) -> AsyncIterator[tuple[Store, Store]]:
-    """Two stores on one database, as two instances (or workers) open it; on each store."""
-    async with two_stores(database_url) as pair:
-        yield pair
-
-
-@pytest.fixture
-async def on_mariadb() -> AsyncIterator[tuple[Store, Store]]:
-    """Two stores on one fresh MariaDB database."""
-    async with two_stores() as pair:
-        yield pair
 
 
 async def _seen_by(store: Store) -> object:

@@ -9,33 +9,32 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
 import gateway.store.mysql
 from gateway.store import NamespaceLookup, Store
-from tests.support.stores import counted, two_stores
+from tests.support.stores import counted
 
 NAMES = ["web", "ops", "alice", "gone", "loose", "nobody"]
 
 
 @pytest.fixture
-async def two(database_url: str) -> AsyncIterator[tuple[Store, Store]]:
+async def two(two: tuple[Store, Store]) -> tuple[Store, Store]:
     """The writer (another instance, or an admin's CLI) and the reader (an instance whose lists
     look namespaces up), on each store; the world below written by the writer."""
-    async with two_stores(database_url) as (writer, reader):
-        await _world(writer)
-        await reader.poll_version()  # what the change watch does every 0.25 s
-        yield writer, reader
+    writer, reader = two
+    await _world(writer)
+    await reader.poll_version()  # what the change watch does every 0.25 s
+    return writer, reader
 
 
 @pytest.fixture
-async def on_mariadb() -> AsyncIterator[tuple[Store, Store]]:
-    async with two_stores() as (writer, reader):
-        await _world(writer)
-        yield writer, reader
+async def on_mariadb(on_mariadb: tuple[Store, Store]) -> tuple[Store, Store]:
+    await _world(on_mariadb[0])
+    return on_mariadb
 
 
 async def _reserve(store: Store, name: str) -> None:
