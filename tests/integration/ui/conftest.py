@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 
 import pytest
 
+from gateway.ui.app import create_ui_app
 from tests.support.processes import REPO_ROOT, Gateway, in_ci
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -19,6 +20,18 @@ AXE = REPO_ROOT / ".cache" / "node" / "node_modules" / "axe-core" / "axe.min.js"
 # A gateway on its first run: no admin in the store, none configured.
 NO_ADMIN = {"GATEWAY_ADMIN_USERNAME": "", "GATEWAY_ADMIN_PASSWORD": ""}
 _SETUP_URL = re.compile(r"first run: .* create one at (http://\S+/ui/setup\?code=\S+)")
+
+
+def ui_routes() -> list[tuple[str, frozenset[str]]]:
+    """Each resource of the UI's router: its path template (relative to /ui, parameters in
+    braces) and its methods. The sweeps take their routes from here, so a new page or form is
+    swept without being listed."""
+    routes = []
+    for resource in create_ui_app().router.resources():
+        info = resource.get_info()
+        template = str(info.get("formatter") or info.get("path") or info.get("prefix"))
+        routes.append((template, frozenset(route.method for route in resource)))
+    return routes
 
 
 def missing(what: str) -> NoReturn:

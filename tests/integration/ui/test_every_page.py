@@ -15,9 +15,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from gateway.ui.app import create_ui_app
 from tests.integration.ui.api_calls import api_ok
-from tests.integration.ui.conftest import assert_accessible, sign_in
+from tests.integration.ui.conftest import assert_accessible, sign_in, ui_routes
 from tests.integration.ui.pushing import push_images
 from tests.support.client import USERS, fetch_token
 from tests.support.images import OCI_MANIFEST, push_image
@@ -97,12 +96,7 @@ async def _sign(gateway: Gateway, repository: str, digest: str) -> str:
 
 
 def _get_routes() -> set[str]:
-    routes = set()
-    for resource in create_ui_app().router.resources():
-        if any(route.method == "GET" for route in resource):
-            info = resource.get_info()
-            routes.add(str(info.get("formatter") or info.get("path") or info.get("prefix")))
-    return routes
+    return {template for template, methods in ui_routes() if "GET" in methods}
 
 
 def _shows(route: str, path: str) -> bool:

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import aiohttp
 import pytest
 
-from gateway.ui.app import create_ui_app
+from tests.integration.ui.conftest import ui_routes
 from tests.integration.ui.pushing import push_images
 from tests.support.client import USERS
 from tests.support.processes import Gateway, Registry
@@ -254,24 +254,18 @@ async def test_a_member_reads_the_team_and_is_refused_only_what_owners_do(
 def test_the_team_sweep_covers_every_route_that_takes_a_team() -> None:
     """A new page or form taking a team must join TEAM_GETS or TEAM_POSTS above."""
     swept = {p.split("?")[0] for p in TEAM_GETS} | {p for p, _ in TEAM_POSTS}
-    taking = set()
-    for resource in create_ui_app().router.resources():
-        info = resource.get_info()
-        path = info.get("formatter") or info.get("path") or ""
-        if "{team}" in path and "{namespace}" not in path:
-            taking.add("/ui" + path.replace("{user}", "alice"))
+    taking = {"/ui" + path.replace("{user}", "alice") for path, _ in ui_routes() if "{team}" in path and "{namespace}" not in path}
     assert taking - swept == set()
 
 
 def test_the_sweep_covers_every_route_that_takes_a_name() -> None:
     """A new page or form taking a namespace or repository must join GETS or POSTS above."""
     swept = {p.split("?")[0] for p in GETS} | {p for p, _ in POSTS}
-    taking = set()
-    for resource in create_ui_app().router.resources():
-        info = resource.get_info()
-        path = info.get("formatter") or info.get("path") or ""
-        if "{namespace}" in path or ("{name" in path and "repositories" in path):
-            taking.add(path.replace("{namespace}", "{ns}").replace("{name}", "{repo}").replace("{team}", "own"))
+    taking = {
+        path.replace("{namespace}", "{ns}").replace("{name}", "{repo}").replace("{team}", "own")
+        for path, _ in ui_routes()
+        if "{namespace}" in path or ("{name" in path and "repositories" in path)
+    }
     taking |= {"/manifests/delete", "/tags/delete", "/teams/own/namespaces"}
     missing = {p for p in taking if f"/ui{p}" not in swept}
     assert missing == set()
