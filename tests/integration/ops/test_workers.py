@@ -25,8 +25,13 @@ def worker_pids(supervisor: int) -> set[int]:
 
 
 def worker_index(pid: int) -> int:
-    """The index the supervisor gave the worker: the last argument of its command line."""
-    return int(Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")[-1])
+    """The index the supervisor gave the worker: the last argument of its command line. A worker
+    just forked still shows the supervisor's command line until it has started its own, so that
+    is waited for (it ends in the index)."""
+    last = wait_until(
+        lambda: Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")[-1], lambda arg: arg.isdigit(),
+    )
+    return int(last)
 
 
 def lock_held(path: Path) -> bool:
