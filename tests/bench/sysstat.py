@@ -44,6 +44,19 @@ def cpu_seconds(pid: int) -> float:
     return total / _TICKS
 
 
+def cpu_seconds_fine(pid: int) -> float:
+    """The same to the nanosecond (each thread's time on a CPU from /proc/PID/task/TID/schedstat)
+    where `cpu_seconds` counts in ticks of 10 ms: for what costs a few ticks. A thread that ends
+    between two readings takes its time with it; the gateway's threads live as long as it does."""
+    total = 0
+    for member in descendants(pid):
+        with contextlib.suppress(OSError):
+            for task in os.listdir(f"/proc/{member}/task"):
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    total += int(Path(f"/proc/{member}/task/{task}/schedstat").read_text().split()[0])
+    return total / 1e9
+
+
 def _status_kib(pid: int, field: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
