@@ -12,8 +12,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiomysql
-import pymysql
+import asyncmy
+from asyncmy import errors as driver
+from asyncmy.connection import Connection
+from asyncmy.cursors import DictCursor
 from yarl import URL
 
 PAGE = 5000
@@ -76,34 +78,34 @@ def seconds(value: Any) -> int | None:
     return None
 
 
-async def _connect(url: URL) -> aiomysql.Connection:
+async def _connect(url: URL) -> Connection:
     try:
-        return await aiomysql.connect(
+        return await asyncmy.connect(
             host=url.host, port=url.port or 3306, user=url.user or "root", password=url.password or "",
-            db=url.path.strip("/"), charset="utf8mb4", cursorclass=aiomysql.DictCursor, autocommit=True,
+            database=url.path.strip("/"), charset="utf8mb4", cursor_cls=DictCursor, autocommit=True,
             connect_timeout=10,
         )
-    except (pymysql.err.Error, OSError) as exc:
+    except (driver.Error, OSError) as exc:
         raise PortusSourceError(f"cannot read the Portus database at {url.host}:{url.port or 3306}: {_reason(exc)}") from None
 
 
 def _reason(exc: BaseException) -> str:
-    if isinstance(exc, pymysql.err.Error) and len(exc.args) >= 2:
+    if isinstance(exc, driver.Error) and len(exc.args) >= 2:
         return str(exc.args[1])
     return str(exc) or type(exc).__name__
 
 
-async def _fetch(conn: aiomysql.Connection, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
+async def _fetch(conn: Connection, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
     try:
         async with conn.cursor() as cursor:
             await cursor.execute(sql, params)
             rows: list[Row] = list(await cursor.fetchall())
             return rows
-    except pymysql.err.Error as exc:
+    except driver.Error as exc:
         raise PortusSourceError(f"reading the Portus database failed: {_reason(exc)}") from None
 
 
-async def _columns(conn: aiomysql.Connection) -> dict[str, set[str]]:
+async def _columns(conn: Connection) -> dict[str, set[str]]:
     rows = await _fetch(
         conn,
         "SELECT table_name AS t, column_name AS c FROM information_schema.columns WHERE table_schema = DATABASE()",

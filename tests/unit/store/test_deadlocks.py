@@ -3,8 +3,8 @@ bounded number of times; every other driver error stays a plain StoreUnavailable
 
 from __future__ import annotations
 
-import pymysql
 import pytest
+from asyncmy import errors as driver
 
 from gateway.store import Deadlock, StoreUnavailable
 from gateway.store.mysql import unavailable
@@ -13,7 +13,7 @@ from gateway.store.sql import DEADLOCK_ATTEMPTS, again_on_deadlock
 
 @pytest.mark.parametrize(("code", "deadlock"), [(1213, True), (1205, True), (2013, False), (1146, False)])
 def test_deadlocks_and_lock_wait_timeouts_are_told_apart(code: int, deadlock: bool) -> None:
-    error = unavailable(pymysql.err.OperationalError(code, "message"))
+    error = unavailable(driver.OperationalError(code, "message"))
     assert isinstance(error, StoreUnavailable)
     assert isinstance(error, Deadlock) is deadlock
 
