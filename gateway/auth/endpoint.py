@@ -164,7 +164,7 @@ async def _decide(
             return hit.identity, hit.granted, version
     identity = await _basic_identity(request)
     granted = await _grant_for(request, identity, parse_scopes(scopes))
-    if version is not None and request.app[keys.STORE].data_version() != version:
+    if version is not None and request.app[keys.STORE].access_version() != version:
         return identity, granted, None
     cache.put(key, version, identity, granted)
     return identity, granted, version
@@ -180,7 +180,7 @@ async def get_token(request: web.Request) -> web.Response:
         scopes = request.query.getall("scope", [])
         cache = request.app[keys.GRANT_CACHE]
         key = cache.key(request.headers.get("Authorization", ""), service, scopes)
-        version = None if offline else request.app[keys.STORE].data_version()
+        version = None if offline else request.app[keys.STORE].access_version()
         identity, granted, version = await _decide(request, key, version, scopes)
         now = time.time()
         answer = cache.answer(key, version, now)

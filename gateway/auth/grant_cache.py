@@ -3,10 +3,11 @@
 A CI asking for the same token again and again costs a user row, namespace facts and a role or
 two from the store each time. This keeps the decision (who the credentials name, what they were
 granted) keyed by a hash of the Authorization header, service and requested scopes, together
-with the store's data version (see `SQLBase.data_version`) read *before* the decision was made.
-A hit needs the version to be unchanged now, so any write that can change a decision (a password
-change, a disabled user, a new team member, from the API, the CLI or another worker) makes every
-entry a miss; bookkeeping (events, pull times, sessions) does not (gateway/store/versioning.py).
+with the store's access version (see `SQLBase.access_version`) read *before* the decision was
+made. A hit needs the version to be unchanged now, so any write that can change a grant (a
+password change, a disabled user, a new team member, a revoked token, from the API, the CLI or
+another worker) makes every entry a miss; pushes (tags, manifests) and bookkeeping (events, pull
+times, sessions) do not (gateway/store/versioning.py).
 SQLite sees such a write at once, MariaDB within one poll of the change row; while the version
 cannot be read, nothing is cached.
 Only password logins and anonymous requests are kept (application tokens expire on their own
@@ -14,7 +15,7 @@ clock), and only successes.
 
 The answer itself (the signed token and its JSON) is kept too, for a few seconds after the
 second it was stamped in (`ANSWER_SECONDS`, each answer for a random part of it between half and
-all): asked again on the same data version, the same request gets the very same token, and the
+all): asked again on the same access version, the same request gets the very same token, and the
 endpoint signs once every few seconds per request instead of once per request (a CI fleet logging
 in with one robot account). The token carries its `issued_at` and `expires_in`, so a client given
 it a second or three later still knows when it ends (tokens live for minutes). The random hold
@@ -97,7 +98,7 @@ class GrantCache:
         self._rng = rng or random.Random()
         self._answers: dict[bytes, Answer] = {}
         self._answer_bytes = 0
-        self._answers_version: object | None = None  # the data version every kept answer was made on
+        self._answers_version: object | None = None  # the access version every kept answer was made on
         self._swept_at = 0  # the second expired answers were last dropped in
 
     @property
@@ -147,7 +148,7 @@ class GrantCache:
             self._bytes -= old.size
 
     def answer(self, key: bytes, version: object | None, now: float) -> bytes | None:
-        """The answer given to the same request within its hold, on this data version, if any."""
+        """The answer given to the same request within its hold, on this access version, if any."""
         if version is None or version != self._answers_version:
             return None
         kept = self._answers.get(key)

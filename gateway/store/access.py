@@ -56,7 +56,7 @@ def _app_token(row: Row) -> AppToken:
 class AccessQueries(TombstoneQueries):
     def __init__(self) -> None:
         super().__init__()
-        self._lookups = LookupCache()  # what namespace_lookup read, per data version
+        self._lookups = LookupCache()  # what namespace_lookup read, per access version
 
     # -- teams -------------------------------------------------------------------------------
 
@@ -233,10 +233,10 @@ class AccessQueries(TombstoneQueries):
         """What deciding access to many namespaces at once needs, in four statements a
         `_IN_LIST` names rather than four a namespace: their rows, which are reserved, which are
         users, and `username`'s role in the teams that own them. What was read is kept while the
-        data version is unchanged (gateway/store/lookup_cache.py): only names and roles not kept
+        access version is unchanged (gateway/store/lookup_cache.py): only names and roles not kept
         are read, and a batch named again reads nothing. Inside a transaction the store is read
         (its own writes count) and nothing is kept."""
-        version = None if self.in_transaction() else self.data_version()
+        version = None if self.in_transaction() else self.access_version()
         kept, kept_roles = self._lookups.names(version), self._lookups.roles(version)
         facts = {name: kept[name] for name in names if name in kept}
         read = await self._read_names([name for name in dict.fromkeys(names) if name not in facts])
@@ -244,7 +244,7 @@ class AccessQueries(TombstoneQueries):
         teams = {f.row.team for f in facts.values() if f.row is not None and f.row.team is not None}
         unknown = sorted(team for team in teams if (username, team) not in kept_roles)
         roles = await self.roles_in(unknown, username)
-        if version is not None and self.data_version() == version:  # all of it read on `version`
+        if version is not None and self.access_version() == version:  # all of it read on `version`
             self._lookups.keep(version, read, (((username, team), roles.get(team)) for team in unknown))
         roles.update((team, role) for team in teams if (role := kept_roles.get((username, team))) is not None)
         return NamespaceLookup(

@@ -1,4 +1,4 @@
-"""What `AccessQueries.namespace_lookup` read, kept while the store's data version is unchanged.
+"""What `AccessQueries.namespace_lookup` read, kept while the store's access version is unchanged.
 
 A non-admin's filtered list (the audit log, the catalog, repositories, search) decides each batch
 of 200 rows through one lookup of the batch's namespaces: four statements (their rows, the
@@ -6,11 +6,11 @@ reserved ones, the users' names, the asker's roles in the owning teams) that cos
 reading the rows themselves on a big store, and named the same namespaces again on every request.
 This keeps the facts of each namespace name that are the same for everyone (its row or its
 absence, reserved or not, a user's name or not) and each user's role in a team (or none), with the
-data version read *before* the statements (as the grant cache does,
+access version (`SQLBase.access_version`) read *before* the statements (as the grant cache does,
 gateway/auth/grant_cache.py), and only when that version is still the one after them: a value read
 while a change was committing is never kept as valid for the version after it. Every table these
 facts come from (namespaces, namespace_tombstones, users, team_members) bumps the version on a
-write (gateway/store/versioning.py), so a change made by any process is seen as soon as it would
+write (gateway/store/versioning.py), and a push moves it not, so a change made by any process is seen as soon as it would
 have been by a query: on SQLite at once, on MariaDB within `Store.version_lag` seconds. An entry
 read under another version is never served: the first lookup on a new version drops them all.
 When the version cannot be read, nothing is kept or served. The store does not use it inside a
@@ -42,12 +42,12 @@ class NameFacts:
 
 
 class LookupCache:
-    """One per store object; entries of an older data version are never served."""
+    """One per store object; entries of an older access version are never served."""
 
     def __init__(self, max_names: int = MAX_NAMES, max_roles: int = MAX_ROLES) -> None:
         self._max_names = max_names
         self._max_roles = max_roles
-        self._version: object | None = None  # the data version every kept entry was read on
+        self._version: object | None = None  # the access version every kept entry was read on
         self._names: dict[str, NameFacts] = {}
         self._roles: dict[tuple[str, str], str | None] = {}  # (username, team) -> role, None: not a member
 

@@ -27,7 +27,7 @@ from gateway.store.base import Store, named_to_pyformat
 from gateway.store.records import Conflict, Deadlock, NoSuchTable, StoreUnavailable
 from gateway.store.schema import EXACT_COLLATION
 from gateway.store.sql import Row
-from gateway.store.versioning import READ
+from gateway.store.versioning import ACCESS, NO_CHANGE, READ, versions_read
 
 _MIGRATION_LOCK = "portus_gateway_migrate"
 _NO_SUCH_TABLE = 1146  # ER_NO_SUCH_TABLE
@@ -45,7 +45,7 @@ FRESH_SECONDS = 0.8
 class _Transaction:
     store: object
     conn: Connection
-    changes_decisions: bool = False
+    changes: int = NO_CHANGE  # the most it changed of cached decisions (versioning.decision_change)
 
 
 # The transaction the current task is in.
@@ -59,9 +59,11 @@ class MySQLStore(Store):
     def __init__(self, pool: Pool) -> None:
         super().__init__()
         self._pool = pool
-        self._polled: int | None = None  # change_version as last read
+        self._polled: int | None = None  # change_version's row 1 as last read
+        self._polled_access: int | None = None  # its row 2 (none before migration 28)
         self._polled_at = 0.0  # monotonic time that read began
         self._local_changes = 0  # decision-changing commits of this process since it opened
+        self._local_access_changes = 0  # of those, the access-changing ones
 
     @classmethod
     async def open(cls, url_text: str, *, minsize: int = 1, maxsize: int = 10) -> MySQLStore:
@@ -100,15 +102,21 @@ class MySQLStore(Store):
             return None
         return (self._polled, self._local_changes)
 
+    def access_version(self) -> object | None:
+        """The same for the access-changing commits alone (change_version's row 2)."""
+        if self._polled_access is None or time.monotonic() - self._polled_at > FRESH_SECONDS:
+            return None
+        return (self._polled_access, self._local_access_changes)
+
     def version_lag(self) -> float:
         return FRESH_SECONDS
 
     async def poll_version(self) -> None:
         began = time.monotonic()
-        row = await self.fetch_one(READ)
-        if row is None:
+        versions = versions_read(await self.fetch_all(READ))
+        if versions is None:
             raise StoreUnavailable("the change_version row is missing: run `portus-gateway migrate`")
-        self._polled, self._polled_at = int(row["version"]), began
+        (self._polled, self._polled_access), self._polled_at = versions, began
 
     def in_transaction(self) -> bool:
         return self._current() is not None
@@ -132,10 +140,10 @@ class MySQLStore(Store):
         except (driver.Error, OSError) as exc:
             raise unavailable(exc) from None
 
-    def _changed_decisions(self) -> None:
+    def _changed_decisions(self, kind: int) -> None:
         current = self._current()
         if current is not None:
-            current.changes_decisions = True
+            current.changes = max(current.changes, kind)
 
     async def _execute(self, sql: str, params: Mapping[str, Any] | None) -> int:
         try:
@@ -163,11 +171,12 @@ class MySQLStore(Store):
             await _guarded(conn.begin())
             try:
                 yield
-                if current.changes_decisions:
-                    await self._bump_change_version()
+                if current.changes != NO_CHANGE:
+                    await self._bump_change_version(current.changes)
                 await _guarded(conn.commit())
-                if current.changes_decisions:
+                if current.changes != NO_CHANGE:
                     self._local_changes += 1
+                    self._local_access_changes += current.changes == ACCESS
             except BaseException:
                 with contextlib.suppress(driver.Error, OSError):
                     await asyncio.shield(conn.rollback())

@@ -611,4 +611,12 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
             "INSERT INTO gram_counts (gram, n) SELECT gram, COUNT(*) FROM repository_grams GROUP BY gram",
         ),
     ),
+    (
+        28,
+        (
+            # The access version (gateway/store/versioning.py): moved only by writes that change
+            # who may do what, so token grants and namespace lookups outlive pushes.
+            "INSERT INTO change_version (id, version) VALUES (2, 0)",
+        ),
+    ),
 )

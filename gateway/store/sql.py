@@ -9,7 +9,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
 from gateway.store.records import Deadlock, NoSuchTable
-from gateway.store.versioning import BUMP, changes_decisions
+from gateway.store.versioning import BUMP, NO_CHANGE, decision_change
 
 _T = TypeVar("_T")
 
@@ -40,12 +40,13 @@ class SQLBase(ABC):
         """Run one statement (in its own transaction when the caller has none); returns the
         affected row count. A write that can change a decision bumps the change version in its
         transaction, one of its own when the caller has none (gateway/store/versioning.py)."""
-        if not changes_decisions(sql):
+        kind = decision_change(sql)
+        if kind == NO_CHANGE:
             return await self._execute(sql, params)
         async with self.transaction():
             count = await self._execute(sql, params)
             if count:
-                self._changed_decisions()
+                self._changed_decisions(kind)
             return count
 
     @abstractmethod
@@ -53,17 +54,17 @@ class SQLBase(ABC):
         """Run one statement as it is: in the current transaction, else on its own."""
 
     @abstractmethod
-    def _changed_decisions(self) -> None:
-        """Note that the current transaction changed a decision: it bumps the change version
-        just before it commits (`_bump_change_version`)."""
+    def _changed_decisions(self, kind: int) -> None:
+        """Note that the current transaction changed a decision of `kind` (versioning.CONTENT or
+        ACCESS): it bumps the change version just before it commits (`_bump_change_version`)."""
 
-    async def _bump_change_version(self) -> None:
-        """Count one more decision-changing commit, last in its transaction, so every
-        transaction takes that row's lock last and holds it briefly. A database whose migrations
-        have not reached the change_version table (a migration writing rows, before it exists)
-        has nothing to count and nobody reading it."""
+    async def _bump_change_version(self, kind: int) -> None:
+        """Count one more decision-changing commit (and access-changing one, for ACCESS), last in
+        its transaction, so every transaction takes those rows' locks last and holds them
+        briefly. A database whose migrations have not reached the change_version table (a
+        migration writing rows, before it exists) has nothing to count and nobody reading it."""
         try:
-            await self._execute(BUMP, None)
+            await self._execute(BUMP[kind], None)
         except NoSuchTable:
             return
 
@@ -107,6 +108,11 @@ class SQLBase(ABC):
         """Something that changes whenever any process commits a write that can change a cached
         decision, checked without a query; None when the dialect cannot tell now (callers then
         must not cache what they read)."""
+        return None
+
+    def access_version(self) -> object | None:
+        """The same for writes that can change who may do what (versioning.ACCESS_TABLES) alone:
+        what token grants and namespace lookups are kept under, so that pushes leave them be."""
         return None
 
     async def poll_version(self) -> None:

@@ -17,7 +17,7 @@ from gateway.private_files import private_dir, private_file
 from gateway.store.base import Store, named_to_qmark
 from gateway.store.records import Conflict, NoSuchTable, SettledBatch, StoreUnavailable
 from gateway.store.sql import Row
-from gateway.store.versioning import READ
+from gateway.store.versioning import NO_CHANGE, READ, versions_read
 
 _SETTLED_BATCH = """
 WITH batch AS (SELECT seq, created_at, body FROM events WHERE seq > :seq ORDER BY seq LIMIT :limit)
@@ -56,9 +56,9 @@ class SQLiteStore(Store):
         self._shm: int | None = None  # the WAL index, read for its change counter
         self._shm_path = "" if path == ":memory:" else path + "-shm"
         self._header = b""  # the WAL index header when change_version was last read
-        self._version: int | None = None  # change_version as then read
+        self._versions: tuple[int, int | None] | None = None  # change_version's rows 1 and 2 as then read
         self._reader: sqlite3.Connection | None = None  # for change_version alone
-        self._changes_decisions = False  # whether the open transaction changed a decision
+        self._changes = NO_CHANGE  # the most the open transaction changed (versioning.decision_change)
         # Held for a whole transaction: the one connection carries every task's statements, and
         # another task's must neither join the transaction nor see what it has not committed.
         self._transaction_lock = asyncio.Lock()
@@ -94,6 +94,15 @@ class SQLiteStore(Store):
         before the row, so a commit between the two is read again at the next call, never
         missed; this process's own commits move the header too, so they are seen at once.
         None when either read fails: callers then cache nothing."""
+        versions = self._current_versions()
+        return None if versions is None else versions[0]
+
+    def access_version(self) -> object | None:
+        """change_version's row 2, read as `data_version` reads row 1 (and with it)."""
+        versions = self._current_versions()
+        return None if versions is None else versions[1]
+
+    def _current_versions(self) -> tuple[int, int | None] | None:
         if not self._shm_path:
             return None
         try:
@@ -103,14 +112,14 @@ class SQLiteStore(Store):
         except OSError:
             return None
         if header != self._header:
-            version = self._read_version()
-            if version is None:
+            versions = self._read_versions()
+            if versions is None:
                 return None
-            self._header, self._version = header, version
-        return self._version
+            self._header, self._versions = header, versions
+        return self._versions
 
-    def _read_version(self) -> int | None:
-        """The change_version row, read synchronously: one indexed row of a WAL snapshot."""
+    def _read_versions(self) -> tuple[int, int | None] | None:
+        """The change_version rows, read synchronously: two indexed rows of a WAL snapshot."""
         try:
             if self._reader is None:
                 self._reader = sqlite3.connect(
@@ -119,7 +128,7 @@ class SQLiteStore(Store):
             rows = self._reader.execute(READ).fetchall()  # to the end: no snapshot stays open
         except sqlite3.Error:
             return None
-        return int(rows[0][0]) if rows else None
+        return versions_read([{"id": row[0], "version": row[1]} for row in rows])
 
     async def fetch_all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         """All rows in one turn of the connection's thread. Run as execute, then fetchall, a
@@ -153,8 +162,8 @@ class SQLiteStore(Store):
                 return await self._run(sql, params)
         return await self._run(sql, params)
 
-    def _changed_decisions(self) -> None:
-        self._changes_decisions = True
+    def _changed_decisions(self, kind: int) -> None:
+        self._changes = max(self._changes, kind)
 
     async def _run(self, sql: str, params: Mapping[str, Any] | None) -> int:
         try:
@@ -180,13 +189,13 @@ class SQLiteStore(Store):
             return
         async with self._transaction_lock:
             joined = _IN_TRANSACTION.set(self)
-            self._changes_decisions = False
+            self._changes = NO_CHANGE
             try:
                 await self._run("BEGIN IMMEDIATE", None)
                 try:
                     yield
-                    if self._changes_decisions:
-                        await self._bump_change_version()
+                    if self._changes != NO_CHANGE:
+                        await self._bump_change_version(self._changes)
                     await self._run("COMMIT", None)
                 except BaseException:
                     await asyncio.shield(self._rollback())

@@ -6,12 +6,13 @@ elsewhere or not."""
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import aiohttp
 import pytest
 
-from gateway.store import NewEvent, PullMark, open_store
+from gateway.store import ManifestRow, NewEvent, PullMark, Store, open_store
 from tests.support.client import USERS
 from tests.support.processes import Gateway
 from tests.support.waiting import eventually_async
@@ -96,12 +97,30 @@ async def _answer(session: aiohttp.ClientSession, gateway: Gateway, user: str, s
     return str(body["token"]), int(datetime.fromisoformat(body["issued_at"]).timestamp())
 
 
-async def test_bookkeeping_written_elsewhere_leaves_the_other_instance_answering_from_its_cache(
-    twins: tuple[Gateway, Gateway], session: aiohttp.ClientSession, database_url: str
+async def _bookkeeping(store: Store, attempt: int) -> None:
+    body = {"action": "pull", "target": {"repository": "alice/app", "tag": "latest"}}
+    assert await store.add_event(NewEvent(f"e{attempt}", 1000 + attempt, "pull", "alice/app", "latest", "", "alice", body))
+    await store.index_pulls([PullMark("alice/app", "latest", "", 1000 + attempt)])
+    await store.create_session(f"session-{attempt}", "alice")
+
+
+async def _push(store: Store, attempt: int) -> None:
+    digest = "sha256:" + f"{attempt:064x}"
+    manifest = ManifestRow("bob/app", digest, "application/vnd.oci.image.manifest.v1+json", 100, None, None, None, 1000)
+    await store.index_push(manifest, "latest")
+
+
+WRITES: dict[str, Callable[[Store, int], Awaitable[None]]] = {"bookkeeping": _bookkeeping, "a push": _push}
+
+
+@pytest.mark.parametrize("write", sorted(WRITES))
+async def test_bookkeeping_or_a_push_written_elsewhere_leaves_the_other_instance_answering_from_its_cache(
+    twins: tuple[Gateway, Gateway], session: aiohttp.ClientSession, database_url: str, write: str
 ) -> None:
-    """An event, pull times and a UI session committed by another process decide nothing: the
-    same request again gets the very same token while its answer is held (at least half of
-    ANSWER_SECONDS after the second it was signed in). On SQLite any commit used to end it."""
+    """An event, pull times and a UI session committed by another process decide nothing, and a
+    push (a tag moved, a manifest indexed) decides no token grant: the same request again gets
+    the very same token while its answer is held (at least half of ANSWER_SECONDS after the
+    second it was signed in). On SQLite any commit used to end it, and then any push."""
     _, second = twins
     scope = "repository:alice/app:pull"
     store = await open_store(database_url)
@@ -109,13 +128,10 @@ async def test_bookkeeping_written_elsewhere_leaves_the_other_instance_answering
     try:
         for attempt in range(20):
             token, signed = await _answer(session, second, "alice", scope)
-            body = {"action": "pull", "target": {"repository": "alice/app", "tag": "latest"}}
-            assert await store.add_event(NewEvent(f"e{attempt}", 1000 + attempt, "pull", "alice/app", "latest", "", "alice", body))
-            await store.index_pulls([PullMark("alice/app", "latest", "", 1000 + attempt)])
-            await store.create_session(f"session-{attempt}", "alice")
+            await WRITES[write](store, attempt)
             again, _ = await _answer(session, second, "alice", scope)
             if int(time.time()) == signed:  # well within the answer's hold
-                assert again == token, "a bookkeeping commit elsewhere ended the cached answer"
+                assert again == token, f"{write} committed elsewhere ended the cached answer"
                 held += 1
             if held >= 3:
                 break

@@ -59,7 +59,11 @@ DECISIONS: dict[str, Callable[[Store], Awaitable[object]]] = {
     "user-disabled": lambda store: store.set_user_disabled("alice", True),
     "team-member-added": lambda store: store.set_member("web", "bob", "contributor"),
     "tag-moved": lambda store: store.index_push(_manifest("sha256:bb"), "latest"),
+    "token-revoked": lambda store: store.revoke_app_token("alice", "ci"),
+    "namespace-created": lambda store: store.create_namespace("web", "web", "private"),
 }
+# Of DECISIONS, those that can change a token grant: they move the access version too.
+ACCESS_DECISIONS = frozenset({"user-disabled", "team-member-added", "token-revoked", "namespace-created"})
 
 
 async def test_a_decision_written_by_one_process_changes_the_version_the_other_sees(two: tuple[Store, Store]) -> None:
@@ -82,6 +86,37 @@ async def test_each_kind_of_decision_changes_the_version_here_and_in_the_other_s
     await DECISIONS[decision](writer)
     assert writer.data_version() != mine, "this process's own decision is seen at once"
     assert await _seen_by(reader) != theirs
+
+
+async def _access_seen_by(store: Store) -> object:
+    await store.poll_version()
+    return store.access_version()
+
+
+@pytest.mark.parametrize("decision", sorted(DECISIONS))
+async def test_only_a_change_of_access_moves_the_access_version_here_and_in_the_other_store(
+    two: tuple[Store, Store], decision: str
+) -> None:
+    writer, reader = two
+    await _world(writer)
+    mine, theirs = await _access_seen_by(writer), await _access_seen_by(reader)
+    assert mine is not None and theirs is not None
+    await DECISIONS[decision](writer)
+    moved = decision in ACCESS_DECISIONS
+    assert (writer.access_version() != mine) is moved, "this process's own change is seen at once"
+    assert (await _access_seen_by(reader) != theirs) is moved
+
+
+@pytest.mark.parametrize("decision", sorted(ACCESS_DECISIONS))
+async def test_a_change_of_access_by_another_process_moves_the_access_version(
+    two: tuple[Store, Store], database_url: str, decision: str
+) -> None:
+    _, reader = two
+    await _world(reader)
+    before = await _access_seen_by(reader)
+    assert before is not None
+    await _in_another_process(database_url, decision)
+    assert await _access_seen_by(reader) != before
 
 
 async def test_bookkeeping_leaves_the_version_alone_here_and_in_the_other_store(two: tuple[Store, Store]) -> None:
@@ -185,6 +220,19 @@ async def test_sqlite_vouches_for_nothing_when_it_cannot_read_the_header_or_the_
         assert store.data_version() is None, "the row last read must not stand for a commit it did not see"
     finally:
         await store.close()
+
+
+async def test_without_the_access_row_nothing_is_kept_per_access_version_and_writes_still_count(store: Store) -> None:
+    """A database before migration 28 (no row 2), as while the migrations run."""
+    await store.execute("DELETE FROM change_version WHERE id = 2")
+    await store.poll_version()
+    before = store.data_version()
+    assert before is not None
+    assert store.access_version() is None
+    await store.create_user("alice", "hash")
+    await store.poll_version()
+    assert store.data_version() != before
+    assert store.access_version() is None
 
 
 async def test_the_change_watch_wakes_a_waiter_when_another_process_writes(two: tuple[Store, Store]) -> None:

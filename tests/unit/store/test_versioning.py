@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.store.versioning import DECISION_TABLES, changes_decisions
+from gateway.store.versioning import (
+    ACCESS,
+    ACCESS_TABLES,
+    CONTENT,
+    DECISION_TABLES,
+    NO_CHANGE,
+    changes_decisions,
+    decision_change,
+    versions_read,
+)
 
 
 @pytest.mark.parametrize("sql", [
@@ -48,3 +57,34 @@ def test_every_decision_table_exists_in_the_schema() -> None:
 
     created = " ".join(str(s) for _, statements in MIGRATIONS for s in statements)
     assert all(f"CREATE TABLE {table} (" in created for table in DECISION_TABLES)
+
+
+@pytest.mark.parametrize(("sql", "kind"), [
+    ("UPDATE users SET disabled = :disabled WHERE name = :name", ACCESS),
+    ("INSERT INTO team_members (team, username, role) VALUES (:t, :u, :r)", ACCESS),
+    ("INSERT INTO revoked_app_tokens (id, revoked_at) VALUES (:id, :now)", ACCESS),
+    ("DELETE FROM namespace_tombstones WHERE name = :name", ACCESS),
+    ("UPDATE `namespaces` SET visibility = :v WHERE name = :n", ACCESS),
+    ("INSERT INTO tags (repository, tag) VALUES (:r, :t)", CONTENT),
+    ("DELETE FROM manifests WHERE repository = :repository", CONTENT),
+    ("UPDATE maintenance_runs SET phase = :phase WHERE kind = :kind", CONTENT),
+    ("INSERT INTO namespace_quotas (namespace, bytes) VALUES (:n, :b)", CONTENT),
+    ("UPDATE app_tokens SET last_used_at = :now WHERE id = :id", NO_CHANGE),
+    ("UPDATE tags SET last_pull_at = :at WHERE repository = :repository", NO_CHANGE),
+    ("INSERT INTO events (id, body) VALUES (:id, :body)", NO_CHANGE),
+])
+def test_a_write_to_what_decides_access_is_told_from_one_to_content(sql: str, kind: int) -> None:
+    assert decision_change(sql) == kind
+
+
+def test_the_access_tables_are_decision_tables_and_pushes_write_none_of_them() -> None:
+    assert ACCESS_TABLES < DECISION_TABLES
+    assert not {"tags", "manifests", "tag_deletions", "namespace_quotas", "maintenance_runs"} & ACCESS_TABLES
+
+
+def test_the_versions_read_need_row_one_and_take_row_two_when_there() -> None:
+    assert versions_read([{"id": 1, "version": 7}, {"id": 2, "version": 3}]) == (7, 3)
+    assert versions_read([{"id": 2, "version": 3}, {"id": 1, "version": 7}]) == (7, 3)
+    assert versions_read([{"id": 1, "version": 7}]) == (7, None)
+    assert versions_read([{"id": 2, "version": 3}]) is None
+    assert versions_read([]) is None
