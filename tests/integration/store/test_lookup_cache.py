@@ -180,7 +180,7 @@ async def test_with_no_vouched_version_every_lookup_reads_the_store(
     two: tuple[Store, Store], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, reader = two
-    monkeypatch.setattr(reader, "data_version", lambda: None)
+    monkeypatch.setattr(reader, "access_version", lambda: None)
     first, read = await _looked_up(reader)
     again, read_again = await _looked_up(reader)
     assert (again, read, read_again) == (first, 4, 4)
