@@ -1,4 +1,4 @@
-"""Persistence behind one async interface: SQLite (embedded default) or MariaDB (aiomysql).
+"""Persistence behind one async interface: SQLite (embedded default) or MariaDB (asyncmy).
 
 Every row type, the store's errors and the webhook sealer interface are exported here; callers
 import them from `gateway.store`, never from the modules that hold the queries."""

@@ -10,8 +10,9 @@ access version (`SQLBase.access_version`) read *before* the statements (as the g
 gateway/auth/grant_cache.py), and only when that version is still the one after them: a value read
 while a change was committing is never kept as valid for the version after it. Every table these
 facts come from (namespaces, namespace_tombstones, users, team_members) bumps the version on a
-write (gateway/store/versioning.py), and a push moves it not, so a change made by any process is seen as soon as it would
-have been by a query: on SQLite at once, on MariaDB within `Store.version_lag` seconds. An entry
+write (gateway/store/versioning.py), and no push does, so a change made by any process is seen
+as soon as it would have been by a query: on SQLite at once, on MariaDB within
+`Store.version_lag` seconds. An entry
 read under another version is never served: the first lookup on a new version drops them all.
 When the version cannot be read, nothing is kept or served. The store does not use it inside a
 transaction, whose own writes are not committed yet.
