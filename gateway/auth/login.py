@@ -8,7 +8,11 @@ the break-glass admin signs in while the directory is down.
 The cache key covers user name, password and the stored hash, and the user row is read on
 every login, so a changed password or a disabled user takes effect at once while a busy CI
 does not pay the KDF on every token request. Concurrent checks of the same credentials against
-the same hash (a fleet of CI jobs starting at once) share one KDF run. A hash made at a lower
+the same hash (a fleet of CI jobs starting at once) share one KDF run. An entry lasts
+`CACHE_SECONDS` after its last use, not after its check: with a fixed lifetime, every user who
+keeps asking for tokens paid a KDF run (0.4 s of CPU) every minute, which for 200 busy users was
+two-thirds of a 2-core machine, and their tokens came seconds late while it ran. A password is
+still checked again at least every `RECHECK_SECONDS`. A hash made at a lower
 cost than the current one is replaced after a successful check, in the background: the login
 answers at once, the new hash is stored a KDF run later.
 """
@@ -38,31 +42,41 @@ from gateway.store import AppToken, Store, StoreError, User
 
 log = logging.getLogger(__name__)
 
-CACHE_SECONDS = 60.0
+CACHE_SECONDS = 60.0  # a remembered check lasts this long after its last use...
+RECHECK_SECONDS = 3600.0  # ...and never longer than this after the check itself
 _CACHE_LIMIT = 10_000
 
 
 class CredentialCache:
-    def __init__(self, ttl: float = CACHE_SECONDS) -> None:
+    def __init__(self, ttl: float = CACHE_SECONDS, recheck: float = RECHECK_SECONDS) -> None:
         self._ttl = ttl
-        self._entries: dict[bytes, float] = {}
+        self._recheck = recheck
+        self._entries: dict[bytes, tuple[float, float]] = {}  # key -> (expires, checked before)
 
     @staticmethod
     def key(username: str, password: str, password_hash: str) -> bytes:
         material = "\0".join((username, password, password_hash)).encode("utf-8")
         return hashlib.sha256(material).digest()
 
-    def hit(self, key: bytes) -> bool:
-        expires = self._entries.get(key)
-        return expires is not None and expires > time.monotonic()
+    def hit(self, key: bytes, now: float | None = None) -> bool:
+        """Whether this check was remembered and is still good; a hit keeps it `ttl` longer."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return False
+        moment = time.monotonic() if now is None else now
+        expires, deadline = entry
+        if expires <= moment or deadline <= moment:
+            return False
+        self._entries[key] = (min(moment + self._ttl, deadline), deadline)
+        return True
 
-    def remember(self, key: bytes) -> None:
-        now = time.monotonic()
+    def remember(self, key: bytes, now: float | None = None) -> None:
+        moment = time.monotonic() if now is None else now
         if len(self._entries) >= _CACHE_LIMIT:
-            self._entries = {k: v for k, v in self._entries.items() if v > now}
+            self._entries = {k: v for k, v in self._entries.items() if v[0] > moment}
             if len(self._entries) >= _CACHE_LIMIT:
                 self._entries.clear()
-        self._entries[key] = now + self._ttl
+        self._entries[key] = (moment + self._ttl, moment + self._recheck)
 
 
 DIRECTORY_DOWN = "the user directory is unavailable, so this password cannot be checked now; try again later"
