@@ -154,6 +154,13 @@ class Stack:
         return "sqlite" if self.databases is None else "mariadb"
 
     @property
+    def database_url(self) -> str:
+        """The store `gateway` and its peers share, for the bench to write to as another instance would."""
+        assert self.gateway is not None
+        env = self.gateway.env
+        return env.get("GATEWAY_DATABASE_URL") or f"sqlite:///{Path(env['GATEWAY_DATA_DIR']) / 'gateway.db'}"
+
+    @property
     def instances_started(self) -> list[Gateway]:
         """`gateway` and its peers: the instances sharing its store."""
         return [g for g in (self.gateway, *self.peers) if g is not None]
