@@ -160,7 +160,9 @@ async def _decide(
     if hit is not None:
         authenticator, address = request.app[keys.AUTHENTICATOR], request.remote or ""
         if not authenticator.retry_after(hit.identity.name, address):
-            authenticator.succeeded(hit.identity.name, address)  # a success, as `login` would have counted it
+            credentials = decode_basic(request.headers.get("Authorization", ""))  # the header the key hashed
+            # a success, as `login` would have counted it, and a use of the password's check
+            authenticator.succeeded(hit.identity.name, address, credentials[1] if credentials else None)
             return hit.identity, hit.granted, version
     identity = await _basic_identity(request)
     granted = await _grant_for(request, identity, parse_scopes(scopes))

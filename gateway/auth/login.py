@@ -24,6 +24,8 @@ import base64
 import hashlib
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from gateway.auth.app_tokens import (
@@ -43,40 +45,68 @@ from gateway.store import AppToken, Store, StoreError, User
 log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 60.0  # a remembered check lasts this long after its last use...
-RECHECK_SECONDS = 3600.0  # ...and never longer than this after the check itself
+RECHECK_SECONDS = 3600.0  # ...and a password's never longer than this after the check itself
 _CACHE_LIMIT = 10_000
 
 
+@dataclass
+class _Checked:
+    against: str  # the stored hash the password matched (or the directory that accepted it)
+    expires: float
+    deadline: float
+    slides: bool  # kept alive by use (a local password), or not (a directory's, which may change there)
+
+
 class CredentialCache:
-    def __init__(self, ttl: float = CACHE_SECONDS, recheck: float = RECHECK_SECONDS) -> None:
+    """Recent successful checks, by user name and password. A local password's check lasts
+    `ttl` after its last use (`hit`, or `renew` when the token endpoint answered from its grant
+    cache without asking), so a user who keeps working is not checked again every minute, and
+    at most `recheck` after the check; a changed hash is a miss at once. A directory's check
+    lasts `ttl` after it was made, however busy: a password changed in the directory stops
+    working here within that time."""
+
+    def __init__(
+        self, ttl: float = CACHE_SECONDS, recheck: float = RECHECK_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._ttl = ttl
         self._recheck = recheck
-        self._entries: dict[bytes, tuple[float, float]] = {}  # key -> (expires, checked before)
+        self._clock = clock
+        self._entries: dict[bytes, _Checked] = {}
 
     @staticmethod
-    def key(username: str, password: str, password_hash: str) -> bytes:
-        material = "\0".join((username, password, password_hash)).encode("utf-8")
-        return hashlib.sha256(material).digest()
+    def key(username: str, password: str) -> bytes:
+        return hashlib.sha256("\0".join((username, password)).encode("utf-8")).digest()
 
-    def hit(self, key: bytes, now: float | None = None) -> bool:
-        """Whether this check was remembered and is still good; a hit keeps it `ttl` longer."""
-        entry = self._entries.get(key)
-        if entry is None:
+    def hit(self, key: bytes, against: str) -> bool:
+        """Whether these credentials were found good against `against` lately (and, for a local
+        password, are kept alive by this use)."""
+        entry = self._live(key)
+        if entry is None or entry.against != against:
             return False
-        moment = time.monotonic() if now is None else now
-        expires, deadline = entry
-        if expires <= moment or deadline <= moment:
-            return False
-        self._entries[key] = (min(moment + self._ttl, deadline), deadline)
+        self._extend(entry)
         return True
 
-    def remember(self, key: bytes, now: float | None = None) -> None:
-        moment = time.monotonic() if now is None else now
+    def renew(self, key: bytes) -> None:
+        """Credentials used without a check (a decision kept for them) stay remembered."""
+        entry = self._live(key)
+        if entry is not None:
+            self._extend(entry)
+
+    def remember(self, key: bytes, against: str, *, slides: bool) -> None:
+        now = self._clock()
         if len(self._entries) >= _CACHE_LIMIT:
-            self._entries = {k: v for k, v in self._entries.items() if v[0] > moment}
+            self._entries = {k: v for k, v in self._entries.items() if v.expires > now}
             if len(self._entries) >= _CACHE_LIMIT:
                 self._entries.clear()
-        self._entries[key] = (moment + self._ttl, moment + self._recheck)
+        self._entries[key] = _Checked(against, now + self._ttl, now + (self._recheck if slides else self._ttl), slides)
+
+    def _live(self, key: bytes) -> _Checked | None:
+        entry = self._entries.get(key)
+        return entry if entry is not None and entry.expires > self._clock() else None
+
+    def _extend(self, entry: _Checked) -> None:
+        if entry.slides:
+            entry.expires = min(self._clock() + self._ttl, entry.deadline)
 
 
 DIRECTORY_DOWN = "the user directory is unavailable, so this password cannot be checked now; try again later"
@@ -125,10 +155,13 @@ class Authenticator:
         """Seconds this (user, address) is throttled for; 0 when it may log in."""
         return self._throttle.retry_after(username, address)
 
-    def succeeded(self, username: str, address: str) -> None:
+    def succeeded(self, username: str, address: str, password: str | None = None) -> None:
         """A success decided without `login` (the same credentials again, from the grant cache)
-        clears the failure count just as a checked one does."""
+        clears the failure count just as a checked one does, and keeps the password's check
+        remembered as a use of it would."""
         self._throttle.succeeded(username, address)
+        if password is not None:
+            self._cache.renew(CredentialCache.key(username, password))
 
     async def login(self, username: str, password: str, address: str) -> Identity | None:
         """The identity for these credentials, or None (logged with the reason); may raise Throttled.
@@ -170,18 +203,18 @@ class Authenticator:
                 if token is not None:
                     return token_identity(user, token), ""
             return identity, reason
-        key = CredentialCache.key(username, password, user.password_hash if user else "")
+        key, against = CredentialCache.key(username, password), user.password_hash if user else ""
         imported: list[AppToken] = []
-        if user is not None and self._cache.hit(key):
+        if user is not None and self._cache.hit(key, against):
             ok = True
         else:
             if user is not None and not user.disabled and may_be_imported_token(password):
                 imported = await self._store.imported_app_tokens(username)
                 if (token := settled_imported_token(imported, password)) is not None:
                     return token_identity(user, token), ""
-            ok = await self._verify_once(key, password, user.password_hash if user else None)
+            ok = await self._verify_once(key + against.encode(), password, user.password_hash if user else None)
             if ok and user is not None:
-                self._cache.remember(key)
+                self._cache.remember(key, against, slides=True)
         if user is None:
             return None, "no such user"
         if not ok:
@@ -210,12 +243,12 @@ class Authenticator:
         """A name the directory owns, or no account yet (the directory may know it): its bind
         decides, and a success is cached like a local password's (a password changed in the
         directory stops working here within the cache's lifetime), without a sync."""
-        key = CredentialCache.key(username, password, "\0" + directory.source)
-        if user is None or not self._cache.hit(key):
-            user = await self._sign_in_once(key, directory, username, password)
+        key, against = CredentialCache.key(username, password), "\0" + directory.source
+        if user is None or not self._cache.hit(key, against):
+            user = await self._sign_in_once(key + against.encode(), directory, username, password)
             if user is None:
                 return None, f"wrong password, or no such user in the {directory.source} directory"
-            self._cache.remember(key)
+            self._cache.remember(key, against, slides=False)
         if user.disabled:
             return None, "user is disabled"
         return Identity(user.name, admin=user.admin), ""

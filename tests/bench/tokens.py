@@ -150,7 +150,7 @@ async def distinct_users(bench: Bench) -> None:
 async def ensure_warm_users(bench: Bench, instances: list[Gateway], seconds: float) -> float:
     """WARM_USERS users (made once per store), each logged in lately on every instance and worker
     of `instances`, lately enough that a run of `seconds` ends before the gateway's credential
-    cache (CACHE_SECONDS after each check) forgets them. Returns the seconds the longest warm-up
+    cache (CACHE_SECONDS after each use) forgets them. Returns the seconds the longest warm-up
     took (0 when every instance was warm enough)."""
     gateway = bench.stack.gateway
     assert gateway is not None

@@ -96,3 +96,27 @@ async def test_failed_application_tokens_count_towards_the_throttle(store: Store
         await auth.login("carol", "carol-password", "10.0.0.1")
     assert hasher.runs == 0
     assert await auth.login("carol", "carol-password", "10.0.0.2") is not None, "only that address is slowed"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_password_in_use_is_not_checked_again_every_minute(store: Store) -> None:
+    """Logins and decisions the token endpoint kept (`succeeded` with the password) keep the
+    check alive; a password left alone for the cache's lifetime is checked again."""
+    hasher, clock = CountingHasher(), Clock()
+    auth = Authenticator(store, hasher, CredentialCache(clock=clock), LoginThrottle(max_failures=100, window_seconds=60))
+    assert await auth.login("carol", "carol-password", "10.0.0.1") is not None
+    for moment in range(50, 500, 50):
+        clock.now = moment
+        auth.succeeded("carol", "10.0.0.1", "carol-password")
+    assert await auth.login("carol", "carol-password", "10.0.0.1") is not None
+    assert hasher.runs == 1, "a password in use was checked again"
+    clock.now += 61
+    assert await auth.login("carol", "carol-password", "10.0.0.1") is not None
+    assert hasher.runs == 2, "a password left alone past the lifetime was not checked again"
