@@ -79,44 +79,18 @@ async def test_a_decision_written_by_one_process_changes_the_version_the_other_s
 async def test_each_kind_of_decision_changes_the_version_here_and_in_the_other_store(
     two: tuple[Store, Store], decision: str
 ) -> None:
+    """...and the access version too when it is a change of access, and only then."""
     writer, reader = two
     await _world(writer)
     mine, theirs = await _seen_by(writer), await _seen_by(reader)
-    assert mine is not None and theirs is not None
+    access_mine, access_theirs = writer.access_version(), reader.access_version()
+    assert None not in (mine, theirs, access_mine, access_theirs)
     await DECISIONS[decision](writer)
     assert writer.data_version() != mine, "this process's own decision is seen at once"
     assert await _seen_by(reader) != theirs
-
-
-async def _access_seen_by(store: Store) -> object:
-    await store.poll_version()
-    return store.access_version()
-
-
-@pytest.mark.parametrize("decision", sorted(DECISIONS))
-async def test_only_a_change_of_access_moves_the_access_version_here_and_in_the_other_store(
-    two: tuple[Store, Store], decision: str
-) -> None:
-    writer, reader = two
-    await _world(writer)
-    mine, theirs = await _access_seen_by(writer), await _access_seen_by(reader)
-    assert mine is not None and theirs is not None
-    await DECISIONS[decision](writer)
     moved = decision in ACCESS_DECISIONS
-    assert (writer.access_version() != mine) is moved, "this process's own change is seen at once"
-    assert (await _access_seen_by(reader) != theirs) is moved
-
-
-@pytest.mark.parametrize("decision", sorted(ACCESS_DECISIONS))
-async def test_a_change_of_access_by_another_process_moves_the_access_version(
-    two: tuple[Store, Store], database_url: str, decision: str
-) -> None:
-    _, reader = two
-    await _world(reader)
-    before = await _access_seen_by(reader)
-    assert before is not None
-    await _in_another_process(database_url, decision)
-    assert await _access_seen_by(reader) != before
+    assert (writer.access_version() != access_mine) is moved
+    assert (reader.access_version() != access_theirs) is moved
 
 
 async def test_bookkeeping_leaves_the_version_alone_here_and_in_the_other_store(two: tuple[Store, Store]) -> None:
@@ -173,11 +147,14 @@ async def test_bookkeeping_by_another_process_leaves_the_version_alone(two: tupl
 async def test_a_decision_by_another_process_changes_the_version(
     two: tuple[Store, Store], database_url: str, decision: str
 ) -> None:
+    """...and the access version too when it is a change of access, and only then."""
     _, reader = two
     await _world(reader)
-    before = await _seen_by(reader)
+    before, access_before = await _seen_by(reader), reader.access_version()
+    assert access_before is not None
     await _in_another_process(database_url, decision)
     assert await _seen_by(reader) != before
+    assert (reader.access_version() != access_before) is (decision in ACCESS_DECISIONS)
 
 
 async def test_this_process_sees_its_own_change_at_once_without_a_poll(two: tuple[Store, Store]) -> None:
