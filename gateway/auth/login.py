@@ -5,9 +5,9 @@ Accounts a directory owns (LDAP; `User.source`), and names no account has yet, a
 directory's to check when one is configured (`DirectoryLogin`); local accounts never are, so
 the break-glass admin signs in while the directory is down.
 
-The cache key covers user name, password and the stored hash, and the user row is read on
-every login, so a changed password or a disabled user takes effect at once while a busy CI
-does not pay the KDF on every token request. Concurrent checks of the same credentials against
+The cache keeps, per user name and password, the stored hash they matched, and the user row is
+read on every login, so a changed password or a disabled user takes effect at once while a busy
+CI does not pay the KDF on every token request. Concurrent checks of the same credentials against
 the same hash (a fleet of CI jobs starting at once) share one KDF run. An entry lasts
 `CACHE_SECONDS` after its last use, not after its check: with a fixed lifetime, every user who
 keeps asking for tokens paid a KDF run (0.4 s of CPU) every minute, which for 200 busy users was
