@@ -56,11 +56,6 @@ _SET = re.compile(r"\bSET\s+(.*?)(?:\bWHERE\b|$)", re.IGNORECASE | re.DOTALL)
 _ASSIGNED = re.compile(r"(\w+)\s*=")
 
 
-def changes_decisions(sql: str) -> bool:
-    """Can this statement change what a cached decision was based on?"""
-    return decision_change(sql) != NO_CHANGE
-
-
 @functools.lru_cache(maxsize=1024)
 def decision_change(sql: str) -> int:
     """What this statement can change of what cached decisions were based on: NO_CHANGE, but for
