@@ -98,15 +98,16 @@ class MySQLStore(Store):
         """The change_version row as last polled, and this process's own decision-changing
         commits since (they count at once here; other processes see them at their next poll).
         None until a poll succeeded, or when the last one began too long ago to vouch for now."""
-        if self._polled is None or time.monotonic() - self._polled_at > FRESH_SECONDS:
-            return None
-        return (self._polled, self._local_changes)
+        return self._vouched(self._polled, self._local_changes)
 
     def access_version(self) -> object | None:
         """The same for the access-changing commits alone (change_version's row 2)."""
-        if self._polled_access is None or time.monotonic() - self._polled_at > FRESH_SECONDS:
+        return self._vouched(self._polled_access, self._local_access_changes)
+
+    def _vouched(self, polled: int | None, local: int) -> object | None:
+        if polled is None or time.monotonic() - self._polled_at > FRESH_SECONDS:
             return None
-        return (self._polled_access, self._local_access_changes)
+        return (polled, local)
 
     def version_lag(self) -> float:
         return FRESH_SECONDS
