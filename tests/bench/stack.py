@@ -32,6 +32,7 @@ import aiohttp
 from aiohttp import web
 
 from gateway.auth.credentials import DEFAULT_COST
+from gateway.config import load_settings
 from tests.support.deployment import TokenAuthRegistry
 from tests.support.processes import REPO_ROOT, Gateway, Registry, free_port
 
@@ -157,8 +158,7 @@ class Stack:
     def database_url(self) -> str:
         """The store `gateway` and its peers share, for the bench to write to as another instance would."""
         assert self.gateway is not None
-        env = self.gateway.env
-        return env.get("GATEWAY_DATABASE_URL") or f"sqlite:///{Path(env['GATEWAY_DATA_DIR']) / 'gateway.db'}"
+        return load_settings(self.gateway.env).effective_database_url
 
     @property
     def instances_started(self) -> list[Gateway]:
