@@ -9,9 +9,9 @@ the first request) or of the first byte of the request (for later ones on a kept
 connection), or the connection is closed. The body is not concerned: a slow upload whose
 headers came in time is bounded by `server.client_idle_timeout` elsewhere.
 
-It hooks into aiohttp's `RequestHandler` (the connection's protocol), through a runner that
-makes a `Server` whose protocol factory builds ours: there is no public hook at "the headers
-of a request are complete". It reads two of RequestHandler's own attributes, as a subclass:
+It hooks into aiohttp's `RequestHandler` (the connection's protocol, built by
+gateway/ops/connections.py): there is no public hook at "the headers of a request are
+complete". It reads two of RequestHandler's own attributes, as a subclass:
 `_messages` (requests parsed and not yet handled) and `_waiter` (set while the handler waits
 for the next request); tests/integration/ops/test_slow_clients.py fails if that ever changes.
 """
@@ -22,7 +22,6 @@ import asyncio
 import logging
 from typing import Any
 
-from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_server import Server
 
@@ -72,27 +71,3 @@ class HeaderDeadlineHandler(RequestHandler):
         address = peer[0] if isinstance(peer, tuple) and peer else "-"
         log.info("closing the connection from %s: request headers not complete within %gs", address, self._header_timeout)
         self.force_close()
-
-
-class HeaderDeadlineServer(Server):
-    """aiohttp's Server, building `HeaderDeadlineHandler`s; made from the one aiohttp built."""
-
-    def __init__(self, built: Server, header_timeout: float) -> None:
-        # Takes over the state of the server aiohttp built (not Server.__init__: that one's
-        # arguments are aiohttp's to choose, see web.Application._make_handler).
-        self.__dict__.update(built.__dict__)
-        self.header_timeout = header_timeout
-
-    def __call__(self) -> RequestHandler:
-        return HeaderDeadlineHandler(self, loop=self._loop, header_timeout=self.header_timeout, **self._kwargs)
-
-
-class HeaderDeadlineRunner(web.AppRunner):
-    """`web.AppRunner` whose connections have a header deadline (see the module docstring)."""
-
-    def __init__(self, app: web.Application, *, header_timeout: float, **kwargs: Any) -> None:
-        super().__init__(app, **kwargs)
-        self._header_timeout = header_timeout
-
-    async def _make_server(self) -> Server:
-        return HeaderDeadlineServer(await super()._make_server(), self._header_timeout)

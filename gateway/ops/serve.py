@@ -1,7 +1,8 @@
 """Running the gateway: one server process, or a supervisor with N worker processes on one port.
 
 One process (`serve`): an aiohttp runner with our access logger, a deadline for request headers
-and a bounded keep-alive (gateway/ops/header_deadline.py), HTTPS when configured (SIGHUP
+and a bounded keep-alive (gateway/ops/header_deadline.py), upload bodies read by the gateway's
+own decoder (gateway/ops/owned_bodies.py), HTTPS when configured (SIGHUP
 reloads the certificate) and a graceful stop on SIGTERM or SIGINT: the listening socket closes
 at once, requests in flight (a long blob upload, say) get up to `server.shutdown_grace`
 seconds to finish, then the application's resources close (events flushed, pools closed).
@@ -32,11 +33,12 @@ from aiohttp import web
 from gateway import keys
 from gateway.config import Settings
 from gateway.ops.access_log import AccessLogger
-from gateway.ops.header_deadline import HeaderDeadlineRunner
+from gateway.ops.connections import GatewayRunner
 from gateway.ops.heap import keep_freed_buffers
 from gateway.ops.logs import ACCESS_LOGGER_NAME, log_output
 from gateway.ops.metrics import MULTIPROC_ENV
 from gateway.ops.tls import ServerCertificate
+from gateway.registry.routes import is_upload_body
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +77,8 @@ async def _serve(app: web.Application, settings: Settings, certificate: ServerCe
     requests in flight get the grace period untouched, and only then does aiohttp clean up.
     """
     loop = asyncio.get_running_loop()
-    runner = HeaderDeadlineRunner(
-        app, header_timeout=settings.header_timeout, keepalive_timeout=settings.keepalive_timeout,
+    runner = GatewayRunner(
+        app, header_timeout=settings.header_timeout, owns=is_upload_body, keepalive_timeout=settings.keepalive_timeout,
         handle_signals=False, access_log=logging.getLogger(ACCESS_LOGGER_NAME),
         access_log_class=AccessLogger.bound(app[keys.METRICS], log_output()), shutdown_timeout=_AFTER_GRACE_SECONDS,
     )

@@ -22,6 +22,8 @@ from collections.abc import AsyncIterator
 
 from aiohttp import StreamReader, web
 
+from gateway.ops.owned_bodies import Batch, OwnedBody, owned_body
+
 # aiohttp stops reading a request body by itself at 128 KiB buffered (twice its 64 KiB limit):
 # a read that brings that much came from a client that keeps up.
 FULL_READ = 128 * 1024
@@ -61,48 +63,76 @@ class _IdleWatch:
         self._timer.cancel()
 
 
-async def _next_piece(content: StreamReader) -> bytes:
-    """The next piece the parser fed, as it was fed (no join); b"" at the end of the body."""
-    while True:
-        piece, end_of_chunk = await content.readchunk()
-        if piece or not end_of_chunk:
-            return piece
+class _ParsedBody:
+    """A body as aiohttp's parser feeds it: the pieces it fed, one per HTTP chunk, not joined."""
+
+    def __init__(self, content: StreamReader) -> None:
+        self._content = content
+        self._taken = 0  # of content.total_bytes: what is fed but not taken can be read without waiting
+
+    async def batch(self) -> Batch:
+        content = self._content
+        piece = await self._next_piece()
+        if not piece:
+            return []
+        batch, size = [piece], len(piece)
+        while content.total_bytes > self._taken + size:
+            piece = await self._next_piece()
+            if not piece:
+                break
+            batch.append(piece)
+            size += len(piece)
+        self._taken += size
+        return batch
+
+    def at_eof(self) -> bool:
+        return self._content.at_eof()
+
+    async def _next_piece(self) -> bytes:
+        """The next piece the parser fed, as it was fed; b"" at the end of the body."""
+        while True:
+            piece, end_of_chunk = await self._content.readchunk()
+            if piece or not end_of_chunk:
+                return piece
+
+
+def body_failure(request: web.Request) -> BaseException | None:
+    """What ended the request's body early (the client left, or broke its framing), if anything."""
+    owned = owned_body(request)
+    if owned is not None and owned.exception() is not None:
+        return owned.exception()
+    return request.content.exception()
 
 
 async def gathered(
     request: web.Request, pause: float = PAUSE, idle_timeout: float | None = None
-) -> AsyncIterator[list[bytes]]:
+) -> AsyncIterator[Batch]:
     """The request body as it arrives, in batches gathered by short pauses while it trickles; the
     connection is closed when the client sends nothing for `idle_timeout` seconds.
 
-    A batch is the pieces the HTTP parser fed since the last one (one per HTTP chunk), not their
-    join: a 32 KiB chunk is copied out of the socket's read and again by the parser already, and
-    the writer of the upstream request sends a batch with one writev (relayed_body.py)."""
-    content = request.content
+    A batch is what arrived since the last one, in pieces never joined: views of the socket's
+    reads when the connection decodes the body itself (gateway/ops/owned_bodies.py), otherwise
+    the pieces aiohttp's parser fed, one per HTTP chunk. The writer of the upstream request sends
+    a batch with one writev (relayed_body.py)."""
+    body: OwnedBody | _ParsedBody = owned_body(request) or _ParsedBody(request.content)
     transport = request.transport
     watch = _IdleWatch(request, idle_timeout) if idle_timeout else None
     loop = asyncio.get_running_loop()
-    taken = 0  # of content.total_bytes: what is fed but not taken yet can be read without waiting
     try:
         while True:
             if watch is not None:
                 watch.waiting_since = loop.time()
-            piece = await _next_piece(content)
+            batch = await body.batch()
             if watch is not None:
                 watch.waiting_since = None
-            if not piece:
+            if not batch:
                 return
-            batch, size = [piece], len(piece)
-            while content.total_bytes > taken + size:
-                piece = await _next_piece(content)
-                if not piece:
-                    break
-                batch.append(piece)
-                size += len(piece)
-            taken += size
             yield batch
-            if size >= FULL_READ or content.at_eof() or transport is None or not transport.is_reading():
-                continue  # a full read, the end of the body, or aiohttp's own flow control holds it
+            if (
+                sum(map(len, batch)) >= FULL_READ or body.at_eof() or transport is None
+                or not transport.is_reading()
+            ):
+                continue  # a full read, the end of the body, or flow control holds it already
             transport.pause_reading()
             try:
                 await asyncio.sleep(pause)

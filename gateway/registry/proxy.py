@@ -23,6 +23,7 @@ from gateway.auth.scopes import is_valid_digest
 from gateway.bodies import read_limited
 from gateway.events.capture import MANIFEST_LIMIT, manifest_facts
 from gateway.ops import observe
+from gateway.ops.chunked_decoder import ChunkedError
 from gateway.public import public_host, public_origin
 from gateway.registry.access import (
     Access,
@@ -36,7 +37,7 @@ from gateway.registry.access import (
 from gateway.registry.cached_manifests import keep, serve_cached
 from gateway.registry.catalog import catalog
 from gateway.registry.errors import error_response
-from gateway.registry.gathered_reads import gathered
+from gateway.registry.gathered_reads import body_failure, gathered
 from gateway.registry.go_form import NEUTRAL_CONTENT_TYPE, without_form_body
 from gateway.registry.manifest_writes import delete_tag_answer, read_held, settle_write, write_refusal
 from gateway.registry.quota_gate import admit_manifest, admit_upload
@@ -248,7 +249,11 @@ async def forward(request: web.Request, route: Route, access: Access, *, again: 
             skip_auto_headers=_NO_AUTO_HEADERS,
         )
     except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-        if streamed and request.content.exception() is not None:
+        failure = body_failure(request) if streamed else None
+        if isinstance(failure, ChunkedError):
+            log.info("upload %s %s: %s", request.method, request.path, failure)
+            return error_response("BLOB_UPLOAD_INVALID", f"the upload's chunked encoding is malformed: {failure}", status=400)
+        if failure is not None:
             log.info("upload %s %s cut short by the client", request.method, request.path)
             return error_response("BLOB_UPLOAD_INVALID", "the upload was cut short", status=400)
         log.warning("upstream unavailable for %s %s: %s", request.method, request.path, exc.__class__.__name__)

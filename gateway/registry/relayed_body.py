@@ -10,10 +10,12 @@ writev, no copy), framed as one chunk when the request is chunked.
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.payload import Payload
+
+from gateway.ops.owned_bodies import Batch
 
 # asyncio's selector transports corrupt data written with writelines in these versions
 # (CPython gh-129343); before 3.12 their writelines joins, which is safe.
@@ -21,7 +23,7 @@ _WRITELINES_BROKEN = (3, 12) <= sys.version_info[:3] < (3, 12, 9) or (3, 13) <= 
 _CRLF = b"\r\n"
 
 
-def framed(batch: list[bytes], chunked: bool) -> list[bytes]:
+def framed(batch: Batch, chunked: bool) -> Sequence[bytes | memoryview]:
     """The buffers that send `batch`: as it is, or as one chunk of chunked transfer coding."""
     if not chunked:
         return batch
@@ -33,7 +35,7 @@ class RelayedBody(Payload):
     """The request body for aiohttp's client, from batches of pieces; streamed once, never read
     back (no `decode`)."""
 
-    def __init__(self, batches: AsyncIterator[list[bytes]]) -> None:
+    def __init__(self, batches: AsyncIterator[Batch]) -> None:
         super().__init__(batches)
         self._batches = batches
         self._consumed = True  # an iterator: a retry cannot send it again
@@ -48,7 +50,7 @@ class RelayedBody(Payload):
         chunked = getattr(writer, "chunked", False)
         remaining = content_length
         async for gathered in self._batches:
-            batch = gathered
+            batch: Batch = gathered
             if remaining is not None:  # never more than the declared length, as aiohttp's payloads
                 batch, remaining = _clipped(gathered, remaining)
                 if not batch:
@@ -64,8 +66,8 @@ class RelayedBody(Payload):
             await writer.drain()
 
 
-def _clipped(batch: list[bytes], remaining: int) -> tuple[list[bytes], int]:
-    kept: list[bytes] = []
+def _clipped(batch: Batch, remaining: int) -> tuple[list[bytes | memoryview], int]:
+    kept: list[bytes | memoryview] = []
     for piece in batch:
         if remaining <= 0:
             break

@@ -110,3 +110,20 @@ def mount_sources(method: str, route: Route, query: MultiMapping[str]) -> tuple[
     """Every non-empty `from` of a mount request: all must be pullable, since which of several a
     registry reads is its own business."""
     return tuple(source for source in query.getall("from", ()) if source) if _is_mount(method, route, query) else ()
+
+
+_UPLOAD_BODY_METHODS = frozenset({"PATCH", "PUT", "POST"})
+
+
+def is_upload_body(method: str, target: str) -> bool:
+    """Whether a request with this method and raw target sends an upload's body (a blob's bytes):
+    the bodies the connection reads itself (gateway/ops/owned_bodies.py). A target with escapes
+    is left to aiohttp, so that the raw path is the path the route is taken from."""
+    path = target.partition("?")[0]
+    if method not in _UPLOAD_BODY_METHODS or "%" in path:
+        return False
+    try:
+        route = match_route(path)
+    except InvalidName:
+        return False
+    return route is not None and route.kind == "upload"

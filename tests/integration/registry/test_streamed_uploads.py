@@ -190,3 +190,31 @@ async def test_a_client_that_stops_mid_chunked_patch_gets_the_upload_cut_and_can
         async with session.put(location, params={"digest": _digest(data)}, data=data, headers=auth) as response:
             assert response.status == 201, await response.text()
         assert await _blob(session, gateway, "alice/stopped", _digest(data), auth) == data
+
+
+async def test_a_chunked_patch_with_broken_framing_is_refused_and_smuggles_nothing(gateway: Gateway) -> None:
+    """The gateway decodes upload bodies itself: a chunk-size line it cannot read ends the upload
+    with an OCI error and the connection, and what follows the broken line (here a request for a
+    private repository, without a token) never reaches the registry as a request."""
+    data = os.urandom(100_000)
+    async with aiohttp.ClientSession() as session:
+        auth = await bearer(session, gateway.url, gateway.host, "alice", "repository:alice/broken-framing:pull,push")
+        location = await _start(session, gateway, "alice/broken-framing", auth)
+        reader, writer = await _chunked_patch(gateway, location, auth)
+        await send_chunk(writer, data[:50_000])
+        writer.write(
+            b"4 \r\nabcd\r\n0\r\n\r\n"  # a space after the size: not chunked coding
+            + f"GET /v2/bob/private/manifests/latest HTTP/1.1\r\nHost: {gateway.host}\r\n\r\n".encode()
+        )
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), 30)  # all of it: the gateway closes the connection
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400"), head
+        assert json.loads(body)["errors"][0]["code"] == "BLOB_UPLOAD_INVALID"
+        assert answer.count(b"HTTP/1.1") == 1
+        # The registry never took the broken body: the upload completes from where it was, with all of it.
+        location = await _start(session, gateway, "alice/broken-framing", auth)
+        async with session.put(location, params={"digest": _digest(data)}, data=data, headers=auth) as response:
+            assert response.status == 201, await response.text()
+        assert await _blob(session, gateway, "alice/broken-framing", _digest(data), auth) == data
+    assert "GET /v2/bob/private" not in gateway.log_text()

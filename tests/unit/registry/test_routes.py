@@ -10,6 +10,7 @@ from gateway.registry.routes import (
     InvalidName,
     Route,
     allowed_methods,
+    is_upload_body,
     match_route,
     mount_source,
     mount_sources,
@@ -228,3 +229,21 @@ def test_every_from_of_a_mount_is_a_source_to_check() -> None:
     assert mount_sources("POST", UPLOAD_START, query) == ("alice/base", "bob/other")
     assert mount_sources("POST", UPLOAD_START, MultiDict([("from", "alice/base")])) == ()
     assert mount_sources("PUT", Route("upload", "alice/app", UPLOAD_ID), query) == ()
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "expected"),
+    [
+        ("PATCH", "/v2/alice/app/blobs/uploads/8c1e?_state=x", True),
+        ("PUT", "/v2/alice/app/blobs/uploads/8c1e?digest=sha256:00", True),
+        ("POST", "/v2/alice/app/blobs/uploads/", True),
+        ("GET", "/v2/alice/app/blobs/uploads/8c1e", False),
+        ("PATCH", "/v2/alice/app/manifests/latest", False),
+        ("PATCH", "/v2/alice/app/blobs/sha256:00", False),
+        ("PATCH", "/v2/alice%2Fapp/blobs/uploads/8c1e", False),  # escapes: the route is aiohttp's to decode
+        ("PATCH", "/v2/Alice/app/blobs/uploads/8c1e", False),  # not a repository name
+        ("PATCH", "/api/v1/teams", False),
+    ],
+)
+def test_upload_bodies_are_the_blob_upload_routes_written_plainly(method: str, target: str, expected: bool) -> None:
+    assert is_upload_body(method, target) is expected
