@@ -32,8 +32,8 @@ class ChunkedDecoder:
     """Decodes one chunked body fed in arbitrary pieces.
 
     `feed` returns the data found in a piece as views of it and, once the last chunk and the
-    trailer section are complete, the offset in that piece where the body ended (what follows
-    belongs to the next request); -1 while the body goes on."""
+    trailer section are complete, the offset where the body ended (what follows belongs to the
+    next request); -1 while the body goes on."""
 
     __slots__ = ("_left", "_line", "_state", "_trailers", "size")
 
@@ -48,12 +48,15 @@ class ChunkedDecoder:
     def done(self) -> bool:
         return self._state == _DONE
 
-    def feed(self, data: bytes) -> tuple[list[memoryview], int]:
+    def feed(self, data: bytes | bytearray, start: int = 0, end: int | None = None) -> tuple[list[memoryview], int]:
+        """Decodes `data[start:end]`: the data in it, as views of `data`, and where in `data` the
+        body ended (-1 while it goes on)."""
         if self._state == _DONE:
             raise ChunkedError("data after the end of the body")
         view = memoryview(data)
         pieces: list[memoryview] = []
-        pos, end = 0, len(data)
+        pos = start
+        end = len(data) if end is None else end
         while pos < end:
             if self._state == _DATA:
                 take = min(self._left, end - pos)
@@ -71,7 +74,7 @@ class ChunkedDecoder:
                 return pieces, pos
         return pieces, -1
 
-    def _line_from(self, data: bytes, pos: int, end: int) -> tuple[bytes | None, int]:
+    def _line_from(self, data: bytes | bytearray, pos: int, end: int) -> tuple[bytes | None, int]:
         """The line that ends in `data` at or after `pos` (with what came before it), or None
         when `data` ends first (kept for the next piece)."""
         stop = data.find(b"\n", pos, min(end, pos + MAX_LINE + 1))
@@ -80,7 +83,7 @@ class ChunkedDecoder:
             if len(self._line) > MAX_LINE:
                 raise ChunkedError("a line of the chunked framing is too long")
             return None, end
-        line = self._line + data[pos : stop + 1] if self._line else data[pos : stop + 1]
+        line = self._line + data[pos : stop + 1] if self._line else bytes(data[pos : stop + 1])
         self._line = b""
         if len(line) > MAX_LINE:
             raise ChunkedError("a line of the chunked framing is too long")

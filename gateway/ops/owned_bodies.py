@@ -8,9 +8,11 @@ protocol follows its requests (gateway/ops/request_framing.py); when the head of
 request that `owns` picks (the registry's uploads) is complete, aiohttp's parser gets that head,
 as always, and the protocol keeps the body: a strict decoder of its own
 (gateway/ops/chunked_decoder.py) hands its data out as views of the socket's reads to the one
-reader, the relay to the registry (gateway/registry/gathered_reads.py). When the body ends,
-aiohttp's parser gets an empty last chunk, so its message ends there too, and the connection goes
-on as before.
+reader, the relay to the registry (gateway/registry/gathered_reads.py). While the body arrives,
+the transport reads through a `BufferedProtocol` into buffers the gateway reuses
+(gateway/ops/read_buffers.py), so that no `bytes` is made of each read either. When the body
+ends, aiohttp's parser gets an empty last chunk, so its message ends there too, and the
+connection goes on as before.
 
 aiohttp checks every head first: the protocol takes a body only when aiohttp's message for the
 head is the one it read (method, target, chunked), and stops following the connection, leaving
@@ -37,6 +39,7 @@ from aiohttp.web_response import StreamResponse
 from aiohttp.web_server import Server
 
 from gateway.ops.chunked_decoder import ChunkedDecoder, ChunkedError
+from gateway.ops.read_buffers import ReadBuffers
 from gateway.ops.request_framing import HEAD_END, MAX_HEAD, framing_of
 
 # The client is not read while this much decoded data waits for the relay (it waits for the
@@ -63,11 +66,11 @@ class OwnedBody:
         self._dropping = False
         self._error: BaseException | None = None
 
-    def feed(self, data: bytes) -> int:
-        """Decodes `data`; returns where in it the body ended, or -1 while it goes on."""
+    def feed(self, data: bytes | bytearray, start: int, end: int) -> int:
+        """Decodes `data[start:end]`; returns where in `data` the body ended, or -1 while it goes on."""
         before = self._decoder.size
         try:
-            pieces, end = self._decoder.feed(data)
+            pieces, end = self._decoder.feed(data, start, end)
         except ChunkedError as exc:
             self.fail(exc)
             raise
@@ -136,6 +139,32 @@ def owned_body(request: BaseRequest) -> OwnedBody | None:
     return None
 
 
+class _BodyReader(asyncio.BufferedProtocol):
+    """The connection's protocol while a body is read into `ReadBuffers`: the kernel copies into
+    them, no `bytes` is made of each read. Everything but the reads goes to the handler."""
+
+    def __init__(self, handler: OwnedBodyHandler) -> None:
+        self._handler = handler
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._handler.read_room()
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self._handler.read_into_room(nbytes)
+
+    def eof_received(self) -> None:
+        self._handler.eof_received()
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._handler.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self._handler.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._handler.resume_writing()
+
+
 class OwnedBodyHandler(RequestHandler):
     """aiohttp's connection protocol, reading the chunked bodies that `owns(method, target)` picks."""
 
@@ -147,36 +176,66 @@ class OwnedBodyHandler(RequestHandler):
         self._skip = 0  # bytes of a Content-Length body still to pass to aiohttp
         self._body: OwnedBody | None = None  # the body arriving now
         self._bodies: dict[object, OwnedBody] = {}  # by aiohttp's payload, until its handler ends
+        self._buffers: ReadBuffers | None = None
+        self._reader: _BodyReader | None = None  # the transport's protocol while a body arrives
 
     def body_of(self, payload: object) -> OwnedBody | None:
         return self._bodies.get(payload)
 
     def data_received(self, data: bytes) -> None:
-        if not data:  # aiohttp's own call to parse what it holds back
-            super().data_received(data)
-            return
+        rest = self._route(data) if data else data
+        if rest or not data:  # b"": aiohttp's own call to parse what it holds back
+            super().data_received(rest)
+        if self._body is not None or self._reader is not None:
+            self._choose_reader()
+
+    def _route(self, data: bytes) -> bytes:
+        """Passes `data` on, request by request; returns what is left for aiohttp alone."""
         while data:
             if not self._following or self._close or self._force_close:
-                break
+                return data
             if self._body is not None:
-                data = self._feed_body(self._body, data)
+                at = self._feed_body(self._body, data, 0, len(data))
+                data = data[at:] if 0 <= at < len(data) else b""
             elif self._skip:
                 if len(data) <= self._skip:
                     self._skip -= len(data)
-                    break
+                    return data
                 skip, self._skip = self._skip, 0
                 super().data_received(data[:skip])
                 data = data[skip:]
             else:
                 data = self._feed_head(data)
-        else:
+        return b""
+
+    def read_room(self) -> memoryview:
+        assert self._buffers is not None
+        return self._buffers.room()
+
+    def read_into_room(self, nbytes: int) -> None:
+        """`nbytes` were read into the room `read_room` gave (the connection reads a body)."""
+        assert self._buffers is not None
+        buffer, start, end = self._buffers.filled(nbytes)
+        body = self._body
+        if body is None or not self._following or self._close or self._force_close:
+            self.data_received(bytes(buffer[start:end]))  # read just before the switch back
             return
-        super().data_received(data)
+        at = self._feed_body(body, buffer, start, end)
+        if 0 <= at < end:
+            self.data_received(bytes(buffer[at:end]))  # the next request's
+        self._choose_reader()
 
     def connection_lost(self, exc: BaseException | None) -> None:
         if self._body is not None:
             self._body.fail(exc or ConnectionResetError("the client closed the connection mid-body"))
         super().connection_lost(exc)
+
+    async def shutdown(self, timeout: float | None = 15.0) -> None:
+        """The server stops (after its grace period): a body still arriving is cut, as aiohttp cuts
+        the payload of the request in progress, so that its upload is answered as cut short."""
+        for body in self._bodies.values():
+            body.fail(ConnectionResetError("the server is stopping"))
+        await super().shutdown(timeout)
 
     async def _handle_request(
         self,
@@ -190,6 +249,22 @@ class OwnedBodyHandler(RequestHandler):
             body = self._bodies.pop(request.content, None)
             if body is not None:
                 body.drop()
+
+    def _choose_reader(self) -> None:
+        """Reads into `ReadBuffers` while a body arrives, as aiohttp's protocol otherwise."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        reading_body = self._body is not None and self._following and not (self._close or self._force_close)
+        if reading_body and self._reader is None:
+            if self._buffers is None:
+                self._buffers = ReadBuffers()
+            self._reader = _BodyReader(self)
+            transport.set_protocol(self._reader)
+        elif not reading_body and self._reader is not None:
+            self._reader = None
+            self._buffers = None  # a kept-alive connection holds no buffers between uploads
+            transport.set_protocol(self)
 
     def _feed_head(self, data: bytes) -> bytes:
         """Passes the head's bytes in `data` to aiohttp; returns what follows the head."""
@@ -239,21 +314,23 @@ class OwnedBodyHandler(RequestHandler):
         else:
             self._skip = framing.length
 
-    def _feed_body(self, body: OwnedBody, data: bytes) -> bytes:
+    def _feed_body(self, body: OwnedBody, data: bytes | bytearray, start: int, end: int) -> int:
+        """Passes `data[start:end]` to `body`; returns where in `data` the next request starts,
+        or -1 when the body goes on (or broke its framing: then the connection closes)."""
         try:
-            end = body.feed(data)
+            at = body.feed(data, start, end)
         except ChunkedError as exc:
             log.info("closing the connection: %s", exc)
             self._body = None
             self._following = False
             self._end_payload_of(body)
             self.close()
-            return b""
-        if end < 0:
-            return b""
+            return -1
+        if at < 0:
+            return -1
         self._body = None
         super().data_received(_LAST_CHUNK)  # aiohttp's message ends where the body did
-        return data[end:] if end < len(data) else b""
+        return at
 
     def _end_payload_of(self, body: OwnedBody) -> None:
         """aiohttp's payload of a body that broke its framing, ended, so that aiohttp closes the

@@ -31,6 +31,8 @@ class Seen:
         self.hello = 0
         self.errors: list[str] = []
         self.paused: list[bool] = []
+        self.read_into_buffers: list[bool] = []
+        self.back_to_aiohttp: list[bool] = []
 
 
 def _owns(method: str, target: str) -> bool:
@@ -66,6 +68,8 @@ async def server() -> AsyncIterator[tuple[int, Seen]]:
         while request.transport is not None and request.transport.is_reading() and loop.time() < deadline:
             await asyncio.sleep(0.01)  # the client keeps sending; nobody reads yet
         seen.paused.append(request.transport is not None and not request.transport.is_reading())
+        protocol = request.transport.get_protocol() if request.transport is not None else None
+        seen.read_into_buffers.append(isinstance(protocol, asyncio.BufferedProtocol))
         return web.json_response(await _read_all(request, seen))
 
     async def refuse(request: web.Request) -> web.Response:
@@ -77,6 +81,7 @@ async def server() -> AsyncIterator[tuple[int, Seen]]:
 
     async def hello(request: web.Request) -> web.Response:
         seen.hello += 1
+        seen.back_to_aiohttp.append(request.transport is not None and request.transport.get_protocol() is request.protocol)
         return web.json_response({"hello": seen.hello})
 
     app = web.Application()
@@ -206,6 +211,10 @@ async def test_a_reader_that_lags_holds_the_client_back(server: tuple[int, Seen]
     writer.write(b"0\r\n\r\n")
     assert await _response(reader) == (200, {"owned": True, "size": count * MiB, "sha256": _sha256(*[part] * count)})
     assert seen.paused == [True]
+    assert seen.read_into_buffers == [True]  # the kernel copies into the gateway's buffers
+    writer.write(_head("GET", "/hello"))
+    assert await _response(reader) == (200, {"hello": 1})
+    assert seen.back_to_aiohttp == [True]
     writer.close()
 
 
