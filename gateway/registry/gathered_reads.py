@@ -6,12 +6,13 @@ it comes, a 200 MiB push was 3,600-5,500 reads on the bench machine (a thousand 
 CRLF bytes), each a wake-up of the event loop, a system call, a pass through the HTTP parser and
 a send to the registry: most of what the upload cost the gateway.
 
-So when a read brings less than `FULL_READ`, the body is arriving slower than it can be read,
-and the gateway stops reading from that client for `PAUSE` seconds; the kernel keeps what arrives
-meanwhile, and the next read takes all of it. A client that keeps up fills every read and is
-never paused. The pause cannot slow the client down while the socket's receive buffer (Linux
-grows it to megabytes) holds more than `PAUSE` of its traffic, and a slow client is read no more
-often than before: a pause adds a timer and two epoll calls to a read, then waits for its bytes.
+So when a read brings less than `FULL_READ`, the body is arriving slower than it can be read, and
+the gateway stops reading from that client while the batch goes on to the registry and for `PAUSE`
+seconds more; the kernel keeps what arrives meanwhile, and the next read takes all of it. A client
+that keeps up fills every read and is never paused. The pause cannot slow the client down while
+the socket's receive buffer (Linux grows it to megabytes) holds more than `PAUSE` of its traffic,
+and a slow client is read no more often than before: a pause adds a timer and two epoll calls to a
+read, then waits for its bytes.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from aiohttp import StreamReader, web
 from gateway.ops.owned_bodies import Batch, OwnedBody, owned_body
 
 # aiohttp stops reading a request body by itself at 128 KiB buffered (twice its 64 KiB limit):
-# a read that brings that much came from a client that keeps up.
+# a read that brings that much came from a client that keeps up. A body the connection reads
+# itself (owned_bodies.py) is read up to a megabyte at a time: one that keeps up brings more.
 FULL_READ = 128 * 1024
+FULL_OWNED_READ = 512 * 1024
 PAUSE = 0.002
 
 log = logging.getLogger(__name__)
@@ -114,7 +117,9 @@ async def gathered(
     reads when the connection decodes the body itself (gateway/ops/owned_bodies.py), otherwise
     the pieces aiohttp's parser fed, one per HTTP chunk. The writer of the upstream request sends
     a batch with one writev (relayed_body.py)."""
-    body: OwnedBody | _ParsedBody = owned_body(request) or _ParsedBody(request.content)
+    owned = owned_body(request)
+    body: OwnedBody | _ParsedBody = owned or _ParsedBody(request.content)
+    full = FULL_READ if owned is None else FULL_OWNED_READ
     transport = request.transport
     watch = _IdleWatch(request, idle_timeout) if idle_timeout else None
     loop = asyncio.get_running_loop()
@@ -127,14 +132,15 @@ async def gathered(
                 watch.waiting_since = None
             if not batch:
                 return
-            yield batch
             if (
-                sum(map(len, batch)) >= FULL_READ or body.at_eof() or transport is None
+                sum(map(len, batch)) >= full or body.at_eof() or transport is None
                 or not transport.is_reading()
             ):
+                yield batch
                 continue  # a full read, the end of the body, or flow control holds it already
-            transport.pause_reading()
+            transport.pause_reading()  # from now: while the registry takes the batch, and a pause
             try:
+                yield batch
                 await asyncio.sleep(pause)
             finally:
                 if not transport.is_closing():

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pytest
 from aiohttp import web
 
+from gateway.ops.connections import GatewayRunner
 from gateway.registry.gathered_reads import gathered
 from tests.support.client import send_chunk
 from tests.support.processes import free_port
@@ -31,14 +32,16 @@ class Seen:
     reports: list[dict[str, object]] = field(default_factory=list)
     pieces: int = 0
     transport: asyncio.Transport | None = None
+    reading_while_relayed: list[bool] = field(default_factory=list)
 
 
 Server = Callable[[float], Awaitable[tuple[int, Seen]]]
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[Server]:
-    """Start a server whose handler reads its body with `gathered(pause)` and reports what it got."""
+@pytest.fixture(params=["aiohttp", "owned"])
+async def server(request: pytest.FixtureRequest) -> AsyncIterator[Server]:
+    """Start a server whose handler reads its body with `gathered(pause)` and reports what it got:
+    the body parsed by aiohttp, or decoded by the connection (gateway/ops/owned_bodies.py)."""
     runners: list[web.AppRunner] = []
     seen = Seen()
 
@@ -48,7 +51,8 @@ async def server() -> AsyncIterator[Server]:
             seen.pieces, seen.transport = 0, request.transport
             try:
                 async for batch in gathered(request, pause):
-                    seen.pieces += 1  # `gathered` pauses (if it does) as soon as the loop asks for more
+                    seen.pieces += 1
+                    seen.reading_while_relayed.append(request.transport is not None and request.transport.is_reading())
                     for piece in batch:
                         size += len(piece)
                         digest.update(piece)
@@ -61,7 +65,10 @@ async def server() -> AsyncIterator[Server]:
 
         app = web.Application()
         app.router.add_put("/body", handler)
-        runner = web.AppRunner(app, access_log=None)
+        runner = (
+            web.AppRunner(app, access_log=None) if request.param == "aiohttp"
+            else GatewayRunner(app, header_timeout=30, owns=lambda method, target: target == "/body", access_log=None)
+        )
         await runner.setup()
         runners.append(runner)
         port = free_port()
@@ -112,6 +119,8 @@ async def test_a_trickling_body_is_read_in_a_few_gathered_pieces_intact(server: 
     # A reader that read as the chunks came would see dozens of pieces; one paused after its first
     # small read finds the other 99 chunks waiting and takes them in one or two reads.
     assert report["pieces"] <= 3, report
+    # The client is not read while a small batch goes on to the registry either: the registry sets the pace.
+    assert seen.reading_while_relayed[0] is False
 
 
 async def test_a_client_gone_during_a_pause_ends_the_read_with_an_error(server: Server) -> None:
