@@ -19,6 +19,7 @@ MAX_LINE = 4096  # a chunk-size line with its extensions, or one trailer field
 MAX_TRAILERS = 16 * 1024
 
 _SIZE_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})(?:;[\t\x20-\x7e\x80-\xff]*)?\r\n")
+_HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
 _TRAILER_LINE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e\x80-\xff]*\r\n")
 
 _SIZE, _DATA, _AFTER_DATA, _TRAILER, _DONE = range(5)
@@ -67,6 +68,18 @@ class ChunkedDecoder:
                 if not self._left:
                     self._state = _AFTER_DATA
                 continue
+            if not self._line and end - pos >= 2:  # the usual lines, whole in this piece, in fewer steps
+                if self._state == _AFTER_DATA and data[pos] == 13 and data[pos + 1] == 10:
+                    pos += 2
+                    self._state = _SIZE
+                    continue
+                if self._state == _SIZE:
+                    stop = data.find(b"\r\n", pos, min(end, pos + 18))
+                    if stop > pos and _HEX.fullmatch(data, pos, stop):
+                        self._left = int(data[pos:stop], 16)
+                        self._state = _DATA if self._left else _TRAILER
+                        pos = stop + 2
+                        continue
             line, pos = self._line_from(data, pos, end)
             if line is None:
                 break

@@ -110,3 +110,15 @@ def test_the_size_counts_the_data_decoded() -> None:
     decoder.feed(b"10\r\n" + b"x" * 10)
     assert decoder.size == 10
     assert not decoder.done
+
+
+def test_nothing_past_the_end_of_the_fed_range_is_read() -> None:
+    """A read buffer holds stale bytes past what the last read filled; they must not end a line."""
+    decoder = ChunkedDecoder()
+    buffer = bytearray(b"10\r\n" + b"y" * 16)  # the CRLF and after: left over from an earlier read
+    assert decoder.feed(buffer, 0, 2) == ([], -1)
+    buffer[0:3] = b"0\r\n"  # the next read: the size line was "100"
+    assert decoder.feed(buffer, 0, 3) == ([], -1)
+    pieces, end = decoder.feed(b"z" * 256 + b"\r\n0\r\n\r\n")
+    assert b"".join(pieces) == b"z" * 256
+    assert end == 256 + 7
