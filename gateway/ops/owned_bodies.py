@@ -48,6 +48,9 @@ from gateway.ops.request_framing import HEAD_END, MAX_HEAD, framing_of
 HIGH_WATER = 256 * 1024
 LOW_WATER = 64 * 1024
 _LAST_CHUNK = b"0\r\n\r\n"
+# A body is read into `ReadBuffers` once this much of it came: a small one (a blob of a few KiB)
+# costs less read as it is than switching the transport's protocol and allocating buffers.
+READ_INTO_BUFFERS_AFTER = 256 * 1024
 
 Batch = Sequence[bytes | memoryview]
 
@@ -101,6 +104,11 @@ class OwnedBody:
         batch, self._queue, self._queued = self._queue, [], 0
         self._resume()
         return batch
+
+    @property
+    def size(self) -> int:
+        """Data bytes decoded so far."""
+        return self._decoder.size
 
     def at_eof(self) -> bool:
         return self._decoder.done and not self._queue
@@ -252,11 +260,15 @@ class OwnedBodyHandler(RequestHandler):
                 body.drop()
 
     def _choose_reader(self) -> None:
-        """Reads into `ReadBuffers` while a body arrives, as aiohttp's protocol otherwise."""
+        """Reads into `ReadBuffers` while a large body arrives, as aiohttp's protocol otherwise."""
         transport = self.transport
         if transport is None or transport.is_closing():
             return
-        reading_body = self._body is not None and self._following and not (self._close or self._force_close)
+        body = self._body
+        reading_body = (
+            body is not None and body.size >= READ_INTO_BUFFERS_AFTER and self._following
+            and not (self._close or self._force_close)
+        )
         if reading_body and self._reader is None:
             if self._buffers is None:
                 self._buffers = ReadBuffers()
