@@ -316,6 +316,7 @@ class OwnedBodyHandler(RequestHandler):
             or getattr(message, "path", None) != framing.target
             or bool(getattr(message, "chunked", False)) != framing.chunked
             or (payload is EMPTY_PAYLOAD) != (framing.length == 0 and not framing.chunked)
+            or getattr(message, "compression", None) is not None  # aiohttp inflates such a body: its own
         ):
             self._following = False
             return

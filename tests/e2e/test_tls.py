@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
+import os
 import shutil
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +15,7 @@ import aiohttp
 import pytest
 
 from tests.e2e.clients import client_env, creds, run, unique
-from tests.support.client import USERS
+from tests.support.client import USERS, bearer, send_chunk
 from tests.support.deployment import Certificate, HttpsGateway, make_certificate
 from tests.support.oci_layout import build_layout
 from tests.support.processes import Registry, require_tool
@@ -82,3 +86,36 @@ async def test_the_web_ui_session_cookie_is_secure_when_the_gateway_serves_https
             assert response.status == 303, await response.text()
             cookie = response.cookies["portus_session"]
     assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["path"] == "/ui"
+
+
+async def test_a_large_chunked_upload_over_https_arrives_byte_for_byte(https_gateway: HttpsGateway) -> None:
+    """A chunked PATCH as skopeo sends it, over TLS: the gateway decodes the body itself and reads
+    it into its own buffers past the first 256 KiB (gateway/ops/owned_bodies.py), through uvloop's
+    TLS transport."""
+    assert https_gateway.certificate is not None
+    tls = ssl.create_default_context(cafile=str(https_gateway.certificate.cert))
+    data = os.urandom(3 * 1024 * 1024 + 5)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    repository = unique("alice/tls-chunked")
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls)) as session:
+        auth = await bearer(session, https_gateway.url, https_gateway.host, "alice", f"repository:{repository}:pull,push")
+        async with session.post(f"{https_gateway.url}/v2/{repository}/blobs/uploads/", headers=auth) as response:
+            assert response.status == 202, await response.text()
+            target = response.headers["Location"].split(https_gateway.url, 1)[-1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", https_gateway.port, ssl=tls)
+        writer.write(
+            f"PATCH {target} HTTP/1.1\r\nHost: {https_gateway.host}\r\nAuthorization: {auth['Authorization']}\r\n"
+            "Content-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
+        )
+        for offset in range(0, len(data), 32768):
+            await send_chunk(writer, data[offset : offset + 32768])
+        writer.write(b"0\r\n\r\n")
+        head = (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 60)).decode()
+        writer.close()
+        assert head.startswith("HTTP/1.1 202"), head
+        location = next(line.split(": ", 1)[1] for line in head.split("\r\n") if line.lower().startswith("location:"))
+        async with session.put(location, params={"digest": digest}, headers=auth) as response:
+            assert response.status == 201, await response.text()
+        async with session.get(f"{https_gateway.url}/v2/{repository}/blobs/{digest}", headers=auth) as response:
+            assert response.status == 200
+            assert await response.read() == data

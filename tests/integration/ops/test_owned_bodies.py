@@ -5,9 +5,11 @@ and a raw client that sends what skopeo sends, and what an attacker would."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import json
 import os
+import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,6 +21,7 @@ from gateway.ops.connections import GatewayRunner
 from gateway.ops.owned_bodies import HIGH_WATER, owned_body
 from gateway.registry.gathered_reads import gathered
 from tests.support.client import send_chunk
+from tests.support.deployment import Certificate, make_certificate
 from tests.support.processes import free_port
 
 MiB = 1024 * 1024
@@ -33,6 +36,7 @@ class Seen:
         self.paused: list[bool] = []
         self.read_into_buffers: list[bool] = []
         self.back_to_aiohttp: list[bool] = []
+        self.client_tls: ssl.SSLContext | None = None
 
 
 def _owns(method: str, target: str) -> bool:
@@ -52,9 +56,20 @@ async def _read_all(request: web.Request, seen: Seen) -> dict[str, Any]:
     return {"owned": owned_body(request) is not None, "size": size, "sha256": digest.hexdigest()}
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[tuple[int, Seen]]:
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
+    return make_certificate(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(params=["plain", "tls"])
+async def server(request: pytest.FixtureRequest, certificate: Certificate) -> AsyncIterator[tuple[int, Seen]]:
+    """The server, over plain TCP or TLS (then the transport whose protocol is switched is TLS's)."""
     seen = Seen()
+    server_tls = None
+    if request.param == "tls":
+        server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        server_tls.load_cert_chain(certificate.cert, certificate.key)
+        seen.client_tls = ssl.create_default_context(cafile=str(certificate.cert))
 
     async def upload(request: web.Request) -> web.Response:
         try:
@@ -93,13 +108,13 @@ async def server() -> AsyncIterator[tuple[int, Seen]]:
     runner = GatewayRunner(app, header_timeout=30, owns=_owns, access_log=None)
     await runner.setup()
     port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await web.TCPSite(runner, "127.0.0.1", port, ssl_context=server_tls).start()
     yield port, seen
     await runner.cleanup()
 
 
-async def _connect(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    return await asyncio.open_connection("127.0.0.1", port)
+async def _connect(port: int, seen: Seen) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    return await asyncio.open_connection("127.0.0.1", port, ssl=seen.client_tls)
 
 
 def _head(method: str, target: str, *fields: str) -> bytes:
@@ -122,9 +137,9 @@ def _sha256(*parts: bytes) -> str:
 
 
 async def test_a_chunked_upload_is_read_by_the_protocol_and_the_connection_goes_on(server: tuple[int, Seen]) -> None:
-    port, _seen = server
+    port, seen = server
     parts = [os.urandom(size) for size in (1, 32768, 7, 32768, 100_003, 2)]
-    reader, writer = await _connect(port)
+    reader, writer = await _connect(port, seen)
     writer.write(_head("PATCH", "/up/a", "Transfer-Encoding: chunked"))
     for part in parts:
         await send_chunk(writer, part)  # the size line and data, then the CRLF on its own, as skopeo
@@ -136,9 +151,9 @@ async def test_a_chunked_upload_is_read_by_the_protocol_and_the_connection_goes_
 
 
 async def test_requests_pipelined_around_an_owned_body_are_answered_in_order(server: tuple[int, Seen]) -> None:
-    port, _seen = server
+    port, seen = server
     part = os.urandom(70_000)
-    reader, writer = await _connect(port)
+    reader, writer = await _connect(port, seen)
     writer.write(
         _head("PUT", "/parsed", "Content-Length: 10") + b"0123456789"
         + _head("PATCH", "/up/b", "Transfer-Encoding: chunked") + _chunked(part, part)
@@ -153,8 +168,8 @@ async def test_requests_pipelined_around_an_owned_body_are_answered_in_order(ser
 
 
 async def test_a_chunked_body_not_picked_is_aiohttps_and_so_is_the_rest_of_the_connection(server: tuple[int, Seen]) -> None:
-    port, _seen = server
-    reader, writer = await _connect(port)
+    port, seen = server
+    reader, writer = await _connect(port, seen)
     writer.write(_head("POST", "/parsed", "Transfer-Encoding: chunked") + _chunked(b"abc", b"de"))
     assert await _response(reader) == (200, {"owned": False, "size": 5})
     writer.write(_head("PATCH", "/up/d", "Transfer-Encoding: chunked") + _chunked(b"later"))
@@ -164,7 +179,7 @@ async def test_a_chunked_body_not_picked_is_aiohttps_and_so_is_the_rest_of_the_c
 
 async def test_broken_framing_fails_the_reader_and_what_follows_is_never_a_request(server: tuple[int, Seen]) -> None:
     port, seen = server
-    reader, writer = await _connect(port)
+    reader, writer = await _connect(port, seen)
     writer.write(
         _head("PATCH", "/up/e", "Transfer-Encoding: chunked")
         + b"5\r\nabcde\r\nzz\r\n" + _head("GET", "/hello")
@@ -178,7 +193,7 @@ async def test_broken_framing_fails_the_reader_and_what_follows_is_never_a_reque
 
 async def test_a_head_with_two_framings_is_refused_and_never_owned(server: tuple[int, Seen]) -> None:
     port, seen = server
-    reader, writer = await _connect(port)
+    reader, writer = await _connect(port, seen)
     writer.write(
         _head("PATCH", "/up/f", "Content-Length: 5", "Transfer-Encoding: chunked")
         + b"0\r\n\r\n" + _head("GET", "/hello")
@@ -190,9 +205,9 @@ async def test_a_head_with_two_framings_is_refused_and_never_owned(server: tuple
 
 
 async def test_a_body_nobody_reads_is_dropped_and_the_connection_goes_on(server: tuple[int, Seen]) -> None:
-    port, _seen = server
+    port, seen = server
     part = os.urandom(MiB)
-    reader, writer = await _connect(port)
+    reader, writer = await _connect(port, seen)
     writer.write(_head("PATCH", "/refuse", "Transfer-Encoding: chunked"))
     assert await _response(reader) == (401, {"refused": True})
     writer.write(_chunked(*[part] * (3 * HIGH_WATER // MiB)) + _head("GET", "/hello"))
@@ -204,7 +219,7 @@ async def test_a_reader_that_lags_holds_the_client_back(server: tuple[int, Seen]
     port, seen = server
     part = os.urandom(MiB)
     count = 4 * HIGH_WATER // MiB
-    reader, writer = await _connect(port)
+    reader, writer = await _connect(port, seen)
     writer.write(_head("PATCH", "/slow", "Transfer-Encoding: chunked"))
     for _ in range(count):
         await send_chunk(writer, part)
@@ -218,9 +233,19 @@ async def test_a_reader_that_lags_holds_the_client_back(server: tuple[int, Seen]
     writer.close()
 
 
+async def test_a_compressed_body_is_left_to_aiohttp_which_inflates_it(server: tuple[int, Seen]) -> None:
+    port, seen = server
+    data = os.urandom(50_000) + b"a" * 200_000
+    packed = gzip.compress(data)
+    reader, writer = await _connect(port, seen)
+    writer.write(_head("PATCH", "/up/z", "Transfer-Encoding: chunked", "Content-Encoding: gzip") + _chunked(packed))
+    assert await _response(reader) == (200, {"owned": False, "size": len(data), "sha256": _sha256(data)})
+    writer.close()
+
+
 async def test_a_client_that_leaves_mid_body_fails_the_reader(server: tuple[int, Seen]) -> None:
     port, seen = server
-    _reader, writer = await _connect(port)
+    _reader, writer = await _connect(port, seen)
     writer.write(_head("PATCH", "/up/g", "Transfer-Encoding: chunked") + b"8000\r\n" + b"x" * 100)
     await writer.drain()
     await asyncio.sleep(0.1)  # let the handler start reading; the test does not depend on it
