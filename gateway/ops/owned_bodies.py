@@ -47,6 +47,9 @@ from gateway.ops.request_framing import HEAD_END, MAX_HEAD, framing_of
 # comes in one large read. Read as it came, a skopeo push took 6,000-10,000 reads a GiB; 2,300.
 HIGH_WATER = 256 * 1024
 LOW_WATER = 64 * 1024
+# What a queued piece counts for besides its bytes (a memoryview is ~200 bytes): a body of 1-byte
+# chunks must not queue a quarter of a million views before its client is held back.
+PIECE_COST = 256
 _LAST_CHUNK = b"0\r\n\r\n"
 # A body is read into `ReadBuffers` once this much of it came: a small one (a blob of a few KiB)
 # costs less read as it is than switching the transport's protocol and allocating buffers.
@@ -80,7 +83,7 @@ class OwnedBody:
             raise
         if pieces and not self._dropping:
             self._queue += pieces
-            self._queued += self._decoder.size - before
+            self._queued += self._decoder.size - before + PIECE_COST * len(pieces)
             if self._queued > HIGH_WATER and not self._paused:
                 self._paused = True
                 self._transport.pause_reading()

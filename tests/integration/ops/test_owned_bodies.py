@@ -243,6 +243,20 @@ async def test_a_compressed_body_is_left_to_aiohttp_which_inflates_it(server: tu
     writer.close()
 
 
+async def test_a_body_of_tiny_chunks_holds_the_client_back_before_its_views_pile_up(server: tuple[int, Seen]) -> None:
+    port, seen = server
+    count = HIGH_WATER // 4  # bytes enough to hold it back only if each piece counts for more than its byte
+    reader, writer = await _connect(port, seen)
+    writer.write(_head("PATCH", "/slow", "Transfer-Encoding: chunked"))
+    for start in range(0, count, 1000):
+        writer.write(b"1\r\nx\r\n" * min(1000, count - start))
+        await writer.drain()
+    writer.write(b"0\r\n\r\n")
+    assert await _response(reader) == (200, {"owned": True, "size": count, "sha256": _sha256(b"x" * count)})
+    assert seen.paused == [True]
+    writer.close()
+
+
 async def test_a_client_that_leaves_mid_body_fails_the_reader(server: tuple[int, Seen]) -> None:
     port, seen = server
     _reader, writer = await _connect(port, seen)
