@@ -37,8 +37,8 @@ class Framing:
 def framing_of(head: bytes) -> Framing | None:
     """The framing of the body after `head` (the request line to the blank line, included), or
     None when it is not plainly one of no body, one Content-Length, or `chunked` alone."""
-    lines = head[: -len(HEAD_END)].split(b"\r\n")
-    first = _REQUEST_LINE.fullmatch(lines[0])
+    request_line, _, fields = head[: -len(HEAD_END)].partition(b"\r\n")
+    first = _REQUEST_LINE.fullmatch(request_line)
     if first is None:
         return None
     method, target = first[1].decode("ascii"), first[2].decode("ascii")
@@ -47,7 +47,7 @@ def framing_of(head: bytes) -> Framing | None:
         return Framing(method, target)
     length: int | None = None
     chunked = False
-    for line in lines[1:]:
+    for line in fields.split(b"\r\n") if fields else ():  # split only here: most heads stop above
         field = _FIELD.fullmatch(line)
         if field is None:
             return None  # obs-fold, a bare CR or LF, a name that is not a token
