@@ -76,8 +76,7 @@ class ChunkedDecoder:
                 if self._state == _SIZE:
                     stop = data.find(b"\r\n", pos, min(end, pos + 18))
                     if stop > pos and _HEX.fullmatch(data, pos, stop):
-                        self._left = int(data[pos:stop], 16)
-                        self._state = _DATA if self._left else _TRAILER
+                        self._begin_chunk(int(data[pos:stop], 16))
                         pos = stop + 2
                         continue
             line, pos = self._line_from(data, pos, end)
@@ -102,6 +101,10 @@ class ChunkedDecoder:
             raise ChunkedError("a line of the chunked framing is too long")
         return line, stop + 1
 
+    def _begin_chunk(self, size: int) -> None:
+        self._left = size
+        self._state = _DATA if size else _TRAILER
+
     def _line_ends_body(self, line: bytes) -> bool:
         state = self._state
         if state == _AFTER_DATA:
@@ -113,8 +116,7 @@ class ChunkedDecoder:
             match = _SIZE_LINE.fullmatch(line)
             if match is None:
                 raise ChunkedError("a chunk-size line is malformed")
-            self._left = int(match[1], 16)
-            self._state = _DATA if self._left else _TRAILER
+            self._begin_chunk(int(match[1], 16))
             return False
         if line == b"\r\n":
             self._state = _DONE
