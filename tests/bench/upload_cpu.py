@@ -10,6 +10,12 @@ process tree, from /proc) read before and after each push, the median printed:
 - `split`: the same from a bare socket, writing each chunk's header and bytes, then its CRLF, as
   two sends like skopeo does, with no compression to share the cores with.
 
+And the floor the skopeo figure stands on, on this machine:
+- `relay`: the same skopeo pushes through a bare byte relay in front of the same registry
+  (tests/bench/relay.py: uvloop, no parsing, no copy in user space), its CPU per GiB. With
+  `skopeo` in the same run, the gateway's figure is also printed as a multiple of it: CPU
+  seconds per GiB differ from one machine to the next by a third or more, the ratio much less.
+
 And what a push costs besides its bytes, which per GiB weighs the more the smaller the image:
 - `requests`: gateway CPU in ms per request of each kind a blob's upload makes (HEAD, POST,
   PATCH, PUT), each kind timed over `--requests` uploads of 1 KiB blobs;
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import os
 import random
@@ -41,8 +48,13 @@ from tests.bench.common import Bench, GiB, MiB, Plan, median, say, written_back
 from tests.bench.databases import MariaDB
 from tests.bench.images import Skopeo, build_image
 from tests.bench.stack import Stack, fetch_token, warm_logins
+from tests.support.processes import free_port
 
 REPOSITORY = "alice/bench-upload-cpu"
+_UNITS = {
+    "skopeo": "s gateway CPU per GiB", "aiohttp": "s gateway CPU per GiB", "split": "s gateway CPU per GiB",
+    "relay": "s relay CPU per GiB", "skopeo/relay": "x", "small": "ms gateway CPU per push",
+}
 CHUNK = 32 * 1024
 
 
@@ -195,6 +207,63 @@ async def _measure(label: str, pid: int, repeats: int, size: int, push: Callable
     return result
 
 
+@contextlib.asynccontextmanager
+async def bare_relay(upstream_socket: Path) -> AsyncIterator[tuple[str, int]]:
+    """tests/bench/relay.py in front of the registry's socket: (host:port, pid)."""
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.bench.relay", f"127.0.0.1:{port}", str(upstream_socket),
+        stdout=asyncio.subprocess.PIPE, cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), 30)
+        if line.strip() != b"ready":
+            raise RuntimeError(f"the relay did not start: {line!r}")
+        yield f"127.0.0.1:{port}", process.pid
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        await process.wait()
+
+
+async def _against_relay(
+    stack: Stack, session: aiohttp.ClientSession, workdir: Path, repeats: int, size: int, with_gateway: bool
+) -> dict[str, float]:
+    """The bare relay's CPU per GiB of skopeo pushes and, `with_gateway`, the gateway's for pushes
+    alternated with them: a push through each in turn, so that both meet the machine in the same
+    state, and the ratio of each pair (this VM's CPU seconds per GiB drift by a fifth and more
+    between runs)."""
+    assert stack.gateway is not None and stack.upstream is not None and stack.upstream.socket is not None
+    gateway, gateway_pid = stack.gateway, stack.pid()
+    plan = Plan(False, repeats, 5.0, 0, 0, size, 0, 0)
+    pushes = BigLayers(Bench(stack, plan, session, workdir))
+    relay: list[float] = []
+    through: list[float] = []
+    async with bare_relay(stack.upstream.socket) as (host, relay_pid):
+        for _ in range(repeats):
+            await written_back()
+            before = sysstat.cpu_seconds(relay_pid)
+            await pushes.push(host, False)
+            relay.append((sysstat.cpu_seconds(relay_pid) - before) / (size / GiB))
+            if with_gateway:
+                await written_back()
+                before = sysstat.cpu_seconds(gateway_pid)
+                await pushes.push(gateway.host, True)
+                through.append((sysstat.cpu_seconds(gateway_pid) - before) / (size / GiB))
+                say(f"  relay {relay[-1]:.3f}, gateway {through[-1]:.3f} s/GiB")
+            else:
+                say(f"  relay {relay[-1]:.3f} s/GiB")
+    results = {"relay": median(relay)}
+    say(f"skopeo push through the bare relay: median {results['relay']:.3f} s of its CPU per GiB")
+    if through:
+        results["skopeo"] = median(through)
+        results["skopeo/relay"] = median([t / r for t, r in zip(through, relay, strict=True)])
+        say(f"skopeo push through the gateway: median {results['skopeo']:.3f} s of its CPU per GiB; "
+            f"{results['skopeo/relay']:.2f}x the relay's (median of the pairs)")
+    return results
+
+
 async def _run(args: argparse.Namespace) -> dict[str, float]:
     workdir = Path(tempfile.mkdtemp(prefix="portus-upload-cpu-"))
     mariadb = MariaDB.at(args.mariadb_url) if args.store == "mariadb" else None
@@ -210,7 +279,9 @@ async def _run(args: argparse.Namespace) -> dict[str, float]:
         async with aiohttp.ClientSession(timeout=timeout) as session:
             token = await fetch_token(session, base, f"repository:{REPOSITORY}:pull,push")
             headers = {"Authorization": f"Bearer {token}"}
-            if "skopeo" in args.ways:
+            if "relay" in args.ways:
+                results.update(await _against_relay(stack, session, workdir, args.repeats, size, "skopeo" in args.ways))
+            elif "skopeo" in args.ways:
                 plan = Plan(False, args.repeats, 5.0, 0, 0, size, 0, 0)
                 skopeo = BigLayers(Bench(stack, plan, session, workdir))
                 results["skopeo"] = await _measure(
@@ -244,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gib", type=float, default=1.0, help="GiB per push (default %(default)s)")
     parser.add_argument("--repeats", type=int, default=3, help="pushes per way (default %(default)s)")
     parser.add_argument("--workers", type=int, default=1, help="gateway worker processes")
-    parser.add_argument("--ways", default="skopeo,aiohttp,split", help="comma-separated: %(default)s, small, requests")
+    parser.add_argument("--ways", default="skopeo,aiohttp,split", help="comma-separated: %(default)s, relay, small, requests")
     parser.add_argument("--requests", type=int, default=300, help="uploads per request kind (way `requests`)")
     parser.add_argument("--store", choices=("sqlite", "mariadb"), default="sqlite", help="the gateway's store")
     parser.add_argument("--mariadb-url", default=None, help="the MariaDB server for --store mariadb")
@@ -252,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     args.ways = {w.strip() for w in args.ways.split(",")}
     results = asyncio.run(_run(args))
     for way, figure in results.items():
-        unit = "s gateway CPU per GiB" if way in ("skopeo", "aiohttp", "split") else "ms gateway CPU per push" if way == "small" else "ms gateway CPU per request"
+        unit = _UNITS.get(way, "ms gateway CPU per request")
         print(f"{way}: {figure:.3f} {unit}")
     return 0
 
