@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from tests.bench.relay import Side
 from tests.support.processes import REPO_ROOT, free_port
 
 
@@ -52,3 +53,46 @@ async def test_the_relay_passes_small_and_large_writes_both_ways_byte_for_byte(t
         await relay.wait()
         server.close()
         await server.wait_closed()
+
+
+class _Transport:
+    """What a Side asks of its transport, recorded."""
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+        self.reading = True
+
+    def set_write_buffer_limits(self, high: int) -> None:
+        pass
+
+    def pause_reading(self) -> None:
+        self.reading = False
+
+    def resume_reading(self) -> None:
+        self.reading = True
+
+    def is_closing(self) -> bool:
+        return False
+
+    def write(self, data: bytes | memoryview) -> None:
+        self.written.append(bytes(data))
+
+
+def _read(side: Side, data: bytes) -> None:
+    room = side.get_buffer(-1)
+    room[: len(data)] = data
+    side.buffer_updated(len(data))
+
+
+async def test_what_a_client_sent_before_its_registry_side_connected_goes_first() -> None:
+    client, registry = Side(held=True), Side()
+    client_transport, registry_transport = _Transport(), _Transport()
+    client.connection_made(client_transport)  # type: ignore[arg-type]
+    assert not client_transport.reading, "a client is not read before its registry side is connected"
+    _read(client, b"GET /v2/ HTTP/1.1\r\n")  # a pause takes effect a read late
+    registry.connection_made(registry_transport)  # type: ignore[arg-type]
+    registry.link(client)
+    client.link(registry)
+    _read(client, b"\r\n")
+    assert registry_transport.written == [b"GET /v2/ HTTP/1.1\r\n", b"\r\n"]
+    assert client_transport.reading is False, "a read of two bytes rests for the pause"
