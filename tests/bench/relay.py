@@ -9,9 +9,9 @@ that the difference between the two is what HTTP costs the gateway:
   read after read, reused once the peer's transport has sent what was read into them) through a
   `BufferedProtocol`, with the gateway's heap settings (gateway/ops/heap.py): no copy in user
   space, no new buffer per read;
-- after a read of less than GATHER bytes, no read for PAUSE seconds, so a client that sends
-  its chunks and their CRLFs apart (skopeo) is read in gathered pieces, as the gateway does
-  (gateway/registry/gathered_reads.py);
+- after a read of less than `FULL_READ` bytes, no read for `PAUSE` seconds (both
+  gateway/registry/gathered_reads.py's), so a client that sends its chunks and their CRLFs apart
+  (skopeo) is read in gathered pieces, as the gateway does;
 - no read while the peer's write buffer is full.
 
 `tests/bench/upload_cpu.py --ways skopeo,relay` sets the gateway's CPU per GiB of a skopeo push
@@ -27,11 +27,9 @@ import sys
 from typing import cast
 
 from gateway.ops.heap import keep_freed_buffers
+from gateway.ops.owned_bodies import HIGH_WATER
 from gateway.ops.read_buffers import ReadBuffers
-
-HIGH_WATER = 256 * 1024  # as an owned upload body's (gateway/ops/owned_bodies.py)
-GATHER = 128 * 1024
-PAUSE = 0.002
+from gateway.registry.gathered_reads import FULL_READ, PAUSE
 
 
 class Side(asyncio.BufferedProtocol):
@@ -72,7 +70,7 @@ class Side(asyncio.BufferedProtocol):
             self.early.append(bytes(buffer[start:end]))  # a pause takes effect a read late
             return
         peer.transport.write(memoryview(buffer)[start:end])
-        if nbytes < GATHER:
+        if nbytes < FULL_READ:
             self.resting = True
             self._reading()
             asyncio.get_running_loop().call_later(PAUSE, self._rested)

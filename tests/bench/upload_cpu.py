@@ -194,13 +194,19 @@ async def _per_push(pid: int, repeats: int, push: Callable[[], Awaitable[object]
     return median(figures)
 
 
+async def _cpu_per_gib(pid: int, size: int, push: Callable[[], Awaitable[object]]) -> float:
+    """CPU seconds per GiB that `pid` (and its workers) spent on one push of `size` bytes, started
+    after a `sync` so that it does not pay for the write-back of the push before."""
+    await written_back()
+    before = sysstat.cpu_seconds(pid)
+    await push()
+    return (sysstat.cpu_seconds(pid) - before) / (size / GiB)
+
+
 async def _measure(label: str, pid: int, repeats: int, size: int, push: Callable[[], Awaitable[object]]) -> float:
     figures = []
     for _ in range(repeats):
-        await written_back()
-        before = sysstat.cpu_seconds(pid)
-        await push()
-        figures.append((sysstat.cpu_seconds(pid) - before) / (size / GiB))
+        figures.append(await _cpu_per_gib(pid, size, push))
         say(f"  {label}: {figures[-1]:.3f} s/GiB")
     result = median(figures)
     say(f"{label}: median {result:.3f} s of gateway CPU per GiB ({', '.join(f'{f:.3f}' for f in figures)})")
@@ -242,15 +248,9 @@ async def _against_relay(
     through: list[float] = []
     async with bare_relay(stack.upstream.socket) as (host, relay_pid):
         for _ in range(repeats):
-            await written_back()
-            before = sysstat.cpu_seconds(relay_pid)
-            await pushes.push(host, False)
-            relay.append((sysstat.cpu_seconds(relay_pid) - before) / (size / GiB))
+            relay.append(await _cpu_per_gib(relay_pid, size, lambda: pushes.push(host, False)))
             if with_gateway:
-                await written_back()
-                before = sysstat.cpu_seconds(gateway_pid)
-                await pushes.push(gateway.host, True)
-                through.append((sysstat.cpu_seconds(gateway_pid) - before) / (size / GiB))
+                through.append(await _cpu_per_gib(gateway_pid, size, lambda: pushes.push(gateway.host, True)))
                 say(f"  relay {relay[-1]:.3f}, gateway {through[-1]:.3f} s/GiB")
             else:
                 say(f"  relay {relay[-1]:.3f} s/GiB")
