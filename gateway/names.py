@@ -48,6 +48,12 @@ def shown(name: str) -> str:
     return repr(name[:80] + ("..." if len(name) > 80 else ""))
 
 
+def past_namespace(namespace: str) -> str:
+    """A key that every repository name in `namespace` sorts before and every later name after,
+    in byte order (as both stores compare names): no name holds a character above 'z'."""
+    return namespace + "/\x7f"
+
+
 REPOSITORY = Grammar(
     "repository", rf"^{NAME_PATTERN}$", MAX_NAME_LENGTH,
     "components of lowercase letters and digits, separated by '.', '_', '__' or dashes, joined by '/', at most 255 characters",

@@ -93,8 +93,8 @@ async def facts_for(store: Store, identity: Identity, requested: Iterable[Scope]
 
 class PullFilter:
     """May this identity pull a repository? Namespace facts are looked up once per namespace,
-    and each repository's answer is decided once: a page of the audit log names a popular
-    repository again and again."""
+    and so is the answer: the policy decides a pull by the repository's namespace alone (see
+    `repository_actions`), and a list names many repositories of each namespace."""
 
     def __init__(self, store: Store, identity: Identity, rules: Rules) -> None:
         self._store = store
@@ -114,12 +114,13 @@ class PullFilter:
             self._facts[namespace] = facts_from(lookup, self._identity, namespace, self._rules)
 
     async def allows(self, repository: str) -> bool:
-        if (known := self._answers.get(repository)) is not None:
+        namespace = namespace_of(repository)
+        if (known := self._answers.get(namespace)) is not None:
             return known
         scope = Scope("repository", repository, ("pull",))
-        if namespace_of(repository) not in self._facts:
+        if namespace not in self._facts:
             self._facts.update(await facts_for(self._store, self._identity, [scope], self._rules))
-        answer = self._answers[repository] = bool(grant(self._identity, [scope], self._facts, self._rules).scopes)
+        answer = self._answers[namespace] = bool(grant(self._identity, [scope], self._facts, self._rules).scopes)
         return answer
 
 

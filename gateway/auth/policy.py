@@ -154,7 +154,9 @@ def _base_actions(identity: Identity, facts: NamespaceFacts, rules: Rules) -> Al
 
 
 def repository_actions(identity: Identity, repository: str, facts: NamespaceFacts, rules: Rules) -> Allowance:
-    """The actions `identity` may take on `repository`, and why (for the log)."""
+    """The actions `identity` may take on `repository`, and why (for the log). Decided by the
+    repository's namespace alone, never the rest of its name: lists decide each namespace once
+    (gateway/auth/namespaces.py `PullFilter`) and skip a hidden one whole."""
     allowance = _base_actions(identity, facts, rules)
     limits = identity.limits
     if limits is None:

@@ -14,17 +14,21 @@ from dataclasses import dataclass
 from gateway import names
 from gateway.auth.namespaces import PullFilter
 from gateway.auth.permissions import Actor
-from gateway.auth.policy import Identity
+from gateway.auth.policy import Identity, namespace_of
 from gateway.services.context import Services
 from gateway.services.errors import Forbidden, Invalid, NotFound
 from gateway.services.events import EventQuery, list_events
 from gateway.services.guards import search_text, valid_name
 from gateway.services.namespaces import get_namespace
-from gateway.services.paging import page_of
+from gateway.services.paging import first_kept, kept_items, page_of
 from gateway.store import ManifestRow, RepositoryRow, TagRow
 
-# Repositories read at a time while a page of pullable ones fills up.
-_BATCH = 200
+
+def _past_hidden(row: RepositoryRow) -> str:
+    """Where to read on after a repository the asker may not pull: past its whole namespace,
+    since a pull is decided by namespace (a repository of the global namespace: just past it)."""
+    namespace = namespace_of(row.name)
+    return names.past_namespace(namespace) if namespace else row.name
 
 
 async def list_repositories(services: Services, identity: Identity, after: str = "", limit: int = 100) -> list[RepositoryRow]:
@@ -32,19 +36,14 @@ async def list_repositories(services: Services, identity: Identity, after: str =
     only when no more follow."""
     store = services.store
     visible = PullFilter(store, identity, services.rules)
-    batch_size = max(_BATCH, limit)
-    kept: list[RepositoryRow] = []
-    while True:
-        batch = await store.list_repositories(after, batch_size)
-        await visible.prefetch(row.name for row in batch)
-        for row in batch:
-            if await visible.allows(row.name):
-                kept.append(row)
-                if len(kept) == limit:
-                    return kept
-        if len(batch) < batch_size:
-            return kept
-        after = batch[-1].name
+
+    async def prepare(batch: Sequence[RepositoryRow]) -> None:
+        await visible.prefetch(r.name for r in batch)
+
+    walk = kept_items(
+        store.list_repositories, lambda r: r.name, after, lambda r: visible.allows(r.name), prepare, _past_hidden, limit
+    )
+    return await first_kept(walk, limit)
 
 
 async def list_tags(services: Services, identity: Identity, repository: str, after: str = "", limit: int = 100) -> list[TagRow]:
@@ -107,7 +106,7 @@ async def search_repositories(
     async def prepare(batch: Sequence[RepositoryRow]) -> None:
         await visible.prefetch(r.name for r in batch)  # the batch's namespaces in a few statements, not one each
 
-    return await page_of(fetch, lambda r: r.name, after, limit, lambda r: visible.allows(r.name), prepare)
+    return await page_of(fetch, lambda r: r.name, after, limit, lambda r: visible.allows(r.name), prepare, _past_hidden)
 
 
 async def tag_page(

@@ -11,6 +11,7 @@ from gateway.services import repositories
 from gateway.services.context import Services
 from gateway.services.errors import Forbidden, Invalid, NotFound
 from gateway.store import ManifestRow
+from tests.support.stores import counted
 
 ALICE = Identity("alice")
 
@@ -70,3 +71,49 @@ async def test_tags_carry_their_manifests_image_size_and_platforms(services: Ser
     assert (referrer.image_size, referrer.platforms) == (77, ())
     await services.store.index_push(replace(image, pushed_at=2, image_size=4200), "image")  # pushed again: updated
     assert [t.image_size for t in await repositories.list_tags(services, ALICE, "pub/img", "", 1)] == [4200]
+
+
+async def test_a_catalog_skips_a_hidden_namespace_whole_and_misses_no_neighbour(services: Services) -> None:
+    """A private namespace of 450 repositories, among names that sort right around its own: the
+    ones with a shorter or longer namespace ("a.b/", "a0/", "a-b/"), the global "a0" and "a" that
+    sort before and after the skip key. Each page equals what the one-at-a-time rule keeps, and
+    the hidden namespace costs one batch, not three."""
+    store = services.store
+    await store.create_namespace("a", None, "private")
+    for public in ("a.b", "a0", "a-b", "b"):
+        await store.create_namespace(public, None, "public")
+    hidden = [f"a/app{i:03d}" for i in range(450)]
+    shown = ["a-b/x", "a.b/x", "a0", "a0/x", "a1", "b/x"]
+    for name in hidden + shown:
+        await store.import_repository(name, 1, None, None)
+    everyone = Identity("someone")
+    with counted(store) as seen:
+        listed = await repositories.list_repositories(services, everyone, "", 100)
+    assert [r.name for r in listed] == sorted(shown) == ["a-b/x", "a.b/x", "a0", "a0/x", "a1", "b/x"]
+    assert len([sql for sql in seen if "FROM repositories" in sql]) == 2, "the first batch, then one past 'a/'"
+    paged: list[str] = []
+    after = ""
+    while page := await repositories.list_repositories(services, everyone, after, 2):
+        paged += [r.name for r in page]
+        after = page[-1].name
+    assert paged == sorted(shown)
+    found, _ = await repositories.search_repositories(services, everyone, "app", "", 10)
+    assert found == []
+
+
+async def test_a_visitor_who_sees_little_reads_the_rows_hidden_from_them_in_few_statements(services: Services) -> None:
+    """1,500 repositories in 150 private namespaces, then 3 public ones: the batches grow while
+    nothing is kept (200, 400, 800...), so the walk reads the repositories in 4 statements, not 8."""
+    store = services.store
+    for i in range(150):
+        await store.create_namespace(f"p{i:03d}", None, "private")
+        for j in range(10):
+            await store.import_repository(f"p{i:03d}/r{j}", 1, None, None)
+    await store.create_namespace("zz", None, "public")
+    for name in ("zz/1", "zz/2", "zz/3"):
+        await store.import_repository(name, 1, None, None)
+    for identity in (Identity(""), Identity("someone")):
+        with counted(store) as seen:
+            listed = await repositories.list_repositories(services, identity, "", 100)
+        assert [r.name for r in listed] == ["zz/1", "zz/2", "zz/3"]
+        assert len([sql for sql in seen if "FROM repositories" in sql]) == 4

@@ -6,7 +6,18 @@ from collections.abc import Iterable
 
 import pytest
 
-from gateway.auth.policy import ANONYMOUS, Grant, Identity, NamespaceFacts, Rules, grant
+from gateway.auth.policy import (
+    ANONYMOUS,
+    ROLES,
+    VISIBILITIES,
+    Grant,
+    Identity,
+    NamespaceFacts,
+    Rules,
+    TokenLimits,
+    grant,
+    repository_actions,
+)
 from gateway.auth.scopes import Scope
 
 ALICE = Identity("alice")
@@ -156,3 +167,29 @@ def test_admins_may_pull_and_delete_in_a_reserved_namespace_but_nobody_pushes() 
     assert decision.scopes == (repo("gone/app", "pull", "delete"),)
     assert "nobody pushes" in decision.refusals[0]
     assert _reserved(ADMIN, [repo("gone/app", *ALL)], Rules(delete_enabled=False)).scopes == (repo("gone/app", "pull"),)
+
+
+def test_every_repository_of_a_namespace_gets_the_same_answer() -> None:
+    """What lists rely on (`PullFilter` decides a namespace once, a walk skips a hidden one
+    whole): the rest of a repository's name changes nothing, for any caller, kind of namespace,
+    visibility, role, rule or application token."""
+    limited = [
+        Identity("alice", limits=TokenLimits("t1", "ci", frozenset({"ns"}), frozenset({"pull"}))),
+        Identity("alice", limits=TokenLimits("t2", "other", frozenset({"elsewhere"}), frozenset(ALL))),
+        Identity("alice", limits=TokenLimits("t3", "any", frozenset(), frozenset({"push"}))),
+    ]
+    callers = [ANONYMOUS, ALICE, Identity("ns"), ADMIN, *limited]
+    kinds = ("personal", "team", "unowned", "missing", "reserved")
+    rule_sets = [RULES, Rules(delete_enabled=False), Rules(contributors_delete=True)]
+    names = ("ns/a", "ns/zz/deeper", "ns/b-0")
+    checked = 0
+    for identity in callers:
+        for kind in kinds:
+            for visibility in VISIBILITIES:
+                for role in (None, *ROLES):
+                    facts = NamespaceFacts("ns", kind, visibility, role)  # type: ignore[arg-type]
+                    for rules in rule_sets:
+                        answers = {repository_actions(identity, name, facts, rules).actions for name in names}
+                        assert len(answers) == 1, (identity, facts, rules, answers)
+                        checked += 1
+    assert checked == len(callers) * len(kinds) * len(VISIBILITIES) * (len(ROLES) + 1) * len(rule_sets)
