@@ -1,0 +1,139 @@
+"""The catalog of a visitor who may see little of a big store: `python -m tests.bench.sparse_lists`.
+
+The big-store bench (bigstore.py) makes 40 % of the team namespaces public, so its visitors see
+a good share of every list. A deployment imported from Portus is often the other way round:
+namespaces private by default, each user in a few teams. Then a list keyed by name reads every
+row hidden from the visitor before it finds their few. This fills a store with `--repositories`
+repositories in `--namespaces` private namespaces of equal size, one of them public, and times
+the catalog's service (`list_repositories`, which `/v2/_catalog` and `/api/v1/repositories`
+call) in process, as the gateway runs it: the store's change watch polling, so namespace lookups
+are kept between requests as they are there. For each visitor (an admin, a signed-in user in no
+team, nobody signed in), `--samples` pages of 100 from random cursors: p50 and p95 in ms and the
+statements a page ran, both stores side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from gateway.auth.credentials import MIN_COST, PasswordHasher
+from gateway.auth.policy import Identity, Rules
+from gateway.auth.revocation import RevocationView
+from gateway.services.context import Services
+from gateway.services.repositories import list_repositories
+from gateway.store import Store, open_store
+from gateway.store.change_watch import ChangeWatch, watching
+from tests.bench.common import say
+from tests.bench.databases import STORE_NAMES, MariaDB, parse_stores
+from tests.support.stores import counted
+
+ROWS_A_STATEMENT = 500
+VISITORS = {"admin": Identity("root", admin=True), "user in no team": Identity("someone"), "anonymous": Identity("")}
+
+
+def _namespace(index: int) -> str:
+    return f"team-{index:05d}"
+
+
+async def fill(store: Store, repositories: int, namespaces: int, public: int) -> None:
+    """Private namespaces but `public`, and the repositories dealt round them (so each
+    namespace's names are spread over the whole catalog's order only by their prefix)."""
+    rows = [(_namespace(i), "public" if i == public else "private") for i in range(namespaces)]
+    for start in range(0, len(rows), ROWS_A_STATEMENT):
+        part = rows[start:start + ROWS_A_STATEMENT]
+        params = {f"n{i}": name for i, (name, _) in enumerate(part)} | {f"v{i}": v for i, (_, v) in enumerate(part)}
+        values = ", ".join(f"(:n{i}, NULL, :v{i}, 0)" for i in range(len(part)))
+        await store.execute(f"INSERT INTO namespaces (name, team, visibility, created_at) VALUES {values}", params)
+    names = [f"{_namespace(i % namespaces)}/app-{i:07d}" for i in range(repositories)]
+    for start in range(0, len(names), ROWS_A_STATEMENT):
+        part = names[start:start + ROWS_A_STATEMENT]
+        params = {f"n{i}": name for i, name in enumerate(part)}
+        values = ", ".join(f"(:n{i}, 0)" for i in range(len(part)))
+        await store.execute(f"INSERT INTO repositories (name, created_at) VALUES {values}", params)
+
+
+@asynccontextmanager
+async def opened(kind: str, workdir: Path, mariadb: MariaDB) -> AsyncIterator[Store]:
+    url = f"sqlite:///{workdir / 'sparse.db'}" if kind == "sqlite" else mariadb.create("sparse")
+    store = await open_store(url)
+    try:
+        await store.migrate()
+        following = watching(ChangeWatch(store))
+        await anext(following)
+        try:
+            yield store
+        finally:
+            await following.aclose()
+    finally:
+        await store.close()
+
+
+def _p(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def measure(store: Store, names: list[str], samples: int) -> dict[str, tuple[float, float, float]]:
+    """Per visitor: p50 ms, p95 ms, median statements of a page from a random cursor."""
+    services = Services(store, PasswordHasher(cost=MIN_COST), RevocationView(), Rules(), allow_private_webhooks=False)
+    cursors = random.Random(7)
+    figures: dict[str, tuple[float, float, float]] = {}
+    for label, identity in VISITORS.items():
+        await list_repositories(services, identity, "", 100)  # the lookups kept, as in a running gateway
+        times: list[float] = []
+        statements: list[float] = []
+        for _ in range(samples):
+            after = cursors.choice(names)
+            with counted(store) as seen:
+                began = time.perf_counter()
+                await list_repositories(services, identity, after, 100)
+                times.append((time.perf_counter() - began) * 1000)
+            statements.append(len(seen))
+        figures[label] = (_p(times, 0.5), _p(times, 0.95), _p(statements, 0.5))
+        say(f"  {label}: p50 {figures[label][0]:.1f} ms, p95 {figures[label][1]:.1f} ms, {figures[label][2]:.0f} statements")
+    return figures
+
+
+async def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench.sparse_lists", description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--repositories", type=int, default=100_000)
+    parser.add_argument("--namespaces", type=int, default=12_000)
+    parser.add_argument("--samples", type=int, default=20)
+    parser.add_argument("--stores", default="sqlite,mariadb", help="comma-separated (default %(default)s)")
+    parser.add_argument("--mariadb-url", default=None)
+    args = parser.parse_args(argv)
+    stores = parse_stores(args.stores)
+    mariadb = MariaDB.at(args.mariadb_url)
+    if "mariadb" in stores:
+        mariadb.check()
+    names = [f"{_namespace(i % args.namespaces)}/app-{i:07d}" for i in range(args.repositories)]
+    results: dict[str, dict[str, tuple[float, float, float]]] = {}
+    try:
+        with tempfile.TemporaryDirectory(prefix="portus-sparse-") as tmp:
+            for kind in stores:
+                async with opened(kind, Path(tmp), mariadb) as store:
+                    say(f"[{kind}] filling {args.repositories:,} repositories in {args.namespaces:,} namespaces")
+                    await fill(store, args.repositories, args.namespaces, args.namespaces // 2)
+                    results[kind] = await measure(store, names, args.samples)
+    finally:
+        mariadb.drop_all()
+    print(f"\n{args.repositories:,} repositories in {args.namespaces:,} namespaces, one public; pages of 100 "
+          f"from {args.samples} random cursors (p50 / p95 ms, statements a page)\n")
+    print("| visitor | " + " | ".join(STORE_NAMES[k] for k in stores) + " |")
+    print("|---|" + "---|" * len(stores))
+    for label in VISITORS:
+        cells = [f"{results[k][label][0]:.1f} / {results[k][label][1]:.1f} ms, {results[k][label][2]:.0f}" for k in stores]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main(sys.argv[1:])))
