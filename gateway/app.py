@@ -23,8 +23,8 @@ from gateway.auth.tokens import TokenIssuer, TokenVerifier
 from gateway.background import running
 from gateway.config import Settings, uses_data_dir
 from gateway.events.recorder import EventRecorder, default_source_addr, recording
+from gateway.events.resolver import PublicResolver
 from gateway.events.retention import pruning
-from gateway.events.targets import PublicResolver
 from gateway.events.upstream import receive_upstream_events
 from gateway.events.webhooks import WebhookDispatcher, delivering, policy_from, seal_stored_secrets, sync_configured
 from gateway.identity.ldap import LdapConfig, LdapDirectory

@@ -9,10 +9,7 @@ import argparse
 import socket
 from typing import Any
 
-import aiohttp
-
 from gateway.auth.permissions import OPERATOR
-from gateway.cli_tombstones import TombstoneCommandError, upstream_of
 from gateway.config import Settings
 from gateway.services import quotas
 from gateway.services.context import Services
@@ -57,6 +54,12 @@ async def set_quota(services: Services, name: str, text: str) -> None:
 
 
 async def recount(services: Services, settings: Settings, name: str | None) -> None:
+    # The registry's client only for the command that reads there: `namespace list` and the
+    # other commands of this module start without aiohttp.
+    import aiohttp
+
+    from gateway.cli_tombstones import TombstoneCommandError, upstream_of
+
     connector: aiohttp.BaseConnector = (
         aiohttp.UnixConnector(str(settings.upstream_socket)) if settings.upstream_socket is not None else aiohttp.TCPConnector()
     )

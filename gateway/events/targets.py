@@ -4,18 +4,14 @@ A webhook URL is a request the gateway makes on an admin's behalf from inside th
 pointing at loopback, a private range, link-local (cloud metadata at 169.254.169.254) or
 another non-public address would reach what only the gateway can reach. So the URL is checked
 when it is created (an IP literal, or `localhost`), and every name is checked again after DNS
-resolution at delivery time (`PublicResolver`), so a public-looking name that resolves to
+resolution at delivery time (`gateway/events/resolver.py`), so a public-looking name that resolves to
 127.0.0.1, or comes to later, is not connected to. Redirects are not followed (see webhooks.py).
 """
 
 from __future__ import annotations
 
-import errno
 import ipaddress
-import socket
 
-from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
 ALLOW_SETTING = "webhook_delivery.allow_private_targets (GATEWAY_WEBHOOK_DELIVERY_ALLOW_PRIVATE_TARGETS)"
@@ -61,32 +57,6 @@ def target_problem(url: str, allow_private: bool) -> str | None:
     if not allow_private and host and (host == "localhost" or host.endswith(".localhost")):
         return f"url points at {host}, a loopback name; set {ALLOW_SETTING} to allow it"
     return address_problem(url, allow_private)
-
-
-class PrivateTargetRefused(OSError):
-    """A webhook host resolved to non-public addresses only."""
-
-
-class PublicResolver(AbstractResolver):
-    """Resolves as aiohttp does, then keeps only public addresses; none left is an error that
-    names the host and the addresses it had (recorded as the delivery's failure)."""
-
-    def __init__(self, inner: AbstractResolver | None = None) -> None:
-        self._inner = inner or DefaultResolver()
-
-    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
-        found = await self._inner.resolve(host, port, family)
-        public = [r for r in found if is_public(r["host"])]
-        if not public:
-            shown = ", ".join(sorted({r["host"] for r in found})[:4])
-            raise PrivateTargetRefused(  # an errno, so aiohttp shows the message in its own
-                errno.EACCES,
-                f"refused: {host} resolves to non-public addresses only ({shown}); set {ALLOW_SETTING} to allow them",
-            )
-        return public
-
-    async def close(self) -> None:
-        await self._inner.close()
 
 
 def redacted_url(url: str) -> str:

@@ -20,14 +20,11 @@ import functools
 import json
 import logging
 import os
-import re
 import select
 import sys
 import threading
 import time
 from typing import Any, TextIO
-
-from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 
 ACCESS_LOGGER_NAME = "gateway.access"
 FLUSH_SECONDS = 0.2
@@ -166,41 +163,6 @@ class OutputHandler(logging.Handler):
         self.output.flush()
 
 
-# The words aiohttp's parser errors begin with ("Invalid header value char", "Bad status line"):
-# they stop before the first quote, colon or digit, where the client's own bytes begin.
-_REASON_WORDS = re.compile(r"[A-Za-z][A-Za-z -]{0,79}")
-
-
-def rejection_reason(error: HttpProcessingError) -> str:
-    """The kind of input the parser refused, never the input itself: aiohttp's messages quote
-    the offending line, which may be `Authorization: Basic ...` or a request line whose query
-    holds a password."""
-    if isinstance(error, LineTooLong):
-        limit = error.args[1] if len(error.args) > 1 and isinstance(error.args[1], int) else None
-        return f"a request line or header over {limit} bytes" if limit else "a request line or header too long"
-    words = _REASON_WORDS.match(error.message or "")
-    return (words.group(0).strip() if words else "") or type(error).__name__
-
-
-class ParserRejections(logging.Filter):
-    """aiohttp logs a request its HTTP parser refuses (a NUL in a header, a 20 KiB request line)
-    as an error with a traceback, then answers 400 itself. That is the client's bad input, not
-    the server failing: it becomes one line at INFO saying who sent what kind of bad input
-    (never the bytes themselves, which may hold credentials)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        error = record.exc_info[1] if record.exc_info else None
-        if isinstance(error, HttpProcessingError) and 400 <= (error.code or 0) < 500:
-            record.msg, record.args = "request refused by the HTTP parser from %s: %s", (
-                record.args[0] if isinstance(record.args, tuple) and record.args else "-",
-                rejection_reason(error),
-            )
-            record.levelno, record.levelname = logging.INFO, "INFO"
-            record.exc_info, record.exc_text = None, None
-            return logging.getLogger(record.name).isEnabledFor(logging.INFO)
-        return True
-
-
 def configure_logging(level: str, log_format: str) -> None:
     """Send every log record to stderr in the chosen format (replacing earlier handlers)."""
     output = LogOutput(sys.stderr, log_format, logging.getLevelName(level))
@@ -211,9 +173,6 @@ def configure_logging(level: str, log_format: str) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    server = logging.getLogger("aiohttp.server")
-    if not any(isinstance(f, ParserRejections) for f in server.filters):
-        server.addFilter(ParserRejections())
 
 
 def log_output() -> LogOutput | None:

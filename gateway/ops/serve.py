@@ -37,6 +37,7 @@ from gateway.ops.connections import GatewayRunner
 from gateway.ops.heap import keep_freed_buffers
 from gateway.ops.logs import ACCESS_LOGGER_NAME, log_output
 from gateway.ops.metrics import MULTIPROC_ENV
+from gateway.ops.parser_rejections import install_parser_rejections
 from gateway.ops.tls import ServerCertificate
 from gateway.registry.routes import is_upload_body
 
@@ -138,6 +139,7 @@ def run_server(
     from gateway.app import create_app
 
     keep_freed_buffers()
+    install_parser_rejections()
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         app = create_app(settings, announce_setup=announce_setup, worker=worker)
         runner.run(_serve(app, settings, certificate, reuse_port))

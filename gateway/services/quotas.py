@@ -16,20 +16,20 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
-
-import aiohttp
+from typing import TYPE_CHECKING
 
 from gateway import names, safe_json
 from gateway.auth.permissions import Actor
 from gateway.auth.policy import namespace_of
 from gateway.events.manifest_blobs import references
-from gateway.registry.blob_sizes import blob_size, manifest_bytes
-from gateway.registry.purge import Upstream
 from gateway.services.context import Services
 from gateway.services.errors import Invalid, Unavailable
 from gateway.services.guards import require_admin
 from gateway.services.namespaces import get_namespace
 from gateway.store import Store
+
+if TYPE_CHECKING:
+    from gateway.registry.purge import Upstream
 
 # The largest quota: no registry holds 2**62 bytes, and both stores keep it in a BIGINT.
 MAX_QUOTA = 2**62
@@ -162,6 +162,12 @@ async def recount(services: Services, actor: Actor, namespace: str | None, upstr
     record the blobs it holds with the sizes the registry gives: for manifests pushed before
     the gateway counted usage (migration 18), and to check the count. Admins only."""
     require_admin(actor, "recount quotas")
+    # The registry's client (and aiohttp) only where a recount runs, not for the command
+    # line's other namespace commands, which read quotas.
+    import aiohttp
+
+    from gateway.registry.blob_sizes import blob_size, manifest_bytes
+
     store = services.store
     if namespace is not None:
         await get_namespace(services, actor, namespace)

@@ -8,16 +8,19 @@ deleted in the registry, then the name is free). Creating a user or a namespace 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gateway import names
 from gateway.auth.permissions import Actor
-from gateway.registry.purge import Actor as PurgeRecorder
-from gateway.registry.purge import Purged, PurgeError, Upstream, purge_namespace
 from gateway.services.context import Services
 from gateway.services.errors import Conflict, NotFound, Unavailable
 from gateway.services.gc import check_writable
 from gateway.services.guards import require_admin, valid_name
 from gateway.store import Tombstone
+
+if TYPE_CHECKING:
+    from gateway.registry.purge import Actor as PurgeRecorder
+    from gateway.registry.purge import Purged, Upstream
 
 API_PATH = "/api/v1/tombstones"
 DELETE_DISABLED = "deletion is disabled in this gateway (delete.enabled = false); release the name instead"
@@ -96,6 +99,10 @@ async def purge_tombstone(
     if not services.rules.delete_enabled:
         raise Conflict(DELETE_DISABLED)
     await check_writable(store)
+    # The registry's client (and aiohttp) only where a purge runs: creating a user asks this
+    # module whether the name is reserved, and the command line should not load it for that.
+    from gateway.registry.purge import PurgeError, purge_namespace
+
     try:
         purged = await purge_namespace(store, upstream, name, recorder)
     except PurgeError as exc:

@@ -3,10 +3,12 @@ line and exit 1 of each refusal (the store left as it was)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.integration.cli.test_cli_commands import PASSWORD, _offline, _one_line_failure
-from tests.support.processes import Gateway
+from tests.support.processes import REPO_ROOT, Gateway
 
 
 def _migrated(tmp_path: Path) -> Gateway:
@@ -54,3 +56,30 @@ def test_token_create_refuses_bad_input_in_one_line(tmp_path: Path) -> None:
     actions = _one_line_failure(offline.cli("token", "create", "alice", "--name", "ci", "--actions", "pull,own", check=False), 1)
     assert "actions" in actions
     assert offline.cli("token", "list", "alice").stdout == ""
+
+
+# Run a command in this process's place and print which heavy modules it loaded.
+_LOADED_PROBE = (
+    "import sys\n"
+    "from gateway.cli import run\n"
+    "run(sys.argv[1:])\n"
+    "print(','.join(m for m in ('aiohttp', 'ldap3', 'gateway.registry.purge', 'gateway.keys') if m in sys.modules))\n"
+)
+
+
+def test_commands_that_reach_no_registry_start_without_aiohttp(tmp_path: Path) -> None:
+    """Scripts (and this suite) run `user add` and the like hundreds of times: the registry's
+    client, aiohttp and the server's modules are a third of a second each time, loaded only by
+    the commands that reach the registry or serve."""
+    offline = _migrated(tmp_path)
+    for command, stdin in (
+        (("user", "add", "bob", "--password-stdin"), PASSWORD + "\n"), (("user", "list"), None),
+        (("team", "add", "web"), None), (("namespace", "add", "web", "--team", "web"), None),
+        (("namespace", "list"), None), (("token", "create", "alice", "--name", "ci"), None),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-c", _LOADED_PROBE, *command], input=stdin, capture_output=True, text=True,
+            env=offline.environment(), cwd=REPO_ROOT, timeout=60,
+        )
+        assert result.returncode == 0, (command, result.stderr)
+        assert result.stdout.splitlines()[-1] == "", (command, result.stdout)

@@ -1,13 +1,10 @@
-"""Which webhook targets are public, what the resolver keeps, and URL passwords kept out of sight."""
+"""Which webhook targets are public, and URL passwords kept out of sight."""
 
 from __future__ import annotations
 
-import socket
-
 import pytest
-from aiohttp.abc import AbstractResolver, ResolveResult
 
-from gateway.events.targets import PrivateTargetRefused, PublicResolver, is_public, redact, redacted_url, target_problem
+from gateway.events.targets import is_public, redact, redacted_url, target_problem
 
 
 @pytest.mark.parametrize(
@@ -30,26 +27,6 @@ def test_a_target_is_judged_by_its_literal_address_or_loopback_name_unless_allow
     assert target_problem("http://api.localhost/x", False) is not None
     assert target_problem("https://hooks.example.com/x", False) is None, "names are checked after DNS, at delivery"
     assert target_problem("http://127.0.0.1:8080/x", True) is None
-
-
-class _Fixed(AbstractResolver):
-    def __init__(self, *addresses: str) -> None:
-        self._addresses = addresses
-
-    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
-        return [
-            {"hostname": host, "host": a, "port": port, "family": family, "proto": 0, "flags": 0} for a in self._addresses
-        ]
-
-    async def close(self) -> None:
-        return None
-
-
-async def test_the_resolver_keeps_public_addresses_and_refuses_a_name_with_none() -> None:
-    kept = await PublicResolver(_Fixed("10.0.0.1", "93.184.215.14")).resolve("mixed.example", 443)
-    assert [r["host"] for r in kept] == ["93.184.215.14"]
-    with pytest.raises(PrivateTargetRefused, match=r"inside\.example resolves to non-public addresses only \(127\.0\.0\.1\)"):
-        await PublicResolver(_Fixed("127.0.0.1")).resolve("inside.example", 80)
 
 
 def test_a_url_password_is_shown_as_stars() -> None:

@@ -11,10 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-import pytest
-from aiohttp.http_exceptions import BadHttpMessage, BadStatusLine, InvalidHeader, LineTooLong
-
-from gateway.ops.logs import FLUSH_SECONDS, JsonFormatter, LogOutput, ParserRejections, TextFormatter, text_line
+from gateway.ops.logs import FLUSH_SECONDS, JsonFormatter, LogOutput, TextFormatter, text_line
 
 
 def _record(created: float, level: int = logging.INFO, message: str = "hello %s", args: tuple[Any, ...] = ("world",)) -> logging.LogRecord:
@@ -110,50 +107,3 @@ def test_lines_of_a_later_event_loop_are_written_though_an_earlier_loop_ended(tm
     asyncio.run(one_line("from a loop that ends at once", 0))
     asyncio.run(one_line("from the next loop", FLUSH_SECONDS + 0.2))
     assert (tmp_path / "log").read_text().endswith("from the next loop\n")
-
-
-def _server_record(error: BaseException) -> logging.LogRecord:
-    return logging.LogRecord(
-        "aiohttp.server", logging.ERROR, __file__, 1, "Error handling request from %s", ("10.1.2.3",), (type(error), error, None)
-    )
-
-
-def test_a_request_the_parser_refused_becomes_one_info_line_naming_the_client(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="aiohttp.server")
-    record = _server_record(BadHttpMessage("Invalid header value char"))
-    assert ParserRejections().filter(record)
-    assert (record.levelname, record.exc_info) == ("INFO", None)
-    assert record.getMessage() == "request refused by the HTTP parser from 10.1.2.3: Invalid header value char"
-
-
-def test_a_server_error_keeps_its_level_and_traceback() -> None:
-    record = _server_record(RuntimeError("a bug"))
-    assert ParserRejections().filter(record)
-    assert record.levelname == "ERROR" and record.exc_info is not None
-
-
-def test_a_refused_request_is_not_logged_when_info_is_not(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="aiohttp.server")
-    assert not ParserRejections().filter(_server_record(BadHttpMessage("Invalid header value char")))
-
-
-@pytest.mark.parametrize(
-    ("error", "reason"),
-    [
-        (LineTooLong(b"Basic c2VjcmV0LXRva2Vu" + b"A" * 80 + b"...", 65536), "a request line or header over 65536 bytes"),
-        (LineTooLong("Header value is too long", 8190), "a request line or header over 8190 bytes"),
-        (BadStatusLine("GET /v2/token?password=c2VjcmV0LXRva2Vu HTTP/1.1 junk"), "Bad status line"),
-        (BadHttpMessage("Invalid header value char:\n\n  b'Authorization: Basic c2VjcmV0LXRva2Vu\\x00'\n   ^"), "Invalid header value char"),
-        (InvalidHeader(b"Authorization: Basic c2VjcmV0LXRva2Vu"), "Invalid HTTP header"),
-        (BadHttpMessage("'c2VjcmV0LXRva2Vu'"), "BadHttpMessage"),
-    ],
-)
-def test_a_refused_request_is_logged_by_its_kind_never_with_its_bytes(
-    caplog: pytest.LogCaptureFixture, error: BadHttpMessage, reason: str
-) -> None:
-    caplog.set_level(logging.INFO, logger="aiohttp.server")
-    record = _server_record(error)
-    assert ParserRejections().filter(record)
-    message = record.getMessage()
-    assert message == f"request refused by the HTTP parser from 10.1.2.3: {reason}"
-    assert "c2VjcmV0" not in message and "\n" not in message
