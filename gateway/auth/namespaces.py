@@ -106,7 +106,11 @@ class PullFilter:
     async def prefetch(self, repositories: Iterable[str]) -> None:
         """Look up the namespaces of many repositories at once (a page of a listing), so that
         `allows` on them needs no statement of its own."""
-        wanted = sorted({namespace_of(r) for r in repositories} - self._facts.keys() - {""})
+        await self.prefetch_namespaces(namespace_of(r) for r in repositories)
+
+    async def prefetch_namespaces(self, namespaces: Iterable[str]) -> None:
+        """The same for namespaces named directly."""
+        wanted = sorted(set(namespaces) - self._facts.keys() - {""})
         if not wanted:
             return
         lookup = await self._store.namespace_lookup(wanted, "" if self._identity.anonymous else self._identity.name)

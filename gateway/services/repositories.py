@@ -8,6 +8,7 @@ caller is shown a repository whose pull a token request would refuse. Who asks i
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,11 +32,39 @@ def _past_hidden(row: RepositoryRow) -> str:
     return names.past_namespace(namespace) if namespace else row.name
 
 
+# Namespaces a listing by namespace reads in one request at most (a statement each, an empty
+# one included); after them it reads on as the walk does, from where it got to.
+MAX_NAMESPACES_READ = 200
+
+
+async def _only_namespaces(services: Services, identity: Identity) -> tuple[str, ...] | None:
+    """The namespaces outside which `identity` may surely pull nothing, when the store can name
+    them: an application token's namespaces, or for an anonymous visitor the public ones (unless
+    the global namespace is public too, whose names share no prefix to read by). None: any."""
+    if identity.limits is not None and identity.limits.namespaces:
+        return tuple(identity.limits.namespaces)
+    if identity.anonymous and services.rules.global_visibility != "public":
+        return await services.store.public_namespaces()
+    return None
+
+
 async def list_repositories(services: Services, identity: Identity, after: str = "", limit: int = 100) -> list[RepositoryRow]:
     """Up to `limit` repositories named after `after` that `identity` may pull, by name; fewer
-    only when no more follow."""
+    only when no more follow.
+
+    Where the namespaces the identity may pull from are known to be few (`_only_namespaces`),
+    they are read one by one in the catalog's order, so a page costs what it shows and the
+    namespaces it passes, not every repository hidden from its visitor. Otherwise (and after
+    `MAX_NAMESPACES_READ` namespaces) the list is walked in batches, each repository kept or not
+    by the same filter."""
     store = services.store
     visible = PullFilter(store, identity, services.rules)
+    kept: list[RepositoryRow] = []
+    only = await _only_namespaces(services, identity)
+    if only is not None:
+        ended, after = await _read_by_namespace(services, visible, only, after, limit, kept)
+        if ended or len(kept) == limit:
+            return kept
 
     async def prepare(batch: Sequence[RepositoryRow]) -> None:
         await visible.prefetch(r.name for r in batch)
@@ -43,7 +72,34 @@ async def list_repositories(services: Services, identity: Identity, after: str =
     walk = kept_items(
         store.list_repositories, lambda r: r.name, after, lambda r: visible.allows(r.name), prepare, _past_hidden, limit
     )
-    return await first_kept(walk, limit)
+    return kept + await first_kept(walk, limit - len(kept))
+
+
+async def _read_by_namespace(
+    services: Services, visible: PullFilter, only: Sequence[str], after: str, limit: int, kept: list[RepositoryRow]
+) -> tuple[bool, str]:
+    """Fill `kept` from the repositories of the namespaces `only`, in the catalog's order (by
+    `NAMESPACE/`, which is not the namespaces' own order: `a-b/` sorts before `a/`). Returns
+    whether the list ended, and the name the walk goes on after when it did not."""
+    prefixes = sorted(f"{namespace}/" for namespace in set(only))
+    first = bisect.bisect_right([names.past_namespace(p[:-1]) for p in prefixes], after)
+    chosen = [p[:-1] for p in prefixes[first:first + MAX_NAMESPACES_READ]]
+    await visible.prefetch_namespaces(chosen)
+    for namespace in chosen:
+        position = after
+        while len(kept) < limit:
+            wanted = limit - len(kept)
+            rows = await services.store.list_repositories_in(namespace, position, wanted)
+            if rows and not await visible.allows(rows[0].name):
+                break  # decided by namespace: none of it
+            kept.extend(rows)
+            if len(rows) < wanted:
+                break
+            position = rows[-1].name
+        if len(kept) == limit:
+            return False, kept[-1].name
+        after = names.past_namespace(namespace)
+    return first + MAX_NAMESPACES_READ >= len(prefixes), after
 
 
 async def list_tags(services: Services, identity: Identity, repository: str, after: str = "", limit: int = 100) -> list[TagRow]:

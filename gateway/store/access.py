@@ -252,6 +252,20 @@ class AccessQueries(TombstoneQueries):
             {name for name, f in facts.items() if f.reserved}, {name for name, f in facts.items() if f.user}, roles,
         )
 
+    async def public_namespaces(self) -> tuple[str, ...]:
+        """The names of the public namespaces, by name: what an anonymous visitor may pull from
+        besides the global namespace. Kept while the access version is unchanged, as the
+        lookups are (a namespace's visibility, or a new one, changes the version)."""
+        version = None if self.in_transaction() else self.access_version()
+        kept = self._lookups.public(version)
+        if kept is not None:
+            return kept
+        rows = await self.fetch_all("SELECT name FROM namespaces WHERE visibility = 'public' ORDER BY name")
+        names = tuple(str(r["name"]) for r in rows)
+        if version is not None and self.access_version() == version:
+            self._lookups.keep_public(version, names)
+        return names
+
     async def _read_names(self, names: Sequence[str]) -> dict[str, NameFacts]:
         """Each name's facts for anyone, from the store: three statements a `_IN_LIST` names."""
         rows: dict[str, Namespace] = {}

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from gateway.auth.policy import Identity
+from gateway.auth.policy import Identity, TokenLimits
 from gateway.services import repositories
 from gateway.services.context import Services
 from gateway.services.errors import Forbidden, Invalid, NotFound
@@ -102,8 +102,9 @@ async def test_a_catalog_skips_a_hidden_namespace_whole_and_misses_no_neighbour(
 
 
 async def test_a_visitor_who_sees_little_reads_the_rows_hidden_from_them_in_few_statements(services: Services) -> None:
-    """1,500 repositories in 150 private namespaces, then 3 public ones: the batches grow while
-    nothing is kept (200, 400, 800...), so the walk reads the repositories in 4 statements, not 8."""
+    """1,500 repositories in 150 private namespaces, then 3 public ones: for a signed-in user the
+    batches grow while nothing is kept (200, 400, 800...), so the walk reads the repositories in
+    4 statements, not 8; nobody signed in reads the one public namespace alone."""
     store = services.store
     for i in range(150):
         await store.create_namespace(f"p{i:03d}", None, "private")
@@ -112,8 +113,104 @@ async def test_a_visitor_who_sees_little_reads_the_rows_hidden_from_them_in_few_
     await store.create_namespace("zz", None, "public")
     for name in ("zz/1", "zz/2", "zz/3"):
         await store.import_repository(name, 1, None, None)
-    for identity in (Identity(""), Identity("someone")):
+    for identity, reads in ((Identity("someone"), 4), (Identity(""), 1)):
         with counted(store) as seen:
             listed = await repositories.list_repositories(services, identity, "", 100)
         assert [r.name for r in listed] == ["zz/1", "zz/2", "zz/3"]
-        assert len([sql for sql in seen if "FROM repositories" in sql]) == 4
+        assert len([sql for sql in seen if "FROM repositories" in sql]) == reads
+
+
+async def _mixed_store(services: Services) -> list[str]:
+    """Public, protected and private namespaces whose names sort around one another, a user's
+    personal one, global repositories, and a big private namespace; every repository's name."""
+    store = services.store
+    await store.create_user("alice", "x")
+    await store.create_namespace("alice", None, "private")
+    for name, visibility in (
+        ("a", "private"), ("a-b", "public"), ("a.b", "public"), ("a0", "public"), ("b", "protected"),
+        ("c", "public"), ("zz", "public"), ("empty", "public"),
+    ):
+        await store.create_namespace(name, None, visibility)
+    repositories = [f"a/app{i:03d}" for i in range(300)] + [
+        "a-b/x", "a.b/x", "a.b/y/z", "a0/x", "a0", "a1", "b/x", "c/1", "c/2", "zz/last", "alice/mine", "nowhere/x",
+    ]
+    for name in repositories:
+        await store.import_repository(name, 1, None, None)
+    return sorted(repositories)
+
+
+async def _pages(services: Services, identity: Identity, size: int) -> list[str]:
+    listed: list[str] = []
+    after = ""
+    while page := await repositories.list_repositories(services, identity, after, size):
+        listed += [r.name for r in page]
+        after = page[-1].name
+    return listed
+
+
+async def _one_at_a_time(services: Services, identity: Identity, every: list[str]) -> list[str]:
+    from gateway.auth.namespaces import PullFilter
+
+    return [name for name in every if await PullFilter(services.store, identity, services.rules).allows(name)]
+
+
+@pytest.mark.parametrize("global_visibility", ["protected", "public"])
+async def test_an_anonymous_catalog_is_read_by_public_namespace_and_equals_the_rule(
+    services: Services, global_visibility: str
+) -> None:
+    """Nobody signed in may pull from the public namespaces alone (and the global one, when it is
+    public): those are read one by one in the catalog's order, never the 300 private
+    repositories, and every page size gives exactly what the one-at-a-time rule keeps."""
+    every = await _mixed_store(services)
+    services = replace(services, rules=replace(services.rules, global_visibility=global_visibility))
+    anonymous = Identity("")
+    expected = await _one_at_a_time(services, anonymous, every)
+    assert ("a1" in expected) is (global_visibility == "public")
+    assert "a-b/x" in expected and "b/x" not in expected and not any(n.startswith("a/") for n in expected)
+    for size in (1, 2, 3, 100):
+        assert await _pages(services, anonymous, size) == expected, size
+    with counted(services.store) as seen:
+        await repositories.list_repositories(services, anonymous, "", 100)
+    reads = [sql for sql in seen if "FROM repositories" in sql]
+    if global_visibility == "protected":
+        assert len(reads) == 6, "one for each public namespace, the empty one included"
+        assert all("LIKE" in sql for sql in reads), "never the whole list"
+
+
+async def test_a_token_for_some_namespaces_lists_only_theirs_by_namespace(services: Services) -> None:
+    every = await _mixed_store(services)
+    token = Identity("alice", limits=TokenLimits("t1", "ci", frozenset({"alice", "c", "a"}), frozenset({"pull"})))
+    expected = await _one_at_a_time(services, token, every)
+    assert expected == ["alice/mine", "c/1", "c/2"]
+    for size in (1, 2, 100):
+        assert await _pages(services, token, size) == expected
+    with counted(services.store) as seen:
+        await repositories.list_repositories(services, token, "", 100)
+    assert len([sql for sql in seen if "FROM repositories" in sql]) == 3, "a/ once: its first row decides it"
+
+
+async def test_past_the_namespaces_read_one_by_one_the_list_goes_on_as_a_walk(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    every = await _mixed_store(services)
+    monkeypatch.setattr(repositories, "MAX_NAMESPACES_READ", 2)
+    anonymous = Identity("")
+    expected = await _one_at_a_time(services, anonymous, every)
+    for size in (1, 2, 4, 100):
+        assert await _pages(services, anonymous, size) == expected, size
+
+
+async def test_a_namespace_made_public_is_listed_to_anonymous_visitors_at_once(services: Services) -> None:
+    """Their names are kept while the access version holds (SQLite reads it at every statement;
+    MariaDB's is polled, not in this test, so nothing is kept there): a change is seen at once."""
+    await _mixed_store(services)
+    anonymous = Identity("")
+    assert "b/x" not in [r.name for r in await repositories.list_repositories(services, anonymous)]
+    with counted(services.store) as seen:
+        await repositories.list_repositories(services, anonymous)
+    kept = not any("visibility = 'public'" in sql for sql in seen)
+    assert kept is (services.store.dialect == "sqlite")
+    await services.store.update_namespace("b", visibility="public")
+    assert "b/x" in [r.name for r in await repositories.list_repositories(services, anonymous)]
+    await services.store.update_namespace("c", visibility="private")
+    assert "c/1" not in [r.name for r in await repositories.list_repositories(services, anonymous)]

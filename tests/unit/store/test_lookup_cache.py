@@ -37,3 +37,17 @@ def test_a_full_table_starts_over_and_stays_within_its_bound() -> None:
     assert set(cache.names(1)) == {"d"} and cache.roles(1) == {("bob", "a"): None}
     cache.keep(1, _facts("e", "f", "g", "h"), [])  # more than the bound at once: not kept at all
     assert cache.names(1) == {} and cache.roles(1) == {("bob", "a"): None}
+
+
+def test_the_public_namespaces_serve_only_their_version_and_a_new_version_drops_them() -> None:
+    cache = LookupCache(max_names=3)
+    assert cache.public(1) is None
+    cache.keep_public(1, ("a", "b"))
+    assert cache.public(1) == ("a", "b") and cache.public(2) is None and cache.public(None) is None
+    cache.keep(2, _facts("web"), [])
+    assert cache.public(2) is None and cache.public(1) is None, "lookups read on a newer version dropped them"
+    cache.keep_public(None, ("a",))
+    assert cache.public(None) is None
+    cache.keep_public(2, ("a", "b", "c", "d"))
+    assert cache.public(2) is None, "more names than the bound are not kept"
+    assert set(cache.names(2)) == {"web"}, "keeping the public names kept the lookups of the same version"
