@@ -57,6 +57,8 @@ async def list_repositories(services: Services, identity: Identity, after: str =
     namespaces it passes, not every repository hidden from its visitor. Otherwise (and after
     `MAX_NAMESPACES_READ` namespaces) the list is walked in batches, each repository kept or not
     by the same filter."""
+    if limit <= 0:
+        return []
     store = services.store
     visible = PullFilter(store, identity, services.rules)
     kept: list[RepositoryRow] = []

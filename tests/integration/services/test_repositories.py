@@ -169,6 +169,7 @@ async def test_an_anonymous_catalog_is_read_by_public_namespace_and_equals_the_r
     assert "a-b/x" in expected and "b/x" not in expected and not any(n.startswith("a/") for n in expected)
     for size in (1, 2, 3, 100):
         assert await _pages(services, anonymous, size) == expected, size
+    assert await repositories.list_repositories(services, anonymous, "", 0) == []
     with counted(services.store) as seen:
         await repositories.list_repositories(services, anonymous, "", 100)
     reads = [sql for sql in seen if "FROM repositories" in sql]
