@@ -39,10 +39,11 @@ MAX_NAMESPACES_READ = 200
 
 async def _only_namespaces(services: Services, identity: Identity) -> tuple[str, ...] | None:
     """The namespaces outside which `identity` may surely pull nothing, when the store can name
-    them: an application token's namespaces, or for an anonymous visitor the public ones (unless
-    the global namespace is public too, whose names share no prefix to read by). None: any."""
+    them, in the order of their repositories' names: an application token's namespaces, or for
+    an anonymous visitor the public ones (unless the global namespace is public too, whose names
+    share no prefix to read by). None: any."""
     if identity.limits is not None and identity.limits.namespaces:
-        return tuple(identity.limits.namespaces)
+        return tuple(sorted(identity.limits.namespaces, key=names.past_namespace))
     if identity.anonymous and services.rules.global_visibility != "public":
         return await services.store.public_namespaces()
     return None
@@ -80,12 +81,11 @@ async def list_repositories(services: Services, identity: Identity, after: str =
 async def _read_by_namespace(
     services: Services, visible: PullFilter, only: Sequence[str], after: str, limit: int, kept: list[RepositoryRow]
 ) -> tuple[bool, str]:
-    """Fill `kept` from the repositories of the namespaces `only`, in the catalog's order (by
-    `NAMESPACE/`, which is not the namespaces' own order: `a-b/` sorts before `a/`). Returns
-    whether the list ended, and the name the walk goes on after when it did not."""
-    prefixes = sorted(f"{namespace}/" for namespace in set(only))
-    first = bisect.bisect_right([names.past_namespace(p[:-1]) for p in prefixes], after)
-    chosen = [p[:-1] for p in prefixes[first:first + MAX_NAMESPACES_READ]]
+    """Fill `kept` from the repositories of the namespaces `only`, given in the catalog's order
+    (by `names.past_namespace`, which is not the namespaces' own order: `a-b/` sorts before
+    `a/`). Returns whether the list ended, and the name the walk goes on after when it did not."""
+    first = bisect.bisect_right(only, after, key=names.past_namespace)
+    chosen = only[first:first + MAX_NAMESPACES_READ]
     await visible.prefetch_namespaces(chosen)
     for namespace in chosen:
         position = after
@@ -101,7 +101,7 @@ async def _read_by_namespace(
         if len(kept) == limit:
             return False, kept[-1].name
         after = names.past_namespace(namespace)
-    return first + MAX_NAMESPACES_READ >= len(prefixes), after
+    return first + MAX_NAMESPACES_READ >= len(only), after
 
 
 async def list_tags(services: Services, identity: Identity, repository: str, after: str = "", limit: int = 100) -> list[TagRow]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from gateway.names import past_namespace
 from gateway.store.lookup_cache import LookupCache, NameFacts
 from gateway.store.records import (
     AppToken,
@@ -253,15 +254,16 @@ class AccessQueries(TombstoneQueries):
         )
 
     async def public_namespaces(self) -> tuple[str, ...]:
-        """The names of the public namespaces, by name: what an anonymous visitor may pull from
-        besides the global namespace. Kept while the access version is unchanged, as the
-        lookups are (a namespace's visibility, or a new one, changes the version)."""
+        """The names of the public namespaces, what an anonymous visitor may pull from besides the
+        global namespace, in the order of their repositories' names (`names.past_namespace`: `a-b`
+        before `a`). Kept while the access version is unchanged, as the lookups are (a
+        namespace's visibility, or a new one, changes the version)."""
         version = None if self.in_transaction() else self.access_version()
         kept = self._lookups.public(version)
         if kept is not None:
             return kept
-        rows = await self.fetch_all("SELECT name FROM namespaces WHERE visibility = 'public' ORDER BY name")
-        names = tuple(str(r["name"]) for r in rows)
+        rows = await self.fetch_all("SELECT name FROM namespaces WHERE visibility = 'public'")
+        names = tuple(sorted((str(r["name"]) for r in rows), key=past_namespace))
         if version is not None and self.access_version() == version:
             self._lookups.keep_public(version, names)
         return names

@@ -128,11 +128,11 @@ async def _mixed_store(services: Services) -> list[str]:
     await store.create_namespace("alice", None, "private")
     for name, visibility in (
         ("a", "private"), ("a-b", "public"), ("a.b", "public"), ("a0", "public"), ("b", "protected"),
-        ("c", "public"), ("zz", "public"), ("empty", "public"),
+        ("c", "public"), ("c-d", "public"), ("zz", "public"), ("empty", "public"),
     ):
         await store.create_namespace(name, None, visibility)
     repositories = [f"a/app{i:03d}" for i in range(300)] + [
-        "a-b/x", "a.b/x", "a.b/y/z", "a0/x", "a0", "a1", "b/x", "c/1", "c/2", "zz/last", "alice/mine", "nowhere/x",
+        "a-b/x", "a.b/x", "a.b/y/z", "a0/x", "a0", "a1", "b/x", "c/1", "c/2", "c-d/x", "zz/last", "alice/mine", "nowhere/x",
     ]
     for name in repositories:
         await store.import_repository(name, 1, None, None)
@@ -167,6 +167,7 @@ async def test_an_anonymous_catalog_is_read_by_public_namespace_and_equals_the_r
     expected = await _one_at_a_time(services, anonymous, every)
     assert ("a1" in expected) is (global_visibility == "public")
     assert "a-b/x" in expected and "b/x" not in expected and not any(n.startswith("a/") for n in expected)
+    assert expected.index("c-d/x") < expected.index("c/1"), "`c-d/` sorts before `c/`, though `c` before `c-d`"
     for size in (1, 2, 3, 100):
         assert await _pages(services, anonymous, size) == expected, size
     assert await repositories.list_repositories(services, anonymous, "", 0) == []
@@ -174,7 +175,7 @@ async def test_an_anonymous_catalog_is_read_by_public_namespace_and_equals_the_r
         await repositories.list_repositories(services, anonymous, "", 100)
     reads = [sql for sql in seen if "FROM repositories" in sql]
     if global_visibility == "protected":
-        assert len(reads) == 6, "one for each public namespace, the empty one included"
+        assert len(reads) == 7, "one for each public namespace, the empty one included"
         assert all("LIKE" in sql for sql in reads), "never the whole list"
 
 
