@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from yarl import URL
 
 from gateway import cli_quotas
+from gateway import cli_tombstones as tombstones
 from gateway.auth.credentials import PasswordHasher
 from gateway.auth.keyfiles import KeyFileError, load_or_create_signing_key, load_verification_key, write_key_pair
 from gateway.auth.permissions import OPERATOR
@@ -41,7 +42,7 @@ from gateway.services import namespaces, quotas, teams, users
 from gateway.services import tokens as app_tokens
 from gateway.services.context import Services
 from gateway.services.errors import ServiceError
-from gateway.store import Deletion, Store, StoreError, open_store
+from gateway.store import Store, StoreError, open_store
 
 PROG = "portus-gateway"
 log = logging.getLogger("gateway.cli")
@@ -297,7 +298,7 @@ def _user_command(settings: Settings, args: argparse.Namespace) -> None:
                 print(changed.note)
         elif args.action == "delete":
             deletion = await users.delete_user(services, OPERATOR, name)
-            print(_deletion_line(f"user {name}", deletion))
+            print(tombstones.deletion_line(f"user {name}", deletion))
         elif args.action == "passwd":
             changed = await users.update_user(services, OPERATOR, name, users.UserChange(password=password))
             print(f"password of {name} changed; {changed.revoked_logins} stored login(s) (refresh tokens) revoked")
@@ -354,12 +355,10 @@ def _namespace_command(settings: Settings, args: argparse.Namespace) -> None:
         elif args.action == "recount":
             await cli_quotas.recount(services, settings, args.name)
         elif args.action == "tombstones":
-            from gateway.cli_tombstones import list_tombstones
-
-            await list_tombstones(services)
+            await tombstones.list_tombstones(services)
         elif args.action == "delete":
             deletion = await namespaces.delete_namespace(services, OPERATOR, args.name)
-            print(_deletion_line(f"namespace {args.name}", deletion))
+            print(tombstones.deletion_line(f"namespace {args.name}", deletion))
         elif args.action in ("release", "purge"):
             await _tombstone_command(settings, services, args.action, args.name)
         elif args.action == "add":
@@ -378,12 +377,6 @@ def _namespace_command(settings: Settings, args: argparse.Namespace) -> None:
     asyncio.run(_with_store(settings, work))
 
 
-def _deletion_line(what: str, deletion: Deletion) -> str:
-    from gateway.cli_tombstones import deletion_line
-
-    return deletion_line(what, deletion)
-
-
 async def _retention_command(settings: Settings, services: Services, args: argparse.Namespace) -> None:
     from gateway import cli_maintenance as maintenance
 
@@ -397,15 +390,10 @@ async def _retention_command(settings: Settings, services: Services, args: argpa
 
 async def _tombstone_command(settings: Settings, services: Services, action: str, name: str) -> None:
     """`namespace release | purge NAME`."""
-    from gateway import cli_tombstones as tombstones
-
-    try:
-        if action == "release":
-            await tombstones.release(services, name)
-        else:
-            await tombstones.purge(services, settings, name)
-    except tombstones.TombstoneCommandError as exc:
-        raise CommandError(str(exc)) from None
+    if action == "release":
+        await tombstones.release(services, name)
+    else:
+        await tombstones.purge(services, settings, name)
 
 
 def _token_command(settings: Settings, args: argparse.Namespace) -> None:

@@ -13,12 +13,11 @@ from typing import TextIO
 
 from gateway.auth.permissions import OPERATOR
 from gateway.auth.tokens import rfc3339
-from gateway.cli_tombstones import TombstoneCommandError, cli_recorder, registry
+from gateway.cli_registry import cli_recorder, registry
 from gateway.config import Settings
 from gateway.ops.maintenance import log_progress
 from gateway.services import gc, retention
 from gateway.services.context import Services
-from gateway.services.errors import Invalid
 from gateway.store import RetentionPolicyRow
 
 _BAR = 30
@@ -85,8 +84,6 @@ async def run_retention(settings: Settings, services: Services, dry_run: bool) -
         else:
             async with registry(settings) as upstream:
                 report = await run.complete(upstream, cli_recorder(), progress)
-    except TombstoneCommandError as exc:
-        raise Invalid(str(exc)) from None
     finally:
         if on_terminal:
             sys.stderr.write("\n")

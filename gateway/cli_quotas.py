@@ -13,7 +13,6 @@ from gateway.auth.permissions import OPERATOR
 from gateway.config import Settings
 from gateway.services import quotas
 from gateway.services.context import Services
-from gateway.services.errors import Invalid
 from gateway.services.namespaces import get_namespace
 from gateway.services.quotas import NO_QUOTA
 from gateway.store import Namespace
@@ -54,20 +53,9 @@ async def set_quota(services: Services, name: str, text: str) -> None:
 
 
 async def recount(services: Services, settings: Settings, name: str | None) -> None:
-    # The registry's client only for the command that reads there: `namespace list` and the
-    # other commands of this module start without aiohttp.
-    import aiohttp
+    from gateway.cli_registry import registry  # aiohttp: for this command alone, not `namespace list`
 
-    from gateway.cli_tombstones import TombstoneCommandError, upstream_of
-
-    connector: aiohttp.BaseConnector = (
-        aiohttp.UnixConnector(str(settings.upstream_socket)) if settings.upstream_socket is not None else aiohttp.TCPConnector()
-    )
-    async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as session:
-        try:
-            upstream = upstream_of(settings, session)
-        except TombstoneCommandError as exc:
-            raise Invalid(str(exc)) from None
+    async with registry(settings) as upstream:
         counted = await quotas.recount(services, OPERATOR, name, upstream)
     for namespace, usage in counted.namespaces.items():
         print(f"{namespace or '(global)'} usage={usage} ({quotas.format_size(usage)})")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from gateway.auth.permissions import OPERATOR
 from gateway.auth.policy import Identity
-from gateway.cli_tombstones import TombstoneCommandError, cli_recorder, registry
+from gateway.cli_registry import cli_recorder, registry
 from gateway.config import Settings
 from gateway.services.context import Services
 from gateway.services.errors import Invalid
@@ -22,13 +22,10 @@ def split_reference(text: str) -> tuple[str, str]:
 
 async def delete(services: Services, settings: Settings, reference: str) -> None:
     repository, tag = split_reference(reference)
-    try:
-        async with registry(settings) as upstream:
-            done = await delete_tag(
-                services, Identity(OPERATOR.name, admin=True), repository, tag, upstream, cli_recorder(),
-                useragent="portus-gateway command line",
-            )
-    except TombstoneCommandError as exc:
-        raise Invalid(str(exc)) from None
+    async with registry(settings) as upstream:
+        done = await delete_tag(
+            services, Identity(OPERATOR.name, admin=True), repository, tag, upstream, cli_recorder(),
+            useragent="portus-gateway command line",
+        )
     kept = f"its other tags {', '.join(done.kept)} stay" if done.kept else f"the manifest stays as {done.digest}"
     print(f"tag {repository}:{tag} deleted; {kept}")

@@ -1,36 +1,15 @@
 """The command line's side of reserved namespaces (see gateway/store/tombstones.py): what a
-deletion prints, and `namespace tombstones | release | purge`.
-
-A purge from the command line talks to the registry itself, as the gateway would: over its
-Unix socket when one is set, with a token signed by the gateway's key when the registry
-verifies tokens (`upstream.forward_token`, which then needs `service` set).
-"""
+deletion prints, and `namespace tombstones | release | purge`. A purge talks to the registry
+itself, as the gateway would (gateway/cli_registry.py)."""
 
 from __future__ import annotations
 
-import contextlib
-import socket
-from collections.abc import AsyncIterator
-
-import aiohttp
-
-from gateway.auth.keyfiles import load_or_create_signing_key
 from gateway.auth.permissions import OPERATOR
-from gateway.auth.scopes import Scope
-from gateway.auth.tokens import TokenIssuer, rfc3339
+from gateway.auth.tokens import rfc3339
 from gateway.config import Settings
-from gateway.registry.purge import Actor as PurgeRecorder
-from gateway.registry.purge import Upstream
 from gateway.services import tombstones
 from gateway.services.context import Services
 from gateway.store import Deletion
-
-# Who a deletion, release or purge from the command line is recorded as.
-CLI_ACTOR = OPERATOR.name
-
-
-class TombstoneCommandError(Exception):
-    """A refused tombstone command; the message is the one line shown."""
 
 
 def deletion_line(what: str, deletion: Deletion) -> str:
@@ -57,44 +36,9 @@ async def release(services: Services, name: str) -> None:
     print(f"namespace {name} released: its {left} repositories remain, and whoever takes the name {name} next gets them")
 
 
-def upstream_of(settings: Settings, session: aiohttp.ClientSession) -> Upstream:
-    """The registry as the command line reaches it: its socket or URL, with a token of the
-    gateway's own where the registry verifies tokens."""
-    issuer: TokenIssuer | None = None
-    if settings.upstream_forward_token:
-        if not settings.service:
-            raise TombstoneCommandError(
-                "the registry verifies the gateway's tokens: set service (GATEWAY_SERVICE) to delete in it from"
-                " the command line, or do it through the API"
-            )
-        key = load_or_create_signing_key(settings.token_key_file, settings.token_cert_file, settings.data_dir)
-        issuer = TokenIssuer(key, settings.issuer, settings.token_ttl)
-
-    def headers_for(repository: str) -> dict[str, str]:
-        if issuer is None or not settings.service:
-            return {}
-        token = issuer.issue(CLI_ACTOR, settings.service, [Scope("repository", repository, ("pull", "delete"))]).token
-        return {"Authorization": f"Bearer {token}"}
-
-    return Upstream(session, settings.upstream_url.origin(), headers_for)
-
-
-@contextlib.asynccontextmanager
-async def registry(settings: Settings) -> AsyncIterator[Upstream]:
-    """The registry as the gateway reaches it, for a command that deletes there."""
-    connector: aiohttp.BaseConnector = (
-        aiohttp.UnixConnector(str(settings.upstream_socket)) if settings.upstream_socket is not None else aiohttp.TCPConnector()
-    )
-    async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as session:
-        yield upstream_of(settings, session)
-
-
-def cli_recorder() -> PurgeRecorder:
-    """Who deletes, for the delete events of a command."""
-    return PurgeRecorder(OPERATOR.name, socket.gethostname(), "command-line")
-
-
 async def purge(services: Services, settings: Settings, name: str) -> None:
+    from gateway.cli_registry import cli_recorder, registry  # aiohttp: for this command alone
+
     async with registry(settings) as upstream:
         purged = await tombstones.purge_tombstone(services, OPERATOR, name, upstream, cli_recorder())
     print(
