@@ -90,3 +90,17 @@ def test_a_refused_team_or_namespace_command_is_one_line_and_exit_1(
     assert line.startswith(f"portus-gateway: {expected}"), line
     assert offline.cli("namespace", "list").stdout == "", "the refusal changed nothing"
     assert offline.cli("team", "list").stdout == "ops\n"
+
+
+@pytest.mark.parametrize("command", [("namespace", "purge", "gone"), ("namespace", "recount"), ("tag", "delete", "alice/app:v1")])
+def test_a_command_that_would_reach_a_registry_verifying_tokens_needs_the_service_in_one_line(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """The registry checks the gateway's tokens, and without `service` the command line cannot
+    sign one: every command that deletes or reads there says so in one line, exit 1."""
+    offline = _ready(tmp_path, {"GATEWAY_UPSTREAM_FORWARD_TOKEN": "true", "GATEWAY_SERVICE": ""})
+    line = _one_line_failure(offline.cli(*command, check=False), 1)
+    assert line == (
+        "portus-gateway: the registry verifies the gateway's tokens: set service (GATEWAY_SERVICE) to delete in it"
+        " from the command line, or do it through the API"
+    )
