@@ -35,39 +35,74 @@ def _past_hidden(row: RepositoryRow) -> str:
 # Namespaces a listing by namespace reads in one request at most (a statement each, an empty
 # one included); after them it reads on as the walk does, from where it got to.
 MAX_NAMESPACES_READ = 200
+# A signed-in visitor's list is read by namespace when they may pull from at most this share of
+# the namespaces (one in four): then the rows hidden from them are most of the list, and reading
+# theirs one namespace at a time costs less than walking past the others. Beyond it, the walk
+# keeps most of what it reads in a few statements.
+SPARSE_SHARE = 4
 
 
-async def _only_namespaces(services: Services, identity: Identity) -> tuple[str, ...] | None:
-    """The namespaces outside which `identity` may surely pull nothing, when the store can name
-    them, in the order of their repositories' names: an application token's namespaces, or for
-    an anonymous visitor the public ones (unless the global namespace is public too, whose names
-    share no prefix to read by). None: any."""
+@dataclass(frozen=True)
+class _Reach:
+    """Outside which a visitor may surely pull nothing: some namespaces, in the catalog's order
+    (by `names.past_namespace`), and the global namespace or not."""
+
+    namespaces: tuple[str, ...]
+    with_global: bool
+
+
+async def _reach_of(services: Services, identity: Identity) -> _Reach | None:
+    """The namespaces `identity` may pull from, when the store can name them and they are few
+    enough to read one by one; None: walk the whole list.
+    - an application token limited to some namespaces: those alone (never the global one);
+    - nobody signed in: the public namespaces, and the global one when it is public;
+    - a signed-in user (not an admin): the public and protected namespaces, those of their
+      teams, their own, and the global one unless it is private; when that is at most
+      1/`SPARSE_SHARE` of the namespaces.
+    A superset is harmless (the same filter keeps each repository or not); what matters is
+    that no namespace the policy lets them pull from is missing (tests/unit/auth/test_policy.py
+    holds the policy to pulls by namespace, tests/integration/services/test_repositories.py
+    holds these lists to the one-at-a-time rule)."""
     if identity.limits is not None and identity.limits.namespaces:
-        return tuple(sorted(identity.limits.namespaces, key=names.past_namespace))
-    if identity.anonymous and services.rules.global_visibility != "public":
-        return await services.store.public_namespaces()
-    return None
+        return _Reach(tuple(sorted(identity.limits.namespaces, key=names.past_namespace)), False)
+    rules = services.rules
+    if identity.anonymous:
+        outline = await services.store.namespace_outline()
+        return _Reach(outline.public, rules.global_visibility == "public")
+    if identity.admin:
+        return None
+    outline = await services.store.namespace_outline()
+    if (len(outline.public) + len(outline.protected)) * SPARSE_SHARE > outline.count:
+        return None
+    teams = [m.team for m in await services.store.user_memberships(identity.name)]
+    theirs = {identity.name, *outline.public, *outline.protected}
+    for team in teams:
+        theirs.update(outline.by_team.get(team, ()))
+    if len(theirs) * SPARSE_SHARE > outline.count:
+        return None
+    return _Reach(tuple(sorted(theirs, key=names.past_namespace)), rules.global_visibility != "private")
 
 
 async def list_repositories(services: Services, identity: Identity, after: str = "", limit: int = 100) -> list[RepositoryRow]:
     """Up to `limit` repositories named after `after` that `identity` may pull, by name; fewer
     only when no more follow.
 
-    Where the namespaces the identity may pull from are known to be few (`_only_namespaces`),
-    they are read one by one in the catalog's order, so a page costs what it shows and the
-    namespaces it passes, not every repository hidden from its visitor. Otherwise (and after
-    `MAX_NAMESPACES_READ` namespaces) the list is walked in batches, each repository kept or not
-    by the same filter."""
+    Where the namespaces the identity may pull from are known to be few (`_reach_of`), they are
+    read one by one in the catalog's order, and the global namespace's repositories beside them,
+    so a page costs what it shows and the namespaces it passes, not every repository hidden from
+    its visitor. Otherwise (and after `MAX_NAMESPACES_READ` namespaces) the list is walked in
+    batches, each repository kept or not by the same filter."""
     if limit <= 0:
         return []
     store = services.store
     visible = PullFilter(store, identity, services.rules)
     kept: list[RepositoryRow] = []
-    only = await _only_namespaces(services, identity)
-    if only is not None:
-        ended, after = await _read_by_namespace(services, visible, only, after, limit, kept)
-        if ended or len(kept) == limit:
+    reach = await _reach_of(services, identity)
+    if reach is not None:
+        kept, complete_to = await _read_reach(services, visible, reach, after, limit)
+        if complete_to is None or len(kept) == limit:
             return kept
+        after = complete_to
 
     async def prepare(batch: Sequence[RepositoryRow]) -> None:
         await visible.prefetch(r.name for r in batch)
@@ -78,12 +113,34 @@ async def list_repositories(services: Services, identity: Identity, after: str =
     return kept + await first_kept(walk, limit - len(kept))
 
 
+async def _read_reach(
+    services: Services, visible: PullFilter, reach: _Reach, after: str, limit: int
+) -> tuple[list[RepositoryRow], str | None]:
+    """Up to `limit` repositories after `after` within `reach`, by name, and the name up to which
+    they are all there is (None: to the end of the list). The global namespace's names (which
+    share no prefix to read by) come from their own index range, merged in: the first `limit`
+    of both lists hold the first `limit` of their union."""
+    namespaced: list[RepositoryRow] = []
+    ended, complete_to = await _read_by_namespace(services, visible, reach.namespaces, after, limit, namespaced)
+    bound = None if ended else complete_to
+    if not reach.with_global:
+        return namespaced, bound
+    read = await services.store.list_global_repositories(after, limit)
+    if len(read) == limit and (bound is None or read[-1].name < bound):
+        bound = read[-1].name
+    merged = sorted(namespaced + [r for r in read if await visible.allows(r.name)], key=lambda r: r.name)
+    if bound is not None:
+        merged = [r for r in merged if r.name <= bound]
+    return merged[:limit], bound
+
+
 async def _read_by_namespace(
     services: Services, visible: PullFilter, only: Sequence[str], after: str, limit: int, kept: list[RepositoryRow]
 ) -> tuple[bool, str]:
     """Fill `kept` from the repositories of the namespaces `only`, given in the catalog's order
     (by `names.past_namespace`, which is not the namespaces' own order: `a-b/` sorts before
-    `a/`). Returns whether the list ended, and the name the walk goes on after when it did not."""
+    `a/`). Returns whether the list ended, and the name up to which `kept` holds all of them
+    when it did not."""
     first = bisect.bisect_right(only, after, key=names.past_namespace)
     chosen = only[first:first + MAX_NAMESPACES_READ]
     await visible.prefetch_namespaces(chosen)

@@ -19,6 +19,7 @@ from gateway.store.records import (
     Member,
     Namespace,
     NamespaceLookup,
+    NamespaceOutline,
     NamespaceStanding,
     NewEvent,
     NotFound,
@@ -59,8 +60,8 @@ async def open_store(url: str) -> Store:
 
 __all__ = [
     "AppToken", "Conflict", "CountMark", "Deadlock", "Deletion", "EventRow", "FieldSealer", "ImportedTag", "MaintenanceRun",
-    "ManifestRow", "Member", "Namespace", "NamespaceLookup", "NamespaceStanding", "NewEvent", "NotFound", "PlainText",
-    "PullMark", "RefreshToken", "RepositoryRow", "RetentionPolicyRow", "SettledBatch", "SetupCode", "Store", "StoreError",
-    "StoreUnavailable", "TagDeletion", "TagPush", "TagRow", "Team", "Tombstone", "UiSession", "UploadState", "User", "Webhook",
-    "WebhookDelivery", "WebhookFailure", "open_store",
+    "ManifestRow", "Member", "Namespace", "NamespaceLookup", "NamespaceOutline", "NamespaceStanding", "NewEvent", "NotFound",
+    "PlainText", "PullMark", "RefreshToken", "RepositoryRow", "RetentionPolicyRow", "SettledBatch", "SetupCode", "Store",
+    "StoreError", "StoreUnavailable", "TagDeletion", "TagPush", "TagRow", "Team", "Tombstone", "UiSession", "UploadState",
+    "User", "Webhook", "WebhookDelivery", "WebhookFailure", "open_store",
 ]

@@ -13,6 +13,7 @@ from gateway.store.records import (
     Member,
     Namespace,
     NamespaceLookup,
+    NamespaceOutline,
     NamespaceStanding,
     Team,
 )
@@ -253,20 +254,35 @@ class AccessQueries(TombstoneQueries):
             {name for name, f in facts.items() if f.reserved}, {name for name, f in facts.items() if f.user}, roles,
         )
 
-    async def public_namespaces(self) -> tuple[str, ...]:
-        """The names of the public namespaces, what an anonymous visitor may pull from besides the
-        global namespace, in the order of their repositories' names (`names.past_namespace`: `a-b`
-        before `a`). Kept while the access version is unchanged, as the lookups are (a
-        namespace's visibility, or a new one, changes the version)."""
+    async def namespace_outline(self) -> NamespaceOutline:
+        """Every namespace's name, grouped as a listing names what a visitor may pull from: the
+        public ones (an anonymous visitor's, besides the global namespace), the protected ones
+        and each team's (a signed-in user's, with the public ones and their own). Kept while the
+        access version is unchanged, as the lookups are: a namespace's visibility or team, or a
+        new one, changes the version."""
         version = None if self.in_transaction() else self.access_version()
-        kept = self._lookups.public(version)
+        kept = self._lookups.outline(version)
         if kept is not None:
             return kept
-        rows = await self.fetch_all("SELECT name FROM namespaces WHERE visibility = 'public'")
-        names = tuple(sorted((str(r["name"]) for r in rows), key=past_namespace))
+        rows = await self.fetch_all("SELECT name, team, visibility FROM namespaces")
+        by_visibility: dict[str, list[str]] = {"public": [], "protected": []}
+        by_team: dict[str, list[str]] = {}
+        for row in rows:
+            name = str(row["name"])
+            by_visibility.get(str(row["visibility"]), []).append(name)
+            if row["team"] is not None:
+                by_team.setdefault(str(row["team"]), []).append(name)
+
+        def ordered(names: list[str]) -> tuple[str, ...]:
+            return tuple(sorted(names, key=past_namespace))
+
+        outline = NamespaceOutline(
+            ordered(by_visibility["public"]), ordered(by_visibility["protected"]),
+            {team: ordered(names) for team, names in by_team.items()}, len(rows),
+        )
         if version is not None and self.access_version() == version:
-            self._lookups.keep_public(version, names)
-        return names
+            self._lookups.keep_outline(version, outline)
+        return outline
 
     async def _read_names(self, names: Sequence[str]) -> dict[str, NameFacts]:
         """Each name's facts for anyone, from the store: three statements a `_IN_LIST` names."""

@@ -130,7 +130,7 @@ class EventQueries(SQLBase):
         # The index named: without it MariaDB reads `action = 'push'` as a ref from the newest push
         # and filters `seq < :before` row by row, every chunk read before this one again.
         rows = await self.fetch_all(
-            f"SELECT seq, repository, tag, actor, created_at FROM {self._events_through('events_by_action')}"
+            f"SELECT seq, repository, tag, actor, created_at FROM {self.through('events', 'events_by_action')}"
             f" WHERE action = 'push'{older} ORDER BY seq DESC LIMIT :limit",
             params,
         )
@@ -179,12 +179,6 @@ class EventQueries(SQLBase):
         rows = await self.fetch_all(f"SELECT * FROM events WHERE {where} ORDER BY seq DESC LIMIT :limit", params)
         return [_event(r) for r in rows]
 
-    def _events_through(self, index: str) -> str:
-        """The events table read through `index` and no other, named in the statement in each
-        dialect's words: where a page must come from one index, no planner's statistics (or
-        lack of them) may choose another."""
-        return f"events INDEXED BY {index}" if self.dialect == "sqlite" else f"events FORCE INDEX ({index})"
-
     async def _window_seqs(self, since_ms: int, until_ms: int, before_seq: int | None, limit: int) -> list[int]:
         """The newest `limit` seqs below `before_seq` of the events with `created_at` in
         [since_ms, until_ms], newest first: exactly what `ORDER BY seq DESC LIMIT` over the window
@@ -207,7 +201,7 @@ class EventQueries(SQLBase):
             below = " AND seq < :before"
         of_hour = "created_at / 3600000" if self.dialect == "sqlite" else "created_hour"  # as migration 25 indexes it
         in_hour = (
-            f"SELECT seq FROM {self._events_through('events_by_hour')}"
+            f"SELECT seq FROM {self.through('events', 'events_by_hour')}"
             f" WHERE {of_hour} = :hour{below} AND created_at >= :since AND created_at <= :until"
         )
         tops: list[tuple[int, int]] = []
@@ -325,7 +319,7 @@ class EventQueries(SQLBase):
         """The events read through `events_by_seq`, their keys alone (a narrow entry each). Named
         in the statement: both planners otherwise walk the table itself for a range of its key,
         reading every row whole (12 s for a million on MariaDB, against 0.4 s)."""
-        return self._events_through("events_by_seq")
+        return self.through("events", "events_by_seq")
 
     async def _count_cut(self, keep: int, slack: int, mark: CountMark) -> int | None:
         """The newest seq to remove so that `keep` events remain; None when nothing is to go.

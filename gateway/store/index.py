@@ -186,6 +186,18 @@ class IndexQueries(SQLBase):
         )
         return _repositories(rows)
 
+    async def list_global_repositories(self, after: str = "", limit: int = 100) -> list[RepositoryRow]:
+        """The repositories of the global namespace (names without `/`) after `after`, by name:
+        one range of `repositories_global` (migration 29), however many namespaced names sort
+        between them. Named in the statement: on a small table MariaDB reads the primary key
+        and sorts."""
+        rows = await self.fetch_all(
+            f"SELECT * FROM {self.through('repositories', 'repositories_global')}"
+            " WHERE in_global = 1 AND name > :after ORDER BY name LIMIT :limit",
+            {"after": after, "limit": limit},
+        )
+        return _repositories(rows)
+
     async def count_repositories_in(self, namespace: str) -> int:
         """How many repositories are named `NAMESPACE/...`: counted within the same index range as
         `list_repositories_in` reads, no row loaded."""

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from gateway.store.records import Namespace
+from gateway.store.records import Namespace, NamespaceOutline
 
 MAX_NAMES = 50_000
 MAX_ROLES = 50_000
@@ -51,7 +51,7 @@ class LookupCache:
         self._version: object | None = None  # the access version every kept entry was read on
         self._names: dict[str, NameFacts] = {}
         self._roles: dict[tuple[str, str], str | None] = {}  # (username, team) -> role, None: not a member
-        self._public: tuple[str, ...] | None = None  # the public namespaces' names, once read
+        self._outline: NamespaceOutline | None = None  # every namespace's name, grouped, once read
 
     def names(self, version: object | None) -> Mapping[str, NameFacts]:
         """The namespace facts kept for `version` (none when it is None or another one)."""
@@ -61,17 +61,17 @@ class LookupCache:
         """The (username, team) roles kept for `version` (none when it is None or another one)."""
         return self._roles if version is not None and version == self._version else {}
 
-    def public(self, version: object | None) -> tuple[str, ...] | None:
-        """The public namespaces' names kept for `version`, or None when not kept."""
-        return self._public if version is not None and version == self._version else None
+    def outline(self, version: object | None) -> NamespaceOutline | None:
+        """The namespaces' outline kept for `version`, or None when not kept."""
+        return self._outline if version is not None and version == self._version else None
 
-    def keep_public(self, version: object | None, names: tuple[str, ...]) -> None:
-        """Keep the public namespaces' names read entirely under `version`."""
+    def keep_outline(self, version: object | None, outline: NamespaceOutline) -> None:
+        """Keep the namespaces' outline read entirely under `version`."""
         if version is None:
             return
         if version != self._version:
             self._version, self._names, self._roles = version, {}, {}
-        self._public = names if len(names) <= self._max_names else None
+        self._outline = outline if outline.count <= self._max_names else None
 
     def keep(
         self, version: object | None, names: Mapping[str, NameFacts], roles: Iterable[tuple[tuple[str, str], str | None]]
@@ -80,7 +80,7 @@ class LookupCache:
         if version is None:
             return
         if version != self._version:
-            self._version, self._names, self._roles, self._public = version, {}, {}, None
+            self._version, self._names, self._roles, self._outline = version, {}, {}, None
         if len(self._names) + len(names) > self._max_names:
             self._names = {}
         if len(names) <= self._max_names:

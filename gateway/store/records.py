@@ -4,7 +4,7 @@ query takes or returns is here, so callers import them from `gateway.store` alon
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -82,6 +82,19 @@ class Namespace:
     visibility: str
     created_at: int
     immutable_tags: tuple[str, ...] = ()  # fnmatch patterns of tags that may not move or go
+
+
+@dataclass(frozen=True)
+class NamespaceOutline:
+    """Every namespace row's name, grouped as a listing names the namespaces a visitor may pull
+    from (`AccessQueries.namespace_outline`): the public ones, the protected ones, and each
+    team's; each group in the order of its repositories' names (`names.past_namespace`: `a-b`
+    before `a`). `count`: how many rows there are."""
+
+    public: tuple[str, ...]
+    protected: tuple[str, ...]
+    by_team: Mapping[str, tuple[str, ...]]
+    count: int
 
 
 @dataclass(frozen=True)

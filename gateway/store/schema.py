@@ -619,4 +619,22 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
             "INSERT INTO change_version (id, version) VALUES (2, 0)",
         ),
     ),
+    (
+        29,
+        (
+            # The global namespace's repositories (names without `/`) as one range of an index,
+            # so that a visitor's catalog read namespace by namespace reads them in order beside
+            # the others (gateway/services/repositories.py) instead of walking every name between
+            # them. A virtual column: computed from the name, so no insert sets it.
+            OnlyOn(
+                "sqlite",
+                "ALTER TABLE repositories ADD COLUMN in_global INTEGER GENERATED ALWAYS AS (instr(name, '/') = 0) VIRTUAL",
+            ),
+            OnlyOn(
+                "mariadb",
+                "ALTER TABLE repositories ADD COLUMN in_global TINYINT AS (LOCATE('/', name) = 0) VIRTUAL",
+            ),
+            "CREATE INDEX repositories_global ON repositories (in_global, name)",
+        ),
+    ),
 )

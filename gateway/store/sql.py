@@ -38,6 +38,12 @@ class SQLBase(ABC):
     @abstractmethod
     async def fetch_all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]: ...
 
+    def through(self, table: str, index: str) -> str:
+        """`table` read through `index` and no other, named in the statement in each dialect's
+        words: where a page must come from one index, no planner's statistics (or lack of
+        them) may choose another."""
+        return f"{table} INDEXED BY {index}" if self.dialect == "sqlite" else f"{table} FORCE INDEX ({index})"
+
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
         """Run one statement (in its own transaction when the caller has none); returns the
         affected row count. A write that can change a decision bumps the change version in its

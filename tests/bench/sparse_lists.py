@@ -8,8 +8,10 @@ repositories in `--namespaces` private namespaces of equal size, one of them pub
 the catalog's service (`list_repositories`, which `/v2/_catalog` and `/api/v1/repositories`
 call) in process, as the gateway runs it: the store's change watch polling, so namespace lookups
 are kept between requests as they are there. For each visitor (an admin, a signed-in user in no
-team, nobody signed in), `--samples` pages of 100 from random cursors: p50 and p95 in ms and the
-statements a page ran, both stores side by side.
+team, one in three teams whose namespaces are private, nobody signed in), `--samples` pages of
+100 from random cursors: p50 and p95 in ms and the statements a page ran, both stores side by side.
+`--global` repositories of the global namespace (protected, as by default: signed-in users see
+them) are spread among the names.
 """
 
 from __future__ import annotations
@@ -36,28 +38,44 @@ from tests.bench.databases import STORE_NAMES, MariaDB, parse_stores
 from tests.support.stores import counted
 
 ROWS_A_STATEMENT = 500
-VISITORS = {"admin": Identity("root", admin=True), "user in no team": Identity("someone"), "anonymous": Identity("")}
+VISITORS = {
+    "admin": Identity("root", admin=True), "user in no team": Identity("someone"),
+    "user in three teams": Identity("member"), "anonymous": Identity(""),
+}
+TEAM_NAMESPACES = (1, 4001, 8001)  # of the namespaces' indexes, each owned by a team `member` is in
 
 
 def _namespace(index: int) -> str:
     return f"team-{index:05d}"
 
 
-async def fill(store: Store, repositories: int, namespaces: int, public: int) -> None:
+def global_names(count: int) -> list[str]:
+    """Names of the global namespace, spread over the alphabet."""
+    return [f"{chr(ord('a') + i % 26)}-app-{i:06d}" for i in range(count)]
+
+
+async def fill(store: Store, repositories: int, namespaces: int, public: int, global_count: int) -> None:
     """Private namespaces but `public`, and the repositories dealt round them (so each
-    namespace's names are spread over the whole catalog's order only by their prefix)."""
+    namespace's names are spread over the whole catalog's order only by their prefix); the
+    global namespace's repositories; three namespaces owned by teams that `member` is in."""
     rows = [(_namespace(i), "public" if i == public else "private") for i in range(namespaces)]
     for start in range(0, len(rows), ROWS_A_STATEMENT):
         part = rows[start:start + ROWS_A_STATEMENT]
         params = {f"n{i}": name for i, (name, _) in enumerate(part)} | {f"v{i}": v for i, (_, v) in enumerate(part)}
         values = ", ".join(f"(:n{i}, NULL, :v{i}, 0)" for i in range(len(part)))
         await store.execute(f"INSERT INTO namespaces (name, team, visibility, created_at) VALUES {values}", params)
-    names = [f"{_namespace(i % namespaces)}/app-{i:07d}" for i in range(repositories)]
+    names = [f"{_namespace(i % namespaces)}/app-{i:07d}" for i in range(repositories)] + global_names(global_count)
     for start in range(0, len(names), ROWS_A_STATEMENT):
         part = names[start:start + ROWS_A_STATEMENT]
         params = {f"n{i}": name for i, name in enumerate(part)}
         values = ", ".join(f"(:n{i}, 0)" for i in range(len(part)))
         await store.execute(f"INSERT INTO repositories (name, created_at) VALUES {values}", params)
+    await store.create_user("member", "x")
+    for index in TEAM_NAMESPACES:
+        team = _namespace(index % namespaces)
+        await store.create_team(team)
+        await store.set_member(team, "member", "viewer")
+        await store.execute("UPDATE namespaces SET team = :team WHERE name = :team", {"team": team})
 
 
 @asynccontextmanager
@@ -106,6 +124,7 @@ async def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench.sparse_lists", description=__doc__.split("\n", 1)[0])
     parser.add_argument("--repositories", type=int, default=100_000)
     parser.add_argument("--namespaces", type=int, default=12_000)
+    parser.add_argument("--global", dest="global_count", type=int, default=1_000)
     parser.add_argument("--samples", type=int, default=20)
     parser.add_argument("--stores", default="sqlite,mariadb", help="comma-separated (default %(default)s)")
     parser.add_argument("--mariadb-url", default=None)
@@ -115,17 +134,19 @@ async def main(argv: list[str]) -> int:
     if "mariadb" in stores:
         mariadb.check()
     names = [f"{_namespace(i % args.namespaces)}/app-{i:07d}" for i in range(args.repositories)]
+    names += global_names(args.global_count)
     results: dict[str, dict[str, tuple[float, float, float]]] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="portus-sparse-") as tmp:
             for kind in stores:
                 async with opened(kind, Path(tmp), mariadb) as store:
                     say(f"[{kind}] filling {args.repositories:,} repositories in {args.namespaces:,} namespaces")
-                    await fill(store, args.repositories, args.namespaces, args.namespaces // 2)
+                    await fill(store, args.repositories, args.namespaces, args.namespaces // 2, args.global_count)
                     results[kind] = await measure(store, names, args.samples)
     finally:
         mariadb.drop_all()
-    print(f"\n{args.repositories:,} repositories in {args.namespaces:,} namespaces, one public; pages of 100 "
+    print(f"\n{args.repositories:,} repositories in {args.namespaces:,} namespaces, one public, and "
+          f"{args.global_count:,} in the global namespace; pages of 100 "
           f"from {args.samples} random cursors (p50 / p95 ms, statements a page)\n")
     print("| visitor | " + " | ".join(STORE_NAMES[k] for k in stores) + " |")
     print("|---|" + "---|" * len(stores))

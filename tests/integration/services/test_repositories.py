@@ -101,10 +101,13 @@ async def test_a_catalog_skips_a_hidden_namespace_whole_and_misses_no_neighbour(
     assert found == []
 
 
-async def test_a_visitor_who_sees_little_reads_the_rows_hidden_from_them_in_few_statements(services: Services) -> None:
-    """1,500 repositories in 150 private namespaces, then 3 public ones: for a signed-in user the
-    batches grow while nothing is kept (200, 400, 800...), so the walk reads the repositories in
-    4 statements, not 8; nobody signed in reads the one public namespace alone."""
+async def test_a_visitor_who_sees_little_reads_the_rows_hidden_from_them_in_few_statements(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """1,500 repositories in 150 private namespaces, then 3 public ones. Made to walk, a signed-in
+    user's batches grow while nothing is kept (200, 400, 800...), so the walk reads the
+    repositories in 4 statements, not 8; nobody signed in reads the one public namespace alone."""
+    monkeypatch.setattr(repositories, "SPARSE_SHARE", 10**9)
     store = services.store
     for i in range(150):
         await store.create_namespace(f"p{i:03d}", None, "private")
@@ -118,6 +121,12 @@ async def test_a_visitor_who_sees_little_reads_the_rows_hidden_from_them_in_few_
             listed = await repositories.list_repositories(services, identity, "", 100)
         assert [r.name for r in listed] == ["zz/1", "zz/2", "zz/3"]
         assert len([sql for sql in seen if "FROM repositories" in sql]) == reads
+    monkeypatch.undo()
+    with counted(store) as seen:
+        listed = await repositories.list_repositories(services, Identity("someone"), "", 100)
+    assert [r.name for r in listed] == ["zz/1", "zz/2", "zz/3"]
+    reads = [sql for sql in seen if "FROM repositories" in sql]
+    assert len(reads) == 3, "by namespace: zz, their own, and the global namespace's range"
 
 
 async def _mixed_store(services: Services) -> list[str]:
@@ -179,6 +188,59 @@ async def test_an_anonymous_catalog_is_read_by_public_namespace_and_equals_the_r
         assert all("LIKE" in sql for sql in reads), "never the whole list"
 
 
+async def _sparse_mixed_store(services: Services) -> list[str]:
+    """The mixed store, with a team's private namespace that carol views, and 40 more private
+    namespaces without repositories: a signed-in user may pull from under a quarter of them."""
+    store = services.store
+    every = await _mixed_store(services)
+    await store.create_user("carol", "x")
+    await store.create_team("t")
+    await store.set_member("t", "carol", "viewer")
+    await store.create_namespace("tp", "t", "private")
+    for i in range(40):
+        await store.create_namespace(f"p{i:02d}", None, "private")
+    for name in ("tp/one", "tp/two"):
+        await store.import_repository(name, 1, None, None)
+    return sorted([*every, "tp/one", "tp/two"])
+
+
+@pytest.mark.parametrize("global_visibility", ["protected", "public", "private"])
+async def test_a_signed_in_users_catalog_is_read_by_namespace_when_they_see_little_and_equals_the_rule(
+    services: Services, monkeypatch: pytest.MonkeyPatch, global_visibility: str
+) -> None:
+    """A user may pull from the public and protected namespaces, their teams', their own and the
+    global one unless it is private. Where that is at most a quarter of the namespaces, those are
+    read one by one and the global namespace's range beside them, never the whole list; either
+    way (the walk forced too), every page size gives exactly what the one-at-a-time rule keeps."""
+    every = await _sparse_mixed_store(services)
+    services = replace(services, rules=replace(services.rules, global_visibility=global_visibility))
+    for user in (Identity("carol"), ALICE, Identity("nobody-in-particular")):
+        expected = await _one_at_a_time(services, user, every)
+        assert ("a1" in expected) is (global_visibility != "private")
+        assert "b/x" in expected and "nowhere/x" not in expected and not any(n.startswith("a/") for n in expected)
+        assert ("tp/one" in expected) is (user.name == "carol") and ("alice/mine" in expected) is (user is ALICE)
+        for share in (repositories.SPARSE_SHARE, 10**9):
+            monkeypatch.setattr(repositories, "SPARSE_SHARE", share)
+            for size in (1, 2, 3, 100):
+                assert await _pages(services, user, size) == expected, (user, share, size)
+        monkeypatch.undo()
+        with counted(services.store) as seen:
+            await repositories.list_repositories(services, user, "", 100)
+        reads = [sql for sql in seen if "FROM repositories" in sql]
+        assert reads and all("LIKE" in sql or "in_global = 1" in sql for sql in reads), "never the whole list"
+
+
+async def test_a_user_who_may_see_much_walks_the_list(services: Services) -> None:
+    """Over a quarter of the namespaces open to them: the walk reads the list itself (300 hidden
+    repositories first: two batches) rather than a statement a namespace."""
+    every = await _mixed_store(services)
+    with counted(services.store) as seen:
+        listed = await repositories.list_repositories(services, ALICE, "", 100)
+    assert [r.name for r in listed] == (await _one_at_a_time(services, ALICE, every))[:100]
+    reads = [sql for sql in seen if "FROM repositories" in sql]
+    assert len(reads) == 2 and not any("LIKE" in sql or "in_global" in sql for sql in reads)
+
+
 async def test_a_token_for_some_namespaces_lists_only_theirs_by_namespace(services: Services) -> None:
     every = await _mixed_store(services)
     token = Identity("alice", limits=TokenLimits("t1", "ci", frozenset({"alice", "c", "a"}), frozenset({"pull"})))
@@ -194,12 +256,14 @@ async def test_a_token_for_some_namespaces_lists_only_theirs_by_namespace(servic
 async def test_past_the_namespaces_read_one_by_one_the_list_goes_on_as_a_walk(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    every = await _mixed_store(services)
+    """The walk starts where both the namespaces read and the global namespace's range had got
+    to, for a signed-in user whose list merges the two."""
+    every = await _sparse_mixed_store(services)
     monkeypatch.setattr(repositories, "MAX_NAMESPACES_READ", 2)
-    anonymous = Identity("")
-    expected = await _one_at_a_time(services, anonymous, every)
-    for size in (1, 2, 4, 100):
-        assert await _pages(services, anonymous, size) == expected, size
+    for visitor in (Identity(""), Identity("carol")):
+        expected = await _one_at_a_time(services, visitor, every)
+        for size in (1, 2, 4, 100):
+            assert await _pages(services, visitor, size) == expected, (visitor, size)
 
 
 async def test_a_namespace_made_public_is_listed_to_anonymous_visitors_at_once(services: Services) -> None:
@@ -210,7 +274,7 @@ async def test_a_namespace_made_public_is_listed_to_anonymous_visitors_at_once(s
     assert "b/x" not in [r.name for r in await repositories.list_repositories(services, anonymous)]
     with counted(services.store) as seen:
         await repositories.list_repositories(services, anonymous)
-    kept = not any("visibility = 'public'" in sql for sql in seen)
+    kept = not any("FROM namespaces" in sql for sql in seen)
     assert kept is (services.store.dialect == "sqlite")
     await services.store.update_namespace("b", visibility="public")
     assert "b/x" in [r.name for r in await repositories.list_repositories(services, anonymous)]

@@ -1,6 +1,6 @@
 """The queries that keep a big store O(page): retention in short statements (by age, and down
 to a count with and without gaps in the sequence), a namespace's repositories read within the
-namespace, and the audit log's filters read from their indexes (migration 13)."""
+namespace, the global namespace's from an index of their own, and the audit log's filters read from their indexes (migration 13)."""
 
 from __future__ import annotations
 
@@ -63,6 +63,24 @@ async def test_a_namespaces_repositories_are_exactly_those_named_under_it(store:
     assert [r.name for r in await store.list_repositories_in("ns", after="a", limit=1)] == ["ns/a"]
     assert await store.list_repositories_in("ns", after="ns/b") == []
     assert [r.name for r in await store.list_repositories_in("ns-x")] == ["ns-x/c"]
+
+
+async def test_the_global_namespaces_repositories_are_one_range_of_their_own_index(store: Store) -> None:
+    """Names without `/` only, in order after a cursor, from `repositories_global` (migration 29)
+    and without a sort: the namespaced names between them are not read."""
+    for name in ("a", "a/x", "a-b", "a-b/y", "b0", "b/z", "c"):
+        await store.import_repository(name, 1, None, None)
+    assert [r.name for r in await store.list_global_repositories()] == ["a", "a-b", "b0", "c"]
+    assert [r.name for r in await store.list_global_repositories("a-b", 2)] == ["b0", "c"]
+    with counted(store) as seen:
+        await store.list_global_repositories("a", 100)
+    params = {"after": "a", "limit": 100}
+    if store.dialect == "sqlite":
+        plan = await _plan(store, seen[0], params)
+        assert "repositories_global (in_global=? AND name>?)" in plan and "TEMP B-TREE" not in plan, plan
+    else:
+        [row] = await store.fetch_all("EXPLAIN " + seen[0], params)
+        assert row["key"] == "repositories_global" and "filesort" not in str(row["Extra"]), row
 
 
 async def _plan(store: Store, sql: str, params: dict[str, object]) -> str:

@@ -61,7 +61,8 @@ SEEDS: dict[str, tuple[str, dict[str, object]]] = {
         " VALUES ('oldhook', 1, 'dead', 3, 'refused', :at)"), {},
     ),
     "repositories": (
-        "INSERT INTO repositories (name, created_at, last_push_at, last_pull_at) VALUES ('oldteam/app', :at, :at, NULL)", {},
+        ("INSERT INTO repositories (name, created_at, last_push_at, last_pull_at)"
+        " VALUES ('oldteam/app', :at, :at, NULL), ('oldapp', :at, NULL, NULL)"), {},
     ),
     "tags": (
         ("INSERT INTO tags (repository, tag, digest, media_type, size, pushed_at)"
@@ -134,7 +135,9 @@ async def _check_webhook_failures(store: Store) -> None:
 
 
 async def _check_repositories(store: Store) -> None:
-    assert [r.name for r in await store.list_repositories()] == ["oldteam/app"]
+    assert [r.name for r in await store.list_repositories()] == ["oldapp", "oldteam/app"]
+    # migration 29's column is computed for the rows already there
+    assert [r.name for r in await store.list_global_repositories()] == ["oldapp"]
 
 
 async def _check_tags(store: Store) -> None:
