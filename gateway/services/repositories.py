@@ -67,18 +67,15 @@ async def _reach_of(services: Services, identity: Identity) -> _Reach | None:
         return _Reach(tuple(sorted(identity.limits.namespaces, key=names.past_namespace)), False)
     rules = services.rules
     if identity.anonymous:
-        outline = await services.store.namespace_outline()
-        return _Reach(outline.public, rules.global_visibility == "public")
+        found = await services.store.open_namespaces()
+        return _Reach(found.public, rules.global_visibility == "public")
     if identity.admin:
         return None
-    outline = await services.store.namespace_outline()
-    if (len(outline.public) + len(outline.protected)) * SPARSE_SHARE > outline.count:
+    found = await services.store.open_namespaces()
+    if (len(found.public) + len(found.protected)) * SPARSE_SHARE > found.count:
         return None
-    teams = [m.team for m in await services.store.user_memberships(identity.name)]
-    theirs = {identity.name, *outline.public, *outline.protected}
-    for team in teams:
-        theirs.update(outline.by_team.get(team, ()))
-    if len(theirs) * SPARSE_SHARE > outline.count:
+    theirs = {identity.name, *found.public, *found.protected, *await services.store.team_namespaces_of(identity.name)}
+    if len(theirs) * SPARSE_SHARE > found.count:
         return None
     return _Reach(tuple(sorted(theirs, key=names.past_namespace)), rules.global_visibility != "private")
 

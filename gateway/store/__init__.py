@@ -19,10 +19,10 @@ from gateway.store.records import (
     Member,
     Namespace,
     NamespaceLookup,
-    NamespaceOutline,
     NamespaceStanding,
     NewEvent,
     NotFound,
+    OpenNamespaces,
     PullMark,
     RefreshToken,
     RepositoryRow,
@@ -60,7 +60,7 @@ async def open_store(url: str) -> Store:
 
 __all__ = [
     "AppToken", "Conflict", "CountMark", "Deadlock", "Deletion", "EventRow", "FieldSealer", "ImportedTag", "MaintenanceRun",
-    "ManifestRow", "Member", "Namespace", "NamespaceLookup", "NamespaceOutline", "NamespaceStanding", "NewEvent", "NotFound",
+    "ManifestRow", "Member", "Namespace", "NamespaceLookup", "NamespaceStanding", "NewEvent", "NotFound", "OpenNamespaces",
     "PlainText", "PullMark", "RefreshToken", "RepositoryRow", "RetentionPolicyRow", "SettledBatch", "SetupCode", "Store",
     "StoreError", "StoreUnavailable", "TagDeletion", "TagPush", "TagRow", "Team", "Tombstone", "UiSession", "UploadState",
     "User", "Webhook", "WebhookDelivery", "WebhookFailure", "open_store",

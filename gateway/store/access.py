@@ -13,8 +13,8 @@ from gateway.store.records import (
     Member,
     Namespace,
     NamespaceLookup,
-    NamespaceOutline,
     NamespaceStanding,
+    OpenNamespaces,
     Team,
 )
 from gateway.store.sql import Row, like_literal, now
@@ -254,35 +254,33 @@ class AccessQueries(TombstoneQueries):
             {name for name, f in facts.items() if f.reserved}, {name for name, f in facts.items() if f.user}, roles,
         )
 
-    async def namespace_outline(self) -> NamespaceOutline:
-        """Every namespace's name, grouped as a listing names what a visitor may pull from: the
-        public ones (an anonymous visitor's, besides the global namespace), the protected ones
-        and each team's (a signed-in user's, with the public ones and their own). Kept while the
-        access version is unchanged, as the lookups are: a namespace's visibility or team, or a
-        new one, changes the version."""
+    async def open_namespaces(self) -> OpenNamespaces:
+        """The public namespaces (an anonymous visitor's, besides the global namespace) and the
+        protected ones (a signed-in user's too), in the order of their repositories' names, and
+        how many namespaces there are. Kept while the access version is unchanged, as the
+        lookups are: a namespace's visibility, or a new one, changes the version."""
         version = None if self.in_transaction() else self.access_version()
-        kept = self._lookups.outline(version)
+        kept = self._lookups.open(version)
         if kept is not None:
             return kept
-        rows = await self.fetch_all("SELECT name, team, visibility FROM namespaces")
-        by_visibility: dict[str, list[str]] = {"public": [], "protected": []}
-        by_team: dict[str, list[str]] = {}
-        for row in rows:
-            name = str(row["name"])
-            by_visibility.get(str(row["visibility"]), []).append(name)
-            if row["team"] is not None:
-                by_team.setdefault(str(row["team"]), []).append(name)
+        rows = await self.fetch_all("SELECT name, visibility FROM namespaces WHERE visibility <> 'private'")
+        counted = await self.fetch_one("SELECT COUNT(*) AS n FROM namespaces")
 
-        def ordered(names: list[str]) -> tuple[str, ...]:
-            return tuple(sorted(names, key=past_namespace))
+        def ordered(visibility: str) -> tuple[str, ...]:
+            return tuple(sorted((str(r["name"]) for r in rows if r["visibility"] == visibility), key=past_namespace))
 
-        outline = NamespaceOutline(
-            ordered(by_visibility["public"]), ordered(by_visibility["protected"]),
-            {team: ordered(names) for team, names in by_team.items()}, len(rows),
-        )
+        found = OpenNamespaces(ordered("public"), ordered("protected"), int(counted["n"]) if counted else 0)
         if version is not None and self.access_version() == version:
-            self._lookups.keep_outline(version, outline)
-        return outline
+            self._lookups.keep_open(version, found)
+        return found
+
+    async def team_namespaces_of(self, username: str) -> list[str]:
+        """The namespaces owned by the teams `username` is a member of (any role)."""
+        rows = await self.fetch_all(
+            "SELECT n.name FROM team_members m JOIN namespaces n ON n.team = m.team WHERE m.username = :user",
+            {"user": username},
+        )
+        return [str(r["name"]) for r in rows]
 
     async def _read_names(self, names: Sequence[str]) -> dict[str, NameFacts]:
         """Each name's facts for anyone, from the store: three statements a `_IN_LIST` names."""

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from gateway.store.records import Namespace, NamespaceOutline
+from gateway.store.records import Namespace, OpenNamespaces
 
 MAX_NAMES = 50_000
 MAX_ROLES = 50_000
@@ -51,7 +51,7 @@ class LookupCache:
         self._version: object | None = None  # the access version every kept entry was read on
         self._names: dict[str, NameFacts] = {}
         self._roles: dict[tuple[str, str], str | None] = {}  # (username, team) -> role, None: not a member
-        self._outline: NamespaceOutline | None = None  # every namespace's name, grouped, once read
+        self._open: OpenNamespaces | None = None  # the public and protected namespaces, once read
 
     def names(self, version: object | None) -> Mapping[str, NameFacts]:
         """The namespace facts kept for `version` (none when it is None or another one)."""
@@ -61,17 +61,17 @@ class LookupCache:
         """The (username, team) roles kept for `version` (none when it is None or another one)."""
         return self._roles if version is not None and version == self._version else {}
 
-    def outline(self, version: object | None) -> NamespaceOutline | None:
-        """The namespaces' outline kept for `version`, or None when not kept."""
-        return self._outline if version is not None and version == self._version else None
+    def open(self, version: object | None) -> OpenNamespaces | None:
+        """The open namespaces kept for `version`, or None when not kept."""
+        return self._open if version is not None and version == self._version else None
 
-    def keep_outline(self, version: object | None, outline: NamespaceOutline) -> None:
-        """Keep the namespaces' outline read entirely under `version`."""
+    def keep_open(self, version: object | None, found: OpenNamespaces) -> None:
+        """Keep the open namespaces read entirely under `version`."""
         if version is None:
             return
         if version != self._version:
             self._version, self._names, self._roles = version, {}, {}
-        self._outline = outline if outline.count <= self._max_names else None
+        self._open = found if len(found.public) + len(found.protected) <= self._max_names else None
 
     def keep(
         self, version: object | None, names: Mapping[str, NameFacts], roles: Iterable[tuple[tuple[str, str], str | None]]
@@ -80,7 +80,7 @@ class LookupCache:
         if version is None:
             return
         if version != self._version:
-            self._version, self._names, self._roles, self._outline = version, {}, {}, None
+            self._version, self._names, self._roles, self._open = version, {}, {}, None
         if len(self._names) + len(names) > self._max_names:
             self._names = {}
         if len(names) <= self._max_names:

@@ -4,7 +4,7 @@ query takes or returns is here, so callers import them from `gateway.store` alon
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -85,15 +85,13 @@ class Namespace:
 
 
 @dataclass(frozen=True)
-class NamespaceOutline:
-    """Every namespace row's name, grouped as a listing names the namespaces a visitor may pull
-    from (`AccessQueries.namespace_outline`): the public ones, the protected ones, and each
-    team's; each group in the order of its repositories' names (`names.past_namespace`: `a-b`
-    before `a`). `count`: how many rows there are."""
+class OpenNamespaces:
+    """The namespaces that anyone (public) or any signed-in user (protected) may pull from, each
+    in the order of their repositories' names (`names.past_namespace`: `a-b` before `a`), and how
+    many namespace rows there are in all (`AccessQueries.open_namespaces`)."""
 
     public: tuple[str, ...]
     protected: tuple[str, ...]
-    by_team: Mapping[str, tuple[str, ...]]
     count: int
 
 

@@ -4,7 +4,7 @@ within its bound by starting over when it would grow past it."""
 
 from __future__ import annotations
 
-from gateway.store import Namespace, NamespaceOutline
+from gateway.store import Namespace, OpenNamespaces
 from gateway.store.lookup_cache import LookupCache, NameFacts
 
 
@@ -39,19 +39,19 @@ def test_a_full_table_starts_over_and_stays_within_its_bound() -> None:
     assert cache.names(1) == {} and cache.roles(1) == {("bob", "a"): None}
 
 
-def _outline(*public: str) -> NamespaceOutline:
-    return NamespaceOutline(public, (), {}, len(public))
+def _open(*public: str) -> OpenNamespaces:
+    return OpenNamespaces(public, (), len(public))
 
 
-def test_the_outline_serves_only_its_version_and_a_new_version_drops_it() -> None:
+def test_the_open_namespaces_serve_only_their_version_and_a_new_version_drops_it() -> None:
     cache = LookupCache(max_names=3)
-    assert cache.outline(1) is None
-    cache.keep_outline(1, _outline("a", "b"))
-    assert cache.outline(1) == _outline("a", "b") and cache.outline(2) is None and cache.outline(None) is None
+    assert cache.open(1) is None
+    cache.keep_open(1, _open("a", "b"))
+    assert cache.open(1) == _open("a", "b") and cache.open(2) is None and cache.open(None) is None
     cache.keep(2, _facts("web"), [])
-    assert cache.outline(2) is None and cache.outline(1) is None, "lookups read on a newer version dropped it"
-    cache.keep_outline(None, _outline("a"))
-    assert cache.outline(None) is None
-    cache.keep_outline(2, _outline("a", "b", "c", "d"))
-    assert cache.outline(2) is None, "more namespaces than the bound are not kept"
-    assert set(cache.names(2)) == {"web"}, "keeping the outline kept the lookups of the same version"
+    assert cache.open(2) is None and cache.open(1) is None, "lookups read on a newer version dropped them"
+    cache.keep_open(None, _open("a"))
+    assert cache.open(None) is None
+    cache.keep_open(2, _open("a", "b", "c", "d"))
+    assert cache.open(2) is None, "more namespaces than the bound are not kept"
+    assert set(cache.names(2)) == {"web"}, "keeping the open namespaces kept the lookups of the same version"
