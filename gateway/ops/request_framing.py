@@ -17,7 +17,9 @@ HEAD_END = b"\r\n\r\n"
 MAX_HEAD = 64 * 1024
 
 _REQUEST_LINE = re.compile(rb"([A-Z]+) ([\x21-\x7e]+) HTTP/1\.1")
-_FIELD = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*(.*?)[ \t]*")
+# The value is stripped of spaces and tabs after the match: a lazy `(.*?)[ \t]*` tries its end
+# at every character (about 30 us for a head with a bearer token, on every upload request).
+_FIELD = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):(.*)")
 _DIGITS = re.compile(rb"[0-9]{1,18}")
 # Field names that decide framing; a head without them is decided by its first line alone.
 _FRAMING_NAMES = (b"content-length", b"transfer-encoding", b"upgrade")
@@ -51,15 +53,15 @@ def framing_of(head: bytes) -> Framing | None:
         field = _FIELD.fullmatch(line)
         if field is None:
             return None  # obs-fold, a bare CR or LF, a name that is not a token
-        name = field[1].lower()
+        name, value = field[1].lower(), field[2].strip(b" \t")
         if name == b"upgrade":
             return None
         if name == b"content-length":
-            if length is not None or _DIGITS.fullmatch(field[2]) is None:
+            if length is not None or _DIGITS.fullmatch(value) is None:
                 return None
-            length = int(field[2])
+            length = int(value)
         elif name == b"transfer-encoding":
-            if chunked or field[2].lower() != b"chunked":
+            if chunked or value.lower() != b"chunked":
                 return None
             chunked = True
     if chunked and length is not None:

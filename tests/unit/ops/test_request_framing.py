@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gateway.ops.request_framing import Framing, framing_of
 
@@ -25,6 +27,20 @@ def test_a_chunked_body() -> None:
     assert framing_of(head) == Framing("PATCH", "/v2/a/blobs/uploads/u?_state=s", chunked=True)
 
 
+_PADDING = st.text(alphabet=" \t", max_size=4)
+
+
+@given(_PADDING, _PADDING, st.integers(0, 10**18 - 1), _PADDING, _PADDING, st.sampled_from(["chunked", "CHUNKED", "Chunked"]))
+def test_spaces_and_tabs_around_a_value_are_not_part_of_it(
+    before: str, after: str, length: int, before_coding: str, after_coding: str, coding: str
+) -> None:
+    auth = "Authorization: Bearer " + "e" * 900  # a long value among the fields, as every client sends
+    head = _head("PUT /u HTTP/1.1", "Host: x", auth, f"Content-Length:{before}{length}{after}")
+    assert framing_of(head) == Framing("PUT", "/u", length=length)
+    head = _head("PATCH /u HTTP/1.1", auth, f"Transfer-Encoding:{before_coding}{coding}{after_coding}", "Host: x")
+    assert framing_of(head) == Framing("PATCH", "/u", chunked=True)
+
+
 @pytest.mark.parametrize(
     "head",
     [
@@ -44,6 +60,8 @@ def test_a_chunked_body() -> None:
         _head("GET  /u HTTP/1.1", "Host: x"),
         b"\r\nGET /u HTTP/1.1\r\nHost: x\r\n\r\n",
         b"PUT /u HTTP/1.1\r\nHost: x\nContent-Length: 5\r\n\r\n",  # a bare LF hides a field
+        _head("PUT /u HTTP/1.1", "Host: x", "Content-Length: 5 5"),
+        _head("PATCH /u HTTP/1.1", "Host: x", "Transfer-Encoding: chunked x"),
     ],
 )
 def test_a_head_that_is_not_plain_is_left_to_aiohttp(head: bytes) -> None:
