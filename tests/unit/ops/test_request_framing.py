@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from gateway.ops.request_framing import Framing, framing_of
 
@@ -27,17 +25,16 @@ def test_a_chunked_body() -> None:
     assert framing_of(head) == Framing("PATCH", "/v2/a/blobs/uploads/u?_state=s", chunked=True)
 
 
-_PADDING = st.text(alphabet=" \t", max_size=4)
+_PADDINGS = ["", " ", "\t", "  ", " \t ", "\t\t", "\t \t  "]
 
 
-@given(_PADDING, _PADDING, st.integers(0, 10**18 - 1), _PADDING, _PADDING, st.sampled_from(["chunked", "CHUNKED", "Chunked"]))
-def test_spaces_and_tabs_around_a_value_are_not_part_of_it(
-    before: str, after: str, length: int, before_coding: str, after_coding: str, coding: str
-) -> None:
+@pytest.mark.parametrize("before", _PADDINGS)
+@pytest.mark.parametrize("after", _PADDINGS)
+def test_spaces_and_tabs_around_a_value_are_not_part_of_it(before: str, after: str) -> None:
     auth = "Authorization: Bearer " + "e" * 900  # a long value among the fields, as every client sends
-    head = _head("PUT /u HTTP/1.1", "Host: x", auth, f"Content-Length:{before}{length}{after}")
-    assert framing_of(head) == Framing("PUT", "/u", length=length)
-    head = _head("PATCH /u HTTP/1.1", auth, f"Transfer-Encoding:{before_coding}{coding}{after_coding}", "Host: x")
+    head = _head("PUT /u HTTP/1.1", "Host: x", auth, f"Content-Length:{before}{10**18 - 1}{after}")
+    assert framing_of(head) == Framing("PUT", "/u", length=10**18 - 1)
+    head = _head("PATCH /u HTTP/1.1", auth, f"Transfer-Encoding:{before}ChUnKeD{after}", "Host: x")
     assert framing_of(head) == Framing("PATCH", "/u", chunked=True)
 
 
