@@ -12,6 +12,7 @@ cannot be probed; one they see but may not manage is Forbidden.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from gateway.services.errors import Conflict, Forbidden, Invalid, NotFound
 from gateway.services.guards import require_admin, require_self_or_admin, search_text, valid_name
 from gateway.services.immutable import parse_patterns
 from gateway.services.paging import page_of
+from gateway.services.reach import open_namespaces_of
 from gateway.services.teams import readable_team, require_team_owner
 from gateway.services.tombstones import refuse_if_reserved
 from gateway.store import Conflict as StoreConflict
@@ -139,11 +141,7 @@ async def list_namespaces(
 ) -> tuple[list[Namespace], str | None]:
     """A page of the namespaces with settings (rows) the actor may see, by name, and the name
     to go on after (None at the end). Personal namespaces never changed have no row."""
-
-    if actor.admin:
-        return await page_of(services.store.list_namespaces, lambda n: n.name, after, limit)
-    visible = _PageVisibility(services, actor)
-    return await page_of(services.store.list_namespaces, lambda n: n.name, after, limit, visible.keep, visible.prepare)
+    return await _visible_namespaces(services, actor, "", after, limit)
 
 
 async def list_team_namespaces(
@@ -162,15 +160,40 @@ async def search_namespaces(
     services: Services, actor: Actor, text: str, after: str, limit: int
 ) -> tuple[list[Namespace], str | None]:
     """A page of the namespaces with rows whose name contains `text` that the actor may see."""
-    wanted = search_text(text)
+    return await _visible_namespaces(services, actor, search_text(text), after, limit)
 
-    async def fetch(start: str, count: int) -> list[Namespace]:
-        return await services.store.search_namespaces(wanted, start, count)
+
+async def _visible_namespaces(
+    services: Services, actor: Actor, contains: str, after: str, limit: int
+) -> tuple[list[Namespace], str | None]:
+    """A page of the namespace rows whose names contain `contains` (all when empty) that the
+    actor may see. Where the namespaces open to them are few (gateway/services/reach.py), just
+    those rows are read, by name; otherwise the rows are walked, each kept or not by the rule."""
+    store = services.store
+
+    async def every(start: str, count: int) -> list[Namespace]:
+        if contains:
+            return await store.search_namespaces(contains, start, count)
+        return await store.list_namespaces(start, count)
 
     if actor.admin:
-        return await page_of(fetch, lambda n: n.name, after, limit)
+        return await page_of(every, lambda n: n.name, after, limit)
     visible = _PageVisibility(services, actor)
-    return await page_of(fetch, lambda n: n.name, after, limit, visible.keep, visible.prepare)
+    theirs = await open_namespaces_of(services, actor.name, gated=True)
+    if theirs is None:
+        return await page_of(every, lambda n: n.name, after, limit, visible.keep, visible.prepare)
+    wanted = sorted(name for name in theirs if contains in name)
+
+    async def open_ones(start: str, count: int) -> list[Namespace]:
+        rows: list[Namespace] = []
+        position = bisect.bisect_right(wanted, start)
+        while len(rows) < count and position < len(wanted):  # a name may have no row (a personal namespace)
+            chunk = wanted[position:position + count - len(rows)]
+            rows += await store.namespaces_named(chunk)
+            position += len(chunk)
+        return rows
+
+    return await page_of(open_ones, lambda n: n.name, after, limit, visible.keep, visible.prepare)
 
 
 async def create_namespace(

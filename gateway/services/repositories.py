@@ -22,6 +22,7 @@ from gateway.services.events import EventQuery, list_events
 from gateway.services.guards import search_text, valid_name
 from gateway.services.namespaces import get_namespace
 from gateway.services.paging import first_kept, kept_items, page_of
+from gateway.services.reach import open_namespaces_of
 from gateway.store import ManifestRow, RepositoryRow, TagRow
 
 
@@ -35,11 +36,6 @@ def _past_hidden(row: RepositoryRow) -> str:
 # Namespaces a listing by namespace reads in one request at most (a statement each, an empty
 # one included); after them it reads on as the walk does, from where it got to.
 MAX_NAMESPACES_READ = 200
-# A signed-in visitor's list is read by namespace when they may pull from at most this share of
-# the namespaces (one in four): then the rows hidden from them are most of the list, and reading
-# theirs one namespace at a time costs less than walking past the others. Beyond it, the walk
-# keeps most of what it reads in a few statements.
-SPARSE_SHARE = 4
 
 
 @dataclass(frozen=True)
@@ -53,42 +49,38 @@ class _Reach:
 
 async def _reach_of(services: Services, identity: Identity) -> _Reach | None:
     """The namespaces `identity` may pull from, when the store can name them and they are few
-    enough to read one by one; None: walk the whole list.
-    - an application token limited to some namespaces: those alone (never the global one);
-    - nobody signed in: the public namespaces, and the global one when it is public;
-    - a signed-in user (not an admin): the public and protected namespaces, those of their
-      teams, their own, and the global one unless it is private; when that is at most
-      1/`SPARSE_SHARE` of the namespaces.
-    A superset is harmless (the same filter keeps each repository or not); what matters is
-    that no namespace the policy lets them pull from is missing (tests/unit/auth/test_policy.py
-    holds the policy to pulls by namespace, tests/integration/services/test_repositories.py
-    holds these lists to the one-at-a-time rule)."""
+    enough to read one by one (gateway/services/reach.py); None: walk the whole list. An
+    application token limited to some namespaces: those alone (never the global one); anyone
+    else but an admin: the namespaces open to them, and the global one where its visibility
+    lets them pull."""
     if identity.limits is not None and identity.limits.namespaces:
         return _Reach(tuple(sorted(identity.limits.namespaces, key=names.past_namespace)), False)
-    rules = services.rules
-    if identity.anonymous:
-        found = await services.store.open_namespaces()
-        return _Reach(found.public, rules.global_visibility == "public")
     if identity.admin:
         return None
-    found = await services.store.open_namespaces()
-    if (len(found.public) + len(found.protected)) * SPARSE_SHARE > found.count:
+    theirs = await open_namespaces_of(services, identity.name, gated=False)
+    if theirs is None:
         return None
-    theirs = {identity.name, *found.public, *found.protected, *await services.store.team_namespaces_of(identity.name)}
-    if len(theirs) * SPARSE_SHARE > found.count:
-        return None
-    return _Reach(tuple(sorted(theirs, key=names.past_namespace)), rules.global_visibility != "private")
+    visibility = services.rules.global_visibility
+    return _Reach(theirs, visibility == "public" or (visibility == "protected" and not identity.anonymous))
 
 
 async def list_repositories(services: Services, identity: Identity, after: str = "", limit: int = 100) -> list[RepositoryRow]:
     """Up to `limit` repositories named after `after` that `identity` may pull, by name; fewer
-    only when no more follow.
+    only when no more follow."""
+    return await _visible_repositories(services, identity, after, limit, "")
+
+
+async def _visible_repositories(
+    services: Services, identity: Identity, after: str, limit: int, contains: str
+) -> list[RepositoryRow]:
+    """Up to `limit` repositories named after `after` whose names contain `contains` (all when
+    empty) that `identity` may pull, by name; fewer only when no more follow.
 
     Where the namespaces the identity may pull from are known to be few (`_reach_of`), they are
     read one by one in the catalog's order, and the global namespace's repositories beside them,
     so a page costs what it shows and the namespaces it passes, not every repository hidden from
-    its visitor. Otherwise (and after `MAX_NAMESPACES_READ` namespaces) the list is walked in
-    batches, each repository kept or not by the same filter."""
+    its visitor. Otherwise (and after `MAX_NAMESPACES_READ` namespaces) the list (or the
+    search) is walked in batches, each repository kept or not by the same filter."""
     if limit <= 0:
         return []
     store = services.store
@@ -96,33 +88,36 @@ async def list_repositories(services: Services, identity: Identity, after: str =
     kept: list[RepositoryRow] = []
     reach = await _reach_of(services, identity)
     if reach is not None:
-        kept, complete_to = await _read_reach(services, visible, reach, after, limit)
+        kept, complete_to = await _read_reach(services, visible, reach, after, limit, contains)
         if complete_to is None or len(kept) == limit:
             return kept
         after = complete_to
 
     async def prepare(batch: Sequence[RepositoryRow]) -> None:
-        await visible.prefetch(r.name for r in batch)
+        await visible.prefetch(r.name for r in batch)  # the batch's namespaces in a few statements, not one each
 
-    walk = kept_items(
-        store.list_repositories, lambda r: r.name, after, lambda r: visible.allows(r.name), prepare, _past_hidden, limit
-    )
+    async def fetch(start: str, count: int) -> list[RepositoryRow]:
+        if contains:
+            return await store.search_repositories(contains, start, count)
+        return await store.list_repositories(start, count)
+
+    walk = kept_items(fetch, lambda r: r.name, after, lambda r: visible.allows(r.name), prepare, _past_hidden, limit)
     return kept + await first_kept(walk, limit - len(kept))
 
 
 async def _read_reach(
-    services: Services, visible: PullFilter, reach: _Reach, after: str, limit: int
+    services: Services, visible: PullFilter, reach: _Reach, after: str, limit: int, contains: str
 ) -> tuple[list[RepositoryRow], str | None]:
-    """Up to `limit` repositories after `after` within `reach`, by name, and the name up to which
-    they are all there is (None: to the end of the list). The global namespace's names (which
-    share no prefix to read by) come from their own index range, merged in: the first `limit`
-    of both lists hold the first `limit` of their union."""
+    """Up to `limit` repositories after `after` within `reach` (containing `contains`), by name,
+    and the name up to which they are all there is (None: to the end of the list). The global
+    namespace's names (which share no prefix to read by) come from their own index range, merged
+    in: the first `limit` of both lists hold the first `limit` of their union."""
     namespaced: list[RepositoryRow] = []
-    ended, complete_to = await _read_by_namespace(services, visible, reach.namespaces, after, limit, namespaced)
+    ended, complete_to = await _read_by_namespace(services, visible, reach.namespaces, after, limit, contains, namespaced)
     bound = None if ended else complete_to
     if not reach.with_global:
         return namespaced, bound
-    read = await services.store.list_global_repositories(after, limit)
+    read = await services.store.list_global_repositories(after, limit, contains)
     if len(read) == limit and (bound is None or read[-1].name < bound):
         bound = read[-1].name
     merged = sorted(namespaced + [r for r in read if await visible.allows(r.name)], key=lambda r: r.name)
@@ -132,7 +127,8 @@ async def _read_reach(
 
 
 async def _read_by_namespace(
-    services: Services, visible: PullFilter, only: Sequence[str], after: str, limit: int, kept: list[RepositoryRow]
+    services: Services, visible: PullFilter, only: Sequence[str], after: str, limit: int, contains: str,
+    kept: list[RepositoryRow],
 ) -> tuple[bool, str]:
     """Fill `kept` from the repositories of the namespaces `only`, given in the catalog's order
     (by `names.past_namespace`, which is not the namespaces' own order: `a-b/` sorts before
@@ -145,7 +141,7 @@ async def _read_by_namespace(
         position = after
         while len(kept) < limit:
             wanted = limit - len(kept)
-            rows = await services.store.list_repositories_in(namespace, position, wanted)
+            rows = await services.store.list_repositories_in(namespace, position, wanted, contains)
             if rows and not await visible.allows(rows[0].name):
                 break  # decided by namespace: none of it
             kept.extend(rows)
@@ -208,17 +204,13 @@ async def list_namespace_repositories(
 async def search_repositories(
     services: Services, identity: Identity, text: str, after: str, limit: int
 ) -> tuple[list[RepositoryRow], str | None]:
-    """A page of the repositories whose name contains `text` that the identity may pull."""
+    """A page of the repositories whose name contains `text` that the identity may pull, and the
+    name to go on after (None at the end): read as the catalog is (`_visible_repositories`)."""
     wanted = search_text(text)
-    visible = PullFilter(services.store, identity, services.rules)
-
-    async def fetch(start: str, count: int) -> list[RepositoryRow]:
-        return await services.store.search_repositories(wanted, start, count)
-
-    async def prepare(batch: Sequence[RepositoryRow]) -> None:
-        await visible.prefetch(r.name for r in batch)  # the batch's namespaces in a few statements, not one each
-
-    return await page_of(fetch, lambda r: r.name, after, limit, lambda r: visible.allows(r.name), prepare, _past_hidden)
+    found = await _visible_repositories(services, identity, after, limit + 1, wanted)
+    if len(found) > limit:
+        return found[:limit], found[limit - 1].name
+    return found, None
 
 
 async def tag_page(

@@ -17,7 +17,7 @@ from gateway.store.records import (
     OpenNamespaces,
     Team,
 )
-from gateway.store.sql import Row, like_literal, now
+from gateway.store.sql import Row, containing, now
 from gateway.store.tombstones import TombstoneQueries
 
 # Names in one IN (...) list: far below every driver's limit on parameters.
@@ -231,6 +231,15 @@ class AccessQueries(TombstoneQueries):
         )
         return [_namespace(r) for r in rows]
 
+    async def namespaces_named(self, names: Sequence[str]) -> list[Namespace]:
+        """The rows of those of `names` that have one, by name: a statement a `_IN_LIST` names."""
+        found: list[Namespace] = []
+        for start in range(0, len(names), _IN_LIST):
+            params = {f"n{i}": name for i, name in enumerate(names[start:start + _IN_LIST])}
+            listed = ", ".join(f":{key}" for key in params)
+            found += [_namespace(r) for r in await self.fetch_all(f"SELECT * FROM namespaces WHERE name IN ({listed})", params)]
+        return sorted(found, key=lambda n: n.name)
+
     async def namespace_lookup(self, names: Sequence[str], username: str) -> NamespaceLookup:
         """What deciding access to many namespaces at once needs, in four statements a
         `_IN_LIST` names rather than four a namespace: their rows, which are reserved, which are
@@ -304,7 +313,7 @@ class AccessQueries(TombstoneQueries):
         """The namespace rows whose name contains `contains` (lowercase), after `after`, by name."""
         rows = await self.fetch_all(
             "SELECT * FROM namespaces WHERE name > :after AND name LIKE :pattern ESCAPE '!' ORDER BY name LIMIT :limit",
-            {"after": after, "pattern": "%" + like_literal(contains) + "%", "limit": limit},
+            {"after": after, "pattern": containing(contains), "limit": limit},
         )
         return [_namespace(r) for r in rows]
 

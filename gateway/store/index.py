@@ -11,7 +11,7 @@ from typing import Any
 from gateway.store.grams import GRAM, forget_grams, index_grams, names_holding, rarest_gram
 from gateway.store.quotas import LIVE_OFF, LIVE_ON, REPOSITORY_OFF
 from gateway.store.records import ManifestRow, PullMark, RepositoryRow, TagRow
-from gateway.store.sql import Row, SQLBase, like_literal
+from gateway.store.sql import Row, SQLBase, containing, like_literal
 
 
 def _optional_int(value: Any) -> int | None:
@@ -49,6 +49,11 @@ _IN_NAMESPACE = "name > :after AND name < :end AND name LIKE :pattern ESCAPE '!'
 def _namespace_range(namespace: str, after: str = "") -> dict[str, str]:
     prefix = namespace + "/"
     return {"after": max(after, prefix), "end": namespace + _AFTER_SLASH, "pattern": like_literal(prefix) + "%"}
+
+
+def _search_condition(contains: str) -> str:
+    """The condition a search adds to a read of names (`:contains`, see `_contains_pattern`)."""
+    return " AND name LIKE :contains ESCAPE '!'" if contains else ""
 
 
 _MANIFEST_COLUMNS = ("media_type", "size", "artifact_type", "subject", "annotations", "pushed_at", "image_size", "platforms")
@@ -173,28 +178,31 @@ class IndexQueries(SQLBase):
         rows = await self.fetch_all("SELECT * FROM repositories WHERE name = :name", {"name": name})
         return _repositories(rows)[0] if rows else None
 
-    async def list_repositories_in(self, namespace: str, after: str = "", limit: int = 100) -> list[RepositoryRow]:
-        """The repositories named `NAMESPACE/...` after `after`, by name (names are lowercase, so
+    async def list_repositories_in(
+        self, namespace: str, after: str = "", limit: int = 100, contains: str = ""
+    ) -> list[RepositoryRow]:
+        """The repositories named `NAMESPACE/...` after `after` whose names contain `contains`
+        (all when empty), by name (names are lowercase, so
         a case-insensitive LIKE matches exactly as a case-sensitive one would). The LIKE alone
         bounds no index range (SQLite's LIKE optimisation needs a case-insensitive column): the
         names are also kept within (`NAMESPACE/`, `NAMESPACE0`), which holds exactly the valid
         names with that prefix (`NAMESPACE/` itself is none), so the read stops at the
         namespace's end."""
         rows = await self.fetch_all(
-            f"SELECT * FROM repositories WHERE {_IN_NAMESPACE} ORDER BY name LIMIT :limit",
-            {**_namespace_range(namespace, after), "limit": limit},
+            f"SELECT * FROM repositories WHERE {_IN_NAMESPACE}{_search_condition(contains)} ORDER BY name LIMIT :limit",
+            {**_namespace_range(namespace, after), "limit": limit, "contains": containing(contains)},
         )
         return _repositories(rows)
 
-    async def list_global_repositories(self, after: str = "", limit: int = 100) -> list[RepositoryRow]:
-        """The repositories of the global namespace (names without `/`) after `after`, by name:
-        one range of `repositories_global` (migration 29), however many namespaced names sort
-        between them. Named in the statement: on a small table MariaDB reads the primary key
-        and sorts."""
+    async def list_global_repositories(self, after: str = "", limit: int = 100, contains: str = "") -> list[RepositoryRow]:
+        """The repositories of the global namespace (names without `/`) after `after` whose names
+        contain `contains` (all when empty), by name: one range of `repositories_global`
+        (migration 29), however many namespaced names sort between them. Named in the statement:
+        on a small table MariaDB reads the primary key and sorts."""
         rows = await self.fetch_all(
             f"SELECT * FROM {self.through('repositories', 'repositories_global')}"
-            " WHERE in_global = 1 AND name > :after ORDER BY name LIMIT :limit",
-            {"after": after, "limit": limit},
+            f" WHERE in_global = 1 AND name > :after{_search_condition(contains)} ORDER BY name LIMIT :limit",
+            {"after": after, "limit": limit, "contains": containing(contains)},
         )
         return _repositories(rows)
 
@@ -211,7 +219,7 @@ class IndexQueries(SQLBase):
         Text of three characters or more is looked for among the names holding its rarest
         trigram (gateway/store/grams.py): a read that grows with how many names hold that
         trigram, not with every name after the cursor. The rows and their order are the scan's."""
-        pattern = "%" + like_literal(contains) + "%"
+        pattern = containing(contains)
         if len(contains) < GRAM:
             # One or two characters have no trigram: every name after `after` is read, as it
             # always was. Such short text matches a large share of the names anyway.
@@ -232,7 +240,7 @@ class IndexQueries(SQLBase):
         params: dict[str, str | int] = {"repository": repository, "after": after, "limit": limit}
         matching = ""
         if contains:
-            matching, params["pattern"] = " AND LOWER(t.tag) LIKE :pattern ESCAPE '!'", "%" + like_literal(contains) + "%"
+            matching, params["pattern"] = " AND LOWER(t.tag) LIKE :pattern ESCAPE '!'", containing(contains)
         rows = await self.fetch_all(
             "SELECT t.repository, t.tag, t.digest, t.media_type, t.size, t.pushed_at, t.last_pull_at, m.image_size, m.platforms"
             " FROM tags t LEFT JOIN manifests m ON m.repository = t.repository AND m.digest = t.digest"

@@ -31,6 +31,11 @@ def like_literal(text: str) -> str:
     return "".join(LIKE_ESCAPE + c if c in "!%_" else c for c in text)
 
 
+def containing(text: str) -> str:
+    """A LIKE pattern (with `ESCAPE '!'`) of what contains `text` literally."""
+    return "%" + like_literal(text) + "%"
+
+
 class SQLBase(ABC):
     dialect = ""  # what `OnlyOn` statements of the migrations name: "sqlite" or "mariadb"
     autoincrement_pk = ""

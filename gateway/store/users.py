@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.store.records import Deletion, RefreshToken, User
-from gateway.store.sql import Row, like_literal, now
+from gateway.store.sql import Row, containing, now
 from gateway.store.tombstones import TombstoneQueries
 
 
@@ -26,7 +26,7 @@ class UserQueries(TombstoneQueries):
         params: dict[str, str | int] = {"after": after, "limit": limit}
         matching = ""
         if contains:
-            matching, params["pattern"] = " AND name LIKE :pattern ESCAPE '!'", "%" + like_literal(contains) + "%"
+            matching, params["pattern"] = " AND name LIKE :pattern ESCAPE '!'", containing(contains)
         rows = await self.fetch_all(f"SELECT * FROM users WHERE name > :after{matching} ORDER BY name LIMIT :limit", params)
         return [_user(r) for r in rows]
 

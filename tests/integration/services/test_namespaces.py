@@ -9,11 +9,12 @@ from collections.abc import Awaitable
 import pytest
 
 from gateway.auth.permissions import OPERATOR, Actor
-from gateway.services import namespaces, teams
+from gateway.services import namespaces, reach, teams
 from gateway.services.context import Services
 from gateway.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from gateway.store import ManifestRow
 from tests.integration.services.conftest import ADMIN, ALICE, BOB
+from tests.support.stores import counted
 
 CAROL = Actor("carol")
 
@@ -136,6 +137,66 @@ async def test_the_list_shows_what_the_actor_may_see(web: Services) -> None:
     assert await seen(ADMIN) == ["carol", "web__private", "web__protected", "web__public"]
     page, after = await namespaces.list_namespaces(web, CAROL, "", 2)
     assert [n.name for n in page] == ["carol", "web__protected"] and after == "web__protected"
+
+
+async def _sparse_namespaces(web: Services) -> None:
+    """Besides web's: 60 private namespaces of no team, public, protected and private ones of
+    team web and of team ops (carol its viewer) whose names sort around one another, carol's own
+    row, and a namespace reserved after deletion."""
+    store = web.store
+    await teams.create_team(web, ALICE, "ops")
+    await teams.put_member(web, ALICE, "ops", "carol", "viewer")
+    for i in range(60):
+        await store.create_namespace(f"p{i:02d}", None, "private")
+    for name, team, visibility in (
+        ("a", "web", "public"), ("a-b", "web", "protected"), ("a.b", "ops", "private"), ("a0", "web", "private"),
+        ("b_c", "ops", "public"), ("z", None, "protected"),
+    ):
+        await store.create_namespace(name, team, visibility)
+    await namespaces.update_namespace(web, CAROL, "carol", visibility="private")
+    await store.create_namespace("gone", None, "public")
+    await _push(web, "gone/app")
+    await namespaces.delete_namespace(web, ADMIN, "gone")
+
+
+async def _namespace_pages(web: Services, actor: Actor, size: int, text: str = "") -> list[str]:
+    listed: list[str] = []
+    after = ""
+    while True:
+        if text:
+            page, next_after = await namespaces.search_namespaces(web, actor, text, after, size)
+        else:
+            page, next_after = await namespaces.list_namespaces(web, actor, after, size)
+        listed += [n.name for n in page]
+        if next_after is None:
+            return listed
+        after = next_after
+
+
+async def test_the_list_of_a_visitor_who_sees_few_namespaces_reads_theirs_alone_and_equals_the_rule(
+    web: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where a quarter of the namespaces or fewer are open to the visitor, their rows are read by
+    name, never the list; every page size, and a search, give what the rule keeps row by row
+    (the walk forced gives the same)."""
+    await _sparse_namespaces(web)
+    for actor in (CAROL, BOB, Actor("")):
+        rows = await web.store.list_namespaces()
+        expected = [row.name for row in rows if await namespaces._visible(web, actor, row)]
+        assert ("a.b" in expected) is (actor == CAROL) and ("carol" in expected) is (actor == CAROL)
+        assert ("a-b" in expected) is bool(actor.name) and not any(n.startswith("p") for n in expected)
+        for share in (reach.SPARSE_SHARE, 10**9):
+            monkeypatch.setattr(reach, "SPARSE_SHARE", share)
+            for size in (1, 2, 3, 100):
+                assert await _namespace_pages(web, actor, size) == expected, (actor, share, size)
+            for text in ("a", "b", "_", "0"):
+                assert await _namespace_pages(web, actor, 2, text) == [n for n in expected if text in n], (actor, text)
+        monkeypatch.undo()
+        with counted(web.store) as seen:
+            await namespaces.list_namespaces(web, actor, "", 100)
+            await namespaces.search_namespaces(web, actor, "a", "", 100)
+        reads = [sql for sql in seen if "SELECT * FROM namespaces" in sql]  # not the open ones' names, nor their count
+        assert reads and all("name IN (" in sql for sql in reads), "never the whole list"
 
 
 async def test_a_personal_namespace_reads_as_private_with_no_team_until_changed(web: Services) -> None:

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from gateway.auth.policy import Identity, TokenLimits
-from gateway.services import repositories
+from gateway.services import reach, repositories
 from gateway.services.context import Services
 from gateway.services.errors import Forbidden, Invalid, NotFound
 from gateway.store import ManifestRow
@@ -107,7 +107,7 @@ async def test_a_visitor_who_sees_little_reads_the_rows_hidden_from_them_in_few_
     """1,500 repositories in 150 private namespaces, then 3 public ones. Made to walk, a signed-in
     user's batches grow while nothing is kept (200, 400, 800...), so the walk reads the
     repositories in 4 statements, not 8; nobody signed in reads the one public namespace alone."""
-    monkeypatch.setattr(repositories, "SPARSE_SHARE", 10**9)
+    monkeypatch.setattr(reach, "SPARSE_SHARE", 10**9)
     store = services.store
     for i in range(150):
         await store.create_namespace(f"p{i:03d}", None, "private")
@@ -219,8 +219,8 @@ async def test_a_signed_in_users_catalog_is_read_by_namespace_when_they_see_litt
         assert ("a1" in expected) is (global_visibility != "private")
         assert "b/x" in expected and "nowhere/x" not in expected and not any(n.startswith("a/") for n in expected)
         assert ("tp/one" in expected) is (user.name == "carol") and ("alice/mine" in expected) is (user is ALICE)
-        for share in (repositories.SPARSE_SHARE, 10**9):
-            monkeypatch.setattr(repositories, "SPARSE_SHARE", share)
+        for share in (reach.SPARSE_SHARE, 10**9):
+            monkeypatch.setattr(reach, "SPARSE_SHARE", share)
             for size in (1, 2, 3, 100):
                 assert await _pages(services, user, size) == expected, (user, share, size)
         monkeypatch.undo()
@@ -228,6 +228,43 @@ async def test_a_signed_in_users_catalog_is_read_by_namespace_when_they_see_litt
             await repositories.list_repositories(services, user, "", 100)
         reads = [sql for sql in seen if "FROM repositories" in sql]
         assert reads and all("LIKE" in sql or "in_global = 1" in sql for sql in reads), "never the whole list"
+
+
+async def _search_pages(services: Services, identity: Identity, text: str, size: int) -> list[str]:
+    listed: list[str] = []
+    after = ""
+    while True:
+        page, after_next = await repositories.search_repositories(services, identity, text, after, size)
+        listed += [r.name for r in page]
+        if after_next is None:
+            return listed
+        after = after_next
+
+
+@pytest.mark.parametrize("global_visibility", ["protected", "private"])
+async def test_a_search_by_a_visitor_who_sees_little_reads_their_namespaces_alone_and_equals_the_rule(
+    services: Services, monkeypatch: pytest.MonkeyPatch, global_visibility: str
+) -> None:
+    """A search reads the namespaces open to its visitor and the global namespace's range as the
+    catalog does, each with the text looked for in SQL; every page size, with the walk (and the
+    trigram index) forced too, gives exactly the matching names the one-at-a-time rule keeps.
+    `%`, `_` and `!` are literal."""
+    every = await _sparse_mixed_store(services)
+    await services.store.import_repository("c/100%_!x", 1, None, None)
+    every = sorted([*every, "c/100%_!x"])
+    services = replace(services, rules=replace(services.rules, global_visibility=global_visibility))
+    for visitor in (Identity("carol"), Identity("")):
+        for text in ("x", "a", "c/", "one", "%_!", "_", "a1", "zzz"):
+            expected = [n for n in await _one_at_a_time(services, visitor, every) if text in n]
+            for share in (reach.SPARSE_SHARE, 10**9):
+                monkeypatch.setattr(reach, "SPARSE_SHARE", share)
+                for size in (1, 2, 100):
+                    assert await _search_pages(services, visitor, text, size) == expected, (visitor, text, share, size)
+            monkeypatch.undo()
+        with counted(services.store) as seen:
+            await repositories.search_repositories(services, visitor, "x", "", 100)
+        reads = [sql for sql in seen if "FROM repositories" in sql or "repository_grams" in sql]
+        assert reads and all(":contains" in sql for sql in reads), "never the whole list, nor the trigram index"
 
 
 async def test_a_user_who_may_see_much_walks_the_list(services: Services) -> None:
