@@ -1,18 +1,18 @@
-"""The catalog of a visitor who may see little of a big store: `python -m tests.bench.sparse_lists`.
+"""The lists of a visitor who may see little of a big store: `python -m tests.bench.sparse_lists`.
 
 The big-store bench (bigstore.py) makes 40 % of the team namespaces public, so its visitors see
 a good share of every list. A deployment imported from Portus is often the other way round:
 namespaces private by default, each user in a few teams. Then a list keyed by name reads every
-row hidden from the visitor before it finds their few. This fills a store with `--repositories`
-repositories in `--namespaces` private namespaces of equal size, one of them public, and times
-the catalog's service (`list_repositories`, which `/v2/_catalog` and `/api/v1/repositories`
-call) in process, as the gateway runs it: the store's change watch polling, so namespace lookups
-are kept between requests as they are there. For each visitor (an admin, a signed-in user in no
-team, one in three teams whose namespaces are private, nobody signed in), `--samples` pages of
-100 from random cursors: p50 and p95 in ms and the statements a page ran, both stores side by side.
-`--global` repositories of the global namespace (protected, as by default: signed-in users see
-them) are spread among the names.
-"""
+row hidden from the visitor before it finds their few, unless it reads their namespaces alone
+(gateway/services/reach.py). This fills a store with `--repositories` repositories in
+`--namespaces` private namespaces of equal size, one of them public, and `--global` repositories
+of the global namespace (protected, as by default: signed-in users see them) spread among the
+names, and times three lists' services in process, as the gateway runs them: the catalog's
+(`list_repositories`, which `/v2/_catalog` and `/api/v1/repositories` call), the namespaces' and
+repository search. The store's change watch polls, so namespace lookups are kept between requests
+as they are there. For each visitor (an admin, a signed-in user in no team, one in three teams
+whose namespaces are private, nobody signed in), `--samples` pages of 100 from random cursors:
+p50 and p95 in ms and the statements a page ran, both stores side by side."""
 
 from __future__ import annotations
 
