@@ -79,14 +79,18 @@ async def _visible_repositories(
     Where the namespaces the identity may pull from are known to be few (`_reach_of`), they are
     read one by one in the catalog's order, and the global namespace's repositories beside them,
     so a page costs what it shows and the namespaces it passes, not every repository hidden from
-    its visitor. Otherwise (and after `MAX_NAMESPACES_READ` namespaces) the list (or the
-    search) is walked in batches, each repository kept or not by the same filter."""
+    its visitor; a search does so only when they are at most `MAX_NAMESPACES_READ`, since each
+    one costs a statement even when nothing in it matches. Otherwise (and after
+    `MAX_NAMESPACES_READ` namespaces) the list (or the search, through its trigram index) is
+    walked in batches, each repository kept or not by the same filter."""
     if limit <= 0:
         return []
     store = services.store
     visible = PullFilter(store, identity, services.rules)
     kept: list[RepositoryRow] = []
     reach = await _reach_of(services, identity)
+    if reach is not None and contains and len(reach.namespaces) > MAX_NAMESPACES_READ:
+        reach = None  # a rare text would cost a statement a namespace for nothing: the trigram index instead
     if reach is not None:
         kept, complete_to = await _read_reach(services, visible, reach, after, limit, contains)
         if complete_to is None or len(kept) == limit:

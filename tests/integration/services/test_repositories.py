@@ -265,6 +265,12 @@ async def test_a_search_by_a_visitor_who_sees_little_reads_their_namespaces_alon
             await repositories.search_repositories(services, visitor, "x", "", 100)
         reads = [sql for sql in seen if "FROM repositories" in sql or "repository_grams" in sql]
         assert reads and all(":contains" in sql for sql in reads), "never the whole list, nor the trigram index"
+    monkeypatch.setattr(repositories, "MAX_NAMESPACES_READ", 2)  # carol's namespaces are more: a statement each is too many
+    carol = Identity("carol")
+    with counted(services.store) as seen:
+        found = await _search_pages(services, carol, "one", 100)
+    assert found == [n for n in await _one_at_a_time(services, carol, every) if "one" in n] == ["tp/one"]
+    assert any("repository_grams" in sql for sql in seen) and not any(":contains" in sql for sql in seen)
 
 
 async def test_a_user_who_may_see_much_walks_the_list(services: Services) -> None:
