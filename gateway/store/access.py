@@ -293,14 +293,12 @@ class AccessQueries(TombstoneQueries):
 
     async def _read_names(self, names: Sequence[str]) -> dict[str, NameFacts]:
         """Each name's facts for anyone, from the store: three statements a `_IN_LIST` names."""
-        rows: dict[str, Namespace] = {}
+        rows = {row.name: row for row in await self.namespaces_named(names)}
         reserved: set[str] = set()
         users: set[str] = set()
         for start in range(0, len(names), _IN_LIST):
             params = {f"n{i}": name for i, name in enumerate(names[start:start + _IN_LIST])}
             listed = ", ".join(f":{key}" for key in params)
-            for row in await self.fetch_all(f"SELECT * FROM namespaces WHERE name IN ({listed})", params):
-                rows[row["name"]] = _namespace(row)
             found = await self.fetch_all(
                 f"SELECT DISTINCT name FROM namespace_tombstones WHERE name IN ({listed}) AND ended_at IS NULL", params
             )

@@ -52,7 +52,7 @@ def _namespace_range(namespace: str, after: str = "") -> dict[str, str]:
 
 
 def _search_condition(contains: str) -> str:
-    """The condition a search adds to a read of names (`:contains`, see `_contains_pattern`)."""
+    """The condition a search adds to a read of names: `:contains` is `containing(text)`."""
     return " AND name LIKE :contains ESCAPE '!'" if contains else ""
 
 
