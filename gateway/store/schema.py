@@ -637,4 +637,15 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
             "CREATE INDEX repositories_global ON repositories (in_global, name)",
         ),
     ),
+    (
+        30,
+        (
+            # What the last walk of retention by count learnt (gateway/store/events.py
+            # `_count_cut`), for every process: at most `at_most` events had seqs up to
+            # `top_seq`. A restarted process, another worker or another instance reads it instead
+            # of walking the newest keys again before the log outgrows it.
+            "CREATE TABLE event_count_mark (id INTEGER NOT NULL PRIMARY KEY, top_seq BIGINT NOT NULL, at_most BIGINT NOT NULL)",
+            "INSERT INTO event_count_mark (id, top_seq, at_most) VALUES (1, 0, 0)",
+        ),
+    ),
 )

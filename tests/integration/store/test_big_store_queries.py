@@ -179,6 +179,39 @@ async def test_a_count_walk_is_not_repeated_until_new_events_outgrow_the_slack(s
     assert await _remaining(store) == [3, 4, 5, 6, 7, 8, 9, 10, 17, 18, 19, 20, 21, 22]
 
 
+async def test_a_count_walk_made_by_one_process_is_not_made_again_by_another(store: Store) -> None:
+    """Each process (worker, instance, one restarted) has a mark of its own; the store keeps the
+    latest walk's (migration 30), so a process with a fresh mark reads it rather than walking
+    the newest keys again, until new events outgrow the slack."""
+    for at in range(1, 21):
+        assert await store.add_event(_event(at))
+    seqs = sorted(e.seq for e in await store.list_events(limit=1000))
+    await store.execute(f"DELETE FROM events WHERE seq IN ({', '.join(str(s) for s in seqs[10:16])})")  # gaps
+    walked: list[str] = []
+    original = store.fetch_one
+
+    async def recording(sql: str, params: dict[str, object] | None = None) -> dict[str, object] | None:
+        walked.extend([sql] if "events_by_seq" in sql else [])  # a step of the walk over the newest keys
+        return await original(sql, params)
+
+    store.fetch_one = recording  # type: ignore[method-assign]
+    try:
+        assert await store.prune_events(None, 14, slack=1, mark=CountMark()) == 0
+        assert len(walked) == 1, "the first process walks"
+        other = CountMark()
+        assert await store.prune_events(None, 14, slack=1, mark=other) == 0
+        assert len(walked) == 1 and (other.top, other.at_most) == (seqs[-1], 14), "another reads the walk's mark"
+        for at in (21, 22):
+            assert await store.add_event(_event(at))
+        assert await store.prune_events(None, 14, slack=1, mark=CountMark()) == 2
+        assert len(walked) == 2, "outgrown: walked (and 2 removed)"
+        assert await store.prune_events(None, 14, slack=1, mark=CountMark()) == 0
+        assert len(walked) == 2, "the mark of that walk, stored once its removals were done"
+    finally:
+        del store.fetch_one
+    assert await _remaining(store) == [3, 4, 5, 6, 7, 8, 9, 10, 17, 18, 19, 20, 21, 22]
+
+
 async def test_a_count_walk_steps_over_the_keys_alone(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """Down to a count, the newest rows are stepped over in `events_by_seq` (migration 24), a
     narrow entry each, not through the table: with the rows whole that walk took 0.7-1.6 s for a
