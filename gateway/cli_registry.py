@@ -60,4 +60,4 @@ async def registry(settings: Settings) -> AsyncIterator[Upstream]:
 
 def cli_recorder() -> PurgeRecorder:
     """Who deletes, for the delete events of a command."""
-    return PurgeRecorder(OPERATOR.name, socket.gethostname(), "command-line")
+    return PurgeRecorder(CLI_ACTOR, socket.gethostname(), "command-line")

@@ -9,6 +9,7 @@ agreement). Every check matches the whole text: a name with a trailing newline i
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from yarl import URL
@@ -52,6 +53,12 @@ def past_namespace(namespace: str) -> str:
     """A key that every repository name in `namespace` sorts before and every later name after,
     in byte order (as both stores compare names): no name holds a character above 'z'."""
     return namespace + "/\x7f"
+
+
+def in_catalog_order(namespaces: Iterable[str]) -> tuple[str, ...]:
+    """Namespaces in the order of their repositories' names, which is not their own: `a-b/...`
+    sorts before `a/...`, though `a` sorts before `a-b`."""
+    return tuple(sorted(namespaces, key=past_namespace))
 
 
 REPOSITORY = Grammar(

@@ -23,9 +23,9 @@ SPARSE_SHARE = 4
 
 async def open_namespaces_of(services: Services, name: str, *, gated: bool) -> tuple[str, ...] | None:
     """The namespaces (besides the global one) that `name` may pull from and see, in the order
-    of their repositories' names (`names.past_namespace`: `a-b/` sorts before `a/`): for nobody
-    signed in (`name == ""`) the public ones; for a signed-in user also the protected ones,
-    those of their teams and their own. None when they are more than 1/`SPARSE_SHARE` of the
+    of their repositories' names (`names.in_catalog_order`): for nobody signed in (`name == ""`)
+    the public ones; for a signed-in user also the protected ones, those of their teams and their
+    own. None when they are more than 1/`SPARSE_SHARE` of the
     namespaces: always so checked for a signed-in user, and for nobody signed in when `gated`.
     Not for admins, who may see everything."""
     store = services.store
@@ -39,4 +39,4 @@ async def open_namespaces_of(services: Services, name: str, *, gated: bool) -> t
     theirs = {name, *found.public, *found.protected, *await store.team_namespaces_of(name)}
     if len(theirs) * SPARSE_SHARE > found.count:
         return None
-    return tuple(sorted(theirs, key=names.past_namespace))
+    return names.in_catalog_order(theirs)

@@ -54,7 +54,7 @@ async def _reach_of(services: Services, identity: Identity) -> _Reach | None:
     else but an admin: the namespaces open to them, and the global one where its visibility
     lets them pull."""
     if identity.limits is not None and identity.limits.namespaces:
-        return _Reach(tuple(sorted(identity.limits.namespaces, key=names.past_namespace)), False)
+        return _Reach(names.in_catalog_order(identity.limits.namespaces), False)
     if identity.admin:
         return None
     theirs = await open_namespaces_of(services, identity.name, gated=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gateway.names import past_namespace
+from gateway.names import in_catalog_order
 from gateway.store.lookup_cache import LookupCache, NameFacts
 from gateway.store.records import (
     AppToken,
@@ -276,7 +276,7 @@ class AccessQueries(TombstoneQueries):
         counted = await self.fetch_one("SELECT COUNT(*) AS n FROM namespaces")
 
         def ordered(visibility: str) -> tuple[str, ...]:
-            return tuple(sorted((str(r["name"]) for r in rows if r["visibility"] == visibility), key=past_namespace))
+            return in_catalog_order(str(r["name"]) for r in rows if r["visibility"] == visibility)
 
         found = OpenNamespaces(ordered("public"), ordered("protected"), int(counted["n"]) if counted else 0)
         if version is not None and self.access_version() == version:
